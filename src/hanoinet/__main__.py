@@ -1,0 +1,3 @@
+from hanoinet.cli.main import app
+
+app(prog_name="hanoinet")

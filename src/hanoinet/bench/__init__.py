@@ -1,0 +1,1 @@
+"""Benchmarks: each measures hanoinet beside a reference measured in the same run."""

@@ -1,0 +1,34 @@
+"""The ``hanoinet`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from hanoinet import __version__
+from hanoinet.cli import bench, convention, treaty
+
+app = typer.Typer(
+    name="hanoinet",
+    help="hanoinet: the working machinery of the UN Convention against Cybercrime.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(treaty.app, name="treaty")
+app.add_typer(convention.app, name="convention")
+app.add_typer(bench.app, name="bench")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hanoinet {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """hanoinet: the working machinery of the UN Convention against Cybercrime."""

@@ -1,0 +1,77 @@
+"""Shared pieces of every command: JSON printing, dates, and turning errors into exit codes.
+
+Exit codes: 0 fine, 1 a check found a problem, 2 bad input (with a one-line reason).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from hanoinet.errors import HanoinetError
+
+EXIT_OK = 0
+EXIT_FINDING = 1
+EXIT_BAD_INPUT = 2
+
+console = Console(highlight=False, soft_wrap=True)
+if not console.is_terminal:
+    # Piped or captured output: wide tables rather than wrapped cells.
+    console.width = 160
+err_console = Console(stderr=True, highlight=False)
+
+
+def print_json(data: Any) -> None:
+    """Print exactly one JSON object on stdout."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn hanoinet's own errors into a one-line message and exit code 2."""
+    try:
+        yield
+    except HanoinetError as exc:
+        fail(exc.message)
+
+
+def today() -> date:
+    """Today's date in UTC: the one place commands read the clock."""
+    return datetime.now(UTC).date()
+
+
+def parse_date(value: str | None, option: str) -> date:
+    if value is None:
+        return today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} '{value}' is not a date; write it as YYYY-MM-DD")
+
+
+def read_text(path: Path, option: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fail(f"{option} {path}: no such file")
+    except UnicodeDecodeError as exc:
+        fail(f"{option} {path}: not UTF-8 text (byte {exc.start})")
+    except OSError as exc:
+        fail(f"{option} {path}: {exc.strerror}")
+
+
+def iso(value: date | None, empty: str = "—") -> str:
+    return value.isoformat() if value is not None else empty

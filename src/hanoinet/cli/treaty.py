@@ -1,0 +1,183 @@
+"""``hanoinet treaty``: who has signed, whether and when the Convention enters into force."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from hanoinet.cli.output import console, iso, parse_date, print_json, read_text, user_errors
+from hanoinet.registry import (
+    TreatyAction,
+    packaged_actions,
+    parse_actions,
+    participant,
+    participant_status,
+    resolve,
+    treaty_status,
+)
+from hanoinet.registry.actions import PACKAGED_RECORD
+from hanoinet.registry.status import TreatyStatus, participant_dict, status_dict
+
+app = typer.Typer(
+    help="Treaty status: signatures, instruments, entry into force (arts 64-67).",
+    no_args_is_help=True,
+)
+
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of", help="Date to compute on, YYYY-MM-DD (default: today, UTC).", metavar="DATE"
+    ),
+]
+Events = Annotated[
+    Path | None,
+    typer.Option(
+        "--events",
+        help="A treaty-actions CSV to use instead of the packaged record.",
+        metavar="FILE",
+    ),
+]
+Unconfirmed = Annotated[
+    bool,
+    typer.Option(
+        "--include-unconfirmed", help="Count actions marked confirmed=no (dated ones only)."
+    ),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object (shape in docs/cli.md).")]
+
+
+def _record(events: Path | None) -> tuple[list[TreatyAction], str]:
+    if events is None:
+        return packaged_actions(), f"{PACKAGED_RECORD} (packaged)"
+    return parse_actions(read_text(events, "--events"), str(events)), str(events)
+
+
+@app.command("status")
+def status_command(
+    as_of: AsOf = None,
+    events: Events = None,
+    include_unconfirmed: Unconfirmed = False,
+    json: Json = False,
+) -> None:
+    """Signatories, instruments counted, and entry into force on a date."""
+    day = parse_date(as_of, "--as-of")
+    with user_errors():
+        actions, record = _record(events)
+        status = treaty_status(actions, day, include_unconfirmed=include_unconfirmed)
+    if json:
+        print_json(status_dict(status, record, include_unconfirmed))
+        return
+    _print_status(status, record, day)
+
+
+def _print_status(status: TreatyStatus, record: str, day: date) -> None:
+    console.print(f"UN Convention against Cybercrime — status on {day.isoformat()}")
+    console.print(f"Record: {record}")
+    console.print(f"Signature: {'open' if status.signature_open else 'closed'} (art. 64)")
+    console.print(f"Signatories: {status.signatories}")
+    console.print(
+        f"Instruments counted: {status.instruments_counted} of "
+        f"{status.instruments_needed} needed (art. 65(1))"
+    )
+    if status.entry_into_force is None:
+        console.print(
+            f"Entry into force: not yet; {status.instruments_still_needed} more "
+            "instruments needed, then 90 days (art. 65(1))"
+        )
+    else:
+        verb = "in force since" if status.in_force else "enters into force on"
+        console.print(
+            f"Entry into force: {verb} {iso(status.entry_into_force)} "
+            f"(40th instrument deposited {iso(status.fortieth_deposit)}; art. 65(1))"
+        )
+    table = Table(title="Participants", title_justify="left")
+    for column in ("Participant", "Code", "Signed", "Instrument", "Deposit", "In force for it"):
+        table.add_column(column)
+    for p in status.participants:
+        table.add_row(
+            p.name,
+            p.code,
+            iso(p.signed),
+            (p.instrument.value if p.instrument else "—")
+            + ("" if p.counted or not p.deposit else " (REIO, not counted)"),
+            iso(p.deposit),
+            iso(p.in_force_for_party),
+        )
+    console.print(table)
+    if status.not_counted:
+        console.print(
+            "Not counted (unconfirmed or undated; use --include-unconfirmed for dated ones):"
+        )
+        for a in status.not_counted:
+            console.print(
+                f"  ! {a.participant} ({a.code}) {a.action} {iso(a.date, 'date unknown')} "
+                f"— unconfirmed; source: {a.source}"
+            )
+
+
+@app.command("state")
+def state_command(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="A State or organization: ISO code (VN) or name.", metavar="NAME-OR-CODE"
+        ),
+    ],
+    as_of: AsOf = None,
+    events: Events = None,
+    include_unconfirmed: Unconfirmed = False,
+    json: Json = False,
+) -> None:
+    """One participant's signature, instrument, and dates of entry into force."""
+    day = parse_date(as_of, "--as-of")
+    with user_errors():
+        actions, record = _record(events)
+        names = {a.participant: a.code for a in actions}
+        code = resolve(name, names)
+        display = next((a.participant for a in actions if a.code == code), participant(code).name())
+        entry, _ = participant_status(
+            actions, code, display, day, include_unconfirmed=include_unconfirmed
+        )
+    shown = [a for a in actions if a.code == code]
+    if json:
+        data = participant_dict(entry, day)
+        data["as_of"] = day.isoformat()
+        data["record"] = record
+        data["names"] = participant(code).names
+        data["actions"] = [
+            {
+                "action": a.action.value,
+                "date": iso(a.date, "") or None,
+                "confirmed": a.confirmed,
+                "source": a.source,
+                "note": a.note,
+                "row": a.row,
+            }
+            for a in shown
+        ]
+        print_json(data)
+        return
+    console.print(f"{entry.name} ({code}) — on {day.isoformat()}: {entry.state_on(day)}")
+    console.print(f"  Signed: {iso(entry.signed)}")
+    instrument = entry.instrument.value if entry.instrument else "—"
+    console.print(
+        f"  Instrument: {instrument}, deposited {iso(entry.deposit)}"
+        + ("" if entry.counted or entry.deposit is None else " (REIO: not counted, art. 65(1))")
+    )
+    console.print(f"  In force for it: {iso(entry.in_force_for_party)} (art. 65)")
+    if entry.denunciation_effective:
+        console.print(
+            f"  Denunciation: notified {iso(entry.denunciation_notified)}, "
+            f"effective {iso(entry.denunciation_effective)} (art. 67)"
+        )
+    if not shown:
+        console.print("  No action of this participant is in the record.")
+    for a in shown:
+        mark = "" if a.confirmed else " [unconfirmed]"
+        console.print(
+            f"  - {a.action} {iso(a.date, 'date unknown')}{mark}: {a.source}", markup=False
+        )

@@ -1,0 +1,90 @@
+"""The one error tree of hanoinet.
+
+Every error carries a stable ``code`` (API: other programs match on it), a
+human ``message`` that says what is wrong, where, and what to do next, and,
+apart, a ``detail`` for debugging that never reaches a peer or a user.
+
+::
+
+    HanoinetError
+    ├── ConventionDataError      a packaged Convention data file is broken (file, line)
+    ├── TreatyRecordError        a treaty-actions CSV row is invalid (file, row, field)
+    ├── UnknownParticipant       no State or organization by that name or code
+    ├── UnknownArticle           no such article or article key in the Convention
+    └── InvalidInput             a command-line value is malformed
+"""
+
+from __future__ import annotations
+
+
+class HanoinetError(Exception):
+    """Root of every error hanoinet raises on purpose."""
+
+    code = "hanoinet_error"
+
+    def __init__(self, message: str, *, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConventionDataError(HanoinetError):
+    """A packaged Convention data file failed to load; names the file and line."""
+
+    code = "convention_data_invalid"
+
+    def __init__(self, file: str, line: int | None, reason: str) -> None:
+        where = f"{file}:{line}" if line is not None else file
+        super().__init__(f"{where}: {reason}")
+        self.file = file
+        self.line = line
+        self.reason = reason
+
+
+class TreatyRecordError(HanoinetError):
+    """A row of a treaty-actions record is invalid; names the file, row and field."""
+
+    code = "treaty_record_invalid"
+
+    def __init__(self, file: str, row: int | None, field: str | None, reason: str) -> None:
+        where = file
+        if row is not None:
+            where += f", row {row}"
+        if field is not None:
+            where += f", field '{field}'"
+        super().__init__(f"{where}: {reason}")
+        self.file = file
+        self.row = row
+        self.field = field
+        self.reason = reason
+
+
+class UnknownParticipant(HanoinetError):
+    """No State or regional economic integration organization matches a name or code."""
+
+    code = "unknown_participant"
+
+    def __init__(self, query: str, suggestions: list[str]) -> None:
+        message = f"no State or organization matches '{query}'"
+        if suggestions:
+            message += "; did you mean: " + ", ".join(suggestions) + "?"
+        else:
+            message += "; give an ISO 3166 code (e.g. VN) or a name as the UN writes it"
+        super().__init__(message)
+        self.query = query
+        self.suggestions = suggestions
+
+
+class UnknownArticle(HanoinetError):
+    """The Convention has no such article or article key."""
+
+    code = "unknown_article"
+
+
+class InvalidInput(HanoinetError):
+    """A value given on the command line or in a request is malformed."""
+
+    code = "invalid_input"

@@ -1,0 +1,107 @@
+"""States and regional economic integration organizations that can take treaty actions.
+
+Codes are ISO 3166-1 alpha-2 (from ``pycountry``); names in the six UN
+languages come from the Unicode CLDR (through Babel), never typed by hand.
+The European Union, a regional economic integration organization (art. 2(n)),
+uses its CLDR code ``EU``. CLDR's short names are not always the UN's
+designations (CLDR says "Palestinian Territories" where the UN says "State
+of Palestine"), so where the treaty record names a participant, that name,
+as the depositary writes it, is shown first.
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal
+
+import pycountry
+from babel import Locale
+
+from hanoinet.convention.model import LANGUAGES
+from hanoinet.errors import UnknownParticipant
+
+REIOS: dict[str, str] = {"EU": "European Union"}
+"""Regional economic integration organizations (art. 2(n)) by code."""
+
+
+@dataclass(frozen=True)
+class Participant:
+    code: str
+    kind: Literal["state", "reio"]
+    names: dict[str, str]
+    """CLDR names by language (en, ar, es, fr, ru, zh)."""
+
+    def name(self, lang: str = "en") -> str:
+        return self.names[lang]
+
+
+def is_known_code(code: str) -> bool:
+    return code in REIOS or pycountry.countries.get(alpha_2=code) is not None
+
+
+@cache
+def participant(code: str) -> Participant:
+    """The participant with ISO 3166 (or REIO) code ``code``; raises UnknownParticipant."""
+    if not is_known_code(code):
+        raise UnknownParticipant(code, suggestions=[])
+    names = {lang: Locale.parse(lang).territories.get(code, code) for lang in LANGUAGES}
+    return Participant(code, "reio" if code in REIOS else "state", names)
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).strip()
+
+
+@cache
+def _name_index() -> dict[str, str]:
+    """Folded name -> code, over ISO names, CLDR names in six languages and REIOs."""
+    index: dict[str, str] = {}
+    for country in pycountry.countries:
+        code = country.alpha_2
+        for attr in ("name", "official_name", "common_name"):
+            value = getattr(country, attr, None)
+            if value:
+                index[_fold(value)] = code
+        for name in participant(code).names.values():
+            index.setdefault(_fold(name), code)
+    for code, name in REIOS.items():
+        index[_fold(name)] = code
+        for other in participant(code).names.values():
+            index.setdefault(_fold(other), code)
+    return index
+
+
+def resolve(query: str, extra_names: dict[str, str] | None = None) -> str:
+    """The code for a name or code, as typed by a person.
+
+    ``extra_names`` maps further names (such as those in a treaty record) to
+    codes. An unknown name raises UnknownParticipant with close matches.
+    """
+    text = query.strip()
+    if len(text) == 2 and is_known_code(text.upper()):
+        return text.upper()
+    index = dict(_name_index())
+    for name, code in (extra_names or {}).items():
+        index[_fold(name)] = code
+    folded = _fold(text)
+    if folded in index:
+        return index[folded]
+    starts = sorted({code for name, code in index.items() if name.startswith(folded)})
+    if len(starts) == 1 and len(folded) >= 3:
+        return starts[0]
+    close = difflib.get_close_matches(folded, list(index), n=5, cutoff=0.6)
+    names = extra_names or {}
+    display = {code: name for name, code in names.items()}
+    suggestions: list[str] = []
+    for match in close:
+        code = index[match]
+        label = f"{display.get(code, participant(code).name())} ({code})"
+        if label not in suggestions:
+            suggestions.append(label)
+    if not suggestions and len(starts) > 1:
+        suggestions = [f"{display.get(c, participant(c).name())} ({c})" for c in starts[:5]]
+    raise UnknownParticipant(query, suggestions[:3])

@@ -1,0 +1,104 @@
+"""The docs stay honest: every command is documented, and the public exports are pinned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+
+import hanoinet.convention
+import hanoinet.registry
+from hanoinet.cli.main import app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _commands() -> list[tuple[str, Any]]:
+    root = typer.main.get_command(app)
+    found: list[tuple[str, Any]] = []
+
+    def walk(prefix: str, command: Any) -> None:
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            for name, sub in subcommands.items():
+                walk(f"{prefix} {name}".strip(), sub)
+        else:
+            found.append((prefix, command))
+
+    walk("", root)
+    return found
+
+
+COMMANDS = _commands()
+
+
+def test_commands_found() -> None:
+    names = [name for name, _ in COMMANDS]
+    assert "treaty status" in names and "convention article" in names
+
+
+@pytest.mark.parametrize(("name", "command"), COMMANDS, ids=[n for n, _ in COMMANDS])
+def test_every_command_is_in_the_readme_and_cli_doc(name: str, command: Any) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    cli_doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert f"hanoinet {name}" in readme, f"README.md does not show `hanoinet {name}`"
+    assert f"`hanoinet {name}" in cli_doc, f"docs/cli.md does not list `hanoinet {name}`"
+    assert command.help, f"`hanoinet {name}` has no help text"
+
+
+@pytest.mark.parametrize(("name", "command"), COMMANDS, ids=[n for n, _ in COMMANDS])
+def test_every_command_has_json(name: str, command: Any) -> None:
+    options = {opt for param in command.params for opt in getattr(param, "opts", [])}
+    assert "--json" in options, f"`hanoinet {name}` prints data but has no --json"
+    cli_doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert f"## `hanoinet {name}" in cli_doc, f"docs/cli.md has no JSON section for {name}"
+
+
+def test_public_exports_are_pinned() -> None:
+    assert set(hanoinet.convention.__all__) == {
+        "AUTHORITATIVE_TEXT",
+        "LANGUAGES",
+        "UNCONFIRMED",
+        "UNVERIFIED_ARTICLE",
+        "Convention",
+        "KeyInfo",
+        "SearchHit",
+        "convention",
+    }
+    assert set(hanoinet.registry.__all__) == {
+        "REIOS",
+        "ActionKind",
+        "Participant",
+        "ParticipantStatus",
+        "TreatyAction",
+        "TreatyStatus",
+        "check_record",
+        "packaged_actions",
+        "parse_actions",
+        "participant",
+        "participant_status",
+        "resolve",
+        "treaty_status",
+    }
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    setup = readme.index("## Set-up")
+    usage = readme.index("## Usage")
+    assert "make demo" in readme[setup:usage] and "make test" in readme[setup:usage]
+
+
+def test_ci_runs_make_test() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "make test" in ci
+
+
+def test_packaged_record_is_the_shipped_copy_of_the_public_record() -> None:
+    """The record ships inside the package; its header is the documented format."""
+    record = ROOT / "src" / "hanoinet" / "registry" / "data" / "treaty-actions.csv"
+    assert record.read_text(encoding="utf-8").splitlines()[0] == (
+        "participant,code,action,date,confirmed,source,note"
+    )
