@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from hanoinet.errors import HanoinetError
+from hanoinet.isodate import parse_day
 
 EXIT_OK = 0
 EXIT_FINDING = 1
@@ -57,7 +58,7 @@ def parse_date(value: str | None, option: str) -> date:
     if value is None:
         return today()
     try:
-        return date.fromisoformat(value)
+        return parse_day(value)
     except ValueError:
         fail(f"{option} '{value}' is not a date; write it as YYYY-MM-DD")
 

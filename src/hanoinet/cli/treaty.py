@@ -161,7 +161,7 @@ def state_command(
         ]
         print_json(data)
         return
-    console.print(f"{entry.name} ({code}) — on {day.isoformat()}: {entry.state_on(day)}")
+    console.print(f"{entry.name} ({code}) — on {day.isoformat()}: {entry.state}")
     console.print(f"  Signed: {iso(entry.signed)}")
     instrument = entry.instrument.value if entry.instrument else "—"
     console.print(

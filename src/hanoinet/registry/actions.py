@@ -21,6 +21,7 @@ from enum import StrEnum
 from importlib import resources
 
 from hanoinet.errors import TreatyRecordError
+from hanoinet.isodate import parse_day
 from hanoinet.registry.participants import is_known_code
 
 COLUMNS = ("participant", "code", "action", "date", "confirmed", "source", "note")
@@ -134,7 +135,7 @@ def _parse_row(record: dict[str, str], file: str, row: int) -> TreatyAction:
     when: date | None = None
     if date_text:
         try:
-            when = date.fromisoformat(date_text)
+            when = parse_day(date_text)
         except ValueError:
             raise TreatyRecordError(
                 file, row, "date", f"'{date_text}' is not a date; write it as YYYY-MM-DD"

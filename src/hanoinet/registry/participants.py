@@ -39,6 +39,9 @@ class Participant:
 
 
 def is_known_code(code: str) -> bool:
+    """Whether ``code`` is an ISO 3166-1 alpha-2 code or a REIO code, written in capitals."""
+    if len(code) != 2 or not code.isascii() or not code.isupper():
+        return False
     return code in REIOS or pycountry.countries.get(alpha_2=code) is not None
 
 

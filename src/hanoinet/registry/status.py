@@ -68,18 +68,9 @@ class ParticipantStatus:
     counted: bool = False
     """Whether its instrument counts towards the 40 of art. 65(1) (never for a REIO)."""
     sources: tuple[str, ...] = ()
-
-    def state_on(self, as_of: date) -> str:
-        """One word for where the participant stands on ``as_of``."""
-        if self.denunciation_effective is not None and self.denunciation_effective <= as_of:
-            return "withdrawn"
-        if self.deposit is not None:
-            if self.in_force_for_party is not None and self.in_force_for_party <= as_of:
-                return "party"
-            return "contracting"
-        if self.signed is not None:
-            return "signatory"
-        return "none"
+    state: str = "none"
+    """Where it stands on the day computed: none, signatory, contracting (deposited, not yet
+    in force for it), party, or withdrawn (denunciation effective)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +96,29 @@ class TreatyStatus:
     @property
     def instruments_still_needed(self) -> int:
         return max(0, self.instruments_needed - self.instruments_counted)
+
+
+@dataclass
+class _Entry:
+    """One participant's actions so far, while walking the record in date order."""
+
+    name: str
+    sources: list[str] = field(default_factory=list)
+    signed: date | None = None
+    instrument: ActionKind | None = None
+    deposit: date | None = None
+    notified: date | None = None
+    effective: date | None = None
+
+
+def _state(entry: _Entry, in_force_for_party: date | None, as_of: date) -> str:
+    if entry.effective is not None and entry.effective <= as_of:
+        return "withdrawn"
+    if entry.deposit is not None:
+        if in_force_for_party is not None and in_force_for_party <= as_of:
+            return "party"
+        return "contracting"
+    return "signatory" if entry.signed is not None else "none"
 
 
 def select(
@@ -142,6 +156,14 @@ def check_record(actions: Sequence[TreatyAction]) -> None:
                 f"{adoption} (General Assembly resolution 79/243)",
             )
         if action.action is ActionKind.SIGNATURE:
+            if code in deposited and code not in denounced:
+                raise _error(
+                    action,
+                    "action",
+                    f"{action.participant} is already bound by its instrument of "
+                    f"{deposited[code].action} ({deposited[code].where}); a signature after it "
+                    "has no place (art. 64)",
+                )
             if code in signed:
                 raise _error(
                     action,
@@ -217,55 +239,53 @@ def treaty_status(
     fortieth = _fortieth_deposit(counted, needed)
     general = fortieth + _days("entry_into_force_days") if fortieth and fortieth <= as_of else None
 
-    people: dict[str, dict[str, object]] = {}
+    people: dict[str, _Entry] = {}
     for action in sorted(counted, key=_order):
         assert action.date is not None
         if action.date > as_of:
             continue
-        entry = people.setdefault(action.code, {"name": action.participant, "sources": []})
-        sources = entry["sources"]
-        assert isinstance(sources, list)
-        if action.source not in sources:
-            sources.append(action.source)
+        entry = people.setdefault(action.code, _Entry(action.participant))
+        if action.source not in entry.sources:
+            entry.sources.append(action.source)
         if action.action is ActionKind.SIGNATURE:
-            entry["signed"] = action.date
+            entry.signed = action.date
         elif action.action.is_instrument:
-            entry.update(
-                instrument=action.action,
-                deposit=action.date,
-                denunciation_notified=None,
-                denunciation_effective=None,
-            )
+            entry.instrument, entry.deposit = action.action, action.date
+            entry.notified = entry.effective = None
         else:
-            entry["denunciation_notified"] = action.date
-            entry["denunciation_effective"] = _effective(action)
+            entry.notified, entry.effective = action.date, _effective(action)
 
     participants: list[ParticipantStatus] = []
     for code, entry in people.items():
-        deposit = entry.get("deposit")
-        assert deposit is None or isinstance(deposit, date)
         in_force_for_party = None
-        if deposit is not None and general is not None:
+        if entry.deposit is not None and general is not None:
             assert fortieth is not None
-            if deposit <= fortieth:
+            if entry.deposit <= fortieth:
                 in_force_for_party = general
             else:
-                in_force_for_party = max(deposit + _days("party_entry_into_force_days"), general)
-        sources = entry["sources"]
-        assert isinstance(sources, list)
+                later = entry.deposit + _days("party_entry_into_force_days")
+                in_force_for_party = max(later, general)
+        if (
+            entry.effective is not None
+            and in_force_for_party is not None
+            and entry.effective <= in_force_for_party
+        ):
+            in_force_for_party = None  # withdrew before the Convention bound it (art. 67)
+        withdrawn = entry.effective is not None and entry.effective <= as_of
         participants.append(
             ParticipantStatus(
                 code=code,
-                name=str(entry["name"]),
+                name=entry.name,
                 kind="reio" if code in REIOS else "state",
-                signed=entry.get("signed"),  # type: ignore[arg-type]
-                instrument=entry.get("instrument"),  # type: ignore[arg-type]
-                deposit=deposit,
+                signed=entry.signed,
+                instrument=entry.instrument,
+                deposit=entry.deposit,
                 in_force_for_party=in_force_for_party,
-                denunciation_notified=entry.get("denunciation_notified"),  # type: ignore[arg-type]
-                denunciation_effective=entry.get("denunciation_effective"),  # type: ignore[arg-type]
-                counted=deposit is not None and code not in REIOS,
-                sources=tuple(str(s) for s in sources),
+                denunciation_notified=entry.notified,
+                denunciation_effective=entry.effective,
+                counted=entry.deposit is not None and code not in REIOS and not withdrawn,
+                sources=tuple(entry.sources),
+                state=_state(entry, in_force_for_party, as_of),
             )
         )
     participants.sort(key=lambda p: _sort_key(p.name))
@@ -343,7 +363,7 @@ def participant_dict(entry: ParticipantStatus, as_of: date) -> dict[str, object]
         "code": entry.code,
         "name": entry.name,
         "kind": entry.kind,
-        "state": entry.state_on(as_of),
+        "state": entry.state,
         "signed": _iso(entry.signed),
         "instrument": entry.instrument.value if entry.instrument else None,
         "deposit": _iso(entry.deposit),
