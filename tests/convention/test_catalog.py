@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from hanoinet.convention import LANGUAGES, convention
+from hanoinet.convention.catalog import load_convention
 from hanoinet.convention.model import KEY_PATTERN
-from hanoinet.errors import UnknownArticle
+from hanoinet.errors import ConventionDataError, UnknownArticle
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "hanoinet"
 # A quoted article key in code or data: "42(2)(c)", '65(1)', "2(h)".
@@ -199,3 +200,60 @@ def test_packaged_data_files_exist() -> None:
         "grounds.yaml",
         "periods.yaml",
     } <= names
+
+
+def _broken_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    source = resources.files("hanoinet.convention.data")
+    for name in (
+        "articles.yaml",
+        "provisions.yaml",
+        "offences.yaml",
+        "cooperation.yaml",
+        "grounds.yaml",
+        "periods.yaml",
+    ):
+        (tmp_path / name).write_text(
+            source.joinpath(name).read_text(encoding="utf-8"), encoding="utf-8"
+        )
+    path = tmp_path / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return tmp_path
+
+
+def _line_containing(path: Path, needle: str) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, start=1) if needle in line)
+
+
+def test_cited_key_missing_from_provisions_names_file_and_line(tmp_path: Path) -> None:
+    root = _broken_copy(tmp_path, "cooperation.yaml", 'article: "42(2)(e)"', 'article: "42(2)(x)"')
+    with pytest.raises(ConventionDataError) as caught:
+        load_convention(root)
+    assert caught.value.file == "cooperation.yaml"
+    assert caught.value.line == _line_containing(root / "cooperation.yaml", '"42(2)(x)"')
+    assert "form preservation" in caught.value.reason and "42(2)(x)" in caught.value.reason
+
+
+def test_duplicate_provision_key_names_second_line(tmp_path: Path) -> None:
+    root = _broken_copy(tmp_path, "provisions.yaml", '{key: "40(16)"', '{key: "40(15)"')
+    with pytest.raises(ConventionDataError, match="key '40\\(15\\)' is given twice") as caught:
+        load_convention(root)
+    assert caught.value.line is not None
+    assert "40(15)" in (root / "provisions.yaml").read_text().splitlines()[caught.value.line - 1]
+
+
+def test_missing_article_names_the_rule(tmp_path: Path) -> None:
+    root = _broken_copy(tmp_path, "articles.yaml", "  - number: 68\n", "  - number: 69\n")
+    with pytest.raises(ConventionDataError, match="numbered 1, 2, 3"):
+        load_convention(root)
+
+
+def test_ground_for_unknown_form_is_refused(tmp_path: Path) -> None:
+    root = _broken_copy(
+        tmp_path, "grounds.yaml", "applies_to: [preservation]", "applies_to: [preservaton]"
+    )
+    with pytest.raises(ConventionDataError, match="unknown form 'preservaton'") as caught:
+        load_convention(root)
+    assert caught.value.file == "grounds.yaml" and caught.value.line is not None

@@ -12,8 +12,9 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from importlib.resources.abc import Traversable
 
-from hanoinet.convention.loader import load_packaged
+from hanoinet.convention.loader import data_root, load_file
 from hanoinet.convention.model import (
     KEY_PATTERN,
     LANGUAGES,
@@ -160,29 +161,49 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def _unique(items: list[tuple[str, object]], file: str, what: str) -> None:
+def _line_of_text(root: Traversable, file: str, needle: str, occurrence: int = 1) -> int | None:
+    """The line of the ``occurrence``-th line of ``file`` that mentions ``needle``."""
+    text = root.joinpath(file).read_text(encoding="utf-8")
+    seen = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line and not line.lstrip().startswith("#"):
+            seen += 1
+            if seen == occurrence:
+                return number
+    return None
+
+
+def _unique(root: Traversable, idents: list[str], file: str, what: str, field: str) -> None:
     seen: set[str] = set()
-    for ident, _ in items:
+    for ident in idents:
         if ident in seen:
-            raise ConventionDataError(file, None, f"{what} '{ident}' is given twice")
+            line = _line_of_text(root, file, f'{field}: "{ident}"', 2) or _line_of_text(
+                root, file, f"{field}: {ident}", 2
+            )
+            raise ConventionDataError(file, line, f"{what} '{ident}' is given twice")
         seen.add(ident)
 
 
 @cache
 def convention() -> Convention:
     """The Convention, loaded from the packaged data and cross-checked (once per process)."""
-    articles = load_packaged(ArticlesFile, "articles.yaml")
-    provisions = load_packaged(ProvisionsFile, "provisions.yaml").provisions
-    offences = load_packaged(OffencesFile, "offences.yaml").offences
-    forms = load_packaged(CooperationFile, "cooperation.yaml").forms
-    grounds = load_packaged(GroundsFile, "grounds.yaml").grounds
-    periods = load_packaged(PeriodsFile, "periods.yaml")
+    return load_convention(data_root())
 
-    _unique([(p.key, p) for p in provisions], "provisions.yaml", "key")
-    _unique([(o.id, o) for o in offences], "offences.yaml", "offence")
-    _unique([(f.key, f) for f in forms], "cooperation.yaml", "form")
-    _unique([(g.id, g) for g in grounds], "grounds.yaml", "ground")
-    _unique([(p.id, p) for p in periods.periods], "periods.yaml", "period")
+
+def load_convention(root: Traversable) -> Convention:
+    """Load and cross-check the data files in ``root``; errors name file and line."""
+    articles = load_file(ArticlesFile, "articles.yaml", root)
+    provisions = load_file(ProvisionsFile, "provisions.yaml", root).provisions
+    offences = load_file(OffencesFile, "offences.yaml", root).offences
+    forms = load_file(CooperationFile, "cooperation.yaml", root).forms
+    grounds = load_file(GroundsFile, "grounds.yaml", root).grounds
+    periods = load_file(PeriodsFile, "periods.yaml", root)
+
+    _unique(root, [p.key for p in provisions], "provisions.yaml", "key", "key")
+    _unique(root, [o.id for o in offences], "offences.yaml", "offence", "id")
+    _unique(root, [f.key for f in forms], "cooperation.yaml", "form", "key")
+    _unique(root, [g.id for g in grounds], "grounds.yaml", "ground", "id")
+    _unique(root, [p.id for p in periods.periods], "periods.yaml", "period", "id")
     result = Convention(
         chapters=articles.chapters,
         articles={a.number: a for a in articles.articles},
@@ -197,7 +218,7 @@ def convention() -> Convention:
         if article_of(provision.key) not in result.articles:
             raise ConventionDataError(
                 "provisions.yaml",
-                None,
+                _line_of_text(root, "provisions.yaml", f'"{provision.key}"'),
                 f"key '{provision.key}' names an article that does not exist",
             )
     form_keys = set(result.forms) | {"mla"}
@@ -205,13 +226,15 @@ def convention() -> Convention:
         for target in ground.applies_to:
             if target not in form_keys:
                 raise ConventionDataError(
-                    "grounds.yaml", None, f"ground '{ground.id}' applies to unknown form '{target}'"
+                    "grounds.yaml",
+                    _line_of_text(root, "grounds.yaml", f"id: {ground.id},"),
+                    f"ground '{ground.id}' applies to unknown form '{target}'",
                 )
     for key, where in result.cited_keys():
         try:
             result.key(key)
         except UnknownArticle as exc:
-            raise ConventionDataError(
-                where.split(":")[0], None, f"{where}: {exc.message}"
-            ) from None
+            file = where.split(":")[0]
+            line = _line_of_text(root, file, f'"{key}"')
+            raise ConventionDataError(file, line, f"{where}: {exc.message}") from None
     return result

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any, TypeVar
 
 import yaml
@@ -119,7 +120,12 @@ def validate(model: type[M], data: Any, name: str) -> M:
         raise ConventionDataError(name, line_of(data, path), f"{field}: {message}") from None
 
 
-def load_packaged(model: type[M], filename: str) -> M:
-    """Load ``filename`` from the package's data folder into ``model``."""
-    text = resources.files(DATA_PACKAGE).joinpath(filename).read_text(encoding="utf-8")
+def data_root() -> Traversable:
+    """The packaged data folder."""
+    return resources.files(DATA_PACKAGE)
+
+
+def load_file(model: type[M], filename: str, root: Traversable | None = None) -> M:
+    """Load ``filename`` from ``root`` (default: the packaged data folder) into ``model``."""
+    text = (root or data_root()).joinpath(filename).read_text(encoding="utf-8")
     return validate(model, parse_yaml(text, filename), filename)
