@@ -11,7 +11,12 @@ apart, a ``detail`` for debugging that never reaches a peer or a user.
     ├── TreatyRecordError        a treaty-actions CSV row is invalid (file, row, field)
     ├── UnknownParticipant       no State or organization by that name or code
     ├── UnknownArticle           no such article or article key in the Convention
-    └── InvalidInput             a command-line value is malformed
+    ├── InvalidInput             a command-line value is malformed
+    ├── NotARequest              a file is not a request document at all
+    ├── TransitionRefused        an action not allowed in a case's state; names the article
+    ├── UnknownCase              no case by that id on this node
+    └── StoreError               the database cannot be used as it is
+        └── SchemaTooNew         the database was migrated by a newer hanoinet
 """
 
 from __future__ import annotations
@@ -88,3 +93,37 @@ class InvalidInput(HanoinetError):
     """A value given on the command line or in a request is malformed."""
 
     code = "invalid_input"
+
+
+class NotARequest(HanoinetError):
+    """The input is not a request document at all (not JSON, not an object, no known kind)."""
+
+    code = "not_a_request"
+
+
+class TransitionRefused(HanoinetError):
+    """An action is not allowed in the case's current state, or its guard fails."""
+
+    code = "transition_refused"
+
+    def __init__(self, message: str, *, article: str | None = None) -> None:
+        super().__init__(message)
+        self.article = article
+
+
+class UnknownCase(HanoinetError):
+    """No case or request with that id exists on this node."""
+
+    code = "unknown_case"
+
+
+class StoreError(HanoinetError):
+    """The database cannot be used as it is."""
+
+    code = "store_error"
+
+
+class SchemaTooNew(StoreError):
+    """The database was migrated by a newer hanoinet; refusing to run against it."""
+
+    code = "schema_too_new"

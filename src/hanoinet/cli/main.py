@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from hanoinet import __version__
-from hanoinet.cli import bench, convention, treaty
+from hanoinet.cli import bench, convention, request, treaty
 
 app = typer.Typer(
     name="hanoinet",
@@ -16,6 +16,9 @@ app = typer.Typer(
 )
 app.add_typer(treaty.app, name="treaty")
 app.add_typer(convention.app, name="convention")
+app.add_typer(request.app, name="request")
+app.add_typer(request.schema_app, name="schema")
+app.command("check")(request.check_command)
 app.add_typer(bench.app, name="bench")
 
 

@@ -207,6 +207,9 @@ class CooperationForm(Frozen):
     channels: tuple[Channel, ...]
     dual_criminality: Literal["required", "not_required", "discretionary", "not_applicable"]
     dual_criminality_article: ArticleKey | None = None
+    scope: Literal["evidence", "convention_offences", "extradition", "none"] = "none"
+    """Which offences the form may serve: evidence of Convention offences or serious crime
+    (35(1)(b)-(c)), Convention offences only (35(1)(a)), extradition (37(1)), or no test."""
     requires: tuple[Requirement, ...]
 
 

@@ -6,7 +6,9 @@ The European Union, a regional economic integration organization (art. 2(n)),
 uses its CLDR code ``EU``. CLDR's short names are not always the UN's
 designations (CLDR says "Palestinian Territories" where the UN says "State
 of Palestine"), so where the treaty record names a participant, that name,
-as the depositary writes it, is shown first.
+as the depositary writes it, is shown first. Three fictional demo States
+(user-assigned codes XA, XB, XC; ``data/demo/states.yaml``) exist for
+demonstrations and tests and are always marked illustrative.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from babel import Locale
 
 from hanoinet.convention.model import LANGUAGES
 from hanoinet.errors import UnknownParticipant
+from hanoinet.registry.designations import demo_states
 
 REIOS: dict[str, str] = {"EU": "European Union"}
 """Regional economic integration organizations (art. 2(n)) by code."""
@@ -33,6 +36,8 @@ class Participant:
     kind: Literal["state", "reio"]
     names: dict[str, str]
     """CLDR names by language (en, ar, es, fr, ru, zh)."""
+    illustrative: bool = False
+    """A fictional demo State (codes XA-XC), never a real one."""
 
     def name(self, lang: str = "en") -> str:
         return self.names[lang]
@@ -42,7 +47,9 @@ def is_known_code(code: str) -> bool:
     """Whether ``code`` is an ISO 3166-1 alpha-2 code or a REIO code, written in capitals."""
     if len(code) != 2 or not code.isascii() or not code.isupper():
         return False
-    return code in REIOS or pycountry.countries.get(alpha_2=code) is not None
+    return (
+        code in REIOS or code in demo_states() or pycountry.countries.get(alpha_2=code) is not None
+    )
 
 
 @cache
@@ -50,6 +57,9 @@ def participant(code: str) -> Participant:
     """The participant with ISO 3166 (or REIO) code ``code``; raises UnknownParticipant."""
     if not is_known_code(code):
         raise UnknownParticipant(code, suggestions=[])
+    demo = demo_states().get(code)
+    if demo is not None:
+        return Participant(code, "state", dict(demo.names), illustrative=True)
     names = {lang: Locale.parse(lang).territories.get(code, code) for lang in LANGUAGES}
     return Participant(code, "reio" if code in REIOS else "state", names)
 
@@ -71,6 +81,9 @@ def _name_index() -> dict[str, str]:
                 index[_fold(value)] = code
         for name in participant(code).names.values():
             index.setdefault(_fold(name), code)
+    for code in demo_states():
+        for other in participant(code).names.values():
+            index.setdefault(_fold(other), code)
     for code, name in REIOS.items():
         index[_fold(name)] = code
         for other in participant(code).names.values():

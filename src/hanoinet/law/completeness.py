@@ -1,0 +1,213 @@
+"""Completeness: every content the form requires is there (40(15), 42(2), 45, 46, 37 ...).
+
+What is required comes from ``cooperation.yaml`` (``requires``); this module
+only knows what "present" means for each kind of field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+from hanoinet.convention.model import CooperationForm, Requirement
+from hanoinet.law.document import RequestDocument
+from hanoinet.law.findings import Finding
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+def _missing(req: Requirement, pointer: str, what: str | None = None) -> Finding:
+    return Finding(
+        "missing_content",
+        "error",
+        req.article,
+        pointer,
+        f"Missing: {what or req.text} ({req.article}). Add it at {pointer or '/'}",
+    )
+
+
+def check_completeness(
+    doc: RequestDocument, form: CooperationForm, as_of: date
+) -> Iterator[Finding]:
+    for req in form.requires:
+        yield from _check_requirement(doc, form, req)
+    yield from _consistency(doc, as_of)
+
+
+def _check_requirement(
+    doc: RequestDocument, form: CooperationForm, req: Requirement
+) -> Iterator[Finding]:
+    field = req.field
+    value = getattr(doc, field)
+    pointer = f"/{field}"
+    if req.when is not None:
+        if field == "persons" and not doc.persons:
+            yield Finding(
+                "persons_not_named",
+                "info",
+                req.article,
+                pointer,
+                f"{req.text}: give them where possible ({req.article})",
+            )
+        return
+    if field == "requesting_authority":
+        auth = doc.requesting_authority
+        if auth is None or _blank(auth.name):
+            yield _missing(
+                req, "/requesting_authority/name", "The name of the requesting authority"
+            )
+        if auth is None or _blank(auth.contact):
+            yield _missing(
+                req, "/requesting_authority/contact", "A contact at the requesting authority"
+            )
+    elif field == "matter":
+        matter = doc.matter
+        if matter is None or matter.nature is None:
+            yield _missing(
+                req,
+                "/matter/nature",
+                "Whether it is an investigation, prosecution or judicial proceeding",
+            )
+        if matter is None or _blank(matter.description):
+            yield _missing(
+                req, "/matter/description", "The subject matter and nature of the matter"
+            )
+        if matter is None or _blank(matter.authority):
+            yield _missing(req, "/matter/authority", "The authority conducting the matter")
+    elif field == "offences":
+        if not doc.offences:
+            yield _missing(req, pointer)
+        for i, offence in enumerate(doc.offences):
+            if offence.article is None and _blank(offence.name):
+                yield _missing(
+                    req,
+                    f"/offences/{i}",
+                    "The offence (a Convention article or the national offence)",
+                )
+    elif field == "data":
+        yield from _check_data(doc, req)
+    elif field == "period":
+        yield from _check_period(doc, req)
+    elif field == "mla_to_follow":
+        if doc.mla_to_follow is None:
+            yield _missing(
+                req, pointer, "A statement that a request for mutual legal assistance will follow"
+            )
+        elif doc.mla_to_follow is False:
+            yield Finding(
+                "no_mla_to_follow",
+                "error",
+                req.article,
+                pointer,
+                f"Preservation is for data for which a request for mutual legal assistance "
+                f"will follow ({req.article}); if none will, this is not a preservation request",
+            )
+    elif field == "urgency":
+        if form.key == "emergency_disclosure" and doc.urgency != "emergency":
+            yield Finding(
+                "not_marked_emergency",
+                "error",
+                req.article,
+                pointer,
+                f'An emergency disclosure must be marked urgency "emergency" ({req.article})',
+            )
+        elif form.key == "provisional_arrest" and doc.urgency == "routine":
+            yield Finding(
+                "not_urgent",
+                "error",
+                req.article,
+                pointer,
+                f"Provisional arrest is sought in urgency; set urgency and explain it ({req.article})",
+            )
+    elif _blank(value):
+        yield _missing(req, pointer)
+
+
+def _check_data(doc: RequestDocument, req: Requirement) -> Iterator[Finding]:
+    if not doc.data:
+        yield _missing(req, "/data")
+        return
+    for i, item in enumerate(doc.data):
+        base = f"/data/{i}"
+        if req.article.endswith("(d)"):  # custodian or location of the system (42(2)(d))
+            if _blank(item.custodian) and _blank(item.location):
+                yield _missing(
+                    req,
+                    f"{base}/custodian",
+                    "The custodian of the data or the location of the system",
+                )
+            continue
+        if item.category is None:
+            yield _missing(
+                req,
+                f"{base}/category",
+                "The category of data (subscriber, traffic, content, other)",
+            )
+        if not item.identifiers:
+            yield _missing(
+                req, f"{base}/identifiers", "Identifiers of the data (accounts, addresses, numbers)"
+            )
+        if req.article.endswith("(c)") and _blank(item.relation_to_offence):
+            yield _missing(
+                req, f"{base}/relation_to_offence", "The relationship of the data to the offence"
+            )
+
+
+def _check_period(doc: RequestDocument, req: Requirement) -> Iterator[Finding]:
+    period = doc.period
+    if period is None or period.start is None:
+        yield _missing(req, "/period/start", "The start of the period")
+    if period is None or period.end is None:
+        yield _missing(req, "/period/end", "The end of the period")
+    if period is None or _blank(period.justification):
+        yield _missing(req, "/period/justification", "Why the period is needed")
+    if period is not None and period.start and period.end and period.end <= period.start:
+        yield Finding(
+            "period_reversed",
+            "error",
+            req.article,
+            "/period/end",
+            f"The period ends ({period.end}) on or before it starts ({period.start}) ({req.article})",
+        )
+
+
+def _consistency(doc: RequestDocument, as_of: date) -> Iterator[Finding]:
+    deadline = doc.deadline
+    if deadline is not None and deadline.date is not None:
+        if _blank(deadline.reason):
+            yield Finding(
+                "deadline_without_reason",
+                "warning",
+                "40(25)",
+                "/deadline/reason",
+                "The requested State takes full account of deadlines for which reasons are "
+                "given (40(25)); say why this date matters",
+            )
+        if deadline.date < as_of:
+            yield Finding(
+                "deadline_passed",
+                "warning",
+                "40(25)",
+                "/deadline/date",
+                f"The deadline {deadline.date} is already past on {as_of}",
+            )
+    if doc.urgency == "emergency" and _blank(doc.emergency):
+        yield Finding(
+            "emergency_not_described",
+            "error",
+            "2(o)",
+            "/emergency",
+            "An emergency is a significant and imminent risk to the life or safety of a "
+            "person (2(o)); describe the risk",
+        )
+    if doc.oral:
+        yield Finding(
+            "oral_confirm_in_writing",
+            "info",
+            "40(14)",
+            "/oral",
+            "An urgent oral request must be confirmed in writing forthwith (40(14)); "
+            "hanoinet records the confirmation as due",
+        )

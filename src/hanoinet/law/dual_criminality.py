@@ -1,0 +1,86 @@
+"""Dual criminality, judged on conduct, not on names (35(2)).
+
+Not required for preservation (42(3)); a discretion for mutual legal
+assistance (40(9)), so a gap is a warning; required for extradition (37(1)),
+so a gap is an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from hanoinet.convention import convention
+from hanoinet.convention.model import CooperationForm
+from hanoinet.law.context import Context
+from hanoinet.law.document import RequestDocument
+from hanoinet.law.findings import Finding, Severity
+from hanoinet.law.profiles import judge
+
+
+def check_dual_criminality(
+    doc: RequestDocument, form: CooperationForm, ctx: Context
+) -> Iterator[Finding]:
+    article = form.dual_criminality_article
+    if form.dual_criminality == "not_applicable" or article is None:
+        return
+    if form.dual_criminality == "not_required":
+        yield Finding(
+            "dual_criminality_not_required",
+            "info",
+            article,
+            "/offences",
+            f"Dual criminality is not required for this form ({article})",
+        )
+        return
+    severity: Severity = "error" if form.dual_criminality == "required" else "warning"
+    offences = {o.article: o for o in convention().offences.values()}
+    profile = ctx.profiles.get(doc.requested_state)
+    for i, offence in enumerate(doc.offences):
+        base = f"/offences/{i}"
+        known = offences.get(offence.article or "")
+        if known is None:
+            if offence.article is None:
+                yield Finding(
+                    "dual_criminality_unassessed",
+                    "info",
+                    "35(2)",
+                    base,
+                    "Dual criminality is judged on conduct (35(2)): give the Convention offence "
+                    "(article) and the conduct alleged so the requested State's law can be compared",
+                )
+            continue
+        verdict = judge(profile, known.id, tuple(offence.conduct), tuple(offence.elements))
+        if verdict.verdict == "unknown":
+            yield Finding(
+                "no_domestic_profile",
+                "info",
+                "35(2)",
+                base,
+                f"hanoinet has no profile of {doc.requested_state}'s law to compare the conduct with",
+            )
+        elif verdict.verdict == "not_met":
+            consequence = (
+                "extradition requires it (37(1))"
+                if severity == "error"
+                else f"the requested State may refuse ({article})"
+            )
+            if verdict.national is not None and verdict.missing:
+                missing = ", ".join(verdict.missing)
+                yield Finding(
+                    "dual_criminality_not_met",
+                    severity,
+                    article,
+                    f"{base}/elements",
+                    f"As alleged, the conduct is not a crime in {doc.requested_state}: its "
+                    f"'{verdict.national.name}' also requires {missing}; {consequence}. If the "
+                    f"facts show it, add it to {base}/elements",
+                )
+            else:
+                yield Finding(
+                    "dual_criminality_not_met",
+                    severity,
+                    article,
+                    base,
+                    f"No offence of {doc.requested_state} covers this conduct of art. "
+                    f"{known.article}; {consequence}",
+                )
