@@ -108,3 +108,22 @@ def test_packaged_record_is_the_shipped_copy_of_the_public_record() -> None:
     assert record.read_text(encoding="utf-8").splitlines()[0] == (
         "participant,code,action,date,confirmed,source,note"
     )
+
+
+def test_lifecycle_doc_lists_every_action_and_guard() -> None:
+    from hanoinet.cases.guards import GUARDS
+    from hanoinet.cases.lifecycle import lifecycle
+
+    doc = (ROOT / "docs" / "lifecycle.md").read_text(encoding="utf-8")
+    for t in lifecycle().transitions:
+        assert f"| `{t.action}` | {', '.join(t.from_)} | {t.to} | {t.by} |" in doc, t.action
+    for guard in GUARDS:
+        assert f"| `{guard}` |" in doc, guard
+
+
+def test_every_setting_is_documented() -> None:
+    from hanoinet.settings import Settings
+
+    doc = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    for name in Settings.model_fields:
+        assert f"`HANOINET_{name.upper()}`" in doc, name

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from hanoinet import __version__
-from hanoinet.cli import bench, convention, request, treaty
+from hanoinet.cli import bench, case, convention, request, treaty
 
 app = typer.Typer(
     name="hanoinet",
@@ -19,6 +19,9 @@ app.add_typer(convention.app, name="convention")
 app.add_typer(request.app, name="request")
 app.add_typer(request.schema_app, name="schema")
 app.command("check")(request.check_command)
+app.add_typer(case.app, name="case")
+app.add_typer(case.audit_app, name="audit")
+app.add_typer(case.clock_app, name="clock")
 app.add_typer(bench.app, name="bench")
 
 

@@ -210,6 +210,8 @@ class CooperationForm(Frozen):
     scope: Literal["evidence", "convention_offences", "extradition", "none"] = "none"
     """Which offences the form may serve: evidence of Convention offences or serious crime
     (35(1)(b)-(c)), Convention offences only (35(1)(a)), extradition (37(1)), or no test."""
+    grounds: Literal["mla", "preservation", "extradition", "none"] = "none"
+    """Which grounds of grounds.yaml (by `applies_to`) a refusal or postponement may invoke."""
     requires: tuple[Requirement, ...]
 
 

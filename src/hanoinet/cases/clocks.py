@@ -1,0 +1,111 @@
+"""Clocks computed from a request's events; nothing here reads the time.
+
+- Preservation: at least 60 days from when the data was preserved, renewed by
+  an extension; once the follow-up MLA request is linked, held until it is
+  decided (42): no expiry.
+- Reminders before expiry, at the days the node sets (lifecycle.yaml).
+- An urgent oral request is due to be confirmed in writing forthwith (40(14)).
+- A reasoned deadline of the requesting State (40(25)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from hanoinet.convention import convention
+
+if TYPE_CHECKING:
+    from hanoinet.cases.lifecycle import Event
+
+
+@dataclass(frozen=True)
+class Due:
+    """Something that falls due at ``at``: a reminder, an expiry, a confirmation."""
+
+    key: str
+    """Stable per request, so a tick never fires the same thing twice."""
+    kind: str
+    at: datetime
+    article: str
+    message: str
+
+
+def preservation_expiry(events: Sequence[Event]) -> datetime | None:
+    """When preserved data may be released: 60 days after the last preservation or
+    extension; None when not preserved, or held for a linked MLA request (42)."""
+    days = convention().period("preservation_minimum_days").value
+    expiry: datetime | None = None
+    for event in events:
+        if event.action in ("record_preserved", "extend_preservation"):
+            expiry = event.at + timedelta(days=days)
+        elif event.action in ("link_mla", "lapse", "withdraw", "release"):
+            expiry = None
+    return expiry
+
+
+def dues(state: str, document: dict[str, Any], events: Sequence[Event]) -> list[Due]:
+    """Everything due on a request in ``state``, in time order (past ones included)."""
+    from hanoinet.cases.lifecycle import OPEN, lifecycle
+
+    reminders = lifecycle().reminders
+    found: list[Due] = []
+    expiry = preservation_expiry(events) if state == "preserved" else None
+    if expiry is not None:
+        for days in reminders.preservation_expiry_days_before:
+            found.append(
+                Due(
+                    f"preservation-reminder-{expiry.date()}-{days}d",
+                    "reminder",
+                    expiry - timedelta(days=days),
+                    "42",
+                    f"Preserved data may be released on {expiry:%Y-%m-%d %H:%M} UTC (in {days} "
+                    f"{'day' if days == 1 else 'days'}): "
+                    "link the MLA request or extend (42)",
+                )
+            )
+        found.append(
+            Due(
+                f"preservation-expiry-{expiry.date()}",
+                "lapse",
+                expiry,
+                "42",
+                f"The preservation expired on {expiry:%Y-%m-%d %H:%M} UTC (42)",
+            )
+        )
+    if (
+        document.get("oral")
+        and state in OPEN
+        and not any(e.action == "confirm_in_writing" for e in events)
+    ):
+        start = events[0].at if events else None
+        if start is not None:
+            every = timedelta(hours=reminders.written_confirmation_hours)
+            found.append(
+                Due(
+                    f"written-confirmation-{start.date()}",
+                    "reminder",
+                    start + every,
+                    "40(14)",
+                    "The urgent oral request is still to be confirmed in writing (40(14))",
+                )
+            )
+    deadline = (document.get("deadline") or {}).get("date")
+    if deadline and state in OPEN:
+        when = datetime.combine(
+            date.fromisoformat(str(deadline)),
+            datetime.min.time(),
+            tzinfo=events[0].at.tzinfo if events else None,
+        )
+        found.append(
+            Due(
+                f"deadline-{deadline}",
+                "reminder",
+                when,
+                "40(25)",
+                f"The requesting State's deadline {deadline} is reached (40(25))",
+            )
+        )
+    return sorted(found, key=lambda d: d.at)

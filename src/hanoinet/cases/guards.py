@@ -1,0 +1,177 @@
+"""The guards the lifecycle table names, each enforcing a duty of the Convention.
+
+A guard raises TransitionRefused with the article it enforces; it never
+returns a bool (a forgotten check cannot pass silently).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from hanoinet.cases.clocks import preservation_expiry
+from hanoinet.cases.lifecycle import RequestView, Transition
+from hanoinet.convention import convention
+from hanoinet.errors import TransitionRefused
+from hanoinet.registry.participants import is_known_code
+
+Guard = Callable[[RequestView, Transition, dict[str, str], datetime], None]
+
+
+def _refuse(message: str, article: str) -> TransitionRefused:
+    return TransitionRefused(message, article=article)
+
+
+def no_error_findings(
+    request: RequestView, t: Transition, params: dict[str, str], at: datetime
+) -> None:
+    if request.error_findings:
+        raise _refuse(
+            f"the request has {request.error_findings} error finding(s); a request must be complete "
+            f"before it leaves (art. {t.article}); run `hanoinet check` on it and correct them",
+            t.article,
+        )
+
+
+def reason(request: RequestView, t: Transition, params: dict[str, str], at: datetime) -> None:
+    if not params.get("reason", "").strip():
+        what = {
+            "refuse": "Reasons must be given for any refusal (art. 40(24))",
+            "postpone": "A postponement needs its reason (art. 40(26))",
+        }.get(t.action, f"'{t.action}' needs a reason in writing (art. {t.article})")
+        raise _refuse(
+            f"{what}; give it with --reason", "40(24)" if t.action == "refuse" else t.article
+        )
+
+
+def _ground(
+    params: dict[str, str], request: RequestView, kinds: tuple[str, ...], action: str
+) -> None:
+    key = params.get("ground", "")
+    form = convention().forms[request.kind]
+    grounds = convention().grounds
+    allowed = [
+        g
+        for g in grounds.values()
+        if g.kind in kinds and (form.grounds in g.applies_to or form.key in g.applies_to)
+    ]
+    listing = ", ".join(f"{g.id} ({g.article})" for g in allowed) or "none"
+    if not key:
+        raise _refuse(f"'{action}' needs a ground: --ground with one of {listing}", "40(21)")
+    ground = grounds.get(key)
+    if ground is not None and ground.kind == "not_a_ground":
+        raise _refuse(
+            f"'{key}' is never a ground for {action} ({ground.text.lower()}, "
+            f"art. {ground.article}); the grounds are: {listing}",
+            ground.article,
+        )
+    if ground is None or ground not in allowed:
+        raise _refuse(
+            f"'{key}' is not a ground for {action} of a {form.title.lower()} request; "
+            f"the grounds are: {listing}",
+            "40(21)",
+        )
+
+
+def refusal_ground(
+    request: RequestView, t: Transition, params: dict[str, str], at: datetime
+) -> None:
+    _ground(params, request, ("refusal", "no_obligation"), "refusal")
+
+
+def postponement_ground(
+    request: RequestView, t: Transition, params: dict[str, str], at: datetime
+) -> None:
+    _ground(params, request, ("postponement",), "postponement")
+
+
+def consulted(request: RequestView, t: Transition, params: dict[str, str], at: datetime) -> None:
+    if not any(e.action == "consult" for e in request.events):
+        raise _refuse(
+            "Before refusing or postponing, consult the requesting State to see whether assistance "
+            "can be given under conditions (art. 40(27)); record it with the action 'consult' first",
+            "40(27)",
+        )
+
+
+def marked_confidential(
+    request: RequestView, t: Transition, params: dict[str, str], at: datetime
+) -> None:
+    if not request.document.get("confidential"):
+        raise _refuse(
+            "The request was not marked confidential, so there is nothing to notify (art. 40(20))",
+            "40(20)",
+        )
+
+
+def oral_unconfirmed(
+    request: RequestView, t: Transition, params: dict[str, str], at: datetime
+) -> None:
+    if not request.document.get("oral"):
+        raise _refuse(
+            "The request was made in writing; only an oral request is confirmed in writing (art. 40(14))",
+            "40(14)",
+        )
+    if any(e.action == "confirm_in_writing" for e in request.events):
+        raise _refuse("The oral request is already confirmed in writing (art. 40(14))", "40(14)")
+
+
+def consent_given(
+    request: RequestView, t: Transition, params: dict[str, str], at: datetime
+) -> None:
+    if not any(e.action == "give_consent" for e in request.events):
+        raise _refuse(
+            "Information or evidence may be used for other proceedings only with the requested "
+            "State's prior consent (art. 40(19)); record its consent (give_consent) first",
+            "40(19)",
+        )
+
+
+def related_request(
+    request: RequestView, t: Transition, params: dict[str, str], at: datetime
+) -> None:
+    if not params.get("related", "").strip():
+        raise _refuse(
+            "Name the mutual legal assistance request that follows the preservation "
+            "(--related REQUEST-ID) (art. 42)",
+            "42",
+        )
+
+
+def third_state(request: RequestView, t: Transition, params: dict[str, str], at: datetime) -> None:
+    code = params.get("third_state", "")
+    if not is_known_code(code):
+        raise _refuse(
+            "Name the third State where the service provider is, as an ISO code "
+            "(--third-state CODE) (art. 43)",
+            "43",
+        )
+
+
+def preservation_expired(
+    request: RequestView, t: Transition, params: dict[str, str], at: datetime
+) -> None:
+    expiry = preservation_expiry(request.events)
+    if expiry is None or at < expiry:
+        raise _refuse(f"The preservation has not expired (it runs until {expiry}) (art. 42)", "42")
+
+
+GUARDS: dict[str, Guard] = {
+    "no_error_findings": no_error_findings,
+    "reason": reason,
+    "refusal_ground": refusal_ground,
+    "postponement_ground": postponement_ground,
+    "consulted": consulted,
+    "marked_confidential": marked_confidential,
+    "oral_unconfirmed": oral_unconfirmed,
+    "consent_given": consent_given,
+    "related_request": related_request,
+    "third_state": third_state,
+    "preservation_expired": preservation_expired,
+}
+
+
+def check_guard(
+    name: str, request: RequestView, t: Transition, params: dict[str, str], at: datetime
+) -> None:
+    GUARDS[name](request, t, params, at)

@@ -1,0 +1,231 @@
+"""The lifecycle of a request: one table, loaded from ``data/lifecycle.yaml``.
+
+``decide(request, action, ...)`` is pure: given a request's current state, its
+past events and the action asked for, it returns the new state and the event
+to record, or raises TransitionRefused naming the article that forbids it.
+Nothing is written here; the store writes the decision in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hanoinet.convention import convention
+from hanoinet.convention.loader import parse_yaml, validate
+from hanoinet.convention.model import ArticleKey
+from hanoinet.errors import TransitionRefused
+
+Role = Literal["requesting", "requested", "system"]
+Direction = Literal["outgoing", "incoming"]
+
+STATES = (
+    "draft",
+    "checked",
+    "sent",
+    "received",
+    "acknowledged",
+    "in_execution",
+    "more_info_requested",
+    "postponed",
+    "preserved",
+    "held",
+    "not_ensured",
+    "executed",
+    "partially_executed",
+    "refused",
+    "withdrawn",
+    "lapsed",
+    "closed",
+)
+FINAL = frozenset({"closed"})
+OPEN = frozenset(STATES) - {
+    "executed",
+    "partially_executed",
+    "refused",
+    "withdrawn",
+    "lapsed",
+    "closed",
+}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Transition(_Frozen):
+    action: str
+    from_: tuple[str, ...] = Field(alias="from")
+    to: str
+    by: Role
+    guards: tuple[str, ...] = ()
+    article: ArticleKey
+    forms: tuple[str, ...] | None = None
+
+
+class Reminders(_Frozen):
+    preservation_expiry_days_before: tuple[int, ...]
+    written_confirmation_hours: int
+
+
+class LifecycleFile(_Frozen):
+    reminders: Reminders
+    transitions: tuple[Transition, ...]
+
+
+@cache
+def lifecycle() -> LifecycleFile:
+    text = resources.files("hanoinet.cases.data").joinpath("lifecycle.yaml").read_text("utf-8")
+    data = validate(LifecycleFile, parse_yaml(text, "lifecycle.yaml"), "lifecycle.yaml")
+    forms = set(convention().forms)
+    for t in data.transitions:
+        for state in (*t.from_, t.to):
+            if state != "same" and state not in STATES:
+                raise ValueError(f"lifecycle.yaml: action {t.action} names unknown state '{state}'")
+        for form in t.forms or ():
+            if form not in forms:
+                raise ValueError(f"lifecycle.yaml: action {t.action} names unknown form '{form}'")
+        convention().key(t.article)
+    return data
+
+
+def transitions_for(action: str, kind: str) -> list[Transition]:
+    return [
+        t
+        for t in lifecycle().transitions
+        if t.action == action and (t.forms is None or kind in t.forms)
+    ]
+
+
+def actions_for(kind: str) -> list[str]:
+    seen: list[str] = []
+    for t in lifecycle().transitions:
+        if (t.forms is None or kind in t.forms) and t.action not in seen:
+            seen.append(t.action)
+    return seen
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened to a request: the unit of its timeline and audit."""
+
+    action: str
+    at: datetime
+    actor: str
+    by: Role
+    article: str
+    from_state: str
+    to_state: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """What the lifecycle needs to know about a request."""
+
+    kind: str
+    direction: Direction
+    state: str
+    document: dict[str, Any]
+    events: Sequence[Event] = ()
+    error_findings: int = 0
+
+    @property
+    def our_role(self) -> Role:
+        return "requesting" if self.direction == "outgoing" else "requested"
+
+
+@dataclass(frozen=True)
+class Decision:
+    state: str
+    event: Event
+
+
+def decide(
+    request: RequestView,
+    action: str,
+    *,
+    at: datetime,
+    actor: str,
+    params: dict[str, str] | None = None,
+    from_peer: bool = False,
+    system: bool = False,
+) -> Decision:
+    """Apply ``action`` to ``request`` at ``at``; raise TransitionRefused naming the article.
+
+    ``from_peer`` records an action the other State took (received by message,
+    or by telephone and typed in); ``system`` is the clock.
+    """
+    from hanoinet.cases.guards import check_guard
+
+    params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+    candidates = transitions_for(action, request.kind)
+    if not candidates:
+        known = ", ".join(actions_for(request.kind))
+        raise TransitionRefused(
+            f"'{action}' is not an action on a {request.kind} request; the actions are: {known}"
+        )
+    if system:
+        role: Role = "system"
+    elif from_peer:
+        role = "requested" if request.our_role == "requesting" else "requesting"
+    else:
+        role = request.our_role
+    by_role = [t for t in candidates if t.by == role]
+    if not by_role:
+        owner = candidates[0].by
+        raise TransitionRefused(
+            f"'{action}' is taken by the {owner} State (art. {candidates[0].article}); on this "
+            f"{request.direction} request this node is the {request.our_role} State"
+            + ("" if system else "; record the other State's action with --from-peer"),
+            article=candidates[0].article,
+        )
+    allowed = [t for t in by_role if request.state in t.from_]
+    if not allowed:
+        t = by_role[0]
+        raise TransitionRefused(
+            f"'{action}' is not allowed on a request that is {request.state.replace('_', ' ')} "
+            f"(art. {t.article}); it is allowed when the request is "
+            + ", ".join(s.replace("_", " ") for s in t.from_),
+            article=t.article,
+        )
+    transition = allowed[0]
+    for guard in transition.guards:
+        check_guard(guard, request, transition, params, at)
+    to_state = request.state if transition.to == "same" else transition.to
+    event = Event(action, at, actor, role, transition.article, request.state, to_state, params)
+    return Decision(to_state, event)
+
+
+PARAM_GUARDS = frozenset(
+    {"reason", "refusal_ground", "postponement_ground", "related_request", "third_state"}
+)
+"""Guards on what the user types with the action; the others depend on the request alone."""
+
+
+def allowed_actions(request: RequestView, at: datetime) -> list[str]:
+    """Actions this node may take now on ``request``: state and state guards hold (what the
+    user must still type, a ground or reasons, is asked when the action is taken)."""
+    from hanoinet.cases.guards import check_guard
+
+    role = request.our_role
+    allowed: list[str] = []
+    for t in lifecycle().transitions:
+        if t.by != role or request.state not in t.from_ or t.action in allowed:
+            continue
+        if t.forms is not None and request.kind not in t.forms:
+            continue
+        try:
+            for guard in t.guards:
+                if guard not in PARAM_GUARDS:
+                    check_guard(guard, request, t, {}, at)
+        except TransitionRefused:
+            continue
+        allowed.append(t.action)
+    return allowed

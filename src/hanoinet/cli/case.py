@@ -1,0 +1,396 @@
+"""``hanoinet case``, ``audit`` and ``clock``: cases on this node, over the same services
+the web desk uses. Each command is one transaction; a refused action writes nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from hanoinet.cli.output import console, print_json, read_text, user_errors
+from hanoinet.services import cases as service
+from hanoinet.settings import load_settings
+from hanoinet.store import Store, open_store
+from hanoinet.store import audit as audit_log
+
+app = typer.Typer(help="Cases and their requests on this node.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+clock_app = typer.Typer(help="Clocks: reminders and expiries.", no_args_is_help=True)
+
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object (shape in docs/cli.md).")]
+At = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        help="Act as of this UTC time (ISO 8601; default now). For tests and replays.",
+        metavar="TIME",
+    ),
+]
+
+
+def _store() -> Store:
+    with user_errors():
+        return open_store(load_settings().resolved_database_url())
+
+
+def _now(at: str | None) -> datetime:
+    if at is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(at)
+    except ValueError:
+        from hanoinet.cli.output import fail
+
+        fail(f"--at '{at}' is not a time; write it like 2026-11-24T03:00:00Z")
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _actor() -> str:
+    return load_settings().user
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+@app.command("new")
+def new_command(
+    file: Annotated[
+        Path, typer.Option("--from", help="A request document (JSON).", metavar="FILE")
+    ],
+    incoming: Annotated[
+        bool,
+        typer.Option(
+            "--incoming", help="A request received from another State (default: one we send)."
+        ),
+    ] = False,
+    title: Annotated[
+        str | None, typer.Option("--title", help="A short title for the case.")
+    ] = None,
+    at: At = None,
+    json: Json = False,
+) -> None:
+    """Open a case from a request document: a draft to send, or a request received."""
+    text = read_text(file, "--from")
+    store = _store()
+    with user_errors():
+        created = service.new_case(
+            store,
+            text,
+            direction="incoming" if incoming else "outgoing",
+            actor=_actor(),
+            at=_now(at),
+            title=title,
+            name=str(file),
+        )
+    errors = [f for f in created.findings if f.severity == "error"]
+    if json:
+        print_json(
+            {
+                "case": created.case_id,
+                "request": created.request_id,
+                "state": created.state,
+                "findings": [f.as_dict() for f in created.findings],
+            }
+        )
+        return
+    console.print(f"Case {created.case_id}, request {created.request_id}: {created.state}")
+    if errors:
+        console.print(
+            f"{len(errors)} error finding(s): `hanoinet check {file}` lists them; "
+            "the request cannot be sent until they are corrected.",
+            markup=False,
+        )
+
+
+@app.command("list")
+def list_command(
+    open_only: Annotated[bool, typer.Option("--open", help="Only requests still open.")] = False,
+    json: Json = False,
+) -> None:
+    """Requests on this node, most urgent first."""
+    store = _store()
+    with user_errors():
+        rows = service.list_requests(store, actor=_actor(), at=_now(None), open_only=open_only)
+    if json:
+        print_json(
+            {
+                "requests": [
+                    {
+                        "id": r.id,
+                        "case": r.case_id,
+                        "direction": r.direction,
+                        "kind": r.kind,
+                        "state": r.state,
+                        "requesting_state": r.requesting_state,
+                        "requested_state": r.requested_state,
+                        "urgency": r.urgency,
+                        "updated_at": _iso(r.updated_at),
+                    }
+                    for r in rows
+                ]
+            }
+        )
+        return
+    if not rows:
+        console.print("No requests yet: `hanoinet case new --from FILE` opens one.")
+        return
+    table = Table()
+    for column in (
+        "Request",
+        "Case",
+        "Dir",
+        "Kind",
+        "From",
+        "To",
+        "Urgency",
+        "State",
+        "Updated (UTC)",
+    ):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r.id,
+            r.case_id,
+            "out" if r.direction == "outgoing" else "in",
+            r.kind,
+            r.requesting_state or "?",
+            r.requested_state or "?",
+            r.urgency,
+            r.state.replace("_", " "),
+            r.updated_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    console.print(table)
+
+
+def _request_json(d: service.RequestDetail) -> dict[str, Any]:
+    s = d.summary
+    return {
+        "id": s.id,
+        "uid": d.uid,
+        "direction": s.direction,
+        "kind": s.kind,
+        "state": s.state,
+        "requesting_state": s.requesting_state,
+        "requested_state": s.requested_state,
+        "urgency": s.urgency,
+        "document": d.document,
+        "document_sha256": d.document_sha256,
+        "findings": [f.as_dict() for f in d.findings],
+        "preserved_until": _iso(d.preserved_until),
+        "allowed_actions": d.allowed_actions,
+        "timeline": [_event_json(e) for e in d.events],
+        "due": [
+            {
+                "key": x.key,
+                "kind": x.kind,
+                "at": _iso(x.at),
+                "article": x.article,
+                "message": x.message,
+            }
+            for x in d.dues
+        ],
+    }
+
+
+def _event_json(e: Any) -> dict[str, Any]:
+    return {
+        "action": e.action,
+        "at": _iso(e.at),
+        "actor": e.actor,
+        "by": e.by,
+        "article": e.article,
+        "from": e.from_state,
+        "to": e.to_state,
+        "params": e.params,
+    }
+
+
+@app.command("show")
+def show_command(
+    ident: Annotated[
+        str, typer.Argument(help="A case id (C-000001) or request id (R-000001).", metavar="ID")
+    ],
+    json: Json = False,
+) -> None:
+    """A case: its requests, their findings, state, allowed actions and clocks (audited)."""
+    store = _store()
+    with user_errors():
+        case = service.show(store, ident, actor=_actor(), at=_now(None))
+    if json:
+        print_json(
+            {
+                "id": case.id,
+                "title": case.title,
+                "created_at": _iso(case.created_at),
+                "created_by": case.created_by,
+                "requests": [_request_json(d) for d in case.requests],
+            }
+        )
+        return
+    console.print(f"Case {case.id}: {case.title}", markup=False)
+    for d in case.requests:
+        s = d.summary
+        console.print(
+            f"  {s.id} {s.direction} {s.kind} {s.requesting_state}->{s.requested_state} "
+            f"[{s.urgency}] state: {s.state.replace('_', ' ')}",
+            markup=False,
+        )
+        if d.preserved_until:
+            console.print(f"    data preserved until {d.preserved_until:%Y-%m-%d %H:%M} UTC (42)")
+        for f in d.findings:
+            if f.severity != "info":
+                where = f" at {f.field}" if f.field else ""
+                console.print(f"    {f.severity} ({f.article}){where}: {f.message}", markup=False)
+        console.print("    actions now: " + (", ".join(d.allowed_actions) or "none"))
+        for x in d.dues:
+            console.print(f"    due {x.at:%Y-%m-%d %H:%M} UTC: {x.message}", markup=False)
+
+
+@app.command("timeline")
+def timeline_command(
+    ident: Annotated[str, typer.Argument(help="A case or request id.", metavar="ID")],
+    json: Json = False,
+) -> None:
+    """Everything that happened to a case, in order, with the article of each step (audited)."""
+    store = _store()
+    with user_errors():
+        case = service.show(store, ident, actor=_actor(), at=_now(None))
+    rows = sorted(
+        ((d.summary.id, e) for d in case.requests for e in d.events), key=lambda x: x[1].at
+    )
+    if json:
+        print_json(
+            {"case": case.id, "timeline": [{"request": rid, **_event_json(e)} for rid, e in rows]}
+        )
+        return
+    for rid, e in rows:
+        extra = "; ".join(f"{k}: {v}" for k, v in e.params.items())
+        console.print(
+            f"{e.at:%Y-%m-%d %H:%M} {rid} {e.action} ({e.article}) by {e.actor} [{e.by}] "
+            f"{e.from_state} -> {e.to_state}" + (f" — {extra}" if extra else ""),
+            markup=False,
+        )
+
+
+@app.command("act")
+def act_command(
+    ident: Annotated[str, typer.Argument(help="A case or request id.", metavar="ID")],
+    action: Annotated[
+        str, typer.Argument(help="An action: `hanoinet case show ID` lists those allowed now.")
+    ],
+    ground: Annotated[
+        str | None,
+        typer.Option(
+            "--ground",
+            help="Ground key for refuse/postpone (grounds.yaml), e.g. essential_interests.",
+        ),
+    ] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            "--reason",
+            help="Written reasons (needed for refusals 40(24), postponements, consultations ...).",
+        ),
+    ] = None,
+    related: Annotated[
+        str | None,
+        typer.Option("--related", help="The MLA request a preservation is linked to (link_mla)."),
+    ] = None,
+    third_state: Annotated[
+        str | None,
+        typer.Option("--third-state", help="ISO code of the third State of a provider found (43)."),
+    ] = None,
+    from_peer: Annotated[
+        bool,
+        typer.Option(
+            "--from-peer", help="Record an action the other State took (by message or telephone)."
+        ),
+    ] = False,
+    at: At = None,
+    json: Json = False,
+) -> None:
+    """Take an action on a request; refused with the article if the state does not allow it."""
+    store = _store()
+    params = {
+        "ground": ground or "",
+        "reason": reason or "",
+        "related": related or "",
+        "third_state": third_state or "",
+    }
+    with user_errors():
+        acted = service.act(
+            store, ident, action, actor=_actor(), at=_now(at), params=params, from_peer=from_peer
+        )
+    e = acted.event
+    if json:
+        print_json(
+            {
+                "request": acted.request_id,
+                "case": acted.case_id,
+                "event": _event_json(e),
+                "created_request": acted.created_request,
+            }
+        )
+        return
+    console.print(
+        f"{acted.request_id}: {e.action} ({e.article}) — {e.from_state} -> {e.to_state}",
+        markup=False,
+    )
+    if acted.created_request:
+        console.print(f"Drafted preservation request {acted.created_request} to {third_state} (43)")
+
+
+@audit_app.command("verify")
+def audit_verify_command(json: Json = False) -> None:
+    """Check the audit chain; names every changed, removed or reordered entry. Exit 1 if broken."""
+    store = _store()
+    with store.transaction() as conn:
+        result = audit_log.verify(conn)
+    if json:
+        print_json(
+            {
+                "ok": result.ok,
+                "entries": result.entries,
+                "breaks": [{"seq": b.seq, "problem": b.problem} for b in result.breaks],
+            }
+        )
+    elif result.ok:
+        console.print(f"Audit log intact: {result.entries} entries, chain verified.")
+    else:
+        console.print(f"Audit log BROKEN ({result.entries} entries):")
+        for b in result.breaks:
+            console.print(f"  {b}", markup=False)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@clock_app.command("tick")
+def tick_command(at: At = None, json: Json = False) -> None:
+    """Fire reminders and expiries that are due (the worker does this every minute)."""
+    store = _store()
+    with user_errors():
+        result = service.tick(store, at=_now(at))
+    if json:
+        print_json(
+            {
+                "fired": [
+                    {
+                        "request": rid,
+                        "key": d.key,
+                        "kind": d.kind,
+                        "article": d.article,
+                        "message": d.message,
+                    }
+                    for rid, d in result.fired
+                ]
+            }
+        )
+        return
+    if not result.fired:
+        console.print("Nothing due.")
+    for rid, d in result.fired:
+        console.print(f"{rid}: {d.message}", markup=False)

@@ -1,0 +1,552 @@
+"""Cases and requests: create, act, read, tick. Each function is one transaction.
+
+Every command writes, together or not at all: the request's new state, its
+event, an audit entry, and (for an action this node takes towards the other
+State) an outbox message. Every read of case content appends an audit entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from hanoinet.cases.clocks import Due, dues, preservation_expiry
+from hanoinet.cases.lifecycle import OPEN, Decision, Direction, Event, RequestView, decide
+from hanoinet.convention import convention
+from hanoinet.errors import InvalidInput, StoreError, TransitionRefused, UnknownCase
+from hanoinet.law import check, default_context, parse_request
+from hanoinet.law.findings import Finding
+from hanoinet.store import Store
+from hanoinet.store import audit as audit_log
+from hanoinet.store.audit import canonical
+from hanoinet.store.schema import cases, counters, events, fired, outbox, requests
+
+
+@dataclass(frozen=True)
+class Created:
+    case_id: str
+    request_id: str
+    state: str
+    findings: list[Finding]
+
+
+@dataclass(frozen=True)
+class Acted:
+    request_id: str
+    case_id: str
+    event: Event
+    created_request: str | None = None
+
+
+def _next_id(conn: Connection, name: str, prefix: str) -> str:
+    row = conn.execute(
+        update(counters)
+        .where(counters.c.name == name)
+        .values(value=counters.c.value + 1)
+        .returning(counters.c.value)
+    ).first()
+    if row is None:
+        conn.execute(insert(counters).values(name=name, value=1))
+        value = 1
+    else:
+        value = int(row.value)
+    return f"{prefix}-{value:06d}"
+
+
+def _findings(document: dict[str, Any], at: datetime) -> list[Finding]:
+    doc, shape = parse_request(json.dumps(document))
+    return [*shape, *check(doc, default_context(at.date()))]
+
+
+def _legal_basis(kind: str) -> str:
+    return convention().forms[kind].articles[0]
+
+
+def new_case(
+    store: Store,
+    text: str,
+    *,
+    direction: Direction,
+    actor: str,
+    at: datetime,
+    title: str | None = None,
+    name: str = "the document",
+) -> Created:
+    """Open a case with one request from a request document (JSON text).
+
+    Outgoing: a draft. Incoming: received (recorded by hand until the exchange
+    delivers it). NotARequest is raised before anything is written.
+    """
+    doc, shape = parse_request(text, name)
+    document = json.loads(text)
+    findings = [*shape, *check(doc, default_context(at.date()))]
+    state = "draft" if direction == "outgoing" else "received"
+    form = convention().forms[doc.kind]
+    with store.transaction() as conn:
+        case_id = _next_id(conn, "case", "C")
+        request_id = _next_id(conn, "request", "R")
+        conn.execute(
+            insert(cases).values(
+                id=case_id,
+                title=title or f"{form.title}: {doc.requesting_state} to {doc.requested_state}",
+                state=(doc.requesting_state if direction == "outgoing" else doc.requested_state)
+                or "",
+                created_at=at,
+                created_by=actor,
+            )
+        )
+        _insert_request(conn, case_id, request_id, direction, state, document, findings, at)
+        action = "create" if direction == "outgoing" else "receive"
+        event = Event(
+            action,
+            at,
+            actor,
+            "requesting" if direction == "outgoing" else "requested",
+            form.articles[0],
+            "new",
+            state,
+            {},
+        )
+        _insert_event(conn, request_id, event)
+        audit_log.append(
+            conn,
+            at=at,
+            actor=actor,
+            action=action,
+            target=request_id,
+            legal_basis=form.articles[0],
+            detail={"case": case_id, "kind": doc.kind},
+        )
+    return Created(case_id, request_id, state, findings)
+
+
+def _insert_request(
+    conn: Connection,
+    case_id: str,
+    request_id: str,
+    direction: str,
+    state: str,
+    document: dict[str, Any],
+    findings: list[Finding],
+    at: datetime,
+) -> None:
+    body = canonical(document)
+    conn.execute(
+        insert(requests).values(
+            id=request_id,
+            uid=str(uuid.uuid4()),
+            case_id=case_id,
+            direction=direction,
+            kind=document["kind"],
+            state=state,
+            requesting_state=document.get("requesting_state"),
+            requested_state=document.get("requested_state"),
+            urgency=document.get("urgency", "routine"),
+            document=body.decode(),
+            document_sha256=hashlib.sha256(body).hexdigest(),
+            error_findings=sum(f.severity == "error" for f in findings),
+            created_at=at,
+            updated_at=at,
+            version=1,
+        )
+    )
+
+
+def _insert_event(conn: Connection, request_id: str, event: Event) -> None:
+    seq = conn.execute(
+        select(func.coalesce(func.max(events.c.seq), 0)).where(events.c.request_id == request_id)
+    ).scalar_one()
+    conn.execute(
+        insert(events).values(
+            request_id=request_id,
+            seq=int(seq) + 1,
+            action=event.action,
+            at=event.at,
+            actor=event.actor,
+            by_role=event.by,
+            article=event.article,
+            from_state=event.from_state,
+            to_state=event.to_state,
+            params=canonical(event.params).decode(),
+        )
+    )
+
+
+def _load_events(conn: Connection, request_id: str) -> list[Event]:
+    rows = conn.execute(
+        select(events).where(events.c.request_id == request_id).order_by(events.c.seq)
+    )
+    return [
+        Event(
+            r.action,
+            _aware(r.at),
+            r.actor,
+            r.by_role,
+            r.article,
+            r.from_state,
+            r.to_state,
+            json.loads(r.params),
+        )
+        for r in rows
+    ]
+
+
+def _aware(at: datetime) -> datetime:
+    from datetime import UTC
+
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+def _request_row(conn: Connection, ident: str) -> Any:
+    row = conn.execute(select(requests).where(requests.c.id == ident)).first()
+    if row is None:
+        first = conn.execute(
+            select(requests).where(requests.c.case_id == ident).order_by(requests.c.id)
+        ).first()
+        if first is None:
+            raise UnknownCase(
+                f"no case or request '{ident}' on this node; `hanoinet case list` shows them"
+            )
+        row = first
+    return row
+
+
+def _view(conn: Connection, row: Any) -> RequestView:
+    return RequestView(
+        row.kind,
+        row.direction,
+        row.state,
+        json.loads(row.document),
+        _load_events(conn, row.id),
+        row.error_findings,
+    )
+
+
+def act(
+    store: Store,
+    ident: str,
+    action: str,
+    *,
+    actor: str,
+    at: datetime,
+    params: dict[str, str] | None = None,
+    from_peer: bool = False,
+    system: bool = False,
+) -> Acted:
+    """Take ``action`` on a request (or a case's first request); nothing is written if refused."""
+    params = dict(params or {})
+    with store.transaction() as conn:
+        row = _request_row(conn, ident)
+        view = _view(conn, row)
+        if action in ("check", "send"):
+            errors = sum(f.severity == "error" for f in _findings(view.document, at))
+            view = RequestView(
+                view.kind, view.direction, view.state, view.document, view.events, errors
+            )
+        decision = decide(
+            view, action, at=at, actor=actor, params=params, from_peer=from_peer, system=system
+        )
+        created = _apply(conn, row, view, decision, at)
+    return Acted(row.id, row.case_id, decision.event, created)
+
+
+def _apply(
+    conn: Connection, row: Any, view: RequestView, decision: Decision, at: datetime
+) -> str | None:
+    result = conn.execute(
+        update(requests)
+        .where(requests.c.id == row.id, requests.c.version == row.version)
+        .values(
+            state=decision.state,
+            updated_at=at,
+            version=row.version + 1,
+            error_findings=view.error_findings,
+        )
+    )
+    if result.rowcount != 1:
+        raise StoreError(
+            f"request {row.id} was changed by someone else meanwhile; look again and retry"
+        )
+    event = decision.event
+    _insert_event(conn, row.id, event)
+    audit_log.append(
+        conn,
+        at=at,
+        actor=event.actor,
+        action=event.action,
+        target=row.id,
+        legal_basis=event.article,
+        detail={
+            "case": row.case_id,
+            "from": event.from_state,
+            "to": event.to_state,
+            "by": event.by,
+            **({"ground": event.params["ground"]} if "ground" in event.params else {}),
+        },
+    )
+    if event.by == view.our_role:
+        payload: dict[str, Any] = {
+            "request": row.uid,
+            "action": event.action,
+            "params": event.params,
+            "at": at.isoformat(),
+        }
+        if event.action == "send":
+            payload["document"] = view.document
+        conn.execute(
+            insert(outbox).values(
+                request_id=row.id,
+                type="request" if event.action == "send" else "notice",
+                payload=canonical(payload).decode(),
+                created_at=at,
+                status="pending",
+            )
+        )
+    if event.action == "disclose_partial_traffic" and view.direction == "outgoing":
+        return _seed_preservation(conn, row, view, event, at)
+    return None
+
+
+def _seed_preservation(
+    conn: Connection, row: Any, view: RequestView, event: Event, at: datetime
+) -> str:
+    """The requested State found a provider in a third State (43): draft a preservation
+    request to that State in the same case, from the first one."""
+    document = dict(view.document)
+    document["requested_state"] = event.params["third_state"]
+    document["related_request"] = row.id
+    document["channel"] = "point_of_contact"
+    request_id = _next_id(conn, "request", "R")
+    _insert_request(
+        conn, row.case_id, request_id, "outgoing", "draft", document, _findings(document, at), at
+    )
+    _insert_event(
+        conn,
+        request_id,
+        Event(
+            "create", at, event.actor, "requesting", "43", "new", "draft", {"seeded_from": row.id}
+        ),
+    )
+    audit_log.append(
+        conn,
+        at=at,
+        actor=event.actor,
+        action="create",
+        target=request_id,
+        legal_basis="43",
+        detail={"case": row.case_id, "seeded_from": row.id},
+    )
+    return request_id
+
+
+def edit(store: Store, ident: str, text: str, *, actor: str, at: datetime) -> Acted:
+    """Replace a draft's document (then it must be checked again)."""
+    doc, _ = parse_request(text)
+    with store.transaction() as conn:
+        row = _request_row(conn, ident)
+        if doc.kind != row.kind:
+            raise InvalidInput(f"the new document is a {doc.kind} request; {row.id} is {row.kind}")
+        view = _view(conn, row)
+        decision = decide(view, "edit", at=at, actor=actor)
+        document = json.loads(text)
+        body = canonical(document)
+        conn.execute(
+            update(requests)
+            .where(requests.c.id == row.id)
+            .values(
+                document=body.decode(),
+                document_sha256=hashlib.sha256(body).hexdigest(),
+                requesting_state=document.get("requesting_state"),
+                requested_state=document.get("requested_state"),
+                urgency=document.get("urgency", "routine"),
+            )
+        )
+        row = _request_row(conn, row.id)
+        _apply(conn, row, view, decision, at)
+    return Acted(row.id, row.case_id, decision.event)
+
+
+@dataclass(frozen=True)
+class RequestSummary:
+    id: str
+    case_id: str
+    direction: str
+    kind: str
+    state: str
+    requesting_state: str | None
+    requested_state: str | None
+    urgency: str
+    updated_at: datetime
+
+
+def list_requests(
+    store: Store, *, actor: str, at: datetime, open_only: bool = False
+) -> list[RequestSummary]:
+    """Every request on this node, most urgent and most recent first (metadata, audited)."""
+    with store.transaction() as conn:
+        rows = conn.execute(select(requests).order_by(requests.c.updated_at.desc())).all()
+        audit_log.append(
+            conn,
+            at=at,
+            actor=actor,
+            action="list",
+            target="requests",
+            legal_basis="40(25)",
+            detail={"count": len(rows)},
+        )
+    order = {"emergency": 0, "urgent": 1, "routine": 2}
+    found = [
+        RequestSummary(
+            r.id,
+            r.case_id,
+            r.direction,
+            r.kind,
+            r.state,
+            r.requesting_state,
+            r.requested_state,
+            r.urgency,
+            _aware(r.updated_at),
+        )
+        for r in rows
+        if not open_only or r.state in OPEN
+    ]
+    return sorted(found, key=lambda s: (order.get(s.urgency, 3), -s.updated_at.timestamp()))
+
+
+@dataclass(frozen=True)
+class RequestDetail:
+    summary: RequestSummary
+    uid: str
+    document: dict[str, Any]
+    document_sha256: str
+    findings: list[Finding]
+    events: list[Event]
+    dues: list[Due]
+    preserved_until: datetime | None
+    allowed_actions: list[str]
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    id: str
+    title: str
+    created_at: datetime
+    created_by: str
+    requests: list[RequestDetail]
+
+
+def show(store: Store, ident: str, *, actor: str, at: datetime) -> CaseDetail:
+    """A case with its requests' content, findings, timeline and clocks (audited read)."""
+    from hanoinet.cases.lifecycle import allowed_actions
+
+    with store.transaction() as conn:
+        row = _request_row(conn, ident)
+        case = conn.execute(select(cases).where(cases.c.id == row.case_id)).one()
+        rows = conn.execute(
+            select(requests).where(requests.c.case_id == case.id).order_by(requests.c.id)
+        ).all()
+        details: list[RequestDetail] = []
+        for r in rows:
+            view = _view(conn, r)
+            details.append(
+                RequestDetail(
+                    RequestSummary(
+                        r.id,
+                        r.case_id,
+                        r.direction,
+                        r.kind,
+                        r.state,
+                        r.requesting_state,
+                        r.requested_state,
+                        r.urgency,
+                        _aware(r.updated_at),
+                    ),
+                    r.uid,
+                    view.document,
+                    r.document_sha256,
+                    _findings(view.document, at),
+                    list(view.events),
+                    dues(r.state, view.document, view.events),
+                    preservation_expiry(view.events),
+                    allowed_actions(view, at),
+                )
+            )
+        audit_log.append(
+            conn,
+            at=at,
+            actor=actor,
+            action="read",
+            target=case.id,
+            legal_basis=_legal_basis(rows[0].kind),
+            detail={"requests": [r.id for r in rows]},
+        )
+    return CaseDetail(case.id, case.title, _aware(case.created_at), case.created_by, details)
+
+
+@dataclass(frozen=True)
+class Tick:
+    fired: list[tuple[str, Due]]
+
+
+def tick(store: Store, *, at: datetime, actor: str = "clock") -> Tick:
+    """Fire every due reminder and expiry up to ``at``, once each (one transaction per request)."""
+    with store.transaction() as conn:
+        ids = [
+            r.id
+            for r in conn.execute(select(requests.c.id).where(requests.c.state.in_(sorted(OPEN))))
+        ]
+    done: list[tuple[str, Due]] = []
+    for request_id in ids:
+        with store.transaction() as conn:
+            row = _request_row(conn, request_id)
+            view = _view(conn, row)
+            already = {
+                k
+                for (k,) in conn.execute(
+                    select(fired.c.key).where(fired.c.request_id == request_id)
+                )
+            }
+            for due in dues(row.state, view.document, view.events):
+                if due.at > at or due.key in already:
+                    continue
+                if due.kind == "lapse":
+                    try:
+                        decision = decide(view, "lapse", at=at, actor=actor, system=True)
+                    except TransitionRefused:
+                        continue
+                    _apply(conn, row, view, decision, at)
+                    conn.execute(
+                        insert(fired).values(request_id=request_id, key=due.key, fired_at=at)
+                    )
+                    done.append((request_id, due))
+                    break  # the state changed: later dues are recomputed on the next tick
+                else:
+                    event = Event(
+                        "reminder",
+                        at,
+                        actor,
+                        "system",
+                        due.article,
+                        row.state,
+                        row.state,
+                        {"key": due.key, "message": due.message},
+                    )
+                    _insert_event(conn, request_id, event)
+                    audit_log.append(
+                        conn,
+                        at=at,
+                        actor=actor,
+                        action="reminder",
+                        target=request_id,
+                        legal_basis=due.article,
+                        detail={"key": due.key},
+                    )
+                conn.execute(insert(fired).values(request_id=request_id, key=due.key, fired_at=at))
+                done.append((request_id, due))
+    return Tick(done)

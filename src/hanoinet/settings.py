@@ -1,0 +1,42 @@
+"""One settings object, read from environment variables ``HANOINET_*``.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| ``HANOINET_DATA_DIR`` | ``./var/hanoinet`` | the node's data folder (database, blobs) |
+| ``HANOINET_DATABASE_URL`` | SQLite file ``hanoinet.db`` in the data folder | SQLAlchemy URL; ``postgresql+psycopg://...`` for PostgreSQL |
+| ``HANOINET_STATE`` | ``XA`` (the demo State Aurelia) | the State this node acts for (ISO code) |
+| ``HANOINET_USER`` | the operating-system user | who is acting, for the audit log |
+"""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        return "unknown"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HANOINET_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var/hanoinet"), description="The node's data folder.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy database URL.")
+    state: str = Field(default="XA", description="The State this node acts for.")
+    user: str = Field(default_factory=_os_user, description="Who is acting, for the audit log.")
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'hanoinet.db').resolve()}"
+
+
+def load_settings() -> Settings:
+    return Settings()

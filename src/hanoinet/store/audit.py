@@ -1,0 +1,161 @@
+"""The append-only, hash-chained audit log.
+
+Every command and every read of case content appends one entry: who, when,
+what, on which target, on which legal basis (an article key). Each entry's
+hash covers the previous entry's hash and the entry's canonical JSON, so
+changing, removing or reordering any entry breaks the chain at a place
+``verify`` names. Writers lock the single ``audit_head`` row, so on
+PostgreSQL two transactions can never chain onto the same predecessor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from hanoinet.store.schema import audit, audit_head
+
+GENESIS = "0" * 64
+VERSION = 1
+"""Version of the canonical form hashed; part of every entry's hash."""
+
+
+def canonical(data: Any) -> bytes:
+    """Canonical JSON: sorted keys, no spaces, UTF-8."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def entry_hash(
+    prev_hash: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    target: str,
+    legal_basis: str,
+    detail: str,
+) -> str:
+    body = {
+        "v": VERSION,
+        "seq": seq,
+        "at": _utc(at).isoformat(),
+        "actor": actor,
+        "action": action,
+        "target": target,
+        "legal_basis": legal_basis,
+        "detail": detail,
+    }
+    return hashlib.sha256(prev_hash.encode() + canonical(body)).hexdigest()
+
+
+def append(
+    conn: Connection,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    target: str,
+    legal_basis: str,
+    detail: dict[str, Any] | None = None,
+) -> int:
+    """Append one entry inside the caller's transaction; returns its sequence number."""
+    query = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
+    if conn.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE already serializes writers
+        query = query.with_for_update()
+    head = conn.execute(query).one()
+    seq: int = head.seq + 1
+    text = canonical(detail or {}).decode()
+    digest = entry_hash(head.hash, seq, at, actor, action, target, legal_basis, text)
+    conn.execute(
+        audit.insert().values(
+            seq=seq,
+            at=_utc(at),
+            actor=actor,
+            action=action,
+            target=target,
+            legal_basis=legal_basis,
+            detail=text,
+            prev_hash=head.hash,
+            hash=digest,
+        )
+    )
+    conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=digest))
+    return seq
+
+
+@dataclass(frozen=True)
+class Break:
+    seq: int
+    problem: str
+
+    def __str__(self) -> str:
+        return f"entry {self.seq}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class Verification:
+    entries: int
+    breaks: tuple[Break, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaks
+
+
+def entries(conn: Connection) -> Iterator[Any]:
+    yield from conn.execute(select(audit).order_by(audit.c.seq))
+
+
+def verify(conn: Connection) -> Verification:
+    """Walk the chain; name every entry that was changed, removed or reordered."""
+    breaks: list[Break] = []
+    expected_prev = GENESIS
+    expected_seq = 1
+    count = 0
+    for row in entries(conn):
+        count += 1
+        if row.seq != expected_seq:
+            missing = (
+                f"{expected_seq}"
+                if row.seq == expected_seq + 1
+                else f"{expected_seq}-{row.seq - 1}"
+            )
+            breaks.append(Break(row.seq, f"entries {missing} are missing (removed)"))
+        if row.prev_hash != expected_prev:
+            breaks.append(
+                Break(row.seq, "does not follow the entry before it (removed or reordered)")
+            )
+        recomputed = entry_hash(
+            row.prev_hash,
+            row.seq,
+            row.at,
+            row.actor,
+            row.action,
+            row.target,
+            row.legal_basis,
+            row.detail,
+        )
+        if recomputed != row.hash:
+            breaks.append(Break(row.seq, "its content was changed after it was written"))
+        expected_prev = row.hash
+        expected_seq = row.seq + 1
+    head = conn.execute(select(audit_head.c.seq, audit_head.c.hash)).one()
+    if head.seq != expected_seq - 1 or head.hash != expected_prev:
+        breaks.append(
+            Break(
+                head.seq,
+                f"the log ends at entry {expected_seq - 1} but entry {head.seq} "
+                "was written (entries removed from the end)",
+            )
+        )
+    return Verification(count, tuple(breaks))

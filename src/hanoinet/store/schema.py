@@ -1,0 +1,115 @@
+"""The tables. Changes go through a new Alembic migration in ``migrations/versions``."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("state", String(2), nullable=False, doc="The State this node acts for."),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(200), nullable=False),
+)
+
+requests = Table(
+    "requests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("uid", String(36), nullable=False, unique=True, doc="Global id, for the exchange."),
+    Column("case_id", String(32), ForeignKey("cases.id"), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("state", String(24), nullable=False),
+    Column("requesting_state", String(2)),
+    Column("requested_state", String(2)),
+    Column("urgency", String(10), nullable=False),
+    Column("document", Text, nullable=False, doc="The request document, canonical JSON."),
+    Column("document_sha256", String(64), nullable=False),
+    Column("error_findings", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("version", Integer, nullable=False, doc="Bumped by every command: optimistic lock."),
+)
+Index("ix_requests_case", requests.c.case_id)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(32), ForeignKey("requests.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("by_role", String(12), nullable=False),
+    Column("article", String(16), nullable=False),
+    Column("from_state", String(24), nullable=False),
+    Column("to_state", String(24), nullable=False),
+    Column("params", Text, nullable=False),
+    UniqueConstraint("request_id", "seq", name="uq_events_request_seq"),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", String(64), nullable=False),
+    Column("legal_basis", String(16), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+    comment="One row: the last audit entry. Locked by every writer, so the chain never forks.",
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(32), ForeignKey("requests.id"), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(12), nullable=False),
+)
+
+fired = Table(
+    "fired_dues",
+    metadata,
+    Column("request_id", String(32), ForeignKey("requests.id"), primary_key=True),
+    Column("key", String(80), primary_key=True),
+    Column("fired_at", DateTime(timezone=True), nullable=False),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(16), primary_key=True),
+    Column("value", Integer, nullable=False),
+)
