@@ -34,6 +34,8 @@ pytest: install
 
 bench: install
 	$(BIN)/hanoinet bench treaty
+	$(BIN)/hanoinet bench check
+	$(BIN)/hanoinet bench cases
 
 # Regenerate the lock after changing dependencies in pyproject.toml (needs uv on PATH).
 lock:

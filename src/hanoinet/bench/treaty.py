@@ -11,14 +11,11 @@ watch; the absolute times move with the machine.
 from __future__ import annotations
 
 import random
-import time
-import tracemalloc
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pycountry
 
+from hanoinet.bench.common import measure
 from hanoinet.registry import ActionKind, TreatyAction, treaty_status
 
 SOURCE = "https://example.org/synthetic-benchmark-record"
@@ -59,38 +56,11 @@ def reference_fortieth(actions: list[TreatyAction]) -> date | None:
     return deposits[39] if len(deposits) >= 40 else None
 
 
-@dataclass(frozen=True)
-class Timing:
-    name: str
-    calls: int
-    seconds: float
-    peak_bytes: int
-
-    @property
-    def per_call_ms(self) -> float:
-        return self.seconds / self.calls * 1000
-
-
-def _measure(name: str, calls: int, work: Callable[[], object]) -> Timing:
-    """Time ``calls`` runs, then trace one more run's peak memory (tracing slows code down,
-    so it is kept out of the timing)."""
-    work()  # warm caches (data loading) outside the measurement
-    started = time.perf_counter()
-    for _ in range(calls):
-        work()
-    seconds = time.perf_counter() - started
-    tracemalloc.start()
-    work()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return Timing(name, calls, seconds, peak)
-
-
 def run(calls: int = 200) -> dict[str, object]:
     actions = synthetic_record()
     day = date(2028, 1, 1)
-    ours = _measure("hanoinet treaty_status", calls, lambda: treaty_status(actions, day))
-    ref = _measure(
+    ours = measure("hanoinet treaty_status", calls, lambda: treaty_status(actions, day))
+    ref = measure(
         "reference: sort deposits, take the 40th", calls, lambda: reference_fortieth(actions)
     )
     return {

@@ -2,40 +2,52 @@
 
 from __future__ import annotations
 
-import platform
-from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from hanoinet.bench import cases as cases_bench
+from hanoinet.bench import check as check_bench
 from hanoinet.bench import treaty as treaty_bench
+from hanoinet.bench.common import environment
 from hanoinet.cli.output import console, fail, print_json
 
 app = typer.Typer(
     help="Benchmarks, each printed beside a reference measured in the same run.",
     no_args_is_help=True,
 )
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
-def _machine() -> dict[str, str]:
-    return {
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "system": platform.platform(terse=True),
-        "date": datetime.now(UTC).date().isoformat(),
-    }
+def _print(result: dict[str, Any], header: str) -> None:
+    console.print(header, markup=False)
+    for r in result["results"]:
+        extra = ""
+        if "requests_per_second" in r:
+            extra = f"  {r['requests_per_second']:>10,.0f} requests/s"
+        elif "per_second" in r:
+            extra = f"  {r['per_second']:>8,.0f}/s"
+        if "p99_ms" in r:
+            extra += f"  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms"
+        console.print(
+            f"  {r['name']:<52} {r['per_call_ms']:>9.3f} ms/call{extra}  "
+            f"peak {r['peak_memory_kib']:>7.1f} KiB",
+            markup=False,
+        )
+    for note in result.get("notes", []):
+        console.print(f"  note: {note}", markup=False)
 
 
 @app.command("treaty")
 def treaty_command(
     calls: Annotated[int, typer.Option("--calls", help="Status computations to time.")] = 200,
-    json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    json: Json = False,
 ) -> None:
     """Entry-into-force engine on a synthetic record of every ISO State."""
     if calls < 1:
         fail("--calls must be at least 1")
     result = treaty_bench.run(calls)
-    result["environment"] = _machine()
+    result["environment"] = environment()
     if json:
         print_json(result)
         return
@@ -48,3 +60,46 @@ def treaty_command(
             f"peak {r['peak_memory_kib']:>8.1f} KiB"
         )
     console.print(f"  ratio (hanoinet / reference): {result['ratio']}x")
+
+
+@app.command("check")
+def check_command(
+    rounds: Annotated[int, typer.Option("--rounds", help="Passes over the document mix.")] = 300,
+    json: Json = False,
+) -> None:
+    """Requests checked per second (target 5,000 on one core) beside parse + validate alone."""
+    if rounds < 1:
+        fail("--rounds must be at least 1")
+    result = check_bench.run(rounds)
+    result["environment"] = environment()
+    if json:
+        print_json(result)
+        return
+    _print(result, f"bench check: {result['documents']} documents x {rounds} rounds, one core")
+    verdict = "meets" if result["meets_target"] else "MISSES"
+    console.print(f"  {verdict} the target of {result['target_requests_per_second']:,} requests/s")
+
+
+@app.command("cases")
+def cases_command(
+    cases: Annotated[
+        int, typer.Option("--cases", help="Cases to run through the lifecycle.")
+    ] = 100,
+    postgres: Annotated[
+        str, typer.Option("--postgres", help="PostgreSQL URL to measure too; '' to skip.")
+    ] = cases_bench.DEFAULT_POSTGRES,
+    json: Json = False,
+) -> None:
+    """Case commands per second and p99 latency on SQLite and PostgreSQL, beside bare inserts."""
+    if cases < 2:
+        fail("--cases must be at least 2")
+    result = cases_bench.run(cases, postgres or None)
+    result["environment"] = environment()
+    if json:
+        print_json(result)
+        return
+    _print(
+        result,
+        f"bench cases: {cases} cases x {result['commands_per_case']} commands, "
+        "one transaction each",
+    )
