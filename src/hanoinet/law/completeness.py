@@ -33,7 +33,7 @@ def check_completeness(
 ) -> Iterator[Finding]:
     for req in form.requires:
         yield from _check_requirement(doc, form, req)
-    yield from _consistency(doc, as_of)
+    yield from _consistency(doc, as_of, {r.field for r in form.requires})
 
 
 def _check_requirement(
@@ -42,6 +42,8 @@ def _check_requirement(
     field = req.field
     value = getattr(doc, field)
     pointer = f"/{field}"
+    if field == "language":
+        return  # reported once, with the accepted languages, by the channel check (40(14))
     if req.when is not None:
         if field == "persons" and not doc.persons:
             yield Finding(
@@ -173,7 +175,7 @@ def _check_period(doc: RequestDocument, req: Requirement) -> Iterator[Finding]:
         )
 
 
-def _consistency(doc: RequestDocument, as_of: date) -> Iterator[Finding]:
+def _consistency(doc: RequestDocument, as_of: date, required: set[str]) -> Iterator[Finding]:
     deadline = doc.deadline
     if deadline is not None and deadline.date is not None:
         if _blank(deadline.reason):
@@ -193,7 +195,7 @@ def _consistency(doc: RequestDocument, as_of: date) -> Iterator[Finding]:
                 "/deadline/date",
                 f"The deadline {deadline.date} is already past on {as_of}",
             )
-    if doc.urgency == "emergency" and _blank(doc.emergency):
+    if doc.urgency == "emergency" and _blank(doc.emergency) and "emergency" not in required:
         yield Finding(
             "emergency_not_described",
             "error",

@@ -12,7 +12,7 @@ def check_data_protection(doc: RequestDocument) -> Iterator[Finding]:
     transfer = doc.onward_transfer
     if transfer is None:
         return
-    if not transfer.recipient:
+    if not (transfer.recipient or "").strip():
         yield Finding(
             "onward_recipient_missing",
             "error",
@@ -20,7 +20,7 @@ def check_data_protection(doc: RequestDocument) -> Iterator[Finding]:
             "/onward_transfer/recipient",
             "Name the third State or organization the personal data would go to",
         )
-    if not transfer.received_from:
+    if not (transfer.received_from or "").strip():
         yield Finding(
             "onward_source_missing",
             "error",
@@ -28,8 +28,8 @@ def check_data_protection(doc: RequestDocument) -> Iterator[Finding]:
             "/onward_transfer/received_from",
             "Name the State the personal data came from: its authorization is needed",
         )
-    if not transfer.authorization:
-        source = transfer.received_from or "the State that sent the data"
+    if not (transfer.authorization or "").strip():
+        source = (transfer.received_from or "").strip() or "the State that sent the data"
         yield Finding(
             "onward_transfer_unauthorized",
             "error",

@@ -175,12 +175,20 @@ def parse_request(text: str, name: str = "the document") -> tuple[RequestDocumen
     Raises NotARequest when ``text`` is not a JSON object naming a known ``kind``.
     """
     try:
-        raw = json.loads(text)
+        raw = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise NotARequest(
             f"{name} is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from None
+    except ValueError as exc:  # NaN / Infinity, which JSON (RFC 8259) does not have
+        raise NotARequest(f"{name} is not JSON: {exc}") from None
+    except RecursionError:
+        raise NotARequest(f"{name} is nested too deeply to be a request") from None
     return read_request(raw, name)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON value; give a number")
 
 
 def read_request(raw: Any, name: str = "the document") -> tuple[RequestDocument, list[Finding]]:

@@ -1,0 +1,283 @@
+"""The request document: what is not a request at all, what is a request with bad fields,
+the template of every form and the published JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from hanoinet.convention import convention
+from hanoinet.errors import NotARequest
+from hanoinet.law import FORMAT, check_text, parse_request, request_schema, template
+from hanoinet.law.document import TOP_FIELDS, RequestDocument, pointer, read_request
+
+FORMS = list(convention().forms)
+
+
+def parse(doc: dict[str, Any]) -> tuple[RequestDocument, list[Any]]:
+    return parse_request(json.dumps(doc))
+
+
+# --- Not a request at all -------------------------------------------------------------
+
+
+def test_not_json_names_the_document_line_and_column() -> None:
+    with pytest.raises(NotARequest) as info:
+        parse_request('{\n  "kind": "preservation",\n  "urgency": \n}', name="req.json")
+    message = str(info.value)
+    assert message.startswith("req.json is not JSON")
+    assert "line 4" in message
+    assert "column 1" in message
+    assert info.value.code == "not_a_request"
+
+
+def test_empty_text_is_not_json() -> None:
+    with pytest.raises(NotARequest, match="line 1, column 1"):
+        parse_request("")
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [("[]", "list"), ('[{"kind": "preservation"}]', "list"), ('"x"', "str"), ("3", "int")],
+)
+def test_json_that_is_not_an_object_is_not_a_request(text: str, found: str) -> None:
+    with pytest.raises(NotARequest, match=f"expected a JSON object, found {found}"):
+        parse_request(text)
+
+
+def test_read_request_refuses_a_non_dict() -> None:
+    with pytest.raises(NotARequest, match="found list"):
+        read_request([])
+
+
+@pytest.mark.parametrize(
+    ("doc", "shown"),
+    [
+        ({}, "null"),
+        ({"kind": None}, "null"),
+        ({"kind": 42}, "42"),
+        ({"kind": ["preservation"]}, '["preservation"]'),
+        ({"kind": "wiretap"}, '"wiretap"'),
+        ({"kind": "Preservation"}, '"Preservation"'),
+    ],
+)
+def test_missing_or_unknown_kind_lists_every_kind(doc: dict[str, Any], shown: str) -> None:
+    with pytest.raises(NotARequest) as info:
+        parse(doc)
+    message = str(info.value)
+    assert f"'kind' is {shown}" in message
+    for kind in FORMS:
+        assert kind in message
+
+
+@pytest.mark.parametrize("fmt", ["hanoinet.request/2", None, 1, ""])
+def test_wrong_format_is_not_a_request(fmt: object) -> None:
+    with pytest.raises(NotARequest) as info:
+        parse({"format": fmt, "kind": "preservation"})
+    assert FORMAT in str(info.value)
+    assert json.dumps(fmt) in str(info.value)
+
+
+def test_format_may_be_absent_or_exact() -> None:
+    doc, shape = parse({"kind": "preservation"})
+    assert shape == [] and doc.format == FORMAT
+    doc, shape = parse({"format": FORMAT, "kind": "preservation"})
+    assert shape == [] and doc.kind == "preservation"
+
+
+# --- A request with fields of the wrong shape -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "where"),
+    [
+        ("offences", "x", "/offences"),
+        ("offences", [1], "/offences/0"),
+        ("offences", [{"max_penalty_years": -1}], "/offences/0/max_penalty_years"),
+        ("offences", [{"conduct": "access"}], "/offences/0/conduct"),
+        ("urgency", "soon", "/urgency"),
+        ("deadline", {"date": "tomorrow"}, "/deadline/date"),
+        ("deadline", "2026-12-01", "/deadline"),
+        ("period", {"start": "the first"}, "/period/start"),
+        ("mla_to_follow", "perhaps", "/mla_to_follow"),
+        ("channel", "pigeon", "/channel"),
+        ("data", [{"category": "secret"}], "/data/0/category"),
+        ("requesting_authority", "the police", "/requesting_authority"),
+        ("requesting_state", 33, "/requesting_state"),
+        ("matter", {"nature": "inquiry"}, "/matter/nature"),
+        ("onward_transfer", [], "/onward_transfer"),
+    ],
+)
+def test_wrong_typed_field_is_a_finding_and_treated_as_absent(
+    example: dict[str, Any], field: str, value: object, where: str
+) -> None:
+    example[field] = value
+    doc, shape = parse(example)
+    assert [(f.code, f.severity, f.field) for f in shape] == [("invalid_value", "error", where)]
+    assert shape[0].message
+    assert "ignored" in shape[0].message
+    assert getattr(doc, field) == RequestDocument.model_fields[field].get_default(
+        call_default_factory=True
+    )
+
+
+def test_shape_finding_cites_the_article_that_requires_the_field(example: dict[str, Any]) -> None:
+    example["offences"] = "x"  # preservation: offences are required by 42(2)(b)
+    example["urgency"] = "soon"  # no article of the preservation form requires urgency
+    _, shape = parse(example)
+    articles = {f.field: f.article for f in shape}
+    assert articles == {"/offences": "42(2)(b)", "/urgency": None}
+
+
+def test_every_bad_field_is_reported_and_the_rest_is_still_checked(
+    example: dict[str, Any], ctx: Any
+) -> None:
+    example["offences"] = "x"
+    example["urgency"] = "soon"
+    example["deadline"] = {"date": "tomorrow"}
+    del example["necessity"]
+    doc, found = check_text(json.dumps(example), ctx)
+    invalid = {f.field for f in found if f.code == "invalid_value"}
+    assert invalid == {"/offences", "/urgency", "/deadline/date"}
+    # the bad field counts as absent: its requirement is reported too
+    assert any(f.code == "missing_content" and f.field == "/offences" for f in found)
+    # the other problems are still found
+    assert any(f.code == "missing_content" and f.field == "/necessity" for f in found)
+    # the good fields are kept
+    assert doc.facts_summary == example["facts_summary"]
+    assert doc.data[0].custodian == "Borealis Hosting Ltd (demo)"
+    assert doc.channel == "point_of_contact"
+
+
+def test_several_errors_in_one_field_give_one_finding(example: dict[str, Any]) -> None:
+    example["offences"] = [1, "two", {"article": 7}]
+    _, shape = parse(example)
+    assert len(shape) == 1
+    assert shape[0].field.startswith("/offences")
+
+
+def test_unknown_top_level_field_is_named(example: dict[str, Any]) -> None:
+    example["requsting_state"] = "XA"
+    doc, shape = parse(example)
+    assert [(f.code, f.severity, f.field) for f in shape] == [
+        ("unknown_field", "error", "/requsting_state")
+    ]
+    assert "'requsting_state'" in shape[0].message
+    assert "requesting_state" in shape[0].message  # the list of real fields
+    assert doc.requesting_state == "XA"
+
+
+def test_unknown_nested_field_is_named(example: dict[str, Any]) -> None:
+    example["requesting_authority"]["phone"] = "+000"
+    _, shape = parse(example)
+    assert [(f.code, f.field, f.article) for f in shape] == [
+        ("unknown_field", "/requesting_authority/phone", "42(2)(a)")
+    ]
+    assert "'phone'" in shape[0].message
+    assert "fields in the schema" in shape[0].message
+
+
+def test_unknown_field_names_are_escaped_in_the_pointer(example: dict[str, Any]) -> None:
+    example["a/b~c"] = 1
+    _, shape = parse(example)
+    assert [f.field for f in shape] == ["/a~1b~0c"]
+
+
+def test_read_request_does_not_modify_its_input(example: dict[str, Any]) -> None:
+    example["urgency"] = "soon"
+    before = json.loads(json.dumps(example))
+    read_request(example)
+    assert example == before
+
+
+@pytest.mark.parametrize(
+    ("loc", "expected"),
+    [
+        ((), ""),
+        (("urgency",), "/urgency"),
+        (("offences", 0, "article"), "/offences/0/article"),
+        (("a/b",), "/a~1b"),
+        (("m~n",), "/m~0n"),
+        (("~1",), "/~01"),  # "~" is escaped first, so "~1" is not read back as "/"
+        (("/",), "/~1"),
+        (("",), "/"),
+    ],
+)
+def test_pointer_is_rfc6901(loc: tuple[int | str, ...], expected: str) -> None:
+    assert pointer(loc) == expected
+
+
+def test_deeply_nested_json_is_not_a_request_rather_than_a_crash() -> None:
+    text = '{"kind": "preservation", "facts_summary": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(NotARequest):
+        parse_request(text)
+
+
+# --- Template and schema ----------------------------------------------------------------
+
+
+def test_schema_is_a_valid_draft_2020_12_schema() -> None:
+    schema = request_schema()
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_schema_kind_enum_is_the_forms() -> None:
+    assert request_schema()["properties"]["kind"]["enum"] == FORMS
+    assert len(FORMS) == 17
+
+
+def test_schema_properties_are_the_document_fields() -> None:
+    assert tuple(request_schema()["properties"]) == TOP_FIELDS
+
+
+def test_schema_accepts_the_example_and_rejects_unknown_fields_and_kinds(
+    example: dict[str, Any],
+) -> None:
+    validator = Draft202012Validator(request_schema())
+    assert list(validator.iter_errors(example)) == []
+    assert list(validator.iter_errors({**example, "foo": 1}))
+    assert list(validator.iter_errors({**example, "kind": "wiretap"}))
+    assert list(validator.iter_errors({**example, "urgency": "soon"}))
+
+
+@pytest.mark.parametrize("kind", FORMS)
+def test_template_validates_against_the_schema(kind: str) -> None:
+    doc = template(kind)
+    errors = list(Draft202012Validator(request_schema()).iter_errors(doc))
+    assert errors == [], [e.message for e in errors]
+
+
+@pytest.mark.parametrize("kind", FORMS)
+def test_template_parses_without_shape_findings(kind: str) -> None:
+    doc, shape = parse_request(json.dumps(template(kind)))
+    assert shape == []
+    assert doc.kind == kind
+
+
+@pytest.mark.parametrize("kind", FORMS)
+def test_template_has_every_field_the_form_requires(kind: str) -> None:
+    form = convention().forms[kind]
+    doc = template(kind)
+    assert doc["format"] == FORMAT and doc["kind"] == kind
+    assert {r.field for r in form.requires} <= set(doc)
+    assert {"requesting_state", "requested_state", "language", "urgency", "channel"} <= set(doc)
+    assert doc["channel"] == form.channels[0]
+    assert list(doc) == [f for f in TOP_FIELDS if f in doc]  # schema order
+
+
+def test_template_of_unknown_kind_is_refused() -> None:
+    with pytest.raises(NotARequest) as info:
+        template("wiretap")
+    assert "wiretap" in str(info.value)
+    assert "preservation" in str(info.value)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_json_constants_are_not_a_request(constant: str) -> None:
+    text = '{"kind": "preservation", "offences": [{"max_penalty_years": ' + constant + "}]}"
+    with pytest.raises(NotARequest, match="not JSON"):
+        parse_request(text)
