@@ -106,6 +106,32 @@ def new_command(
         )
 
 
+@app.command("edit")
+def edit_command(
+    ident: Annotated[str, typer.Argument(help="A draft request (or its case).", metavar="ID")],
+    file: Annotated[
+        Path, typer.Option("--from", help="The corrected request document (JSON).", metavar="FILE")
+    ],
+    at: At = None,
+    json: Json = False,
+) -> None:
+    """Replace a draft's document with a corrected one; it goes back to draft (check again)."""
+    text = read_text(file, "--from")
+    store = _store()
+    with user_errors():
+        acted = service.edit(store, ident, text, actor=_actor(), at=_now(at))
+    if json:
+        print_json(
+            {"request": acted.request_id, "case": acted.case_id, "event": _event_json(acted.event)}
+        )
+        return
+    console.print(
+        f"{acted.request_id}: document replaced; state {acted.event.to_state}. "
+        f"Run `hanoinet case act {acted.request_id} check` next.",
+        markup=False,
+    )
+
+
 @app.command("list")
 def list_command(
     open_only: Annotated[bool, typer.Option("--open", help="Only requests still open.")] = False,
