@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from hanoinet.convention import convention
@@ -46,8 +46,13 @@ def preservation_expiry(events: Sequence[Event]) -> datetime | None:
     return expiry
 
 
-def dues(state: str, document: dict[str, Any], events: Sequence[Event]) -> list[Due]:
-    """Everything due on a request in ``state``, in time order (past ones included)."""
+def dues(
+    state: str, document: dict[str, Any], events: Sequence[Event], now: datetime | None = None
+) -> list[Due]:
+    """Everything due on a request in ``state``, in time order (past ones included).
+
+    A recurring reminder is listed for the last period reached by ``now`` and the next
+    one (only the first when ``now`` is not given)."""
     from hanoinet.cases.lifecycle import OPEN, lifecycle
 
     reminders = lifecycle().reminders
@@ -83,21 +88,25 @@ def dues(state: str, document: dict[str, Any], events: Sequence[Event]) -> list[
         start = events[0].at if events else None
         if start is not None:
             every = timedelta(hours=reminders.written_confirmation_hours)
-            found.append(
-                Due(
-                    f"written-confirmation-{start.date()}",
-                    "reminder",
-                    start + every,
-                    "40(14)",
-                    "The urgent oral request is still to be confirmed in writing (40(14))",
+            # Recalled every period until confirmed: the last period reached by `now` (missed
+            # older ones are not repeated after a pause of the clock) and the next one.
+            reached = 0 if now is None else int((now - start) / every)
+            for k in sorted({max(1, reached), reached + 1}):
+                found.append(
+                    Due(
+                        f"written-confirmation-{start.date()}-{k}",
+                        "reminder",
+                        start + k * every,
+                        "40(14)",
+                        "The urgent oral request is still to be confirmed in writing (40(14))",
+                    )
                 )
-            )
     deadline = (document.get("deadline") or {}).get("date")
     if deadline and state in OPEN:
         when = datetime.combine(
             date.fromisoformat(str(deadline)),
             datetime.min.time(),
-            tzinfo=events[0].at.tzinfo if events else None,
+            tzinfo=UTC,
         )
         found.append(
             Due(

@@ -200,7 +200,7 @@ def _load_events(conn: Connection, request_id: str) -> list[Event]:
 def _aware(at: datetime) -> datetime:
     from datetime import UTC
 
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _request_row(conn: Connection, ident: str) -> Any:
@@ -290,7 +290,8 @@ def _apply(
             **({"ground": event.params["ground"]} if "ground" in event.params else {}),
         },
     )
-    if event.by == view.our_role:
+    never_sent = view.direction == "outgoing" and event.from_state in ("draft", "checked")
+    if event.by == view.our_role and (event.action == "send" or not never_sent):
         payload: dict[str, Any] = {
             "request": row.uid,
             "action": event.action,
@@ -472,7 +473,7 @@ def show(store: Store, ident: str, *, actor: str, at: datetime) -> CaseDetail:
                     r.document_sha256,
                     _findings(view.document, at),
                     list(view.events),
-                    dues(r.state, view.document, view.events),
+                    dues(r.state, view.document, view.events, at),
                     preservation_expiry(view.events),
                     allowed_actions(view, at),
                 )
@@ -512,7 +513,7 @@ def tick(store: Store, *, at: datetime, actor: str = "clock") -> Tick:
                     select(fired.c.key).where(fired.c.request_id == request_id)
                 )
             }
-            for due in dues(row.state, view.document, view.events):
+            for due in dues(row.state, view.document, view.events, at):
                 if due.at > at or due.key in already:
                     continue
                 if due.kind == "lapse":

@@ -1,0 +1,354 @@
+"""One test (or more) per guard of the lifecycle: each fails if its guard is removed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from hanoinet.cases.guards import GUARDS
+from hanoinet.cases.lifecycle import Decision, Event, RequestView, decide, lifecycle
+from hanoinet.errors import TransitionRefused
+
+T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+REASON = {"reason": "Written reasons."}
+
+
+def ev(action: str, at: datetime = T0) -> Event:
+    return Event(action, at, "alice", "requested", "40(25)", "received", "received", {})
+
+
+def view(
+    state: str,
+    *,
+    kind: str = "stored_data",
+    direction: str = "incoming",
+    document: dict[str, Any] | None = None,
+    events: tuple[Event, ...] = (),
+    error_findings: int = 0,
+) -> RequestView:
+    first = ev("receive", T0 - timedelta(days=100))
+    return RequestView(
+        kind,
+        direction,  # type: ignore[arg-type]
+        state,
+        document or {},
+        (first, *events),
+        error_findings,
+    )
+
+
+def run(request: RequestView, action: str, at: datetime = T0, **params: str) -> Decision:
+    return decide(request, action, at=at, actor="alice", params=params)
+
+
+def refused(
+    request: RequestView, action: str, at: datetime = T0, **params: str
+) -> TransitionRefused:
+    with pytest.raises(TransitionRefused) as info:
+        run(request, action, at, **params)
+    return info.value
+
+
+TESTED = {
+    "no_error_findings",
+    "reason",
+    "refusal_ground",
+    "postponement_ground",
+    "consulted",
+    "marked_confidential",
+    "oral_unconfirmed",
+    "consent_given",
+    "related_request",
+    "third_state",
+    "preservation_expired",
+}
+
+
+def test_every_guard_is_tested_and_used_by_the_table() -> None:
+    assert set(GUARDS) == TESTED
+    used = {g for t in lifecycle().transitions for g in t.guards}
+    assert used == set(GUARDS)
+
+
+# --- no_error_findings -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "state", "article"), [("check", "draft", "40(15)"), ("send", "checked", "40(13)")]
+)
+def test_no_error_findings(action: str, state: str, article: str) -> None:
+    bad = view(state, direction="outgoing", error_findings=2)
+    exc = refused(bad, action)
+    assert exc.article == article
+    assert "2 error finding(s)" in exc.message
+    assert "`hanoinet check`" in exc.message
+    assert f"(art. {article})" in exc.message
+    good = view(state, direction="outgoing")
+    assert run(good, action).state in ("checked", "sent")
+
+
+# --- reason ------------------------------------------------------------------------------
+
+
+def test_refuse_without_reason_cites_40_24() -> None:
+    request = view("acknowledged", events=(ev("consult"),))
+    for blank in ("", "   "):
+        exc = refused(request, "refuse", ground="essential_interests", reason=blank)
+        assert exc.article == "40(24)"
+        assert "Reasons must be given for any refusal (art. 40(24))" in exc.message
+        assert "--reason" in exc.message
+    assert run(request, "refuse", ground="essential_interests", **REASON).state == "refused"
+
+
+@pytest.mark.parametrize(
+    ("action", "state", "article", "extra"),
+    [
+        ("postpone", "in_execution", "40(26)", {"ground": "ongoing_proceedings"}),
+        ("request_more_info", "received", "40(16)", {}),
+        ("consult", "received", "40(27)", {}),
+        ("execute_partially", "in_execution", "40(25)", {}),
+        ("give_consent", "executed", "40(19)", {}),
+        ("answer_status_enquiry", "received", "40(25)", {}),
+    ],
+)
+def test_reason_needed(action: str, state: str, article: str, extra: dict[str, str]) -> None:
+    request = view(state, events=(ev("consult"),))
+    exc = refused(request, action, **extra)
+    assert exc.article == article
+    assert "--reason" in exc.message
+    run(request, action, **extra, **REASON)
+
+
+def test_reason_needed_from_the_requesting_state_too() -> None:
+    request = view("more_info_requested", direction="outgoing")
+    assert refused(request, "provide_more_info").article == "40(16)"
+    assert run(request, "provide_more_info", **REASON).state == "acknowledged"
+
+
+# --- refusal_ground ----------------------------------------------------------------------
+
+
+def test_refusal_without_ground_lists_the_grounds_of_the_form() -> None:
+    request = view("acknowledged", events=(ev("consult"),))
+    exc = refused(request, "refuse", **REASON)
+    assert exc.article == "40(21)"
+    listing = exc.message.split("one of ", 1)[1]
+    assert listing == (
+        "not_conforming (40(21)(a)), essential_interests (40(21)(b)), domestic_bar (40(21)(c)), "
+        "mla_legal_system (40(21)(d)), no_dual_criminality (40(9)), discrimination (40(22))"
+    )
+    preservation = view("acknowledged", kind="preservation", events=(ev("consult"),))
+    listing = refused(preservation, "refuse", **REASON).message.split("one of ", 1)[1]
+    assert listing == (
+        "preservation_dual_criminality_reservation (42(4)), preservation_essential_interests (42)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("ground", "article"), [("fiscal_matters", "40(23)"), ("bank_secrecy", "40(8)")]
+)
+@pytest.mark.parametrize("kind", ["stored_data", "preservation"])
+def test_never_a_ground(ground: str, article: str, kind: str) -> None:
+    request = view("acknowledged", kind=kind, events=(ev("consult"),))
+    exc = refused(request, "refuse", ground=ground, **REASON)
+    assert exc.article == article
+    assert f"'{ground}' is never a ground for refusal" in exc.message
+    assert f"art. {article}" in exc.message
+
+
+@pytest.mark.parametrize(
+    "ground",
+    [
+        "preservation_essential_interests",  # preservation only (42)
+        "preservation_dual_criminality_reservation",  # preservation only (42(4))
+        "extradition_fiscal",  # extradition, and never a ground
+        "ongoing_proceedings",  # postpones, does not refuse
+        "reasons_for_refusal",  # a procedure
+        "whim",  # not in grounds.yaml
+    ],
+)
+def test_not_a_refusal_ground_of_stored_data(ground: str) -> None:
+    request = view("acknowledged", events=(ev("consult"),))
+    exc = refused(request, "refuse", ground=ground, **REASON)
+    assert ground in exc.message
+    assert "essential_interests (40(21)(b))" in exc.message
+    if ground != "extradition_fiscal":
+        assert exc.article == "40(21)"
+        assert "is not a ground for refusal of a mutual legal assistance" in exc.message.lower()
+
+
+def test_mla_grounds_do_not_refuse_preservation() -> None:
+    request = view("acknowledged", kind="preservation", events=(ev("consult"),))
+    exc = refused(request, "refuse", ground="essential_interests", **REASON)
+    assert exc.article == "40(21)"
+    assert "preservation_essential_interests (42)" in exc.message
+
+
+@pytest.mark.parametrize("ground", ["essential_interests", "discrimination", "no_dual_criminality"])
+def test_refusal_ground_accepted_after_consult(ground: str) -> None:
+    request = view("acknowledged", events=(ev("consult"),))
+    decision = run(request, "refuse", ground=ground, **REASON)
+    assert decision.state == "refused"
+    assert decision.event.params["ground"] == ground
+
+
+# --- postponement_ground -----------------------------------------------------------------
+
+
+def test_postponement_ground() -> None:
+    request = view("in_execution", events=(ev("consult"),))
+    assert run(request, "postpone", ground="ongoing_proceedings", **REASON).state == "postponed"
+    exc = refused(request, "postpone", ground="essential_interests", **REASON)
+    assert exc.article == "40(21)"
+    assert "'essential_interests' is not a ground for postponement" in exc.message
+    assert exc.message.endswith("the grounds are: ongoing_proceedings (40(26))")
+    missing = refused(request, "postpone", **REASON)
+    assert "needs a ground: --ground with one of ongoing_proceedings (40(26))" in missing.message
+
+
+def test_preservation_cannot_be_postponed() -> None:
+    request = view("in_execution", kind="preservation", events=(ev("consult"),))
+    exc = refused(request, "postpone", ground="ongoing_proceedings", **REASON)
+    assert "the grounds are: none" in exc.message
+
+
+# --- consulted ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "state", "ground"),
+    [
+        ("refuse", "acknowledged", "essential_interests"),
+        ("postpone", "in_execution", "ongoing_proceedings"),
+    ],
+)
+def test_consult_before_refusing_or_postponing(action: str, state: str, ground: str) -> None:
+    request = view(state)
+    exc = refused(request, action, ground=ground, **REASON)
+    assert exc.article == "40(27)"
+    assert "(art. 40(27))" in exc.message and "'consult'" in exc.message
+    consult = run(request, "consult", **REASON)
+    assert consult.state == state
+    after = view(state, events=(consult.event,))
+    run(after, action, ground=ground, **REASON)
+
+
+def test_other_events_are_not_a_consultation() -> None:
+    request = view("acknowledged", events=(ev("answer_status_enquiry"), ev("request_more_info")))
+    assert refused(request, "refuse", ground="essential_interests", **REASON).article == "40(27)"
+
+
+# --- marked_confidential -----------------------------------------------------------------
+
+
+def test_marked_confidential() -> None:
+    exc = refused(view("acknowledged"), "notify_cannot_keep_confidential", **REASON)
+    assert exc.article == "40(20)"
+    assert "(art. 40(20))" in exc.message
+    marked = view("acknowledged", document={"confidential": True})
+    assert run(marked, "notify_cannot_keep_confidential", **REASON).state == "acknowledged"
+    unmarked = view("acknowledged", document={"confidential": False})
+    assert refused(unmarked, "notify_cannot_keep_confidential", **REASON).article == "40(20)"
+
+
+# --- oral_unconfirmed --------------------------------------------------------------------
+
+
+def test_oral_unconfirmed() -> None:
+    written = view("sent", direction="outgoing")
+    exc = refused(written, "confirm_in_writing")
+    assert exc.article == "40(14)"
+    assert "made in writing" in exc.message
+    oral = view("sent", direction="outgoing", document={"oral": True})
+    first = run(oral, "confirm_in_writing")
+    assert first.state == "sent"
+    confirmed = view("sent", direction="outgoing", document={"oral": True}, events=(first.event,))
+    again = refused(confirmed, "confirm_in_writing")
+    assert again.article == "40(14)"
+    assert "already confirmed" in again.message
+
+
+# --- consent_given -----------------------------------------------------------------------
+
+
+def test_consent_given() -> None:
+    request = view("executed", direction="outgoing")
+    exc = refused(request, "use_for_other_matter", **REASON)
+    assert exc.article == "40(19)"
+    assert "(art. 40(19))" in exc.message and "give_consent" in exc.message
+    consent = decide(request, "give_consent", at=T0, actor="alice", params=REASON, from_peer=True)
+    consented = view("executed", direction="outgoing", events=(consent.event,))
+    assert run(consented, "use_for_other_matter", **REASON).state == "executed"
+
+
+# --- related_request ---------------------------------------------------------------------
+
+
+def test_related_request() -> None:
+    request = view("preserved", kind="preservation", direction="outgoing")
+    for blank in ({}, {"related": ""}, {"related": "  "}):
+        exc = refused(request, "link_mla", **blank)
+        assert exc.article == "42"
+        assert "--related" in exc.message and "(art. 42)" in exc.message
+    decision = run(request, "link_mla", related="R-000009")
+    assert decision.state == "held"
+    assert decision.event.params == {"related": "R-000009"}
+
+
+# --- third_state -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["", "xc", "QQ", "XCC", "X", "ÉÉ"])
+def test_third_state_refused(code: str) -> None:
+    request = view("in_execution", kind="preservation")
+    exc = refused(request, "disclose_partial_traffic", third_state=code)
+    assert exc.article == "43"
+    assert "--third-state" in exc.message and "(art. 43)" in exc.message
+
+
+@pytest.mark.parametrize("code", ["XC", "FR", "VN"])
+def test_third_state_accepted(code: str) -> None:
+    request = view("in_execution", kind="preservation")
+    decision = run(request, "disclose_partial_traffic", third_state=code)
+    assert decision.state == "in_execution"
+    assert decision.event.params == {"third_state": code}
+
+
+# --- preservation_expired ----------------------------------------------------------------
+
+
+def lapse(request: RequestView, at: datetime) -> Decision:
+    return decide(request, "lapse", at=at, actor="clock", system=True)
+
+
+def test_preservation_expired() -> None:
+    preserved = view("preserved", kind="preservation", events=(ev("record_preserved", T0),))
+    for early in (T0, T0 + timedelta(days=30), T0 + timedelta(days=60) - timedelta(seconds=1)):
+        with pytest.raises(TransitionRefused) as info:
+            lapse(preserved, early)
+        assert info.value.article == "42"
+        assert "has not expired" in info.value.message
+        assert "2027-01-23 03:00:00+00:00" in info.value.message
+    assert lapse(preserved, T0 + timedelta(days=60)).state == "lapsed"
+    assert lapse(preserved, T0 + timedelta(days=75)).state == "lapsed"
+
+
+def test_extension_postpones_the_lapse() -> None:
+    extended = view(
+        "preserved",
+        kind="preservation",
+        events=(ev("record_preserved", T0), ev("extend_preservation", T0 + timedelta(days=50))),
+    )
+    with pytest.raises(TransitionRefused, match="has not expired"):
+        lapse(extended, T0 + timedelta(days=61))
+    assert lapse(extended, T0 + timedelta(days=110)).state == "lapsed"
+
+
+def test_no_lapse_without_a_preservation_on_record() -> None:
+    # a request in 'preserved' with no record_preserved event has no expiry to pass
+    request = view("preserved", kind="preservation")
+    with pytest.raises(TransitionRefused, match="has not expired") as info:
+        lapse(request, T0 + timedelta(days=1000))
+    assert info.value.article == "42"

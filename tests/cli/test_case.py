@@ -1,0 +1,342 @@
+"""``hanoinet case``, ``audit`` and ``clock``: JSON shapes (docs/cli.md) and exit codes 0/1/2."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from hanoinet.cli.main import app
+
+runner = CliRunner()
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "preservation-xa-xb.json"
+AT = "2026-11-24T03:00:00Z"
+EVENT_KEYS = {"action", "at", "actor", "by", "article", "from", "to", "params"}
+
+
+@pytest.fixture
+def node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HANOINET_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HANOINET_USER", "alice")
+    monkeypatch.delenv("HANOINET_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+def run(*args: str) -> Result:
+    return runner.invoke(app, list(args))
+
+
+def ok_json(*args: str) -> Any:
+    result = run(*args, "--json")
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    return json.loads(result.stdout)
+
+
+def open_case(*extra: str) -> dict[str, Any]:
+    data: dict[str, Any] = ok_json("case", "new", "--from", str(EXAMPLE), "--at", AT, *extra)
+    return data
+
+
+def test_new_json(node: Path) -> None:
+    data = open_case()
+    assert set(data) == {"case", "request", "state", "findings"}
+    assert (data["case"], data["request"], data["state"]) == ("C-000001", "R-000001", "draft")
+    for finding in data["findings"]:
+        assert set(finding) == {"code", "severity", "article", "field", "message"}
+    incoming = open_case("--incoming", "--title", "From Aurelia")
+    assert (incoming["case"], incoming["request"], incoming["state"]) == (
+        "C-000002",
+        "R-000002",
+        "received",
+    )
+    assert (node / "hanoinet.db").exists()
+
+
+def test_new_text_and_bad_file(node: Path) -> None:
+    result = run("case", "new", "--from", str(EXAMPLE), "--at", AT)
+    assert result.exit_code == 0
+    assert "Case C-000001, request R-000001: draft" in result.stdout
+    missing = run("case", "new", "--from", str(node / "nope.json"))
+    assert missing.exit_code == 2
+    assert "no such file" in missing.stderr
+    bad = node / "bad.json"
+    bad.write_text("[]", encoding="utf-8")
+    assert run("case", "new", "--from", str(bad)).exit_code == 2
+    assert ok_json("case", "list")["requests"][0]["id"] == "R-000001"
+
+
+def test_act_json(node: Path) -> None:
+    open_case()
+    data = ok_json("case", "act", "C-000001", "check", "--at", "2026-11-24T03:05:00Z")
+    assert set(data) == {"request", "case", "event", "created_request"}
+    assert (data["request"], data["case"], data["created_request"]) == (
+        "R-000001",
+        "C-000001",
+        None,
+    )
+    event = data["event"]
+    assert set(event) == EVENT_KEYS
+    assert event == {
+        "action": "check",
+        "at": "2026-11-24T03:05:00+00:00",
+        "actor": "alice",
+        "by": "requesting",
+        "article": "40(15)",
+        "from": "draft",
+        "to": "checked",
+        "params": {},
+    }
+    sent = run("case", "act", "R-000001", "send", "--at", "2026-11-24T03:06:00Z")
+    assert sent.exit_code == 0
+    assert "R-000001: send (40(13))" in sent.stdout and "checked -> sent" in sent.stdout
+
+
+def test_refused_act_exits_2_naming_the_article(node: Path) -> None:
+    open_case()
+    result = run("case", "act", "C-000001", "send", "--at", AT)
+    assert result.exit_code == 2
+    assert "40(13)" in result.stderr
+    assert result.stdout == ""
+    incoming = open_case("--incoming")
+    args = ("case", "act", incoming["request"])
+    run(*args, "acknowledge", "--at", AT)
+    run(*args, "consult", "--reason", "Conditions?", "--at", AT)
+    refused = run(*args, "refuse", "--ground", "preservation_essential_interests", "--at", AT)
+    assert refused.exit_code == 2
+    assert "40(24)" in refused.stderr and "--reason" in refused.stderr
+    fiscal = run(*args, "refuse", "--ground", "fiscal_matters", "--reason", "Tax.", "--at", AT)
+    assert fiscal.exit_code == 2 and "40(23)" in fiscal.stderr
+    # nothing was written by the refusals
+    timeline = ok_json("case", "timeline", incoming["case"])["timeline"]
+    assert [e["action"] for e in timeline] == ["receive", "acknowledge", "consult"]
+    done = ok_json(
+        *args,
+        "refuse",
+        "--ground",
+        "preservation_essential_interests",
+        "--reason",
+        "Sovereignty.",
+        "--at",
+        AT,
+    )
+    assert done["event"]["to"] == "refused"
+    assert done["event"]["params"] == {
+        "ground": "preservation_essential_interests",
+        "reason": "Sovereignty.",
+    }
+
+
+def test_bad_at_exits_2(node: Path) -> None:
+    open_case()
+    result = run("case", "act", "C-000001", "check", "--at", "yesterday")
+    assert result.exit_code == 2
+    assert "--at 'yesterday' is not a time" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("case", "show", "C-000099"),
+        ("case", "timeline", "R-000099"),
+        ("case", "act", "C-000099", "check"),
+    ],
+)
+def test_unknown_id_exits_2_with_a_hint(node: Path, args: tuple[str, ...]) -> None:
+    open_case()
+    result = run(*args)
+    assert result.exit_code == 2
+    assert "hanoinet case list" in result.stderr
+    assert args[2] in result.stderr
+
+
+def test_show_json(node: Path) -> None:
+    open_case()
+    data = ok_json("case", "show", "C-000001")
+    assert set(data) == {"id", "title", "created_at", "created_by", "requests"}
+    assert (data["id"], data["created_by"], data["created_at"]) == (
+        "C-000001",
+        "alice",
+        "2026-11-24T03:00:00+00:00",
+    )
+    (request,) = data["requests"]
+    assert set(request) == {
+        "id",
+        "uid",
+        "direction",
+        "kind",
+        "state",
+        "requesting_state",
+        "requested_state",
+        "urgency",
+        "document",
+        "document_sha256",
+        "findings",
+        "preserved_until",
+        "allowed_actions",
+        "timeline",
+        "due",
+    }
+    assert request["document"] == json.loads(EXAMPLE.read_text("utf-8"))
+    assert request["allowed_actions"] == ["check", "edit", "withdraw"]
+    assert request["preserved_until"] is None
+    (event,) = request["timeline"]
+    assert set(event) == EVENT_KEYS and event["action"] == "create"
+    assert request["due"] == []
+    assert ok_json("case", "show", "R-000001") == {**data, "requests": data["requests"]}
+
+
+def test_show_json_of_a_preserved_request_has_its_clock(node: Path) -> None:
+    open_case()
+    for action in ("check", "send"):
+        run("case", "act", "C-000001", action, "--at", AT)
+    for action in ("acknowledge", "record_preserved"):
+        assert run("case", "act", "C-000001", action, "--from-peer", "--at", AT).exit_code == 0
+    (request,) = ok_json("case", "show", "C-000001")["requests"]
+    assert request["state"] == "preserved"
+    assert request["preserved_until"] == "2027-01-23T03:00:00+00:00"
+    assert [d["key"] for d in request["due"]][-1] == "preservation-expiry-2027-01-23"
+    for due in request["due"]:
+        assert set(due) == {"key", "kind", "at", "article", "message"}
+    assert "link_mla" in request["allowed_actions"]
+    text = run("case", "show", "C-000001")
+    assert "data preserved until 2027-01-23 03:00 UTC (42)" in text.stdout
+
+
+def test_timeline_json(node: Path) -> None:
+    open_case()
+    run("case", "act", "C-000001", "check", "--at", "2026-11-24T04:00:00Z")
+    run("case", "act", "C-000001", "send", "--at", "2026-11-24T05:00:00Z")
+    data = ok_json("case", "timeline", "C-000001")
+    assert set(data) == {"case", "timeline"}
+    assert data["case"] == "C-000001"
+    assert [e["action"] for e in data["timeline"]] == ["create", "check", "send"]
+    for event in data["timeline"]:
+        assert set(event) == {"request", *EVENT_KEYS}
+        assert event["request"] == "R-000001"
+    times = [e["at"] for e in data["timeline"]]
+    assert times == sorted(times)
+    text = run("case", "timeline", "C-000001")
+    assert "R-000001 send (40(13)) by alice [requesting] checked -> sent" in text.stdout
+
+
+def test_list_json(node: Path) -> None:
+    assert ok_json("case", "list") == {"requests": []}
+    assert "No requests yet" in run("case", "list").stdout
+    open_case()
+    open_case("--incoming")
+    run("case", "act", "R-000002", "withdraw", "--from-peer", "--at", "2026-11-24T04:00:00Z")
+    data = ok_json("case", "list")  # both urgent: the most recently changed first
+    assert [r["id"] for r in data["requests"]] == ["R-000002", "R-000001"]
+    for r in data["requests"]:
+        assert set(r) == {
+            "id",
+            "case",
+            "direction",
+            "kind",
+            "state",
+            "requesting_state",
+            "requested_state",
+            "urgency",
+            "updated_at",
+        }
+    assert data["requests"][1]["direction"] == "outgoing"
+    assert [r["id"] for r in ok_json("case", "list", "--open")["requests"]] == ["R-000001"]
+
+
+def test_third_state_drafts_a_request(node: Path) -> None:
+    open_case()
+    for action in ("check", "send"):
+        run("case", "act", "C-000001", action, "--at", AT)
+    run("case", "act", "C-000001", "acknowledge", "--from-peer", "--at", AT)
+    data = ok_json(
+        "case", "act", "R-000001", "disclose_partial_traffic", "--from-peer", "--third-state", "XC"
+    )
+    assert data["created_request"] == "R-000002"
+    assert data["event"]["params"] == {"third_state": "XC"}
+    requests = ok_json("case", "show", "C-000001")["requests"]
+    assert [(r["id"], r["requested_state"], r["state"]) for r in requests] == [
+        ("R-000001", "XB", "acknowledged"),
+        ("R-000002", "XC", "draft"),
+    ]
+    assert requests[1]["document"]["related_request"] == "R-000001"
+
+
+def test_clock_tick_json(node: Path) -> None:
+    open_case()
+    for action in ("check", "send"):
+        run("case", "act", "C-000001", action, "--at", AT)
+    for action in ("acknowledge", "record_preserved"):
+        run("case", "act", "C-000001", action, "--from-peer", "--at", AT)
+    assert ok_json("clock", "tick", "--at", "2027-01-01T00:00:00Z") == {"fired": []}
+    assert "Nothing due." in run("clock", "tick", "--at", "2027-01-01T00:00:00Z").stdout
+    data = ok_json("clock", "tick", "--at", "2027-01-10T03:00:00Z")
+    assert data == {
+        "fired": [
+            {
+                "request": "R-000001",
+                "key": "preservation-reminder-2027-01-23-14d",
+                "kind": "reminder",
+                "article": "42",
+                "message": data["fired"][0]["message"],
+            }
+        ]
+    }
+    late = ok_json("clock", "tick", "--at", "2027-01-24T00:00:00Z")
+    assert [(f["kind"], f["key"]) for f in late["fired"]] == [
+        ("reminder", "preservation-reminder-2027-01-23-7d"),
+        ("reminder", "preservation-reminder-2027-01-23-1d"),
+        ("lapse", "preservation-expiry-2027-01-23"),
+    ]
+    for fired in late["fired"]:
+        assert set(fired) == {"request", "key", "kind", "article", "message"}
+    assert ok_json("clock", "tick", "--at", "2027-02-24T00:00:00Z") == {"fired": []}
+    (request,) = ok_json("case", "show", "C-000001")["requests"]
+    assert request["state"] == "lapsed"
+
+
+def test_audit_verify_json(node: Path) -> None:
+    open_case()
+    run("case", "act", "C-000001", "check", "--at", AT)
+    run("case", "show", "C-000001")
+    data = ok_json("audit", "verify")
+    assert data == {"ok": True, "entries": 3, "breaks": []}
+    assert "Audit log intact: 3 entries" in run("audit", "verify").stdout
+
+
+def test_audit_verify_exits_1_after_tampering(node: Path) -> None:
+    open_case()
+    run("case", "act", "C-000001", "check", "--at", AT)
+    run("case", "list")
+    conn = sqlite3.connect(node / "hanoinet.db")
+    try:
+        with conn:
+            conn.execute("UPDATE audit SET actor = 'mallory' WHERE seq = 2")
+    finally:
+        conn.close()
+    result = run("audit", "verify", "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["ok"] is False and data["entries"] == 3
+    assert data["breaks"] == [{"seq": 2, "problem": "its content was changed after it was written"}]
+    text = run("audit", "verify")
+    assert text.exit_code == 1
+    assert "Audit log BROKEN (3 entries)" in text.stdout
+    assert "entry 2: its content was changed after it was written" in text.stdout
+
+
+def test_audit_verify_exits_1_when_the_end_is_cut(node: Path) -> None:
+    open_case()
+    run("case", "list")
+    conn = sqlite3.connect(node / "hanoinet.db")
+    try:
+        with conn:
+            conn.execute("DELETE FROM audit WHERE seq = 2")
+    finally:
+        conn.close()
+    result = run("audit", "verify", "--json")
+    assert result.exit_code == 1
+    assert "removed from the end" in json.loads(result.stdout)["breaks"][0]["problem"]
