@@ -127,3 +127,14 @@ def test_every_setting_is_documented() -> None:
     doc = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
     for name in Settings.model_fields:
         assert f"`HANOINET_{name.upper()}`" in doc, name
+
+
+def test_published_request_schema_is_current() -> None:
+    """docs/request.schema.json is what `hanoinet schema request` prints (regenerate it with
+    `hanoinet schema request > docs/request.schema.json`)."""
+    import json
+
+    from hanoinet.law import request_schema
+
+    published = json.loads((ROOT / "docs" / "request.schema.json").read_text(encoding="utf-8"))
+    assert published == request_schema()

@@ -17,6 +17,13 @@ from hanoinet.law.findings import Finding
 from hanoinet.registry.participants import participant
 
 
+def _is_demo(code: str) -> bool:
+    try:
+        return participant(code).illustrative
+    except Exception:  # an unknown code is reported by the basis check
+        return False
+
+
 def check_channel(doc: RequestDocument, form: CooperationForm, ctx: Context) -> Iterator[Finding]:
     if not doc.language:
         yield Finding(
@@ -46,6 +53,16 @@ def check_channel(doc: RequestDocument, form: CooperationForm, ctx: Context) -> 
     designation = ctx.designations.get(doc.requested_state)
     if doc.requested_state is None:
         return
+    demo = [c for c in (doc.requesting_state, doc.requested_state) if c and _is_demo(c)]
+    if demo:
+        yield Finding(
+            "illustrative_states",
+            "info",
+            "40(13)",
+            "",
+            f"{' and '.join(participant(c).name() for c in demo)}: fictional demo "
+            "State(s); their designations and domestic law are illustrative, not facts",
+        )
     try:
         name = participant(doc.requested_state).name()
     except Exception:  # an unknown code is reported by the basis check
