@@ -15,6 +15,8 @@ apart, a ``detail`` for debugging that never reaches a peer or a user.
     ├── NotARequest              a file is not a request document at all
     ├── TransitionRefused        an action not allowed in a case's state; names the article
     ├── UnknownCase              no case by that id on this node
+    ├── DirectoryRejected        a directory is forged, expired, downgraded ... (reason code)
+    ├── EnvelopeRejected         an envelope failed verification (reason code for the receipt)
     └── StoreError               the database cannot be used as it is
         └── SchemaTooNew         the database was migrated by a newer hanoinet
 """
@@ -127,3 +129,24 @@ class SchemaTooNew(StoreError):
     """The database was migrated by a newer hanoinet; refusing to run against it."""
 
     code = "schema_too_new"
+
+
+class DirectoryRejected(HanoinetError):
+    """A directory was refused; ``reason`` is a stable code."""
+
+    code = "directory_rejected"
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"directory refused ({reason}): {message}")
+        self.reason = reason
+
+
+class EnvelopeRejected(HanoinetError):
+    """An envelope was refused. ``reason`` is the code sent back in the rejection receipt;
+    ``detail`` (debugging only) never leaves the node."""
+
+    code = "envelope_rejected"
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"envelope rejected: {reason}", detail=detail)
+        self.reason = reason

@@ -1,0 +1,163 @@
+"""The one module that calls the JOSE library (joserfc); everything else uses these recipes.
+
+- ``sign``/``verify``: compact JWS, algorithm ``Ed25519`` (RFC 9864; ``EdDSA`` is not
+  accepted).
+- ``encrypt``/``decrypt``: compact JWE, ``ECDH-ES`` key agreement on X25519 and
+  ``A256GCM`` content encryption.
+- ``lock``/``unlock``: private keys at rest, as a JWE with ``PBES2-HS512+A256KW``
+  under a passphrase.
+
+Every failure raises ``CryptoFailure``; callers at the envelope boundary turn it
+into one opaque rejection with a reason code.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from joserfc import jwe, jws
+from joserfc.errors import JoseError
+from joserfc.jwe import JWERegistry
+from joserfc.jwk import OctKey, OKPKey
+from joserfc.jws import JWSRegistry
+from joserfc.registry import HeaderParameter
+
+SIGNING_ALG = "Ed25519"
+KEY_AGREEMENT_ALG = "ECDH-ES"
+CONTENT_ENC = "A256GCM"
+AT_REST_ALG = "PBES2-HS512+A256KW"
+
+
+def _optional_str(value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError("must be a string or null")
+
+
+# hanoinet's own protected header parameters (documented in docs/exchange.md).
+_HEADERS = {
+    "hn_id": HeaderParameter("Message id (UUIDv7)", "str"),
+    "hn_from": HeaderParameter("Sending node id", "str"),
+    "hn_to": HeaderParameter("Receiving node id", "str"),
+    "hn_type": HeaderParameter("Message type", "str"),
+    "hn_case": HeaderParameter("Case id at the sender", _optional_str),
+    "hn_request": HeaderParameter("Request id at the sender", _optional_str),
+    "iat": HeaderParameter("Created, seconds since the epoch", "int"),
+    "exp": HeaderParameter("Expires, seconds since the epoch", "int"),
+}
+_JWS = JWSRegistry(header_registry=_HEADERS, algorithms=[SIGNING_ALG])
+_JWE = JWERegistry(header_registry=_HEADERS, algorithms=[KEY_AGREEMENT_ALG, CONTENT_ENC])
+
+
+class CryptoFailure(Exception):
+    """A signature, decryption or key operation failed. Never shown to a peer as is."""
+
+
+def generate_signing_key() -> OKPKey:
+    return OKPKey.generate_key("Ed25519")
+
+
+def generate_encryption_key() -> OKPKey:
+    return OKPKey.generate_key("X25519")
+
+
+def public_jwk(key: OKPKey) -> dict[str, Any]:
+    return dict(key.as_dict(private=False))
+
+
+def private_jwk(key: OKPKey) -> dict[str, Any]:
+    return dict(key.as_dict(private=True))
+
+
+def import_key(jwk: dict[str, Any]) -> OKPKey:
+    try:
+        key = OKPKey.import_key({k: v for k, v in jwk.items() if k in ("kty", "crv", "x", "d")})
+    except (JoseError, ValueError, TypeError) as exc:
+        raise CryptoFailure(f"not an OKP key: {exc}") from None
+    return key
+
+
+def thumbprint(jwk: dict[str, Any]) -> str:
+    """RFC 7638 thumbprint (SHA-256, base64url): the key id hanoinet uses."""
+    return import_key(jwk).thumbprint()
+
+
+@dataclass(frozen=True)
+class Verified:
+    header: dict[str, Any]
+    payload: bytes
+
+
+def unverified_header(token: str) -> dict[str, Any]:
+    """The protected header of a compact JWS or JWE, decoded but NOT trusted: only to find
+    the key to verify with."""
+    try:
+        first = token.split(".", 1)[0]
+        padded = first + "=" * (-len(first) % 4)
+        header = json.loads(base64.urlsafe_b64decode(padded))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CryptoFailure(f"not a compact JOSE object: {exc}") from None
+    if not isinstance(header, dict):
+        raise CryptoFailure("the protected header is not a JSON object")
+    return header
+
+
+def sign(header: dict[str, Any], payload: bytes, key: OKPKey) -> str:
+    protected = {**header, "alg": SIGNING_ALG}
+    return jws.serialize_compact(protected, payload, key, registry=_JWS)
+
+
+def verify(token: str, key: OKPKey) -> Verified:
+    try:
+        obj = jws.deserialize_compact(token, key, registry=_JWS)
+    except (JoseError, ValueError) as exc:
+        raise CryptoFailure(f"signature not valid: {type(exc).__name__}") from None
+    return Verified(dict(obj.protected), obj.payload)
+
+
+def encrypt(header: dict[str, Any], plaintext: bytes, recipient: OKPKey) -> str:
+    protected = {**header, "alg": KEY_AGREEMENT_ALG, "enc": CONTENT_ENC}
+    return jwe.encrypt_compact(protected, plaintext, recipient, registry=_JWE)
+
+
+def decrypt(token: str, key: OKPKey) -> Verified:
+    try:
+        obj = jwe.decrypt_compact(token, key, registry=_JWE)
+    except (JoseError, ValueError) as exc:
+        raise CryptoFailure(f"cannot decrypt: {type(exc).__name__}") from None
+    assert obj.plaintext is not None
+    return Verified(dict(obj.protected), obj.plaintext)
+
+
+MIN_PASSPHRASE = 16
+
+
+def _passphrase_key(passphrase: str) -> OctKey:
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise CryptoFailure(f"the key passphrase must have at least {MIN_PASSPHRASE} characters")
+    return OctKey.import_key(passphrase.encode())
+
+
+def lock(data: bytes, passphrase: str) -> str:
+    """Encrypt ``data`` (private keys) under a passphrase, for storage at rest."""
+    key = _passphrase_key(passphrase)
+    return jwe.encrypt_compact(
+        {"alg": AT_REST_ALG, "enc": CONTENT_ENC, "p2c": 210_000},
+        data,
+        key,
+        algorithms=[AT_REST_ALG, CONTENT_ENC],
+    )
+
+
+def unlock(token: str, passphrase: str) -> bytes:
+    key = _passphrase_key(passphrase)
+    try:
+        obj = jwe.decrypt_compact(token, key, algorithms=[AT_REST_ALG, CONTENT_ENC])
+    except (JoseError, ValueError) as exc:
+        raise CryptoFailure(
+            f"wrong passphrase or damaged key file ({type(exc).__name__})"
+        ) from None
+    assert obj.plaintext is not None
+    return obj.plaintext

@@ -1,0 +1,180 @@
+"""The signed directory: who the nodes are, where they listen, which keys they use.
+
+One JSON document, signed as a compact JWS (Ed25519) by a directory authority
+key (the depositary's role). Versioned: a node keeps the newest it has
+verified and refuses an older one (downgrade), an expired one, one signed
+by a key it does not trust (forged), and one of the same version with other
+content. Every verified version is kept in the node's history folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from joserfc.jwk import OKPKey
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hanoinet.errors import DirectoryRejected
+from hanoinet.exchange import crypto
+
+FORMAT: Literal["hanoinet.directory/1"] = "hanoinet.directory/1"
+TYP = "hanoinet-directory+jws"
+
+Role = Literal["central_authority", "point_of_contact", "extradition_authority"]
+ROLE_ARTICLES = {
+    "central_authority": "40(13)",
+    "point_of_contact": "41(1)",
+    "extradition_authority": "37",
+}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PublicKey(_Frozen):
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519", "X25519"]
+    x: str
+    kid: str
+    use: Literal["sig", "enc"]
+    alg: str
+    valid_from: datetime
+    valid_until: datetime | None = None
+    revoked: datetime | None = None
+
+    def usable_at(self, at: datetime) -> bool:
+        if at < self.valid_from or (self.revoked is not None and at >= self.revoked):
+            return False
+        return self.valid_until is None or at < self.valid_until
+
+
+class NodeEntry(_Frozen):
+    id: str
+    state: str
+    name: str
+    roles: tuple[Role, ...]
+    endpoint: str
+    keys: tuple[PublicKey, ...]
+    languages: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    valid_from: datetime
+    valid_until: datetime | None = None
+    illustrative: bool = False
+
+
+class Directory(_Frozen):
+    format: Literal["hanoinet.directory/1"] = FORMAT
+    version: int = Field(ge=1)
+    issued_at: datetime
+    valid_until: datetime
+    nodes: tuple[NodeEntry, ...]
+
+    def node(self, node_id: str) -> NodeEntry | None:
+        return next((n for n in self.nodes if n.id == node_id), None)
+
+    def nodes_of(self, state: str, role: Role | None = None) -> list[NodeEntry]:
+        return [n for n in self.nodes if n.state == state and (role is None or role in n.roles)]
+
+
+@dataclass(frozen=True)
+class SignedDirectory:
+    directory: Directory
+    token: str
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.token.encode()).hexdigest()
+
+
+def issue(directory: Directory, authority: OKPKey, authority_kid: str) -> SignedDirectory:
+    payload = json.dumps(directory.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    token = crypto.sign({"typ": TYP, "kid": authority_kid}, payload.encode(), authority)
+    return SignedDirectory(directory, token)
+
+
+def verify(
+    token: str,
+    authorities: dict[str, dict[str, Any]],
+    *,
+    now: datetime,
+    newest_known: SignedDirectory | None = None,
+) -> SignedDirectory:
+    """Verify a directory against the trusted authority keys (kid -> public JWK).
+
+    Raises DirectoryRejected with a reason: ``forged``, ``unknown_authority``,
+    ``malformed``, ``expired``, ``downgrade``, ``conflicting_version``.
+    """
+    try:
+        header = crypto.unverified_header(token.strip())
+    except crypto.CryptoFailure:
+        raise DirectoryRejected("malformed", "not a signed directory (compact JWS)") from None
+    jwk = authorities.get(str(header.get("kid")))
+    if jwk is None:
+        raise DirectoryRejected(
+            "unknown_authority",
+            f"signed by key {header.get('kid')!r}, which is not a trusted directory authority",
+        )
+    try:
+        verified = crypto.verify(token.strip(), crypto.import_key(jwk))
+    except crypto.CryptoFailure:
+        raise DirectoryRejected(
+            "forged", "the signature does not verify: the directory was altered or forged"
+        ) from None
+    if verified.header.get("typ") != TYP:
+        raise DirectoryRejected("malformed", f"typ is {verified.header.get('typ')!r}, not {TYP}")
+    try:
+        directory = Directory.model_validate_json(verified.payload)
+    except ValidationError as exc:
+        raise DirectoryRejected(
+            "malformed", f"signed, but not a directory: {exc.errors()[0]['msg']}"
+        ) from None
+    if directory.valid_until <= now:
+        raise DirectoryRejected(
+            "expired", f"version {directory.version} expired at {directory.valid_until.isoformat()}"
+        )
+    signed = SignedDirectory(directory, token.strip())
+    if newest_known is not None:
+        known = newest_known.directory.version
+        if directory.version < known:
+            raise DirectoryRejected(
+                "downgrade",
+                f"version {directory.version} is older than version {known} already verified",
+            )
+        if directory.version == known and signed.digest != newest_known.digest:
+            raise DirectoryRejected(
+                "conflicting_version", f"a different document claims version {known}"
+            )
+    return signed
+
+
+class DirectoryCache:
+    """A node's verified directories: the newest, and the history of every version."""
+
+    def __init__(self, folder: Path, authorities: dict[str, dict[str, Any]]) -> None:
+        self.folder = folder
+        self.authorities = authorities
+
+    def newest(self, now: datetime) -> SignedDirectory | None:
+        versions = sorted(
+            self.folder.glob("directory-v*.jws"), key=lambda p: int(p.stem.split("-v")[1])
+        )
+        if not versions:
+            return None
+        token = versions[-1].read_text(encoding="ascii")
+        return verify(token, self.authorities, now=now)
+
+    def accept(self, token: str, now: datetime) -> SignedDirectory:
+        """Verify ``token`` against the newest known version and keep it."""
+        current = self.newest(now) if any(self.folder.glob("directory-v*.jws")) else None
+        signed = verify(token, self.authorities, now=now, newest_known=current)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"directory-v{signed.directory.version}.jws"
+        if not path.exists():
+            path.write_text(signed.token, encoding="ascii")
+        return signed

@@ -1,0 +1,152 @@
+"""A node's keys: Ed25519 to sign, X25519 to receive encrypted messages.
+
+Keys rotate with an overlap: the new key is used from its creation, the old
+one stays valid (for verifying and decrypting) until ``not_after``. A revoked
+key is refused from the moment of revocation. The key set is stored as one
+file, encrypted at rest under the node's passphrase (``crypto.lock``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from joserfc.jwk import OKPKey
+
+from hanoinet.exchange import crypto
+
+Use = Literal["sig", "enc"]
+FORMAT = "hanoinet.keyset/1"
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    kid: str
+    use: Use
+    created: datetime
+    not_after: datetime | None
+    revoked: datetime | None
+    private: dict[str, Any] = field(repr=False)
+
+    def valid_at(self, at: datetime) -> bool:
+        if at < self.created:
+            return False
+        if self.revoked is not None and at >= self.revoked:
+            return False
+        return self.not_after is None or at < self.not_after
+
+    @property
+    def key(self) -> OKPKey:
+        return crypto.import_key(self.private)
+
+    def public(self) -> dict[str, Any]:
+        """The public JWK with hanoinet's validity members, as published in the directory."""
+        jwk = crypto.public_jwk(self.key)
+        return {
+            **jwk,
+            "kid": self.kid,
+            "use": self.use,
+            "alg": crypto.SIGNING_ALG if self.use == "sig" else crypto.KEY_AGREEMENT_ALG,
+            "valid_from": self.created.isoformat(),
+            "valid_until": self.not_after.isoformat() if self.not_after else None,
+            "revoked": self.revoked.isoformat() if self.revoked else None,
+        }
+
+
+def _new(use: Use, at: datetime) -> KeyEntry:
+    key = crypto.generate_signing_key() if use == "sig" else crypto.generate_encryption_key()
+    jwk = crypto.private_jwk(key)
+    return KeyEntry(crypto.thumbprint(jwk), use, at, None, None, jwk)
+
+
+@dataclass(frozen=True)
+class KeySet:
+    entries: tuple[KeyEntry, ...]
+
+    @classmethod
+    def generate(cls, at: datetime) -> KeySet:
+        return cls((_new("sig", at), _new("enc", at)))
+
+    def active(self, use: Use, at: datetime) -> KeyEntry:
+        """The newest key of ``use`` valid at ``at``: the one to sign or be encrypted to."""
+        valid = [e for e in self.entries if e.use == use and e.valid_at(at)]
+        if not valid:
+            raise crypto.CryptoFailure(f"no valid {use} key at {at.isoformat()}; rotate keys")
+        return max(valid, key=lambda e: e.created)
+
+    def get(self, kid: str) -> KeyEntry | None:
+        return next((e for e in self.entries if e.kid == kid), None)
+
+    def rotate(self, use: Use, at: datetime, overlap: timedelta) -> KeySet:
+        """Add a new key of ``use``; the current ones stay valid for ``overlap`` more."""
+        ended = tuple(
+            replace(e, not_after=min(e.not_after or at + overlap, at + overlap))
+            if e.use == use and e.valid_at(at)
+            else e
+            for e in self.entries
+        )
+        return KeySet((*ended, _new(use, at)))
+
+    def revoke(self, kid: str, at: datetime) -> KeySet:
+        if self.get(kid) is None:
+            raise crypto.CryptoFailure(f"no key {kid} in this key set")
+        return KeySet(tuple(replace(e, revoked=at) if e.kid == kid else e for e in self.entries))
+
+    def public(self) -> list[dict[str, Any]]:
+        return [e.public() for e in self.entries]
+
+    def to_json(self) -> bytes:
+        return json.dumps(
+            {
+                "format": FORMAT,
+                "keys": [
+                    {
+                        "kid": e.kid,
+                        "use": e.use,
+                        "created": e.created.isoformat(),
+                        "not_after": e.not_after.isoformat() if e.not_after else None,
+                        "revoked": e.revoked.isoformat() if e.revoked else None,
+                        "jwk": e.private,
+                    }
+                    for e in self.entries
+                ],
+            }
+        ).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> KeySet:
+        raw = json.loads(data)
+        if raw.get("format") != FORMAT:
+            raise crypto.CryptoFailure(f"not a hanoinet key set (format {raw.get('format')!r})")
+
+        def when(value: str | None) -> datetime | None:
+            return datetime.fromisoformat(value).astimezone(UTC) if value else None
+
+        return cls(
+            tuple(
+                KeyEntry(
+                    k["kid"],
+                    k["use"],
+                    datetime.fromisoformat(k["created"]).astimezone(UTC),
+                    when(k["not_after"]),
+                    when(k["revoked"]),
+                    k["jwk"],
+                )
+                for k in raw["keys"]
+            )
+        )
+
+    def save(self, path: Path, passphrase: str) -> None:
+        """Write the key set encrypted under ``passphrase`` (atomically, owner-only)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(crypto.lock(self.to_json(), passphrase), encoding="ascii")
+        tmp.chmod(0o600)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path, passphrase: str) -> KeySet:
+        return cls.from_json(crypto.unlock(path.read_text(encoding="ascii"), passphrase))
