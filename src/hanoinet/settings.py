@@ -6,6 +6,7 @@
 | ``HANOINET_DATABASE_URL`` | SQLite file ``hanoinet.db`` in the data folder | SQLAlchemy URL; ``postgresql+psycopg://...`` for PostgreSQL |
 | ``HANOINET_STATE`` | ``XA`` (the demo State Aurelia) | the State this node acts for (ISO code) |
 | ``HANOINET_USER`` | the operating-system user | who is acting, for the audit log |
+| ``HANOINET_KEY_PASSPHRASE`` | read from ``secrets/passphrase`` in the data folder | unlocks the node's private keys |
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import getpass
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +32,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="SQLAlchemy database URL.")
     state: str = Field(default="XA", description="The State this node acts for.")
     user: str = Field(default_factory=_os_user, description="Who is acting, for the audit log.")
+    key_passphrase: SecretStr | None = Field(
+        default=None, description="Unlocks the node's private keys; never logged."
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

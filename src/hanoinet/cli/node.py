@@ -1,0 +1,216 @@
+"""``hanoinet node`` and ``hanoinet directory``: node identity and the signed directory."""
+
+from __future__ import annotations
+
+import json as jsonlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hanoinet.cli.output import console, fail, print_json, read_text, user_errors
+from hanoinet.errors import DirectoryRejected
+from hanoinet.exchange import directory as directory_mod
+from hanoinet.services import node as node_service
+from hanoinet.settings import load_settings
+
+app = typer.Typer(help="This node: keys and descriptor.", no_args_is_help=True)
+directory_app = typer.Typer(help="The signed directory of nodes.", no_args_is_help=True)
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object (shape in docs/cli.md).")]
+
+
+def _passphrase() -> str | None:
+    secret = load_settings().key_passphrase
+    return secret.get_secret_value() if secret else None
+
+
+@app.command("init")
+def init_command(
+    node_id: Annotated[
+        str, typer.Option("--id", help="Node id, unique in the directory, e.g. xa-ca.")
+    ],
+    state: Annotated[str, typer.Option("--state", help="ISO code of the State it acts for.")],
+    endpoint: Annotated[
+        str, typer.Option("--endpoint", help="Where peers reach it, e.g. http://127.0.0.1:8101.")
+    ],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Authority name shown to peers.")
+    ] = None,
+    roles: Annotated[
+        str,
+        typer.Option(
+            "--roles",
+            help="Comma-separated: central_authority, point_of_contact, extradition_authority.",
+        ),
+    ] = "central_authority",
+    languages: Annotated[
+        str, typer.Option("--languages", help="Comma-separated ISO 639-1 codes it accepts.")
+    ] = "en",
+    channels: Annotated[
+        str, typer.Option("--channels", help="Comma-separated channels it accepts.")
+    ] = "central_authority",
+    json: Json = False,
+) -> None:
+    """Create this node's keys (encrypted at rest) and its public descriptor in the data folder."""
+    settings = load_settings()
+    with user_errors():
+        result = node_service.init_node(
+            settings.data_dir,
+            node_id=node_id,
+            state=state,
+            name=name or node_id,
+            roles=[r.strip() for r in roles.split(",") if r.strip()],
+            endpoint=endpoint,
+            languages=[x.strip() for x in languages.split(",") if x.strip()],
+            channels=[x.strip() for x in channels.split(",") if x.strip()],
+            at=datetime.now(UTC),
+            passphrase=_passphrase(),
+        )
+    if json:
+        print_json(
+            {
+                "node": result.node.model_dump(mode="json"),
+                "descriptor": str(result.descriptor),
+                "keys": str(result.keys),
+                "passphrase_file": str(result.passphrase_file) if result.passphrase_file else None,
+            }
+        )
+        return
+    console.print(f"Node {node_id} ({state}) created in {settings.data_dir}", markup=False)
+    console.print(
+        f"  descriptor (public, give it to the directory authority): {result.descriptor}",
+        markup=False,
+    )
+    console.print(f"  keys (encrypted at rest): {result.keys}", markup=False)
+    if result.passphrase_file:
+        console.print(
+            f"  passphrase: generated into {result.passphrase_file} (owner-only); "
+            "move it to a secret store and set HANOINET_KEY_PASSPHRASE",
+            markup=False,
+        )
+
+
+@directory_app.command("authority-init")
+def authority_init_command(
+    key: Annotated[Path, typer.Option("--key", help="Where to write the locked authority key.")],
+    json: Json = False,
+) -> None:
+    """Create a directory authority key (the depositary's role); prints its public JWK."""
+    passphrase = _passphrase()
+    if not passphrase:
+        fail("set HANOINET_KEY_PASSPHRASE (16+ characters) to lock the authority key")
+    with user_errors():
+        public = node_service.authority_init(key, passphrase)
+    if json:
+        print_json({"authority": public, "public_key_file": str(key.with_suffix(".pub.json"))})
+        return
+    console.print(
+        f"Authority key {public['kid']} written to {key}; public key: {key.with_suffix('.pub.json')}",
+        markup=False,
+    )
+
+
+def _authorities(paths: list[Path]) -> dict[str, dict[str, object]]:
+    found: dict[str, dict[str, object]] = {}
+    for path in paths:
+        jwk = jsonlib.loads(read_text(path, "--authority"))
+        kid = jwk.get("kid") or ""
+        if not kid:
+            fail(f"--authority {path}: the public key has no kid")
+        found[str(kid)] = jwk
+    return found
+
+
+@directory_app.command("issue")
+def issue_command(
+    nodes: Annotated[
+        list[Path],
+        typer.Argument(help="Node descriptors (node.json) to list.", metavar="NODE.json..."),
+    ],
+    key: Annotated[Path, typer.Option("--key", help="The locked authority key.")],
+    version: Annotated[
+        int, typer.Option("--version", help="Directory version, higher than the last.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the signed directory.")],
+    days: Annotated[int, typer.Option("--days", help="Valid for this many days.")] = 30,
+) -> None:
+    """Sign a directory of the given nodes with the authority key."""
+    passphrase = _passphrase()
+    if not passphrase:
+        fail("set HANOINET_KEY_PASSPHRASE to unlock the authority key")
+    now = datetime.now(UTC)
+    with user_errors():
+        entries = tuple(node_service.load_descriptor(p) for p in nodes)
+        authority, kid = node_service.authority_key(key, passphrase)
+        doc = directory_mod.Directory(
+            version=version, issued_at=now, valid_until=now + timedelta(days=days), nodes=entries
+        )
+        signed = directory_mod.issue(doc, authority, kid)
+    out.write_text(signed.token + "\n", encoding="ascii")
+    console.print(
+        f"Directory version {version} with {len(entries)} node(s) signed by {kid}: {out}",
+        markup=False,
+    )
+
+
+@directory_app.command("verify")
+def verify_command(
+    file: Annotated[Path, typer.Argument(help="A signed directory (compact JWS).", metavar="FILE")],
+    authority: Annotated[
+        list[Path],
+        typer.Option("--authority", help="Trusted authority public key(s) (JWK with kid)."),
+    ],
+    at: Annotated[
+        str | None, typer.Option("--at", help="Verify as of this UTC time (default now).")
+    ] = None,
+    json: Json = False,
+) -> None:
+    """Verify a directory offline: signature, format, validity. Exit 1 if refused."""
+    when = datetime.now(UTC)
+    if at:
+        try:
+            parsed = datetime.fromisoformat(at)
+        except ValueError:
+            fail(f"--at '{at}' is not a time; write it like 2026-11-24T03:00:00Z")
+        when = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    token = read_text(file, "FILE")
+    try:
+        signed = directory_mod.verify(token, _authorities(authority), now=when)
+    except DirectoryRejected as exc:
+        if json:
+            print_json({"ok": False, "reason": exc.reason, "message": exc.message})
+        else:
+            console.print(f"REFUSED: {exc.message}", markup=False)
+        raise typer.Exit(1) from None
+    d = signed.directory
+    if json:
+        print_json(
+            {
+                "ok": True,
+                "version": d.version,
+                "issued_at": d.issued_at.isoformat(),
+                "valid_until": d.valid_until.isoformat(),
+                "sha256": signed.digest,
+                "nodes": [
+                    {
+                        "id": n.id,
+                        "state": n.state,
+                        "roles": list(n.roles),
+                        "endpoint": n.endpoint,
+                        "illustrative": n.illustrative,
+                    }
+                    for n in d.nodes
+                ],
+            }
+        )
+        return
+    console.print(
+        f"Directory version {d.version}: signature valid, valid until {d.valid_until:%Y-%m-%d %H:%M} UTC",
+        markup=False,
+    )
+    for n in d.nodes:
+        mark = " (illustrative)" if n.illustrative else ""
+        console.print(
+            f"  {n.id:<12} {n.state} {', '.join(n.roles)} {n.endpoint}{mark}", markup=False
+        )

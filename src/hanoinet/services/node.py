@@ -1,0 +1,146 @@
+"""A node's identity on disk: its descriptor, its encrypted keys, its passphrase.
+
+Layout of the data folder::
+
+    node.json            public descriptor: id, State, roles, endpoint, public keys
+    keys.jwe             the key set, encrypted under the passphrase (PBES2, owner-only)
+    secrets/passphrase   the passphrase, owner-only, when not given by HANOINET_KEY_PASSPHRASE
+    directory/           verified directories, every version kept
+    hanoinet.db          the SQLite database (unless HANOINET_DATABASE_URL says otherwise)
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from joserfc.jwk import OKPKey
+
+from hanoinet.errors import InvalidInput
+from hanoinet.exchange import crypto
+from hanoinet.exchange.directory import ROLE_ARTICLES, NodeEntry, PublicKey
+from hanoinet.exchange.keys import KeySet
+from hanoinet.registry.participants import is_known_code
+
+DESCRIPTOR = "node.json"
+KEYS = "keys.jwe"
+PASSPHRASE = Path("secrets") / "passphrase"
+
+
+@dataclass(frozen=True)
+class InitResult:
+    descriptor: Path
+    keys: Path
+    passphrase_file: Path | None
+    node: NodeEntry
+
+
+def passphrase_for(data_dir: Path, given: str | None) -> str:
+    if given:
+        return given
+    path = data_dir / PASSPHRASE
+    if not path.exists():
+        raise InvalidInput(
+            f"no key passphrase: set HANOINET_KEY_PASSPHRASE or keep it in {path} (owner-only)"
+        )
+    return path.read_text(encoding="utf-8").strip()
+
+
+def init_node(
+    data_dir: Path,
+    *,
+    node_id: str,
+    state: str,
+    name: str,
+    roles: list[str],
+    endpoint: str,
+    languages: list[str],
+    channels: list[str],
+    at: datetime,
+    passphrase: str | None,
+) -> InitResult:
+    """Create a node's keys and descriptor in ``data_dir``; refuses to overwrite a node."""
+    if (data_dir / KEYS).exists():
+        raise InvalidInput(
+            f"{data_dir} already holds a node ({data_dir / KEYS}); keys are never overwritten"
+        )
+    if not is_known_code(state):
+        raise InvalidInput(f"--state '{state}' is not an ISO 3166 code (demo States: XA, XB, XC)")
+    unknown = [r for r in roles if r not in ROLE_ARTICLES]
+    if unknown:
+        raise InvalidInput(f"unknown role {unknown[0]!r}; roles: {', '.join(ROLE_ARTICLES)}")
+    if not endpoint.startswith(("http://", "https://")):
+        raise InvalidInput(f"--endpoint '{endpoint}' must be an http(s) URL")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    written: Path | None = None
+    if passphrase is None:
+        passphrase = secrets.token_urlsafe(32)
+        written = data_dir / PASSPHRASE
+        written.parent.mkdir(mode=0o700, exist_ok=True)
+        written.write_text(passphrase + "\n", encoding="utf-8")
+        written.chmod(0o600)
+    keys = KeySet.generate(at)
+    keys.save(data_dir / KEYS, passphrase)
+    node = NodeEntry(
+        id=node_id,
+        state=state,
+        name=name,
+        roles=tuple(roles),
+        endpoint=endpoint,
+        keys=tuple(PublicKey(**k) for k in keys.public()),
+        languages=tuple(languages),
+        channels=tuple(channels),
+        valid_from=at,
+        illustrative=state in ("XA", "XB", "XC"),
+    )
+    (data_dir / DESCRIPTOR).write_text(
+        json.dumps(node.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8"
+    )
+    return InitResult(data_dir / DESCRIPTOR, data_dir / KEYS, written, node)
+
+
+def load_descriptor(path: Path) -> NodeEntry:
+    try:
+        return NodeEntry.model_validate_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"{path}: not a node descriptor ({exc})") from None
+
+
+def load_keys(data_dir: Path, passphrase: str | None) -> KeySet:
+    try:
+        return KeySet.load(data_dir / KEYS, passphrase_for(data_dir, passphrase))
+    except crypto.CryptoFailure as exc:
+        raise InvalidInput(f"cannot open {data_dir / KEYS}: {exc}") from None
+    except FileNotFoundError:
+        raise InvalidInput(f"no node in {data_dir}: run `hanoinet node init` first") from None
+
+
+def authority_init(path: Path, passphrase: str) -> dict[str, Any]:
+    """Create a directory authority key (the depositary's role): private part locked at
+    ``path``, public JWK (with kid) returned and written beside it as ``.pub.json``."""
+    if path.exists():
+        raise InvalidInput(f"{path} exists; an authority key is never overwritten")
+    key = crypto.generate_signing_key()
+    public = crypto.public_jwk(key)
+    kid = crypto.thumbprint(public)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        crypto.lock(json.dumps(crypto.private_jwk(key)).encode(), passphrase), encoding="ascii"
+    )
+    path.chmod(0o600)
+    public_path = path.with_suffix(".pub.json")
+    public_path.write_text(json.dumps({**public, "kid": kid}, indent=2) + "\n", encoding="utf-8")
+    return {**public, "kid": kid}
+
+
+def authority_key(path: Path, passphrase: str) -> tuple[OKPKey, str]:
+    try:
+        jwk = json.loads(crypto.unlock(path.read_text(encoding="ascii"), passphrase))
+    except crypto.CryptoFailure as exc:
+        raise InvalidInput(f"cannot open the authority key {path}: {exc}") from None
+    key = crypto.import_key(jwk)
+    return key, crypto.thumbprint(crypto.public_jwk(key))

@@ -1,0 +1,150 @@
+"""``hanoinet node init`` and ``hanoinet directory``: keys, authority, issue, verify."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hanoinet.cli.main import app
+
+runner = CliRunner()
+PASS = "authority-passphrase-for-tests"
+
+
+def _init(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, node: str, state: str, port: int
+) -> Path:
+    folder = tmp_path / node
+    monkeypatch.setenv("HANOINET_DATA_DIR", str(folder))
+    monkeypatch.delenv("HANOINET_KEY_PASSPHRASE", raising=False)
+    result = runner.invoke(
+        app,
+        [
+            "node",
+            "init",
+            "--id",
+            node,
+            "--state",
+            state,
+            "--endpoint",
+            f"http://127.0.0.1:{port}",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def test_node_init_writes_locked_keys_and_a_public_descriptor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _init(tmp_path, monkeypatch, "xa-ca", "XA", 8101)
+    descriptor = json.loads((folder / "node.json").read_text())
+    assert descriptor["id"] == "xa-ca" and descriptor["illustrative"] is True
+    assert {k["use"] for k in descriptor["keys"]} == {"sig", "enc"}
+    assert all("d" not in k for k in descriptor["keys"])
+    keys = (folder / "keys.jwe").read_text()
+    assert keys.count(".") == 4 and '"d"' not in keys  # a compact JWE, not plaintext JSON
+    for secret in (folder / "keys.jwe", folder / "secrets" / "passphrase"):
+        assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    again = runner.invoke(
+        app,
+        ["node", "init", "--id", "xa-ca", "--state", "XA", "--endpoint", "http://127.0.0.1:8101"],
+    )
+    assert again.exit_code == 2 and "never overwritten" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--state", "xx"], "not an ISO 3166 code"),
+        (["--roles", "judge"], "unknown role"),
+        (["--endpoint", "ftp://x"], "http(s) URL"),
+    ],
+)
+def test_node_init_bad_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], words: str
+) -> None:
+    monkeypatch.setenv("HANOINET_DATA_DIR", str(tmp_path / "n"))
+    base = {
+        "--id": "n1",
+        "--state": "XA",
+        "--endpoint": "http://127.0.0.1:1",
+        "--roles": "central_authority",
+    }
+    base[args[0]] = args[1]
+    result = runner.invoke(app, ["node", "init", *[x for kv in base.items() for x in kv]])
+    assert result.exit_code == 2
+    assert words in result.stderr
+    assert not (tmp_path / "n" / "keys.jwe").exists()
+
+
+def test_issue_and_verify_a_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    a = _init(tmp_path, monkeypatch, "xa-ca", "XA", 8101)
+    b = _init(tmp_path, monkeypatch, "xb-ca", "XB", 8102)
+    monkeypatch.setenv("HANOINET_KEY_PASSPHRASE", PASS)
+    key = tmp_path / "auth" / "authority.jwe"
+    made = runner.invoke(app, ["directory", "authority-init", "--key", str(key), "--json"])
+    assert made.exit_code == 0, made.output
+    public = tmp_path / "auth" / "authority.pub.json"
+    out = tmp_path / "dir.jws"
+    issued = runner.invoke(
+        app,
+        [
+            "directory",
+            "issue",
+            str(a / "node.json"),
+            str(b / "node.json"),
+            "--key",
+            str(key),
+            "--version",
+            "1",
+            "--out",
+            str(out),
+        ],
+    )
+    assert issued.exit_code == 0, issued.output
+    checked = runner.invoke(
+        app, ["directory", "verify", str(out), "--authority", str(public), "--json"]
+    )
+    assert checked.exit_code == 0, checked.output
+    data = json.loads(checked.stdout)
+    assert data["ok"] is True and data["version"] == 1
+    assert [n["id"] for n in data["nodes"]] == ["xa-ca", "xb-ca"]
+    expired = runner.invoke(
+        app,
+        [
+            "directory",
+            "verify",
+            str(out),
+            "--authority",
+            str(public),
+            "--at",
+            "2099-01-01T00:00:00Z",
+            "--json",
+        ],
+    )
+    assert expired.exit_code == 1 and json.loads(expired.stdout)["reason"] == "expired"
+    token = out.read_text().strip()
+    head, payload, signature = token.split(".")
+    forged = tmp_path / "forged.jws"
+    forged.write_text(
+        f"{head}.{payload[:-2]}{'A' if payload[-2] != 'A' else 'B'}{payload[-1]}.{signature}"
+    )
+    refused = runner.invoke(
+        app, ["directory", "verify", str(forged), "--authority", str(public), "--json"]
+    )
+    assert refused.exit_code == 1 and json.loads(refused.stdout)["reason"] in (
+        "forged",
+        "malformed",
+    )
+
+
+def test_authority_needs_a_passphrase(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HANOINET_KEY_PASSPHRASE", raising=False)
+    result = runner.invoke(app, ["directory", "authority-init", "--key", str(tmp_path / "a.jwe")])
+    assert result.exit_code == 2 and "HANOINET_KEY_PASSPHRASE" in result.stderr
