@@ -48,8 +48,8 @@ def test_every_command_is_in_the_readme_and_cli_doc(name: str, command: Any) -> 
     assert command.help, f"`hanoinet {name}` has no help text"
 
 
-NO_JSON_SWITCH = {"request template", "schema request", "directory issue"}
-"""Commands whose output is already JSON, or a file, so they need no --json switch."""
+NO_JSON_SWITCH = {"request template", "schema request", "directory issue", "serve", "worker"}
+"""Commands whose output is already JSON, a file, or a running service's log: no --json."""
 
 
 @pytest.mark.parametrize(("name", "command"), COMMANDS, ids=[n for n, _ in COMMANDS])

@@ -7,6 +7,8 @@
 | ``HANOINET_STATE`` | ``XA`` (the demo State Aurelia) | the State this node acts for (ISO code) |
 | ``HANOINET_USER`` | the operating-system user | who is acting, for the audit log |
 | ``HANOINET_KEY_PASSPHRASE`` | read from ``secrets/passphrase`` in the data folder | unlocks the node's private keys |
+| ``HANOINET_DIRECTORY_AUTHORITY`` | none | the trusted directory authority's public key (JWK file) |
+| ``HANOINET_DELIVERY_ALARM_MINUTES`` | 15 | a message without a receipt for longer raises "not delivered" |
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="SQLAlchemy database URL.")
     state: str = Field(default="XA", description="The State this node acts for.")
     user: str = Field(default_factory=_os_user, description="Who is acting, for the audit log.")
+    directory_authority: Path | None = Field(
+        default=None, description="The trusted directory authority's public key (JWK file)."
+    )
+    delivery_alarm_minutes: int = Field(
+        default=15, ge=1, description="Minutes without a receipt before 'not delivered'."
+    )
     key_passphrase: SecretStr | None = Field(
         default=None, description="Unlocks the node's private keys; never logged."
     )

@@ -214,3 +214,35 @@ def verify_command(
         console.print(
             f"  {n.id:<12} {n.state} {', '.join(n.roles)} {n.endpoint}{mark}", markup=False
         )
+
+
+@directory_app.command("accept")
+def accept_command(
+    file: Annotated[
+        Path, typer.Argument(help="A signed directory to verify and keep.", metavar="FILE")
+    ],
+    json: Json = False,
+) -> None:
+    """Verify a directory against HANOINET_DIRECTORY_AUTHORITY and keep it (history kept).
+
+    Refuses an older version than one already kept (downgrade)."""
+    from hanoinet.services import runtime
+
+    settings = load_settings()
+    token = read_text(file, "FILE")
+    with user_errors():
+        signed = runtime.accept_directory(settings, token, datetime.now(UTC))
+    if json:
+        print_json(
+            {
+                "version": signed.directory.version,
+                "sha256": signed.digest,
+                "nodes": [n.id for n in signed.directory.nodes],
+            }
+        )
+        return
+    console.print(
+        f"Directory version {signed.directory.version} verified and kept "
+        f"({len(signed.directory.nodes)} nodes).",
+        markup=False,
+    )

@@ -74,8 +74,8 @@ def private_jwk(key: OKPKey) -> dict[str, Any]:
 def import_key(jwk: dict[str, Any]) -> OKPKey:
     try:
         key = OKPKey.import_key({k: v for k, v in jwk.items() if k in ("kty", "crv", "x", "d")})
-    except (JoseError, ValueError, TypeError) as exc:
-        raise CryptoFailure(f"not an OKP key: {exc}") from None
+    except (JoseError, ValueError, TypeError, KeyError) as exc:
+        raise CryptoFailure(f"not an OKP key: {type(exc).__name__}: {exc}") from None
     return key
 
 
@@ -97,6 +97,8 @@ def unverified_header(token: str) -> dict[str, Any]:
         first = token.split(".", 1)[0]
         padded = first + "=" * (-len(first) % 4)
         header = json.loads(base64.urlsafe_b64decode(padded))
+    except RecursionError:
+        raise CryptoFailure("the protected header is nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise CryptoFailure(f"not a compact JOSE object: {exc}") from None
     if not isinstance(header, dict):

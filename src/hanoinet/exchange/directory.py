@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from joserfc.jwk import OKPKey
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from hanoinet.errors import DirectoryRejected
 from hanoinet.exchange import crypto
@@ -44,11 +44,12 @@ class PublicKey(_Frozen):
     kid: str
     use: Literal["sig", "enc"]
     alg: str
-    valid_from: datetime
-    valid_until: datetime | None = None
-    revoked: datetime | None = None
+    valid_from: AwareDatetime
+    valid_until: AwareDatetime | None = None
+    revoked: AwareDatetime | None = None
 
     def usable_at(self, at: datetime) -> bool:
+        """Valid and not revoked at ``at``."""
         if at < self.valid_from or (self.revoked is not None and at >= self.revoked):
             return False
         return self.valid_until is None or at < self.valid_until
@@ -63,20 +64,29 @@ class NodeEntry(_Frozen):
     keys: tuple[PublicKey, ...]
     languages: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
-    valid_from: datetime
-    valid_until: datetime | None = None
+    valid_from: AwareDatetime
+    valid_until: AwareDatetime | None = None
     illustrative: bool = False
 
 
 class Directory(_Frozen):
     format: Literal["hanoinet.directory/1"] = FORMAT
     version: int = Field(ge=1)
-    issued_at: datetime
-    valid_until: datetime
+    issued_at: AwareDatetime
+    valid_until: AwareDatetime
     nodes: tuple[NodeEntry, ...]
 
     def node(self, node_id: str) -> NodeEntry | None:
         return next((n for n in self.nodes if n.id == node_id), None)
+
+    def node_at(self, node_id: str, at: datetime) -> NodeEntry | None:
+        """The node if it is listed and valid at ``at``."""
+        node = self.node(node_id)
+        if node is None or at < node.valid_from:
+            return None
+        if node.valid_until is not None and at >= node.valid_until:
+            return None
+        return node
 
     def nodes_of(self, state: str, role: Role | None = None) -> list[NodeEntry]:
         return [n for n in self.nodes if n.state == state and (role is None or role in n.roles)]
@@ -104,6 +114,7 @@ def verify(
     *,
     now: datetime,
     newest_known: SignedDirectory | None = None,
+    allow_expired: bool = False,
 ) -> SignedDirectory:
     """Verify a directory against the trusted authority keys (kid -> public JWK).
 
@@ -130,11 +141,15 @@ def verify(
         raise DirectoryRejected("malformed", f"typ is {verified.header.get('typ')!r}, not {TYP}")
     try:
         directory = Directory.model_validate_json(verified.payload)
+    except RecursionError:
+        raise DirectoryRejected(
+            "malformed", "signed, but nested too deeply to be a directory"
+        ) from None
     except ValidationError as exc:
         raise DirectoryRejected(
             "malformed", f"signed, but not a directory: {exc.errors()[0]['msg']}"
         ) from None
-    if directory.valid_until <= now:
+    if directory.valid_until <= now and not allow_expired:
         raise DirectoryRejected(
             "expired", f"version {directory.version} expired at {directory.valid_until.isoformat()}"
         )
@@ -160,18 +175,19 @@ class DirectoryCache:
         self.folder = folder
         self.authorities = authorities
 
-    def newest(self, now: datetime) -> SignedDirectory | None:
+    def newest(self, now: datetime, *, allow_expired: bool = False) -> SignedDirectory | None:
         versions = sorted(
             self.folder.glob("directory-v*.jws"), key=lambda p: int(p.stem.split("-v")[1])
         )
         if not versions:
             return None
         token = versions[-1].read_text(encoding="ascii")
-        return verify(token, self.authorities, now=now)
+        return verify(token, self.authorities, now=now, allow_expired=allow_expired)
 
     def accept(self, token: str, now: datetime) -> SignedDirectory:
         """Verify ``token`` against the newest known version and keep it."""
-        current = self.newest(now) if any(self.folder.glob("directory-v*.jws")) else None
+        # The kept version may have expired meanwhile: it still bounds what is accepted next.
+        current = self.newest(now, allow_expired=True)
         signed = verify(token, self.authorities, now=now, newest_known=current)
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"directory-v{signed.directory.version}.jws"

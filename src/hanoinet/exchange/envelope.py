@@ -168,10 +168,10 @@ def open_envelope(
         claimed = crypto.unverified_header(token)
     except crypto.CryptoFailure as exc:
         raise EnvelopeRejected("malformed", str(exc)) from None
-    node = directory.node(str(claimed.get("hn_from")))
+    node = directory.node_at(str(claimed.get("hn_from")), now)
     if node is None:
         raise EnvelopeRejected(
-            "unknown_sender", f"{claimed.get('hn_from')!r} is not in the directory"
+            "unknown_sender", f"{claimed.get('hn_from')!r} is not a valid node of the directory now"
         )
     key = next((k for k in node.keys if k.kid == claimed.get("kid") and k.use == "sig"), None)
     if key is None:
@@ -276,15 +276,21 @@ def verify_receipt(
         verified = crypto.verify(token, crypto.import_key(key.model_dump()))
     except crypto.CryptoFailure as exc:
         raise EnvelopeRejected("bad_signature", str(exc)) from None
-    body = json.loads(verified.payload)
-    if body.get("format") != RECEIPT_FORMAT or verified.header.get("typ") != RECEIPT_TYP:
-        raise EnvelopeRejected("malformed", "not a receipt")
-    return Receipt(
-        body["message"],
-        body["status"],
-        body.get("reason"),
-        datetime.fromisoformat(body["at"]),
-        body["by"],
-        body.get("to"),
-        token,
-    )
+    try:
+        body = json.loads(verified.payload)
+        if body.get("format") != RECEIPT_FORMAT or verified.header.get("typ") != RECEIPT_TYP:
+            raise ValueError("not a receipt")
+        status = body["status"]
+        if status not in ("delivered", "rejected"):
+            raise ValueError(f"status {status!r}")
+        return Receipt(
+            str(body["message"]),
+            status,
+            body.get("reason"),
+            datetime.fromisoformat(body["at"]),
+            str(body["by"]),
+            body.get("to"),
+            token,
+        )
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise EnvelopeRejected("malformed", f"not a receipt: {exc}") from None

@@ -9,6 +9,7 @@ file, encrypted at rest under the node's passphrase (``crypto.lock``).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -143,8 +144,13 @@ class KeySet:
         """Write the key set encrypted under ``passphrase`` (atomically, owner-only)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(crypto.lock(self.to_json(), passphrase), encoding="ascii")
-        tmp.chmod(0o600)
+        locked = crypto.lock(self.to_json(), passphrase).encode("ascii")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # never readable by others
+        try:
+            os.write(fd, locked)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         tmp.replace(path)
 
     @classmethod

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from hanoinet.cases.clocks import Due, dues, preservation_expiry
-from hanoinet.cases.lifecycle import OPEN, Decision, Direction, Event, RequestView, decide
+from hanoinet.cases.lifecycle import OPEN, Decision, Direction, Event, RequestView, Role, decide
 from hanoinet.convention import convention
 from hanoinet.errors import InvalidInput, StoreError, TransitionRefused, UnknownCase
 from hanoinet.law import check, default_context, parse_request
@@ -83,46 +83,67 @@ def new_case(
     Outgoing: a draft. Incoming: received (recorded by hand until the exchange
     delivers it). NotARequest is raised before anything is written.
     """
-    doc, shape = parse_request(text, name)
-    document = json.loads(text)
+    _doc, shape = parse_request(text, name)
+    with store.transaction() as conn:
+        return create_in(
+            conn, json.loads(text), shape, direction=direction, actor=actor, at=at, title=title
+        )
+
+
+def create_in(
+    conn: Connection,
+    document: dict[str, Any],
+    shape: list[Finding],
+    *,
+    direction: Direction,
+    actor: str,
+    at: datetime,
+    title: str | None = None,
+    uid: str | None = None,
+    peer_node: str | None = None,
+) -> Created:
+    """``new_case`` inside the caller's transaction (the inbox uses it for a received request)."""
+    doc, _ = parse_request(json.dumps(document))
     findings = [*shape, *check(doc, default_context(at.date()))]
     state = "draft" if direction == "outgoing" else "received"
     form = convention().forms[doc.kind]
-    with store.transaction() as conn:
-        case_id = _next_id(conn, "case", "C")
-        request_id = _next_id(conn, "request", "R")
-        conn.execute(
-            insert(cases).values(
-                id=case_id,
-                title=title or f"{form.title}: {doc.requesting_state} to {doc.requested_state}",
-                state=(doc.requesting_state if direction == "outgoing" else doc.requested_state)
-                or "",
-                created_at=at,
-                created_by=actor,
-            )
+    case_id = _next_id(conn, "case", "C")
+    request_id = _next_id(conn, "request", "R")
+    conn.execute(
+        insert(cases).values(
+            id=case_id,
+            title=title or f"{form.title}: {doc.requesting_state} to {doc.requested_state}",
+            state=(doc.requesting_state if direction == "outgoing" else doc.requested_state) or "",
+            created_at=at,
+            created_by=actor,
         )
-        _insert_request(conn, case_id, request_id, direction, state, document, findings, at)
-        action = "create" if direction == "outgoing" else "receive"
-        event = Event(
-            action,
-            at,
-            actor,
-            "requesting" if direction == "outgoing" else "requested",
-            form.articles[0],
-            "new",
-            state,
-            {},
-        )
-        _insert_event(conn, request_id, event)
-        audit_log.append(
-            conn,
-            at=at,
-            actor=actor,
-            action=action,
-            target=request_id,
-            legal_basis=form.articles[0],
-            detail={"case": case_id, "kind": doc.kind},
-        )
+    )
+    _insert_request(
+        conn,
+        case_id,
+        request_id,
+        direction,
+        state,
+        document,
+        findings,
+        at,
+        uid=uid,
+        peer_node=peer_node,
+    )
+    action = "create" if direction == "outgoing" else "receive"
+    role: Role = "requesting" if direction == "outgoing" else "requested"
+    insert_event(
+        conn, request_id, Event(action, at, actor, role, form.articles[0], "new", state, {})
+    )
+    audit_log.append(
+        conn,
+        at=at,
+        actor=actor,
+        action=action,
+        target=request_id,
+        legal_basis=form.articles[0],
+        detail={"case": case_id, "kind": doc.kind},
+    )
     return Created(case_id, request_id, state, findings)
 
 
@@ -135,12 +156,16 @@ def _insert_request(
     document: dict[str, Any],
     findings: list[Finding],
     at: datetime,
+    *,
+    uid: str | None = None,
+    peer_node: str | None = None,
 ) -> None:
     body = canonical(document)
     conn.execute(
         insert(requests).values(
             id=request_id,
-            uid=str(uuid.uuid4()),
+            uid=uid or str(uuid.uuid4()),
+            peer_node=peer_node,
             case_id=case_id,
             direction=direction,
             kind=document["kind"],
@@ -158,7 +183,7 @@ def _insert_request(
     )
 
 
-def _insert_event(conn: Connection, request_id: str, event: Event) -> None:
+def insert_event(conn: Connection, request_id: str, event: Event) -> None:
     seq = conn.execute(
         select(func.coalesce(func.max(events.c.seq), 0)).where(events.c.request_id == request_id)
     ).scalar_one()
@@ -185,7 +210,7 @@ def _load_events(conn: Connection, request_id: str) -> list[Event]:
     return [
         Event(
             r.action,
-            _aware(r.at),
+            aware(r.at),
             r.actor,
             r.by_role,
             r.article,
@@ -197,7 +222,7 @@ def _load_events(conn: Connection, request_id: str) -> list[Event]:
     ]
 
 
-def _aware(at: datetime) -> datetime:
+def aware(at: datetime) -> datetime:
     from datetime import UTC
 
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
@@ -240,19 +265,36 @@ def act(
     system: bool = False,
 ) -> Acted:
     """Take ``action`` on a request (or a case's first request); nothing is written if refused."""
-    params = dict(params or {})
     with store.transaction() as conn:
         row = _request_row(conn, ident)
-        view = _view(conn, row)
-        if action in ("check", "send"):
-            errors = sum(f.severity == "error" for f in _findings(view.document, at))
-            view = RequestView(
-                view.kind, view.direction, view.state, view.document, view.events, errors
-            )
-        decision = decide(
-            view, action, at=at, actor=actor, params=params, from_peer=from_peer, system=system
+        return act_in(
+            conn, row, action, actor=actor, at=at, params=params, from_peer=from_peer, system=system
         )
-        created = _apply(conn, row, view, decision, at)
+
+
+def act_in(
+    conn: Connection,
+    row: Any,
+    action: str,
+    *,
+    actor: str,
+    at: datetime,
+    params: dict[str, str] | None = None,
+    from_peer: bool = False,
+    system: bool = False,
+) -> Acted:
+    """``act`` inside the caller's transaction (the inbox applies a peer's notice with it)."""
+    params = dict(params or {})
+    view = _view(conn, row)
+    if action in ("check", "send"):
+        errors = sum(f.severity == "error" for f in _findings(view.document, at))
+        view = RequestView(
+            view.kind, view.direction, view.state, view.document, view.events, errors
+        )
+    decision = decide(
+        view, action, at=at, actor=actor, params=params, from_peer=from_peer, system=system
+    )
+    created = _apply(conn, row, view, decision, at)
     return Acted(row.id, row.case_id, decision.event, created)
 
 
@@ -274,7 +316,7 @@ def _apply(
             f"request {row.id} was changed by someone else meanwhile; look again and retry"
         )
     event = decision.event
-    _insert_event(conn, row.id, event)
+    insert_event(conn, row.id, event)
     audit_log.append(
         conn,
         at=at,
@@ -327,7 +369,7 @@ def _seed_preservation(
     _insert_request(
         conn, row.case_id, request_id, "outgoing", "draft", document, _findings(document, at), at
     )
-    _insert_event(
+    insert_event(
         conn,
         request_id,
         Event(
@@ -412,7 +454,7 @@ def list_requests(
             r.requesting_state,
             r.requested_state,
             r.urgency,
-            _aware(r.updated_at),
+            aware(r.updated_at),
         )
         for r in rows
         if not open_only or r.state in OPEN
@@ -466,7 +508,7 @@ def show(store: Store, ident: str, *, actor: str, at: datetime) -> CaseDetail:
                         r.requesting_state,
                         r.requested_state,
                         r.urgency,
-                        _aware(r.updated_at),
+                        aware(r.updated_at),
                     ),
                     r.uid,
                     view.document,
@@ -487,7 +529,7 @@ def show(store: Store, ident: str, *, actor: str, at: datetime) -> CaseDetail:
             legal_basis=_legal_basis(rows[0].kind),
             detail={"requests": [r.id for r in rows]},
         )
-    return CaseDetail(case.id, case.title, _aware(case.created_at), case.created_by, details)
+    return CaseDetail(case.id, case.title, aware(case.created_at), case.created_by, details)
 
 
 @dataclass(frozen=True)
@@ -538,7 +580,7 @@ def tick(store: Store, *, at: datetime, actor: str = "clock") -> Tick:
                         row.state,
                         {"key": due.key, "message": due.message},
                     )
-                    _insert_event(conn, request_id, event)
+                    insert_event(conn, request_id, event)
                     audit_log.append(
                         conn,
                         at=at,

@@ -45,6 +45,7 @@ requests = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("version", Integer, nullable=False, doc="Bumped by every command: optimistic lock."),
+    Column("peer_node", String(64), doc="The other State's node, from the directory."),
 )
 Index("ix_requests_case", requests.c.case_id)
 
@@ -96,7 +97,30 @@ outbox = Table(
     Column("type", String(40), nullable=False),
     Column("payload", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("status", String(12), nullable=False),
+    Column("status", String(12), nullable=False, doc="pending, delivered, rejected, local"),
+    Column("message_id", String(36)),
+    Column("recipient", String(64)),
+    Column("envelope", Text, doc="Sealed once; every retry sends the same bytes."),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("receipt", Text, doc="The peer's signed receipt."),
+    Column("settled_at", DateTime(timezone=True)),
+)
+Index("ix_outbox_status_next", outbox.c.status, outbox.c.next_attempt_at)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("message_id", String(36), primary_key=True, doc="Dedupe: applied exactly once."),
+    Column("sender", String(64), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(12), nullable=False, doc="applied or unapplied"),
+    Column("error", Text),
+    Column("request_id", String(32)),
+    Column("digest", String(64), nullable=False),
+    Column("receipt", Text, nullable=False),
 )
 
 fired = Table(

@@ -1,0 +1,93 @@
+"""``hanoinet serve`` and ``hanoinet worker``: a running node."""
+
+from __future__ import annotations
+
+import signal
+import time
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+from typing import Annotated
+from urllib.parse import urlparse
+
+import typer
+
+from hanoinet.cli.output import console, user_errors
+from hanoinet.exchange.transport import HttpTransport
+from hanoinet.services import cases as case_service
+from hanoinet.services import federation, runtime
+from hanoinet.settings import load_settings
+
+
+def serve_command(
+    host: Annotated[
+        str | None,
+        typer.Option("--host", help="Address to listen on (default: from the node's endpoint)."),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help="Port (default: from the node's endpoint).")
+    ] = None,
+) -> None:
+    """Run this node's inbox and API (an ASGI server) until stopped."""
+    import uvicorn
+
+    from hanoinet.web.app import create_app
+
+    settings = load_settings()
+    with user_errors():
+        ctx, signed = runtime.load_context(settings, datetime.now(UTC))
+    endpoint = urlparse(ctx.me.endpoint)
+    app = create_app(ctx, directory_token=signed.token)
+    console.print(
+        f"hanoinet node {ctx.node_id} listening on {ctx.me.endpoint} "
+        f"(directory version {signed.directory.version})",
+        markup=False,
+    )
+    uvicorn.run(
+        app,
+        host=host or endpoint.hostname or "127.0.0.1",
+        port=port or endpoint.port or 8000,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def worker_command(
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between rounds.")] = 1.0,
+    once: Annotated[bool, typer.Option("--once", help="Do one round and exit.")] = False,
+) -> None:
+    """Deliver the outbox (retries with backoff) and fire clocks, until stopped."""
+    settings = load_settings()
+    with user_errors():
+        ctx, _ = runtime.load_context(settings, datetime.now(UTC))
+    transport = HttpTransport()
+    stopping = False
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    alarm = timedelta(minutes=settings.delivery_alarm_minutes)
+    last_tick = 0.0
+    while not stopping:
+        now = datetime.now(UTC)
+        for d in federation.deliver_due(ctx, transport, now=now):
+            console.print(
+                f"{now:%H:%M:%S} outbox {d.outbox_id} {d.status} {d.detail}", markup=False
+            )
+        if time.monotonic() - last_tick > 30 or once:
+            last_tick = time.monotonic()
+            for rid, due in case_service.tick(ctx.store, at=now).fired:
+                console.print(f"{now:%H:%M:%S} {rid}: {due.message}", markup=False)
+            for late in federation.not_delivered(ctx.store, now=now, after=alarm):
+                console.print(
+                    f"{now:%H:%M:%S} NOT DELIVERED: {late['request']} {late['type']} since "
+                    f"{late['since']} ({late['attempts']} attempts: {late['last_error']})",
+                    markup=False,
+                )
+        if once:
+            break
+        time.sleep(interval)
+    transport.close()
+    ctx.store.dispose()

@@ -1,0 +1,58 @@
+"""Loading a running node from its data folder: descriptor, keys, verified directory, store."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hanoinet.errors import DirectoryRejected, InvalidInput
+from hanoinet.exchange.directory import DirectoryCache, SignedDirectory
+from hanoinet.services import node as node_service
+from hanoinet.services.federation import NodeContext
+from hanoinet.settings import Settings
+from hanoinet.store import open_store
+
+
+def authorities(settings: Settings) -> dict[str, dict[str, Any]]:
+    path = settings.directory_authority
+    if path is None:
+        raise InvalidInput(
+            "set HANOINET_DIRECTORY_AUTHORITY to the directory authority's public key file"
+        )
+    try:
+        jwk = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"HANOINET_DIRECTORY_AUTHORITY {path}: {exc}") from None
+    if not jwk.get("kid"):
+        raise InvalidInput(f"HANOINET_DIRECTORY_AUTHORITY {path}: the key has no kid")
+    return {str(jwk["kid"]): jwk}
+
+
+def cache(settings: Settings) -> DirectoryCache:
+    return DirectoryCache(settings.data_dir / "directory", authorities(settings))
+
+
+def accept_directory(settings: Settings, token: str, now: datetime) -> SignedDirectory:
+    return cache(settings).accept(token, now)
+
+
+def load_context(settings: Settings, now: datetime) -> tuple[NodeContext, SignedDirectory]:
+    descriptor = node_service.load_descriptor(settings.data_dir / node_service.DESCRIPTOR)
+    passphrase = settings.key_passphrase.get_secret_value() if settings.key_passphrase else None
+    keys = node_service.load_keys(settings.data_dir, passphrase)
+    try:
+        signed = cache(settings).newest(now)
+    except DirectoryRejected as exc:
+        raise InvalidInput(
+            f"the directory kept in {settings.data_dir / 'directory'} is refused: {exc.message}"
+        ) from None
+    if signed is None:
+        raise InvalidInput("no directory yet: `hanoinet directory accept FILE` first")
+    if signed.directory.node(descriptor.id) is None:
+        raise InvalidInput(
+            f"this node ({descriptor.id}) is not in directory version {signed.directory.version}"
+        )
+    store = open_store(settings.resolved_database_url())
+    return NodeContext(descriptor.id, keys, signed.directory, store), signed

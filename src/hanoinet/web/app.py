@@ -1,0 +1,68 @@
+"""FastAPI application of a node: ``POST /api/v1/inbox`` takes an envelope and answers with a
+signed receipt; ``GET /api/v1/health``; ``GET /api/v1/directory`` serves the directory the node
+verified. Routes only translate HTTP; the work is in ``services.federation``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from hanoinet import __version__
+from hanoinet.exchange.envelope import MAX_BYTES
+from hanoinet.services.federation import NodeContext, receive
+
+JOSE = "application/jose"
+
+
+def create_app(
+    ctx: NodeContext,
+    *,
+    directory_token: str | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> FastAPI:
+    now = clock or (lambda: datetime.now(UTC))
+    app = FastAPI(
+        title=f"hanoinet node {ctx.node_id}",
+        version=__version__,
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+
+    @app.post("/api/v1/inbox", summary="Deliver an envelope; returns a signed receipt")
+    async def inbox(request: Request) -> JSONResponse:
+        body = bytearray()
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > MAX_BYTES:
+                break
+        token = body.decode("ascii", errors="replace")
+        receipt = receive(ctx, token, now=now())
+        status = 200 if receipt.status == "delivered" else 422
+        return JSONResponse(
+            {"receipt": receipt.token, "status": receipt.status, "reason": receipt.reason},
+            status_code=status,
+        )
+
+    @app.get("/api/v1/health", summary="Liveness and the directory version in use")
+    def health() -> dict[str, object]:
+        return {
+            "node": ctx.node_id,
+            "directory_version": ctx.directory.version,
+            "version": __version__,
+        }
+
+    @app.get("/api/v1/directory", summary="The signed directory this node verified")
+    def directory() -> Response:
+        if directory_token is None:
+            return JSONResponse(
+                {"title": "no directory", "status": 404},
+                status_code=404,
+                media_type="application/problem+json",
+            )
+        return Response(directory_token, media_type=JOSE)
+
+    return app

@@ -1,0 +1,210 @@
+"""Two nodes in one process, each with its own database, talking through their real
+FastAPI inboxes: send, receive, acknowledge, receipts, retries, order, dedupe."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from hanoinet.exchange import crypto
+from hanoinet.exchange import directory as d
+from hanoinet.exchange.envelope import seal
+from hanoinet.exchange.keys import KeySet
+from hanoinet.services import cases as case_service
+from hanoinet.services import federation as fed
+from hanoinet.store import Store, open_store
+from hanoinet.store import audit as audit_log
+from hanoinet.store.schema import inbox, outbox
+from hanoinet.web.app import create_app
+
+T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "preservation-xa-xb.json"
+
+
+class InProcess:
+    """A transport that routes each endpoint to a node's app; can drop messages."""
+
+    def __init__(self) -> None:
+        self.clients: dict[str, TestClient] = {}
+        self.down: set[str] = set()
+        self.sent: list[str] = []
+
+    def post(self, endpoint: str, envelope: str) -> str:
+        if endpoint in self.down:
+            raise OSError(f"connection refused: {endpoint}")
+        self.sent.append(envelope)
+        response = self.clients[endpoint].post("/api/v1/inbox", content=envelope)
+        return str(response.json()["receipt"])
+
+
+def _entry(node_id: str, state: str, keys: KeySet, roles: tuple[str, ...]) -> d.NodeEntry:
+    return d.NodeEntry(
+        id=node_id,
+        state=state,
+        name=node_id,
+        roles=roles,  # type: ignore[arg-type]
+        endpoint=f"http://{node_id}.test",
+        keys=tuple(d.PublicKey(**k) for k in keys.public()),
+        valid_from=T0 - timedelta(days=1),
+    )
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    keys = {n: KeySet.generate(T0 - timedelta(days=1)) for n in ("xa-ca", "xb-ca")}
+    roles = ("central_authority", "point_of_contact")
+    directory = d.Directory(
+        version=1,
+        issued_at=T0 - timedelta(days=1),
+        valid_until=T0 + timedelta(days=365),
+        nodes=(
+            _entry("xa-ca", "XA", keys["xa-ca"], roles),
+            _entry("xb-ca", "XB", keys["xb-ca"], roles),
+        ),
+    )
+    stores: dict[str, Store] = {n: open_store(f"sqlite:///{tmp_path / n}.db") for n in keys}
+    ctx = {n: fed.NodeContext(n, keys[n], directory, stores[n]) for n in keys}
+    transport = InProcess()
+    clock = {"now": T0}
+    for n, c in ctx.items():
+        transport.clients[f"http://{n}.test"] = TestClient(
+            create_app(c, clock=lambda: clock["now"])
+        )
+    yield {"ctx": ctx, "transport": transport, "clock": clock, "directory": directory, "keys": keys}
+    for s in stores.values():
+        s.dispose()
+
+
+def _send(world: dict[str, Any]) -> str:
+    store = world["ctx"]["xa-ca"].store
+    created = case_service.new_case(
+        store, EXAMPLE.read_text(), direction="outgoing", actor="officer", at=T0
+    )
+    case_service.act(store, created.request_id, "check", actor="officer", at=T0)
+    case_service.act(store, created.request_id, "send", actor="officer", at=T0)
+    return created.request_id
+
+
+def _deliver(world: dict[str, Any], node: str, now: datetime) -> list[fed.Delivery]:
+    return fed.deliver_due(world["ctx"][node], world["transport"], now=now, rng=random.Random(1))
+
+
+def _count(store: Store, table: Any) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def test_a_sent_request_arrives_and_the_acknowledgement_comes_back(world: dict[str, Any]) -> None:
+    request_id = _send(world)
+    [delivery] = _deliver(world, "xa-ca", T0 + timedelta(seconds=1))
+    assert delivery.status == "delivered"
+    xb = world["ctx"]["xb-ca"].store
+    [summary] = case_service.list_requests(xb, actor="duty", at=T0)
+    assert (summary.direction, summary.state, summary.kind) == (
+        "incoming",
+        "received",
+        "preservation",
+    )
+    # Borealis acknowledges; the notice travels back and moves Aurelia's request.
+    case_service.act(xb, summary.id, "acknowledge", actor="duty", at=T0 + timedelta(minutes=5))
+    [back] = _deliver(world, "xb-ca", T0 + timedelta(minutes=5, seconds=1))
+    assert back.status == "delivered"
+    xa = world["ctx"]["xa-ca"].store
+    detail = case_service.show(
+        xa, request_id, actor="officer", at=T0 + timedelta(minutes=6)
+    ).requests[0]
+    assert detail.summary.state == "acknowledged"
+    actions = [e.action for e in detail.events]
+    assert actions == ["create", "check", "send", "message_delivered", "acknowledge"]
+    delivered = next(e for e in detail.events if e.action == "message_delivered")
+    assert delivered.params["to"] == "xb-ca" and delivered.params["receipt_status"] == "delivered"
+    for store in (xa, xb):
+        with store.transaction() as conn:
+            assert audit_log.verify(conn).ok
+
+
+def test_the_same_envelope_twice_is_applied_once(world: dict[str, Any]) -> None:
+    _send(world)
+    _deliver(world, "xa-ca", T0 + timedelta(seconds=1))
+    envelope = world["transport"].sent[0]
+    xb = world["ctx"]["xb-ca"]
+    receipt = fed.receive(xb, envelope, now=T0 + timedelta(seconds=2))
+    assert (receipt.status, receipt.reason) == ("rejected", "replayed")
+    assert _count(xb.store, inbox) == 1
+    assert len(case_service.list_requests(xb.store, actor="duty", at=T0)) == 1
+
+
+def test_receiver_down_then_up_everything_arrives_in_order(world: dict[str, Any]) -> None:
+    request_id = _send(world)
+    xa = world["ctx"]["xa-ca"].store
+    case_service.act(
+        xa, request_id, "status_enquiry", actor="officer", at=T0 + timedelta(seconds=1)
+    )
+    world["transport"].down.add("http://xb-ca.test")
+    now = T0 + timedelta(seconds=2)
+    [retry] = _deliver(world, "xa-ca", now)
+    assert retry.status == "retry" and "connection refused" in retry.detail
+    # The status enquiry waits behind the request: per-request order.
+    assert _deliver(world, "xa-ca", now + timedelta(minutes=30)) != []
+    world["transport"].down.clear()
+    later = now + timedelta(hours=1)
+    first = _deliver(world, "xa-ca", later)
+    second = _deliver(world, "xa-ca", later + timedelta(seconds=1))
+    assert [x.status for x in first + second] == ["delivered", "delivered"]
+    xb = world["ctx"]["xb-ca"].store
+    [incoming] = case_service.list_requests(xb, actor="duty", at=later)
+    events = case_service.show(xb, incoming.id, actor="duty", at=later).requests[0].events
+    assert [e.action for e in events] == ["receive", "status_enquiry"]
+
+
+def test_a_rejected_envelope_leaves_no_trace_but_a_receipt(world: dict[str, Any]) -> None:
+    xb = world["ctx"]["xb-ca"]
+    stranger = KeySet.generate(T0)
+    _, forged = seal(
+        b"{}",
+        sender="xa-ca",
+        keys=stranger,
+        recipient=world["directory"].node("xb-ca"),
+        type="request",
+        at=T0,
+    )
+    receipt = fed.receive(xb, forged, now=T0)
+    assert (receipt.status, receipt.reason) == ("rejected", "unknown_key")
+    assert _count(xb.store, inbox) == 0
+    garbage = fed.receive(xb, "not an envelope", now=T0)
+    assert (garbage.status, garbage.reason, garbage.to) == ("rejected", "malformed", None)
+
+
+def test_no_node_for_the_state_retries_with_a_clear_error(world: dict[str, Any]) -> None:
+    store = world["ctx"]["xa-ca"].store
+    doc = json.loads(EXAMPLE.read_text())
+    doc["requested_state"] = "XC"
+    doc["language"] = "fr"
+    doc["channel"] = "central_authority"
+    created = case_service.new_case(store, json.dumps(doc), direction="outgoing", actor="o", at=T0)
+    case_service.act(store, created.request_id, "check", actor="o", at=T0)
+    case_service.act(store, created.request_id, "send", actor="o", at=T0)
+    [retry] = _deliver(world, "xa-ca", T0 + timedelta(seconds=1))
+    assert retry.status == "retry" and "no node of XC" in retry.detail
+    alarms = fed.not_delivered(store, now=T0 + timedelta(hours=1), after=timedelta(minutes=15))
+    assert [a["request"] for a in alarms] == [created.request_id]
+
+
+def test_sealed_once_so_every_retry_sends_the_same_bytes(world: dict[str, Any]) -> None:
+    _send(world)
+    world["transport"].down.add("http://xb-ca.test")
+    _deliver(world, "xa-ca", T0 + timedelta(seconds=1))
+    with world["ctx"]["xa-ca"].store.engine.connect() as conn:
+        first = conn.execute(select(outbox.c.envelope)).scalar_one()
+    world["transport"].down.clear()
+    _deliver(world, "xa-ca", T0 + timedelta(hours=1))
+    assert world["transport"].sent == [first]
+    assert crypto.unverified_header(first)["hn_to"] == "xb-ca"
