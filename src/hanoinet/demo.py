@@ -1,94 +1,341 @@
-"""``make demo``: a tour of what hanoinet does today, on real commands.
+"""``make demo``: three nodes of three illustrative States on loopback, and a story.
 
-Each step runs a real ``hanoinet`` command and prints its output. The case
-steps use a fresh data folder under the system's temporary directory, so the
-demo leaves nothing behind in the project. The demo States (Aurelia XA,
-Borealis XB) are illustrative. Later work turns this into a federation of
-nodes on loopback with the web desk.
+Aurelia (XA), Borealis (XB) and Caldera (XC) are fictional demo States. The
+demo creates, in a fresh folder, a directory authority and one node per State
+(its own keys and SQLite database), issues and distributes the signed
+directory, starts each node's server and worker as separate processes on free
+loopback ports, then runs the story with real ``hanoinet`` commands:
+
+1. an emergency disclosure through the 24/7 network (41), acknowledged and executed;
+2. a preservation request (42), acknowledged and preserved;
+3. Borealis finds the provider in Caldera (43): Aurelia's node drafts a preservation
+   request to Caldera, which the officer translates, checks and sends;
+4. the follow-up MLA request (44), and the preservation held until it is decided.
+
+Then it keeps running until Ctrl-C, printing where to look. ``--exit`` stops
+after the story (the tests use it).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
-from importlib import resources
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-EXAMPLE = str(resources.files("hanoinet.bench").joinpath("example-request.json"))
-
-TOUR: list[tuple[str, list[str]]] = [
-    ("Who has signed, and is the Convention in force?", ["treaty", "status"]),
-    ("When does it enter into force for one State?", ["treaty", "state", "Viet Nam"]),
-    (
-        "A reported but unconfirmed ratification is shown, marked, and not counted:",
-        ["treaty", "state", "Azerbaijan"],
-    ),
-    (
-        "What does article 42 say (unconfirmed paragraph numbers are marked)?",
-        ["convention", "article", "42"],
-    ),
-    ("The same article's title in Arabic:", ["convention", "article", "7", "--lang", "ar"]),
-    ("The cooperation forms a request can take:", ["request", "kinds"]),
-    (
-        "Check a preservation request from Aurelia to Borealis (demo States) before it leaves:",
-        ["check", EXAMPLE],
-    ),
-    (
-        "Open a case with it (a draft):",
-        ["case", "new", "--from", EXAMPLE, "--title", "Hospital mail server intrusion (demo)"],
-    ),
-    ("Check and send it:", ["case", "act", "C-000001", "check"]),
-    ("", ["case", "act", "C-000001", "send"]),
-    (
-        "Borealis acknowledges (recorded from its message):",
-        ["case", "act", "C-000001", "acknowledge", "--from-peer"],
-    ),
-    (
-        "A refusal for fiscal reasons is not allowed by the Convention (40(23)):",
-        [
-            "case",
-            "act",
-            "C-000001",
-            "refuse",
-            "--from-peer",
-            "--ground",
-            "fiscal_matters",
-            "--reason",
-            "tax case",
-        ],
-    ),
-    (
-        "Borealis preserves the data:",
-        ["case", "act", "C-000001", "record_preserved", "--from-peer"],
-    ),
-    (
-        "The case now: clocks count down the 60 days of preservation (42):",
-        ["case", "show", "C-000001"],
-    ),
-    ("Its timeline, each step with its article:", ["case", "timeline", "C-000001"]),
-    ("Every command and every read is in a hash-chained audit log:", ["audit", "verify"]),
-]
-EXPECTED_TO_FAIL = {"refuse"}
-"""Steps that show a refusal on purpose (exit 2)."""
+PASSPHRASE = "demo-authority-passphrase-not-secret"
+NODES = {
+    "xa": ("XA", "Aurelia (demo)", "en,fr"),
+    "xb": ("XB", "Borealis (demo)", "en,es"),
+    "xc": ("XC", "Caldera (demo)", "fr"),
+}
 
 
-def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="hanoinet-demo-") as folder:
-        env = dict(os.environ, HANOINET_DATA_DIR=folder, HANOINET_USER="demo-officer")
-        env.pop("HANOINET_DATABASE_URL", None)
-        for title, args in TOUR:
-            if title:
-                print(f"\n== {title}", flush=True)
-            print(f"$ hanoinet {shlex.join(args)}", flush=True)
-            result = subprocess.run([sys.executable, "-m", "hanoinet", *args], check=False, env=env)
-            expected = 2 if EXPECTED_TO_FAIL & set(args) else 0
-            if result.returncode != expected:
-                print(f"(unexpected exit {result.returncode})", file=sys.stderr)
-                return 1
-    print("\nThat was the tour. `hanoinet --help` lists every command; README.md shows each.")
-    return 0
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Demo:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.authority = root / "authority" / "authority.pub.json"
+        self.ports = {n: _free_port() for n in NODES}
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def env(self, node: str | None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HANOINET_")}
+        env["HANOINET_DIRECTORY_AUTHORITY"] = str(self.authority)
+        env["HANOINET_USER"] = f"{node or 'secretariat'}-officer (demo)"
+        if node:
+            env["HANOINET_DATA_DIR"] = str(self.root / node)
+        return env
+
+    def run(
+        self,
+        node: str | None,
+        *args: str,
+        show: bool = True,
+        check: bool = True,
+        extra: dict[str, str] | None = None,
+    ) -> str:
+        label = f"[{NODES[node][1]}] " if node else "[secretariat] "
+        if show:
+            print(f"{label}$ hanoinet {shlex.join(args)}", flush=True)
+        env = self.env(node) | (extra or {})
+        result = subprocess.run(
+            [sys.executable, "-m", "hanoinet", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if show and result.stdout.strip():
+            print("    " + result.stdout.strip().replace("\n", "\n    "), flush=True)
+        if result.returncode != 0 and check:
+            raise RuntimeError(
+                f"hanoinet {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}"
+            )
+        return result.stdout
+
+    def json(self, node: str, *args: str) -> Any:
+        return json.loads(self.run(node, *args, "--json", show=False))
+
+    def setup(self) -> None:
+        secret = {"HANOINET_KEY_PASSPHRASE": PASSPHRASE}
+        self.run(
+            None,
+            "directory",
+            "authority-init",
+            "--key",
+            str(self.root / "authority" / "authority.jwe"),
+            extra=secret,
+        )
+        for node, (state, name, languages) in NODES.items():
+            roles = "central_authority" if node == "xc" else "central_authority,point_of_contact"
+            self.run(
+                node,
+                "node",
+                "init",
+                "--id",
+                f"{node}-node",
+                "--state",
+                state,
+                "--name",
+                name,
+                "--endpoint",
+                f"http://127.0.0.1:{self.ports[node]}",
+                "--roles",
+                roles,
+                "--languages",
+                languages,
+            )
+        directory = self.root / "authority" / "directory-v1.jws"
+        self.run(
+            None,
+            "directory",
+            "issue",
+            *(str(self.root / n / "node.json") for n in NODES),
+            "--key",
+            str(self.root / "authority" / "authority.jwe"),
+            "--version",
+            "1",
+            "--out",
+            str(directory),
+            extra=secret,
+        )
+        for node in NODES:
+            self.run(node, "directory", "accept", str(directory))
+
+    def start(self) -> None:
+        for node in NODES:
+            for command in (["serve"], ["worker", "--interval", "0.2"]):
+                with (self.root / node / f"{command[0]}.log").open("wb") as log:
+                    # The child keeps its own copy of the file descriptor.
+                    self.processes.append(
+                        subprocess.Popen(
+                            [sys.executable, "-m", "hanoinet", *command],
+                            env=self.env(node),
+                            stdout=log,
+                            stderr=subprocess.STDOUT,
+                        )
+                    )
+        for node in NODES:
+            self.wait(self._health_check(node), f"{NODES[node][1]} is up")
+
+    def _health_check(self, node: str) -> Callable[[], bool]:
+        return lambda: self._healthy(node)
+
+    def _healthy(self, node: str) -> bool:
+        import httpx
+
+        try:
+            return (
+                httpx.get(
+                    f"http://127.0.0.1:{self.ports[node]}/api/v1/health", timeout=1
+                ).status_code
+                == 200
+            )
+        except httpx.HTTPError:
+            return False
+
+    def wait(self, condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                print(f"    ... {what}", flush=True)
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"timed out waiting until {what}; logs in {self.root}")
+
+    def incoming(self, node: str, kind: str) -> dict[str, Any] | None:
+        rows = self.json(node, "case", "list")["requests"]
+        return next((r for r in rows if r["direction"] == "incoming" and r["kind"] == kind), None)
+
+    def state(self, node: str, request: str) -> str:
+        return str(self.json(node, "case", "show", request)["requests"][0]["state"])
+
+    def stop(self) -> None:
+        for p in self.processes:
+            p.send_signal(signal.SIGTERM)
+        for p in self.processes:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def _example(name: str) -> str:
+    from importlib import resources
+
+    return str(resources.files("hanoinet.demo_data").joinpath(name))
+
+
+def story(demo: Demo) -> None:
+    print("\n== 1. Emergency disclosure through the 24/7 network (art. 41)", flush=True)
+    out = demo.json(
+        "xa",
+        "case",
+        "new",
+        "--from",
+        _example("emergency-xa-xb.json"),
+        "--title",
+        "School bomb threat (demo)",
+    )
+    emergency = out["request"]
+    demo.run("xa", "case", "act", emergency, "check")
+    demo.run("xa", "case", "act", emergency, "send")
+    demo.wait(
+        lambda: demo.incoming("xb", "emergency_disclosure") is not None,
+        "Borealis's 24/7 desk received it",
+    )
+    theirs = demo.incoming("xb", "emergency_disclosure")
+    assert theirs is not None
+    demo.run("xb", "case", "act", theirs["id"], "acknowledge")
+    demo.run("xb", "case", "act", theirs["id"], "start_execution")
+    demo.run("xb", "case", "act", theirs["id"], "execute")
+    demo.wait(lambda: demo.state("xa", emergency) == "executed", "Aurelia sees it executed")
+
+    print("\n== 2. Expedited preservation (art. 42)", flush=True)
+    out = demo.json(
+        "xa",
+        "case",
+        "new",
+        "--from",
+        _example("preservation-xa-xb.json"),
+        "--title",
+        "Hospital mail server intrusion (demo)",
+    )
+    preservation, case = out["request"], out["case"]
+    demo.run("xa", "case", "act", preservation, "check")
+    demo.run("xa", "case", "act", preservation, "send")
+    demo.wait(lambda: demo.incoming("xb", "preservation") is not None, "Borealis received it")
+    theirs = demo.incoming("xb", "preservation")
+    assert theirs is not None
+    demo.run("xb", "case", "act", theirs["id"], "acknowledge")
+    demo.run("xb", "case", "act", theirs["id"], "record_preserved")
+    demo.wait(
+        lambda: demo.state("xa", preservation) == "preserved",
+        "Aurelia sees the data preserved for 60 days",
+    )
+
+    print("\n== 3. The provider is in Caldera (art. 43)", flush=True)
+    demo.run(
+        "xb",
+        "case",
+        "act",
+        theirs["id"],
+        "disclose_partial_traffic",
+        "--third-state",
+        "XC",
+        "--reason",
+        "Traffic data shows the connection came through a Caldera provider",
+    )
+    demo.wait(
+        lambda: len(demo.json("xa", "case", "show", case)["requests"]) == 2,
+        "Aurelia's node drafted a preservation request to Caldera in the same case",
+    )
+    seeded = demo.json("xa", "case", "show", case)["requests"][1]
+    errors = [f for f in seeded["findings"] if f["severity"] == "error"]
+    for f in errors:
+        print(f"    check: {f['message']} ({f['article']})", flush=True)
+    print(
+        "    The officer translates the request into French, as Caldera requires (40(14)):",
+        flush=True,
+    )
+    document = dict(seeded["document"], language="fr")
+    translated = demo.root / "xa" / "preservation-to-caldera.fr.json"
+    translated.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+    demo.run("xa", "case", "edit", seeded["id"], "--from", str(translated))
+    demo.run("xa", "case", "act", seeded["id"], "check")
+    demo.run("xa", "case", "act", seeded["id"], "send")
+    demo.wait(lambda: demo.incoming("xc", "preservation") is not None, "Caldera received it")
+
+    print("\n== 4. The follow-up request for mutual legal assistance (art. 44)", flush=True)
+    out = demo.json(
+        "xa",
+        "case",
+        "new",
+        "--from",
+        _example("mla-xa-xb.json"),
+        "--title",
+        "Hospital intrusion: logs (demo)",
+    )
+    mla = out["request"]
+    demo.run("xa", "case", "act", mla, "check")
+    demo.run("xa", "case", "act", mla, "send")
+    demo.run("xa", "case", "act", preservation, "link_mla", "--related", mla)
+    demo.wait(
+        lambda: demo.incoming("xb", "stored_data") is not None, "Borealis received the MLA request"
+    )
+    demo.run("xa", "case", "timeline", case)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    exit_after = "--exit" in args or os.environ.get("HANOINET_DEMO_EXIT") == "1"
+    root = Path(tempfile.mkdtemp(prefix="hanoinet-demo-"))
+    demo = Demo(root)
+    print(
+        "hanoinet demo: three illustrative States (Aurelia XA, Borealis XB, Caldera XC), one node "
+        f"each, on loopback. Everything is in {root}.\n",
+        flush=True,
+    )
+    try:
+        demo.setup()
+        demo.start()
+        story(demo)
+        print("\nWhere to look:", flush=True)
+        for node in NODES:
+            print(
+                f"  {NODES[node][1]:<16} http://127.0.0.1:{demo.ports[node]}/api/v1/health   "
+                f"HANOINET_DATA_DIR={root / node} HANOINET_DIRECTORY_AUTHORITY={demo.authority} "
+                "hanoinet case list",
+                flush=True,
+            )
+        print(f"  logs: {root}/*/serve.log, worker.log", flush=True)
+        if exit_after:
+            return 0
+        print("\nThe nodes keep running; Ctrl-C stops them.", flush=True)
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nStopping the nodes.", flush=True)
+        return 0
+    except RuntimeError as exc:
+        print(f"demo failed: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        demo.stop()
 
 
 if __name__ == "__main__":

@@ -57,7 +57,9 @@ def _postgres(url: str) -> Iterator[Store]:
 
 
 def _measure_store(store: Store, cases: int) -> tuple[Timing, Timing]:
-    text = resources.files("hanoinet.bench").joinpath("example-request.json").read_text("utf-8")
+    text = (
+        resources.files("hanoinet.demo_data").joinpath("preservation-xa-xb.json").read_text("utf-8")
+    )
     start = datetime(2026, 11, 24, tzinfo=UTC)
     clock = iter(start + timedelta(seconds=i) for i in range(10**9))
     pending: list[tuple[str, str]] = []

@@ -26,7 +26,7 @@ TARGET_PER_SECOND = 5000
 
 def corpus() -> list[str]:
     example: dict[str, Any] = json.loads(
-        resources.files("hanoinet.bench").joinpath("example-request.json").read_text("utf-8")
+        resources.files("hanoinet.demo_data").joinpath("preservation-xa-xb.json").read_text("utf-8")
     )
     texts = [json.dumps(example)]
     mla = dict(

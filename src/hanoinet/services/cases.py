@@ -22,6 +22,7 @@ from hanoinet.convention import convention
 from hanoinet.errors import InvalidInput, StoreError, TransitionRefused, UnknownCase
 from hanoinet.law import check, default_context, parse_request
 from hanoinet.law.findings import Finding
+from hanoinet.registry.designations import demo_designations
 from hanoinet.store import Store
 from hanoinet.store import audit as audit_log
 from hanoinet.store.audit import canonical
@@ -364,7 +365,9 @@ def _seed_preservation(
     document = dict(view.document)
     document["requested_state"] = event.params["third_state"]
     document["related_request"] = row.id
-    document["channel"] = "point_of_contact"
+    third = demo_designations().get(event.params["third_state"])
+    has_contact = third is not None and third.point_of_contact is not None
+    document["channel"] = "point_of_contact" if has_contact else "central_authority"
     request_id = _next_id(conn, "request", "R")
     _insert_request(
         conn, row.case_id, request_id, "outgoing", "draft", document, _findings(document, at), at
