@@ -645,7 +645,8 @@ def test_provider_in_a_third_state_drafts_a_new_preservation(store: Store) -> No
     document = json.loads(seeded.document)
     assert document["related_request"] == "R-000001"
     assert document["requested_state"] == "XC"
-    assert document["channel"] == "point_of_contact"
+    # Caldera designated no 24/7 point of contact, so the draft goes to its central authority.
+    assert document["channel"] == "central_authority"
     assert {
         k: v for k, v in document.items() if k not in ("related_request", "requested_state")
     } == {k: v for k, v in DOC.items() if k != "requested_state"}
