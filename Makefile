@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/hanoinet bench treaty
 	$(BIN)/hanoinet bench check
 	$(BIN)/hanoinet bench cases
+	$(BIN)/hanoinet bench exchange
 
 # Regenerate the lock after changing dependencies in pyproject.toml (needs uv on PATH).
 lock:

@@ -103,3 +103,42 @@ def cases_command(
         f"bench cases: {cases} cases x {result['commands_per_case']} commands, "
         "one transaction each",
     )
+
+
+@app.command("exchange")
+def exchange_command(
+    messages: Annotated[
+        int, typer.Option("--messages", help="Messages for the throughput run.")
+    ] = 500,
+    rate: Annotated[
+        float, typer.Option("--rate", help="Messages per second for the latency run.")
+    ] = 20.0,
+    seconds: Annotated[float, typer.Option("--seconds", help="Length of the latency run.")] = 5.0,
+    json: Json = False,
+) -> None:
+    """Two nodes over loopback HTTP: throughput (target 1,000/s) and send-to-queue p99 (target < 1 s)."""
+    from hanoinet.bench import exchange as exchange_bench
+
+    if messages < 1 or rate <= 0 or seconds <= 0:
+        fail("--messages, --rate and --seconds must be positive")
+    result = exchange_bench.run(messages, rate, seconds)
+    if json:
+        print_json(result)
+        return
+    lat = result["latency"]
+    console.print(
+        f"bench exchange: {result['delivered']}/{messages} messages, two nodes, HTTP on loopback"
+    )
+    console.print(
+        f"  hanoinet: {result['throughput_per_second']:,.0f} messages/s signed, encrypted, committed, receipted"
+        f" (target {result['target_per_second']:,})"
+    )
+    console.print(f"  floor, crypto alone:  {result['floor_crypto_per_second']:,.0f} messages/s")
+    console.print(
+        f"  floor, commits alone: {result['floor_commits_per_second']:,.0f} messages/s "
+        f"({exchange_bench.COMMITS_PER_MESSAGE} single-row transactions per message)"
+    )
+    console.print(
+        f"  latency at {lat['rate_per_second']:g}/s, send to peer's queue: p50 {lat['p50_ms']} ms, "
+        f"p99 {lat['p99_ms']} ms (target < {result['target_p99_ms']:.0f} ms)"
+    )

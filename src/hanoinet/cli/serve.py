@@ -72,7 +72,7 @@ def worker_command(
     last_tick = 0.0
     while not stopping:
         now = datetime.now(UTC)
-        for d in federation.deliver_due(ctx, transport, now=now):
+        for d in federation.deliver_due(ctx, transport, now=now, parallel=4):
             console.print(
                 f"{now:%H:%M:%S} outbox {d.outbox_id} {d.status} {d.detail}", markup=False
             )

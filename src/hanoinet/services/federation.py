@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import random
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -279,12 +280,15 @@ def deliver_due(
     now: datetime,
     rng: random.Random | None = None,
     limit: int = 100,
+    parallel: int = 1,
 ) -> list[Delivery]:
     rng = rng or random.Random()
-    return [
-        deliver_one(ctx, transport, outbox_id, now=now, rng=rng)
-        for outbox_id in claim_due(ctx, now, limit)
-    ]
+    due = claim_due(ctx, now, limit)
+    if parallel <= 1 or len(due) <= 1:
+        return [deliver_one(ctx, transport, outbox_id, now=now, rng=rng) for outbox_id in due]
+    # Claimed rows belong to different requests (one per request), so they may travel at once.
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        return list(pool.map(lambda i: deliver_one(ctx, transport, i, now=now, rng=rng), due))
 
 
 def deliver_one(

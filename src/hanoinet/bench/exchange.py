@@ -1,0 +1,298 @@
+"""Benchmark: messages between two nodes over real HTTP on loopback.
+
+(a) Throughput: N requests are sent by node A (outbox filled beforehand, not
+timed); A's delivery loop then seals each message, posts it to node B's inbox
+(a uvicorn server in another process), B verifies, decrypts, commits it to its
+inbox and case and signs a receipt, and A verifies the receipt and commits
+the settlement. Measured: messages per second until all are settled.
+Floors measured in the same run: the crypto alone (seal, open, receipt sign
+and verify, in one process) and the database commits alone (the same number
+of bare single-row transactions as the path commits, on the same SQLite files).
+
+(b) Latency: requests sent at a fixed rate while the delivery loop runs; from
+the sender's ``send`` command to the message being in B's queue (its inbox
+``received_at``), p50 and p99.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Column, Integer, MetaData, Table, Text, insert, select
+
+from hanoinet.bench.common import environment
+from hanoinet.exchange import directory as d
+from hanoinet.exchange.envelope import make_receipt, open_envelope, seal, verify_receipt
+from hanoinet.exchange.keys import KeySet
+from hanoinet.exchange.transport import HttpTransport
+from hanoinet.services import cases as case_service
+from hanoinet.services import federation as fed
+from hanoinet.store import open_store
+from hanoinet.store.schema import events, inbox
+
+TARGET_PER_SECOND = 1000
+TARGET_P99_SECONDS = 1.0
+COMMITS_PER_MESSAGE = 4  # A: claim, seal, settle; B: inbox + case
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+SERVER = """
+import json, sys, uvicorn
+from datetime import datetime
+from hanoinet.exchange import directory as d
+from hanoinet.exchange.keys import KeySet
+from hanoinet.services.federation import NodeContext
+from hanoinet.store import open_store
+from hanoinet.web.app import create_app
+folder, port = sys.argv[1], int(sys.argv[2])
+keys = KeySet.from_json(open(folder + "/b.keys.json", "rb").read())
+directory = d.Directory.model_validate_json(open(folder + "/directory.json").read())
+ctx = NodeContext("b-node", keys, directory, open_store("sqlite:///" + folder + "/b.db"))
+uvicorn.run(create_app(ctx), host="127.0.0.1", port=port, log_level="error", access_log=False)
+"""
+
+
+def _pair(folder: Path, port: int, at: datetime) -> tuple[fed.NodeContext, d.Directory]:
+    keys_a, keys_b = KeySet.generate(at), KeySet.generate(at)
+
+    def entry(node_id: str, state: str, keys: KeySet, endpoint: str) -> d.NodeEntry:
+        return d.NodeEntry(
+            id=node_id,
+            state=state,
+            name=node_id,
+            roles=("central_authority", "point_of_contact"),
+            endpoint=endpoint,
+            keys=tuple(d.PublicKey(**k) for k in keys.public()),
+            valid_from=at,
+        )
+
+    directory = d.Directory(
+        version=1,
+        issued_at=at,
+        valid_until=at + timedelta(days=1),
+        nodes=(
+            entry("a-node", "XA", keys_a, "http://127.0.0.1:1"),
+            entry("b-node", "XB", keys_b, f"http://127.0.0.1:{port}"),
+        ),
+    )
+    (folder / "b.keys.json").write_bytes(keys_b.to_json())  # benchmark keys, thrown away
+    (folder / "directory.json").write_text(directory.model_dump_json())
+    return fed.NodeContext(
+        "a-node", keys_a, directory, open_store(f"sqlite:///{folder / 'a.db'}")
+    ), directory
+
+
+def _send_requests(ctx: fed.NodeContext, count: int, text: str) -> list[tuple[str, datetime]]:
+    sent: list[tuple[str, datetime]] = []
+    for _ in range(count):
+        now = datetime.now(UTC)
+        created = case_service.new_case(
+            ctx.store, text, direction="outgoing", actor="bench", at=now
+        )
+        case_service.act(ctx.store, created.request_id, "check", actor="bench", at=now)
+        at = datetime.now(UTC)
+        case_service.act(ctx.store, created.request_id, "send", actor="bench", at=at)
+        sent.append((created.request_id, at))
+    return sent
+
+
+def _drain(ctx: fed.NodeContext, transport: HttpTransport, expected: int, timeout: float) -> int:
+    delivered = 0
+    deadline = time.monotonic() + timeout
+    while delivered < expected and time.monotonic() < deadline:
+        results = fed.deliver_due(ctx, transport, now=datetime.now(UTC), limit=200, parallel=8)
+        delivered += sum(r.status == "delivered" for r in results)
+        if not results:
+            time.sleep(0.005)
+    return delivered
+
+
+def _crypto_floor(
+    ctx: fed.NodeContext, directory: d.Directory, keys_b: KeySet, count: int
+) -> float:
+    b = directory.node("b-node")
+    assert b is not None
+    payload = b'{"request": "x", "action": "send", "document": {}}' * 8
+    started = time.perf_counter()
+    for _ in range(count):
+        now = datetime.now(UTC)
+        headers, token = seal(
+            payload, sender="a-node", keys=ctx.keys, recipient=b, type="request", at=now
+        )
+        open_envelope(token, directory=directory, me="b-node", keys=keys_b, now=now)
+        receipt = make_receipt(
+            message=headers.id,
+            status="delivered",
+            reason=None,
+            by="b-node",
+            to="a-node",
+            keys=keys_b,
+            at=now,
+        )
+        verify_receipt(receipt.token, directory=directory, expected_from="b-node", now=now)
+    return count / (time.perf_counter() - started)
+
+
+def _commit_floor(folder: Path, count: int) -> float:
+    store = open_store(f"sqlite:///{folder / 'floor.db'}", migrate=False)
+    table = Table(
+        "floor", MetaData(), Column("id", Integer, primary_key=True), Column("body", Text)
+    )
+    table.create(store.engine)
+    started = time.perf_counter()
+    for _ in range(count * COMMITS_PER_MESSAGE):
+        with store.transaction() as conn:
+            conn.execute(insert(table).values(body="x" * 1000))
+    seconds = time.perf_counter() - started
+    store.dispose()
+    return count / seconds
+
+
+def run(messages: int = 300, rate: float = 20.0, seconds: float = 5.0) -> dict[str, Any]:
+    from importlib import resources
+
+    text = (
+        resources.files("hanoinet.demo_data").joinpath("preservation-xa-xb.json").read_text("utf-8")
+    )
+    with tempfile.TemporaryDirectory(prefix="hanoinet-bench-") as tmp:
+        folder = Path(tmp)
+        port = _free_port()
+        at = datetime.now(UTC) - timedelta(minutes=1)
+        ctx, directory = _pair(folder, port, at)
+        keys_b = KeySet.from_json((folder / "b.keys.json").read_bytes())
+        server = subprocess.Popen(
+            [sys.executable, "-c", SERVER, str(folder), str(port)],
+            env=dict(os.environ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        transport = HttpTransport()
+        try:
+            _wait_up(port, server)
+            # (a) throughput
+            _send_requests(ctx, messages, text)
+            started = time.perf_counter()
+            delivered = _drain(ctx, transport, messages, timeout=600)
+            elapsed = time.perf_counter() - started
+            throughput = delivered / elapsed
+            # (b) latency at a fixed rate, with the delivery loop running alongside
+            stop = threading.Event()
+
+            def loop() -> None:
+                while not stop.is_set():
+                    if not fed.deliver_due(ctx, transport, now=datetime.now(UTC), limit=50):
+                        time.sleep(0.002)
+
+            worker = threading.Thread(target=loop, daemon=True)
+            worker.start()
+            sent_at: dict[str, datetime] = {}
+            for _ in range(int(rate * seconds)):
+                tick = time.perf_counter()
+                [(request_id, when)] = _send_requests(ctx, 1, text)
+                sent_at[request_id] = when
+                time.sleep(max(0.0, 1 / rate - (time.perf_counter() - tick)))
+            latencies = _latencies(ctx, folder, sent_at, timeout=30)
+            stop.set()
+            worker.join(timeout=5)
+        finally:
+            transport.close()
+            server.terminate()
+            server.wait(timeout=10)
+            if server.stderr is not None:
+                server.stderr.close()
+            ctx.store.dispose()
+        crypto_floor = _crypto_floor(ctx, directory, keys_b, min(messages, 300))
+        commit_floor = _commit_floor(folder, min(messages, 300))
+    latencies.sort()
+
+    def pct(p: float) -> float | None:
+        if not latencies:
+            return None
+        return round(
+            latencies[min(len(latencies) - 1, max(0, round(p / 100 * len(latencies)) - 1))] * 1000,
+            1,
+        )
+
+    return {
+        "benchmark": "exchange",
+        "messages": messages,
+        "delivered": delivered,
+        "throughput_per_second": round(throughput, 1),
+        "floor_crypto_per_second": round(crypto_floor, 1),
+        "floor_commits_per_second": round(commit_floor, 1),
+        "latency": {
+            "rate_per_second": rate,
+            "count": len(latencies),
+            "p50_ms": pct(50),
+            "p99_ms": pct(99),
+        },
+        "target_per_second": TARGET_PER_SECOND,
+        "target_p99_ms": TARGET_P99_SECONDS * 1000,
+        "meets_throughput_target": throughput >= TARGET_PER_SECOND,
+        "meets_latency_target": (pct(99) or 1e9) < TARGET_P99_SECONDS * 1000,
+        "environment": environment(),
+    }
+
+
+def _wait_up(port: int, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(
+                f"the receiving node did not start: {server.stderr.read().decode() if server.stderr else ''}"
+            )
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError("the receiving node did not answer within 30 s")
+
+
+def _latencies(
+    ctx: fed.NodeContext, folder: Path, sent_at: dict[str, datetime], timeout: float
+) -> list[float]:
+    receiver = open_store(f"sqlite:///{folder / 'b.db'}", migrate=False)
+    try:
+        deadline = time.monotonic() + timeout
+        message_of: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            with ctx.store.engine.connect() as conn:
+                for row in conn.execute(
+                    select(events.c.request_id, events.c.params).where(
+                        events.c.action == "message_delivered"
+                    )
+                ):
+                    if row.request_id in sent_at:
+                        import json
+
+                        message_of[row.request_id] = json.loads(row.params)["message"]
+            if len(message_of) == len(sent_at):
+                break
+            time.sleep(0.1)
+        with receiver.engine.connect() as conn:
+            received = {
+                r.message_id: case_service.aware(r.received_at)
+                for r in conn.execute(select(inbox.c.message_id, inbox.c.received_at))
+            }
+    finally:
+        receiver.dispose()
+    return [
+        (received[m] - sent_at[r]).total_seconds() for r, m in message_of.items() if m in received
+    ]

@@ -1,0 +1,15 @@
+"""The exchange benchmark runs two real nodes and reports what it claims to."""
+
+from __future__ import annotations
+
+from hanoinet.bench.exchange import run
+
+
+def test_small_run_delivers_everything_and_reports_floors_and_latency() -> None:
+    result = run(messages=10, rate=10.0, seconds=0.5)
+    assert result["delivered"] == 10
+    assert result["throughput_per_second"] > 0
+    assert result["floor_crypto_per_second"] > 0 and result["floor_commits_per_second"] > 0
+    latency = result["latency"]
+    assert latency["count"] == 5 and latency["p99_ms"] is not None
+    assert result["target_per_second"] == 1000
