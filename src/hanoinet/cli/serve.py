@@ -54,6 +54,13 @@ def serve_command(
 def worker_command(
     interval: Annotated[float, typer.Option("--interval", help="Seconds between rounds.")] = 1.0,
     once: Annotated[bool, typer.Option("--once", help="Do one round and exit.")] = False,
+    lease: Annotated[
+        float,
+        typer.Option(
+            "--lease",
+            help="Seconds a claimed message is reserved before another worker may retry it (after a crash).",
+        ),
+    ] = 60.0,
 ) -> None:
     """Deliver the outbox (retries with backoff) and fire clocks, until stopped."""
     settings = load_settings()
@@ -72,7 +79,9 @@ def worker_command(
     last_tick = 0.0
     while not stopping:
         now = datetime.now(UTC)
-        for d in federation.deliver_due(ctx, transport, now=now, parallel=4):
+        for d in federation.deliver_due(
+            ctx, transport, now=now, parallel=4, lease=timedelta(seconds=lease)
+        ):
             console.print(
                 f"{now:%H:%M:%S} outbox {d.outbox_id} {d.status} {d.detail}", markup=False
             )

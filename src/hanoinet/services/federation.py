@@ -246,7 +246,9 @@ def _backoff(attempts: int, rng: random.Random) -> timedelta:
     return jittered
 
 
-def claim_due(ctx: NodeContext, now: datetime, limit: int = 100) -> list[int]:
+def claim_due(
+    ctx: NodeContext, now: datetime, limit: int = 100, lease: timedelta = LEASE
+) -> list[int]:
     """Claim the first pending message of each request that is due; lease it for a while."""
     with ctx.store.transaction() as conn:
         query = (
@@ -268,7 +270,7 @@ def claim_due(ctx: NodeContext, now: datetime, limit: int = 100) -> list[int]:
         ][:limit]
         if due:
             conn.execute(
-                update(outbox).where(outbox.c.id.in_(due)).values(next_attempt_at=now + LEASE)
+                update(outbox).where(outbox.c.id.in_(due)).values(next_attempt_at=now + lease)
             )
     return due
 
@@ -281,9 +283,10 @@ def deliver_due(
     rng: random.Random | None = None,
     limit: int = 100,
     parallel: int = 1,
+    lease: timedelta = LEASE,
 ) -> list[Delivery]:
     rng = rng or random.Random()
-    due = claim_due(ctx, now, limit)
+    due = claim_due(ctx, now, limit, lease)
     if parallel <= 1 or len(due) <= 1:
         return [deliver_one(ctx, transport, outbox_id, now=now, rng=rng) for outbox_id in due]
     # Claimed rows belong to different requests (one per request), so they may travel at once.
