@@ -148,3 +148,76 @@ def test_authority_needs_a_passphrase(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.delenv("HANOINET_KEY_PASSPHRASE", raising=False)
     result = runner.invoke(app, ["directory", "authority-init", "--key", str(tmp_path / "a.jwe")])
     assert result.exit_code == 2 and "HANOINET_KEY_PASSPHRASE" in result.stderr
+
+
+def test_rotate_then_revoke_updates_keys_and_descriptor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _init(tmp_path, monkeypatch, "xa-ca", "XA", 8101)
+    before = json.loads((folder / "node.json").read_text())["keys"]
+    old_sig = next(k["kid"] for k in before if k["use"] == "sig")
+    rotated = runner.invoke(
+        app, ["node", "rotate-keys", "--use", "sig", "--overlap-days", "7", "--json"]
+    )
+    assert rotated.exit_code == 0, rotated.output
+    data = json.loads(rotated.stdout)
+    assert data["active"] != old_sig
+    keys = {k["kid"]: k for k in json.loads((folder / "node.json").read_text())["keys"]}
+    assert keys[old_sig]["valid_until"] is not None and keys[data["active"]]["valid_until"] is None
+    revoked = runner.invoke(app, ["node", "revoke-key", old_sig, "--json"])
+    assert revoked.exit_code == 0, revoked.output
+    keys = {k["kid"]: k for k in json.loads((folder / "node.json").read_text())["keys"]}
+    assert keys[old_sig]["revoked"] is not None
+    unknown = runner.invoke(app, ["node", "revoke-key", "no-such-kid"])
+    assert unknown.exit_code == 2 and "no key no-such-kid" in unknown.stderr
+
+
+def test_fetch_verifies_and_keeps_a_served_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    a = _init(tmp_path, monkeypatch, "xa-ca", "XA", 8101)
+    monkeypatch.setenv("HANOINET_KEY_PASSPHRASE", PASS)
+    key = tmp_path / "auth" / "authority.jwe"
+    assert runner.invoke(app, ["directory", "authority-init", "--key", str(key)]).exit_code == 0
+    out = tmp_path / "dir.jws"
+    assert (
+        runner.invoke(
+            app,
+            [
+                "directory",
+                "issue",
+                str(a / "node.json"),
+                "--key",
+                str(key),
+                "--version",
+                "3",
+                "--out",
+                str(out),
+            ],
+        ).exit_code
+        == 0
+    )
+    monkeypatch.setenv("HANOINET_DATA_DIR", str(a))
+    monkeypatch.setenv(
+        "HANOINET_DIRECTORY_AUTHORITY", str(tmp_path / "auth" / "authority.pub.json")
+    )
+    served = out.read_text().strip()
+
+    def fake_get(url: str, timeout: float) -> httpx.Response:
+        assert url == "http://peer.test/api/v1/directory"
+        return httpx.Response(200, text=served)
+
+    monkeypatch.setattr(httpx, "get", fake_get)
+    fetched = runner.invoke(app, ["directory", "fetch", "http://peer.test", "--json"])
+    assert fetched.exit_code == 0, fetched.output
+    assert json.loads(fetched.stdout)["version"] == 3
+    assert (a / "directory" / "directory-v3.jws").read_text() == served
+
+    def refused(url: str, timeout: float) -> httpx.Response:
+        raise httpx.ConnectError("connection refused")
+
+    monkeypatch.setattr(httpx, "get", refused)
+    down = runner.invoke(app, ["directory", "fetch", "http://peer.test"])
+    assert down.exit_code == 2 and "cannot fetch" in down.stderr

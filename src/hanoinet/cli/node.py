@@ -91,6 +91,88 @@ def init_command(
         )
 
 
+@app.command("rotate-keys")
+def rotate_command(
+    use: Annotated[str, typer.Option("--use", help="sig (signing) or enc (encryption).")] = "sig",
+    overlap_days: Annotated[
+        int, typer.Option("--overlap-days", help="Days the old key stays valid.")
+    ] = 14,
+    json: Json = False,
+) -> None:
+    """Add a new key; the old one stays valid for the overlap. Then have the directory reissued."""
+    settings = load_settings()
+    with user_errors():
+        keys, node = node_service.rotate_keys(
+            settings.data_dir,
+            use=use,
+            overlap=timedelta(days=overlap_days),
+            at=datetime.now(UTC),
+            passphrase=_passphrase(),
+        )
+    active = keys.active(use, datetime.now(UTC))  # type: ignore[arg-type]
+    if json:
+        print_json({"active": active.kid, "keys": [k.model_dump(mode="json") for k in node.keys]})
+        return
+    console.print(
+        f"New {use} key {active.kid}; the previous one stays valid {overlap_days} days. "
+        "Give node.json to the directory authority for the next version.",
+        markup=False,
+    )
+
+
+@app.command("revoke-key")
+def revoke_command(
+    kid: Annotated[str, typer.Argument(help="The key id to revoke.", metavar="KID")],
+    json: Json = False,
+) -> None:
+    """Revoke a key now (compromise). Peers refuse it once the reissued directory says so."""
+    settings = load_settings()
+    with user_errors():
+        node = node_service.revoke_key(
+            settings.data_dir, kid=kid, at=datetime.now(UTC), passphrase=_passphrase()
+        )
+    if json:
+        print_json({"revoked": kid, "keys": [k.model_dump(mode="json") for k in node.keys]})
+        return
+    console.print(f"Key {kid} revoked. Have the directory reissued now.", markup=False)
+
+
+@directory_app.command("fetch")
+def fetch_command(
+    url: Annotated[
+        str, typer.Argument(help="A node's or the authority's URL, e.g. http://127.0.0.1:8101.")
+    ],
+    json: Json = False,
+) -> None:
+    """Fetch a peer's directory over HTTP, verify it and keep it (like `accept`)."""
+    import httpx
+
+    from hanoinet.services import runtime
+
+    try:
+        response = httpx.get(url.rstrip("/") + "/api/v1/directory", timeout=10)
+    except httpx.HTTPError as exc:
+        fail(f"cannot fetch the directory from {url}: {exc}")
+    if response.status_code != 200:
+        fail(f"{url} answered HTTP {response.status_code}; it has no directory to give")
+    settings = load_settings()
+    with user_errors():
+        signed = runtime.accept_directory(settings, response.text, datetime.now(UTC))
+    if json:
+        print_json(
+            {
+                "version": signed.directory.version,
+                "sha256": signed.digest,
+                "nodes": [n.id for n in signed.directory.nodes],
+            }
+        )
+        return
+    console.print(
+        f"Directory version {signed.directory.version} fetched from {url}, verified and kept.",
+        markup=False,
+    )
+
+
 @directory_app.command("authority-init")
 def authority_init_command(
     key: Annotated[Path, typer.Option("--key", help="Where to write the locked authority key.")],

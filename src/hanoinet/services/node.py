@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +144,41 @@ def authority_key(path: Path, passphrase: str) -> tuple[OKPKey, str]:
         raise InvalidInput(f"cannot open the authority key {path}: {exc}") from None
     key = crypto.import_key(jwk)
     return key, crypto.thumbprint(crypto.public_jwk(key))
+
+
+def _write_descriptor(data_dir: Path, node: NodeEntry) -> Path:
+    path = data_dir / DESCRIPTOR
+    path.write_text(json.dumps(node.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def rotate_keys(
+    data_dir: Path, *, use: str, overlap: timedelta, at: datetime, passphrase: str | None
+) -> tuple[KeySet, NodeEntry]:
+    """Add a new key of ``use`` (sig or enc); the old one stays valid for ``overlap``.
+    The descriptor is updated: give it to the directory authority for the next version."""
+    if use not in ("sig", "enc"):
+        raise InvalidInput(f"--use must be sig or enc, not {use!r}")
+    secret = passphrase_for(data_dir, passphrase)
+    keys = load_keys(data_dir, secret).rotate(use, at, overlap)  # type: ignore[arg-type]
+    keys.save(data_dir / KEYS, secret)
+    node = load_descriptor(data_dir / DESCRIPTOR).model_copy(
+        update={"keys": tuple(PublicKey(**k) for k in keys.public())}
+    )
+    _write_descriptor(data_dir, node)
+    return keys, node
+
+
+def revoke_key(data_dir: Path, *, kid: str, at: datetime, passphrase: str | None) -> NodeEntry:
+    """Revoke a key from ``at`` (compromise); peers refuse it once the directory says so."""
+    secret = passphrase_for(data_dir, passphrase)
+    try:
+        keys = load_keys(data_dir, secret).revoke(kid, at)
+    except crypto.CryptoFailure as exc:
+        raise InvalidInput(str(exc)) from None
+    keys.save(data_dir / KEYS, secret)
+    node = load_descriptor(data_dir / DESCRIPTOR).model_copy(
+        update={"keys": tuple(PublicKey(**k) for k in keys.public())}
+    )
+    _write_descriptor(data_dir, node)
+    return node
