@@ -178,6 +178,7 @@ def test_show_json(node: Path) -> None:
         "preserved_until",
         "allowed_actions",
         "timeline",
+        "messages",
         "due",
     }
     assert request["document"] == json.loads(EXAMPLE.read_text("utf-8"))

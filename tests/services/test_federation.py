@@ -208,3 +208,34 @@ def test_sealed_once_so_every_retry_sends_the_same_bytes(world: dict[str, Any]) 
     _deliver(world, "xa-ca", T0 + timedelta(hours=1))
     assert world["transport"].sent == [first]
     assert crypto.unverified_header(first)["hn_to"] == "xb-ca"
+
+
+def test_case_page_shows_the_not_delivered_alarm_and_the_settled_receipts(
+    world: dict[str, Any],
+) -> None:
+    request_id = _send(world)
+    xa = world["ctx"]["xa-ca"].store
+    world["transport"].down.add("http://xb-ca.test")
+    _deliver(world, "xa-ca", T0 + timedelta(seconds=1))
+    late = T0 + timedelta(minutes=20)
+    [message] = case_service.show(xa, request_id, actor="o", at=late).requests[0].messages
+    assert (message.action, message.status, message.not_delivered) == ("send", "pending", True)
+    assert "connection refused" in (message.last_error or "")
+    early = (
+        case_service.show(xa, request_id, actor="o", at=T0 + timedelta(minutes=5))
+        .requests[0]
+        .messages
+    )
+    assert early[0].not_delivered is False
+    world["transport"].down.clear()
+    _deliver(world, "xa-ca", T0 + timedelta(hours=2))
+    [settled] = (
+        case_service.show(xa, request_id, actor="o", at=T0 + timedelta(hours=3))
+        .requests[0]
+        .messages
+    )
+    assert (settled.status, settled.not_delivered, settled.recipient) == (
+        "delivered",
+        False,
+        "xb-ca",
+    )

@@ -3,7 +3,7 @@ the web desk uses. Each command is one transaction; a refused action writes noth
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -46,6 +46,10 @@ def _now(at: str | None) -> datetime:
 
         fail(f"--at '{at}' is not a time; write it like 2026-11-24T03:00:00Z")
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _alarm() -> timedelta:
+    return timedelta(minutes=load_settings().delivery_alarm_minutes)
 
 
 def _actor() -> str:
@@ -209,6 +213,20 @@ def _request_json(d: service.RequestDetail) -> dict[str, Any]:
         "preserved_until": _iso(d.preserved_until),
         "allowed_actions": d.allowed_actions,
         "timeline": [_event_json(e) for e in d.events],
+        "messages": [
+            {
+                "type": m.type,
+                "action": m.action,
+                "status": m.status,
+                "created_at": _iso(m.created_at),
+                "attempts": m.attempts,
+                "last_error": m.last_error,
+                "message_id": m.message_id,
+                "recipient": m.recipient,
+                "not_delivered": m.not_delivered,
+            }
+            for m in d.messages
+        ],
         "due": [
             {
                 "key": x.key,
@@ -271,6 +289,18 @@ def show_command(
             if f.severity != "info":
                 where = f" at {f.field}" if f.field else ""
                 console.print(f"    {f.severity} ({f.article}){where}: {f.message}", markup=False)
+        for m in d.messages:
+            if m.not_delivered:
+                console.print(
+                    f"    NOT DELIVERED: {m.action} to the other State, pending since "
+                    f"{m.created_at:%Y-%m-%d %H:%M} UTC after {m.attempts} attempt(s): "
+                    f"{m.last_error or 'no receipt yet'}",
+                    markup=False,
+                )
+            elif m.status == "rejected":
+                console.print(
+                    f"    REJECTED by the other State: {m.action} ({m.last_error})", markup=False
+                )
         console.print("    actions now: " + (", ".join(d.allowed_actions) or "none"))
         for x in d.dues:
             console.print(f"    due {x.at:%Y-%m-%d %H:%M} UTC: {x.message}", markup=False)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -476,6 +476,24 @@ class RequestDetail:
     dues: list[Due]
     preserved_until: datetime | None
     allowed_actions: list[str]
+    messages: list[Message] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message this node owes the other State about a request, and what became of it."""
+
+    type: str
+    action: str
+    status: str
+    """pending (no receipt yet), delivered, or rejected (with the peer's reason)."""
+    created_at: datetime
+    attempts: int
+    last_error: str | None
+    message_id: str | None
+    recipient: str | None
+    not_delivered: bool
+    """No receipt for longer than the node's alarm setting."""
 
 
 @dataclass(frozen=True)
@@ -487,7 +505,39 @@ class CaseDetail:
     requests: list[RequestDetail]
 
 
-def show(store: Store, ident: str, *, actor: str, at: datetime) -> CaseDetail:
+def _messages(
+    conn: Connection, request_id: str, at: datetime, alarm_after: timedelta
+) -> list[Message]:
+    rows = conn.execute(
+        select(outbox).where(outbox.c.request_id == request_id).order_by(outbox.c.id)
+    )
+    found: list[Message] = []
+    for m in rows:
+        created = aware(m.created_at)
+        found.append(
+            Message(
+                m.type,
+                json.loads(m.payload).get("action", ""),
+                m.status,
+                created,
+                int(m.attempts or 0),
+                m.last_error,
+                m.message_id,
+                m.recipient,
+                m.status == "pending" and at - created > alarm_after,
+            )
+        )
+    return found
+
+
+def show(
+    store: Store,
+    ident: str,
+    *,
+    actor: str,
+    at: datetime,
+    alarm_after: timedelta = timedelta(minutes=15),
+) -> CaseDetail:
     """A case with its requests' content, findings, timeline and clocks (audited read)."""
     from hanoinet.cases.lifecycle import allowed_actions
 
@@ -521,6 +571,7 @@ def show(store: Store, ident: str, *, actor: str, at: datetime) -> CaseDetail:
                     dues(r.state, view.document, view.events, at),
                     preservation_expiry(view.events),
                     allowed_actions(view, at),
+                    _messages(conn, r.id, at, alarm_after),
                 )
             )
         audit_log.append(
