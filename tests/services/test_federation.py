@@ -37,6 +37,14 @@ class InProcess:
         self.down: set[str] = set()
         self.sent: list[str] = []
 
+    def post_batch(self, endpoint: str, envelopes: list[str]) -> list[str]:
+        if endpoint in self.down:
+            raise OSError(f"connection refused: {endpoint}")
+        self.sent.extend(envelopes)
+        response = self.clients[endpoint].post("/api/v1/inbox/batch", json={"envelopes": envelopes})
+        assert response.status_code == 200, response.text
+        return [str(r) for r in response.json()["receipts"]]
+
     def post(self, endpoint: str, envelope: str) -> str:
         if endpoint in self.down:
             raise OSError(f"connection refused: {endpoint}")
@@ -239,3 +247,48 @@ def test_case_page_shows_the_not_delivered_alarm_and_the_settled_receipts(
         False,
         "xb-ca",
     )
+
+
+def test_batch_delivery_settles_many_requests_with_one_request_per_peer(
+    world: dict[str, Any],
+) -> None:
+    ids = [_send(world) for _ in range(5)]
+    results = fed.deliver_batch(
+        world["ctx"]["xa-ca"], world["transport"], now=T0 + timedelta(seconds=1)
+    )
+    assert sorted(r.status for r in results) == ["delivered"] * 5
+    assert len(world["transport"].sent) == 5
+    xb = world["ctx"]["xb-ca"].store
+    assert len(case_service.list_requests(xb, actor="duty", at=T0)) == 5
+    assert _count(xb, inbox) == 5
+    xa = world["ctx"]["xa-ca"].store
+    for request_id in ids:
+        events = (
+            case_service.show(xa, request_id, actor="o", at=T0 + timedelta(minutes=1))
+            .requests[0]
+            .events
+        )
+        assert events[-1].action == "message_delivered"
+
+
+def test_batch_with_a_duplicate_and_garbage_answers_each_in_order(world: dict[str, Any]) -> None:
+    _send(world)
+    _deliver(world, "xa-ca", T0 + timedelta(seconds=1))
+    envelope = world["transport"].sent[0]
+    xb = world["ctx"]["xb-ca"]
+    receipts = fed.receive_batch(xb, [envelope, "garbage", envelope], now=T0 + timedelta(seconds=2))
+    assert [(r.status, r.reason) for r in receipts] == [
+        ("rejected", "replayed"),
+        ("rejected", "malformed"),
+        ("rejected", "replayed"),
+    ]
+    assert _count(xb.store, inbox) == 1
+
+
+def test_batch_endpoint_refuses_what_is_not_a_batch(world: dict[str, Any]) -> None:
+    client = world["transport"].clients["http://xb-ca.test"]
+    bad = client.post("/api/v1/inbox/batch", content=b"[1, 2]")
+    assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
+    assert "envelopes" in bad.json()["detail"]
+    many = client.post("/api/v1/inbox/batch", json={"envelopes": ["x"] * 201})
+    assert many.status_code == 413

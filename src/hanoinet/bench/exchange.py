@@ -116,7 +116,7 @@ def _drain(ctx: fed.NodeContext, transport: HttpTransport, expected: int, timeou
     delivered = 0
     deadline = time.monotonic() + timeout
     while delivered < expected and time.monotonic() < deadline:
-        results = fed.deliver_due(ctx, transport, now=datetime.now(UTC), limit=200, parallel=8)
+        results = fed.deliver_batch(ctx, transport, now=datetime.now(UTC), limit=200)
         delivered += sum(r.status == "delivered" for r in results)
         if not results:
             time.sleep(0.005)
@@ -196,7 +196,7 @@ def run(messages: int = 300, rate: float = 20.0, seconds: float = 5.0) -> dict[s
 
             def loop() -> None:
                 while not stop.is_set():
-                    if not fed.deliver_due(ctx, transport, now=datetime.now(UTC), limit=50):
+                    if not fed.deliver_batch(ctx, transport, now=datetime.now(UTC), limit=50):
                         time.sleep(0.002)
 
             worker = threading.Thread(target=loop, daemon=True)

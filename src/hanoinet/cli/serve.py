@@ -79,9 +79,7 @@ def worker_command(
     last_tick = 0.0
     while not stopping:
         now = datetime.now(UTC)
-        for d in federation.deliver_due(
-            ctx, transport, now=now, parallel=4, lease=timedelta(seconds=lease)
-        ):
+        for d in federation.deliver_batch(ctx, transport, now=now, lease=timedelta(seconds=lease)):
             console.print(
                 f"{now:%H:%M:%S} outbox {d.outbox_id} {d.status} {d.detail}", markup=False
             )

@@ -4,6 +4,7 @@ verified. Routes only translate HTTP; the work is in ``services.federation``."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -13,9 +14,20 @@ from starlette.concurrency import run_in_threadpool
 
 from hanoinet import __version__
 from hanoinet.exchange.envelope import MAX_BYTES
-from hanoinet.services.federation import NodeContext, receive
+from hanoinet.services.federation import NodeContext, receive, receive_batch
 
 JOSE = "application/jose"
+MAX_BATCH = 200
+MAX_BATCH_BYTES = 16 * 1024 * 1024
+
+
+def _problem(status: int, title: str, detail: str) -> JSONResponse:
+    """RFC 9457 problem details."""
+    return JSONResponse(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail},
+        status_code=status,
+        media_type="application/problem+json",
+    )
 
 
 def create_app(
@@ -49,6 +61,26 @@ def create_app(
             {"receipt": receipt.token, "status": receipt.status, "reason": receipt.reason},
             status_code=status,
         )
+
+    @app.post("/api/v1/inbox/batch", summary="Deliver several envelopes; one signed receipt each")
+    async def inbox_batch(request: Request) -> JSONResponse:
+        body = bytearray()
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > MAX_BATCH_BYTES:
+                return _problem(413, "batch too large", f"at most {MAX_BATCH_BYTES} bytes")
+        try:
+            envelopes = json.loads(body)["envelopes"]
+            if not isinstance(envelopes, list) or not all(isinstance(e, str) for e in envelopes):
+                raise ValueError("envelopes must be a list of strings")
+        except (ValueError, KeyError, TypeError) as exc:
+            return _problem(
+                400, "not a batch", f'expected {{"envelopes": [compact JWS, ...]}}: {exc}'
+            )
+        if len(envelopes) > MAX_BATCH:
+            return _problem(413, "batch too large", f"at most {MAX_BATCH} envelopes")
+        receipts = await run_in_threadpool(receive_batch, ctx, envelopes, now=now())
+        return JSONResponse({"receipts": [r.token for r in receipts]})
 
     @app.get("/api/v1/health", summary="Liveness and the directory version in use")
     def health() -> dict[str, object]:
