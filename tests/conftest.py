@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,13 +38,15 @@ def _pg_reachable() -> str | None:
 _PG_PROBLEM = _pg_reachable()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A migrated, empty store; the same tests run on both databases."""
-    if request.param == "sqlite":
-        opened = open_store(f"sqlite:///{tmp_path / 'hanoinet.db'}")
-        yield opened
-        opened.dispose()
+@contextmanager
+def fresh_store(kind: str, folder: Path, name: str = "hanoinet") -> Iterator[Store]:
+    """A migrated, empty store of ``kind`` (sqlite or postgresql), dropped afterwards."""
+    if kind == "sqlite":
+        opened = open_store(f"sqlite:///{folder / name}.db")
+        try:
+            yield opened
+        finally:
+            opened.dispose()
         return
     if _PG_PROBLEM is not None:
         if os.environ.get("HANOINET_REQUIRE_POSTGRES") == "1":
@@ -61,3 +64,17 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A migrated, empty store; the same tests run on both databases."""
+    with fresh_store(request.param, tmp_path) as opened:
+        yield opened
+
+
+@pytest.fixture
+def store_factory() -> object:
+    """``fresh_store`` for tests that need several databases (with --import-mode=importlib a
+    test module cannot import conftest)."""
+    return fresh_store

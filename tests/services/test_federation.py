@@ -20,7 +20,7 @@ from hanoinet.exchange.envelope import seal
 from hanoinet.exchange.keys import KeySet
 from hanoinet.services import cases as case_service
 from hanoinet.services import federation as fed
-from hanoinet.store import Store, open_store
+from hanoinet.store import Store
 from hanoinet.store import audit as audit_log
 from hanoinet.store.schema import inbox, outbox
 from hanoinet.web.app import create_app
@@ -65,8 +65,13 @@ def _entry(node_id: str, state: str, keys: KeySet, roles: tuple[str, ...]) -> d.
     )
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def world(
+    request: pytest.FixtureRequest, tmp_path: Path, store_factory: Any
+) -> Iterator[dict[str, Any]]:
+    """Two nodes, each with its own database (SQLite files, or two PostgreSQL schemas)."""
+    from contextlib import ExitStack
+
     keys = {n: KeySet.generate(T0 - timedelta(days=1)) for n in ("xa-ca", "xb-ca")}
     roles = ("central_authority", "point_of_contact")
     directory = d.Directory(
@@ -78,17 +83,24 @@ def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
             _entry("xb-ca", "XB", keys["xb-ca"], roles),
         ),
     )
-    stores: dict[str, Store] = {n: open_store(f"sqlite:///{tmp_path / n}.db") for n in keys}
-    ctx = {n: fed.NodeContext(n, keys[n], directory, stores[n]) for n in keys}
-    transport = InProcess()
-    clock = {"now": T0}
-    for n, c in ctx.items():
-        transport.clients[f"http://{n}.test"] = TestClient(
-            create_app(c, clock=lambda: clock["now"])
-        )
-    yield {"ctx": ctx, "transport": transport, "clock": clock, "directory": directory, "keys": keys}
-    for s in stores.values():
-        s.dispose()
+    with ExitStack() as stack:
+        stores: dict[str, Store] = {
+            n: stack.enter_context(store_factory(request.param, tmp_path, n)) for n in keys
+        }
+        ctx = {n: fed.NodeContext(n, keys[n], directory, stores[n]) for n in keys}
+        transport = InProcess()
+        clock = {"now": T0}
+        for n, c in ctx.items():
+            transport.clients[f"http://{n}.test"] = TestClient(
+                create_app(c, clock=lambda: clock["now"])
+            )
+        yield {
+            "ctx": ctx,
+            "transport": transport,
+            "clock": clock,
+            "directory": directory,
+            "keys": keys,
+        }
 
 
 def _send(world: dict[str, Any]) -> str:
@@ -292,3 +304,35 @@ def test_batch_endpoint_refuses_what_is_not_a_batch(world: dict[str, Any]) -> No
     assert "envelopes" in bad.json()["detail"]
     many = client.post("/api/v1/inbox/batch", json={"envelopes": ["x"] * 201})
     assert many.status_code == 413
+
+
+def test_two_workers_never_send_the_same_message_twice(world: dict[str, Any]) -> None:
+    """Workers share the outbox (FOR UPDATE SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on
+    SQLite): each message is claimed by one of them only."""
+    import threading
+
+    for _ in range(30):
+        _send(world)
+    ctx = world["ctx"]["xa-ca"]
+    lock = threading.Lock()
+    results: list[fed.Delivery] = []
+
+    def work() -> None:
+        for _ in range(10):
+            batch = fed.deliver_batch(
+                ctx, world["transport"], now=T0 + timedelta(seconds=1), limit=4
+            )
+            with lock:
+                results.extend(batch)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sent = world["transport"].sent
+    assert len(sent) == len(set(sent)) == 30
+    assert sorted(r.status for r in results) == ["delivered"] * 30, [
+        r.detail for r in results if r.status != "delivered"
+    ]
+    assert _count(world["ctx"]["xb-ca"].store, inbox) == 30

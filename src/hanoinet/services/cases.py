@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hanoinet.cases.clocks import Due, dues, preservation_expiry
 from hanoinet.cases.lifecycle import OPEN, Decision, Direction, Event, RequestView, Role, decide
@@ -46,17 +48,18 @@ class Acted:
 
 
 def _next_id(conn: Connection, name: str, prefix: str) -> str:
-    row = conn.execute(
-        update(counters)
-        .where(counters.c.name == name)
-        .values(value=counters.c.value + 1)
+    """The next number of a counter, in the caller's transaction. One upsert statement, so two
+    transactions taking the very first number cannot both insert it (found on PostgreSQL)."""
+    upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        upsert(counters)
+        .values(name=name, value=1)
+        .on_conflict_do_update(
+            index_elements=[counters.c.name], set_={"value": counters.c.value + 1}
+        )
         .returning(counters.c.value)
-    ).first()
-    if row is None:
-        conn.execute(insert(counters).values(name=name, value=1))
-        value = 1
-    else:
-        value = int(row.value)
+    )
+    value = int(conn.execute(statement).scalar_one())
     return f"{prefix}-{value:06d}"
 
 
