@@ -433,6 +433,21 @@ class RequestSummary:
     urgency: str
     updated_at: datetime
 
+    @classmethod
+    def of(cls, r: Any) -> RequestSummary:
+        """From a row of the requests table."""
+        return cls(
+            r.id,
+            r.case_id,
+            r.direction,
+            r.kind,
+            r.state,
+            r.requesting_state,
+            r.requested_state,
+            r.urgency,
+            aware(r.updated_at),
+        )
+
 
 def list_requests(
     store: Store, *, actor: str, at: datetime, open_only: bool = False
@@ -450,21 +465,7 @@ def list_requests(
             detail={"count": len(rows)},
         )
     order = {"emergency": 0, "urgent": 1, "routine": 2}
-    found = [
-        RequestSummary(
-            r.id,
-            r.case_id,
-            r.direction,
-            r.kind,
-            r.state,
-            r.requesting_state,
-            r.requested_state,
-            r.urgency,
-            aware(r.updated_at),
-        )
-        for r in rows
-        if not open_only or r.state in OPEN
-    ]
+    found = [RequestSummary.of(r) for r in rows if not open_only or r.state in OPEN]
     return sorted(found, key=lambda s: (order.get(s.urgency, 3), -s.updated_at.timestamp()))
 
 
@@ -555,17 +556,7 @@ def show(
             view = _view(conn, r)
             details.append(
                 RequestDetail(
-                    RequestSummary(
-                        r.id,
-                        r.case_id,
-                        r.direction,
-                        r.kind,
-                        r.state,
-                        r.requesting_state,
-                        r.requested_state,
-                        r.urgency,
-                        aware(r.updated_at),
-                    ),
+                    RequestSummary.of(r),
                     r.uid,
                     view.document,
                     r.document_sha256,

@@ -152,6 +152,16 @@ def _write_descriptor(data_dir: Path, node: NodeEntry) -> Path:
     return path
 
 
+def _publish(data_dir: Path, keys: KeySet, secret: str) -> NodeEntry:
+    """Save the key set and put its public keys in the descriptor."""
+    keys.save(data_dir / KEYS, secret)
+    node = load_descriptor(data_dir / DESCRIPTOR).model_copy(
+        update={"keys": tuple(PublicKey(**k) for k in keys.public())}
+    )
+    _write_descriptor(data_dir, node)
+    return node
+
+
 def rotate_keys(
     data_dir: Path, *, use: str, overlap: timedelta, at: datetime, passphrase: str | None
 ) -> tuple[KeySet, NodeEntry]:
@@ -161,12 +171,7 @@ def rotate_keys(
         raise InvalidInput(f"--use must be sig or enc, not {use!r}")
     secret = passphrase_for(data_dir, passphrase)
     keys = load_keys(data_dir, secret).rotate(use, at, overlap)  # type: ignore[arg-type]
-    keys.save(data_dir / KEYS, secret)
-    node = load_descriptor(data_dir / DESCRIPTOR).model_copy(
-        update={"keys": tuple(PublicKey(**k) for k in keys.public())}
-    )
-    _write_descriptor(data_dir, node)
-    return keys, node
+    return keys, _publish(data_dir, keys, secret)
 
 
 def revoke_key(data_dir: Path, *, kid: str, at: datetime, passphrase: str | None) -> NodeEntry:
@@ -176,9 +181,4 @@ def revoke_key(data_dir: Path, *, kid: str, at: datetime, passphrase: str | None
         keys = load_keys(data_dir, secret).revoke(kid, at)
     except crypto.CryptoFailure as exc:
         raise InvalidInput(str(exc)) from None
-    keys.save(data_dir / KEYS, secret)
-    node = load_descriptor(data_dir / DESCRIPTOR).model_copy(
-        update={"keys": tuple(PublicKey(**k) for k in keys.public())}
-    )
-    _write_descriptor(data_dir, node)
-    return node
+    return _publish(data_dir, keys, secret)
