@@ -112,15 +112,35 @@ def _send_requests(ctx: fed.NodeContext, count: int, text: str) -> list[tuple[st
     return sent
 
 
-def _drain(ctx: fed.NodeContext, transport: HttpTransport, expected: int, timeout: float) -> int:
-    delivered = 0
+def _drain(
+    ctx: fed.NodeContext, transport: HttpTransport, expected: int, timeout: float, workers: int = 3
+) -> int:
+    """Deliver until ``expected`` messages are settled, with ``workers`` delivery loops at once
+    (as several worker processes would: their claims never overlap), so that sealing,
+    the peer's recording and settling overlap."""
+    import threading
+
+    delivered = [0]
+    lock = threading.Lock()
     deadline = time.monotonic() + timeout
-    while delivered < expected and time.monotonic() < deadline:
-        results = fed.deliver_batch(ctx, transport, now=datetime.now(UTC), limit=200)
-        delivered += sum(r.status == "delivered" for r in results)
-        if not results:
-            time.sleep(0.005)
-    return delivered
+
+    def loop() -> None:
+        while time.monotonic() < deadline:
+            with lock:
+                if delivered[0] >= expected:
+                    return
+            results = fed.deliver_batch(ctx, transport, now=datetime.now(UTC), limit=100)
+            with lock:
+                delivered[0] += sum(r.status == "delivered" for r in results)
+            if not results:
+                time.sleep(0.005)
+
+    threads = [threading.Thread(target=loop) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return delivered[0]
 
 
 def _crypto_floor(
