@@ -221,3 +221,11 @@ def test_fetch_verifies_and_keeps_a_served_directory(
     monkeypatch.setattr(httpx, "get", refused)
     down = runner.invoke(app, ["directory", "fetch", "http://peer.test"])
     assert down.exit_code == 2 and "cannot fetch" in down.stderr
+
+
+def test_serve_without_a_node_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HANOINET_DATA_DIR", str(tmp_path / "nothing"))
+    for command in (["serve"], ["worker", "--once"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2
+        assert "run `hanoinet node init` there first" in result.stderr
