@@ -223,7 +223,9 @@ def test_fetch_verifies_and_keeps_a_served_directory(
     assert down.exit_code == 2 and "cannot fetch" in down.stderr
 
 
-def test_serve_without_a_node_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_without_a_node_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HANOINET_DATA_DIR", str(tmp_path / "nothing"))
     for command in (["serve"], ["worker", "--once"]):
         result = runner.invoke(app, command)

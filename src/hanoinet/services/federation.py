@@ -87,11 +87,18 @@ def _seen(ctx: NodeContext) -> Callable[[str], bool]:
     return seen
 
 
-def _verify(ctx: NodeContext, token: str, now: datetime) -> Opened | Receipt:
+def _verify(
+    ctx: NodeContext, token: str, now: datetime, seen: Callable[[str], bool] | None = None
+) -> Opened | Receipt:
     """Open an envelope, or the signed rejection receipt saying why not."""
     try:
         return open_envelope(
-            token, directory=ctx.directory, me=ctx.node_id, keys=ctx.keys, now=now, seen=_seen(ctx)
+            token,
+            directory=ctx.directory,
+            me=ctx.node_id,
+            keys=ctx.keys,
+            now=now,
+            seen=seen or _seen(ctx),
         )
     except EnvelopeRejected as exc:
         claimed: dict[str, Any] = {}
@@ -172,7 +179,16 @@ def receive(ctx: NodeContext, token: str, *, now: datetime) -> Receipt:
 def receive_batch(ctx: NodeContext, tokens: list[str], *, now: datetime) -> list[Receipt]:
     """Verify each envelope (signature first), then record every accepted one in ONE
     transaction; one signed receipt per envelope, in order."""
-    verified = [_verify(ctx, token, now) for token in tokens]
+    claimed: list[str] = []
+    for token in tokens:
+        with contextlib.suppress(crypto.CryptoFailure):
+            claimed.append(str(crypto.unverified_header(token.strip()[:4096]).get("hn_id", "")))
+    with ctx.store.engine.connect() as conn:  # one query for the whole batch
+        known = {
+            r.message_id
+            for r in conn.execute(select(inbox.c.message_id).where(inbox.c.message_id.in_(claimed)))
+        }
+    verified = [_verify(ctx, token, now, known.__contains__) for token in tokens]
     receipts: list[Receipt | None] = [v if isinstance(v, Receipt) else None for v in verified]
     opened = [(k, v) for k, v in enumerate(verified) if isinstance(v, Opened)]
     if opened:

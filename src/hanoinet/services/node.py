@@ -105,8 +105,10 @@ def init_node(
 
 def load_descriptor(path: Path) -> NodeEntry:
     if not path.exists():
-        raise InvalidInput(f"no node in {path.parent}: run `hanoinet node init` there first "
-                           "(or set HANOINET_DATA_DIR to the node's folder)")
+        raise InvalidInput(
+            f"no node in {path.parent}: run `hanoinet node init` there first "
+            "(or set HANOINET_DATA_DIR to the node's folder)"
+        )
     try:
         return NodeEntry.model_validate_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

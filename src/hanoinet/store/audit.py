@@ -69,13 +69,22 @@ def append(
     detail: dict[str, Any] | None = None,
 ) -> int:
     """Append one entry inside the caller's transaction; returns its sequence number."""
-    query = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
-    if conn.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE already serializes writers
-        query = query.with_for_update()
-    head = conn.execute(query).one()
-    seq: int = head.seq + 1
+    # The innermost transaction (a savepoint if one is open): a head cached by a savepoint
+    # that is later rolled back is never reused by its parent.
+    transaction = conn.get_nested_transaction() or conn.get_transaction()
+    cached = conn.info.get("hanoinet_audit_head")
+    if cached is not None and cached[0] is transaction:
+        # This transaction already wrote the head (and holds its lock): no need to read it.
+        prev_seq, prev_hash = cached[1], cached[2]
+    else:
+        query = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
+        if conn.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE already serializes writers
+            query = query.with_for_update()
+        head = conn.execute(query).one()
+        prev_seq, prev_hash = int(head.seq), str(head.hash)
+    seq: int = prev_seq + 1
     text = canonical(detail or {}).decode()
-    digest = entry_hash(head.hash, seq, at, actor, action, target, legal_basis, text)
+    digest = entry_hash(prev_hash, seq, at, actor, action, target, legal_basis, text)
     conn.execute(
         audit.insert().values(
             seq=seq,
@@ -85,11 +94,12 @@ def append(
             target=target,
             legal_basis=legal_basis,
             detail=text,
-            prev_hash=head.hash,
+            prev_hash=prev_hash,
             hash=digest,
         )
     )
     conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=digest))
+    conn.info["hanoinet_audit_head"] = (transaction, seq, digest)
     return seq
 
 
