@@ -255,3 +255,28 @@ def test_concurrent_writers_never_fork_the_chain(store: Store) -> None:
     result = verify(store)
     assert result.ok, result.breaks
     assert result.entries == 5 + 4 * 5
+
+
+def test_an_entry_rolled_back_with_its_savepoint_is_never_chained_onto(store: Store) -> None:
+    """The head is cached per transaction; a savepoint's entries vanish with it."""
+    from datetime import UTC, datetime
+
+    from hanoinet.store import audit as chain
+
+    at = datetime(2026, 11, 24, tzinfo=UTC)
+    with store.transaction() as conn:
+        chain.append(conn, at=at, actor="a", action="one", target="t", legal_basis="42")
+        nested = conn.begin_nested()
+        chain.append(conn, at=at, actor="a", action="rolled-back", target="t", legal_basis="42")
+        nested.rollback()
+        chain.append(conn, at=at, actor="a", action="two", target="t", legal_basis="42")
+        nested = conn.begin_nested()
+        chain.append(conn, at=at, actor="a", action="three", target="t", legal_basis="42")
+        nested.commit()
+        chain.append(conn, at=at, actor="a", action="four", target="t", legal_basis="42")
+    with store.transaction() as conn:
+        chain.append(conn, at=at, actor="a", action="five", target="t", legal_basis="42")
+        result = chain.verify(conn)
+        actions = [row.action for row in chain.entries(conn)]
+    assert result.ok, [str(b) for b in result.breaks]
+    assert actions == ["one", "two", "three", "four", "five"]
