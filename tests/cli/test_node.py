@@ -49,7 +49,11 @@ def test_node_init_writes_locked_keys_and_a_public_descriptor(
     assert all("d" not in k for k in descriptor["keys"])
     keys = (folder / "keys.jwe").read_text()
     assert keys.count(".") == 4 and '"d"' not in keys  # a compact JWE, not plaintext JSON
-    for secret in (folder / "keys.jwe", folder / "secrets" / "passphrase"):
+    for secret in (
+        folder / "keys.jwe",
+        folder / "secrets" / "passphrase",
+        folder / "secrets" / "admin-password",
+    ):
         assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     again = runner.invoke(
         app,

@@ -13,7 +13,7 @@ from hanoinet.cli.output import console, fail, print_json, read_text, user_error
 from hanoinet.errors import DirectoryRejected
 from hanoinet.exchange import directory as directory_mod
 from hanoinet.services import node as node_service
-from hanoinet.settings import load_settings
+from hanoinet.settings import Settings, load_settings
 
 app = typer.Typer(help="This node: keys and descriptor.", no_args_is_help=True)
 directory_app = typer.Typer(help="The signed directory of nodes.", no_args_is_help=True)
@@ -50,9 +50,13 @@ def init_command(
     channels: Annotated[
         str, typer.Option("--channels", help="Comma-separated channels it accepts.")
     ] = "central_authority",
+    admin: Annotated[
+        str, typer.Option("--admin", help="User name of the node's first administrator.")
+    ] = "admin",
     json: Json = False,
 ) -> None:
-    """Create this node's keys (encrypted at rest) and its public descriptor in the data folder."""
+    """Create this node's keys (encrypted at rest), its public descriptor, its database and its
+    first administrator (a random password, written owner-only, to change at first log-in)."""
     settings = load_settings()
     with user_errors():
         result = node_service.init_node(
@@ -67,6 +71,8 @@ def init_command(
             at=datetime.now(UTC),
             passphrase=_passphrase(),
         )
+    with user_errors():
+        admin_file = _create_admin(settings, admin)
     if json:
         print_json(
             {
@@ -74,6 +80,8 @@ def init_command(
                 "descriptor": str(result.descriptor),
                 "keys": str(result.keys),
                 "passphrase_file": str(result.passphrase_file) if result.passphrase_file else None,
+                "admin": admin,
+                "admin_password_file": str(admin_file),
             }
         )
         return
@@ -89,6 +97,35 @@ def init_command(
             "move it to a secret store and set HANOINET_KEY_PASSPHRASE",
             markup=False,
         )
+    console.print(
+        f"  administrator {admin!r}: initial password in {admin_file} (owner-only); "
+        "it must be changed at first log-in",
+        markup=False,
+    )
+
+
+def _create_admin(settings: Settings, username: str) -> Path:
+    """The node's first administrator; the random password goes to an owner-only file."""
+    import os
+
+    from hanoinet.services.users import create_user
+    from hanoinet.store import open_store
+
+    store = open_store(settings.resolved_database_url())
+    try:
+        password = create_user(
+            store, username, "node_admin", actor="node init", at=datetime.now(UTC)
+        )
+    finally:
+        store.dispose()
+    path = settings.data_dir / "secrets" / "admin-password"
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, f"{username}\n{password}\n".encode())
+    finally:
+        os.close(fd)
+    return path
 
 
 @app.command("rotate-keys")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -136,4 +137,19 @@ counters = Table(
     metadata,
     Column("name", String(16), primary_key=True),
     Column("value", Integer, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(120), primary_key=True),
+    Column(
+        "role", String(24), nullable=False, doc="node_admin, duty_officer, ... (issue: web desk)"
+    ),
+    Column("password_hash", String(200), nullable=False, doc="argon2id; never the password"),
+    Column("totp_secret", String(64)),
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("must_change_password", Boolean, nullable=False, server_default="1"),
 )
