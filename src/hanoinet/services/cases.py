@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -45,6 +45,27 @@ class Acted:
     case_id: str
     event: Event
     created_request: str | None = None
+
+
+# Statements built once: building them per call costs more than running them.
+_INSERT_CASE = insert(cases)
+_INSERT_REQUEST = insert(requests)
+_INSERT_EVENT = insert(events)
+_LAST_SEQ = select(func.coalesce(func.max(events.c.seq), 0)).where(
+    events.c.request_id == bindparam("rid")
+)
+_EVENTS_OF = select(events).where(events.c.request_id == bindparam("rid")).order_by(events.c.seq)
+_REQUEST_BY_ID = select(requests).where(requests.c.id == bindparam("rid"))
+_MOVE_REQUEST = (
+    update(requests)
+    .where(requests.c.id == bindparam("rid"), requests.c.version == bindparam("old_version"))
+    .values(
+        state=bindparam("new_state"),
+        updated_at=bindparam("new_updated_at"),
+        version=bindparam("new_version"),
+        error_findings=bindparam("new_errors"),
+    )
+)
 
 
 def _next_id(conn: Connection, name: str, prefix: str) -> str:
@@ -114,13 +135,14 @@ def create_in(
     case_id = _next_id(conn, "case", "C")
     request_id = _next_id(conn, "request", "R")
     conn.execute(
-        insert(cases).values(
+        _INSERT_CASE,
+        dict(
             id=case_id,
             title=title or f"{form.title}: {doc.requesting_state} to {doc.requested_state}",
             state=(doc.requesting_state if direction == "outgoing" else doc.requested_state) or "",
             created_at=at,
             created_by=actor,
-        )
+        ),
     )
     _insert_request(
         conn,
@@ -166,7 +188,8 @@ def _insert_request(
 ) -> None:
     body = canonical(document)
     conn.execute(
-        insert(requests).values(
+        _INSERT_REQUEST,
+        dict(
             id=request_id,
             uid=uid or str(uuid.uuid4()),
             peer_node=peer_node,
@@ -183,16 +206,15 @@ def _insert_request(
             created_at=at,
             updated_at=at,
             version=1,
-        )
+        ),
     )
 
 
 def insert_event(conn: Connection, request_id: str, event: Event) -> None:
-    seq = conn.execute(
-        select(func.coalesce(func.max(events.c.seq), 0)).where(events.c.request_id == request_id)
-    ).scalar_one()
+    seq = conn.execute(_LAST_SEQ, {"rid": request_id}).scalar_one()
     conn.execute(
-        insert(events).values(
+        _INSERT_EVENT,
+        dict(
             request_id=request_id,
             seq=int(seq) + 1,
             action=event.action,
@@ -203,14 +225,12 @@ def insert_event(conn: Connection, request_id: str, event: Event) -> None:
             from_state=event.from_state,
             to_state=event.to_state,
             params=canonical(event.params).decode(),
-        )
+        ),
     )
 
 
 def _load_events(conn: Connection, request_id: str) -> list[Event]:
-    rows = conn.execute(
-        select(events).where(events.c.request_id == request_id).order_by(events.c.seq)
-    )
+    rows = conn.execute(_EVENTS_OF, {"rid": request_id})
     return [
         Event(
             r.action,
@@ -233,7 +253,7 @@ def aware(at: datetime) -> datetime:
 
 
 def _request_row(conn: Connection, ident: str) -> Any:
-    row = conn.execute(select(requests).where(requests.c.id == ident)).first()
+    row = conn.execute(_REQUEST_BY_ID, {"rid": ident}).first()
     if row is None:
         first = conn.execute(
             select(requests).where(requests.c.case_id == ident).order_by(requests.c.id)
@@ -306,14 +326,15 @@ def _apply(
     conn: Connection, row: Any, view: RequestView, decision: Decision, at: datetime
 ) -> str | None:
     result = conn.execute(
-        update(requests)
-        .where(requests.c.id == row.id, requests.c.version == row.version)
-        .values(
-            state=decision.state,
-            updated_at=at,
-            version=row.version + 1,
-            error_findings=view.error_findings,
-        )
+        _MOVE_REQUEST,
+        {
+            "rid": row.id,
+            "old_version": row.version,
+            "new_state": decision.state,
+            "new_updated_at": at,
+            "new_version": row.version + 1,
+            "new_errors": view.error_findings,
+        },
     )
     if result.rowcount != 1:
         raise StoreError(

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hanoinet.cases.lifecycle import Event
@@ -53,6 +53,26 @@ CHANNEL_ROLE = {
     "law_enforcement": "point_of_contact",
 }
 BACKOFF_BASE = timedelta(seconds=2)
+_INSERT_INBOX = insert(inbox)
+_SETTLE = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("oid"))
+    .values(
+        status=bindparam("new_status"),
+        receipt=bindparam("new_receipt"),
+        settled_at=bindparam("new_settled_at"),
+        last_error=bindparam("new_error"),
+    )
+)
+_SEALED = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("oid"))
+    .values(
+        envelope=bindparam("new_envelope"),
+        message_id=bindparam("new_message_id"),
+        recipient=bindparam("new_recipient"),
+    )
+)
 BACKOFF_CAP = timedelta(minutes=10)
 LEASE = timedelta(seconds=60)
 
@@ -131,7 +151,8 @@ def _record(conn: Connection, ctx: NodeContext, opened: Opened, now: datetime) -
     savepoint = conn.begin_nested()
     try:
         conn.execute(
-            insert(inbox).values(
+            _INSERT_INBOX,
+            dict(
                 message_id=h.id,
                 sender=h.sender,
                 type=h.type,
@@ -139,7 +160,7 @@ def _record(conn: Connection, ctx: NodeContext, opened: Opened, now: datetime) -
                 status="applied",
                 digest=_digest(opened.token),
                 receipt=receipt.token,
-            )
+            ),
         )
     except IntegrityError:  # the same message arrived twice at once: the other copy won
         savepoint.rollback()
@@ -362,9 +383,13 @@ def _prepare(
         request=row.request_id,
     )
     conn.execute(
-        update(outbox)
-        .where(outbox.c.id == row.id)
-        .values(envelope=envelope, message_id=headers.id, recipient=peer.id)
+        _SEALED,
+        {
+            "oid": row.id,
+            "new_envelope": envelope,
+            "new_message_id": headers.id,
+            "new_recipient": peer.id,
+        },
     )
     return peer, envelope, headers.id
 
@@ -391,14 +416,14 @@ def _settle(
     delivered = receipt.status == "delivered" or receipt.reason == "replayed"
     status = "delivered" if delivered else "rejected"
     conn.execute(
-        update(outbox)
-        .where(outbox.c.id == row.id)
-        .values(
-            status=status,
-            receipt=receipt.token,
-            settled_at=now,
-            last_error=None if delivered else receipt.reason,
-        )
+        _SETTLE,
+        {
+            "oid": row.id,
+            "new_status": status,
+            "new_receipt": receipt.token,
+            "new_settled_at": now,
+            "new_error": None if delivered else receipt.reason,
+        },
     )
     params = {"message": message_id, "to": peer.id, "receipt_status": receipt.status}
     if receipt.reason:

@@ -17,11 +17,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from hanoinet.store.schema import audit, audit_head
 
 GENESIS = "0" * 64
+# Statements built once: building them per call costs more than running them.
+_INSERT_ENTRY = audit.insert()
+_MOVE_HEAD = (
+    update(audit_head)
+    .where(audit_head.c.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 VERSION = 1
 """Version of the canonical form hashed; part of every entry's hash."""
 
@@ -86,7 +93,8 @@ def append(
     text = canonical(detail or {}).decode()
     digest = entry_hash(prev_hash, seq, at, actor, action, target, legal_basis, text)
     conn.execute(
-        audit.insert().values(
+        _INSERT_ENTRY,
+        dict(
             seq=seq,
             at=_utc(at),
             actor=actor,
@@ -96,9 +104,9 @@ def append(
             detail=text,
             prev_hash=prev_hash,
             hash=digest,
-        )
+        ),
     )
-    conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=digest))
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
     conn.info["hanoinet_audit_head"] = (transaction, seq, digest)
     return seq
 
