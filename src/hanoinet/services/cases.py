@@ -68,19 +68,25 @@ _MOVE_REQUEST = (
 )
 
 
+_NEXT_ID: dict[str, Any] = {}
+
+
 def _next_id(conn: Connection, name: str, prefix: str) -> str:
     """The next number of a counter, in the caller's transaction. One upsert statement, so two
     transactions taking the very first number cannot both insert it (found on PostgreSQL)."""
-    upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        upsert(counters)
-        .values(name=name, value=1)
-        .on_conflict_do_update(
-            index_elements=[counters.c.name], set_={"value": counters.c.value + 1}
+    dialect = conn.dialect.name
+    statement = _NEXT_ID.get(dialect)
+    if statement is None:
+        upsert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = _NEXT_ID[dialect] = (
+            upsert(counters)
+            .values(name=bindparam("counter"), value=1)
+            .on_conflict_do_update(
+                index_elements=[counters.c.name], set_={"value": counters.c.value + 1}
+            )
+            .returning(counters.c.value)
         )
-        .returning(counters.c.value)
-    )
-    value = int(conn.execute(statement).scalar_one())
+    value = int(conn.execute(statement, {"counter": name}).scalar_one())
     return f"{prefix}-{value:06d}"
 
 
