@@ -9,7 +9,6 @@ reached the PostgreSQL half is skipped with a reason that says so, and
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
-from hanoinet.store import Store, open_store
+from hanoinet.store import Store, open_store, schema_store
 
 PG_BASE = os.environ.get(
     "HANOINET_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -52,18 +51,8 @@ def fresh_store(kind: str, folder: Path, name: str = "hanoinet") -> Iterator[Sto
         if os.environ.get("HANOINET_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL required but unreachable at {PG_BASE}: {_PG_PROBLEM}")
         pytest.skip(f"PostgreSQL unreachable at {PG_BASE}: {_PG_PROBLEM}")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(PG_BASE)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    opened = open_store(f"{PG_BASE}?options=-csearch_path%3D{schema}")
-    try:
+    with schema_store(PG_BASE) as opened:
         yield opened
-    finally:
-        opened.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

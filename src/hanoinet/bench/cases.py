@@ -11,19 +11,17 @@ transaction. The ratio is what the lifecycle, guards and audit chain cost.
 from __future__ import annotations
 
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
-import sqlalchemy
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert
 
 from hanoinet.bench.common import Timing, measure
 from hanoinet.services import cases as service
-from hanoinet.store import Store, open_store
+from hanoinet.store import Store, open_store, schema_store
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 FLOW = ("check", "send", "acknowledge", "start_execution", "execute", "close")
@@ -38,22 +36,6 @@ def _sqlite() -> Iterator[Store]:
             yield store
         finally:
             store.dispose()
-
-
-@contextmanager
-def _postgres(url: str) -> Iterator[Store]:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = sqlalchemy.create_engine(url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    store = open_store(f"{url}?options=-csearch_path%3D{schema}")
-    try:
-        yield store
-    finally:
-        store.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
 
 
 def _measure_store(store: Store, cases: int) -> tuple[Timing, Timing]:
@@ -121,7 +103,7 @@ def run(cases: int = 100, postgres_url: str | None = DEFAULT_POSTGRES) -> dict[s
             results.append(t.as_dict())
     if postgres_url:
         try:
-            with _postgres(postgres_url) as store:
+            with schema_store(postgres_url, "bench") as store:
                 for t in _measure_store(store, cases):
                     results.append(t.as_dict())
         except Exception as exc:  # an unreachable server is reported, not fatal

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from hanoinet.cli.output import console, print_json, read_text, user_errors
+from hanoinet.cli.output import console, parse_time, print_json, read_text, user_errors
 from hanoinet.services import cases as service
 from hanoinet.settings import load_settings
 from hanoinet.store import Store, open_store
@@ -37,15 +37,7 @@ def _store() -> Store:
 
 
 def _now(at: str | None) -> datetime:
-    if at is None:
-        return datetime.now(UTC)
-    try:
-        parsed = datetime.fromisoformat(at)
-    except ValueError:
-        from hanoinet.cli.output import fail
-
-        fail(f"--at '{at}' is not a time; write it like 2026-11-24T03:00:00Z")
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return parse_time(at)
 
 
 def _alarm() -> timedelta:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from hanoinet.cli.output import console, fail, print_json, read_text, user_errors
+from hanoinet.cli.output import console, fail, parse_time, print_json, read_text, user_errors
 from hanoinet.errors import DirectoryRejected
 from hanoinet.exchange import directory as directory_mod
 from hanoinet.services import node as node_service
@@ -286,13 +286,7 @@ def verify_command(
     json: Json = False,
 ) -> None:
     """Verify a directory offline: signature, format, validity. Exit 1 if refused."""
-    when = datetime.now(UTC)
-    if at:
-        try:
-            parsed = datetime.fromisoformat(at)
-        except ValueError:
-            fail(f"--at '{at}' is not a time; write it like 2026-11-24T03:00:00Z")
-        when = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    when = parse_time(at)
     token = read_text(file, "FILE")
     try:
         signed = directory_mod.verify(token, _authorities(authority), now=when)

@@ -74,5 +74,16 @@ def read_text(path: Path, option: str) -> str:
         fail(f"{option} {path}: {exc.strerror}")
 
 
+def parse_time(value: str | None, option: str = "--at") -> datetime:
+    """A UTC time from the command line (ISO 8601; no zone means UTC); now when not given."""
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} '{value}' is not a time; write it like 2026-11-24T03:00:00Z")
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
 def iso(value: date | None, empty: str = "—") -> str:
     return value.isoformat() if value is not None else empty

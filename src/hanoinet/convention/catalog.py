@@ -8,7 +8,6 @@ an article number from 1 to 68, and below the article level a key listed in
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -35,6 +34,7 @@ from hanoinet.convention.model import (
     article_of,
 )
 from hanoinet.errors import ConventionDataError, UnknownArticle
+from hanoinet.textfold import fold
 
 AUTHORITATIVE_TEXT = {lang: f"https://docs.un.org/{lang}/A/RES/79/243" for lang in LANGUAGES}
 """The authoritative text: UN General Assembly resolution 79/243, annex, in each language."""
@@ -120,16 +120,16 @@ class Convention:
     def search(self, text: str) -> list[SearchHit]:
         """Articles and provisions whose title or text contains ``text`` in any language,
         ignoring case and accents; article titles first."""
-        needle = _fold(text)
+        needle = fold(text)
         hits: list[SearchHit] = []
         for article in self.articles.values():
             for lang in LANGUAGES:
                 label = article.title.get(lang)
-                if needle in _fold(label.text):
+                if needle in fold(label.text):
                     hits.append(SearchHit(str(article.number), lang, label.text, article.verified))
                     break
         for provision in self.provisions.values():
-            if needle in _fold(provision.text):
+            if needle in fold(provision.text):
                 hits.append(SearchHit(provision.key, "en", provision.text, provision.verified))
         return hits
 
@@ -154,11 +154,6 @@ class Convention:
             yield period.article, f"periods.yaml: {period.id}"
         for fixed in self.dates.values():
             yield fixed.article, f"periods.yaml: {fixed.id}"
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _line_of_text(root: Traversable, file: str, needle: str, occurrence: int = 1) -> int | None:

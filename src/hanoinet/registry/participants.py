@@ -14,7 +14,6 @@ demonstrations and tests and are always marked illustrative.
 from __future__ import annotations
 
 import difflib
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -25,6 +24,7 @@ from babel import Locale
 from hanoinet.convention.model import LANGUAGES
 from hanoinet.errors import UnknownParticipant
 from hanoinet.registry.designations import demo_states
+from hanoinet.textfold import fold
 
 REIOS: dict[str, str] = {"EU": "European Union"}
 """Regional economic integration organizations (art. 2(n)) by code."""
@@ -64,11 +64,6 @@ def participant(code: str) -> Participant:
     return Participant(code, "reio" if code in REIOS else "state", names)
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).strip()
-
-
 @cache
 def _name_index() -> dict[str, str]:
     """Folded name -> code, over ISO names, CLDR names in six languages and REIOs."""
@@ -78,16 +73,16 @@ def _name_index() -> dict[str, str]:
         for attr in ("name", "official_name", "common_name"):
             value = getattr(country, attr, None)
             if value:
-                index[_fold(value)] = code
+                index[fold(value)] = code
         for name in participant(code).names.values():
-            index.setdefault(_fold(name), code)
+            index.setdefault(fold(name), code)
     for code in demo_states():
         for other in participant(code).names.values():
-            index.setdefault(_fold(other), code)
+            index.setdefault(fold(other), code)
     for code, name in REIOS.items():
-        index[_fold(name)] = code
+        index[fold(name)] = code
         for other in participant(code).names.values():
-            index.setdefault(_fold(other), code)
+            index.setdefault(fold(other), code)
     return index
 
 
@@ -102,8 +97,8 @@ def resolve(query: str, extra_names: dict[str, str] | None = None) -> str:
         return text.upper()
     index = dict(_name_index())
     for name, code in (extra_names or {}).items():
-        index[_fold(name)] = code
-    folded = _fold(text)
+        index[fold(name)] = code
+    folded = fold(text)
     if folded in index:
         return index[folded]
     starts = sorted({code for name, code in index.items() if name.startswith(folded)})

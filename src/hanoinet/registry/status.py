@@ -19,7 +19,6 @@ Pure: the caller passes the actions and ``as_of``; nothing reads the clock.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -28,12 +27,7 @@ from hanoinet.convention import convention
 from hanoinet.errors import TreatyRecordError
 from hanoinet.registry.actions import ActionKind, TreatyAction
 from hanoinet.registry.participants import REIOS
-
-
-def _sort_key(name: str) -> str:
-    """Alphabetical order as a reader expects it: accents and case ignored."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+from hanoinet.textfold import fold
 
 
 def _fixed(date_id: str) -> date:
@@ -288,7 +282,7 @@ def treaty_status(
                 state=_state(entry, in_force_for_party, as_of),
             )
         )
-    participants.sort(key=lambda p: _sort_key(p.name))
+    participants.sort(key=lambda p: fold(p.name))
     opens, closes = _fixed("signature_opens"), _fixed("signature_closes")
     return TreatyStatus(
         as_of=as_of,

@@ -24,7 +24,6 @@ from hanoinet.convention import convention
 from hanoinet.errors import InvalidInput, StoreError, TransitionRefused, UnknownCase
 from hanoinet.law import check, default_context, parse_request
 from hanoinet.law.findings import Finding
-from hanoinet.registry.designations import demo_designations
 from hanoinet.store import Store
 from hanoinet.store import audit as audit_log
 from hanoinet.store.audit import canonical
@@ -395,7 +394,8 @@ def _seed_preservation(
     document = dict(view.document)
     document["requested_state"] = event.params["third_state"]
     document["related_request"] = row.id
-    third = demo_designations().get(event.params["third_state"])
+    # The same designations the checks use, so the draft is addressed as the checks expect.
+    third = default_context(at.date()).designations.get(event.params["third_state"])
     has_contact = third is not None and third.point_of_contact is not None
     document["channel"] = "point_of_contact" if has_contact else "central_authority"
     request_id = _next_id(conn, "request", "R")

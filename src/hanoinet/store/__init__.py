@@ -5,6 +5,6 @@ SQLite (WAL) by default, PostgreSQL by URL. Every command is one transaction
 together or not at all.
 """
 
-from hanoinet.store.db import Store, open_store
+from hanoinet.store.db import Store, open_store, schema_store
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "open_store", "schema_store"]

@@ -7,6 +7,7 @@ audit writers on the one ``audit_head`` row.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -109,3 +110,23 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
                 f"{exc.orig}"
             ) from None
     return store
+
+
+@contextmanager
+def schema_store(base_url: str, prefix: str = "t") -> Iterator[Store]:
+    """A migrated store in a fresh PostgreSQL schema of ``base_url``, dropped afterwards:
+    for tests and benchmarks that must not touch anything else in the database."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url)
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        store = open_store(f"{base_url}?options=-csearch_path%3D{schema}")
+        try:
+            yield store
+        finally:
+            store.dispose()
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    finally:
+        admin.dispose()
