@@ -38,11 +38,15 @@ _PG_PROBLEM = _pg_reachable()
 
 
 @contextmanager
-def fresh_store(kind: str, folder: Path, name: str = "hanoinet") -> Iterator[Store]:
-    """A migrated, empty store of ``kind`` (sqlite or postgresql), dropped afterwards."""
+def fresh_store(
+    kind: str, folder: Path, name: str = "hanoinet", revision: str = "head"
+) -> Iterator[Store]:
+    """An empty store of ``kind`` (sqlite or postgresql) migrated to ``revision``, dropped
+    afterwards."""
     if kind == "sqlite":
-        opened = open_store(f"sqlite:///{folder / name}.db")
+        opened = open_store(f"sqlite:///{folder / name}.db", migrate=False)
         try:
+            opened.migrate(revision)
             yield opened
         finally:
             opened.dispose()
@@ -51,7 +55,7 @@ def fresh_store(kind: str, folder: Path, name: str = "hanoinet") -> Iterator[Sto
         if os.environ.get("HANOINET_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL required but unreachable at {PG_BASE}: {_PG_PROBLEM}")
         pytest.skip(f"PostgreSQL unreachable at {PG_BASE}: {_PG_PROBLEM}")
-    with schema_store(PG_BASE) as opened:
+    with schema_store(PG_BASE, revision=revision) as opened:
         yield opened
 
 

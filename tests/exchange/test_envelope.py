@@ -597,3 +597,91 @@ def test_receipt_signed_by_a_revoked_key_is_refused(
     with pytest.raises(EnvelopeRejected) as caught:
         verify_receipt(receipt.token, directory=listed, expected_from=B, now=t0)
     assert caught.value.reason == "unknown_key"
+
+
+# --- batch receipts ---------------------------------------------------------------------------
+
+
+def test_batch_receipt_round_trip_names_each_message(
+    keys_b: KeySet, directory: Directory, t0: datetime
+) -> None:
+    items: list[Any] = [
+        ("m1", "delivered", None, A),
+        ("m2", "rejected", "replayed", A),
+        ("", "rejected", "malformed", None),
+    ]
+    made = envelope.make_receipts(items, by=B, keys=keys_b, at=t0)
+    assert len({r.token for r in made}) == 1
+    body = json.loads(unb64(made[0].token.split(".")[1]))
+    assert body == {
+        "format": "hanoinet.receipts/1",
+        "at": t0.isoformat(),
+        "by": B,
+        "items": [
+            {"message": m, "status": status, "reason": reason, "to": to}
+            for m, status, reason, to in items
+        ],
+    }
+    verified = envelope.verify_receipts(made[0].token, directory=directory, expected_from=B, now=t0)
+    assert verified == made
+    assert [(r.message, r.status, r.reason, r.to, r.by, r.at) for r in verified] == [
+        (*item, B, t0) for item in items
+    ]
+
+
+def test_verify_receipts_reads_a_single_receipt_as_a_list_of_one(
+    keys_b: KeySet, directory: Directory, t0: datetime
+) -> None:
+    single = make_receipt(
+        message="m", status="delivered", reason=None, by=B, to=A, keys=keys_b, at=t0
+    )
+    assert envelope.verify_receipts(single.token, directory=directory, expected_from=B, now=t0) == [
+        single
+    ]
+
+
+def test_a_batch_receipt_is_not_a_single_receipt(
+    keys_b: KeySet, directory: Directory, t0: datetime
+) -> None:
+    [made] = envelope.make_receipts([("m", "delivered", None, A)], by=B, keys=keys_b, at=t0)
+    with pytest.raises(EnvelopeRejected) as caught:
+        verify_receipt(made.token, directory=directory, expected_from=B, now=t0)
+    assert caught.value.reason == "malformed"
+
+
+def test_a_tampered_batch_receipt_is_bad_signature(
+    keys_b: KeySet, directory: Directory, t0: datetime
+) -> None:
+    [made] = envelope.make_receipts([("m", "rejected", "expired", A)], by=B, keys=keys_b, at=t0)
+    header, payload, signature = made.token.split(".")
+    body = json.loads(unb64(payload))
+    body["items"][0].update(status="delivered", reason=None)
+    with pytest.raises(EnvelopeRejected) as caught:
+        envelope.verify_receipts(
+            f"{header}.{b64(json.dumps(body).encode())}.{signature}",
+            directory=directory,
+            expected_from=B,
+            now=t0,
+        )
+    assert caught.value.reason == "bad_signature"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"format": "hanoinet.receipts/1", "at": "2026-11-24T00:00:00+00:00", "by": "b"}',
+        b'{"format": "hanoinet.receipts/1", "at": "2026-11-24T00:00:00+00:00", "by": "b", '
+        b'"items": [{"message": "m", "status": "lost"}]}',
+        b'{"format": "hanoinet.receipts/1", "at": "yesterday", "by": "b", "items": []}',
+        b'{"format": "hanoinet.receipts/9", "at": "2026-11-24T00:00:00+00:00", "by": "b"}',
+    ],
+    ids=["no-items", "unknown-status", "bad-time", "unknown-format"],
+)
+def test_authentic_but_broken_batch_receipt_is_malformed(
+    body: bytes, keys_b: KeySet, directory: Directory, t0: datetime
+) -> None:
+    with pytest.raises(EnvelopeRejected) as caught:
+        envelope.verify_receipts(
+            signed_by_b(keys_b, t0, body), directory=directory, expected_from=B, now=t0
+        )
+    assert caught.value.reason == "malformed"

@@ -801,3 +801,22 @@ def test_times_are_utc_whatever_the_database_zone(
     assert detail.preserved_until == at + 60 * DAY  # the instant is right ...
     assert "2027-01-23 20:00 UTC" in detail.dues[-1].message  # ... its label is not
     assert detail.dues[-1].key == "preservation-expiry-2027-01-23"
+
+
+def test_create_many_numbers_a_batch_consecutively_after_what_exists(store: Store) -> None:
+    text = EXAMPLE.read_text("utf-8")
+    first = service.new_case(store, text, direction="outgoing", actor="alice", at=T0)
+    document = json.loads(text)
+    items = [
+        service.prepare(document, [], direction="incoming", actor="node:xb", at=T0, uid=f"u{n}")
+        for n in range(3)
+    ]
+    with store.transaction() as conn:
+        created = service.create_many(conn, items, at=T0)
+        assert service.create_many(conn, [], at=T0) == []
+    assert (first.case_id, first.request_id) == ("C-000001", "R-000001")
+    assert [(c.case_id, c.request_id, c.state) for c in created] == [
+        (f"C-00000{n}", f"R-00000{n}", "received") for n in (2, 3, 4)
+    ]
+    after = service.new_case(store, text, direction="outgoing", actor="alice", at=T0)
+    assert after.request_id == "R-000005"

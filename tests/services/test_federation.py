@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,13 +17,14 @@ from sqlalchemy import func, select
 
 from hanoinet.exchange import crypto
 from hanoinet.exchange import directory as d
-from hanoinet.exchange.envelope import seal
+from hanoinet.exchange.envelope import make_receipts, seal, verify_receipts
 from hanoinet.exchange.keys import KeySet
 from hanoinet.services import cases as case_service
 from hanoinet.services import federation as fed
 from hanoinet.store import Store
 from hanoinet.store import audit as audit_log
 from hanoinet.store.schema import inbox, outbox
+from hanoinet.store.schema import receipts as receipts_table
 from hanoinet.web.app import create_app
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
@@ -37,13 +39,13 @@ class InProcess:
         self.down: set[str] = set()
         self.sent: list[str] = []
 
-    def post_batch(self, endpoint: str, envelopes: list[str]) -> list[str]:
+    def post_batch(self, endpoint: str, envelopes: list[str]) -> str:
         if endpoint in self.down:
             raise OSError(f"connection refused: {endpoint}")
         self.sent.extend(envelopes)
         response = self.clients[endpoint].post("/api/v1/inbox/batch", json={"envelopes": envelopes})
         assert response.status_code == 200, response.text
-        return [str(r) for r in response.json()["receipts"]]
+        return str(response.json()["receipt"])
 
     def post(self, endpoint: str, envelope: str) -> str:
         if endpoint in self.down:
@@ -336,3 +338,121 @@ def test_two_workers_never_send_the_same_message_twice(world: dict[str, Any]) ->
         r.detail for r in results if r.status != "delivered"
     ]
     assert _count(world["ctx"]["xb-ca"].store, inbox) == 30
+
+
+# --- batches: one signed receipt naming each message; one statement per table ----------------
+
+
+def _sealed(world: dict[str, Any], body: dict[str, Any], kind: str = "request") -> str:
+    _, token = seal(
+        json.dumps(body).encode(),
+        sender="xa-ca",
+        keys=world["keys"]["xa-ca"],
+        recipient=world["directory"].node("xb-ca"),
+        type=kind,
+        at=T0,
+    )
+    return token
+
+
+def test_a_batch_is_answered_by_one_receipt_naming_each_message_in_order(
+    world: dict[str, Any],
+) -> None:
+    document = json.loads(EXAMPLE.read_text())
+    new = [_sealed(world, {"request": str(uuid.uuid4()), "document": document}) for _ in range(3)]
+    no_document = _sealed(world, {"request": str(uuid.uuid4())})
+    unknown_request = _sealed(
+        world, {"request": str(uuid.uuid4()), "action": "acknowledge"}, "notice"
+    )
+    batch = [new[0], "garbage", new[1], new[1], no_document, unknown_request, new[2]]
+    xb = world["ctx"]["xb-ca"]
+    receipts = fed.receive_batch(xb, batch, now=T0)
+    assert [(r.status, r.reason) for r in receipts] == [
+        ("delivered", None),
+        ("rejected", "malformed"),
+        ("delivered", None),
+        ("rejected", "replayed"),  # the second copy in the same batch
+        ("delivered", None),
+        ("delivered", None),
+        ("delivered", None),
+    ]
+    assert len({r.token for r in receipts}) == 1
+    named = verify_receipts(
+        receipts[0].token, directory=world["directory"], expected_from="xb-ca", now=T0
+    )
+    assert named == receipts
+    with xb.store.engine.connect() as conn:
+        rows = conn.execute(select(inbox).order_by(inbox.c.message_id)).all()
+        kept = conn.execute(select(receipts_table)).all()
+    assert len(rows) == 5 and len(kept) == 1
+    assert {r.receipt_digest for r in rows} == {kept[0].digest}
+    assert kept[0].token == receipts[0].token
+    assert sorted(r.status for r in rows) == ["applied"] * 3 + ["unapplied"] * 2
+    errors = sorted(r.error for r in rows if r.error)
+    assert errors[0].startswith("malformed message body") and "no request" in errors[1]
+    # Three cases with consecutive numbers, each with its first event; the chain verifies.
+    incoming = case_service.list_requests(xb.store, actor="duty", at=T0)
+    assert sorted(r.id for r in incoming) == ["R-000001", "R-000002", "R-000003"]
+    for summary in incoming:
+        events = case_service.show(xb.store, summary.id, actor="duty", at=T0).requests[0].events
+        assert [(e.action, e.to_state) for e in events] == [("receive", "received")]
+    with xb.store.transaction() as conn:
+        assert audit_log.verify(conn).ok
+
+
+class Forgetful(InProcess):
+    """Answers batches with a receipt that leaves out the last message, or one signed by a
+    node that is not the peer."""
+
+    def __init__(self, world: dict[str, Any], mode: str) -> None:
+        super().__init__()
+        self.clients = world["transport"].clients
+        self.world, self.mode = world, mode
+
+    def post_batch(self, endpoint: str, envelopes: list[str]) -> str:
+        token = super().post_batch(endpoint, envelopes)
+        named = verify_receipts(
+            token, directory=self.world["directory"], expected_from="xb-ca", now=T0
+        )
+        signer = "xa-ca" if self.mode == "wrong_signer" else "xb-ca"
+        kept = named[:-1] if self.mode == "leaves_one_out" else named
+        [forged, *_] = make_receipts(
+            [(r.message, r.status, r.reason, r.to) for r in kept],
+            by="xb-ca",
+            keys=self.world["keys"][signer],
+            at=T0,
+        )
+        return forged.token
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("leaves_one_out", "the peer's receipt does not name this message"),
+        ("wrong_signer", "the receipt did not verify (unknown_key)"),
+    ],
+)
+def test_a_message_the_batch_receipt_does_not_vouch_for_stays_pending(
+    world: dict[str, Any], mode: str, expected: str
+) -> None:
+    sent = [_send(world) for _ in range(2)]
+    xa = world["ctx"]["xa-ca"]
+    results = fed.deliver_batch(
+        xa, Forgetful(world, mode), now=T0 + timedelta(seconds=1), rng=random.Random(1)
+    )
+    statuses = sorted((r.status, r.detail) for r in results)
+    if mode == "leaves_one_out":
+        assert statuses == [("delivered", ""), ("retry", expected)]
+    else:
+        assert statuses == [("retry", expected), ("retry", expected)]
+    with xa.store.engine.connect() as conn:
+        pending = conn.execute(select(outbox).where(outbox.c.status == "pending")).all()
+    assert len(pending) == len([s for s in statuses if s[0] == "retry"])
+    assert all(p.receipt_digest is None and p.last_error == expected for p in pending)
+    assert {p.request_id for p in pending} <= set(sent)
+    # Delivered later with an honest receipt; the peer answers "replayed" for what it already
+    # has, which settles the message as delivered.
+    later = fed.deliver_batch(
+        xa, world["transport"], now=T0 + timedelta(hours=1), rng=random.Random(1)
+    )
+    assert [r.status for r in later] == ["delivered"] * len(pending)

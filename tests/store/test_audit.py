@@ -280,3 +280,33 @@ def test_an_entry_rolled_back_with_its_savepoint_is_never_chained_onto(store: St
         actions = [row.action for row in chain.entries(conn)]
     assert result.ok, [str(b) for b in result.breaks]
     assert actions == ["one", "two", "three", "four", "five"]
+
+
+def test_append_many_writes_the_same_chain_as_one_append_at_a_time(store: Store) -> None:
+    """A batch (one insert, one move of the head) is indistinguishable from single appends,
+    and a later single append chains onto the batch's last entry."""
+    entries = [
+        audit_log.Entry(T0 + timedelta(seconds=n), f"node:{n}", "receive", f"R-{n}", "40(13)", {})
+        for n in range(4)
+    ]
+    with store.transaction() as conn:
+        assert audit_log.append_many(conn, entries[:3]) == 3
+        assert audit_log.append_many(conn, []) == 3
+    with store.transaction() as conn:
+        audit_log.append(
+            conn,
+            at=entries[3].at,
+            actor=entries[3].actor,
+            action="receive",
+            target="R-3",
+            legal_basis="40(13)",
+        )
+    with store.engine.connect() as conn:
+        batched = [(r.seq, r.prev_hash, r.hash) for r in audit_log.entries(conn)]
+    prev, expected = GENESIS, []
+    for seq, e in enumerate(entries, start=1):
+        digest = entry_hash(prev, seq, e.at, e.actor, e.action, e.target, e.legal_basis, "{}")
+        expected.append((seq, prev, digest))
+        prev = digest
+    assert batched == expected
+    assert verify(store).ok

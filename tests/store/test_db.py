@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 from sqlalchemy import text
 
@@ -28,3 +31,96 @@ def test_sqlite_runs_in_wal_mode(store: Store) -> None:
         pytest.skip("WAL is a SQLite setting")
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_tables_declared_in_code_match_the_migrations(store: Store) -> None:
+    """schema.py and the Alembic migrations describe the same database (tables, columns,
+    indexes and foreign keys), so a change to one without the other fails here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from hanoinet.store.schema import metadata
+
+    with store.engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert differences == []
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_0004_keeps_every_receipt_once_and_points_rows_to_it(
+    kind: str, tmp_path: Path, store_factory: Any
+) -> None:
+    """Revision 0004 moves receipts out of the inbox and outbox rows into their own table:
+    none is lost, a receipt named by two rows is kept once, and downgrading puts them back."""
+    import hashlib
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 11, 24, tzinfo=UTC)
+    with store_factory(kind, tmp_path, revision="0003") as old:
+        with old.transaction() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO cases (id, title, state, created_at, created_by) "
+                    "VALUES ('C-1', 't', 'XA', :at, 'x')"
+                ),
+                {"at": at},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO requests (id, uid, case_id, direction, kind, state, urgency, "
+                    "document, document_sha256, error_findings, created_at, updated_at, version) "
+                    "VALUES ('R-1', 'u', 'C-1', 'outgoing', 'preservation', 'sent', 'routine', "
+                    "'{}', 'h', 0, :at, :at, 1)"
+                ),
+                {"at": at},
+            )
+            for n, receipt in enumerate(["batch-token", "batch-token", None]):
+                conn.execute(
+                    text(
+                        "INSERT INTO outbox (request_id, type, payload, created_at, status, "
+                        "receipt) VALUES ('R-1', 'request', '{}', :at, 'delivered', :r)"
+                    ),
+                    {"at": at, "r": receipt},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO inbox (message_id, sender, type, received_at, status, "
+                        "digest, receipt) VALUES (:m, 'b', 'request', :at, 'applied', 'd', :r)"
+                    ),
+                    {"m": f"m{n}", "at": at, "r": receipt or "single-token"},
+                )
+        old.migrate()
+        with old.engine.connect() as conn:
+            kept = dict(conn.execute(text("SELECT digest, token FROM receipts")).all())
+            outbox_digests = [
+                r for (r,) in conn.execute(text("SELECT receipt_digest FROM outbox ORDER BY id"))
+            ]
+            inbox_digests = [
+                r
+                for (r,) in conn.execute(
+                    text("SELECT receipt_digest FROM inbox ORDER BY message_id")
+                )
+            ]
+        digest = {t: hashlib.sha256(t.encode()).hexdigest() for t in kept.values()}
+        assert sorted(kept.values()) == ["batch-token", "single-token"]
+        assert all(digest[token] == d for d, token in kept.items())
+        assert outbox_digests == [digest["batch-token"], digest["batch-token"], None]
+        assert inbox_digests == [
+            digest["batch-token"],
+            digest["batch-token"],
+            digest["single-token"],
+        ]
+        from alembic import command
+
+        from hanoinet.store.db import _alembic_config
+
+        with old.engine.begin() as conn:
+            config = _alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0003")
+        with old.engine.connect() as conn:
+            assert [r for (r,) in conn.execute(text("SELECT receipt FROM outbox ORDER BY id"))] == [
+                "batch-token",
+                "batch-token",
+                None,
+            ]

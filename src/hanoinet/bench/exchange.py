@@ -5,9 +5,10 @@ timed); A's delivery loop then seals each message, posts it to node B's inbox
 (a uvicorn server in another process), B verifies, decrypts, commits it to its
 inbox and case and signs a receipt, and A verifies the receipt and commits
 the settlement. Measured: messages per second until all are settled.
-Floors measured in the same run: the crypto alone (seal, open, receipt sign
-and verify, in one process) and the database commits alone (the same number
-of bare single-row transactions as the path commits, on the same SQLite files).
+Floors measured in the same run: the crypto alone (seal and open each message,
+sign and verify one receipt per batch, in one process) and the database commits
+alone (as many bare transactions as the path commits per batch, each inserting a
+batch of rows, on the same disk).
 
 (b) Latency: requests sent at a fixed rate while the delivery loop runs; from
 the sender's ``send`` command to the message being in B's queue (its inbox
@@ -31,7 +32,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, Text, insert, select
 
 from hanoinet.bench.common import environment
 from hanoinet.exchange import directory as d
-from hanoinet.exchange.envelope import make_receipt, open_envelope, seal, verify_receipt
+from hanoinet.exchange.envelope import make_receipts, open_envelope, seal, verify_receipts
 from hanoinet.exchange.keys import KeySet
 from hanoinet.exchange.transport import HttpTransport
 from hanoinet.services import cases as case_service
@@ -41,7 +42,8 @@ from hanoinet.store.schema import events, inbox
 
 TARGET_PER_SECOND = 1000
 TARGET_P99_SECONDS = 1.0
-COMMITS_PER_MESSAGE = 4  # A: claim, seal, settle; B: inbox + case
+BATCH = 100
+COMMITS_PER_BATCH = 4  # A: claim, seal, settle; B: inbox, case, request, event and audit rows
 
 
 def _free_port() -> int:
@@ -129,7 +131,7 @@ def _drain(
             with lock:
                 if delivered[0] >= expected:
                     return
-            results = fed.deliver_batch(ctx, transport, now=datetime.now(UTC), limit=100)
+            results = fed.deliver_batch(ctx, transport, now=datetime.now(UTC), limit=BATCH)
             with lock:
                 delivered[0] += sum(r.status == "delivered" for r in results)
             if not results:
@@ -150,22 +152,19 @@ def _crypto_floor(
     assert b is not None
     payload = b'{"request": "x", "action": "send", "document": {}}' * 8
     started = time.perf_counter()
-    for _ in range(count):
+    for first in range(0, count, BATCH):
         now = datetime.now(UTC)
-        headers, token = seal(
-            payload, sender="a-node", keys=ctx.keys, recipient=b, type="request", at=now
+        ids = []
+        for _ in range(min(BATCH, count - first)):
+            headers, token = seal(
+                payload, sender="a-node", keys=ctx.keys, recipient=b, type="request", at=now
+            )
+            open_envelope(token, directory=directory, me="b-node", keys=keys_b, now=now)
+            ids.append(headers.id)
+        [receipt, *_] = make_receipts(
+            [(m, "delivered", None, "a-node") for m in ids], by="b-node", keys=keys_b, at=now
         )
-        open_envelope(token, directory=directory, me="b-node", keys=keys_b, now=now)
-        receipt = make_receipt(
-            message=headers.id,
-            status="delivered",
-            reason=None,
-            by="b-node",
-            to="a-node",
-            keys=keys_b,
-            at=now,
-        )
-        verify_receipt(receipt.token, directory=directory, expected_from="b-node", now=now)
+        verify_receipts(receipt.token, directory=directory, expected_from="b-node", now=now)
     return count / (time.perf_counter() - started)
 
 
@@ -176,9 +175,10 @@ def _commit_floor(folder: Path, count: int) -> float:
     )
     table.create(store.engine)
     started = time.perf_counter()
-    for _ in range(count * COMMITS_PER_MESSAGE):
-        with store.transaction() as conn:
-            conn.execute(insert(table).values(body="x" * 1000))
+    for _ in range(0, count, BATCH):
+        for _ in range(COMMITS_PER_BATCH):
+            with store.transaction() as conn:
+                conn.execute(insert(table), [{"body": "x" * 1000}] * BATCH)
     seconds = time.perf_counter() - started
     store.dispose()
     return count / seconds
@@ -237,8 +237,8 @@ def run(messages: int = 300, rate: float = 20.0, seconds: float = 5.0) -> dict[s
             if server.stderr is not None:
                 server.stderr.close()
             ctx.store.dispose()
-        crypto_floor = _crypto_floor(ctx, directory, keys_b, min(messages, 300))
-        commit_floor = _commit_floor(folder, min(messages, 300))
+        crypto_floor = _crypto_floor(ctx, directory, keys_b, min(messages, 1000))
+        commit_floor = _commit_floor(folder, min(messages, 1000))
     latencies.sort()
 
     def pct(p: float) -> float | None:

@@ -109,7 +109,7 @@ def cases_command(
 def exchange_command(
     messages: Annotated[
         int, typer.Option("--messages", help="Messages for the throughput run.")
-    ] = 500,
+    ] = 1000,
     rate: Annotated[
         float, typer.Option("--rate", help="Messages per second for the latency run.")
     ] = 20.0,
@@ -136,7 +136,7 @@ def exchange_command(
     console.print(f"  floor, crypto alone:  {result['floor_crypto_per_second']:,.0f} messages/s")
     console.print(
         f"  floor, commits alone: {result['floor_commits_per_second']:,.0f} messages/s "
-        f"({exchange_bench.COMMITS_PER_MESSAGE} single-row transactions per message)"
+        f"({exchange_bench.COMMITS_PER_BATCH} transactions per batch of {exchange_bench.BATCH})"
     )
     console.print(
         f"  latency at {lat['rate_per_second']:g}/s, send to peer's queue: p50 {lat['p50_ms']} ms, "

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from joserfc import jwe, jws
@@ -72,11 +73,18 @@ def private_jwk(key: OKPKey) -> dict[str, Any]:
 
 
 def import_key(jwk: dict[str, Any]) -> OKPKey:
+    members = tuple((k, jwk[k]) for k in ("kty", "crv", "x", "d") if k in jwk)
     try:
-        key = OKPKey.import_key({k: v for k, v in jwk.items() if k in ("kty", "crv", "x", "d")})
+        return _import(members)
     except (JoseError, ValueError, TypeError, KeyError) as exc:
         raise CryptoFailure(f"not an OKP key: {type(exc).__name__}: {exc}") from None
-    return key
+
+
+@lru_cache(maxsize=1024)
+def _import(members: tuple[tuple[str, Any], ...]) -> OKPKey:
+    """Importing a key costs as much as using it once; a node uses the same few keys for every
+    message, so each is imported once per process. (Only successes are cached.)"""
+    return OKPKey.import_key(dict(members))
 
 
 def thumbprint(jwk: dict[str, Any]) -> str:

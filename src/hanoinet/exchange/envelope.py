@@ -15,6 +15,8 @@ trusts anything else, and refuses with one reason code per failure:
 
 A receipt is a compact JWS by the receiving node: ``delivered`` (received,
 verified, queued) or ``rejected`` with the reason code, like e-CODEX evidences.
+A batch of envelopes gets one signed receipt naming each message with its
+status (``hanoinet.receipts/1``): one signature instead of one per message.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ TYP = "hanoinet-envelope+jws"
 INNER_TYP = "hanoinet-content+jwe"
 RECEIPT_TYP = "hanoinet-receipt+jws"
 RECEIPT_FORMAT = "hanoinet.receipt/1"
+BATCH_RECEIPT_FORMAT = "hanoinet.receipts/1"
 MAX_BYTES = 2 * 1024 * 1024
 """Largest envelope a node accepts; evidence travels in chunks, not in one envelope."""
 DEFAULT_TTL = timedelta(days=7)
@@ -258,10 +261,37 @@ def make_receipt(
     return Receipt(message, status, reason, at, by, to, token)
 
 
-def verify_receipt(
+def make_receipts(
+    items: list[tuple[str, Status, str | None, str | None]],
+    *,
+    by: str,
+    keys: KeySet,
+    at: datetime,
+) -> list[Receipt]:
+    """One signed receipt for a batch: ``items`` are (message, status, reason, to). Each
+    returned Receipt carries the same token, which names every message of the batch."""
+    body = {
+        "format": BATCH_RECEIPT_FORMAT,
+        "at": at.isoformat(),
+        "by": by,
+        "items": [
+            {"message": m, "status": status, "reason": reason, "to": to}
+            for m, status, reason, to in items
+        ],
+    }
+    signing = keys.active("sig", at)
+    token = crypto.sign(
+        {"typ": RECEIPT_TYP, "kid": signing.kid, "hn_from": by},
+        json.dumps(body).encode(),
+        signing.key,
+    )
+    return [Receipt(m, status, reason, at, by, to, token) for m, status, reason, to in items]
+
+
+def _receipt_body(
     token: str, *, directory: Directory, expected_from: str, now: datetime
-) -> Receipt:
-    """Verify a receipt from ``expected_from``; raises EnvelopeRejected like an envelope."""
+) -> dict[str, Any]:
+    """The verified payload of a receipt from ``expected_from`` (signature first)."""
     try:
         claimed = crypto.unverified_header(token)
     except crypto.CryptoFailure as exc:
@@ -276,21 +306,50 @@ def verify_receipt(
         verified = crypto.verify(token, crypto.import_key(key.model_dump()))
     except crypto.CryptoFailure as exc:
         raise EnvelopeRejected("bad_signature", str(exc)) from None
+    if verified.header.get("typ") != RECEIPT_TYP:
+        raise EnvelopeRejected("malformed", "not a receipt: wrong typ")
     try:
         body = json.loads(verified.payload)
-        if body.get("format") != RECEIPT_FORMAT or verified.header.get("typ") != RECEIPT_TYP:
+    except (ValueError, RecursionError) as exc:
+        raise EnvelopeRejected("malformed", f"not a receipt: {exc}") from None
+    if not isinstance(body, dict):
+        raise EnvelopeRejected("malformed", "not a receipt: not a JSON object")
+    return body
+
+
+def _item(raw: Any, at: datetime, by: str, token: str) -> Receipt:
+    status = raw["status"]
+    if status not in ("delivered", "rejected"):
+        raise ValueError(f"status {status!r}")
+    return Receipt(str(raw["message"]), status, raw.get("reason"), at, by, raw.get("to"), token)
+
+
+def verify_receipts(
+    token: str, *, directory: Directory, expected_from: str, now: datetime
+) -> list[Receipt]:
+    """Verify a receipt, single or batch, from ``expected_from``: one Receipt per message it
+    names. Raises EnvelopeRejected like an envelope."""
+    body = _receipt_body(token, directory=directory, expected_from=expected_from, now=now)
+    try:
+        at, by = datetime.fromisoformat(body["at"]), str(body["by"])
+        if body.get("format") == RECEIPT_FORMAT:
+            return [_item(body, at, by, token)]
+        if body.get("format") == BATCH_RECEIPT_FORMAT and isinstance(body.get("items"), list):
+            return [_item(item, at, by, token) for item in body["items"]]
+        raise ValueError(f"format {body.get('format')!r}")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise EnvelopeRejected("malformed", f"not a receipt: {exc}") from None
+
+
+def verify_receipt(
+    token: str, *, directory: Directory, expected_from: str, now: datetime
+) -> Receipt:
+    """Verify a single-message receipt from ``expected_from``; raises EnvelopeRejected like an
+    envelope."""
+    body = _receipt_body(token, directory=directory, expected_from=expected_from, now=now)
+    try:
+        if body.get("format") != RECEIPT_FORMAT:
             raise ValueError("not a receipt")
-        status = body["status"]
-        if status not in ("delivered", "rejected"):
-            raise ValueError(f"status {status!r}")
-        return Receipt(
-            str(body["message"]),
-            status,
-            body.get("reason"),
-            datetime.fromisoformat(body["at"]),
-            str(body["by"]),
-            body.get("to"),
-            token,
-        )
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        return _item(body, datetime.fromisoformat(body["at"]), str(body["by"]), token)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise EnvelopeRejected("malformed", f"not a receipt: {exc}") from None

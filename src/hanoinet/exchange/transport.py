@@ -22,16 +22,16 @@ class HttpTransport:
             raise OSError(f"no receipt in the answer of {endpoint}")
         return receipt
 
-    def post_batch(self, endpoint: str, envelopes: list[str]) -> list[str]:
+    def post_batch(self, endpoint: str, envelopes: list[str]) -> str:
         response = self.client.post(
             endpoint.rstrip("/") + "/api/v1/inbox/batch", json={"envelopes": envelopes}
         )
         if response.status_code != 200:
             raise OSError(f"HTTP {response.status_code} from {endpoint}")
-        receipts = response.json().get("receipts")
-        if not isinstance(receipts, list) or not all(isinstance(r, str) for r in receipts):
-            raise OSError(f"no receipts in the answer of {endpoint}")
-        return receipts
+        receipt = response.json().get("receipt")
+        if not isinstance(receipt, str):
+            raise OSError(f"no receipt in the answer of {endpoint}")
+        return receipt
 
     def close(self) -> None:
         self.client.close()

@@ -50,9 +50,6 @@ class Acted:
 _INSERT_CASE = insert(cases)
 _INSERT_REQUEST = insert(requests)
 _INSERT_EVENT = insert(events)
-_LAST_SEQ = select(func.coalesce(func.max(events.c.seq), 0)).where(
-    events.c.request_id == bindparam("rid")
-)
 _EVENTS_OF = select(events).where(events.c.request_id == bindparam("rid")).order_by(events.c.seq)
 _REQUEST_BY_ID = select(requests).where(requests.c.id == bindparam("rid"))
 _MOVE_REQUEST = (
@@ -70,23 +67,29 @@ _MOVE_REQUEST = (
 _NEXT_ID: dict[str, Any] = {}
 
 
-def _next_id(conn: Connection, name: str, prefix: str) -> str:
-    """The next number of a counter, in the caller's transaction. One upsert statement, so two
-    transactions taking the very first number cannot both insert it (found on PostgreSQL)."""
+def _next_ids(conn: Connection, name: str, prefix: str, count: int = 1) -> list[str]:
+    """The next ``count`` numbers of a counter, in the caller's transaction. One upsert
+    statement, so two transactions taking the very first number cannot both insert it
+    (found on PostgreSQL), and a batch takes all its numbers at once."""
     dialect = conn.dialect.name
     statement = _NEXT_ID.get(dialect)
     if statement is None:
         upsert = pg_insert if dialect == "postgresql" else sqlite_insert
         statement = _NEXT_ID[dialect] = (
             upsert(counters)
-            .values(name=bindparam("counter"), value=1)
+            .values(name=bindparam("counter"), value=bindparam("count"))
             .on_conflict_do_update(
-                index_elements=[counters.c.name], set_={"value": counters.c.value + 1}
+                index_elements=[counters.c.name],
+                set_={"value": counters.c.value + bindparam("count")},
             )
             .returning(counters.c.value)
         )
-    value = int(conn.execute(statement, {"counter": name}).scalar_one())
-    return f"{prefix}-{value:06d}"
+    last = int(conn.execute(statement, {"counter": name, "count": count}).scalar_one())
+    return [f"{prefix}-{value:06d}" for value in range(last - count + 1, last + 1)]
+
+
+def _next_id(conn: Connection, name: str, prefix: str) -> str:
+    return _next_ids(conn, name, prefix)[0]
 
 
 def _findings(document: dict[str, Any], at: datetime) -> list[Finding]:
@@ -120,6 +123,50 @@ def new_case(
         )
 
 
+@dataclass(frozen=True)
+class NewRequest:
+    """A request document parsed and checked, ready to be written (``prepare``)."""
+
+    document: dict[str, Any]
+    kind: str
+    requesting_state: str | None
+    requested_state: str | None
+    findings: list[Finding]
+    direction: Direction
+    actor: str
+    title: str | None = None
+    uid: str | None = None
+    peer_node: str | None = None
+
+
+def prepare(
+    document: dict[str, Any],
+    shape: list[Finding],
+    *,
+    direction: Direction,
+    actor: str,
+    at: datetime,
+    title: str | None = None,
+    uid: str | None = None,
+    peer_node: str | None = None,
+) -> NewRequest:
+    """Parse and check a document without writing anything (raises NotARequest)."""
+    doc, _ = parse_request(json.dumps(document))
+    findings = [*shape, *check(doc, default_context(at.date()))]
+    return NewRequest(
+        document,
+        doc.kind,
+        doc.requesting_state,
+        doc.requested_state,
+        findings,
+        direction,
+        actor,
+        title,
+        uid,
+        peer_node,
+    )
+
+
 def create_in(
     conn: Connection,
     document: dict[str, Any],
@@ -132,54 +179,79 @@ def create_in(
     uid: str | None = None,
     peer_node: str | None = None,
 ) -> Created:
-    """``new_case`` inside the caller's transaction (the inbox uses it for a received request)."""
-    doc, _ = parse_request(json.dumps(document))
-    findings = [*shape, *check(doc, default_context(at.date()))]
-    state = "draft" if direction == "outgoing" else "received"
-    form = convention().forms[doc.kind]
-    case_id = _next_id(conn, "case", "C")
-    request_id = _next_id(conn, "request", "R")
-    conn.execute(
-        _INSERT_CASE,
-        dict(
-            id=case_id,
-            title=title or f"{form.title}: {doc.requesting_state} to {doc.requested_state}",
-            state=(doc.requesting_state if direction == "outgoing" else doc.requested_state) or "",
-            created_at=at,
-            created_by=actor,
-        ),
-    )
-    _insert_request(
-        conn,
-        case_id,
-        request_id,
-        direction,
-        state,
+    """``new_case`` inside the caller's transaction."""
+    item = prepare(
         document,
-        findings,
-        at,
+        shape,
+        direction=direction,
+        actor=actor,
+        at=at,
+        title=title,
         uid=uid,
         peer_node=peer_node,
     )
-    action = "create" if direction == "outgoing" else "receive"
-    role: Role = "requesting" if direction == "outgoing" else "requested"
-    insert_event(
-        conn, request_id, Event(action, at, actor, role, form.articles[0], "new", state, {})
-    )
-    audit_log.append(
-        conn,
-        at=at,
-        actor=actor,
-        action=action,
-        target=request_id,
-        legal_basis=form.articles[0],
-        detail={"case": case_id, "kind": doc.kind},
-    )
-    return Created(case_id, request_id, state, findings)
+    return create_many(conn, [item], at=at)[0]
 
 
-def _insert_request(
-    conn: Connection,
+def create_many(conn: Connection, items: list[NewRequest], *, at: datetime) -> list[Created]:
+    """Open one case per prepared request inside the caller's transaction, with one statement
+    per table for all of them (the inbox records a batch of received requests this way)."""
+    if not items:
+        return []
+    case_ids = _next_ids(conn, "case", "C", len(items))
+    request_ids = _next_ids(conn, "request", "R", len(items))
+    case_rows, request_rows, new_events, entries, created = [], [], [], [], []
+    for item, case_id, request_id in zip(items, case_ids, request_ids, strict=True):
+        outgoing = item.direction == "outgoing"
+        state = "draft" if outgoing else "received"
+        form = convention().forms[item.kind]
+        case_rows.append(
+            dict(
+                id=case_id,
+                title=item.title
+                or f"{form.title}: {item.requesting_state} to {item.requested_state}",
+                state=(item.requesting_state if outgoing else item.requested_state) or "",
+                created_at=at,
+                created_by=item.actor,
+            )
+        )
+        request_rows.append(
+            _request_row_values(
+                case_id,
+                request_id,
+                item.direction,
+                state,
+                item.document,
+                item.findings,
+                at,
+                uid=item.uid,
+                peer_node=item.peer_node,
+            )
+        )
+        action = "create" if outgoing else "receive"
+        role: Role = "requesting" if outgoing else "requested"
+        new_events.append(
+            (request_id, Event(action, at, item.actor, role, form.articles[0], "new", state, {}))
+        )
+        entries.append(
+            audit_log.Entry(
+                at,
+                item.actor,
+                action,
+                request_id,
+                form.articles[0],
+                {"case": case_id, "kind": item.kind},
+            )
+        )
+        created.append(Created(case_id, request_id, state, item.findings))
+    conn.execute(_INSERT_CASE, case_rows)
+    conn.execute(_INSERT_REQUEST, request_rows)
+    insert_events(conn, new_events, new=True)
+    audit_log.append_many(conn, entries)
+    return created
+
+
+def _request_row_values(
     case_id: str,
     request_id: str,
     direction: str,
@@ -190,48 +262,66 @@ def _insert_request(
     *,
     uid: str | None = None,
     peer_node: str | None = None,
-) -> None:
+) -> dict[str, Any]:
     body = canonical(document)
-    conn.execute(
-        _INSERT_REQUEST,
-        dict(
-            id=request_id,
-            uid=uid or str(uuid.uuid4()),
-            peer_node=peer_node,
-            case_id=case_id,
-            direction=direction,
-            kind=document["kind"],
-            state=state,
-            requesting_state=document.get("requesting_state"),
-            requested_state=document.get("requested_state"),
-            urgency=document.get("urgency", "routine"),
-            document=body.decode(),
-            document_sha256=hashlib.sha256(body).hexdigest(),
-            error_findings=sum(f.severity == "error" for f in findings),
-            created_at=at,
-            updated_at=at,
-            version=1,
-        ),
+    return dict(
+        id=request_id,
+        uid=uid or str(uuid.uuid4()),
+        peer_node=peer_node,
+        case_id=case_id,
+        direction=direction,
+        kind=document["kind"],
+        state=state,
+        requesting_state=document.get("requesting_state"),
+        requested_state=document.get("requested_state"),
+        urgency=document.get("urgency", "routine"),
+        document=body.decode(),
+        document_sha256=hashlib.sha256(body).hexdigest(),
+        error_findings=sum(f.severity == "error" for f in findings),
+        created_at=at,
+        updated_at=at,
+        version=1,
     )
 
 
 def insert_event(conn: Connection, request_id: str, event: Event) -> None:
-    seq = conn.execute(_LAST_SEQ, {"rid": request_id}).scalar_one()
-    conn.execute(
-        _INSERT_EVENT,
-        dict(
-            request_id=request_id,
-            seq=int(seq) + 1,
-            action=event.action,
-            at=event.at,
-            actor=event.actor,
-            by_role=event.by,
-            article=event.article,
-            from_state=event.from_state,
-            to_state=event.to_state,
-            params=canonical(event.params).decode(),
-        ),
-    )
+    insert_events(conn, [(request_id, event)])
+
+
+_LAST_SEQS = (
+    select(events.c.request_id, func.max(events.c.seq).label("seq"))
+    .where(events.c.request_id.in_(bindparam("rids", expanding=True)))
+    .group_by(events.c.request_id)
+)
+
+
+def insert_events(conn: Connection, items: list[tuple[str, Event]], *, new: bool = False) -> None:
+    """Append events to their requests' timelines with one statement (two unless ``new``:
+    the requests were just created and have no event yet)."""
+    if not items:
+        return
+    last: dict[str, int] = {}
+    if not new:
+        rids = sorted({rid for rid, _ in items})
+        last = {r.request_id: int(r.seq) for r in conn.execute(_LAST_SEQS, {"rids": rids})}
+    rows = []
+    for request_id, event in items:
+        seq = last[request_id] = last.get(request_id, 0) + 1
+        rows.append(
+            dict(
+                request_id=request_id,
+                seq=seq,
+                action=event.action,
+                at=event.at,
+                actor=event.actor,
+                by_role=event.by,
+                article=event.article,
+                from_state=event.from_state,
+                to_state=event.to_state,
+                params=canonical(event.params).decode(),
+            )
+        )
+    conn.execute(_INSERT_EVENT, rows)
 
 
 def _load_events(conn: Connection, request_id: str) -> list[Event]:
@@ -399,8 +489,11 @@ def _seed_preservation(
     has_contact = third is not None and third.point_of_contact is not None
     document["channel"] = "point_of_contact" if has_contact else "central_authority"
     request_id = _next_id(conn, "request", "R")
-    _insert_request(
-        conn, row.case_id, request_id, "outgoing", "draft", document, _findings(document, at), at
+    conn.execute(
+        _INSERT_REQUEST,
+        _request_row_values(
+            row.case_id, request_id, "outgoing", "draft", document, _findings(document, at), at
+        ),
     )
     insert_event(
         conn,

@@ -25,6 +25,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from hanoinet.cases.lifecycle import Event
@@ -34,16 +36,20 @@ from hanoinet.exchange.directory import Directory, NodeEntry
 from hanoinet.exchange.envelope import (
     Opened,
     Receipt,
+    Status,
     make_receipt,
+    make_receipts,
     open_envelope,
     seal,
     verify_receipt,
+    verify_receipts,
 )
 from hanoinet.exchange.keys import KeySet
 from hanoinet.services import cases as case_service
 from hanoinet.store import Store
 from hanoinet.store import audit as audit_log
 from hanoinet.store.schema import inbox, outbox, requests
+from hanoinet.store.schema import receipts as receipts_table
 
 CHANNEL_ROLE = {
     "central_authority": "central_authority",
@@ -59,7 +65,7 @@ _SETTLE = (
     .where(outbox.c.id == bindparam("oid"))
     .values(
         status=bindparam("new_status"),
-        receipt=bindparam("new_receipt"),
+        receipt_digest=bindparam("new_receipt"),
         settled_at=bindparam("new_settled_at"),
         last_error=bindparam("new_error"),
     )
@@ -107,10 +113,14 @@ def _seen(ctx: NodeContext) -> Callable[[str], bool]:
     return seen
 
 
+Outcome = tuple[str, Status, str | None, str | None]
+"""What a receipt says of one message: (message id, status, reason, to)."""
+
+
 def _verify(
     ctx: NodeContext, token: str, now: datetime, seen: Callable[[str], bool] | None = None
-) -> Opened | Receipt:
-    """Open an envelope, or the signed rejection receipt saying why not."""
+) -> Opened | Outcome:
+    """Open an envelope, or say why not (the rejection a signed receipt will carry)."""
     try:
         return open_envelope(
             token,
@@ -125,121 +135,192 @@ def _verify(
         with contextlib.suppress(crypto.CryptoFailure):
             claimed = crypto.unverified_header(token.strip()[:4096])
         identified = exc.reason not in ("malformed", "unknown_sender") and "hn_from" in claimed
-        return make_receipt(
-            message=str(claimed.get("hn_id", "")),
-            status="rejected",
-            reason=exc.reason,
-            by=ctx.node_id,
-            to=str(claimed["hn_from"]) if identified else None,
-            keys=ctx.keys,
-            at=now,
-        )
-
-
-def _record(conn: Connection, ctx: NodeContext, opened: Opened, now: datetime) -> Receipt:
-    """Inside the caller's transaction: dedupe by id, apply, audit; the receipt to send back."""
-    h = opened.headers
-    receipt = make_receipt(
-        message=h.id,
-        status="delivered",
-        reason=None,
-        by=ctx.node_id,
-        to=h.sender,
-        keys=ctx.keys,
-        at=now,
-    )
-    savepoint = conn.begin_nested()
-    try:
-        conn.execute(
-            _INSERT_INBOX,
-            dict(
-                message_id=h.id,
-                sender=h.sender,
-                type=h.type,
-                received_at=now,
-                status="applied",
-                digest=_digest(opened.token),
-                receipt=receipt.token,
-            ),
-        )
-    except IntegrityError:  # the same message arrived twice at once: the other copy won
-        savepoint.rollback()
-        return make_receipt(
-            message=h.id,
-            status="rejected",
-            reason="replayed",
-            by=ctx.node_id,
-            to=h.sender,
-            keys=ctx.keys,
-            at=now,
-        )
-    savepoint.commit()
-    status, error, request_id = _apply_message(conn, ctx, h.sender, h.type, opened.payload, now)
-    conn.execute(
-        update(inbox)
-        .where(inbox.c.message_id == h.id)
-        .values(status=status, error=error, request_id=request_id)
-    )
-    audit_log.append(
-        conn,
-        at=now,
-        actor=f"node:{h.sender}",
-        action="receive_message",
-        target=request_id or h.id,
-        legal_basis="40(13)",
-        detail={"message": h.id, "type": h.type, "status": status},
-    )
-    return receipt
+        to = str(claimed["hn_from"]) if identified else None
+        return str(claimed.get("hn_id", "")), "rejected", exc.reason, to
 
 
 def receive(ctx: NodeContext, token: str, *, now: datetime) -> Receipt:
     """Verify and apply one envelope; always returns a signed receipt."""
-    return receive_batch(ctx, [token], now=now)[0]
+    return _receive(ctx, [token], now, batch=False)[0]
 
 
 def receive_batch(ctx: NodeContext, tokens: list[str], *, now: datetime) -> list[Receipt]:
     """Verify each envelope (signature first), then record every accepted one in ONE
-    transaction; one signed receipt per envelope, in order."""
+    transaction; one signed receipt naming every envelope, in order (each returned Receipt
+    carries it)."""
+    return _receive(ctx, tokens, now, batch=True)
+
+
+def _receive(ctx: NodeContext, tokens: list[str], now: datetime, *, batch: bool) -> list[Receipt]:
     claimed: list[str] = []
     for token in tokens:
         with contextlib.suppress(crypto.CryptoFailure):
             claimed.append(str(crypto.unverified_header(token.strip()[:4096]).get("hn_id", "")))
-    with ctx.store.engine.connect() as conn:  # one query for the whole batch
-        known = {
-            r.message_id
-            for r in conn.execute(select(inbox.c.message_id).where(inbox.c.message_id.in_(claimed)))
-        }
+    with ctx.store.engine.connect() as conn:  # one query, so a replay is not even decrypted
+        known = _known(conn, claimed)
     verified = [_verify(ctx, token, now, known.__contains__) for token in tokens]
-    receipts: list[Receipt | None] = [v if isinstance(v, Receipt) else None for v in verified]
-    opened = [(k, v) for k, v in enumerate(verified) if isinstance(v, Opened)]
-    if opened:
+
+    def sign(outcomes: list[Outcome]) -> list[Receipt]:
+        if batch:
+            return make_receipts(outcomes, by=ctx.node_id, keys=ctx.keys, at=now)
+        [(message, status, reason, to)] = outcomes
+        return [
+            make_receipt(
+                message=message,
+                status=status,
+                reason=reason,
+                by=ctx.node_id,
+                to=to,
+                keys=ctx.keys,
+                at=now,
+            )
+        ]
+
+    if not any(isinstance(v, Opened) for v in verified):
+        return sign([v for v in verified if not isinstance(v, Opened)])
+    try:
         with ctx.store.transaction() as conn:
-            for k, envelope in opened:
-                receipts[k] = _record(conn, ctx, envelope, now)
-    return [r for r in receipts if r is not None]
+            return _record(conn, ctx, verified, now, sign)
+    except IntegrityError:
+        # Only on PostgreSQL, where two receivers can record the same message at once: the
+        # other one won. Record again, now seeing its row (that copy becomes a replay).
+        with ctx.store.transaction() as conn:
+            return _record(conn, ctx, verified, now, sign)
 
 
-def _apply_message(
-    conn: Connection, ctx: NodeContext, sender: str, kind: str, payload: bytes, now: datetime
-) -> tuple[str, str | None, str | None]:
-    """Apply a verified message to the cases; a refusal is recorded, not raised (the message
+_KEEP_RECEIPT: dict[str, Any] = {}
+
+
+def _keep_receipts(conn: Connection, tokens: list[str]) -> dict[str, str]:
+    """Store each distinct receipt once (a batch receipt names many messages); token -> the
+    digest the inbox and outbox rows point to."""
+    digests = {token: hashlib.sha256(token.encode()).hexdigest() for token in tokens}
+    dialect = conn.dialect.name
+    statement = _KEEP_RECEIPT.get(dialect)
+    if statement is None:
+        upsert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = _KEEP_RECEIPT[dialect] = upsert(receipts_table).on_conflict_do_nothing()
+    if digests:
+        conn.execute(statement, [{"digest": d, "token": t} for t, d in digests.items()])
+    return digests
+
+
+def _known(conn: Connection, message_ids: list[str]) -> set[str]:
+    query = select(inbox.c.message_id).where(inbox.c.message_id.in_(message_ids))
+    return {r.message_id for r in conn.execute(query)}
+
+
+def _record(
+    conn: Connection,
+    ctx: NodeContext,
+    verified: list[Opened | Outcome],
+    now: datetime,
+    sign: Callable[[list[Outcome]], list[Receipt]],
+) -> list[Receipt]:
+    """Inside the caller's transaction: dedupe by id (exactly: the transaction holds the write
+    lock), sign the receipt(s), apply every fresh message, record inbox rows and audit."""
+    opened = [v for v in verified if isinstance(v, Opened)]
+    known = _known(conn, [o.headers.id for o in opened])
+    outcomes: list[Outcome] = []
+    fresh: list[Opened] = []
+    for v in verified:
+        if not isinstance(v, Opened):
+            outcomes.append(v)
+        elif v.headers.id in known:
+            outcomes.append((v.headers.id, "rejected", "replayed", v.headers.sender))
+        else:
+            known.add(v.headers.id)
+            fresh.append(v)
+            outcomes.append((v.headers.id, "delivered", None, v.headers.sender))
+    receipts = sign(outcomes)
+    kept = _keep_receipts(conn, [r.token for r in receipts])
+    token = {r.message: r.token for r in receipts if r.status == "delivered"}
+    applied = _apply_messages(conn, ctx, fresh, now)
+    if fresh:
+        conn.execute(
+            _INSERT_INBOX,
+            [
+                dict(
+                    message_id=o.headers.id,
+                    sender=o.headers.sender,
+                    type=o.headers.type,
+                    received_at=now,
+                    status=status,
+                    error=error,
+                    request_id=request_id,
+                    digest=_digest(o.token),
+                    receipt_digest=kept[token[o.headers.id]],
+                )
+                for o, (status, error, request_id) in zip(fresh, applied, strict=True)
+            ],
+        )
+        audit_log.append_many(
+            conn,
+            [
+                audit_log.Entry(
+                    now,
+                    f"node:{o.headers.sender}",
+                    "receive_message",
+                    request_id or o.headers.id,
+                    "40(13)",
+                    {"message": o.headers.id, "type": o.headers.type, "status": status},
+                )
+                for o, (status, _, request_id) in zip(fresh, applied, strict=True)
+            ],
+        )
+    return receipts
+
+
+Applied = tuple[str, str | None, str | None]
+"""How a received message was applied: (status, error, request id)."""
+
+
+def _apply_messages(
+    conn: Connection, ctx: NodeContext, messages: list[Opened], now: datetime
+) -> list[Applied]:
+    """Apply messages in order: new requests first, all at once, then each action in turn.
+    (A batch holds at most one message per request: the sender sends them one at a time.)"""
+    results: dict[int, Applied] = {}
+    creates: list[tuple[int, case_service.NewRequest]] = []
+    for k, message in enumerate(messages):
+        if message.headers.type != "request":
+            continue
+        try:
+            body = json.loads(message.payload)
+            creates.append(
+                (
+                    k,
+                    case_service.prepare(
+                        body["document"],
+                        [],
+                        direction="incoming",
+                        actor=f"node:{message.headers.sender}",
+                        at=now,
+                        uid=body["request"],
+                        peer_node=message.headers.sender,
+                    ),
+                )
+            )
+        except HanoinetError as exc:
+            results[k] = ("unapplied", exc.message, None)
+        except (KeyError, TypeError, ValueError) as exc:
+            results[k] = ("unapplied", f"malformed message body: {exc}", None)
+    created = case_service.create_many(conn, [item for _, item in creates], at=now)
+    for (k, _), new in zip(creates, created, strict=True):
+        results[k] = ("applied", None, new.request_id)
+    for k, message in enumerate(messages):
+        if k not in results:
+            h = message.headers
+            results[k] = _apply_message(conn, h.sender, message.payload, now)
+    return [results[k] for k in range(len(messages))]
+
+
+def _apply_message(conn: Connection, sender: str, payload: bytes, now: datetime) -> Applied:
+    """Apply a verified action to its request; a refusal is recorded, not raised (the message
     was delivered; the case shows why it could not be applied)."""
-    body = json.loads(payload)
     nested = conn.begin_nested()
     try:
-        if kind == "request":
-            created = case_service.create_in(
-                conn,
-                body["document"],
-                [],
-                direction="incoming",
-                actor=f"node:{sender}",
-                at=now,
-                uid=body["request"],
-                peer_node=sender,
-            )
-            nested.commit()
-            return "applied", None, created.request_id
+        body = json.loads(payload)
         row = conn.execute(select(requests).where(requests.c.uid == body["request"])).first()
         if row is None:
             nested.rollback()
@@ -362,18 +443,23 @@ _ROW = (
 )
 
 
+Sealed = tuple[NodeEntry, str, str, dict[str, Any] | None]
+"""The peer, the envelope, its message id, and the outbox update that keeps the envelope
+(None when it was sealed on an earlier attempt)."""
+
+
 def _prepare(
     conn: Connection, ctx: NodeContext, row: Any, now: datetime, rng: random.Random
-) -> tuple[NodeEntry, str, str] | Delivery:
-    """The peer, the envelope (sealed once and kept) and its message id; or a retry."""
+) -> Sealed | Delivery:
+    """Seal the message (once: a retry sends the same bytes); or a retry if no peer is known."""
     try:
         peer = _peer(ctx, row)
     except HanoinetError as exc:
         return _retry(conn, row, exc.message, now, rng)
     if row.envelope is not None:
-        return peer, str(row.envelope), str(row.message_id)
+        return peer, str(row.envelope), str(row.message_id), None
     headers, envelope = seal(
-        json.dumps(json.loads(row.payload)).encode(),
+        str(row.payload).encode(),  # canonical JSON, as the command wrote it
         sender=ctx.node_id,
         keys=ctx.keys,
         recipient=peer,
@@ -382,67 +468,52 @@ def _prepare(
         case=row.case_id,
         request=row.request_id,
     )
-    conn.execute(
-        _SEALED,
-        {
-            "oid": row.id,
-            "new_envelope": envelope,
-            "new_message_id": headers.id,
-            "new_recipient": peer.id,
-        },
-    )
-    return peer, envelope, headers.id
+    keep = {
+        "oid": row.id,
+        "new_envelope": envelope,
+        "new_message_id": headers.id,
+        "new_recipient": peer.id,
+    }
+    return peer, envelope, headers.id, keep
 
 
 def _settle(
     conn: Connection,
     ctx: NodeContext,
-    row: Any,
-    peer: NodeEntry,
-    message_id: str,
-    receipt_token: str,
+    receipted: list[tuple[Any, NodeEntry, str, Receipt]],
     now: datetime,
-    rng: random.Random,
-) -> Delivery:
-    """Verify the peer's receipt and record the outcome, in the caller's transaction."""
-    try:
-        receipt = verify_receipt(
-            receipt_token, directory=ctx.directory, expected_from=peer.id, now=now
+) -> list[Delivery]:
+    """Record each message's verified receipt, in the caller's transaction, with one statement
+    per table for all of them."""
+    if not receipted:
+        return []
+    kept = _keep_receipts(conn, [receipt.token for _, _, _, receipt in receipted])
+    settled, new_events, entries, results = [], [], [], []
+    for row, peer, message_id, receipt in receipted:
+        delivered = receipt.status == "delivered" or receipt.reason == "replayed"
+        status = "delivered" if delivered else "rejected"
+        settled.append(
+            {
+                "oid": row.id,
+                "new_status": status,
+                "new_receipt": kept[receipt.token],
+                "new_settled_at": now,
+                "new_error": None if delivered else receipt.reason,
+            }
         )
-        if receipt.message not in (message_id, ""):
-            raise EnvelopeRejected("malformed", "the receipt is for another message")
-    except EnvelopeRejected as exc:
-        return _retry(conn, row, f"the receipt did not verify ({exc.reason})", now, rng, message_id)
-    delivered = receipt.status == "delivered" or receipt.reason == "replayed"
-    status = "delivered" if delivered else "rejected"
-    conn.execute(
-        _SETTLE,
-        {
-            "oid": row.id,
-            "new_status": status,
-            "new_receipt": receipt.token,
-            "new_settled_at": now,
-            "new_error": None if delivered else receipt.reason,
-        },
-    )
-    params = {"message": message_id, "to": peer.id, "receipt_status": receipt.status}
-    if receipt.reason:
-        params["reason"] = receipt.reason
-    case_service.insert_event(
-        conn,
-        row.request_id,
-        Event(f"message_{status}", now, "worker", "system", "40(13)", "-", "-", params),
-    )
-    audit_log.append(
-        conn,
-        at=now,
-        actor="worker",
-        action=f"message_{status}",
-        target=row.request_id,
-        legal_basis="40(13)",
-        detail=params,
-    )
-    return Delivery(row.id, message_id, status, receipt.reason or "")
+        params = {"message": message_id, "to": peer.id, "receipt_status": receipt.status}
+        if receipt.reason:
+            params["reason"] = receipt.reason
+        action = f"message_{status}"
+        new_events.append(
+            (row.request_id, Event(action, now, "worker", "system", "40(13)", "-", "-", params))
+        )
+        entries.append(audit_log.Entry(now, "worker", action, row.request_id, "40(13)", params))
+        results.append(Delivery(row.id, message_id, status, receipt.reason or ""))
+    conn.execute(_SETTLE, settled)
+    case_service.insert_events(conn, new_events)
+    audit_log.append_many(conn, entries)
+    return results
 
 
 def deliver_one(
@@ -455,21 +526,32 @@ def deliver_one(
             .where(outbox.c.id == outbox_id)
         ).one()
         prepared = _prepare(conn, ctx, row, now, rng)
-    if isinstance(prepared, Delivery):
-        return prepared
-    peer, envelope, message_id = prepared
+        if isinstance(prepared, Delivery):
+            return prepared
+        peer, envelope, message_id, keep = prepared
+        if keep is not None:
+            conn.execute(_SEALED, keep)
     try:
         receipt_token = transport.post(peer.endpoint, envelope)
     except Exception as exc:  # network and HTTP failures: retry later
         with ctx.store.transaction() as conn:
             return _retry(conn, row, f"{type(exc).__name__}: {exc}", now, rng, message_id)
     with ctx.store.transaction() as conn:
-        return _settle(conn, ctx, row, peer, message_id, receipt_token, now, rng)
+        try:
+            receipt = verify_receipt(
+                receipt_token, directory=ctx.directory, expected_from=peer.id, now=now
+            )
+            if receipt.message not in (message_id, ""):
+                raise EnvelopeRejected("malformed", "the receipt is for another message")
+        except EnvelopeRejected as exc:
+            error = f"the receipt did not verify ({exc.reason})"
+            return _retry(conn, row, error, now, rng, message_id)
+        return _settle(conn, ctx, [(row, peer, message_id, receipt)], now)[0]
 
 
 class BatchTransport(Transport, Protocol):
-    def post_batch(self, endpoint: str, envelopes: list[str]) -> list[str]:
-        """POST several envelopes at once; one receipt token per envelope, in order."""
+    def post_batch(self, endpoint: str, envelopes: list[str]) -> str:
+        """POST several envelopes at once; return the one signed receipt naming them all."""
 
 
 def deliver_batch(
@@ -481,8 +563,9 @@ def deliver_batch(
     limit: int = 200,
     lease: timedelta = LEASE,
 ) -> list[Delivery]:
-    """Like ``deliver_due`` but with one transaction to seal, one HTTP request per peer and
-    one transaction to settle, for every claimed message: what throughput needs."""
+    """Like ``deliver_due`` but with one transaction to seal, one HTTP request and one signed
+    receipt per peer, and one transaction to settle, for every claimed message: what
+    throughput needs."""
     rng = rng or random.Random()
     due = claim_due(ctx, now, limit, lease)
     if not due:
@@ -496,30 +579,43 @@ def deliver_batch(
             .where(outbox.c.id.in_(due))
             .order_by(outbox.c.id)
         ).all()
+        kept = []
         for row in rows:
             prepared = _prepare(conn, ctx, row, now, rng)
             if isinstance(prepared, Delivery):
                 results.append(prepared)
-            else:
-                peer, envelope, message_id = prepared
-                groups.setdefault(peer.id, []).append((row, peer, envelope, message_id))
+                continue
+            peer, envelope, message_id, keep = prepared
+            groups.setdefault(peer.id, []).append((row, peer, envelope, message_id))
+            if keep is not None:
+                kept.append(keep)
+        if kept:
+            conn.execute(_SEALED, kept)
     for items in groups.values():
-        endpoint = items[0][1].endpoint
+        peer = items[0][1]
         try:
-            tokens = transport.post_batch(endpoint, [envelope for _, _, envelope, _ in items])
-            if len(tokens) != len(items):
-                raise OSError(f"{len(tokens)} receipts for {len(items)} envelopes")
+            token = transport.post_batch(peer.endpoint, [envelope for _, _, envelope, _ in items])
+            named = verify_receipts(token, directory=ctx.directory, expected_from=peer.id, now=now)
+            receipts = {r.message: r for r in named}
+        except EnvelopeRejected as exc:
+            receipts, error = {}, f"the receipt did not verify ({exc.reason})"
         except Exception as exc:  # network and HTTP failures: retry later
-            with ctx.store.transaction() as conn:
-                results.extend(
-                    _retry(conn, row, f"{type(exc).__name__}: {exc}", now, rng, mid)
-                    for row, _, _, mid in items
-                )
-            continue
+            receipts, error = {}, f"{type(exc).__name__}: {exc}"
+        else:
+            error = "the peer's receipt does not name this message"
         with ctx.store.transaction() as conn:
             results.extend(
-                _settle(conn, ctx, row, peer, mid, token, now, rng)
-                for (row, peer, _, mid), token in zip(items, tokens, strict=True)
+                _retry(conn, row, error, now, rng, mid)
+                for row, _, _, mid in items
+                if mid not in receipts
+            )
+            results.extend(
+                _settle(
+                    conn,
+                    ctx,
+                    [(row, p, mid, receipts[mid]) for row, p, _, mid in items if mid in receipts],
+                    now,
+                )
             )
     return results
 

@@ -65,6 +65,18 @@ def entry_hash(
     return hashlib.sha256(prev_hash.encode() + canonical(body)).hexdigest()
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One audit entry to append: who, when, what, on which target, on which legal basis."""
+
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    legal_basis: str
+    detail: dict[str, Any] | None = None
+
+
 def append(
     conn: Connection,
     *,
@@ -76,36 +88,55 @@ def append(
     detail: dict[str, Any] | None = None,
 ) -> int:
     """Append one entry inside the caller's transaction; returns its sequence number."""
+    return append_many(conn, [Entry(at, actor, action, target, legal_basis, detail)])
+
+
+def append_many(conn: Connection, new: list[Entry]) -> int:
+    """Append entries in order inside the caller's transaction, with one insert statement and
+    one move of the head for all of them; returns the last sequence number."""
     # The innermost transaction (a savepoint if one is open): a head cached by a savepoint
     # that is later rolled back is never reused by its parent.
     transaction = conn.get_nested_transaction() or conn.get_transaction()
     cached = conn.info.get("hanoinet_audit_head")
     if cached is not None and cached[0] is transaction:
         # This transaction already wrote the head (and holds its lock): no need to read it.
-        prev_seq, prev_hash = cached[1], cached[2]
+        seq, digest = int(cached[1]), str(cached[2])
     else:
         query = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
         if conn.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE already serializes writers
             query = query.with_for_update()
         head = conn.execute(query).one()
-        prev_seq, prev_hash = int(head.seq), str(head.hash)
-    seq: int = prev_seq + 1
-    text = canonical(detail or {}).decode()
-    digest = entry_hash(prev_hash, seq, at, actor, action, target, legal_basis, text)
-    conn.execute(
-        _INSERT_ENTRY,
-        dict(
-            seq=seq,
-            at=_utc(at),
-            actor=actor,
-            action=action,
-            target=target,
-            legal_basis=legal_basis,
-            detail=text,
-            prev_hash=prev_hash,
-            hash=digest,
-        ),
-    )
+        seq, digest = int(head.seq), str(head.hash)
+    if not new:
+        return seq
+    rows = []
+    for entry in new:
+        prev_hash, seq = digest, seq + 1
+        text = canonical(entry.detail or {}).decode()
+        digest = entry_hash(
+            prev_hash,
+            seq,
+            entry.at,
+            entry.actor,
+            entry.action,
+            entry.target,
+            entry.legal_basis,
+            text,
+        )
+        rows.append(
+            dict(
+                seq=seq,
+                at=_utc(entry.at),
+                actor=entry.actor,
+                action=entry.action,
+                target=entry.target,
+                legal_basis=entry.legal_basis,
+                detail=text,
+                prev_hash=prev_hash,
+                hash=digest,
+            )
+        )
+    conn.execute(_INSERT_ENTRY, rows)
     conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
     conn.info["hanoinet_audit_head"] = (transaction, seq, digest)
     return seq

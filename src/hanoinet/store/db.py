@@ -56,8 +56,9 @@ class Store:
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
-    def migrate(self) -> None:
-        """Bring the schema to this hanoinet's head; refuse a database from a newer one."""
+    def migrate(self, to: str = "head") -> None:
+        """Bring the schema to this hanoinet's head (or revision ``to``); refuse a database
+        from a newer hanoinet."""
         current = self.current_revision()
         script = ScriptDirectory.from_config(_alembic_config())
         known = {rev.revision for rev in script.walk_revisions()}
@@ -70,7 +71,7 @@ class Store:
         with self.engine.begin() as conn:
             config = _alembic_config()
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            command.upgrade(config, to)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -113,16 +114,17 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
 
 
 @contextmanager
-def schema_store(base_url: str, prefix: str = "t") -> Iterator[Store]:
-    """A migrated store in a fresh PostgreSQL schema of ``base_url``, dropped afterwards:
-    for tests and benchmarks that must not touch anything else in the database."""
+def schema_store(base_url: str, prefix: str = "t", revision: str = "head") -> Iterator[Store]:
+    """A store migrated to ``revision`` in a fresh PostgreSQL schema of ``base_url``, dropped
+    afterwards: for tests and benchmarks that must not touch anything else in the database."""
     schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base_url)
     try:
         with admin.begin() as conn:
             conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        store = open_store(f"{base_url}?options=-csearch_path%3D{schema}")
+        store = open_store(f"{base_url}?options=-csearch_path%3D{schema}", migrate=False)
         try:
+            store.migrate(revision)
             yield store
         finally:
             store.dispose()

@@ -81,13 +81,13 @@ audit = Table(
     Column("hash", String(64), nullable=False),
 )
 
+# One row: the last audit entry. Locked by every writer, so the chain never forks.
 audit_head = Table(
     "audit_head",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("seq", Integer, nullable=False),
     Column("hash", String(64), nullable=False),
-    comment="One row: the last audit entry. Locked by every writer, so the chain never forks.",
 )
 
 outbox = Table(
@@ -105,7 +105,12 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", DateTime(timezone=True)),
     Column("last_error", Text),
-    Column("receipt", Text, doc="The peer's signed receipt."),
+    Column(
+        "receipt_digest",
+        String(64),
+        ForeignKey("receipts.digest"),
+        doc="The peer's signed receipt (one may name a whole batch).",
+    ),
     Column("settled_at", DateTime(timezone=True)),
 )
 Index("ix_outbox_status_next", outbox.c.status, outbox.c.next_attempt_at)
@@ -121,7 +126,19 @@ inbox = Table(
     Column("error", Text),
     Column("request_id", String(32)),
     Column("digest", String(64), nullable=False),
-    Column("receipt", Text, nullable=False),
+    Column(
+        "receipt_digest",
+        String(64),
+        ForeignKey("receipts.digest"),
+        doc="The signed receipt sent back (one may name a whole batch).",
+    ),
+)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("digest", String(64), primary_key=True, doc="SHA-256 of the token, hex."),
+    Column("token", Text, nullable=False, doc="The signed receipt (compact JWS), as sent."),
 )
 
 fired = Table(

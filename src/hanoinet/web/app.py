@@ -62,7 +62,9 @@ def create_app(
             status_code=status,
         )
 
-    @app.post("/api/v1/inbox/batch", summary="Deliver several envelopes; one signed receipt each")
+    @app.post(
+        "/api/v1/inbox/batch", summary="Deliver several envelopes; one signed receipt naming each"
+    )
     async def inbox_batch(request: Request) -> JSONResponse:
         body = bytearray()
         async for chunk in request.stream():
@@ -80,7 +82,7 @@ def create_app(
         if len(envelopes) > MAX_BATCH:
             return _problem(413, "batch too large", f"at most {MAX_BATCH} envelopes")
         receipts = await run_in_threadpool(receive_batch, ctx, envelopes, now=now())
-        return JSONResponse({"receipts": [r.token for r in receipts]})
+        return JSONResponse({"receipt": receipts[0].token if receipts else None})
 
     @app.get("/api/v1/health", summary="Liveness and the directory version in use")
     def health() -> dict[str, object]:
