@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install demo test lint typecheck pytest bench lock clean
+.PHONY: install browser demo test lint typecheck pytest bench lock clean
 
 install: $(STAMP)
 
@@ -20,7 +20,10 @@ $(STAMP): requirements.lock pyproject.toml
 demo: install
 	@$(BIN)/python -m hanoinet.demo
 
-test: install lint typecheck pytest
+test: install browser lint typecheck pytest
+
+browser:
+	@scripts/ensure-chromium
 
 lint: install
 	$(BIN)/ruff check src tests

@@ -51,6 +51,7 @@ class Demo:
         self.authority = root / "authority" / "authority.pub.json"
         self.ports = {n: _free_port() for n in NODES}
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.logins: dict[str, str] = {}
 
     def env(self, node: str | None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HANOINET_")}
@@ -135,6 +136,9 @@ class Demo:
         )
         for node in NODES:
             self.run(node, "directory", "accept", str(directory))
+        for node in NODES:  # someone to log in to each node's web desk (illustrative users)
+            added = self.json(node, "user", "add", "duty", "--role", "duty_officer")
+            self.logins[node] = str(added["initial_password"])
 
     def start(self) -> None:
         for node in NODES:
@@ -315,6 +319,13 @@ def main(argv: list[str] | None = None) -> int:
         demo.start()
         story(demo)
         print("\nWhere to look:", flush=True)
+        for node in NODES:
+            print(
+                f"  {NODES[node][1]:<16} web desk http://127.0.0.1:{demo.ports[node]}/desk   "
+                f"log in as duty / {demo.logins[node]} (then a new password and an "
+                "authenticator app, as at any first log-in)",
+                flush=True,
+            )
         for node in NODES:
             print(
                 f"  {NODES[node][1]:<16} http://127.0.0.1:{demo.ports[node]}/api/v1/health   "

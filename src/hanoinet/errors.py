@@ -17,6 +17,8 @@ apart, a ``detail`` for debugging that never reaches a peer or a user.
     ├── UnknownCase              no case by that id on this node
     ├── DirectoryRejected        a directory is forged, expired, downgraded ... (reason code)
     ├── EnvelopeRejected         an envelope failed verification (reason code for the receipt)
+    ├── LoginRefused             a log-in step failed (never says whether name or password)
+    ├── Forbidden                the role does not allow this action
     └── StoreError               the database cannot be used as it is
         └── SchemaTooNew         the database was migrated by a newer hanoinet
 """
@@ -117,6 +119,19 @@ class UnknownCase(HanoinetError):
     """No case or request with that id exists on this node."""
 
     code = "unknown_case"
+
+
+class LoginRefused(HanoinetError):
+    """A log-in step failed: wrong name, password or code, a locked account, or an expired
+    step. The message never says which of name or password was wrong."""
+
+    code = "login_refused"
+
+
+class Forbidden(HanoinetError):
+    """The principal's role does not allow this (and it may see what it asks about)."""
+
+    code = "forbidden"
 
 
 class StoreError(HanoinetError):

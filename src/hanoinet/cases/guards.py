@@ -12,6 +12,7 @@ from datetime import datetime
 from hanoinet.cases.clocks import preservation_expiry
 from hanoinet.cases.lifecycle import RequestView, Transition
 from hanoinet.convention import convention
+from hanoinet.convention.model import Ground
 from hanoinet.errors import TransitionRefused
 from hanoinet.registry.participants import is_known_code
 
@@ -44,17 +45,29 @@ def reason(request: RequestView, t: Transition, params: dict[str, str], at: date
         )
 
 
+GROUND_KINDS = {
+    "refusal_ground": ("refusal", "no_obligation"),
+    "postponement_ground": ("postponement",),
+}
+
+
+def grounds_for(request_kind: str, kinds: tuple[str, ...]) -> list[Ground]:
+    """The grounds of ``kinds`` a request of ``request_kind`` may invoke."""
+    form = convention().forms[request_kind]
+    return [
+        g
+        for g in convention().grounds.values()
+        if g.kind in kinds and (form.grounds in g.applies_to or form.key in g.applies_to)
+    ]
+
+
 def _ground(
     params: dict[str, str], request: RequestView, kinds: tuple[str, ...], action: str
 ) -> None:
     key = params.get("ground", "")
     form = convention().forms[request.kind]
     grounds = convention().grounds
-    allowed = [
-        g
-        for g in grounds.values()
-        if g.kind in kinds and (form.grounds in g.applies_to or form.key in g.applies_to)
-    ]
+    allowed = grounds_for(request.kind, kinds)
     listing = ", ".join(f"{g.id} ({g.article})" for g in allowed) or "none"
     if not key:
         raise _refuse(f"'{action}' needs a ground: --ground with one of {listing}", "40(21)")
@@ -76,13 +89,13 @@ def _ground(
 def refusal_ground(
     request: RequestView, t: Transition, params: dict[str, str], at: datetime
 ) -> None:
-    _ground(params, request, ("refusal", "no_obligation"), "refusal")
+    _ground(params, request, GROUND_KINDS["refusal_ground"], "refusal")
 
 
 def postponement_ground(
     request: RequestView, t: Transition, params: dict[str, str], at: datetime
 ) -> None:
-    _ground(params, request, ("postponement",), "postponement")
+    _ground(params, request, GROUND_KINDS["postponement_ground"], "postponement")
 
 
 def consulted(request: RequestView, t: Transition, params: dict[str, str], at: datetime) -> None:

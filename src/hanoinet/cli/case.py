@@ -3,15 +3,16 @@ the web desk uses. Each command is one transaction; a refused action writes noth
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from hanoinet.cli.output import console, parse_time, print_json, read_text, user_errors
 from hanoinet.services import cases as service
+from hanoinet.services import shapes
 from hanoinet.settings import load_settings
 from hanoinet.store import Store, open_store
 from hanoinet.store import audit as audit_log
@@ -48,10 +49,6 @@ def _actor() -> str:
     return load_settings().user
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value else None
-
-
 @app.command("new")
 def new_command(
     file: Annotated[
@@ -84,14 +81,7 @@ def new_command(
         )
     errors = [f for f in created.findings if f.severity == "error"]
     if json:
-        print_json(
-            {
-                "case": created.case_id,
-                "request": created.request_id,
-                "state": created.state,
-                "findings": [f.as_dict() for f in created.findings],
-            }
-        )
+        print_json(shapes.created_json(created))
         return
     console.print(f"Case {created.case_id}, request {created.request_id}: {created.state}")
     if errors:
@@ -118,7 +108,11 @@ def edit_command(
         acted = service.edit(store, ident, text, actor=_actor(), at=_now(at))
     if json:
         print_json(
-            {"request": acted.request_id, "case": acted.case_id, "event": _event_json(acted.event)}
+            {
+                "request": acted.request_id,
+                "case": acted.case_id,
+                "event": shapes.event_json(acted.event),
+            }
         )
         return
     console.print(
@@ -138,24 +132,7 @@ def list_command(
     with user_errors():
         rows = service.list_requests(store, actor=_actor(), at=_now(None), open_only=open_only)
     if json:
-        print_json(
-            {
-                "requests": [
-                    {
-                        "id": r.id,
-                        "case": r.case_id,
-                        "direction": r.direction,
-                        "kind": r.kind,
-                        "state": r.state,
-                        "requesting_state": r.requesting_state,
-                        "requested_state": r.requested_state,
-                        "urgency": r.urgency,
-                        "updated_at": _iso(r.updated_at),
-                    }
-                    for r in rows
-                ]
-            }
-        )
+        print_json({"requests": [shapes.summary_json(r) for r in rows]})
         return
     if not rows:
         console.print("No requests yet: `hanoinet case new --from FILE` opens one.")
@@ -188,63 +165,6 @@ def list_command(
     console.print(table)
 
 
-def _request_json(d: service.RequestDetail) -> dict[str, Any]:
-    s = d.summary
-    return {
-        "id": s.id,
-        "uid": d.uid,
-        "direction": s.direction,
-        "kind": s.kind,
-        "state": s.state,
-        "requesting_state": s.requesting_state,
-        "requested_state": s.requested_state,
-        "urgency": s.urgency,
-        "document": d.document,
-        "document_sha256": d.document_sha256,
-        "findings": [f.as_dict() for f in d.findings],
-        "preserved_until": _iso(d.preserved_until),
-        "allowed_actions": d.allowed_actions,
-        "timeline": [_event_json(e) for e in d.events],
-        "messages": [
-            {
-                "type": m.type,
-                "action": m.action,
-                "status": m.status,
-                "created_at": _iso(m.created_at),
-                "attempts": m.attempts,
-                "last_error": m.last_error,
-                "message_id": m.message_id,
-                "recipient": m.recipient,
-                "not_delivered": m.not_delivered,
-            }
-            for m in d.messages
-        ],
-        "due": [
-            {
-                "key": x.key,
-                "kind": x.kind,
-                "at": _iso(x.at),
-                "article": x.article,
-                "message": x.message,
-            }
-            for x in d.dues
-        ],
-    }
-
-
-def _event_json(e: Any) -> dict[str, Any]:
-    return {
-        "action": e.action,
-        "at": _iso(e.at),
-        "actor": e.actor,
-        "by": e.by,
-        "article": e.article,
-        "from": e.from_state,
-        "to": e.to_state,
-        "params": e.params,
-    }
-
-
 @app.command("show")
 def show_command(
     ident: Annotated[
@@ -257,15 +177,7 @@ def show_command(
     with user_errors():
         case = service.show(store, ident, actor=_actor(), at=_now(None))
     if json:
-        print_json(
-            {
-                "id": case.id,
-                "title": case.title,
-                "created_at": _iso(case.created_at),
-                "created_by": case.created_by,
-                "requests": [_request_json(d) for d in case.requests],
-            }
-        )
+        print_json(shapes.case_json(case))
         return
     console.print(f"Case {case.id}: {case.title}", markup=False)
     for d in case.requests:
@@ -312,7 +224,10 @@ def timeline_command(
     )
     if json:
         print_json(
-            {"case": case.id, "timeline": [{"request": rid, **_event_json(e)} for rid, e in rows]}
+            {
+                "case": case.id,
+                "timeline": [{"request": rid, **shapes.event_json(e)} for rid, e in rows],
+            }
         )
         return
     for rid, e in rows:
@@ -375,14 +290,7 @@ def act_command(
         )
     e = acted.event
     if json:
-        print_json(
-            {
-                "request": acted.request_id,
-                "case": acted.case_id,
-                "event": _event_json(e),
-                "created_request": acted.created_request,
-            }
-        )
+        print_json(shapes.acted_json(acted))
         return
     console.print(
         f"{acted.request_id}: {e.action} ({e.article}) — {e.from_state} -> {e.to_state}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from hanoinet import __version__
-from hanoinet.cli import bench, case, convention, node, request, serve, treaty
+from hanoinet.cli import bench, case, convention, node, request, serve, treaty, user
 
 app = typer.Typer(
     name="hanoinet",
@@ -24,6 +24,8 @@ app.add_typer(case.audit_app, name="audit")
 app.add_typer(case.clock_app, name="clock")
 app.add_typer(node.app, name="node")
 app.add_typer(node.directory_app, name="directory")
+app.add_typer(user.app, name="user")
+app.add_typer(user.token_app, name="token")
 app.command("serve")(serve.serve_command)
 app.command("worker")(serve.worker_command)
 app.add_typer(bench.app, name="bench")

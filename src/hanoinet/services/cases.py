@@ -14,16 +14,29 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    bindparam,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import case as sql_case
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hanoinet.cases.clocks import Due, dues, preservation_expiry
 from hanoinet.cases.lifecycle import OPEN, Decision, Direction, Event, RequestView, Role, decide
 from hanoinet.convention import convention
-from hanoinet.errors import InvalidInput, StoreError, TransitionRefused, UnknownCase
+from hanoinet.errors import Forbidden, InvalidInput, StoreError, TransitionRefused, UnknownCase
 from hanoinet.law import check, default_context, parse_request
 from hanoinet.law.findings import Finding
+from hanoinet.services import access
+from hanoinet.services.access import Principal
 from hanoinet.store import Store
 from hanoinet.store import audit as audit_log
 from hanoinet.store.audit import canonical
@@ -347,17 +360,32 @@ def aware(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
-def _request_row(conn: Connection, ident: str) -> Any:
-    row = conn.execute(_REQUEST_BY_ID, {"rid": ident}).first()
+def _visible(principal: Principal | None) -> ColumnElement[bool] | None:
+    """The requests ``principal`` may see, as a filter (None: all; the CLI runs as the node)."""
+    if principal is None:
+        return None
+    s = access.scope(principal)
+    if s.everything:
+        return None
+    if s.created_by is not None:
+        return requests.c.case_id.in_(select(cases.c.id).where(cases.c.created_by == s.created_by))
+    if s.desk_kinds is not None:
+        return or_(requests.c.urgency.in_(access.URGENT), requests.c.kind.in_(sorted(s.desk_kinds)))
+    return false()
+
+
+def _request_row(conn: Connection, ident: str, principal: Principal | None = None) -> Any:
+    """The request ``ident`` (or a case's first request) if ``principal`` may see it; the same
+    UnknownCase whether it does not exist or may not be seen (no leak through ids)."""
+    visible = _visible(principal)
+    query = select(requests).where(or_(requests.c.id == ident, requests.c.case_id == ident))
+    if visible is not None:
+        query = query.where(visible)
+    row = conn.execute(query.order_by((requests.c.id == ident).desc(), requests.c.id)).first()
     if row is None:
-        first = conn.execute(
-            select(requests).where(requests.c.case_id == ident).order_by(requests.c.id)
-        ).first()
-        if first is None:
-            raise UnknownCase(
-                f"no case or request '{ident}' on this node; `hanoinet case list` shows them"
-            )
-        row = first
+        raise UnknownCase(
+            f"no case or request '{ident}' on this node; `hanoinet case list` shows them"
+        )
     return row
 
 
@@ -382,10 +410,17 @@ def act(
     params: dict[str, str] | None = None,
     from_peer: bool = False,
     system: bool = False,
+    principal: Principal | None = None,
 ) -> Acted:
-    """Take ``action`` on a request (or a case's first request); nothing is written if refused."""
+    """Take ``action`` on a request (or a case's first request); nothing is written if refused.
+    With a ``principal``, only on a request it sees and with a role that acts on it."""
     with store.transaction() as conn:
-        row = _request_row(conn, ident)
+        row = _request_row(conn, ident, principal)
+        if principal is not None and not access.may_act(principal, direction=row.direction):
+            raise Forbidden(
+                f"your role ({principal.role}) does not take actions on {row.direction} "
+                f"request {row.id}"
+            )
         return act_in(
             conn, row, action, actor=actor, at=at, params=params, from_peer=from_peer, system=system
         )
@@ -552,6 +587,8 @@ class RequestSummary:
     requested_state: str | None
     urgency: str
     updated_at: datetime
+    created_at: datetime
+    """When this node opened or received it (acknowledgement targets count from here)."""
 
     @classmethod
     def of(cls, r: Any) -> RequestSummary:
@@ -566,15 +603,44 @@ class RequestSummary:
             r.requested_state,
             r.urgency,
             aware(r.updated_at),
+            aware(r.created_at),
         )
 
 
+_URGENCY_ORDER = sql_case(
+    (requests.c.urgency == "emergency", 0), (requests.c.urgency == "urgent", 1), else_=2
+)
+
+
 def list_requests(
-    store: Store, *, actor: str, at: datetime, open_only: bool = False
+    store: Store,
+    *,
+    actor: str,
+    at: datetime,
+    open_only: bool = False,
+    principal: Principal | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    urgent_only: bool = False,
 ) -> list[RequestSummary]:
-    """Every request on this node, most urgent and most recent first (metadata, audited)."""
+    """The requests of this node ``principal`` may see (all, without one), most urgent and
+    most recent first, ``limit`` from ``offset`` (metadata only; the listing is audited)."""
+    query = select(requests).order_by(
+        _URGENCY_ORDER, requests.c.updated_at.desc(), requests.c.id.desc()
+    )
+    visible = _visible(principal)
+    if visible is not None:
+        query = query.where(visible)
+    if open_only:
+        query = query.where(requests.c.state.in_(sorted(OPEN)))
+    if urgent_only:
+        query = query.where(requests.c.urgency.in_(access.URGENT))
+    if limit is not None:
+        query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
     with store.transaction() as conn:
-        rows = conn.execute(select(requests).order_by(requests.c.updated_at.desc())).all()
+        rows = conn.execute(query).all()
         audit_log.append(
             conn,
             at=at,
@@ -582,11 +648,9 @@ def list_requests(
             action="list",
             target="requests",
             legal_basis="40(25)",
-            detail={"count": len(rows)},
+            detail={"count": len(rows), "offset": offset} if offset else {"count": len(rows)},
         )
-    order = {"emergency": 0, "urgent": 1, "routine": 2}
-    found = [RequestSummary.of(r) for r in rows if not open_only or r.state in OPEN]
-    return sorted(found, key=lambda s: (order.get(s.urgency, 3), -s.updated_at.timestamp()))
+    return [RequestSummary.of(r) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -661,16 +725,18 @@ def show(
     actor: str,
     at: datetime,
     alarm_after: timedelta = timedelta(minutes=15),
+    principal: Principal | None = None,
 ) -> CaseDetail:
-    """A case with its requests' content, findings, timeline and clocks (audited read)."""
+    """A case with its requests' content, findings, timeline and clocks (audited read); with a
+    ``principal``, only the requests of the case it may see."""
     from hanoinet.cases.lifecycle import allowed_actions
 
     with store.transaction() as conn:
-        row = _request_row(conn, ident)
+        row = _request_row(conn, ident, principal)
         case = conn.execute(select(cases).where(cases.c.id == row.case_id)).one()
-        rows = conn.execute(
-            select(requests).where(requests.c.case_id == case.id).order_by(requests.c.id)
-        ).all()
+        query = select(requests).where(requests.c.case_id == case.id).order_by(requests.c.id)
+        visible = _visible(principal)
+        rows = conn.execute(query if visible is None else query.where(visible)).all()
         details: list[RequestDetail] = []
         for r in rows:
             view = _view(conn, r)

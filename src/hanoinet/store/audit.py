@@ -161,6 +161,42 @@ class Verification:
         return not self.breaks
 
 
+def search(
+    conn: Connection,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    target: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Any]:
+    """Entries matching every filter given, newest first (``actor`` and ``target`` match a
+    part of the value, case-insensitively)."""
+    query = select(audit).order_by(audit.c.seq.desc()).limit(limit).offset(offset)
+    if actor:
+        query = query.where(audit.c.actor.ilike(f"%{_like(actor)}%", escape="\\"))
+    if target:
+        query = query.where(audit.c.target.ilike(f"%{_like(target)}%", escape="\\"))
+    if action:
+        query = query.where(audit.c.action == action)
+    if since is not None:
+        query = query.where(audit.c.at >= since)
+    if until is not None:
+        query = query.where(audit.c.at < until)
+    return list(conn.execute(query))
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def actions(conn: Connection) -> list[str]:
+    """The distinct actions in the log, for a filter's choices."""
+    return [r[0] for r in conn.execute(select(audit.c.action).distinct().order_by(audit.c.action))]
+
+
 def entries(conn: Connection) -> Iterator[Any]:
     yield from conn.execute(select(audit).order_by(audit.c.seq))
 

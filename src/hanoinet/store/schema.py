@@ -160,13 +160,38 @@ users = Table(
     "users",
     metadata,
     Column("username", String(120), primary_key=True),
-    Column(
-        "role", String(24), nullable=False, doc="node_admin, duty_officer, ... (issue: web desk)"
-    ),
+    Column("role", String(32), nullable=False, doc="one of services.access.ROLES"),
     Column("password_hash", String(200), nullable=False, doc="argon2id; never the password"),
     Column("totp_secret", String(64)),
     Column("failed_logins", Integer, nullable=False, server_default="0"),
     Column("locked_until", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("must_change_password", Boolean, nullable=False, server_default="1"),
+    Column("locale", String(16), nullable=False, server_default="en"),
+    Column("time_zone", String(64), nullable=False, server_default="UTC"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True, doc="SHA-256 of the cookie; never it"),
+    Column("username", String(120), ForeignKey("users.username"), nullable=False),
+    Column("stage", String(12), nullable=False, doc="password (TOTP next), setup, or full"),
+    Column("csrf", String(64), nullable=False, doc="The form token of this session"),
+    Column("pending_totp", String(64), doc="During set-up: the TOTP secret being enrolled"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True, doc="SHA-256 of the token; never it"),
+    Column("prefix", String(16), nullable=False, doc="First characters, to recognize it"),
+    Column("name", String(120), nullable=False),
+    Column("username", String(120), ForeignKey("users.username"), nullable=False),
+    Column("scopes", String(40), nullable=False, doc="read, or read act"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
 )

@@ -7,18 +7,29 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hanoinet import __version__
 from hanoinet.exchange.envelope import MAX_BYTES
 from hanoinet.services.federation import NodeContext, receive, receive_batch
+from hanoinet.web import api, pages, public
+from hanoinet.web.common import Web
 
 JOSE = "application/jose"
 MAX_BATCH = 200
 MAX_BATCH_BYTES = 16 * 1024 * 1024
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 def _problem(status: int, title: str, detail: str) -> JSONResponse:
@@ -101,5 +112,40 @@ def create_app(
                 media_type="application/problem+json",
             )
         return Response(directory_token, media_type=JOSE)
+
+    app.state.web = Web(ctx, now, directory_token)
+    app.mount(
+        "/static",
+        StaticFiles(directory=str(resources.files("hanoinet.web") / "static")),
+        name="static",
+    )
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"location": "/".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        where = "; ".join(f"{e['location']}: {e['message']}" for e in errors)
+        return api.problem(422, "Invalid request", where, "invalid_input", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/api/"):
+            return api.problem(exc.status_code, str(exc.detail), str(exc.detail), "http_error")
+        return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
+
+    app.include_router(public.router)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.setdefault("content-security-policy", CSP)
+        response.headers.setdefault("x-content-type-options", "nosniff")
+        response.headers.setdefault("x-frame-options", "DENY")
+        response.headers.setdefault("referrer-policy", "no-referrer")
+        return response
 
     return app

@@ -1,0 +1,143 @@
+"""Who may do what on a node: roles, permissions, and which requests each role sees.
+
+Pure: no database, no web. The web desk, the API and the CLI ask the same
+questions here, and the case service turns a ``Scope`` into a query filter, so
+a request a role may not see is never loaded, listed, counted or named in an
+error (an unknown id and a forbidden id get the same answer).
+
+Roles (issue 6; least privilege):
+
+- ``duty_officer`` (24/7 desk, art. 41): the requests that travel through the
+  24/7 network (forms whose channels include the point of contact) and every
+  urgent or emergency request; acts on them.
+- ``central_authority_officer`` (art. 40(13)): every request of the node; acts.
+- ``requester`` (investigator or prosecutor): drafts requests and follows the
+  cases they opened; acts only on those, and only as the requesting State.
+- ``supervisor``: reads every request and the audit log; does not act.
+- ``node_admin``: users, API tokens, keys and designations; no case content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from hanoinet.convention import convention
+
+Role = Literal["node_admin", "supervisor", "central_authority_officer", "duty_officer", "requester"]
+ROLES: tuple[Role, ...] = (
+    "node_admin",
+    "supervisor",
+    "central_authority_officer",
+    "duty_officer",
+    "requester",
+)
+Permission = Literal[
+    "desk",  # the 24/7 queue page
+    "cases.read",
+    "cases.create",
+    "cases.act",
+    "audit.read",
+    "users.manage",
+    "tokens.manage",
+]
+_GRANTS: dict[Role, frozenset[Permission]] = {
+    "node_admin": frozenset({"users.manage", "tokens.manage"}),
+    "supervisor": frozenset({"desk", "cases.read", "audit.read"}),
+    "central_authority_officer": frozenset({"desk", "cases.read", "cases.create", "cases.act"}),
+    "duty_officer": frozenset({"desk", "cases.read", "cases.create", "cases.act"}),
+    "requester": frozenset({"cases.read", "cases.create", "cases.act"}),
+}
+_READS: frozenset[Permission] = frozenset({"desk", "cases.read", "audit.read"})
+"""What a ``read`` API token may do; every other permission changes something: ``act``."""
+URGENT = ("emergency", "urgent")
+Scopes = Literal["read", "act"]
+"""What an API token may do beyond its user's role: ``read`` only, or ``act`` too."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a person logged in, or a system with an API token (acting as a user)."""
+
+    username: str
+    role: Role
+    token_scopes: frozenset[Scopes] | None = None
+    """None for a person; for an API token, what the token allows."""
+
+    @property
+    def actor(self) -> str:
+        """The name written in events and the audit log."""
+        return self.username if self.token_scopes is None else f"{self.username} (API token)"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which requests of the node a principal sees. Exactly one shape applies."""
+
+    everything: bool = False
+    created_by: str | None = None
+    """Only the cases this user opened."""
+    desk_kinds: frozenset[str] | None = None
+    """The 24/7 desk: these forms, and any urgent or emergency request."""
+
+    @property
+    def nothing(self) -> bool:
+        return not self.everything and self.created_by is None and self.desk_kinds is None
+
+
+def permissions(role: Role) -> frozenset[Permission]:
+    return _GRANTS[role]
+
+
+def can(principal: Principal, permission: Permission) -> bool:
+    if permission not in _GRANTS[principal.role]:
+        return False
+    if principal.token_scopes is None:
+        return True
+    needed: Scopes = "read" if permission in _READS else "act"
+    return needed in principal.token_scopes
+
+
+def desk_kinds() -> frozenset[str]:
+    """The forms that travel through the 24/7 network (from the Convention data)."""
+    return frozenset(
+        key for key, form in convention().forms.items() if "point_of_contact" in form.channels
+    )
+
+
+def scope(principal: Principal) -> Scope:
+    if not can(principal, "cases.read"):
+        return Scope()
+    if principal.role in ("central_authority_officer", "supervisor"):
+        return Scope(everything=True)
+    if principal.role == "duty_officer":
+        return Scope(desk_kinds=desk_kinds())
+    return Scope(created_by=principal.username)
+
+
+def sees(principal: Principal, *, kind: str, urgency: str, case_created_by: str) -> bool:
+    """The same rule as ``scope``, for one request already in hand."""
+    s = scope(principal)
+    if s.everything:
+        return True
+    if s.created_by is not None:
+        return case_created_by == s.created_by
+    if s.desk_kinds is not None:
+        return urgency in URGENT or kind in s.desk_kinds
+    return False
+
+
+def may_act(principal: Principal, *, direction: str) -> bool:
+    """Whether the principal may take actions on a request it sees. A requester acts only as
+    the requesting State (on outgoing requests); the other acting roles on any."""
+    if not can(principal, "cases.act"):
+        return False
+    return principal.role != "requester" or direction == "outgoing"
+
+
+def may_create(principal: Principal, *, direction: str) -> bool:
+    """A requester drafts requests to send; recording a received one by hand is for the
+    officers who receive them."""
+    if not can(principal, "cases.create"):
+        return False
+    return principal.role != "requester" or direction == "outgoing"

@@ -1,0 +1,202 @@
+"""The JSON API under ``/api/v1`` for other systems and scripts: the same services and the same
+JSON shapes as the command line (``services.shapes``), the same roles as the web desk.
+
+Authentication: ``Authorization: Bearer hn_...`` (an API token, see ``hanoinet token create``),
+or the web desk's session cookie, then with the ``X-CSRF-Token`` header on every POST. Errors
+are RFC 9457 problem details: ``type``, ``title``, ``status``, ``detail`` and hanoinet's
+``code`` (stable, see errors.py); validation errors list each field in ``errors``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import JSONResponse
+
+from hanoinet.errors import (
+    Forbidden,
+    HanoinetError,
+    InvalidInput,
+    NotARequest,
+    TransitionRefused,
+    UnknownCase,
+)
+from hanoinet.services import access, shapes
+from hanoinet.services import cases as case_service
+from hanoinet.services.access import Permission, Principal
+from hanoinet.web import auth
+from hanoinet.web.common import now, principal, session, web
+
+router = APIRouter(prefix="/api/v1", tags=["cases"])
+PROBLEM = "application/problem+json"
+MAX_PAGE = 200
+STATUS: dict[type[HanoinetError], tuple[int, str]] = {
+    UnknownCase: (404, "Not found"),
+    Forbidden: (403, "Forbidden"),
+    TransitionRefused: (409, "Action refused"),
+    NotARequest: (422, "Not a request document"),
+    InvalidInput: (422, "Invalid input"),
+}
+
+
+def problem(status: int, title: str, detail: str, code: str, **extra: Any) -> JSONResponse:
+    return JSONResponse(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail, "code": code}
+        | extra,
+        status_code=status,
+        media_type=PROBLEM,
+    )
+
+
+def _from_error(exc: HanoinetError) -> JSONResponse:
+    status, title = next(
+        (found for kind, found in STATUS.items() if isinstance(exc, kind)), (400, "Bad request")
+    )
+    extra = {"article": exc.article} if isinstance(exc, TransitionRefused) and exc.article else {}
+    return problem(status, title, exc.message, exc.code, **extra)
+
+
+class _Refused(Exception):
+    def __init__(self, response: JSONResponse) -> None:
+        self.response = response
+
+
+def _who(request: Request, permission: Permission, *, unsafe: bool = False) -> Principal:
+    """The principal of the request, allowed ``permission``; raises _Refused with a problem."""
+    found = principal(request)
+    if found is None:
+        raise _Refused(
+            problem(
+                401,
+                "Not authenticated",
+                "send Authorization: Bearer <API token> (hanoinet token create) or log in",
+                "not_authenticated",
+            )
+        )
+    current = session(request)
+    if unsafe and current is not None and found.token_scopes is None:
+        given = request.headers.get(auth.CSRF_HEADER)
+        if not auth.csrf_ok(current.csrf, given):
+            raise _Refused(
+                problem(
+                    403,
+                    "CSRF token missing",
+                    "with the session cookie, send the page's token as X-CSRF-Token",
+                    "csrf",
+                )
+            )
+    if not access.can(found, permission):
+        raise _Refused(
+            problem(
+                403,
+                "Forbidden",
+                f"the role {found.role} (or this token's scope) does not allow {permission}",
+                "forbidden",
+            )
+        )
+    return found
+
+
+@router.get("/requests", summary="Requests this principal may see, most urgent first")
+def list_requests(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    open_only: Annotated[bool, Query(alias="open")] = False,
+    urgent: bool = False,
+) -> JSONResponse:
+    try:
+        who = _who(request, "cases.read")
+    except _Refused as refused:
+        return refused.response
+    rows = case_service.list_requests(
+        web(request).ctx.store,
+        actor=who.actor,
+        at=now(request),
+        open_only=open_only,
+        principal=who,
+        limit=limit + 1,
+        offset=offset,
+        urgent_only=urgent,
+    )
+    return JSONResponse(
+        {
+            "requests": [shapes.summary_json(r) for r in rows[:limit]],
+            "limit": limit,
+            "offset": offset,
+            "next_offset": offset + limit if len(rows) > limit else None,
+        }
+    )
+
+
+@router.get("/requests/{ident}", summary="A case (by a request or case id), as `case show`")
+def show(request: Request, ident: str) -> JSONResponse:
+    try:
+        who = _who(request, "cases.read")
+        detail = case_service.show(
+            web(request).ctx.store, ident, actor=who.actor, at=now(request), principal=who
+        )
+    except _Refused as refused:
+        return refused.response
+    except HanoinetError as exc:
+        return _from_error(exc)
+    return JSONResponse(shapes.case_json(detail))
+
+
+@router.post(
+    "/cases",
+    summary="Open a case from a request document (docs/request.schema.json)",
+    status_code=201,
+)
+def create(
+    request: Request,
+    document: Annotated[dict[str, Any], Body(description="A request document.")],
+    incoming: bool = False,
+) -> JSONResponse:
+    try:
+        who = _who(request, "cases.create", unsafe=True)
+        direction: Literal["incoming", "outgoing"] = "incoming" if incoming else "outgoing"
+        if not access.may_create(who, direction=direction):
+            raise Forbidden(f"the role {who.role} does not record {direction} requests")
+        created = case_service.new_case(
+            web(request).ctx.store,
+            json.dumps(document),
+            direction=direction,
+            actor=who.username,  # the case's owner, as a requester's scope needs
+            at=now(request),
+        )
+    except _Refused as refused:
+        return refused.response
+    except HanoinetError as exc:
+        return _from_error(exc)
+    return JSONResponse(shapes.created_json(created), status_code=201)
+
+
+@router.post(
+    "/requests/{ident}/actions/{action}",
+    summary="Take an action on a request (the lifecycle's; params: reason, ground, ...)",
+)
+def act(
+    request: Request,
+    ident: str,
+    action: str,
+    params: Annotated[dict[str, str] | None, Body(embed=True)] = None,
+) -> JSONResponse:
+    try:
+        who = _who(request, "cases.act", unsafe=True)
+        acted = case_service.act(
+            web(request).ctx.store,
+            ident,
+            action,
+            actor=who.actor,
+            at=now(request),
+            params=params or {},
+            principal=who,
+        )
+    except _Refused as refused:
+        return refused.response
+    except HanoinetError as exc:
+        return _from_error(exc)
+    return JSONResponse(shapes.acted_json(acted))

@@ -1,0 +1,98 @@
+"""What every page and API route shares: the node context, the clock, who is asking, and
+``page`` to render a template with the layout's context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from starlette.responses import HTMLResponse
+
+from hanoinet import __version__
+from hanoinet.services import users
+from hanoinet.services.access import Principal, permissions
+from hanoinet.services.federation import NodeContext
+from hanoinet.web import auth
+from hanoinet.web.render import choose_language, render
+
+ROLE_NAMES = {
+    "node_admin": "Node administrator",
+    "supervisor": "Supervisor",
+    "central_authority_officer": "Central-authority officer",
+    "duty_officer": "Duty officer (24/7)",
+    "requester": "Requester",
+}
+"""English names; translated in the templates."""
+
+
+@dataclass
+class Web:
+    """Stored on ``app.state.web``: the node and its clock (tests set the clock)."""
+
+    ctx: NodeContext
+    clock: Callable[[], datetime]
+    directory_token: str | None = None
+
+
+def web(request: Request) -> Web:
+    found: Web = request.app.state.web
+    return found
+
+
+def now(request: Request) -> datetime:
+    return web(request).clock()
+
+
+def session(request: Request) -> users.Session | None:
+    """The logged-in (full) session of the request, or None."""
+    found = auth.current_session(request, web(request).ctx.store, now(request))
+    return found if found is not None and found.stage == "full" else None
+
+
+def principal(request: Request) -> Principal | None:
+    """A person logged in, or a system with an API token."""
+    found = session(request)
+    if found is not None:
+        return found.principal
+    return auth.bearer_principal(request, web(request).ctx.store, now(request))
+
+
+def page(
+    request: Request,
+    template: str,
+    title: str,
+    *,
+    status_code: int = 200,
+    active: str | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """Render a page with the layout's context: the user, their permissions, the form token,
+    the language and time zone."""
+    current = session(request)
+    csrf = current.csrf if current else auth.anonymous_csrf(request)
+    lang = choose_language(request, current.locale if current else None)
+    response = render(
+        request,
+        template,
+        {
+            "title": title,
+            "user": current,
+            "permissions": permissions(current.role) if current else frozenset(),
+            "role_names": ROLE_NAMES,
+            "csrf": csrf,
+            "node_id": web(request).ctx.node_id,
+            "version": __version__,
+            "active": active,
+            **context,
+        },
+        lang=lang,
+        time_zone=current.time_zone if current else "UTC",
+        status_code=status_code,
+    )
+    if current is None:
+        auth.remember_anonymous_csrf(request, response)
+    response.headers["cache-control"] = "no-store"
+    return response

@@ -1,0 +1,617 @@
+"""The web desk's pages: log-in (password, then TOTP; set-up at first log-in), the 24/7 desk,
+the request list and the case page with the actions allowed now.
+
+Routes translate HTTP only: every decision is in ``services`` (users, access, cases). Forms
+follow the GOV.UK pattern: on error the page comes back with what was typed (never a
+password), an error summary at the top linking to each field, and the message at the field.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import segno
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from hanoinet.cases.guards import GROUND_KINDS, grounds_for
+from hanoinet.cases.lifecycle import PARAM_GUARDS, lifecycle
+from hanoinet.convention import convention
+from hanoinet.errors import Forbidden, HanoinetError, InvalidInput, LoginRefused, UnknownCase
+from hanoinet.services import access, oversight, users
+from hanoinet.services import cases as case_service
+from hanoinet.web import auth
+from hanoinet.web.common import now, page, session, web
+from hanoinet.web.render import LANG_COOKIE, LANGUAGES
+
+router = APIRouter(include_in_schema=False)
+
+ACK_SLA = {"emergency": timedelta(minutes=15), "urgent": timedelta(hours=1)}
+"""Acknowledgement targets of the 24/7 desk (issue 6 defaults); past them the row is escalated
+to the supervisor, who sees the same desk."""
+ACTION_NAMES = {
+    "check": "Check",
+    "edit": "Edit",
+    "send": "Send",
+    "acknowledge": "Acknowledge",
+    "request_more_info": "Ask for more information",
+    "provide_more_info": "Give more information",
+    "start_execution": "Start execution",
+    "consult": "Consult the requesting State",
+    "postpone": "Postpone",
+    "resume": "Resume",
+    "refuse": "Refuse",
+    "execute": "Record executed",
+    "execute_partially": "Record partly executed",
+    "status_enquiry": "Ask for the status",
+    "answer_status_enquiry": "Answer the status enquiry",
+    "withdraw": "Withdraw",
+    "notify_cannot_keep_confidential": "Say confidentiality cannot be kept",
+    "confirm_in_writing": "Confirm in writing",
+    "give_consent": "Give consent for other use",
+    "use_for_other_matter": "Use for another matter",
+    "close": "Close",
+    "record_preserved": "Record preservation executed",
+    "extend_preservation": "Extend preservation",
+    "link_mla": "Link the mutual legal assistance request",
+    "notify_not_ensured": "Say preservation cannot be ensured",
+    "proceed_anyway": "Proceed anyway",
+    "disclose_partial_traffic": "Disclose traffic data pointing to a third State",
+    "release": "Release preserved data",
+    "lapse": "Preservation lapsed",
+    "create": "Created",
+    "receive": "Received",
+    "message_delivered": "Message delivered (signed receipt)",
+    "message_rejected": "Message rejected by the other State",
+}
+"""English button and timeline labels of the lifecycle's actions; translated in templates."""
+NOT_ON_THE_CASE_PAGE = frozenset({"edit"})
+"""Editing replaces the document: that is the drafting wizard's work, not a button."""
+GUARD_FIELDS = {
+    "reason": "reason",
+    "refusal_ground": "ground",
+    "postponement_ground": "ground",
+    "related_request": "related",
+    "third_state": "third_state",
+}
+
+
+def _safe_next(target: str | None) -> str:
+    """Only paths on this site (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def _redirect(to: str) -> RedirectResponse:
+    return RedirectResponse(to, status_code=303)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    data = await request.form()
+    return {k: v for k, v in data.items() if isinstance(v, str)}
+
+
+def _field_errors(exc: HanoinetError, default_field: str) -> dict[str, str]:
+    """InvalidInput messages start with the field name (``field: message``)."""
+    field, sep, message = exc.message.partition(": ")
+    if sep and field.replace("_", "").isalnum() and field.islower():
+        return {field: message[:1].upper() + message[1:]}
+    return {default_field: exc.message}
+
+
+# --- home, language ---------------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    current = session(request)
+    if current is None:
+        return _redirect("/login")
+    if access.can(current.principal, "desk"):
+        return _redirect("/desk")
+    if access.can(current.principal, "cases.read"):
+        return _redirect("/requests")
+    return _redirect("/public/treaty")
+
+
+@router.get("/language")
+def language(request: Request, lang: str = "en", next: str = "/") -> Response:
+    chosen = lang if lang in LANGUAGES else "en"
+    response = _redirect(_safe_next(next))
+    response.set_cookie(LANG_COOKIE, chosen, samesite="strict", max_age=365 * 86400, path="/")
+    current = session(request)
+    if current is not None:
+        users.set_preferences(
+            web(request).ctx.store,
+            current.username,
+            locale=chosen,
+            time_zone=current.time_zone,
+            at=now(request),
+        )
+    return response
+
+
+# --- log-in -----------------------------------------------------------------------------------
+
+
+def _half_session(request: Request, stage: str) -> users.Session | None:
+    found = auth.current_session(request, web(request).ctx.store, now(request))
+    return found if found is not None and found.stage == stage else None
+
+
+NEXT_COOKIE = "hanoinet_next"
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "") -> Response:
+    if session(request) is not None:
+        return _redirect(_safe_next(next))
+    response = page(request, "login.html", "Log in", errors={}, username="")
+    if next:  # where to go once logged in (only a path on this site is ever followed)
+        response.set_cookie(NEXT_COOKIE, _safe_next(next), httponly=True, samesite="strict")
+    return response
+
+
+def _after_login(request: Request, token: str) -> Response:
+    response = _redirect(_safe_next(request.cookies.get(NEXT_COOKIE)))
+    response.delete_cookie(NEXT_COOKIE)
+    auth.set_session_cookie(request, response, token)
+    return response
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await _form(request)
+    if not auth.csrf_ok(request.cookies.get(auth.ANON_CSRF_COOKIE), form.get("csrf")):
+        return _expired_form(request)
+    username = form.get("username", "").strip()
+    errors: dict[str, str] = {}
+    if not username:
+        errors["username"] = "Enter your user name"
+    if not form.get("password"):
+        errors["password"] = "Enter your password"
+    if errors:
+        return page(
+            request, "login.html", "Log in", errors=errors, username=username, status_code=400
+        )
+    try:
+        started = users.log_in(
+            web(request).ctx.store, username, form.get("password", ""), at=now(request)
+        )
+    except LoginRefused as exc:
+        return page(
+            request,
+            "login.html",
+            "Log in",
+            errors={"password": exc.message},
+            username=username,
+            status_code=401,
+        )
+    response = _redirect("/login/setup" if started.stage == "setup" else "/login/code")
+    auth.set_session_cookie(request, response, started.token)
+    return response
+
+
+def _expired_form(request: Request) -> Response:
+    return page(
+        request,
+        "login.html",
+        "Log in",
+        errors={"": "This form had expired. Please try again."},
+        username="",
+        status_code=400,
+    )
+
+
+@router.get("/login/code")
+def code_form(request: Request) -> Response:
+    half = _half_session(request, "password")
+    if half is None:
+        return _redirect("/login")
+    return page(request, "login_code.html", "Enter your code", errors={}, csrf=half.csrf)
+
+
+@router.post("/login/code")
+async def code(request: Request) -> Response:
+    half = _half_session(request, "password")
+    form = await _form(request)
+    if half is None or not auth.csrf_ok(half.csrf, form.get("csrf")):
+        return _redirect("/login")
+    try:
+        full = users.second_factor(
+            web(request).ctx.store, half.token, form.get("code", ""), at=now(request)
+        )
+    except LoginRefused as exc:
+        response: Response = page(
+            request,
+            "login.html",
+            "Log in",
+            errors={"password": exc.message},
+            username=half.username,
+            status_code=401,
+        )
+        auth.clear_session_cookie(response)
+        return response
+    return _after_login(request, full.token)
+
+
+def _qr_data_uri(uri: str) -> str:
+    return str(segno.make(uri, error="m").svg_data_uri(scale=5, border=2))
+
+
+@router.get("/login/setup")
+def setup_form(request: Request) -> Response:
+    half = _half_session(request, "setup")
+    if half is None:
+        return _redirect("/login")
+    return _setup_page(request, half, {})
+
+
+def _setup_page(
+    request: Request, half: users.Session, errors: dict[str, str], status_code: int = 200
+) -> Response:
+    uri = users.totp_uri(half)
+    return page(
+        request,
+        "login_setup.html",
+        "Set up your log-in",
+        errors=errors,
+        csrf=half.csrf,
+        qr=_qr_data_uri(uri),
+        secret=half.pending_totp,
+        minimum=users.MIN_PASSWORD,
+        status_code=status_code,
+    )
+
+
+@router.post("/login/setup")
+async def setup(request: Request) -> Response:
+    half = _half_session(request, "setup")
+    form = await _form(request)
+    if half is None or not auth.csrf_ok(half.csrf, form.get("csrf")):
+        return _redirect("/login")
+    try:
+        full = users.set_up(
+            web(request).ctx.store,
+            half.token,
+            form.get("new_password", ""),
+            form.get("repeat_password", ""),
+            form.get("code", ""),
+            at=now(request),
+        )
+    except InvalidInput as exc:
+        return _setup_page(request, half, _field_errors(exc, "code"), status_code=400)
+    except LoginRefused as exc:
+        response: Response = page(
+            request,
+            "login.html",
+            "Log in",
+            errors={"password": exc.message},
+            username=half.username,
+            status_code=401,
+        )
+        auth.clear_session_cookie(response)
+        return response
+    return _after_login(request, full.token)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    current = auth.current_session(request, web(request).ctx.store, now(request))
+    form = await _form(request)
+    if current is not None and auth.csrf_ok(current.csrf, form.get("csrf")):
+        users.log_out(web(request).ctx.store, current.token, at=now(request))
+    response = _redirect("/login")
+    auth.clear_session_cookie(response)
+    return response
+
+
+# --- the 24/7 desk and the request list ---------------------------------------------------------
+
+
+def _login_first(request: Request) -> Response:
+    return _redirect("/login?" + urlencode({"next": request.url.path}))
+
+
+def _forbidden(request: Request) -> Response:
+    return page(
+        request,
+        "message.html",
+        "Not allowed",
+        heading="Your role does not open this page",
+        text="Ask your node administrator if you need it.",
+        status_code=403,
+    )
+
+
+def _desk_rows(request: Request, principal: access.Principal, at: datetime) -> dict[str, Any]:
+    rows = case_service.list_requests(
+        web(request).ctx.store,
+        actor=principal.actor,
+        at=at,
+        open_only=True,
+        principal=principal,
+        limit=200,
+    )
+    kinds = access.desk_kinds()
+    incoming: list[dict[str, Any]] = []
+    outgoing: list[dict[str, Any]] = []
+    for r in rows:
+        if r.urgency not in access.URGENT and r.kind not in kinds:
+            continue
+        sla = ACK_SLA.get(r.urgency)
+        waiting = r.direction == "incoming" and r.state == "received"
+        due = r.created_at + sla if sla else None  # from receipt, whatever happened since
+        late = waiting and due is not None and at > due
+        item = {"r": r, "waiting": waiting, "late": late, "due": due}
+        (incoming if r.direction == "incoming" else outgoing).append(item)
+    incoming.sort(
+        key=lambda i: (
+            not i["late"],
+            not i["waiting"],
+            i["due"] or datetime.max.replace(tzinfo=at.tzinfo),
+        )
+    )
+    return {
+        "incoming": incoming,
+        "outgoing": outgoing,
+        "at": at,
+        "forms": convention().forms,
+        "acts": access.may_act(principal, direction="incoming"),
+    }
+
+
+@router.get("/desk")
+def desk(request: Request) -> Response:
+    current = session(request)
+    if current is None:
+        return _login_first(request)
+    if not access.can(current.principal, "desk"):
+        return _forbidden(request)
+    at = now(request)
+    return page(
+        request,
+        "desk.html",
+        "24/7 desk",
+        active="desk",
+        **_desk_rows(request, current.principal, at),
+    )
+
+
+@router.get("/desk/queue")
+def desk_queue(request: Request) -> Response:
+    """The live part of the desk (htmx polls it)."""
+    current = session(request)
+    if current is None or not access.can(current.principal, "desk"):
+        return Response(status_code=401 if current is None else 403)
+    at = now(request)
+    return page(request, "_queue.html", "24/7 desk", **_desk_rows(request, current.principal, at))
+
+
+@router.get("/requests")
+def request_list(request: Request, page_number: int = 1) -> Response:
+    current = session(request)
+    if current is None:
+        return _login_first(request)
+    if not access.can(current.principal, "cases.read"):
+        return _forbidden(request)
+    size = 50
+    number = max(1, page_number)
+    rows = case_service.list_requests(
+        web(request).ctx.store,
+        actor=current.principal.actor,
+        at=now(request),
+        principal=current.principal,
+        limit=size + 1,
+        offset=(number - 1) * size,
+    )
+    return page(
+        request,
+        "requests.html",
+        "Requests",
+        active="requests",
+        rows=rows[:size],
+        number=number,
+        more=len(rows) > size,
+        forms=convention().forms,
+    )
+
+
+# --- the case page --------------------------------------------------------------------------------
+
+
+def _action_fields(action: str) -> list[str]:
+    fields: list[str] = []
+    for t in lifecycle().transitions:
+        if t.action == action:
+            for guard in t.guards:
+                name = GUARD_FIELDS.get(guard)
+                if guard in PARAM_GUARDS and name and name not in fields:
+                    fields.append(name)
+    return fields
+
+
+def _case_page(
+    request: Request,
+    ident: str,
+    *,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+    failed_action: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    current = session(request)
+    if current is None:
+        return _login_first(request)
+    if not access.can(current.principal, "cases.read"):
+        return _forbidden(request)
+    at = now(request)
+    try:
+        detail = case_service.show(
+            web(request).ctx.store,
+            ident,
+            actor=current.principal.actor,
+            at=at,
+            principal=current.principal,
+        )
+    except UnknownCase:
+        return page(
+            request,
+            "message.html",
+            "Not found",
+            heading="No such case or request",
+            text="It does not exist on this node, or your role does not show it.",
+            status_code=404,
+        )
+
+    def grounds(action: str, request_kind: str) -> list[Any]:
+        for t in lifecycle().transitions:
+            if t.action == action:
+                for guard in t.guards:
+                    if guard in GROUND_KINDS:
+                        return grounds_for(request_kind, GROUND_KINDS[guard])
+        return []
+
+    return page(
+        request,
+        "case.html",
+        detail.title,
+        active="requests",
+        case=detail,
+        at=at,
+        forms=convention().forms,
+        fields_of=_action_fields,
+        with_fields=lambda actions: [a for a in actions if _action_fields(a)],
+        web_actions=lambda actions: [a for a in actions if a not in NOT_ON_THE_CASE_PAGE],
+        may_act={
+            r.summary.id: access.may_act(current.principal, direction=r.summary.direction)
+            for r in detail.requests
+        },
+        grounds=grounds,
+        action_names=ACTION_NAMES,
+        errors=errors or {},
+        typed=typed or {},
+        failed_action=failed_action,
+        status_code=status_code,
+    )
+
+
+@router.get("/requests/{ident}")
+def case_page(request: Request, ident: str) -> Response:
+    return _case_page(request, ident)
+
+
+@router.post("/requests/{ident}/act")
+async def act(request: Request, ident: str) -> Response:
+    current = session(request)
+    form = await _form(request)
+    if current is None:
+        return _login_first(request)
+    if not auth.csrf_ok(current.csrf, form.get("csrf") or request.headers.get(auth.CSRF_HEADER)):
+        return _case_page(
+            request, ident, errors={"": "This form had expired. Please try again."}, status_code=400
+        )
+    action = form.get("action", "")
+    params = {
+        name: form[name].strip()
+        for name in ("reason", "ground", "related", "third_state")
+        if form.get(name, "").strip()
+    }
+    try:
+        case_service.act(
+            web(request).ctx.store,
+            ident,
+            action,
+            actor=current.principal.actor,
+            at=now(request),
+            params=params,
+            principal=current.principal,
+        )
+    except UnknownCase:
+        return _case_page(request, ident)
+    except Forbidden as exc:
+        return _case_page(request, ident, errors={"": exc.message}, status_code=403)
+    except HanoinetError as exc:
+        fields = _action_fields(action)
+        field = next((f for f in fields if f in exc.message.lower()), fields[0] if fields else "")
+        return _case_page(
+            request,
+            ident,
+            errors={f"{action}-{field}" if field else "": exc.message},
+            typed=params,
+            failed_action=action,
+            status_code=400,
+        )
+    back = form.get("back", "")
+    return _redirect(_safe_next(back) if back else f"/requests/{ident}")
+
+
+# --- the supervisor's audit log -----------------------------------------------------------------
+
+
+def _when_filter(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput("use a date such as 2026-11-24 or 2026-11-24T03:00") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request,
+    actor: str = "",
+    action: str = "",
+    target: str = "",
+    since: str = "",
+    until: str = "",
+    page_number: int = 1,
+) -> Response:
+    current = session(request)
+    if current is None:
+        return _login_first(request)
+    if not access.can(current.principal, "audit.read"):
+        return _forbidden(request)
+    errors: dict[str, str] = {}
+    bounds: dict[str, datetime | None] = {}
+    for name, value in (("since", since), ("until", until)):
+        try:
+            bounds[name] = _when_filter(value)
+        except InvalidInput as exc:
+            errors[name] = exc.message
+            bounds[name] = None
+    filters = oversight.AuditFilters(
+        actor.strip() or None,
+        action or None,
+        target.strip() or None,
+        bounds["since"],
+        bounds["until"],
+    )
+    size = 100
+    number = max(1, page_number)
+    view = oversight.read_audit(
+        web(request).ctx.store,
+        principal=current.principal,
+        at=now(request),
+        filters=filters,
+        limit=size,
+        offset=(number - 1) * size,
+    )
+    query = {"actor": actor, "action": action, "target": target, "since": since, "until": until}
+    return page(
+        request,
+        "audit.html",
+        "Audit log",
+        active="audit",
+        view=view,
+        typed=query,
+        errors=errors,
+        number=number,
+        query=urlencode({k: v for k, v in query.items() if v}),
+        status_code=400 if errors else 200,
+    )

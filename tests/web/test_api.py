@@ -1,0 +1,236 @@
+"""The JSON API: API tokens and their scopes, roles, pagination, problem details, CSRF with the
+session cookie, and the same shapes as the command line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hanoinet.exchange import directory as d
+from hanoinet.exchange.keys import KeySet
+from hanoinet.services import cases as case_service
+from hanoinet.services import shapes, users
+from hanoinet.services.federation import NodeContext
+from hanoinet.store import Store
+from hanoinet.store import audit as audit_log
+from hanoinet.web.app import create_app
+
+T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "preservation-xa-xb.json"
+
+
+@pytest.fixture
+def api(store: Store) -> Iterator[dict[str, Any]]:
+    keys = KeySet.generate(T0 - timedelta(days=1))
+    entry = d.NodeEntry(
+        id="xb-ca",
+        state="XB",
+        name="xb-ca",
+        roles=("central_authority", "point_of_contact"),
+        endpoint="http://xb-ca.test",
+        keys=tuple(d.PublicKey(**k) for k in keys.public()),
+        valid_from=T0 - timedelta(days=1),
+    )
+    directory = d.Directory(
+        version=1, issued_at=T0, valid_until=T0 + timedelta(days=30), nodes=(entry,)
+    )
+    tokens = {}
+    for name, role in (("lara", "central_authority_officer"), ("rita", "requester")):
+        users.create_user(store, name, role, actor="admin", at=T0)
+        for scopes in ("read", "act"):
+            tokens[f"{name}-{scopes}"] = users.create_token(
+                store, name, f"{name} {scopes}", scopes, actor="admin", at=T0
+            )
+    users.create_user(store, "ada", "node_admin", actor="admin", at=T0)
+    tokens["ada-act"] = users.create_token(store, "ada", "ada", "act", actor="admin", at=T0)
+    clock = {"now": T0 + timedelta(minutes=1)}
+    client = TestClient(
+        create_app(NodeContext("xb-ca", keys, directory, store), clock=lambda: clock["now"])
+    )
+    yield {"client": client, "tokens": tokens, "store": store, "clock": clock}
+
+
+def _auth(api: dict[str, Any], who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api['tokens'][who]}"}
+
+
+def _incoming(store: Store, urgency: str = "routine") -> str:
+    document = json.loads(EXAMPLE.read_text("utf-8"))
+    document["urgency"] = urgency
+    return case_service.new_case(
+        store, json.dumps(document), direction="incoming", actor="node:xa-ca", at=T0
+    ).request_id
+
+
+def _is_problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status and body["code"] == code and body["detail"]
+    return body
+
+
+def test_no_credentials_and_a_revoked_or_made_up_token_are_401(api: dict[str, Any]) -> None:
+    client = api["client"]
+    _is_problem(client.get("/api/v1/requests"), 401, "not_authenticated")
+    made_up = {"Authorization": "Bearer hn_not-a-token"}
+    _is_problem(client.get("/api/v1/requests", headers=made_up), 401, "not_authenticated")
+    token = api["tokens"]["lara-read"]
+    assert client.get("/api/v1/requests", headers=_auth(api, "lara-read")).status_code == 200
+    users.revoke_token(api["store"], token[:10], actor="admin", at=T0)
+    _is_problem(
+        client.get("/api/v1/requests", headers=_auth(api, "lara-read")), 401, "not_authenticated"
+    )
+
+
+def test_list_pages_through_every_request_most_urgent_first(api: dict[str, Any]) -> None:
+    made = [
+        _incoming(api["store"], u) for u in ("routine", "emergency", "urgent", "routine", "routine")
+    ]
+    client, headers = api["client"], _auth(api, "lara-read")
+    seen: list[dict[str, Any]] = []
+    offset: int | None = 0
+    while offset is not None:
+        page = client.get(f"/api/v1/requests?limit=2&offset={offset}", headers=headers).json()
+        assert page["limit"] == 2 and len(page["requests"]) <= 2
+        seen.extend(page["requests"])
+        offset = page["next_offset"]
+    assert sorted(r["id"] for r in seen) == sorted(made)
+    assert [r["urgency"] for r in seen[:2]] == ["emergency", "urgent"]
+    expected = case_service.list_requests(api["store"], actor="t", at=T0)
+    assert seen == [shapes.summary_json(r) for r in expected]  # the CLI's shape
+    urgent = client.get("/api/v1/requests?urgent=true", headers=headers).json()["requests"]
+    assert {r["urgency"] for r in urgent} == {"emergency", "urgent"}
+
+
+def test_bad_query_values_are_problems_naming_the_parameter(api: dict[str, Any]) -> None:
+    client, headers = api["client"], _auth(api, "lara-read")
+    for query in ("limit=0", "limit=201", "offset=-1", "limit=ten"):
+        body = _is_problem(
+            client.get(f"/api/v1/requests?{query}", headers=headers), 422, "invalid_input"
+        )
+        assert body["errors"][0]["location"].startswith("query/")
+        assert query.split("=")[0] in body["detail"]
+
+
+def test_read_scope_reads_but_cannot_act_and_nothing_changes(api: dict[str, Any]) -> None:
+    request_id = _incoming(api["store"])
+    client = api["client"]
+    shown = client.get(f"/api/v1/requests/{request_id}", headers=_auth(api, "lara-read"))
+    assert shown.status_code == 200 and shown.json()["requests"][0]["state"] == "received"
+    refused = client.post(
+        f"/api/v1/requests/{request_id}/actions/acknowledge", headers=_auth(api, "lara-read")
+    )
+    _is_problem(refused, 403, "forbidden")
+    assert case_service.list_requests(api["store"], actor="t", at=T0)[0].state == "received"
+    acted = client.post(
+        f"/api/v1/requests/{request_id}/actions/acknowledge", headers=_auth(api, "lara-act")
+    )
+    assert acted.status_code == 200
+    assert acted.json()["event"]["to"] == "acknowledged"
+    assert acted.json()["event"]["actor"] == "lara (API token)"
+
+
+def test_a_refused_action_is_409_with_its_article_and_changes_nothing(api: dict[str, Any]) -> None:
+    request_id = _incoming(api["store"])
+    body = _is_problem(
+        api["client"].post(
+            f"/api/v1/requests/{request_id}/actions/refuse",
+            headers=_auth(api, "lara-act"),
+            json={"params": {"reason": "no"}},
+        ),
+        409,
+        "transition_refused",
+    )
+    assert body["article"] and body["title"] == "Action refused"
+    assert case_service.list_requests(api["store"], actor="t", at=T0)[0].state == "received"
+    with api["store"].transaction() as conn:
+        assert audit_log.verify(conn).ok
+
+
+def test_a_requester_sees_only_own_cases_and_unknown_looks_the_same(api: dict[str, Any]) -> None:
+    others = _incoming(api["store"])
+    client = api["client"]
+    document = json.loads(EXAMPLE.read_text("utf-8"))
+    created = client.post("/api/v1/cases", headers=_auth(api, "rita-act"), json=document)
+    assert created.status_code == 201
+    own = created.json()["request"]
+    listed = client.get("/api/v1/requests", headers=_auth(api, "rita-read")).json()["requests"]
+    assert [r["id"] for r in listed] == [own]
+    hidden = client.get(f"/api/v1/requests/{others}", headers=_auth(api, "rita-read"))
+    missing = client.get("/api/v1/requests/R-999999", headers=_auth(api, "rita-read"))
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["detail"].replace(others, "X") == missing.json()["detail"].replace(
+        "R-999999", "X"
+    )
+    # A requester does not record received requests by hand.
+    _is_problem(
+        client.post("/api/v1/cases?incoming=true", headers=_auth(api, "rita-act"), json=document),
+        403,
+        "forbidden",
+    )
+
+
+def test_a_node_administrator_reads_no_case_content(api: dict[str, Any]) -> None:
+    request_id = _incoming(api["store"])
+    client = api["client"]
+    for response in (
+        client.get("/api/v1/requests", headers=_auth(api, "ada-act")),
+        client.get(f"/api/v1/requests/{request_id}", headers=_auth(api, "ada-act")),
+    ):
+        body = _is_problem(response, 403, "forbidden")
+        assert request_id not in json.dumps(body)
+
+
+def test_not_a_request_document_is_422_and_nothing_is_stored(api: dict[str, Any]) -> None:
+    client = api["client"]
+    for body in ([1, 2], {"kind": "no-such-form"}):
+        response = client.post("/api/v1/cases", headers=_auth(api, "lara-act"), json=body)
+        assert response.status_code == 422
+        assert response.headers["content-type"].startswith("application/problem+json")
+    assert case_service.list_requests(api["store"], actor="t", at=T0) == []
+
+
+def test_with_the_session_cookie_a_post_needs_the_csrf_header(api: dict[str, Any]) -> None:
+    import pyotp
+
+    store, clock = api["store"], api["clock"]
+    request_id = _incoming(store)
+    password = users.create_user(store, "cole", "central_authority_officer", actor="admin", at=T0)
+    at = clock["now"]
+    half = users.log_in(store, "cole", password, at=at)
+    assert half.pending_totp is not None
+    code = pyotp.TOTP(half.pending_totp).at(at)
+    full = users.set_up(
+        store, half.token, "a long new password", "a long new password", code, at=at
+    )
+    client = api["client"]
+    client.cookies.set("hanoinet_session", full.token)
+    path = f"/api/v1/requests/{request_id}/actions/acknowledge"
+    _is_problem(client.post(path), 403, "csrf")
+    _is_problem(client.post(path, headers={"X-CSRF-Token": "wrong"}), 403, "csrf")
+    assert case_service.list_requests(store, actor="t", at=T0)[0].state == "received"
+    ok = client.post(path, headers={"X-CSRF-Token": full.csrf})
+    assert ok.status_code == 200 and ok.json()["event"]["actor"] == "cole"
+    assert client.get("/api/v1/requests").status_code == 200  # reads need no header
+
+
+def test_unknown_api_paths_are_problems_and_openapi_lists_the_case_routes(
+    api: dict[str, Any],
+) -> None:
+    client = api["client"]
+    _is_problem(client.get("/api/v1/no-such-thing"), 404, "http_error")
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    for path in (
+        "/api/v1/requests",
+        "/api/v1/requests/{ident}",
+        "/api/v1/cases",
+        "/api/v1/requests/{ident}/actions/{action}",
+    ):
+        assert path in paths
