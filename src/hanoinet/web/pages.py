@@ -155,6 +155,20 @@ def login_form(request: Request, next: str = "") -> Response:
     return response
 
 
+def _refused(request: Request, exc: LoginRefused, username: str) -> Response:
+    """Back to the log-in page with the reason at the password; any half session ends."""
+    response = page(
+        request,
+        "login.html",
+        "Log in",
+        errors={"password": exc.message},
+        username=username,
+        status_code=401,
+    )
+    auth.clear_session_cookie(response)
+    return response
+
+
 def _after_login(request: Request, token: str) -> Response:
     response = _redirect(_safe_next(request.cookies.get(NEXT_COOKIE)))
     response.delete_cookie(NEXT_COOKIE)
@@ -182,14 +196,7 @@ async def login(request: Request) -> Response:
             web(request).ctx.store, username, form.get("password", ""), at=now(request)
         )
     except LoginRefused as exc:
-        return page(
-            request,
-            "login.html",
-            "Log in",
-            errors={"password": exc.message},
-            username=username,
-            status_code=401,
-        )
+        return _refused(request, exc, username)
     response = _redirect("/login/setup" if started.stage == "setup" else "/login/code")
     auth.set_session_cookie(request, response, started.token)
     return response
@@ -225,16 +232,7 @@ async def code(request: Request) -> Response:
             web(request).ctx.store, half.token, form.get("code", ""), at=now(request)
         )
     except LoginRefused as exc:
-        response: Response = page(
-            request,
-            "login.html",
-            "Log in",
-            errors={"password": exc.message},
-            username=half.username,
-            status_code=401,
-        )
-        auth.clear_session_cookie(response)
-        return response
+        return _refused(request, exc, half.username)
     return _after_login(request, full.token)
 
 
@@ -285,16 +283,7 @@ async def setup(request: Request) -> Response:
     except InvalidInput as exc:
         return _setup_page(request, half, _field_errors(exc, "code"), status_code=400)
     except LoginRefused as exc:
-        response: Response = page(
-            request,
-            "login.html",
-            "Log in",
-            errors={"password": exc.message},
-            username=half.username,
-            status_code=401,
-        )
-        auth.clear_session_cookie(response)
-        return response
+        return _refused(request, exc, half.username)
     return _after_login(request, full.token)
 
 

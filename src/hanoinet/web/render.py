@@ -28,6 +28,8 @@ from starlette.responses import HTMLResponse
 LANGUAGES = ("en", "ar", "zh", "fr", "ru", "es")
 """The six official languages of the United Nations, English first (the source texts)."""
 RTL = frozenset({"ar"})
+LANGUAGE_NAMES = {code: Locale.parse(code).get_display_name(code) for code in LANGUAGES}
+"""Each language in its own name (CLDR), for the language menu; computed once."""
 LANG_COOKIE = "hanoinet_lang"
 
 _current: contextvars.ContextVar[NullTranslations | None] = contextvars.ContextVar(
@@ -130,7 +132,7 @@ def render(
             lang=lang,
             direction="rtl" if lang in RTL else "ltr",
             languages=LANGUAGES,
-            language_names={code: Locale.parse(code).get_display_name(code) for code in LANGUAGES},
+            language_names=LANGUAGE_NAMES,
             when=when,
             countdown=countdown,
             time_zone=zone.key,
