@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/hanoinet bench check
 	$(BIN)/hanoinet bench cases
 	$(BIN)/hanoinet bench exchange
+	$(BIN)/hanoinet bench web
 
 # Regenerate the lock after changing dependencies in pyproject.toml (needs uv on PATH).
 lock:

@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"  {NODES[node][1]:<16} web desk http://127.0.0.1:{demo.ports[node]}/desk   "
                 f"log in as duty / {demo.logins[node]} (then a new password and an "
-                "authenticator app, as at any first log-in)",
+                "authenticator app, as at any first log-in); new requests at /drafts/new",
                 flush=True,
             )
         for node in NODES:

@@ -9,11 +9,14 @@
 | ``HANOINET_KEY_PASSPHRASE`` | read from ``secrets/passphrase`` in the data folder | unlocks the node's private keys |
 | ``HANOINET_DIRECTORY_AUTHORITY`` | none | the trusted directory authority's public key (JWK file) |
 | ``HANOINET_DELIVERY_ALARM_MINUTES`` | 15 | a message without a receipt for longer raises "not delivered" |
+| ``HANOINET_ACK_EMERGENCY_MINUTES`` | 15 | an incoming emergency request not acknowledged by then is escalated |
+| ``HANOINET_ACK_URGENT_MINUTES`` | 60 | the same for an urgent request |
 """
 
 from __future__ import annotations
 
 import getpass
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -40,9 +43,26 @@ class Settings(BaseSettings):
     delivery_alarm_minutes: int = Field(
         default=15, ge=1, description="Minutes without a receipt before 'not delivered'."
     )
+    ack_emergency_minutes: int = Field(
+        default=15,
+        ge=1,
+        description="Minutes to acknowledge an incoming emergency request before escalation.",
+    )
+    ack_urgent_minutes: int = Field(
+        default=60,
+        ge=1,
+        description="Minutes to acknowledge an incoming urgent request before escalation.",
+    )
     key_passphrase: SecretStr | None = Field(
         default=None, description="Unlocks the node's private keys; never logged."
     )
+
+    def ack_targets(self) -> dict[str, timedelta]:
+        """The node's acknowledgement targets for the 24/7 desk, by urgency."""
+        return {
+            "emergency": timedelta(minutes=self.ack_emergency_minutes),
+            "urgent": timedelta(minutes=self.ack_urgent_minutes),
+        }
 
     def resolved_database_url(self) -> str:
         if self.database_url:

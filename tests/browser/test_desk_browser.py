@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,23 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextmanager
+def _serving(app: Any, port: int) -> Iterator[None]:
+    """Serve ``app`` with uvicorn on loopback in a thread until the block ends."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the node did not start"
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 @pytest.fixture
 def node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
     at = datetime.now(UTC) - timedelta(minutes=5)
@@ -69,30 +87,13 @@ def node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
             store, json.dumps(document), direction="incoming", actor="node:xa-ca", at=at
         )
         password = users.create_user(store, "dora", "duty_officer", actor="admin", at=at)
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(NodeContext("xb-ca", keys, directory, store)),
-                host="127.0.0.1",
-                port=port,
-                log_level="warning",
-            )
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert server.started, "the node did not start"
-        try:
+        with _serving(create_app(NodeContext("xb-ca", keys, directory, store)), port):
             yield {
                 "url": f"http://127.0.0.1:{port}",
                 "password": password,
                 "request": created.request_id,
                 "store": store,
             }
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -164,3 +165,195 @@ def test_first_log_in_desk_acknowledge_and_case_page(node: dict[str, Any], page:
     _step(page, "07-case-ar")
     page.goto(url + "/desk")
     _step(page, "08-desk-ar")
+
+
+# --- two nodes: draft, send, receive, acknowledge, preserve, receipts ---------------------------
+
+NEW_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def two_nodes(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
+    """Aurelia (XA) and Borealis (XB), illustrative, each a node with its own database served
+    on loopback; a requester at XA, a duty officer at XB."""
+    at = datetime.now(UTC) - timedelta(minutes=5)
+    keys = {n: KeySet.generate(at - timedelta(days=1)) for n in ("xa-ca", "xb-ca")}
+    ports = {n: _free_port() for n in keys}
+    entries = tuple(
+        d.NodeEntry(
+            id=n,
+            state=n[:2].upper(),
+            name=f"{n} (illustrative)",
+            roles=("central_authority", "point_of_contact"),
+            endpoint=f"http://127.0.0.1:{ports[n]}",
+            keys=tuple(d.PublicKey(**k) for k in keys[n].public()),
+            languages=("en", "fr") if n == "xa-ca" else ("en", "es"),
+            channels=("central_authority", "point_of_contact"),
+            valid_from=at - timedelta(days=1),
+            illustrative=True,
+        )
+        for n in keys
+    )
+    directory = d.Directory(
+        version=1, issued_at=at, valid_until=at + timedelta(days=30), nodes=entries
+    )
+    (tmp_path / "xa").mkdir()
+    (tmp_path / "xb").mkdir()
+    with (
+        store_factory("sqlite", tmp_path / "xa") as xa,
+        store_factory("sqlite", tmp_path / "xb") as xb,
+    ):
+        ctx = {
+            "xa-ca": NodeContext("xa-ca", keys["xa-ca"], directory, xa),
+            "xb-ca": NodeContext("xb-ca", keys["xb-ca"], directory, xb),
+        }
+        passwords = {
+            "rita": users.create_user(xa, "rita", "requester", actor="admin", at=at),
+            "dora": users.create_user(xb, "dora", "duty_officer", actor="admin", at=at),
+        }
+        with (
+            _serving(create_app(ctx["xa-ca"]), ports["xa-ca"]),
+            _serving(create_app(ctx["xb-ca"]), ports["xb-ca"]),
+        ):
+            yield {
+                "ctx": ctx,
+                "url": {n: f"http://127.0.0.1:{p}" for n, p in ports.items()},
+                "passwords": passwords,
+            }
+
+
+def _first_log_in(page: Page, url: str, username: str, password: str) -> None:
+    """Password, then the set-up page: new password and the authenticator's code (TOTP)."""
+    page.goto(url + "/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url("**/login/setup")
+    secret = page.locator("code.secret").inner_text().strip()
+    page.fill("#new_password", NEW_PASSWORD)
+    page.fill("#repeat_password", NEW_PASSWORD)
+    page.fill("#code", pyotp.TOTP(secret).now())
+    page.click("form[action='/login/setup'] button[type=submit]")
+    page.wait_for_load_state()
+    assert "/login" not in page.url
+
+
+def _next(page: Page) -> None:
+    page.click(".actions button[value=next]")
+    page.wait_for_load_state()
+
+
+def _deliver(ctx: NodeContext) -> list[str]:
+    """What `hanoinet worker` does: deliver the outbox (one message per request per round,
+    in order) and settle it by the signed receipts, until nothing is left."""
+    from hanoinet.exchange.transport import HttpTransport
+    from hanoinet.services import federation
+
+    transport = HttpTransport()
+    statuses: list[str] = []
+    try:
+        for _round in range(10):
+            done = federation.deliver_batch(ctx, transport, now=datetime.now(UTC))
+            if not done:
+                break
+            statuses += [d.status for d in done]
+        return statuses
+    finally:
+        transport.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_draft_send_receive_acknowledge_preserve_and_the_receipts_come_back(
+    two_nodes: dict[str, Any], lang: str
+) -> None:
+    from hanoinet.web.render import translations
+
+    t = translations(lang).ugettext
+    url = two_nodes["url"]
+    shot = f"flow-{lang}"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            contexts = []
+            for node_url in url.values():
+                context = browser.new_context(viewport={"width": 1280, "height": 900})
+                context.add_cookies([{"name": "hanoinet_lang", "value": lang, "url": node_url}])
+                contexts.append(context)
+            sender, receiver = (c.new_page() for c in contexts)
+
+            # Aurelia's requester drafts a preservation request to Borealis.
+            _first_log_in(sender, url["xa-ca"], "rita", two_nodes["passwords"]["rita"])
+            sender.goto(url["xa-ca"] + "/drafts/new")
+            assert sender.locator("html").get_attribute("dir") == ("rtl" if lang == "ar" else "ltr")
+            _step(sender, f"{shot}-01-new")
+            sender.check("#kind-preservation")
+            sender.select_option("#requested_state", "XB")
+            sender.click("form[action='/drafts/new'] button[type=submit]")
+            sender.wait_for_url("**/drafts/*?step=route")
+            sender.check("#f-urgency-urgent")
+            sender.select_option("#f-channel", "point_of_contact")
+            sender.select_option("#f-language", "en")
+            _step(sender, f"{shot}-02-route")
+            _next(sender)
+            sender.fill("#f-requesting_authority-name", "Aurelia Cybercrime Centre (demo)")
+            sender.fill("#f-requesting_authority-contact", "+000 100 7247")
+            sender.select_option("#f-offences-0-article", "7")
+            sender.click(".actions button[value=stay]")  # the article's conduct appears
+            sender.check("#f-offences-0-conduct-access")
+            _step(sender, f"{shot}-03-matter")
+            _next(sender)
+            sender.fill("#f-facts_summary", "Intrusion into a hospital's systems (illustrative).")
+            sender.fill("#f-necessity", "The logs are deleted after 30 days.")
+            _next(sender)
+            sender.select_option("#f-data-0-category", "traffic")
+            sender.fill("#f-data-0-identifiers", "203.0.113.7")
+            sender.fill("#f-data-0-relation_to_offence", "The intruder's address.")
+            sender.check("#f-mla_to_follow-yes")
+            # The custodian is missing: the live check says so, citing 42(2)(d).
+            live = sender.locator("#live")
+            live.get_by_text("custodian", exact=False).first.wait_for()
+            assert "42(2)(d)" in live.inner_text()
+            _step(sender, f"{shot}-04-data-finding")
+            sender.fill("#f-data-0-custodian", "Example Hosting (illustrative)")
+            sender.wait_for_function(
+                "() => !document.querySelector('#live').innerText.includes('42(2)(d)')"
+            )
+            _step(sender, f"{shot}-05-data-fixed")
+            _next(sender)
+            assert sender.url.endswith("/preview")
+            assert "Example Hosting (illustrative)" in sender.inner_text("article.formal")
+            _step(sender, f"{shot}-06-preview")
+            sender.click("form.send button")
+            sender.wait_for_url("**/requests/R-*")
+            sent_url = sender.url
+            assert t("Sent") in sender.inner_text("main")
+            _step(sender, f"{shot}-07-sent")
+            assert _deliver(two_nodes["ctx"]["xa-ca"]) == ["delivered"]
+
+            # Borealis's duty officer sees it on the 24/7 desk, acknowledges, preserves.
+            _first_log_in(receiver, url["xb-ca"], "dora", two_nodes["passwords"]["dora"])
+            receiver.goto(url["xb-ca"] + "/desk")
+            row = receiver.locator("#queue tbody tr").filter(has_text="XA")
+            assert row.count() == 1
+            _step(receiver, f"{shot}-08-desk")
+            row.locator("button[type=submit]").click()
+            receiver.wait_for_url("**/desk")
+            assert t("Acknowledged") in receiver.inner_text("#queue")
+            _step(receiver, f"{shot}-09-acknowledged")
+            receiver.locator("#queue tbody tr").filter(has_text="XA").locator("a").first.click()
+            receiver.wait_for_url("**/requests/R-*")
+            receiver.click("form:has(input[name=action][value=record_preserved]) button")
+            receiver.wait_for_load_state()
+            assert t("Preserved") in receiver.inner_text("main")
+            _step(receiver, f"{shot}-10-preserved")
+            assert _deliver(two_nodes["ctx"]["xb-ca"]) == ["delivered", "delivered"]
+
+            # Back at Aurelia: the receipt and Borealis's answers are on the timeline.
+            sender.goto(sent_url)
+            main = sender.inner_text("main")
+            assert t("Delivered") in main
+            assert t("Acknowledge") in main and t("Record preservation executed") in main
+            assert t("Preserved") in main
+            _step(sender, f"{shot}-11-sender-timeline")
+        finally:
+            browser.close()

@@ -168,3 +168,37 @@ def test_open_requests_keep_their_reminders(state: str) -> None:
         "written-confirmation-2026-11-22-1",
         "deadline-2027-01-01",
     ]
+
+
+# --- dues: a deadline typed wrong (a draft keeps what was typed) ---------------------------------
+
+ORAL_RECALL = "written-confirmation-2026-11-22-1"
+
+
+@pytest.mark.parametrize(
+    "deadline",
+    [
+        {"date": "31/12/2026", "reason": "Trial."},
+        {"date": 5},
+        {"date": None},
+        {"date": ""},
+        {"date": "2026-02-30"},
+        {"date": ["2026-12-31"]},
+        {"date": {"year": 2026}},
+        {"reason": "No date yet."},
+        "2026-12-31",
+        5,
+        ["2026-12-31"],
+        None,
+    ],
+)
+def test_a_deadline_that_is_not_a_date_gives_no_due_and_does_not_raise(deadline: object) -> None:
+    document = {"oral": True, "deadline": deadline}
+    found = dues("in_execution", document, [RECEIVED])
+    assert not [d for d in found if d.key.startswith("deadline-") or d.article == "40(25)"]
+    assert [d.key for d in found] == [ORAL_RECALL]  # the other clocks still run
+
+
+@pytest.mark.parametrize("typed", ["20261231", "2026-W53-4"])
+def test_a_deadline_in_another_iso_form_gives_no_due(typed: str) -> None:
+    assert dues("in_execution", {"deadline": {"date": typed}}, [RECEIVED]) == []

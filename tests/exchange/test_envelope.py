@@ -167,6 +167,16 @@ def test_authentic_but_not_an_envelope_is_malformed(
     assert rejected(no_iat, **at_b) == "malformed"
 
 
+@pytest.mark.parametrize("message_id", ["1", "x" * 40, "\ud800", "0000\x00"])
+def test_a_signed_envelope_whose_id_is_not_a_uuid_is_malformed(
+    keys_a: KeySet, directory: Directory, at_b: dict[str, Any], t0: datetime, message_id: str
+) -> None:
+    """Only a UUID is ever looked up or stored as a message id."""
+    _, token = a_to_b(keys_a, directory, t0)
+    key = keys_a.active("sig", t0).key
+    assert rejected(resign(token, key, hn_id=message_id), **at_b) == "malformed"
+
+
 def test_deeply_nested_header_is_malformed(at_b: dict[str, Any]) -> None:
     assert rejected(b64(b"[" * 100_000) + ".e30.e30", **at_b) == "malformed"
 

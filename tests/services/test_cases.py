@@ -19,8 +19,16 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy import event as sqlalchemy_event
 
-from hanoinet.errors import NotARequest, StoreError, TransitionRefused, UnknownCase
+from hanoinet.errors import (
+    Forbidden,
+    InvalidInput,
+    NotARequest,
+    StoreError,
+    TransitionRefused,
+    UnknownCase,
+)
 from hanoinet.services import cases as service
+from hanoinet.services.access import Principal
 from hanoinet.store import Store, open_store
 from hanoinet.store import audit as audit_log
 from hanoinet.store.audit import canonical
@@ -820,3 +828,105 @@ def test_create_many_numbers_a_batch_consecutively_after_what_exists(store: Stor
     ]
     after = service.new_case(store, text, direction="outgoing", actor="alice", at=T0)
     assert after.request_id == "R-000005"
+
+
+# --- revise: a draft's document changed in one transaction --------------------------------------
+
+
+def test_revise_changes_the_stored_document_in_one_transaction(store: Store) -> None:
+    request_id = new(store).request_id
+    seen: list[dict[str, Any]] = []
+
+    def change(old: dict[str, Any]) -> dict[str, Any]:
+        seen.append(copy.deepcopy(old))
+        return {**old, "necessity": "The logs are kept 3 days only.", "urgency": "routine"}
+
+    before = counts(store)
+    acted = service.revise(store, request_id, change, actor="alice", at=T0 + DAY)
+    assert seen == [DOC]  # the stored document, as it was
+    assert (acted.request_id, acted.event.action) == (request_id, "edit")
+    r = row(store, request_id)
+    expected = {**DOC, "necessity": "The logs are kept 3 days only.", "urgency": "routine"}
+    assert json.loads(r.document) == expected
+    assert r.document_sha256 == hashlib.sha256(canonical(expected)).hexdigest()
+    assert (r.state, r.urgency, r.version) == ("draft", "routine", 2)
+    after = counts(store)
+    assert (after["events"], after["audit"], after["outbox"]) == (
+        before["events"] + 1,
+        before["audit"] + 1,
+        before["outbox"],
+    )
+    assert audit_rows(store)[-1].action == "edit"
+    assert verified(store).ok
+
+
+def test_revise_keeps_the_kind(store: Store) -> None:
+    request_id = new(store).request_id
+    before, stored = counts(store), row(store, request_id)
+    with pytest.raises(InvalidInput, match="stored_data"):
+        service.revise(
+            store, request_id, lambda old: {**old, "kind": "stored_data"}, actor="alice", at=T0
+        )
+    with pytest.raises(NotARequest):
+        service.revise(store, request_id, lambda old: {**old, "kind": "wiretap"}, actor="a", at=T0)
+    assert counts(store) == before
+    assert row(store, request_id) == stored
+
+
+def test_revise_writes_nothing_when_the_change_fails(store: Store) -> None:
+    request_id = new(store).request_id
+    before, stored = counts(store), row(store, request_id)
+
+    def broken(old: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("the form could not be read")
+
+    with pytest.raises(RuntimeError):
+        service.revise(store, request_id, broken, actor="alice", at=T0)
+    assert counts(store) == before
+    assert row(store, request_id) == stored
+
+
+def test_revise_refuses_a_sent_request(store: Store) -> None:
+    request_id = sent(store)
+    before, stored = counts(store), row(store, request_id)
+    with pytest.raises(TransitionRefused):
+        service.revise(
+            store, request_id, lambda old: {**old, "necessity": "Late."}, actor="alice", at=T0
+        )
+    assert counts(store) == before
+    assert row(store, request_id) == stored
+    assert json.loads(stored.document) == DOC
+
+
+def test_revise_respects_the_principal(store: Store) -> None:
+    request_id = new(store).request_id  # opened by alice
+    before, stored = counts(store), row(store, request_id)
+
+    def change(old: dict[str, Any]) -> dict[str, Any]:
+        return {**old, "necessity": "Changed by someone else."}
+
+    rita = Principal("rita", "requester")
+    with pytest.raises(UnknownCase) as hidden:
+        service.revise(store, request_id, change, actor="rita", at=T0, principal=rita)
+    with pytest.raises(UnknownCase) as missing:
+        service.revise(store, "R-000042", change, actor="rita", at=T0, principal=rita)
+    # the same answer as for an id that does not exist, but for the id
+    assert str(hidden.value).replace(request_id, "R-000042") == str(missing.value)
+    with pytest.raises(UnknownCase):
+        service.edit(store, request_id, TEXT, actor="rita", at=T0, principal=rita)
+    with pytest.raises(Forbidden, match="supervisor"):
+        service.revise(
+            store, request_id, change, actor="sam", at=T0, principal=Principal("sam", "supervisor")
+        )
+    with pytest.raises(UnknownCase):
+        service.revise(
+            store, request_id, change, actor="ada", at=T0, principal=Principal("ada", "node_admin")
+        )
+    assert counts(store) == before
+    assert row(store, request_id) == stored
+
+    # its own author may
+    service.revise(
+        store, request_id, change, actor="alice", at=T0, principal=Principal("alice", "requester")
+    )
+    assert json.loads(row(store, request_id).document)["necessity"] == "Changed by someone else."

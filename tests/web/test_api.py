@@ -3,6 +3,7 @@ session cookie, and the same shapes as the command line."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -234,3 +235,89 @@ def test_unknown_api_paths_are_problems_and_openapi_lists_the_case_routes(
         "/api/v1/requests/{ident}/actions/{action}",
     ):
         assert path in paths
+
+
+# Found by schemathesis (tests/web/test_openapi.py) or while probing what it exercises: all
+# but the 405 answered HTTP 500 before.
+
+
+def test_an_offset_past_any_database_integer_is_a_problem_naming_it(api: dict[str, Any]) -> None:
+    client, headers = api["client"], _auth(api, "lara-read")
+    body = _is_problem(
+        client.get("/api/v1/requests?offset=9223372036854775808", headers=headers),
+        422,
+        "invalid_input",
+    )
+    assert body["errors"][0]["location"] == "query/offset"
+    last = client.get(f"/api/v1/requests?offset={2**31 - 1}", headers=headers)
+    assert last.status_code == 200 and last.json()["requests"] == []
+
+
+def test_what_cannot_be_a_request_id_is_a_problem_naming_it(api: dict[str, Any]) -> None:
+    """A NUL in the id reached PostgreSQL, which refuses it (500)."""
+    client, headers = api["client"], _auth(api, "lara-act")
+    request_id = _incoming(api["store"])
+    for response in (
+        client.get("/api/v1/requests/R-%00", headers=headers),
+        client.get("/api/v1/requests/drop table", headers=headers),
+        client.post(f"/api/v1/requests/{request_id}%00/actions/acknowledge", headers=headers),
+    ):
+        body = _is_problem(response, 422, "invalid_input")
+        assert body["errors"][0]["location"] == "path/ident"
+    body = _is_problem(
+        client.post(f"/api/v1/requests/{request_id}/actions/ack%00", headers=headers),
+        422,
+        "invalid_input",
+    )
+    assert body["errors"][0]["location"] == "path/action"
+    assert case_service.list_requests(api["store"], actor="t", at=T0)[0].state == "received"
+
+
+def test_a_wrong_method_is_a_problem_that_names_the_allowed_ones(api: dict[str, Any]) -> None:
+    """RFC 9110: a 405 carries Allow (the problem handler dropped the exception's headers)."""
+    client = api["client"]
+    response = client.delete("/api/v1/requests")
+    _is_problem(response, 405, "http_error")
+    assert response.headers["allow"] == "GET"
+    assert client.request("TRACE", "/api/v1/inbox").headers["allow"] == "POST"
+
+
+def _unsigned(header: dict[str, Any]) -> str:
+    """A compact JWS-looking string with ``header`` and no valid signature."""
+    encoded = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
+    return f"{encoded}.e30.c2ln"
+
+
+def test_an_envelope_claiming_an_id_no_database_can_compare_is_refused(
+    api: dict[str, Any],
+) -> None:
+    """The inbox looks up the (unverified) message ids before any cryptography; a NUL
+    (PostgreSQL) or a lone surrogate (both databases) in ``hn_id`` made that query fail."""
+    client = api["client"]
+    envelopes = [
+        _unsigned({"hn_id": "a\u0000b", "hn_from": "xb-ca"}),
+        _unsigned({"hn_id": "\ud800"}),
+    ]
+    for envelope in envelopes:
+        response = client.post(
+            "/api/v1/inbox", content=envelope, headers={"content-type": "application/jose"}
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["status"] == "rejected"
+    batch = client.post("/api/v1/inbox/batch", json={"envelopes": envelopes})
+    assert batch.status_code == 200 and batch.json()["receipt"]
+
+
+def test_a_batch_nested_too_deeply_is_a_problem(api: dict[str, Any]) -> None:
+    client = api["client"]
+    for body in (
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"envelopes": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    ):
+        response = client.post(
+            "/api/v1/inbox/batch", content=body, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 400, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["code"] == "not_a_batch"
+        assert "nested too deeply" in response.json()["detail"]

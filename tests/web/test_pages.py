@@ -883,3 +883,46 @@ def test_the_case_page_offers_no_edit_button_without_a_document(node: Node) -> N
     page = client.get(f"/requests/{created.request_id}")
     assert page.status_code == 200
     assert 'value="edit"' not in page.text and 'value="check"' in page.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/requests?page_number=99999999999999999999999",
+        "/audit?page_number=99999999999999999999999",
+        "/requests/R-%00",
+        "/requests/" + "R" * 3000,
+    ],
+)
+def test_page_numbers_and_ids_out_of_any_range_answer_without_a_server_error(
+    node: Node, path: str
+) -> None:
+    client, _ = first_log_in(node, "sam", "supervisor")
+    response = client.get(path)
+    assert response.status_code in (200, 404), response.text[:500]
+    if "/requests/R" in path:
+        assert "No such case or request" in response.text
+
+
+def test_the_desk_uses_the_nodes_own_acknowledgement_targets(store: Store) -> None:
+    """HANOINET_ACK_URGENT_MINUTES=5: an urgent request waiting 6 minutes is escalated."""
+    from datetime import timedelta as td
+
+    from hanoinet.web.app import create_app as make_app
+
+    node = make_node(store)
+    node.app = make_app(
+        node.app.state.web.ctx,
+        clock=lambda: node.clock["now"],
+        ack_targets={"emergency": td(minutes=2), "urgent": td(minutes=5)},
+    )
+    doc = json.loads((EXAMPLES / "preservation-xa-xb.json").read_text("utf-8"))
+    doc["urgency"] = "urgent"
+    case_service.new_case(store, json.dumps(doc), direction="incoming", actor="node:xa", at=T0)
+    client, _ = first_log_in(node, "dora", "duty_officer")
+    node.at(timedelta(minutes=4))
+    assert "escalated to the supervisor" not in client.get("/desk").text
+    node.at(timedelta(minutes=6))
+    page = client.get("/desk").text
+    assert "1 request escalated to the supervisor" in page
+    assert "emergency 2 min, urgent 5 min" in page

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from hanoinet.convention import convention
+from hanoinet.isodate import parse_day
 
 if TYPE_CHECKING:
     from hanoinet.cases.lifecycle import Event
@@ -101,13 +102,9 @@ def dues(
                         "The urgent oral request is still to be confirmed in writing (40(14))",
                     )
                 )
-    deadline = (document.get("deadline") or {}).get("date")
-    if deadline and state in OPEN:
-        when = datetime.combine(
-            date.fromisoformat(str(deadline)),
-            datetime.min.time(),
-            tzinfo=UTC,
-        )
+    deadline = _deadline(document)
+    if deadline is not None and state in OPEN:
+        when = datetime.combine(deadline, datetime.min.time(), tzinfo=UTC)
         found.append(
             Due(
                 f"deadline-{deadline}",
@@ -118,3 +115,14 @@ def dues(
             )
         )
     return sorted(found, key=lambda d: d.at)
+
+
+def _deadline(document: dict[str, Any]) -> date | None:
+    """The deadline's date; None when absent or not a date (a draft may hold one typed wrong:
+    the checks report it at its field, and no clock runs on it)."""
+    deadline = document.get("deadline")
+    value = deadline.get("date") if isinstance(deadline, dict) else None
+    try:
+        return parse_day(value) if isinstance(value, str) else None
+    except ValueError:
+        return None

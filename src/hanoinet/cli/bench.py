@@ -10,7 +10,7 @@ from hanoinet.bench import cases as cases_bench
 from hanoinet.bench import check as check_bench
 from hanoinet.bench import treaty as treaty_bench
 from hanoinet.bench.common import environment
-from hanoinet.cli.output import console, fail, print_json
+from hanoinet.cli.output import console, err_console, fail, print_json
 
 app = typer.Typer(
     help="Benchmarks, each printed beside a reference measured in the same run.",
@@ -102,6 +102,67 @@ def cases_command(
         result,
         f"bench cases: {cases} cases x {result['commands_per_case']} commands, "
         "one transaction each",
+    )
+
+
+@app.command("web")
+def web_command(
+    cases: Annotated[
+        int, typer.Option("--cases", help="Cases to seed in each database before timing.")
+    ] = 100_000,
+    calls: Annotated[int, typer.Option("--calls", help="Requests to time per measure.")] = 200,
+    postgres: Annotated[
+        str, typer.Option("--postgres", help="PostgreSQL URL to measure too; '' to skip.")
+    ] = cases_bench.DEFAULT_POSTGRES,
+    json: Json = False,
+) -> None:
+    """The 24/7 desk page and the API list: p50/p99 with many cases (target p99 < 100 ms), beside the bare SELECT."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from hanoinet.bench import web as web_bench
+
+    if cases < 1:
+        fail("--cases must be at least 1")
+    if calls < 1:
+        fail("--calls must be at least 1")
+    if postgres:
+        try:
+            backend = make_url(postgres).get_backend_name()
+        except ArgumentError:
+            backend = ""
+        if backend != "postgresql":
+            fail(
+                f"--postgres {postgres!r} is not a PostgreSQL URL "
+                "(postgresql+psycopg://user@host:port/database); '' skips PostgreSQL"
+            )
+
+    def progress(line: str) -> None:
+        err_console.print(line, markup=False)
+
+    result = web_bench.run(cases, postgres or None, calls, progress=None if json else progress)
+    result["environment"] = environment()
+    if json:
+        print_json(result)
+        return
+    _print_web(result)
+
+
+def _print_web(result: dict[str, Any]) -> None:
+    _print(
+        result,
+        f"bench web: {result['cases']:,} cases, {result['calls']} timed calls each, the node's "
+        "app in process (no network)",
+    )
+    for seeded in result["seeding"]:
+        console.print(
+            f"  seeded {seeded['requests_in_database']:,} requests in {seeded['database']} "
+            f"in {seeded['seconds']:,.1f} s (not timed)",
+            markup=False,
+        )
+    verdict = "meets" if result["meets_target"] else "MISSES"
+    console.print(
+        f"  {verdict} the target: p99 < {result['target_p99_ms']} ms for the desk and the list"
     )
 
 

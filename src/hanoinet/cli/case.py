@@ -326,10 +326,11 @@ def audit_verify_command(json: Json = False) -> None:
 
 @clock_app.command("tick")
 def tick_command(at: At = None, json: Json = False) -> None:
-    """Fire reminders and expiries that are due (the worker does this every minute)."""
+    """Fire reminders, expiries and desk escalations that are due (the worker does this every
+    30 seconds)."""
     store = _store()
     with user_errors():
-        result = service.tick(store, at=_now(at))
+        result = service.tick(store, at=_now(at), ack_targets=load_settings().ack_targets())
     if json:
         print_json(
             {

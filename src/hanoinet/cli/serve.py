@@ -30,13 +30,14 @@ def serve_command(
     """Run this node's inbox and API (an ASGI server) until stopped."""
     import uvicorn
 
-    from hanoinet.web.app import create_app
+    from hanoinet.web.app import create_app, settle_heap
 
     settings = load_settings()
     with user_errors():
         ctx, signed = runtime.load_context(settings, datetime.now(UTC))
     endpoint = urlparse(ctx.me.endpoint)
-    app = create_app(ctx, directory_token=signed.token)
+    app = create_app(ctx, directory_token=signed.token, ack_targets=settings.ack_targets())
+    settle_heap()
     console.print(
         f"hanoinet node {ctx.node_id} listening on {ctx.me.endpoint} "
         f"(directory version {signed.directory.version})",
@@ -85,7 +86,9 @@ def worker_command(
             )
         if time.monotonic() - last_tick > 30 or once:
             last_tick = time.monotonic()
-            for rid, due in case_service.tick(ctx.store, at=now).fired:
+            for rid, due in case_service.tick(
+                ctx.store, at=now, ack_targets=settings.ack_targets()
+            ).fired:
                 console.print(f"{now:%H:%M:%S} {rid}: {due.message}", markup=False)
             for late in federation.not_delivered(ctx.store, now=now, after=alarm):
                 console.print(

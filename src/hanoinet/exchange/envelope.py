@@ -22,6 +22,7 @@ status (``hanoinet.receipts/1``): one signature instead of one per message.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -84,8 +85,9 @@ class Headers:
     @classmethod
     def from_protected(cls, h: dict[str, Any]) -> Headers:
         try:
+            message_id = str(uuid.UUID(str(h["hn_id"])))  # only a UUID reaches the store
             return cls(
-                str(h["hn_id"]),
+                message_id,
                 str(h["hn_from"]),
                 str(h["hn_to"]),
                 str(h["hn_type"]),

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +27,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy import case as sql_case
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -34,13 +35,22 @@ from hanoinet.cases.lifecycle import OPEN, Decision, Direction, Event, RequestVi
 from hanoinet.convention import convention
 from hanoinet.errors import Forbidden, InvalidInput, StoreError, TransitionRefused, UnknownCase
 from hanoinet.law import check, default_context, parse_request
+from hanoinet.law.document import read_request
 from hanoinet.law.findings import Finding
 from hanoinet.services import access
 from hanoinet.services.access import Principal
 from hanoinet.store import Store
 from hanoinet.store import audit as audit_log
 from hanoinet.store.audit import canonical
-from hanoinet.store.schema import cases, counters, events, fired, outbox, requests
+from hanoinet.store.schema import (
+    URGENCY_RANK,
+    cases,
+    counters,
+    events,
+    fired,
+    outbox,
+    requests,
+)
 
 
 @dataclass(frozen=True)
@@ -222,8 +232,10 @@ def create_many(conn: Connection, items: list[NewRequest], *, at: datetime) -> l
             dict(
                 id=case_id,
                 title=item.title
-                or f"{form.title}: {item.requesting_state} to {item.requested_state}",
-                state=(item.requesting_state if outgoing else item.requested_state) or "",
+                or f"{form.title}: {_state_code(item.requesting_state) or '?'} to "
+                f"{_state_code(item.requested_state) or '?'}",
+                state=_state_code(item.requesting_state if outgoing else item.requested_state)
+                or "",
                 created_at=at,
                 created_by=item.actor,
             )
@@ -285,9 +297,9 @@ def _request_row_values(
         direction=direction,
         kind=document["kind"],
         state=state,
-        requesting_state=document.get("requesting_state"),
-        requested_state=document.get("requested_state"),
-        urgency=document.get("urgency", "routine"),
+        requesting_state=_state_code(document.get("requesting_state")),
+        requested_state=_state_code(document.get("requested_state")),
+        urgency=_urgency(document),
         document=body.decode(),
         document_sha256=hashlib.sha256(body).hexdigest(),
         error_findings=sum(f.severity == "error" for f in findings),
@@ -374,9 +386,18 @@ def _visible(principal: Principal | None) -> ColumnElement[bool] | None:
     return false()
 
 
+_IDENT = re.compile(r"[CR]-[0-9]{6,12}")
+"""What a case or request id looks like; anything else is not looked up (a NUL byte or a
+megabyte of text never reaches the database)."""
+
+
 def _request_row(conn: Connection, ident: str, principal: Principal | None = None) -> Any:
     """The request ``ident`` (or a case's first request) if ``principal`` may see it; the same
     UnknownCase whether it does not exist or may not be seen (no leak through ids)."""
+    if not _IDENT.fullmatch(ident):
+        raise UnknownCase(
+            f"no case or request '{ident}' on this node: ids look like C-000001 or R-000001"
+        )
     visible = _visible(principal)
     query = select(requests).where(or_(requests.c.id == ident, requests.c.case_id == ident))
     if visible is not None:
@@ -549,16 +570,45 @@ def _seed_preservation(
     return request_id
 
 
-def edit(store: Store, ident: str, text: str, *, actor: str, at: datetime) -> Acted:
+def edit(
+    store: Store,
+    ident: str,
+    text: str,
+    *,
+    actor: str,
+    at: datetime,
+    principal: Principal | None = None,
+) -> Acted:
     """Replace a draft's document (then it must be checked again)."""
-    doc, _ = parse_request(text)
+    parse_request(text)  # NotARequest before anything is read
+    document = json.loads(text)
+    return revise(store, ident, lambda _old: document, actor=actor, at=at, principal=principal)
+
+
+def revise(
+    store: Store,
+    ident: str,
+    change: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    actor: str,
+    at: datetime,
+    principal: Principal | None = None,
+) -> Acted:
+    """Change a draft's document in one transaction: ``change`` gets the stored document and
+    returns the new one (the drafting wizard saves one step at a time this way, so two tabs
+    never overwrite each other's steps). The kind cannot change."""
     with store.transaction() as conn:
-        row = _request_row(conn, ident)
-        if doc.kind != row.kind:
-            raise InvalidInput(f"the new document is a {doc.kind} request; {row.id} is {row.kind}")
+        row = _request_row(conn, ident, principal)
+        if principal is not None and not access.may_act(principal, direction=row.direction):
+            raise Forbidden(
+                f"your role ({principal.role}) does not edit {row.direction} request {row.id}"
+            )
         view = _view(conn, row)
         decision = decide(view, "edit", at=at, actor=actor)
-        document = json.loads(text)
+        document = change(json.loads(row.document))
+        doc, _ = read_request(document)
+        if doc.kind != row.kind:
+            raise InvalidInput(f"the new document is a {doc.kind} request; {row.id} is {row.kind}")
         body = canonical(document)
         conn.execute(
             update(requests)
@@ -566,14 +616,34 @@ def edit(store: Store, ident: str, text: str, *, actor: str, at: datetime) -> Ac
             .values(
                 document=body.decode(),
                 document_sha256=hashlib.sha256(body).hexdigest(),
-                requesting_state=document.get("requesting_state"),
-                requested_state=document.get("requested_state"),
-                urgency=document.get("urgency", "routine"),
+                requesting_state=_state_code(document.get("requesting_state")),
+                requested_state=_state_code(document.get("requested_state")),
+                urgency=_urgency(document),
             )
         )
         row = _request_row(conn, row.id)
         _apply(conn, row, view, decision, at)
     return Acted(row.id, row.case_id, decision.event)
+
+
+def _state_code(value: object) -> str | None:
+    """A State code for the request's columns (lists and filters): two capital letters, or
+    nothing; anything else a document holds is reported by the checks, not stored here."""
+    if (
+        isinstance(value, str)
+        and len(value) == 2
+        and value.isascii()
+        and value.isalpha()
+        and value.isupper()
+    ):
+        return value
+    return None
+
+
+def _urgency(document: dict[str, Any]) -> str:
+    """The urgency column orders the desk; a value the schema refuses counts as routine."""
+    value = document.get("urgency", "routine")
+    return value if value in ("routine", "urgent", "emergency") else "routine"
 
 
 @dataclass(frozen=True)
@@ -607,9 +677,9 @@ class RequestSummary:
         )
 
 
-_URGENCY_ORDER = sql_case(
-    (requests.c.urgency == "emergency", 0), (requests.c.urgency == "urgent", 1), else_=2
-)
+_URGENCY_ORDER = URGENCY_RANK
+"""Emergency, urgent, routine: the expression the queue index is built on (migration 0006),
+so both databases read a page from the index instead of sorting every request."""
 
 
 def list_requests(
@@ -771,8 +841,52 @@ class Tick:
     fired: list[tuple[str, Due]]
 
 
-def tick(store: Store, *, at: datetime, actor: str = "clock") -> Tick:
-    """Fire every due reminder and expiry up to ``at``, once each (one transaction per request)."""
+ACK_TARGETS = {"emergency": timedelta(minutes=15), "urgent": timedelta(hours=1)}
+"""The 24/7 desk's default acknowledgement targets (a node sets its own: docs/settings.md).
+hanoinet's service levels, not the Convention's: 41 asks for immediate assistance, with no
+number."""
+
+
+def ack_due(
+    direction: str, urgency: str, created_at: datetime, targets: dict[str, timedelta]
+) -> datetime | None:
+    """When an incoming request of this urgency must be acknowledged (None: no target)."""
+    target = targets.get(urgency)
+    if direction != "incoming" or target is None:
+        return None
+    return aware(created_at) + target
+
+
+def _escalations(row: Any, at: datetime, targets: dict[str, timedelta] | None) -> list[Due]:
+    """An incoming request still waiting (received) past the node's target: once, to the
+    supervisor (the key is fired like any clock's)."""
+    if targets is None or row.state != "received":
+        return []
+    due = ack_due(row.direction, row.urgency, row.created_at, targets)
+    if due is None or due > at:
+        return []
+    return [
+        Due(
+            f"ack-escalated-{row.urgency}",
+            "escalation",
+            due,
+            "41",
+            f"Not acknowledged within the node's target for {row.urgency} requests "
+            f"({int(targets[row.urgency].total_seconds() // 60)} min): escalated to the "
+            "supervisor",
+        )
+    ]
+
+
+def tick(
+    store: Store,
+    *,
+    at: datetime,
+    actor: str = "clock",
+    ack_targets: dict[str, timedelta] | None = None,
+) -> Tick:
+    """Fire every due reminder and expiry up to ``at``, once each (one transaction per request);
+    with ``ack_targets``, escalate incoming urgent requests not acknowledged in time."""
     with store.transaction() as conn:
         ids = [
             r.id
@@ -789,7 +903,10 @@ def tick(store: Store, *, at: datetime, actor: str = "clock") -> Tick:
                     select(fired.c.key).where(fired.c.request_id == request_id)
                 )
             }
-            for due in dues(row.state, view.document, view.events, at):
+            for due in [
+                *dues(row.state, view.document, view.events, at),
+                *_escalations(row, at, ack_targets),
+            ]:
                 if due.at > at or due.key in already:
                     continue
                 if due.kind == "lapse":
@@ -805,7 +922,7 @@ def tick(store: Store, *, at: datetime, actor: str = "clock") -> Tick:
                     break  # the state changed: later dues are recomputed on the next tick
                 else:
                     event = Event(
-                        "reminder",
+                        "escalate" if due.kind == "escalation" else "reminder",
                         at,
                         actor,
                         "system",
@@ -819,7 +936,7 @@ def tick(store: Store, *, at: datetime, actor: str = "clock") -> Tick:
                         conn,
                         at=at,
                         actor=actor,
-                        action="reminder",
+                        action="escalate" if due.kind == "escalation" else "reminder",
                         target=request_id,
                         legal_basis=due.article,
                         detail={"key": due.key},

@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import random
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -81,6 +82,10 @@ _SEALED = (
 )
 BACKOFF_CAP = timedelta(minutes=10)
 LEASE = timedelta(seconds=60)
+MESSAGE_ID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+"""The form of a message id (``hn_id``: a UUID, docs/exchange.md)."""
 
 
 @dataclass
@@ -155,7 +160,12 @@ def _receive(ctx: NodeContext, tokens: list[str], now: datetime, *, batch: bool)
     claimed: list[str] = []
     for token in tokens:
         with contextlib.suppress(crypto.CryptoFailure):
-            claimed.append(str(crypto.unverified_header(token.strip()[:4096]).get("hn_id", "")))
+            message_id = str(crypto.unverified_header(token.strip()[:4096]).get("hn_id", ""))
+            # Unverified: look up only what can be a message id (a UUID). Anything else is
+            # left to the exact check after the signature, and a database may not even compare
+            # with it (a NUL on PostgreSQL, a lone surrogate on both: HTTP 500 before).
+            if MESSAGE_ID.fullmatch(message_id):
+                claimed.append(message_id)
     with ctx.store.engine.connect() as conn:  # one query, so a replay is not even decrypted
         known = _known(conn, claimed)
     verified = [_verify(ctx, token, now, known.__contains__) for token in tokens]

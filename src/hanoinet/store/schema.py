@@ -14,6 +14,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    case,
+    literal_column,
 )
 
 metadata = MetaData()
@@ -49,6 +51,18 @@ requests = Table(
     Column("peer_node", String(64), doc="The other State's node, from the directory."),
 )
 Index("ix_requests_case", requests.c.case_id)
+URGENCY_RANK = case(
+    (requests.c.urgency == literal_column("'emergency'"), literal_column("0")),
+    (requests.c.urgency == literal_column("'urgent'"), literal_column("1")),
+    else_=literal_column("2"),
+)
+"""The lists' first sort key: emergency, urgent, routine. Written with constants (not bound
+parameters) so that SQLite matches an ORDER BY on it to the index below; PostgreSQL matches
+bound parameters too."""
+Index("ix_requests_queue", URGENCY_RANK, requests.c.updated_at.desc(), requests.c.id.desc())
+"""The order of the request lists and the 24/7 desk (most urgent, most recently changed
+first): a page of 50, or the desk's 200, is read from the index instead of sorting every
+request of the node (migration 0006)."""
 
 events = Table(
     "events",

@@ -10,9 +10,10 @@ are RFC 9457 problem details: ``type``, ``title``, ``status``, ``detail`` and ha
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from hanoinet.errors import (
@@ -27,11 +28,31 @@ from hanoinet.services import access, shapes
 from hanoinet.services import cases as case_service
 from hanoinet.services.access import Permission, Principal
 from hanoinet.web import auth
+from hanoinet.web import openapi as doc
 from hanoinet.web.common import now, principal, session, web
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
-PROBLEM = "application/problem+json"
+PROBLEM = doc.PROBLEM
 MAX_PAGE = 200
+MAX_OFFSET = 2**31 - 1
+"""Past any real list; a larger offset would not fit the database's integers."""
+Ident = Annotated[
+    str,
+    Path(
+        pattern=r"^[CR]-[0-9]{6,}$",
+        description="A request id (R-000001) or a case id (C-000001: its first request).",
+        examples=["R-000001", "C-000001"],
+    ),
+]
+"""Anything else names nothing (and a NUL would not even reach PostgreSQL): refused as 422."""
+Action = Annotated[
+    str,
+    Path(
+        pattern=r"^[a-z_]{1,64}$",
+        description="A lifecycle action (docs/lifecycle.md): acknowledge, refuse, execute ...",
+        examples=["acknowledge"],
+    ),
+]
 STATUS: dict[type[HanoinetError], tuple[int, str]] = {
     UnknownCase: (404, "Not found"),
     Forbidden: (403, "Forbidden"),
@@ -41,12 +62,22 @@ STATUS: dict[type[HanoinetError], tuple[int, str]] = {
 }
 
 
-def problem(status: int, title: str, detail: str, code: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    code: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """An RFC 9457 problem document (``doc.Problem``)."""
     return JSONResponse(
         {"type": "about:blank", "title": title, "status": status, "detail": detail, "code": code}
         | extra,
         status_code=status,
         media_type=PROBLEM,
+        headers=headers,
     )
 
 
@@ -54,8 +85,9 @@ def _from_error(exc: HanoinetError) -> JSONResponse:
     status, title = next(
         (found for kind, found in STATUS.items() if isinstance(exc, kind)), (400, "Bad request")
     )
-    extra = {"article": exc.article} if isinstance(exc, TransitionRefused) and exc.article else {}
-    return problem(status, title, exc.message, exc.code, **extra)
+    if isinstance(exc, TransitionRefused) and exc.article:
+        return problem(status, title, exc.message, exc.code, article=exc.article)
+    return problem(status, title, exc.message, exc.code)
 
 
 class _Refused(Exception):
@@ -99,11 +131,17 @@ def _who(request: Request, permission: Permission, *, unsafe: bool = False) -> P
     return found
 
 
-@router.get("/requests", summary="Requests this principal may see, most urgent first")
+@router.get(
+    "/requests",
+    summary="Requests this principal may see, most urgent first",
+    response_model=doc.RequestPage,
+    responses=doc.problems(401, 403, 422),
+    openapi_extra=doc.SECURITY,
+)
 def list_requests(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     open_only: Annotated[bool, Query(alias="open")] = False,
     urgent: bool = False,
 ) -> JSONResponse:
@@ -131,8 +169,14 @@ def list_requests(
     )
 
 
-@router.get("/requests/{ident}", summary="A case (by a request or case id), as `case show`")
-def show(request: Request, ident: str) -> JSONResponse:
+@router.get(
+    "/requests/{ident}",
+    summary="A case (by a request or case id), as `case show`",
+    response_model=doc.Case,
+    responses=doc.problems(400, 401, 403, 404, 422),
+    openapi_extra=doc.SECURITY,
+)
+def show(request: Request, ident: Ident) -> JSONResponse:
     try:
         who = _who(request, "cases.read")
         detail = case_service.show(
@@ -149,6 +193,9 @@ def show(request: Request, ident: str) -> JSONResponse:
     "/cases",
     summary="Open a case from a request document (docs/request.schema.json)",
     status_code=201,
+    response_model=doc.Created,
+    responses=doc.problems(400, 401, 403, 422),
+    openapi_extra=doc.SECURITY | doc.request_document_body(),
 )
 def create(
     request: Request,
@@ -177,11 +224,14 @@ def create(
 @router.post(
     "/requests/{ident}/actions/{action}",
     summary="Take an action on a request (the lifecycle's; params: reason, ground, ...)",
+    response_model=doc.Acted,
+    responses=doc.problems(400, 401, 403, 404, 409, 422),
+    openapi_extra=doc.SECURITY,
 )
 def act(
     request: Request,
-    ident: str,
-    action: str,
+    ident: Ident,
+    action: Action,
     params: Annotated[dict[str, str] | None, Body(embed=True)] = None,
 ) -> JSONResponse:
     try:

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import Request
@@ -14,18 +14,11 @@ from starlette.responses import HTMLResponse
 from hanoinet import __version__
 from hanoinet.services import users
 from hanoinet.services.access import Principal, permissions
+from hanoinet.services.cases import ACK_TARGETS
 from hanoinet.services.federation import NodeContext
 from hanoinet.web import auth
 from hanoinet.web.render import choose_language, render
-
-ROLE_NAMES = {
-    "node_admin": "Node administrator",
-    "supervisor": "Supervisor",
-    "central_authority_officer": "Central-authority officer",
-    "duty_officer": "Duty officer (24/7)",
-    "requester": "Requester",
-}
-"""English names; translated in the templates."""
+from hanoinet.web.vocabulary import ROLE_NAMES
 
 
 @dataclass
@@ -35,6 +28,8 @@ class Web:
     ctx: NodeContext
     clock: Callable[[], datetime]
     directory_token: str | None = None
+    ack_targets: dict[str, timedelta] = field(default_factory=lambda: dict(ACK_TARGETS))
+    """The 24/7 desk's acknowledgement targets by urgency (docs/settings.md)."""
 
 
 def web(request: Request) -> Web:
@@ -96,3 +91,11 @@ def page(
         auth.remember_anonymous_csrf(request, response)
     response.headers["cache-control"] = "no-store"
     return response
+
+
+def message_page(
+    request: Request, title: str, heading: str, text: str, status_code: int
+) -> HTMLResponse:
+    """A page that only says something: not found, not allowed, not saved (English texts
+    marked with ``N_``, translated when shown)."""
+    return page(request, "message.html", title, heading=heading, text=text, status_code=status_code)

@@ -8,7 +8,7 @@ password), an error summary at the top linking to each field, and the message at
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,50 +23,15 @@ from hanoinet.errors import Forbidden, HanoinetError, InvalidInput, LoginRefused
 from hanoinet.services import access, oversight, users
 from hanoinet.services import cases as case_service
 from hanoinet.web import auth
-from hanoinet.web.common import now, page, session, web
-from hanoinet.web.render import LANG_COOKIE, LANGUAGES
+from hanoinet.web.common import message_page, now, page, session, web
+from hanoinet.web.render import LANG_COOKIE, LANGUAGES, N_
+from hanoinet.web.vocabulary import ACTION_NAMES
 
 router = APIRouter(include_in_schema=False)
 
-ACK_SLA = {"emergency": timedelta(minutes=15), "urgent": timedelta(hours=1)}
-"""Acknowledgement targets of the 24/7 desk (issue 6 defaults); past them the row is escalated
-to the supervisor, who sees the same desk."""
-ACTION_NAMES = {
-    "check": "Check",
-    "edit": "Edit",
-    "send": "Send",
-    "acknowledge": "Acknowledge",
-    "request_more_info": "Ask for more information",
-    "provide_more_info": "Give more information",
-    "start_execution": "Start execution",
-    "consult": "Consult the requesting State",
-    "postpone": "Postpone",
-    "resume": "Resume",
-    "refuse": "Refuse",
-    "execute": "Record executed",
-    "execute_partially": "Record partly executed",
-    "status_enquiry": "Ask for the status",
-    "answer_status_enquiry": "Answer the status enquiry",
-    "withdraw": "Withdraw",
-    "notify_cannot_keep_confidential": "Say confidentiality cannot be kept",
-    "confirm_in_writing": "Confirm in writing",
-    "give_consent": "Give consent for other use",
-    "use_for_other_matter": "Use for another matter",
-    "close": "Close",
-    "record_preserved": "Record preservation executed",
-    "extend_preservation": "Extend preservation",
-    "link_mla": "Link the mutual legal assistance request",
-    "notify_not_ensured": "Say preservation cannot be ensured",
-    "proceed_anyway": "Proceed anyway",
-    "disclose_partial_traffic": "Disclose traffic data pointing to a third State",
-    "release": "Release preserved data",
-    "lapse": "Preservation lapsed",
-    "create": "Created",
-    "receive": "Received",
-    "message_delivered": "Message delivered (signed receipt)",
-    "message_rejected": "Message rejected by the other State",
-}
-"""English button and timeline labels of the lifecycle's actions; translated in templates."""
+MAX_PAGE = 100_000
+"""Page numbers beyond this are taken as the last one asked for (an offset past any real
+list, never a number the database cannot hold)."""
 NOT_ON_THE_CASE_PAGE = frozenset({"edit"})
 """Editing replaces the document: that is the drafting wizard's work, not a button."""
 GUARD_FIELDS = {
@@ -149,7 +114,7 @@ NEXT_COOKIE = "hanoinet_next"
 def login_form(request: Request, next: str = "") -> Response:
     if session(request) is not None:
         return _redirect(_safe_next(next))
-    response = page(request, "login.html", "Log in", errors={}, username="")
+    response = page(request, "login.html", N_("Log in"), errors={}, username="")
     if next:  # where to go once logged in (only a path on this site is ever followed)
         response.set_cookie(NEXT_COOKIE, _safe_next(next), httponly=True, samesite="strict")
     return response
@@ -160,7 +125,7 @@ def _refused(request: Request, exc: LoginRefused, username: str) -> Response:
     response = page(
         request,
         "login.html",
-        "Log in",
+        N_("Log in"),
         errors={"password": exc.message},
         username=username,
         status_code=401,
@@ -169,7 +134,18 @@ def _refused(request: Request, exc: LoginRefused, username: str) -> Response:
     return response
 
 
-def _after_login(request: Request, token: str) -> Response:
+def _after_login(request: Request, full: users.Session) -> Response:
+    """To the page asked for; a language chosen on the log-in pages becomes the user's."""
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in LANGUAGES and chosen != full.locale:
+        users.set_preferences(
+            web(request).ctx.store,
+            full.username,
+            locale=str(chosen),
+            time_zone=full.time_zone,
+            at=now(request),
+        )
+    token = full.token
     response = _redirect(_safe_next(request.cookies.get(NEXT_COOKIE)))
     response.delete_cookie(NEXT_COOKIE)
     auth.set_session_cookie(request, response, token)
@@ -184,9 +160,9 @@ async def login(request: Request) -> Response:
     username = form.get("username", "").strip()
     errors: dict[str, str] = {}
     if not username:
-        errors["username"] = "Enter your user name"
+        errors["username"] = N_("Enter your user name")
     if not form.get("password"):
-        errors["password"] = "Enter your password"
+        errors["password"] = N_("Enter your password")
     if errors:
         return page(
             request, "login.html", "Log in", errors=errors, username=username, status_code=400
@@ -206,8 +182,8 @@ def _expired_form(request: Request) -> Response:
     return page(
         request,
         "login.html",
-        "Log in",
-        errors={"": "This form had expired. Please try again."},
+        N_("Log in"),
+        errors={"": N_("This form had expired. Please try again.")},
         username="",
         status_code=400,
     )
@@ -218,7 +194,7 @@ def code_form(request: Request) -> Response:
     half = _half_session(request, "password")
     if half is None:
         return _redirect("/login")
-    return page(request, "login_code.html", "Enter your code", errors={}, csrf=half.csrf)
+    return page(request, "login_code.html", N_("Enter your code"), errors={}, csrf=half.csrf)
 
 
 @router.post("/login/code")
@@ -233,7 +209,7 @@ async def code(request: Request) -> Response:
         )
     except LoginRefused as exc:
         return _refused(request, exc, half.username)
-    return _after_login(request, full.token)
+    return _after_login(request, full)
 
 
 def _qr_data_uri(uri: str) -> str:
@@ -255,7 +231,7 @@ def _setup_page(
     return page(
         request,
         "login_setup.html",
-        "Set up your log-in",
+        N_("Set up your log-in"),
         errors=errors,
         csrf=half.csrf,
         qr=_qr_data_uri(uri),
@@ -284,7 +260,7 @@ async def setup(request: Request) -> Response:
         return _setup_page(request, half, _field_errors(exc, "code"), status_code=400)
     except LoginRefused as exc:
         return _refused(request, exc, half.username)
-    return _after_login(request, full.token)
+    return _after_login(request, full)
 
 
 @router.post("/logout")
@@ -306,13 +282,12 @@ def _login_first(request: Request) -> Response:
 
 
 def _forbidden(request: Request) -> Response:
-    return page(
+    return message_page(
         request,
-        "message.html",
-        "Not allowed",
-        heading="Your role does not open this page",
-        text="Ask your node administrator if you need it.",
-        status_code=403,
+        N_("Not allowed"),
+        N_("Your role does not open this page"),
+        N_("Ask your node administrator if you need it."),
+        403,
     )
 
 
@@ -331,9 +306,9 @@ def _desk_rows(request: Request, principal: access.Principal, at: datetime) -> d
     for r in rows:
         if r.urgency not in access.URGENT and r.kind not in kinds:
             continue
-        sla = ACK_SLA.get(r.urgency)
         waiting = r.direction == "incoming" and r.state == "received"
-        due = r.created_at + sla if sla else None  # from receipt, whatever happened since
+        # from receipt, whatever happened since; the node's targets (docs/settings.md)
+        due = case_service.ack_due(r.direction, r.urgency, r.created_at, web(request).ack_targets)
         late = waiting and due is not None and at > due
         item = {"r": r, "waiting": waiting, "late": late, "due": due}
         (incoming if r.direction == "incoming" else outgoing).append(item)
@@ -350,6 +325,10 @@ def _desk_rows(request: Request, principal: access.Principal, at: datetime) -> d
         "at": at,
         "forms": convention().forms,
         "acts": access.may_act(principal, direction="incoming"),
+        "late_count": sum(1 for i in incoming if i["late"]),
+        "target_minutes": {
+            k: int(v.total_seconds() // 60) for k, v in web(request).ack_targets.items()
+        },
     }
 
 
@@ -388,7 +367,7 @@ def request_list(request: Request, page_number: int = 1) -> Response:
     if not access.can(current.principal, "cases.read"):
         return _forbidden(request)
     size = 50
-    number = max(1, page_number)
+    number = min(max(1, page_number), MAX_PAGE)
     rows = case_service.list_requests(
         web(request).ctx.store,
         actor=current.principal.actor,
@@ -400,7 +379,7 @@ def request_list(request: Request, page_number: int = 1) -> Response:
     return page(
         request,
         "requests.html",
-        "Requests",
+        N_("Requests"),
         active="requests",
         rows=rows[:size],
         number=number,
@@ -447,13 +426,12 @@ def _case_page(
             principal=current.principal,
         )
     except UnknownCase:
-        return page(
+        return message_page(
             request,
-            "message.html",
-            "Not found",
-            heading="No such case or request",
-            text="It does not exist on this node, or your role does not show it.",
-            status_code=404,
+            N_("Not found"),
+            N_("No such case or request"),
+            N_("It does not exist on this node, or your role does not show it."),
+            404,
         )
 
     def grounds(action: str, request_kind: str) -> list[Any]:
@@ -501,7 +479,10 @@ async def act(request: Request, ident: str) -> Response:
         return _login_first(request)
     if not auth.csrf_ok(current.csrf, form.get("csrf") or request.headers.get(auth.CSRF_HEADER)):
         return _case_page(
-            request, ident, errors={"": "This form had expired. Please try again."}, status_code=400
+            request,
+            ident,
+            errors={"": N_("This form had expired. Please try again.")},
+            status_code=400,
         )
     action = form.get("action", "")
     params = {
@@ -582,7 +563,7 @@ def audit_page(
         bounds["until"],
     )
     size = 100
-    number = max(1, page_number)
+    number = min(max(1, page_number), MAX_PAGE)
     view = oversight.read_audit(
         web(request).ctx.store,
         principal=current.principal,
@@ -595,7 +576,7 @@ def audit_page(
     return page(
         request,
         "audit.html",
-        "Audit log",
+        N_("Audit log"),
         active="audit",
         view=view,
         typed=query,

@@ -31,6 +31,7 @@ from hanoinet.registry.actions import PACKAGED_RECORD
 from hanoinet.registry.designations import Designation, demo_designations, real_designations
 from hanoinet.registry.status import participant_dict, status_dict
 from hanoinet.web.common import now, page, web
+from hanoinet.web.render import N_
 
 router = APIRouter(include_in_schema=False)
 
@@ -132,7 +133,7 @@ def treaty_page(request: Request) -> HTMLResponse:
     return page(
         request,
         "public_treaty.html",
-        "Treaty status",
+        N_("Treaty status"),
         active="treaty",
         day=day.isoformat(),
         status=status,
@@ -260,7 +261,7 @@ def directory_page(request: Request) -> HTMLResponse:
     return page(
         request,
         "public_directory.html",
-        "Directory",
+        N_("Directory"),
         active="directory",
         directory=directory,
         expired=at >= directory.valid_until,

@@ -3,14 +3,16 @@ dates in the reader's language and time zone.
 
 The language of a page is the user's setting when logged in, else the
 ``hanoinet_lang`` cookie, else the browser's Accept-Language, else English.
-Catalogs live in ``web/locale/<lang>/LC_MESSAGES/messages.po`` (compiled to
-``.mo`` when the package is installed from source; see docs/translations.md);
-a language without a catalog falls back to English text, never to a blank.
+Catalogs live in ``web/locale/<lang>/LC_MESSAGES/messages.po``, read as they are
+(docs/translations.md); a text missing from a catalog is shown in English, never blank.
+``_("literal")`` in templates formats its ``%(name)s`` arguments; ``tr(value)`` translates a
+value (a label, a message) without formatting, so a ``%`` in it is harmless.
 """
 
 from __future__ import annotations
 
 import contextvars
+import io
 from datetime import datetime, timedelta
 from functools import lru_cache
 from importlib import resources
@@ -19,11 +21,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.dates import format_datetime, format_timedelta
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
+
+from hanoinet.web.vocabulary import VOCABULARIES
 
 LANGUAGES = ("en", "ar", "zh", "fr", "ru", "es")
 """The six official languages of the United Nations, English first (the source texts)."""
@@ -40,15 +46,36 @@ _ENGLISH = NullTranslations()
 
 @lru_cache(maxsize=len(LANGUAGES))
 def translations(lang: str) -> NullTranslations:
+    """The catalog of ``lang``, read from its ``.po`` file once per process (no compiled
+    ``.mo`` to keep in step); English is the source text."""
     if lang == "en":
         return NullTranslations()
-    folder = resources.files("hanoinet.web") / "locale"
-    loaded = Translations.load(str(folder), [lang], domain="messages")
-    return loaded
+    po = resources.files("hanoinet.web") / "locale" / lang / "LC_MESSAGES" / "messages.po"
+    if not po.is_file():
+        return NullTranslations()
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=lang)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog, use_fuzzy=False)
+    compiled.seek(0)
+    return Translations(compiled, domain="messages")
 
 
 def gettext(message: str) -> str:
     return (_current.get() or _ENGLISH).ugettext(message)
+
+
+def N_(message: str) -> str:
+    """Mark an English text for the catalogs where it is defined; translated where shown."""
+    return message
+
+
+def label(vocabulary: str, code: str | None) -> str:
+    """The reader's name of a code (``label("state", "in_execution")``); an unknown code is
+    shown as it is rather than hidden."""
+    if code is None:
+        return ""
+    return gettext(VOCABULARIES[vocabulary].get(code, code))
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
@@ -92,6 +119,7 @@ def _env() -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(tr=gettext, label=label)  # globals: imported macros see them too
     return env
 
 

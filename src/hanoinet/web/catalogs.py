@@ -1,0 +1,140 @@
+"""The translation catalogs of the web desk: what is extracted, and how the catalogs follow.
+
+Texts come from four places, all in English (the source language):
+- templates: ``_("...")`` (Babel's Jinja2 extractor);
+- Python in ``hanoinet.web``: ``_()``, ``gettext()`` and ``N_()`` calls;
+- the vocabularies (``web/vocabulary.py``) and the drafting wizard's labels, hints, options
+  and step titles (``web/drafting.py``), taken from the dictionaries themselves;
+- the Convention's data shown on pages: the titles of the forms of cooperation and the marks
+  for unverified keys.
+
+``python -m hanoinet.web.catalogs`` writes ``web/locale/messages.pot`` and brings every
+language's ``messages.po`` in step (new texts added empty, texts gone marked obsolete); a
+translator then fills the empty ones. tests/web/test_catalogs.py fails while any catalog
+misses a text, has one it should not, or changes a ``%(name)s`` placeholder. Babel has no
+extractor for values held in dictionaries; that part is ours.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po, write_po
+
+from hanoinet import __version__
+from hanoinet.convention import convention
+from hanoinet.convention.catalog import UNCONFIRMED, UNVERIFIED_ARTICLE
+from hanoinet.web import drafting
+from hanoinet.web.render import LANGUAGES
+from hanoinet.web.vocabulary import VOCABULARIES
+
+UNREVIEWED = "unofficial translation, not yet reviewed"
+"""Who stands behind a catalog until a reviewer of that language signs it off; the pages say
+so in a banner (base.html)."""
+JINJA_OPTIONS = {
+    "extensions": "jinja2.ext.i18n",
+    "trim_blocks": "true",
+    "lstrip_blocks": "true",
+}
+
+
+def web_folder() -> Path:
+    return Path(str(resources.files("hanoinet.web")))
+
+
+def _from_code(folder: Path) -> Iterator[tuple[str | tuple[str, ...], str, str]]:
+    """(msgid or (singular, plural), location, context) from templates and Python."""
+    methods = [("templates/**.html", "jinja2"), ("**.py", "python")]
+    options = {"templates/**.html": JINJA_OPTIONS}
+    for filename, lineno, message, _comments, _context in extract_from_dir(
+        str(folder), methods, options_map=options
+    ):
+        yield message, f"hanoinet/web/{filename}:{lineno}", ""
+
+
+def _from_data() -> Iterator[tuple[str, str]]:
+    """(msgid, where) of the texts held as data."""
+    for name, vocabulary in VOCABULARIES.items():
+        for text in vocabulary.values():
+            yield text, f"hanoinet/web/vocabulary.py ({name})"
+    for step in drafting.STEPS:
+        yield step.title, "hanoinet/web/drafting.py (STEPS)"
+    for table_name in ("LABELS", "HINTS", "ITEM_LABELS", "ADD_LABELS"):
+        for text in getattr(drafting, table_name).values():
+            yield text, f"hanoinet/web/drafting.py ({table_name})"
+    for options in drafting.OPTION_NAMES.values():
+        for text in options.values():
+            yield text, "hanoinet/web/drafting.py (OPTION_NAMES)"
+    for form in convention().forms.values():
+        yield form.title, "hanoinet/convention/data/cooperation.yaml"
+    yield UNCONFIRMED, "hanoinet/convention/catalog.py"
+    yield UNVERIFIED_ARTICLE, "hanoinet/convention/catalog.py"
+
+
+def extract(folder: Path | None = None) -> Catalog:
+    """Every text of the web desk, as a template catalog."""
+    found = Catalog(project="hanoinet", version=__version__, fuzzy=False)
+    for message, location, _context in _from_code(folder or web_folder()):
+        if not message or (isinstance(message, tuple) and not message[0]):
+            continue
+        path, _sep, line = location.rpartition(":")
+        found.add(message, locations=[(path, int(line))])
+    for text, where in _from_data():
+        if text:
+            found.add(text, locations=[(where, 0)])
+    return found
+
+
+def po_path(lang: str, folder: Path | None = None) -> Path:
+    return (folder or web_folder()) / "locale" / lang / "LC_MESSAGES" / "messages.po"
+
+
+def update(folder: Path | None = None) -> dict[str, int]:
+    """Write the template and bring each language's catalog in step; returns, per language,
+    how many texts are still to translate."""
+    base = folder or web_folder()
+    template = extract(base)
+    (base / "locale").mkdir(exist_ok=True)
+    with (base / "locale" / "messages.pot").open("wb") as handle:
+        write_po(handle, template, width=100, omit_header=False, sort_output=True)
+    missing: dict[str, int] = {}
+    for lang in LANGUAGES[1:]:
+        path = po_path(lang, base)
+        if path.is_file():
+            with path.open("rb") as handle:
+                catalog = read_po(handle, locale=lang)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            catalog = Catalog(locale=lang, project="hanoinet", version=__version__)
+        catalog.update(template, no_fuzzy_matching=True)
+        catalog.obsolete.clear()
+        catalog.fuzzy = False
+        catalog.last_translator = UNREVIEWED
+        catalog.language_team = UNREVIEWED
+        catalog.copyright_holder = "the hanoinet authors"
+        catalog.msgid_bugs_address = ""
+        with path.open("wb") as handle:
+            write_po(handle, catalog, width=100, sort_output=True, ignore_obsolete=True)
+        missing[lang] = len([m for m in catalog if m.id and not _translated(m.string)])
+    return missing
+
+
+def _translated(string: object) -> bool:
+    if isinstance(string, tuple | list):
+        return all(string)
+    return bool(string)
+
+
+def main() -> None:
+    for lang, count in update().items():
+        print(f"{lang}: {count} texts to translate" if count else f"{lang}: complete")
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""What the OpenAPI document (``/api/v1/openapi.json``) says the API answers: the JSON shapes of
+``services.shapes`` and of the inbox, and RFC 9457 problem details, as pydantic models.
+
+Documentation only: the routes build their JSON with ``services.shapes`` and return it as it
+is; tests/web/test_openapi.py (schemathesis) checks every answer against these schemas, so the
+two cannot drift apart unnoticed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
+
+from hanoinet.convention import convention
+from hanoinet.law.document import FORMAT
+
+PROBLEM = "application/problem+json"
+JOSE = "application/jose"
+REF = "#/components/schemas/{model}"
+
+
+class FieldError(BaseModel):
+    """One invalid part of a request."""
+
+    location: str = Field(description="Where: query/limit, path/ident, body/params/reason...")
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with hanoinet's stable ``code`` (errors.py)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: SkipJsonSchema[None] | list[FieldError] = Field(
+        None, description="With invalid_input: each invalid part of the request."
+    )
+    article: SkipJsonSchema[None] | str = Field(
+        None, description="With transition_refused: the article key the refusal rests on."
+    )
+
+
+class Finding(BaseModel):
+    code: str
+    severity: Literal["error", "warning", "info"]
+    article: str | None
+    field: str
+    message: str
+
+
+class Event(BaseModel):
+    action: str
+    at: str
+    actor: str
+    by: Literal["requesting", "requested", "system"]
+    article: str
+    from_state: str = Field(alias="from")
+    to: str
+    params: dict[str, str]
+
+
+class RequestSummary(BaseModel):
+    id: str
+    case: str
+    direction: Literal["incoming", "outgoing"]
+    kind: str
+    state: str
+    requesting_state: str | None
+    requested_state: str | None
+    urgency: str
+    updated_at: str
+
+
+class RequestPage(BaseModel):
+    """A page of requests, most urgent first; ``next_offset`` is null on the last page."""
+
+    requests: list[RequestSummary]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class Message(BaseModel):
+    type: str
+    action: str
+    status: str
+    created_at: str
+    attempts: int
+    last_error: str | None
+    message_id: str | None
+    recipient: str | None
+    not_delivered: bool
+
+
+class Due(BaseModel):
+    key: str
+    kind: str
+    at: str
+    article: str
+    message: str
+
+
+class RequestDetail(BaseModel):
+    id: str
+    uid: str
+    direction: Literal["incoming", "outgoing"]
+    kind: str
+    state: str
+    requesting_state: str | None
+    requested_state: str | None
+    urgency: str
+    document: dict[str, Any]
+    document_sha256: str
+    findings: list[Finding]
+    preserved_until: str | None
+    allowed_actions: list[str]
+    timeline: list[Event]
+    messages: list[Message]
+    due: list[Due]
+
+
+class Case(BaseModel):
+    """A case and its requests, as ``hanoinet case show --json``."""
+
+    id: str
+    title: str
+    created_at: str
+    created_by: str
+    requests: list[RequestDetail]
+
+
+class Created(BaseModel):
+    case: str
+    request: str
+    state: str
+    findings: list[Finding]
+
+
+class Acted(BaseModel):
+    request: str
+    case: str
+    event: Event
+    created_request: str | None
+
+
+class InboxReceipt(BaseModel):
+    """The signed receipt (a compact JWS, docs/exchange.md) and what it says."""
+
+    receipt: str
+    status: Literal["delivered", "rejected"]
+    reason: str | None
+
+
+class BatchReceipt(BaseModel):
+    """One signed receipt naming every envelope of the batch (null for an empty batch)."""
+
+    receipt: str | None
+
+
+class Health(BaseModel):
+    node: str
+    directory_version: int
+    version: str
+
+
+PROBLEMS = {
+    400: "Bad request",
+    401: "Not authenticated: no valid API token or session",
+    403: "Forbidden: the role or the token's scope does not allow it (or no CSRF token)",
+    404: "Not found (or not visible to this principal)",
+    409: "Action refused by the lifecycle, with the article it rests on",
+    413: "Too large",
+    422: "Invalid input, naming each invalid part",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route: each status answered with a problem document."""
+    return {
+        status: {
+            "description": PROBLEMS[status],
+            "content": {PROBLEM: {"schema": {"$ref": REF.format(model="Problem")}}},
+        }
+        for status in statuses
+    }
+
+
+def request_document_body() -> dict[str, Any]:
+    """``openapi_extra=`` for a route taking a request document: what makes it a request (a
+    known ``kind``, this ``format``); every other field is checked into findings, not refused
+    (docs/request.schema.json, ``hanoinet schema request``)."""
+    schema = {
+        "required": ["kind"],
+        "properties": {
+            "kind": {"type": "string", "enum": list(convention().forms)},
+            "format": {"type": "string", "const": FORMAT},
+        },
+    }
+    return {"requestBody": {"content": {"application/json": {"schema": schema}}}}
+
+
+SECURITY: dict[str, Any] = {"security": [{"bearer": []}, {"session": []}]}
+"""``openapi_extra=`` for a route that needs a principal: an API token or the session."""
+
+
+def complete(document: dict[str, Any]) -> dict[str, Any]:
+    """Add what the routes refer to but FastAPI does not generate: the problem schema and the
+    two ways to authenticate."""
+    components = document.setdefault("components", {})
+    schema = Problem.model_json_schema(ref_template=REF)
+    schemas = components.setdefault("schemas", {})
+    schemas.update(schema.pop("$defs", {}))
+    schemas["Problem"] = schema
+    components["securitySchemes"] = {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token (`hanoinet token create`), `hn_...`",
+        },
+        "session": {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "hanoinet_session",
+            "description": "The web desk's session; a POST also needs the X-CSRF-Token header",
+        },
+    }
+    return document

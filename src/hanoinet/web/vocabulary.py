@@ -1,0 +1,96 @@
+"""The English names of hanoinet's codes (states, roles, actions ...) as people read them.
+
+Templates show a code through ``label(vocabulary, code)``, which translates the English name
+through the catalogs; ``hanoinet.web.catalogs`` extracts every name of every vocabulary here
+into the catalogs, so a code added to the lifecycle without a name here fails a test
+(tests/web/test_catalogs.py), never shows up untranslated.
+"""
+
+from __future__ import annotations
+
+ACTION_NAMES = {
+    "check": "Check",
+    "edit": "Edit",
+    "send": "Send",
+    "acknowledge": "Acknowledge",
+    "request_more_info": "Ask for more information",
+    "provide_more_info": "Give more information",
+    "start_execution": "Start execution",
+    "consult": "Consult the requesting State",
+    "postpone": "Postpone",
+    "resume": "Resume",
+    "refuse": "Refuse",
+    "execute": "Record executed",
+    "execute_partially": "Record partly executed",
+    "status_enquiry": "Ask for the status",
+    "answer_status_enquiry": "Answer the status enquiry",
+    "withdraw": "Withdraw",
+    "notify_cannot_keep_confidential": "Say confidentiality cannot be kept",
+    "confirm_in_writing": "Confirm in writing",
+    "give_consent": "Give consent for other use",
+    "use_for_other_matter": "Use for another matter",
+    "close": "Close",
+    "record_preserved": "Record preservation executed",
+    "extend_preservation": "Extend preservation",
+    "link_mla": "Link the mutual legal assistance request",
+    "notify_not_ensured": "Say preservation cannot be ensured",
+    "proceed_anyway": "Proceed anyway",
+    "disclose_partial_traffic": "Disclose traffic data pointing to a third State",
+    "release": "Release preserved data",
+    "lapse": "Preservation lapsed",
+    "create": "Created",
+    "receive": "Received",
+    "message_delivered": "Message delivered (signed receipt)",
+    "message_rejected": "Message rejected by the other State",
+    "reminder": "Reminder",
+    "escalate": "Escalated to the supervisor",
+}
+"""Buttons and timeline labels of the lifecycle's actions."""
+ROLE_NAMES = {
+    "node_admin": "Node administrator",
+    "supervisor": "Supervisor",
+    "central_authority_officer": "Central-authority officer",
+    "duty_officer": "Duty officer (24/7)",
+    "requester": "Requester",
+}
+"""English names; translated in the templates."""
+
+
+STATE_NAMES = {
+    "new": "New",
+    "draft": "Draft",
+    "checked": "Checked",
+    "sent": "Sent",
+    "received": "Received",
+    "acknowledged": "Acknowledged",
+    "in_execution": "In execution",
+    "more_info_requested": "More information requested",
+    "postponed": "Postponed",
+    "preserved": "Preserved",
+    "held": "Held for the follow-up request",
+    "not_ensured": "Preservation cannot be ensured",
+    "executed": "Executed",
+    "partially_executed": "Partly executed",
+    "refused": "Refused",
+    "withdrawn": "Withdrawn",
+    "lapsed": "Lapsed",
+    "closed": "Closed",
+}
+DIRECTION_NAMES = {"incoming": "Incoming", "outgoing": "Outgoing"}
+URGENCY_NAMES = {"routine": "Routine", "urgent": "Urgent", "emergency": "Emergency"}
+SEVERITY_NAMES = {"error": "Error", "warning": "Warning", "info": "Note"}
+MESSAGE_STATUS_NAMES = {
+    "pending": "Waiting for receipt",
+    "delivered": "Delivered",
+    "rejected": "Rejected",
+}
+
+VOCABULARIES: dict[str, dict[str, str]] = {
+    "action": ACTION_NAMES,
+    "role": ROLE_NAMES,
+    "state": STATE_NAMES,
+    "direction": DIRECTION_NAMES,
+    "urgency": URGENCY_NAMES,
+    "severity": SEVERITY_NAMES,
+    "message_status": MESSAGE_STATUS_NAMES,
+}
