@@ -321,3 +321,110 @@ def test_a_batch_nested_too_deeply_is_a_problem(api: dict[str, Any]) -> None:
         assert response.headers["content-type"].startswith("application/problem+json")
         assert response.json()["code"] == "not_a_batch"
         assert "nested too deeply" in response.json()["detail"]
+
+
+# --- the CLI's other operations: edit, check, forms, templates, the audit log -------------------
+
+
+def test_edit_a_draft_through_the_api_then_it_must_be_checked_again(api: dict[str, Any]) -> None:
+    client = api["client"]
+    document = json.loads(EXAMPLE.read_text("utf-8"))
+    created = client.post("/api/v1/cases", json=document, headers=_auth(api, "rita-act"))
+    assert created.status_code == 201, created.text
+    rid = created.json()["request"]
+    assert (
+        client.post(
+            f"/api/v1/requests/{rid}/actions/check", headers=_auth(api, "rita-act")
+        ).status_code
+        == 200
+    )
+    changed = {**document, "facts_summary": "Edited through the API."}
+    edited = client.put(
+        f"/api/v1/requests/{rid}/document", json=changed, headers=_auth(api, "rita-act")
+    )
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["event"]["action"] == "edit"
+    shown = client.get(f"/api/v1/requests/{rid}", headers=_auth(api, "rita-read")).json()
+    assert shown["requests"][0]["state"] == "draft"
+    assert shown["requests"][0]["document"]["facts_summary"] == "Edited through the API."
+    # another kind, a read-only token, someone else's draft, a sent request: refused
+    other = {**document, "kind": "stored_data"}
+    _is_problem(
+        client.put(f"/api/v1/requests/{rid}/document", json=other, headers=_auth(api, "rita-act")),
+        422,
+        "invalid_input",
+    )
+    assert (
+        client.put(
+            f"/api/v1/requests/{rid}/document", json=changed, headers=_auth(api, "rita-read")
+        ).status_code
+        == 403
+    )
+    incoming = _incoming(api["store"])
+    refused = client.put(
+        f"/api/v1/requests/{incoming}/document", json=changed, headers=_auth(api, "lara-act")
+    )
+    assert refused.status_code == 409, refused.text
+
+
+def test_check_a_document_without_storing_it(api: dict[str, Any]) -> None:
+    client = api["client"]
+    document = json.loads(EXAMPLE.read_text("utf-8"))
+    del document["facts_summary"]
+    before = client.get("/api/v1/requests", headers=_auth(api, "lara-read")).json()["requests"]
+    checked = client.post("/api/v1/check", json=document, headers=_auth(api, "lara-read"))
+    assert checked.status_code == 200, checked.text
+    body = checked.json()
+    assert body["ok"] is False and body["kind"] == "preservation" and body["as_of"] == "2026-11-24"
+    assert any(
+        f["code"] == "missing_content" and f["field"] == "/facts_summary" for f in body["findings"]
+    )
+    assert (
+        client.get("/api/v1/requests", headers=_auth(api, "lara-read")).json()["requests"] == before
+    )
+    _is_problem(
+        client.post("/api/v1/check", json={"kind": "nothing"}, headers=_auth(api, "lara-read")),
+        422,
+        "not_a_request",
+    )
+    assert client.post("/api/v1/check", json=document).status_code == 401
+
+
+def test_forms_and_templates_need_no_log_in(api: dict[str, Any]) -> None:
+    client = api["client"]
+    kinds = client.get("/api/v1/forms").json()["kinds"]
+    assert "preservation" in {k["key"] for k in kinds}
+    preservation = next(k for k in kinds if k["key"] == "preservation")
+    assert preservation["article"] == "42"
+    template = client.get("/api/v1/forms/preservation/template").json()
+    assert template["kind"] == "preservation" and "necessity" in template
+    _is_problem(client.get("/api/v1/forms/nothing/template"), 404, "unknown_form")
+
+
+def test_the_audit_log_for_the_supervisor_only(api: dict[str, Any]) -> None:
+    client, store = api["client"], api["store"]
+    users.create_user(store, "sam", "supervisor", actor="admin", at=T0)
+    token = users.create_token(store, "sam", "sam", "read", actor="admin", at=T0)
+    rid = _incoming(store)
+    client.get(f"/api/v1/requests/{rid}", headers=_auth(api, "lara-read"))
+    page = client.get(
+        "/api/v1/audit",
+        params={"action": "read", "limit": 5},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert page.status_code == 200, page.text
+    body = page.json()
+    assert body["verification"]["ok"] is True and body["verification"]["entries"] > 0
+    assert [e["action"] for e in body["entries"]] == ["read"]
+    assert body["entries"][0]["actor"] == "lara (API token)" and body["entries"][0]["at"].endswith(
+        "+00:00"
+    )
+    # the supervisor's reading is itself audited; officers and administrators are refused
+    again = client.get(
+        "/api/v1/audit",
+        params={"action": "read_audit"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert again.json()["entries"][0]["actor"] == "sam (API token)"
+    _is_problem(client.get("/api/v1/audit", headers=_auth(api, "lara-read")), 403, "forbidden")
+    _is_problem(client.get("/api/v1/audit", headers=_auth(api, "ada-act")), 403, "forbidden")

@@ -17,6 +17,7 @@ from hanoinet.cli.output import (
 )
 from hanoinet.convention import convention
 from hanoinet.law import check_text, default_context, has_errors, request_schema, template
+from hanoinet.services import shapes
 
 app = typer.Typer(help="Cooperation request documents: forms and templates.", no_args_is_help=True)
 schema_app = typer.Typer(help="Published JSON Schemas.", no_args_is_help=True)
@@ -29,21 +30,7 @@ def kinds_command(json: Json = False) -> None:
     """The cooperation forms of the Convention: key, title, articles."""
     forms = convention().forms.values()
     if json:
-        print_json(
-            {
-                "kinds": [
-                    {
-                        "key": f.key,
-                        "title": f.title,
-                        "article": f.articles[0],
-                        "articles": list(f.articles),
-                        "channels": list(f.channels),
-                        "dual_criminality": f.dual_criminality,
-                    }
-                    for f in forms
-                ]
-            }
-        )
+        print_json(shapes.kinds_json())
         return
     for f in forms:
         console.print(f"{f.key:<28} {f.title} ({', '.join(f.articles)})", markup=False)
@@ -82,14 +69,7 @@ def check_command(
         doc, findings = check_text(text, default_context(day), str(file))
     ok = not has_errors(findings)
     if json:
-        print_json(
-            {
-                "ok": ok,
-                "kind": doc.kind,
-                "as_of": day.isoformat(),
-                "findings": [f.as_dict() for f in findings],
-            }
-        )
+        print_json(shapes.check_json(doc.kind, day, findings))
     else:
         form = convention().forms[doc.kind]
         errors = sum(f.severity == "error" for f in findings)

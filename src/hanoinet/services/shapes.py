@@ -3,11 +3,19 @@ line and for the API, so the two never disagree (documented in docs/cli.md and t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, date, datetime
 from typing import Any
 
 from hanoinet.cases.lifecycle import Event
-from hanoinet.services.cases import Acted, CaseDetail, Created, RequestDetail, RequestSummary
+from hanoinet.services.cases import (
+    Acted,
+    CaseDetail,
+    Created,
+    RequestDetail,
+    RequestSummary,
+    aware,
+)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -31,7 +39,7 @@ def summary_json(r: RequestSummary) -> dict[str, Any]:
 def event_json(e: Event) -> dict[str, Any]:
     return {
         "action": e.action,
-        "at": iso(e.at),
+        "at": iso(aware(e.at)),
         "actor": e.actor,
         "by": e.by,
         "article": e.article,
@@ -110,4 +118,60 @@ def acted_json(acted: Acted) -> dict[str, Any]:
         "case": acted.case_id,
         "event": event_json(acted.event),
         "created_request": acted.created_request,
+    }
+
+
+def kinds_json() -> dict[str, Any]:
+    """The cooperation forms (``request kinds --json``, ``GET /api/v1/forms``)."""
+    from hanoinet.convention import convention
+
+    return {
+        "kinds": [
+            {
+                "key": f.key,
+                "title": f.title,
+                "article": f.articles[0],
+                "articles": list(f.articles),
+                "channels": list(f.channels),
+                "dual_criminality": f.dual_criminality,
+            }
+            for f in convention().forms.values()
+        ]
+    }
+
+
+def check_json(kind: str, day: date, findings: list[Any]) -> dict[str, Any]:
+    """A document's findings (``check --json``, ``POST /api/v1/check``)."""
+    return {
+        "ok": not any(f.severity == "error" for f in findings),
+        "kind": kind,
+        "as_of": day.isoformat(),
+        "findings": [f.as_dict() for f in findings],
+    }
+
+
+def audit_json(view: Any, limit: int, offset: int) -> dict[str, Any]:
+    """The supervisor's audit view (``GET /api/v1/audit``): entries newest first and the
+    chain's verification."""
+    return {
+        "verification": {
+            "ok": view.verification.ok,
+            "entries": view.verification.entries,
+            "breaks": [{"seq": b.seq, "problem": b.problem} for b in view.verification.breaks],
+        },
+        "entries": [
+            {
+                "seq": e.seq,
+                "at": iso(aware(e.at)),
+                "actor": e.actor,
+                "action": e.action,
+                "target": e.target,
+                "legal_basis": e.legal_basis,
+                "detail": json.loads(e.detail),
+            }
+            for e in view.entries
+        ],
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + limit if view.more else None,
     }

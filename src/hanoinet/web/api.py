@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse
 
+from hanoinet.convention import convention
 from hanoinet.errors import (
     Forbidden,
     HanoinetError,
@@ -24,7 +26,10 @@ from hanoinet.errors import (
     TransitionRefused,
     UnknownCase,
 )
-from hanoinet.services import access, shapes
+from hanoinet.law import default_context
+from hanoinet.law.check import check_text
+from hanoinet.law.document import template
+from hanoinet.services import access, oversight, shapes
 from hanoinet.services import cases as case_service
 from hanoinet.services.access import Permission, Principal
 from hanoinet.web import auth
@@ -250,3 +255,127 @@ def act(
     except HanoinetError as exc:
         return _from_error(exc)
     return JSONResponse(shapes.acted_json(acted))
+
+
+@router.put(
+    "/requests/{ident}/document",
+    summary="Replace a draft's request document, as `case edit` (it must be checked again)",
+    response_model=doc.Acted,
+    responses=doc.problems(400, 401, 403, 404, 409, 422),
+    openapi_extra=doc.SECURITY | doc.request_document_body(),
+)
+def edit(
+    request: Request,
+    ident: Ident,
+    document: Annotated[dict[str, Any], Body(description="The new request document.")],
+) -> JSONResponse:
+    try:
+        who = _who(request, "cases.act", unsafe=True)
+        acted = case_service.edit(
+            web(request).ctx.store,
+            ident,
+            json.dumps(document),
+            actor=who.actor,
+            at=now(request),
+            principal=who,
+        )
+    except _Refused as refused:
+        return refused.response
+    except HanoinetError as exc:
+        return _from_error(exc)
+    return JSONResponse(shapes.acted_json(acted))
+
+
+@router.post(
+    "/check",
+    summary="Check a request document against the Convention, as `hanoinet check` (nothing stored)",
+    response_model=doc.CheckResult,
+    responses=doc.problems(400, 401, 403, 422),
+    openapi_extra=doc.SECURITY | doc.request_document_body(),
+)
+def check(
+    request: Request,
+    document: Annotated[dict[str, Any], Body(description="A request document.")],
+) -> JSONResponse:
+    try:
+        _who(request, "cases.read")
+        day = now(request).date()
+        parsed, findings = check_text(json.dumps(document), default_context(day))
+    except _Refused as refused:
+        return refused.response
+    except HanoinetError as exc:
+        return _from_error(exc)
+    return JSONResponse(shapes.check_json(parsed.kind, day, findings))
+
+
+@router.get(
+    "/forms",
+    summary="The Convention's forms of cooperation, as `request kinds` (no log-in)",
+    response_model=doc.Kinds,
+)
+def forms() -> JSONResponse:
+    return JSONResponse(shapes.kinds_json())
+
+
+@router.get(
+    "/forms/{kind}/template",
+    summary="An empty request document for one form, as `request template` (no log-in)",
+    responses=doc.problems(404, 422),
+)
+def form_template(
+    kind: Annotated[str, Path(pattern=r"^[a-z_]{1,64}$", description="A form key.")],
+) -> JSONResponse:
+    if kind not in convention().forms:
+        return problem(
+            404,
+            "Not found",
+            f"no form of cooperation '{kind}'; GET /api/v1/forms lists them",
+            "unknown_form",
+        )
+    return JSONResponse(template(kind))
+
+
+@router.get(
+    "/audit",
+    summary="The audit log, newest first, with the chain's verification (supervisor)",
+    response_model=doc.AuditPage,
+    responses=doc.problems(401, 403, 422),
+    openapi_extra=doc.SECURITY,
+)
+def audit(
+    request: Request,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
+    action: Annotated[str | None, Query(max_length=40)] = None,
+    target: Annotated[str | None, Query(max_length=64)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> JSONResponse:
+    try:
+        who = _who(request, "audit.read")
+        view = oversight.read_audit(
+            web(request).ctx.store,
+            principal=who,
+            at=now(request),
+            filters=oversight.AuditFilters(
+                _clean(actor), _clean(action), _clean(target), _utc(since), _utc(until)
+            ),
+            limit=limit,
+            offset=offset,
+        )
+    except _Refused as refused:
+        return refused.response
+    except HanoinetError as exc:
+        return _from_error(exc)
+    return JSONResponse(shapes.audit_json(view, limit, offset))
+
+
+def _clean(text: str | None) -> str | None:
+    """A filter as typed; blank is no filter; a NUL byte never reaches the database."""
+    value = (text or "").strip().replace("\x00", "")
+    return value or None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value

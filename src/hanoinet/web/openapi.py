@@ -147,6 +147,55 @@ class Acted(BaseModel):
     created_request: str | None
 
 
+class FormKind(BaseModel):
+    key: str
+    title: str
+    article: str
+    articles: list[str]
+    channels: list[str]
+    dual_criminality: str
+
+
+class Kinds(BaseModel):
+    kinds: list[FormKind]
+
+
+class CheckResult(BaseModel):
+    ok: bool
+    kind: str
+    as_of: str
+    findings: list[Finding]
+
+
+class AuditBreak(BaseModel):
+    seq: int
+    problem: str
+
+
+class AuditVerification(BaseModel):
+    ok: bool
+    entries: int
+    breaks: list[AuditBreak]
+
+
+class AuditEntry(BaseModel):
+    seq: int
+    at: str
+    actor: str
+    action: str
+    target: str
+    legal_basis: str
+    detail: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    verification: AuditVerification
+    entries: list[AuditEntry]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
 class InboxReceipt(BaseModel):
     """The signed receipt (a compact JWS, docs/exchange.md) and what it says."""
 
