@@ -10,32 +10,18 @@ transaction. The ratio is what the lifecycle, guards and audit chain cost.
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import resources
-from pathlib import Path
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert
 
-from hanoinet.bench.common import Timing, measure
+from hanoinet.bench.common import Timing, measure, temporary_sqlite
 from hanoinet.services import cases as service
-from hanoinet.store import Store, open_store, schema_store
+from hanoinet.store import Store, schema_store
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 FLOW = ("check", "send", "acknowledge", "start_execution", "execute", "close")
 PEER = {"acknowledge", "start_execution", "execute"}
-
-
-@contextmanager
-def _sqlite() -> Iterator[Store]:
-    with tempfile.TemporaryDirectory() as folder:
-        store = open_store(f"sqlite:///{Path(folder) / 'bench.db'}")
-        try:
-            yield store
-        finally:
-            store.dispose()
 
 
 def _measure_store(store: Store, cases: int) -> tuple[Timing, Timing]:
@@ -98,7 +84,7 @@ def _measure_store(store: Store, cases: int) -> tuple[Timing, Timing]:
 def run(cases: int = 100, postgres_url: str | None = DEFAULT_POSTGRES) -> dict[str, object]:
     results: list[dict[str, object]] = []
     notes: list[str] = []
-    with _sqlite() as store:
+    with temporary_sqlite() as store:
         for t in _measure_store(store, cases):
             results.append(t.as_dict())
     if postgres_url:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import platform
+import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+
+from hanoinet.store import Store, open_store
 
 
 @dataclass(frozen=True)
@@ -78,3 +83,14 @@ def environment() -> dict[str, str]:
         "system": platform.platform(terse=True),
         "date": datetime.now(UTC).date().isoformat(),
     }
+
+
+@contextmanager
+def temporary_sqlite() -> Iterator[Store]:
+    """A migrated SQLite store in a temporary folder, removed afterwards."""
+    with tempfile.TemporaryDirectory() as folder:
+        store = open_store(f"sqlite:///{Path(folder) / 'bench.db'}")
+        try:
+            yield store
+        finally:
+            store.dispose()

@@ -24,14 +24,11 @@ import gc
 import json
 import re
 import secrets
-import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -39,7 +36,7 @@ from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.exc import OperationalError
 
 from hanoinet.bench.cases import DEFAULT_POSTGRES
-from hanoinet.bench.common import Timing, measure
+from hanoinet.bench.common import Timing, measure, temporary_sqlite
 from hanoinet.cases.lifecycle import Direction
 from hanoinet.exchange import directory as d
 from hanoinet.exchange.keys import KeySet
@@ -47,7 +44,7 @@ from hanoinet.law import parse_request
 from hanoinet.services import cases as case_service
 from hanoinet.services import users
 from hanoinet.services.federation import NodeContext
-from hanoinet.store import Store, open_store, schema_store
+from hanoinet.store import Store, schema_store
 from hanoinet.store.schema import requests
 from hanoinet.web import auth
 
@@ -312,16 +309,6 @@ def _measure_store(
     return results, seeding
 
 
-@contextmanager
-def _sqlite() -> Iterator[Store]:
-    with tempfile.TemporaryDirectory() as folder:
-        store = open_store(f"sqlite:///{Path(folder) / 'bench.db'}")
-        try:
-            yield store
-        finally:
-            store.dispose()
-
-
 def _unreachable(url: str) -> str | None:
     """Why PostgreSQL at ``url`` cannot be used, or None (then failures there are real)."""
     engine = create_engine(url, connect_args={"connect_timeout": 3})
@@ -379,7 +366,7 @@ def _run_stores(
     postgres: str | None,
     progress: Progress | None,
 ) -> None:
-    with _sqlite() as store:
+    with temporary_sqlite() as store:
         found, seeded = _measure_store(store, cases, calls, progress)
         results.extend(found)
         seeding.append(seeded)
