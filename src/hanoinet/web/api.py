@@ -9,8 +9,9 @@ are RFC 9457 problem details: ``type``, ``title``, ``status``, ``detail`` and ha
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -95,6 +96,22 @@ def _from_error(exc: HanoinetError) -> JSONResponse:
     return problem(status, title, exc.message, exc.code)
 
 
+def _answers_problems(route: Callable[..., JSONResponse]) -> Callable[..., JSONResponse]:
+    """A route's refusals and hanoinet's errors answered as problem documents (the route
+    raises; FastAPI sees the route's own signature through ``functools.wraps``)."""
+
+    @functools.wraps(route)
+    def answered(*args: Any, **kwargs: Any) -> JSONResponse:
+        try:
+            return route(*args, **kwargs)
+        except _Refused as refused:
+            return refused.response
+        except HanoinetError as exc:
+            return _from_error(exc)
+
+    return answered
+
+
 class _Refused(Exception):
     def __init__(self, response: JSONResponse) -> None:
         self.response = response
@@ -143,6 +160,7 @@ def _who(request: Request, permission: Permission, *, unsafe: bool = False) -> P
     responses=doc.problems(401, 403, 422),
     openapi_extra=doc.SECURITY,
 )
+@_answers_problems
 def list_requests(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
@@ -150,10 +168,7 @@ def list_requests(
     open_only: Annotated[bool, Query(alias="open")] = False,
     urgent: bool = False,
 ) -> JSONResponse:
-    try:
-        who = _who(request, "cases.read")
-    except _Refused as refused:
-        return refused.response
+    who = _who(request, "cases.read")
     rows = case_service.list_requests(
         web(request).ctx.store,
         actor=who.actor,
@@ -181,16 +196,12 @@ def list_requests(
     responses=doc.problems(400, 401, 403, 404, 422),
     openapi_extra=doc.SECURITY,
 )
+@_answers_problems
 def show(request: Request, ident: Ident) -> JSONResponse:
-    try:
-        who = _who(request, "cases.read")
-        detail = case_service.show(
-            web(request).ctx.store, ident, actor=who.actor, at=now(request), principal=who
-        )
-    except _Refused as refused:
-        return refused.response
-    except HanoinetError as exc:
-        return _from_error(exc)
+    who = _who(request, "cases.read")
+    detail = case_service.show(
+        web(request).ctx.store, ident, actor=who.actor, at=now(request), principal=who
+    )
     return JSONResponse(shapes.case_json(detail))
 
 
@@ -202,27 +213,23 @@ def show(request: Request, ident: Ident) -> JSONResponse:
     responses=doc.problems(400, 401, 403, 422),
     openapi_extra=doc.SECURITY | doc.request_document_body(),
 )
+@_answers_problems
 def create(
     request: Request,
     document: Annotated[dict[str, Any], Body(description="A request document.")],
     incoming: bool = False,
 ) -> JSONResponse:
-    try:
-        who = _who(request, "cases.create", unsafe=True)
-        direction: Literal["incoming", "outgoing"] = "incoming" if incoming else "outgoing"
-        if not access.may_create(who, direction=direction):
-            raise Forbidden(f"the role {who.role} does not record {direction} requests")
-        created = case_service.new_case(
-            web(request).ctx.store,
-            json.dumps(document),
-            direction=direction,
-            actor=who.username,  # the case's owner, as a requester's scope needs
-            at=now(request),
-        )
-    except _Refused as refused:
-        return refused.response
-    except HanoinetError as exc:
-        return _from_error(exc)
+    who = _who(request, "cases.create", unsafe=True)
+    direction: Literal["incoming", "outgoing"] = "incoming" if incoming else "outgoing"
+    if not access.may_create(who, direction=direction):
+        raise Forbidden(f"the role {who.role} does not record {direction} requests")
+    created = case_service.new_case(
+        web(request).ctx.store,
+        json.dumps(document),
+        direction=direction,
+        actor=who.username,  # the case's owner, as a requester's scope needs
+        at=now(request),
+    )
     return JSONResponse(shapes.created_json(created), status_code=201)
 
 
@@ -233,27 +240,23 @@ def create(
     responses=doc.problems(400, 401, 403, 404, 409, 422),
     openapi_extra=doc.SECURITY,
 )
+@_answers_problems
 def act(
     request: Request,
     ident: Ident,
     action: Action,
     params: Annotated[dict[str, str] | None, Body(embed=True)] = None,
 ) -> JSONResponse:
-    try:
-        who = _who(request, "cases.act", unsafe=True)
-        acted = case_service.act(
-            web(request).ctx.store,
-            ident,
-            action,
-            actor=who.actor,
-            at=now(request),
-            params=params or {},
-            principal=who,
-        )
-    except _Refused as refused:
-        return refused.response
-    except HanoinetError as exc:
-        return _from_error(exc)
+    who = _who(request, "cases.act", unsafe=True)
+    acted = case_service.act(
+        web(request).ctx.store,
+        ident,
+        action,
+        actor=who.actor,
+        at=now(request),
+        params=params or {},
+        principal=who,
+    )
     return JSONResponse(shapes.acted_json(acted))
 
 
@@ -264,25 +267,21 @@ def act(
     responses=doc.problems(400, 401, 403, 404, 409, 422),
     openapi_extra=doc.SECURITY | doc.request_document_body(),
 )
+@_answers_problems
 def edit(
     request: Request,
     ident: Ident,
     document: Annotated[dict[str, Any], Body(description="The new request document.")],
 ) -> JSONResponse:
-    try:
-        who = _who(request, "cases.act", unsafe=True)
-        acted = case_service.edit(
-            web(request).ctx.store,
-            ident,
-            json.dumps(document),
-            actor=who.actor,
-            at=now(request),
-            principal=who,
-        )
-    except _Refused as refused:
-        return refused.response
-    except HanoinetError as exc:
-        return _from_error(exc)
+    who = _who(request, "cases.act", unsafe=True)
+    acted = case_service.edit(
+        web(request).ctx.store,
+        ident,
+        json.dumps(document),
+        actor=who.actor,
+        at=now(request),
+        principal=who,
+    )
     return JSONResponse(shapes.acted_json(acted))
 
 
@@ -293,18 +292,14 @@ def edit(
     responses=doc.problems(400, 401, 403, 422),
     openapi_extra=doc.SECURITY | doc.request_document_body(),
 )
+@_answers_problems
 def check(
     request: Request,
     document: Annotated[dict[str, Any], Body(description="A request document.")],
 ) -> JSONResponse:
-    try:
-        _who(request, "cases.read")
-        day = now(request).date()
-        parsed, findings = check_text(json.dumps(document), default_context(day))
-    except _Refused as refused:
-        return refused.response
-    except HanoinetError as exc:
-        return _from_error(exc)
+    _who(request, "cases.read")
+    day = now(request).date()
+    parsed, findings = check_text(json.dumps(document), default_context(day))
     return JSONResponse(shapes.check_json(parsed.kind, day, findings))
 
 
@@ -342,6 +337,7 @@ def form_template(
     responses=doc.problems(401, 403, 422),
     openapi_extra=doc.SECURITY,
 )
+@_answers_problems
 def audit(
     request: Request,
     actor: Annotated[str | None, Query(max_length=200)] = None,
@@ -352,22 +348,17 @@ def audit(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> JSONResponse:
-    try:
-        who = _who(request, "audit.read")
-        view = oversight.read_audit(
-            web(request).ctx.store,
-            principal=who,
-            at=now(request),
-            filters=oversight.AuditFilters(
-                _clean(actor), _clean(action), _clean(target), _utc(since), _utc(until)
-            ),
-            limit=limit,
-            offset=offset,
-        )
-    except _Refused as refused:
-        return refused.response
-    except HanoinetError as exc:
-        return _from_error(exc)
+    who = _who(request, "audit.read")
+    view = oversight.read_audit(
+        web(request).ctx.store,
+        principal=who,
+        at=now(request),
+        filters=oversight.AuditFilters(
+            _clean(actor), _clean(action), _clean(target), _utc(since), _utc(until)
+        ),
+        limit=limit,
+        offset=offset,
+    )
     return JSONResponse(shapes.audit_json(view, limit, offset))
 
 

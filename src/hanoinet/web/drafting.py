@@ -859,7 +859,8 @@ def _step_page(
     lang = choose_language(request, current.locale)
     kind = draft.summary.kind
     everything = _all_blocks(kind, document, lang, ctx)
-    everything[step.key] = blocks(kind, document, step, lang, ctx, extra=extra)
+    if extra:  # "add another": this step once more, with one blank item
+        everything[step.key] = blocks(kind, document, step, lang, ctx, extra=extra)
     placed = place(_findings(document, now(request)), everything)
     here = [p for p in placed if p.step == step.key]
     errors = {p.anchor or "": p.message for p in here if p.finding.severity == "error"}
