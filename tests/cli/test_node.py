@@ -168,7 +168,8 @@ def test_rotate_then_revoke_updates_keys_and_descriptor(
     assert data["active"] != old_sig
     keys = {k["kid"]: k for k in json.loads((folder / "node.json").read_text())["keys"]}
     assert keys[old_sig]["valid_until"] is not None and keys[data["active"]]["valid_until"] is None
-    revoked = runner.invoke(app, ["node", "revoke-key", old_sig, "--json"])
+    # A key id is base64url and may begin with '-', so it goes after '--'.
+    revoked = runner.invoke(app, ["node", "revoke-key", "--json", "--", old_sig])
     assert revoked.exit_code == 0, revoked.output
     keys = {k["kid"]: k for k in json.loads((folder / "node.json").read_text())["keys"]}
     assert keys[old_sig]["revoked"] is not None

@@ -214,3 +214,113 @@ def test_0004_keeps_every_receipt_once_and_points_rows_to_it(
                 "batch-token",
                 None,
             ]
+
+
+def _sqlite(tmp_path: Path) -> Store:
+    from hanoinet.store import open_store
+
+    return open_store(f"sqlite:///{tmp_path / 'locks.db'}", migrate=False)
+
+
+def test_sqlite_writers_take_the_lock_file_in_turn(tmp_path: Path) -> None:
+    """A second writer (another thread here; another process alike) starts only after the
+    first one has committed, and then sees its write."""
+    import threading
+
+    store = _sqlite(tmp_path)
+    assert store.write_lock == tmp_path / "locks.db.lock"
+    with store.transaction() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (n INTEGER)")
+    inside, release, order = threading.Event(), threading.Event(), []
+
+    def first() -> None:
+        with store.transaction() as conn:
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+            inside.set()
+            release.wait(timeout=10)
+            order.append("first commits")
+
+    def second() -> None:
+        inside.wait(timeout=10)
+        with store.transaction() as conn:
+            order.append("second begins")
+            seen = conn.exec_driver_sql("SELECT count(*) FROM t").scalar()
+            order.append(f"second sees {seen}")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    inside.wait(timeout=10)
+    release.set()
+    for t in threads:
+        t.join(timeout=10)
+    assert order == ["first commits", "second begins", "second sees 1"]
+    store.dispose()
+
+
+def test_a_transaction_inside_another_is_refused_not_a_deadlock(tmp_path: Path) -> None:
+    from hanoinet.errors import StoreError
+
+    store = _sqlite(tmp_path)
+    with (
+        store.transaction(),
+        pytest.raises(StoreError, match="inside another one"),
+        store.transaction(),
+    ):
+        pass
+    with store.transaction() as conn:  # the refusal left the lock usable
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    store.dispose()
+
+
+def test_a_writer_held_up_too_long_gets_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holding the write lock: after LOCK_TIMEOUT a clear StoreError, nothing
+    written; once it is free, writing works."""
+    import fcntl
+    import os
+    import subprocess
+    import sys
+
+    from hanoinet.errors import StoreError
+    from hanoinet.store import db
+
+    store = _sqlite(tmp_path)
+    with store.transaction() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (n INTEGER)")
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time\n"
+            "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "print('held', flush=True)\n"
+            "sys.stdin.readline()\n",
+            str(store.write_lock),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        monkeypatch.setattr(db, "LOCK_TIMEOUT", 0.2)
+        with (
+            pytest.raises(StoreError, match=r"busy.*locks\.db\.lock.*stuck hanoinet process"),
+            store.transaction() as conn,
+        ):
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+    finally:
+        assert holder.stdin is not None and holder.stdout is not None
+        holder.stdin.close()
+        holder.wait(timeout=10)
+        holder.stdout.close()
+    with store.transaction() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
+        conn.exec_driver_sql("INSERT INTO t VALUES (2)")
+    fd = os.open(store.write_lock, os.O_RDWR)  # and nothing holds it now
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.close(fd)
+    store.dispose()

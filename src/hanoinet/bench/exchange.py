@@ -55,19 +55,25 @@ def _free_port() -> int:
 
 
 SERVER = """
-import json, sys, uvicorn
-from datetime import datetime
-from hanoinet.exchange import directory as d
-from hanoinet.exchange.keys import KeySet
-from hanoinet.services.federation import NodeContext
-from hanoinet.store import open_store
-from hanoinet.web.app import create_app
-folder, port = sys.argv[1], int(sys.argv[2])
-keys = KeySet.from_json(open(folder + "/b.keys.json", "rb").read())
-directory = d.Directory.model_validate_json(open(folder + "/directory.json").read())
-ctx = NodeContext("b-node", keys, directory, open_store("sqlite:///" + folder + "/b.db"))
-uvicorn.run(create_app(ctx), host="127.0.0.1", port=port, log_level="error", access_log=False)
+import sys, uvicorn
+folder, port, processes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+uvicorn.run("hanoinet.bench.exchange:receiver_app", factory=True, workers=processes,
+            host="127.0.0.1", port=port, log_level="error", access_log=False)
 """
+"""Node B: ``processes`` uvicorn server processes, as ``hanoinet serve --workers N`` runs."""
+
+
+def receiver_app() -> Any:
+    """Node B's app in one of its server processes (the folder comes from the environment)."""
+    from hanoinet.web.app import create_app, settle_heap
+
+    folder = Path(os.environ["HANOINET_BENCH_FOLDER"])
+    keys = KeySet.from_json((folder / "b.keys.json").read_bytes())
+    directory = d.Directory.model_validate_json((folder / "directory.json").read_text())
+    store = open_store(f"sqlite:///{folder / 'b.db'}", migrate=False)
+    app = create_app(fed.NodeContext("b-node", keys, directory, store))
+    settle_heap()
+    return app
 
 
 def _pair(folder: Path, port: int, at: datetime) -> tuple[fed.NodeContext, d.Directory]:
@@ -184,7 +190,9 @@ def _commit_floor(folder: Path, count: int) -> float:
     return count / seconds
 
 
-def run(messages: int = 300, rate: float = 20.0, seconds: float = 5.0) -> dict[str, Any]:
+def run(
+    messages: int = 300, rate: float = 20.0, seconds: float = 5.0, receivers: int = 2
+) -> dict[str, Any]:
     from importlib import resources
 
     text = (
@@ -196,9 +204,10 @@ def run(messages: int = 300, rate: float = 20.0, seconds: float = 5.0) -> dict[s
         at = datetime.now(UTC) - timedelta(minutes=1)
         ctx, directory = _pair(folder, port, at)
         keys_b = KeySet.from_json((folder / "b.keys.json").read_bytes())
+        open_store(f"sqlite:///{folder / 'b.db'}").dispose()  # migrated once, before the processes
         server = subprocess.Popen(
-            [sys.executable, "-c", SERVER, str(folder), str(port)],
-            env=dict(os.environ),
+            [sys.executable, "-c", SERVER, str(folder), str(port), str(receivers)],
+            env={**os.environ, "HANOINET_BENCH_FOLDER": str(folder)},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -252,6 +261,7 @@ def run(messages: int = 300, rate: float = 20.0, seconds: float = 5.0) -> dict[s
     return {
         "benchmark": "exchange",
         "messages": messages,
+        "receiver_processes": receivers,
         "delivered": delivered,
         "throughput_per_second": round(throughput, 1),
         "floor_crypto_per_second": round(crypto_floor, 1),

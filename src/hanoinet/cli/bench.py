@@ -175,6 +175,12 @@ def exchange_command(
         float, typer.Option("--rate", help="Messages per second for the latency run.")
     ] = 20.0,
     seconds: Annotated[float, typer.Option("--seconds", help="Length of the latency run.")] = 5.0,
+    receivers: Annotated[
+        int,
+        typer.Option(
+            "--receivers", help="Server processes of the receiving node (`serve --workers`)."
+        ),
+    ] = 2,
     json: Json = False,
 ) -> None:
     """Two nodes over loopback HTTP: throughput (target 1,000/s) and send-to-queue p99 (target < 1 s)."""
@@ -182,13 +188,16 @@ def exchange_command(
 
     if messages < 1 or rate <= 0 or seconds <= 0:
         fail("--messages, --rate and --seconds must be positive")
-    result = exchange_bench.run(messages, rate, seconds)
+    if not 1 <= receivers <= 16:
+        fail(f"--receivers must be between 1 and 16, not {receivers}")
+    result = exchange_bench.run(messages, rate, seconds, receivers)
     if json:
         print_json(result)
         return
     lat = result["latency"]
     console.print(
         f"bench exchange: {result['delivered']}/{messages} messages, two nodes, HTTP on loopback"
+        f" (receiving node: {receivers} server process{'es' if receivers > 1 else ''})"
     )
     console.print(
         f"  hanoinet: {result['throughput_per_second']:,.0f} messages/s signed, encrypted, committed, receipted"

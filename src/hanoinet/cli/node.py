@@ -159,7 +159,12 @@ def rotate_command(
 
 @app.command("revoke-key")
 def revoke_command(
-    kid: Annotated[str, typer.Argument(help="The key id to revoke.", metavar="KID")],
+    kid: Annotated[
+        str,
+        typer.Argument(
+            help="The key id to revoke (one that begins with '-' goes after '--').", metavar="KID"
+        ),
+    ],
     json: Json = False,
 ) -> None:
     """Revoke a key now (compromise). Peers refuse it once the reissued directory says so."""

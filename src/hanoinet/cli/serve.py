@@ -6,7 +6,7 @@ import signal
 import time
 from datetime import UTC, datetime, timedelta
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlparse
 
 import typer
@@ -15,7 +15,7 @@ from hanoinet.cli.output import console, user_errors
 from hanoinet.exchange.transport import HttpTransport
 from hanoinet.services import cases as case_service
 from hanoinet.services import federation, runtime
-from hanoinet.settings import load_settings
+from hanoinet.settings import Settings, load_settings
 
 
 def serve_command(
@@ -26,30 +26,58 @@ def serve_command(
     port: Annotated[
         int | None, typer.Option("--port", help="Port (default: from the node's endpoint).")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Server processes sharing the port and the node's database (one per core).",
+        ),
+    ] = 1,
 ) -> None:
     """Run this node's inbox and API (an ASGI server) until stopped."""
     import uvicorn
-
-    from hanoinet.web.app import create_app, settle_heap
 
     settings = load_settings()
     with user_errors():
         ctx, signed = runtime.load_context(settings, datetime.now(UTC))
     endpoint = urlparse(ctx.me.endpoint)
-    app = create_app(ctx, directory_token=signed.token, ack_targets=settings.ack_targets())
-    settle_heap()
     console.print(
         f"hanoinet node {ctx.node_id} listening on {ctx.me.endpoint} "
-        f"(directory version {signed.directory.version})",
+        f"(directory version {signed.directory.version}"
+        f"{f', {workers} processes' if workers > 1 else ''})",
         markup=False,
     )
-    uvicorn.run(
-        app,
+    where: dict[str, Any] = dict(
         host=host or endpoint.hostname or "127.0.0.1",
         port=port or endpoint.port or 8000,
         log_level="warning",
         access_log=False,
     )
+    if workers == 1:
+        uvicorn.run(_app(ctx, signed.token, settings), **where)
+        return
+    # Each process builds its own app (its own keys in memory, its own database pool) from
+    # the same settings; uvicorn shares the listening socket among them. Verification runs in
+    # parallel; writes are serialized by the database (SQLite's write lock, PostgreSQL's rows).
+    ctx.store.dispose()
+    uvicorn.run(f"{__name__}:app_from_settings", factory=True, workers=workers, **where)
+
+
+def _app(ctx: federation.NodeContext, directory_token: str, settings: Settings) -> Any:
+    from hanoinet.web.app import create_app, settle_heap
+
+    app = create_app(ctx, directory_token=directory_token, ack_targets=settings.ack_targets())
+    settle_heap()
+    return app
+
+
+def app_from_settings() -> Any:
+    """The app of one server process of ``serve --workers N`` (uvicorn calls it in each)."""
+    settings = load_settings()
+    ctx, signed = runtime.load_context(settings, datetime.now(UTC))
+    return _app(ctx, signed.token, settings)
 
 
 def worker_command(

@@ -458,14 +458,13 @@ Sealed = tuple[NodeEntry, str, str, dict[str, Any] | None]
 (None when it was sealed on an earlier attempt)."""
 
 
-def _prepare(
-    conn: Connection, ctx: NodeContext, row: Any, now: datetime, rng: random.Random
-) -> Sealed | Delivery:
-    """Seal the message (once: a retry sends the same bytes); or a retry if no peer is known."""
+def _prepare(ctx: NodeContext, row: Any, now: datetime) -> Sealed | str:
+    """Seal the message (once: a retry sends the same bytes); or say why no peer is known.
+    Pure of the database: sealing holds no write lock."""
     try:
         peer = _peer(ctx, row)
     except HanoinetError as exc:
-        return _retry(conn, row, exc.message, now, rng)
+        return exc.message
     if row.envelope is not None:
         return peer, str(row.envelope), str(row.message_id), None
     headers, envelope = seal(
@@ -529,15 +528,16 @@ def _settle(
 def deliver_one(
     ctx: NodeContext, transport: Transport, outbox_id: int, *, now: datetime, rng: random.Random
 ) -> Delivery:
-    with ctx.store.transaction() as conn:
+    with ctx.store.engine.connect() as conn:
         row = conn.execute(
             select(*_ROW)
             .join(requests, requests.c.id == outbox.c.request_id)
             .where(outbox.c.id == outbox_id)
         ).one()
-        prepared = _prepare(conn, ctx, row, now, rng)
-        if isinstance(prepared, Delivery):
-            return prepared
+    prepared = _prepare(ctx, row, now)
+    with ctx.store.transaction() as conn:
+        if isinstance(prepared, str):
+            return _retry(conn, row, prepared, now, rng)
         peer, envelope, message_id, keep = prepared
         if keep is not None:
             conn.execute(_SEALED, keep)
@@ -582,23 +582,27 @@ def deliver_batch(
         return []
     results: list[Delivery] = []
     groups: dict[str, list[tuple[Any, NodeEntry, str, str]]] = {}
-    with ctx.store.transaction() as conn:
+    # The rows are leased to this worker: read and seal them outside any write transaction, so
+    # that other workers commit while this one does the cryptography.
+    with ctx.store.engine.connect() as conn:
         rows = conn.execute(
             select(*_ROW)
             .join(requests, requests.c.id == outbox.c.request_id)
             .where(outbox.c.id.in_(due))
             .order_by(outbox.c.id)
         ).all()
-        kept = []
-        for row in rows:
-            prepared = _prepare(conn, ctx, row, now, rng)
-            if isinstance(prepared, Delivery):
-                results.append(prepared)
-                continue
-            peer, envelope, message_id, keep = prepared
-            groups.setdefault(peer.id, []).append((row, peer, envelope, message_id))
-            if keep is not None:
-                kept.append(keep)
+    kept, unaddressed = [], []
+    for row in rows:
+        prepared = _prepare(ctx, row, now)
+        if isinstance(prepared, str):
+            unaddressed.append((row, prepared))
+            continue
+        peer, envelope, message_id, keep = prepared
+        groups.setdefault(peer.id, []).append((row, peer, envelope, message_id))
+        if keep is not None:
+            kept.append(keep)
+    with ctx.store.transaction() as conn:  # the envelopes are kept before any is sent
+        results.extend(_retry(conn, row, error, now, rng) for row, error in unaddressed)
         if kept:
             conn.execute(_SEALED, kept)
     for items in groups.values():

@@ -3,10 +3,23 @@
 SQLite runs in WAL mode and every transaction starts with ``BEGIN IMMEDIATE``,
 so two writers never deadlock on a lock upgrade; PostgreSQL serializes
 audit writers on the one ``audit_head`` row.
+
+SQLite has one writer at a time, and a writer that finds the database locked
+sleeps in SQLite's busy handler (1, 2, 5 ... 100 ms at a time) however soon the
+lock is free again: with several threads or processes writing, most of the time
+went to those sleeps (docs/benchmarks.md, ``bench exchange``). So a store's
+writers first take a lock file beside the database (``flock``, tried every
+millisecond, so the next writer starts within a millisecond of the last one's
+commit; the kernel frees it if its process dies), then begin. A writer that
+cannot have it within ``LOCK_TIMEOUT`` gets a ``StoreError``, as SQLite's own
+``busy_timeout`` would. Readers take no lock (WAL).
 """
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,9 +51,23 @@ def head_revision() -> str:
     return head
 
 
+LOCK_TIMEOUT = 10.0
+"""Seconds a writer waits for the write lock (SQLite's busy_timeout is the same)."""
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: writers wait in SQLite's busy handler instead
+    fcntl = None  # type: ignore[assignment]
+
+
 @dataclass
 class Store:
     engine: Engine
+    write_lock: Path | None = None
+    """SQLite on a file: the lock file every writer of this database takes first."""
+
+    def __post_init__(self) -> None:
+        self._holding = threading.local()
 
     @property
     def dialect(self) -> str:
@@ -49,8 +76,24 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One command = one transaction: commit on success, roll back on any error."""
-        with self.engine.begin() as conn:
-            yield conn
+        if self.write_lock is None or fcntl is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        if getattr(self._holding, "lock", False):
+            raise StoreError(
+                "a transaction was opened inside another one on the same database: one command "
+                "is one transaction (this is a bug in hanoinet)"
+            )
+        fd = os.open(self.write_lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            _lock(fd, self.write_lock)  # released when fd is closed, or when the process dies
+            self._holding.lock = True
+            with self.engine.begin() as conn:
+                yield conn
+        finally:
+            self._holding.lock = False
+            os.close(fd)
 
     def current_revision(self) -> str | None:
         with self.engine.connect() as conn:
@@ -77,6 +120,22 @@ class Store:
         self.engine.dispose()
 
 
+def _lock(fd: int, path: Path) -> None:
+    deadline = time.monotonic() + LOCK_TIMEOUT
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise StoreError(
+                    f"the database is busy: another writer has held {path} for more than "
+                    f"{LOCK_TIMEOUT:.0f} s; try again, and if it lasts, look for a stuck "
+                    "hanoinet process"
+                ) from None
+            time.sleep(0.001)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below take over
     cursor = dbapi_connection.cursor()
@@ -93,15 +152,17 @@ def _sqlite_begin(conn: Connection) -> None:
 def open_store(url: str, *, migrate: bool = True) -> Store:
     """Open (and by default migrate) the database at ``url``."""
     parsed = make_url(url)
+    lock: Path | None = None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            lock = Path(f"{parsed.database}.lock")
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    store = Store(engine)
+    store = Store(engine, lock)
     if migrate:
         try:
             store.migrate()
