@@ -1,0 +1,115 @@
+"""``hanoinet serve --workers N`` and several ``worker`` processes on one node: real processes,
+real HTTP on loopback, SQLite shared by every process of a node."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from hanoinet import demo
+from hanoinet.services import cases as case_service
+from hanoinet.store import audit as audit_log
+from hanoinet.store import open_store
+from hanoinet.store.schema import inbox, outbox, requests
+
+MESSAGES = 200
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
+def test_several_server_and_worker_processes_deliver_each_message_once(tmp_path: Path) -> None:
+    cluster = demo.Demo(tmp_path)
+    cluster.setup()
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(name: str, node: str, *args: str) -> None:
+        with (tmp_path / node / f"{name}.log").open("ab") as log:
+            procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "hanoinet", *args],
+                env=cluster.env(node),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    start("xb-serve", "xb", "serve", "--workers", "2")
+    start("xa-serve", "xa", "serve")
+    start("xa-worker-1", "xa", "worker", "--interval", "0.05")
+    start("xa-worker-2", "xa", "worker", "--interval", "0.05")
+    sender = open_store(f"sqlite:///{tmp_path / 'xa' / 'hanoinet.db'}", migrate=False)
+    receiver = open_store(f"sqlite:///{tmp_path / 'xb' / 'hanoinet.db'}", migrate=False)
+    servers: list[int] = []
+    try:
+        cluster.wait(cluster._health_check("xb"), "Borealis is up", timeout=90)
+        cluster.wait(
+            lambda: len(_children(procs["xb-serve"].pid)) >= 2, "two server processes", timeout=90
+        )
+        servers = _children(procs["xb-serve"].pid)
+        text = (
+            resources.files("hanoinet.demo_data")
+            .joinpath("preservation-xa-xb.json")
+            .read_text("utf-8")
+        )
+        for _ in range(MESSAGES):
+            now = datetime.now(UTC)
+            made = case_service.new_case(sender, text, direction="outgoing", actor="t", at=now)
+            case_service.act(sender, made.request_id, "check", actor="t", at=now)
+            case_service.act(sender, made.request_id, "send", actor="t", at=now)
+
+        def settled() -> bool:
+            with sender.engine.connect() as conn:
+                return (
+                    conn.execute(
+                        select(func.count())
+                        .select_from(outbox)
+                        .where(outbox.c.status != "delivered")
+                    ).scalar_one()
+                    == 0
+                )
+
+        cluster.wait(settled, "every message has its receipt", timeout=120)
+    finally:
+        for proc in procs.values():
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    assert len(servers) >= 2
+    deadline = time.monotonic() + 10  # the server processes end with their parent
+    while any(Path(f"/proc/{pid}").exists() for pid in servers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in servers if Path(f"/proc/{pid}").exists()]
+    with receiver.engine.connect() as conn:
+        incoming = conn.execute(
+            select(requests.c.uid).where(requests.c.direction == "incoming")
+        ).all()
+        inbox_rows = conn.execute(select(func.count()).select_from(inbox)).scalar_one()
+    assert len(incoming) == MESSAGES and len({r.uid for r in incoming}) == MESSAGES
+    assert inbox_rows == MESSAGES
+    for store in (sender, receiver):
+        with store.transaction() as conn:
+            result = audit_log.verify(conn)
+        assert result.ok, [str(b) for b in result.breaks]
+        store.dispose()
