@@ -22,6 +22,10 @@ from hanoinet.store import audit as audit_log
 from hanoinet.store.schema import api_tokens, sessions, users
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+STEP = timedelta(seconds=30)
+"""One TOTP time step: a code is accepted once, so a log-in after another needs a later step."""
+T1 = T0 + STEP
+"""The first moment after ``enrolled``'s set-up (at T0) whose code opens a log-in."""
 REAL_HASHER = users_service._HASHER
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -188,22 +192,22 @@ def test_first_log_in_is_the_set_up_then_password_and_code(store: Store) -> None
 
 def test_a_half_session_is_used_once(store: Store) -> None:
     secret = enrolled(store)
-    half = users_service.log_in(store, "dora", NEW, at=T0)
-    code = pyotp.TOTP(secret).at(T0)
-    users_service.second_factor(store, half.token, code, at=T0)
+    half = users_service.log_in(store, "dora", NEW, at=T1)
+    code = pyotp.TOTP(secret).at(T1)
+    users_service.second_factor(store, half.token, code, at=T1)
     with pytest.raises(LoginRefused, match="expired"):
-        users_service.second_factor(store, half.token, code, at=T0)
+        users_service.second_factor(store, half.token, code, at=T1)
 
 
 def test_a_full_session_is_no_second_factor_step(store: Store) -> None:
     secret = enrolled(store)
-    full = full_session(store, "dora", secret, T0)
+    full = full_session(store, "dora", secret, T1)
     with pytest.raises(LoginRefused, match="expired"):
-        users_service.second_factor(store, full.token, pyotp.TOTP(secret).at(T0), at=T0)
+        users_service.second_factor(store, full.token, pyotp.TOTP(secret).at(T1), at=T1)
     with pytest.raises(LoginRefused, match="expired"):
-        users_service.set_up(store, full.token, "another long one", "another long one", "1", at=T0)
+        users_service.set_up(store, full.token, "another long one", "another long one", "1", at=T1)
     with pytest.raises(LoginRefused, match="expired"):
-        users_service.second_factor(store, "made-up", pyotp.TOTP(secret).at(T0), at=T0)
+        users_service.second_factor(store, "made-up", pyotp.TOTP(secret).at(T1), at=T1)
 
 
 def test_the_second_step_expires(store: Store) -> None:
@@ -407,11 +411,11 @@ def test_a_wrong_set_up_code_names_the_code_and_counts_as_a_failure(store: Store
 
 def test_a_session_ends_after_an_hour_without_use(store: Store) -> None:
     secret = enrolled(store)
-    full = full_session(store, "dora", secret, T0)
+    full = full_session(store, "dora", secret, T1)
     idle = users_service.IDLE
-    assert users_service.session(store, full.token, at=T0 + idle - timedelta(seconds=1))
+    assert users_service.session(store, full.token, at=T1 + idle - timedelta(seconds=1))
     # That use moved the idle clock on.
-    moved = T0 + idle - timedelta(seconds=1)
+    moved = T1 + idle - timedelta(seconds=1)
     assert users_service.session(store, full.token, at=moved + idle - timedelta(seconds=1))
     assert users_service.session(store, full.token, at=moved + 2 * idle) is None
     # An ended session is deleted, not only refused.
@@ -421,29 +425,29 @@ def test_a_session_ends_after_an_hour_without_use(store: Store) -> None:
 
 def test_a_session_unused_for_exactly_idle_is_over(store: Store) -> None:
     secret = enrolled(store)
-    full = full_session(store, "dora", secret, T0)
-    assert users_service.session(store, full.token, at=T0 + users_service.IDLE) is None
+    full = full_session(store, "dora", secret, T1)
+    assert users_service.session(store, full.token, at=T1 + users_service.IDLE) is None
 
 
 def test_use_is_recorded_at_most_once_a_minute(store: Store) -> None:
     secret = enrolled(store)
-    full = full_session(store, "dora", secret, T0)
-    users_service.session(store, full.token, at=T0 + timedelta(seconds=30))
+    full = full_session(store, "dora", secret, T1)
+    users_service.session(store, full.token, at=T1 + timedelta(seconds=30))
     (row,) = session_rows(store)
-    assert row.last_seen_at.replace(tzinfo=UTC) == T0
-    users_service.session(store, full.token, at=T0 + timedelta(minutes=5))
+    assert row.last_seen_at.replace(tzinfo=UTC) == T1
+    users_service.session(store, full.token, at=T1 + timedelta(minutes=5))
     (row,) = session_rows(store)
-    assert row.last_seen_at.replace(tzinfo=UTC) == T0 + timedelta(minutes=5)
+    assert row.last_seen_at.replace(tzinfo=UTC) == T1 + timedelta(minutes=5)
 
 
 def test_a_session_ends_after_its_lifetime_however_busy(store: Store) -> None:
     secret = enrolled(store)
-    full = full_session(store, "dora", secret, T0)
-    at = T0
-    while at + timedelta(minutes=50) < T0 + users_service.LIFETIME:
+    full = full_session(store, "dora", secret, T1)
+    at = T1
+    while at + timedelta(minutes=50) < T1 + users_service.LIFETIME:
         at += timedelta(minutes=50)
         assert users_service.session(store, full.token, at=at) is not None
-    assert users_service.session(store, full.token, at=T0 + users_service.LIFETIME) is None
+    assert users_service.session(store, full.token, at=T1 + users_service.LIFETIME) is None
 
 
 def test_no_cookie_or_a_made_up_one_is_no_session(store: Store) -> None:
@@ -455,25 +459,25 @@ def test_no_cookie_or_a_made_up_one_is_no_session(store: Store) -> None:
 
 def test_log_out_ends_the_session_and_is_audited(store: Store) -> None:
     secret = enrolled(store)
-    full = full_session(store, "dora", secret, T0)
-    other = full_session(store, "dora", secret, T0)
-    users_service.log_out(store, full.token, at=T0 + timedelta(minutes=1))
-    assert users_service.session(store, full.token, at=T0 + timedelta(minutes=1)) is None
+    full = full_session(store, "dora", secret, T1)
+    other = full_session(store, "dora", secret, T1 + STEP)
+    users_service.log_out(store, full.token, at=T1 + timedelta(minutes=1))
+    assert users_service.session(store, full.token, at=T1 + timedelta(minutes=1)) is None
     # Only that session: the other browser stays logged in.
-    assert users_service.session(store, other.token, at=T0 + timedelta(minutes=1)) is not None
+    assert users_service.session(store, other.token, at=T1 + timedelta(minutes=1)) is not None
     before = audit_actions(store)
     assert before[-1] == ("dora", "log_out", "user:dora")
-    users_service.log_out(store, "made-up", at=T0)  # nothing to end, nothing logged
-    users_service.log_out(store, full.token, at=T0)
+    users_service.log_out(store, "made-up", at=T1)  # nothing to end, nothing logged
+    users_service.log_out(store, full.token, at=T1)
     assert audit_actions(store) == before
 
 
 def test_preferences_reach_the_next_session_lookup(store: Store) -> None:
     secret = enrolled(store)
-    full = full_session(store, "dora", secret, T0)
+    full = full_session(store, "dora", secret, T1)
     assert (full.locale, full.time_zone) == ("en", "UTC")
-    users_service.set_preferences(store, "dora", locale="ar", time_zone="Asia/Riyadh", at=T0)
-    found = users_service.session(store, full.token, at=T0)
+    users_service.set_preferences(store, "dora", locale="ar", time_zone="Asia/Riyadh", at=T1)
+    found = users_service.session(store, full.token, at=T1)
     assert found is not None and (found.locale, found.time_zone) == ("ar", "Asia/Riyadh")
     assert audit_actions(store)[-1] == ("dora", "set_preferences", "user:dora")
 
