@@ -4,6 +4,8 @@ second factor, the first log-in's set-up, lockout, sessions and API tokens."""
 from __future__ import annotations
 
 import hashlib
+import json
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -252,6 +254,131 @@ def test_a_code_of_the_step_before_is_accepted_two_steps_before_is_not(store: St
     with pytest.raises(LoginRefused, match="expired"):
         users_service.second_factor(store, half.token, totp.at(at), at=at)
     assert user_row(store, "dora").failed_logins == 1
+
+
+# --- a code is accepted once (RFC 6238, section 5.2) -------------------------------------------
+
+
+def failed_codes(store: Store) -> list[dict[str, Any]]:
+    """The details of the audit entries of refused second steps."""
+    with store.engine.connect() as conn:
+        return [json.loads(e.detail) for e in audit_log.entries(conn) if e.action == "login_failed"]
+
+
+def test_the_same_code_twice_is_refused_the_second_time_like_a_wrong_code(store: Store) -> None:
+    secret = enrolled(store)
+    at = T0 + timedelta(hours=1)
+    code = pyotp.TOTP(secret).at(at)
+    assert full_session(store, "dora", secret, at).stage == "full"
+    # Replayed at once, and a step later while the code is still in the window (step before).
+    answers = []
+    for when in (at, at + STEP):
+        half = users_service.log_in(store, "dora", NEW, at=when)
+        with pytest.raises(LoginRefused) as replayed:
+            users_service.second_factor(store, half.token, code, at=when)
+        answers.append(replayed.value.message)
+        assert users_service.session(store, half.token, at=when) is None  # the password again
+    half = users_service.log_in(store, "dora", NEW, at=at + STEP)
+    with pytest.raises(LoginRefused) as wrong:
+        users_service.second_factor(store, half.token, wrong_code(secret, at + STEP), at=at + STEP)
+    assert answers == [wrong.value.message] * 2 and wrong.value.message == users_service.WRONG
+    assert user_row(store, "dora").failed_logins == 3  # a replay counts towards the lockout
+    # The audit log tells a replay from a wrong code; the person at the keyboard was not told.
+    assert failed_codes(store) == [
+        {"step": "code", "reason": "code already used"},
+        {"step": "code", "reason": "code already used"},
+        {"step": "code"},
+    ]
+    assert code not in audit_text(store)
+    assert chain_ok(store)
+
+
+def test_replayed_codes_lock_the_account_like_wrong_ones(store: Store) -> None:
+    secret = enrolled(store)
+    at = T0 + timedelta(hours=1)
+    code = pyotp.TOTP(secret).at(at)
+    full_session(store, "dora", secret, at)
+    for _ in range(users_service.MAX_FAILURES - 1):
+        half = users_service.log_in(store, "dora", NEW, at=at)
+        with pytest.raises(LoginRefused, match="not right"):
+            users_service.second_factor(store, half.token, code, at=at)
+    half = users_service.log_in(store, "dora", NEW, at=at)
+    with pytest.raises(LoginRefused, match="locked until 04:15 UTC"):
+        users_service.second_factor(store, half.token, code, at=at)
+
+
+def test_a_code_of_an_earlier_step_after_a_later_one_is_refused(store: Store) -> None:
+    secret = enrolled(store)
+    totp = pyotp.TOTP(secret)
+    at = T0 + timedelta(hours=2)
+    # The authenticator runs a step ahead: its code is accepted, and its step is the last one.
+    half = users_service.log_in(store, "dora", NEW, at=at)
+    assert users_service.second_factor(store, half.token, totp.at(at + STEP), at=at).stage == "full"
+    assert user_row(store, "dora").totp_last_step == totp.timecode(at + STEP)
+    # The code of the current step and of the step before were never used, but are older.
+    for earlier in (at, at - STEP):
+        half = users_service.log_in(store, "dora", NEW, at=at)
+        with pytest.raises(LoginRefused) as refused:
+            users_service.second_factor(store, half.token, totp.at(earlier), at=at)
+        assert refused.value.message == users_service.WRONG
+    assert [d.get("reason") for d in failed_codes(store)] == ["code already used"] * 2
+    assert user_row(store, "dora").totp_last_step == totp.timecode(at + STEP)
+
+
+def test_a_new_code_in_the_next_step_is_accepted(store: Store) -> None:
+    secret = enrolled(store)
+    totp = pyotp.TOTP(secret)
+    at = T0 + timedelta(hours=2)
+    for step in range(3):
+        when = at + step * STEP
+        assert full_session(store, "dora", secret, when).stage == "full"
+        assert user_row(store, "dora").totp_last_step == totp.timecode(when)
+    assert user_row(store, "dora").failed_logins == 0 and failed_codes(store) == []
+
+
+def test_the_set_up_code_cannot_open_the_next_log_in(store: Store) -> None:
+    create_user(store, "newbie", "requester", actor="admin", at=T0, password=INITIAL)
+    half = users_service.log_in(store, "newbie", INITIAL, at=T0)
+    assert half.pending_totp is not None
+    totp = pyotp.TOTP(half.pending_totp)
+    code = totp.at(T0)
+    users_service.set_up(store, half.token, NEW, NEW, code, at=T0)
+    assert user_row(store, "newbie").totp_last_step == totp.timecode(T0)
+    soon = T0 + timedelta(seconds=10)  # the same step: the code the set-up took
+    again = users_service.log_in(store, "newbie", NEW, at=soon)
+    with pytest.raises(LoginRefused) as refused:
+        users_service.second_factor(store, again.token, code, at=soon)
+    assert refused.value.message == users_service.WRONG
+    assert failed_codes(store) == [{"step": "code", "reason": "code already used"}]
+    # The next step's code opens it.
+    assert full_session(store, "newbie", half.pending_totp, T1).stage == "full"
+
+
+def test_two_log_ins_racing_with_one_code_are_accepted_once(store: Store) -> None:
+    """The step is claimed by a conditional update in the log-in's transaction: a second log-in
+    with the same code waits for that transaction and then finds the step taken."""
+    secret = enrolled(store)
+    at = T0 + timedelta(hours=1)
+    code = pyotp.TOTP(secret).at(at)
+    half = users_service.log_in(store, "dora", NEW, at=at)
+    answers: list[str] = []
+
+    def second() -> None:
+        try:
+            users_service.second_factor(store, half.token, code, at=at)
+            answers.append("accepted")
+        except LoginRefused as refused:
+            answers.append(refused.message)
+
+    with store.transaction() as conn:
+        assert users_service._use_code(conn, "dora", secret, code, at) == "accepted"
+        racer = threading.Thread(target=second)
+        racer.start()
+        racer.join(timeout=0.5)
+        assert racer.is_alive(), "the second log-in did not wait for the first one's step"
+    racer.join(timeout=10)
+    assert answers == [users_service.WRONG]
+    assert failed_codes(store) == [{"step": "code", "reason": "code already used"}]
 
 
 def test_unknown_user_and_wrong_password_are_the_same_answer(store: Store) -> None:

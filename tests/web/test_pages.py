@@ -296,6 +296,23 @@ def test_a_wrong_code_sends_back_to_the_password(node: Node) -> None:
     assert users.list_users(node.store, at=T0)[0].locked_until is None
 
 
+def test_a_code_used_before_answers_exactly_like_a_wrong_code(node: Node) -> None:
+    _, secret = first_log_in(node, "dora", "duty_officer")  # the set-up took T0's code
+    valid = {pyotp.TOTP(secret).at(T0 + timedelta(seconds=s)) for s in (-30, 0, 30)}
+    wrong = next(c for c in ("000000", "111111", "222222") if c not in valid)
+    answers = []
+    for code in (pyotp.TOTP(secret).at(T0), wrong):
+        client = node.client()
+        post_login(client, "dora", NEW)
+        form = client.get("/login/code")
+        refused = client.post("/login/code", data={"csrf": csrf_of(form.text), "code": code})
+        page = refused.text.replace(csrf_of(refused.text), "CSRF")
+        answers.append((refused.status_code, page, "hanoinet_session" in client.cookies))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 401 and field_error(answers[0][1], "password") == users.WRONG
+    assert "already" not in answers[0][1]
+
+
 def test_the_session_cookie_is_secure_over_https(web_node: Node) -> None:
     users.create_user(
         web_node.store, "dora", "duty_officer", actor="admin", at=T0, password=INITIAL
