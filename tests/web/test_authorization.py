@@ -2,7 +2,9 @@
 log and the drafting wizard) x every role x requests the role should and should not see,
 allowed or refused exactly as the access module's docstring designs; and no leaks: a request
 a role may not see answers the same 404 page as an id that does not exist, is never listed,
-and its id and title appear in no page that role gets.
+and its id and title appear in no page that role gets. ``ROUTES`` at the end names the test
+that checks each route of the app, or why a route is not in this matrix; a route added to
+the app and not named there fails ``test_every_route_of_the_app_is_in_the_matrix``.
 
 The expectations below are written out by hand from the docstring (not computed with
 ``access``), so a change of the rules shows up here as a failing row."""
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 import pyotp
 import pytest
 from argon2 import PasswordHasher
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -709,3 +712,75 @@ def test_drafters_really_start_and_save_their_drafts_and_no_one_elses(
                 assert (state_and_events(store), documents(store)) == before
     with store.engine.connect() as conn:
         assert audit_log.verify(conn).ok
+
+
+# --- every route of the app: in the matrix above, or said why not ---------------------------------
+
+LOG_IN = "the log-in itself, before a role applies: tests/web/test_pages.py"
+PUBLIC = "public by design, no log-in: tests/web/test_public.py, tests/web/test_articles.py"
+API = "systems with API tokens: tests/web/test_api.py, schemathesis in tests/web/test_openapi.py"
+PEERS = "other nodes, by signed envelopes: tests/services/test_federation.py, test_api.py"
+ROUTES: dict[tuple[str, str], Callable[..., None] | str] = {
+    ("GET", "/"): test_home_sends_each_role_to_its_first_page,
+    ("GET", "/desk"): test_the_desk_opens_for_its_roles_with_exactly_the_desk_work_they_see,
+    ("GET", "/desk/queue"): test_the_desk_opens_for_its_roles_with_exactly_the_desk_work_they_see,
+    ("GET", "/requests"): test_the_request_list_shows_exactly_what_the_role_sees,
+    ("GET", "/requests/{ident}"): test_the_case_page,
+    ("POST", "/requests/{ident}/act"): test_taking_an_action,
+    ("GET", "/audit"): test_the_audit_log_opens_for_the_supervisor_only,
+    ("GET", "/drafts/new"): test_the_new_draft_page_offers_the_forms_the_role_may_start,
+    ("POST", "/drafts/new"): test_starting_a_draft,
+    ("GET", "/drafts/{ident}"): test_a_draft_step_and_its_preview,
+    ("POST", "/drafts/{ident}"): test_saving_a_step_and_sending,
+    ("POST", "/drafts/{ident}/check"): test_the_live_check_needs_a_drafting_role_and_the_form_token,
+    ("GET", "/drafts/{ident}/preview"): test_a_draft_step_and_its_preview,
+    ("POST", "/drafts/{ident}/send"): test_saving_a_step_and_sending,
+    # Not in this matrix, and why:
+    ("GET", "/login"): LOG_IN,
+    ("POST", "/login"): LOG_IN,
+    ("GET", "/login/code"): LOG_IN,
+    ("POST", "/login/code"): LOG_IN,
+    ("GET", "/login/setup"): LOG_IN,
+    ("POST", "/login/setup"): LOG_IN,
+    ("POST", "/logout"): LOG_IN,
+    ("GET", "/language"): "any reader, logged in or not: tests/web/test_pages.py",
+    ("GET", "/convention/{number}"): PUBLIC,
+    ("GET", "/public/treaty"): PUBLIC,
+    ("GET", "/public/treaty.json"): PUBLIC,
+    ("GET", "/public/treaty.csv"): PUBLIC,
+    ("GET", "/public/directory"): PUBLIC,
+    ("GET", "/public/directory.json"): PUBLIC,
+    ("GET", "/public/directory.csv"): PUBLIC,
+    ("*", "/static"): PUBLIC,
+    ("GET", "/api/v1/health"): PUBLIC,
+    ("GET", "/api/v1/directory"): PUBLIC,
+    ("GET", "/api/v1/openapi.json"): PUBLIC,
+    ("POST", "/api/v1/inbox"): PEERS,
+    ("POST", "/api/v1/inbox/batch"): PEERS,
+    ("GET", "/api/v1/requests"): API,
+    ("GET", "/api/v1/requests/{ident}"): API,
+    ("POST", "/api/v1/cases"): API,
+    ("POST", "/api/v1/requests/{ident}/actions/{action}"): API,
+    ("PUT", "/api/v1/requests/{ident}/document"): API,
+    ("POST", "/api/v1/check"): API,
+    ("GET", "/api/v1/forms"): API,
+    ("GET", "/api/v1/forms/{kind}/template"): API,
+    ("GET", "/api/v1/audit"): API,
+}
+"""Each route of the app (method, path; ``*`` for a mount): the test of this matrix that checks
+it for every role, or why it is not in this matrix and where its access is tested."""
+
+
+def test_every_route_of_the_app_is_in_the_matrix(world: World) -> None:
+    """Read from the app itself (FastAPI's iter_route_contexts, which sees into the included
+    routers), and compared both ways, so neither a new route nor a removed one goes unseen."""
+    served = {
+        (method, context.path)
+        for context in iter_route_contexts(world.app.routes)
+        for method in (context.methods or {"*"}) - {"HEAD"}
+    }
+    assert len(served) > 40  # the enumeration itself sees the routers' routes
+    assert served - set(ROUTES) == set(), "routes of the app missing from ROUTES"
+    assert set(ROUTES) - served == set(), "ROUTES names routes the app does not have"
+    for route, checked in ROUTES.items():
+        assert isinstance(checked, str) or checked.__name__.startswith("test_"), route
