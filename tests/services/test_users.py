@@ -4,6 +4,8 @@ second factor, the first log-in's set-up, lockout, sessions and API tokens."""
 from __future__ import annotations
 
 import hashlib
+import json
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +24,10 @@ from hanoinet.store import audit as audit_log
 from hanoinet.store.schema import api_tokens, sessions, users
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+STEP = timedelta(seconds=30)
+"""One TOTP time step: a code is accepted once, so a log-in after another needs a later step."""
+T1 = T0 + STEP
+"""The first moment after ``enrolled``'s set-up (at T0) whose code opens a log-in."""
 REAL_HASHER = users_service._HASHER
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -188,22 +194,22 @@ def test_first_log_in_is_the_set_up_then_password_and_code(store: Store) -> None
 
 def test_a_half_session_is_used_once(store: Store) -> None:
     secret = enrolled(store)
-    half = users_service.log_in(store, "dora", NEW, at=T0)
-    code = pyotp.TOTP(secret).at(T0)
-    users_service.second_factor(store, half.token, code, at=T0)
+    half = users_service.log_in(store, "dora", NEW, at=T1)
+    code = pyotp.TOTP(secret).at(T1)
+    users_service.second_factor(store, half.token, code, at=T1)
     with pytest.raises(LoginRefused, match="expired"):
-        users_service.second_factor(store, half.token, code, at=T0)
+        users_service.second_factor(store, half.token, code, at=T1)
 
 
 def test_a_full_session_is_no_second_factor_step(store: Store) -> None:
     secret = enrolled(store)
-    full = full_session(store, "dora", secret, T0)
+    full = full_session(store, "dora", secret, T1)
     with pytest.raises(LoginRefused, match="expired"):
-        users_service.second_factor(store, full.token, pyotp.TOTP(secret).at(T0), at=T0)
+        users_service.second_factor(store, full.token, pyotp.TOTP(secret).at(T1), at=T1)
     with pytest.raises(LoginRefused, match="expired"):
-        users_service.set_up(store, full.token, "another long one", "another long one", "1", at=T0)
+        users_service.set_up(store, full.token, "another long one", "another long one", "1", at=T1)
     with pytest.raises(LoginRefused, match="expired"):
-        users_service.second_factor(store, "made-up", pyotp.TOTP(secret).at(T0), at=T0)
+        users_service.second_factor(store, "made-up", pyotp.TOTP(secret).at(T1), at=T1)
 
 
 def test_the_second_step_expires(store: Store) -> None:
@@ -248,6 +254,131 @@ def test_a_code_of_the_step_before_is_accepted_two_steps_before_is_not(store: St
     with pytest.raises(LoginRefused, match="expired"):
         users_service.second_factor(store, half.token, totp.at(at), at=at)
     assert user_row(store, "dora").failed_logins == 1
+
+
+# --- a code is accepted once (RFC 6238, section 5.2) -------------------------------------------
+
+
+def failed_codes(store: Store) -> list[dict[str, Any]]:
+    """The details of the audit entries of refused second steps."""
+    with store.engine.connect() as conn:
+        return [json.loads(e.detail) for e in audit_log.entries(conn) if e.action == "login_failed"]
+
+
+def test_the_same_code_twice_is_refused_the_second_time_like_a_wrong_code(store: Store) -> None:
+    secret = enrolled(store)
+    at = T0 + timedelta(hours=1)
+    code = pyotp.TOTP(secret).at(at)
+    assert full_session(store, "dora", secret, at).stage == "full"
+    # Replayed at once, and a step later while the code is still in the window (step before).
+    answers = []
+    for when in (at, at + STEP):
+        half = users_service.log_in(store, "dora", NEW, at=when)
+        with pytest.raises(LoginRefused) as replayed:
+            users_service.second_factor(store, half.token, code, at=when)
+        answers.append(replayed.value.message)
+        assert users_service.session(store, half.token, at=when) is None  # the password again
+    half = users_service.log_in(store, "dora", NEW, at=at + STEP)
+    with pytest.raises(LoginRefused) as wrong:
+        users_service.second_factor(store, half.token, wrong_code(secret, at + STEP), at=at + STEP)
+    assert answers == [wrong.value.message] * 2 and wrong.value.message == users_service.WRONG
+    assert user_row(store, "dora").failed_logins == 3  # a replay counts towards the lockout
+    # The audit log tells a replay from a wrong code; the person at the keyboard was not told.
+    assert failed_codes(store) == [
+        {"step": "code", "reason": "code already used"},
+        {"step": "code", "reason": "code already used"},
+        {"step": "code"},
+    ]
+    assert code not in audit_text(store)
+    assert chain_ok(store)
+
+
+def test_replayed_codes_lock_the_account_like_wrong_ones(store: Store) -> None:
+    secret = enrolled(store)
+    at = T0 + timedelta(hours=1)
+    code = pyotp.TOTP(secret).at(at)
+    full_session(store, "dora", secret, at)
+    for _ in range(users_service.MAX_FAILURES - 1):
+        half = users_service.log_in(store, "dora", NEW, at=at)
+        with pytest.raises(LoginRefused, match="not right"):
+            users_service.second_factor(store, half.token, code, at=at)
+    half = users_service.log_in(store, "dora", NEW, at=at)
+    with pytest.raises(LoginRefused, match="locked until 04:15 UTC"):
+        users_service.second_factor(store, half.token, code, at=at)
+
+
+def test_a_code_of_an_earlier_step_after_a_later_one_is_refused(store: Store) -> None:
+    secret = enrolled(store)
+    totp = pyotp.TOTP(secret)
+    at = T0 + timedelta(hours=2)
+    # The authenticator runs a step ahead: its code is accepted, and its step is the last one.
+    half = users_service.log_in(store, "dora", NEW, at=at)
+    assert users_service.second_factor(store, half.token, totp.at(at + STEP), at=at).stage == "full"
+    assert user_row(store, "dora").totp_last_step == totp.timecode(at + STEP)
+    # The code of the current step and of the step before were never used, but are older.
+    for earlier in (at, at - STEP):
+        half = users_service.log_in(store, "dora", NEW, at=at)
+        with pytest.raises(LoginRefused) as refused:
+            users_service.second_factor(store, half.token, totp.at(earlier), at=at)
+        assert refused.value.message == users_service.WRONG
+    assert [d.get("reason") for d in failed_codes(store)] == ["code already used"] * 2
+    assert user_row(store, "dora").totp_last_step == totp.timecode(at + STEP)
+
+
+def test_a_new_code_in_the_next_step_is_accepted(store: Store) -> None:
+    secret = enrolled(store)
+    totp = pyotp.TOTP(secret)
+    at = T0 + timedelta(hours=2)
+    for step in range(3):
+        when = at + step * STEP
+        assert full_session(store, "dora", secret, when).stage == "full"
+        assert user_row(store, "dora").totp_last_step == totp.timecode(when)
+    assert user_row(store, "dora").failed_logins == 0 and failed_codes(store) == []
+
+
+def test_the_set_up_code_cannot_open_the_next_log_in(store: Store) -> None:
+    create_user(store, "newbie", "requester", actor="admin", at=T0, password=INITIAL)
+    half = users_service.log_in(store, "newbie", INITIAL, at=T0)
+    assert half.pending_totp is not None
+    totp = pyotp.TOTP(half.pending_totp)
+    code = totp.at(T0)
+    users_service.set_up(store, half.token, NEW, NEW, code, at=T0)
+    assert user_row(store, "newbie").totp_last_step == totp.timecode(T0)
+    soon = T0 + timedelta(seconds=10)  # the same step: the code the set-up took
+    again = users_service.log_in(store, "newbie", NEW, at=soon)
+    with pytest.raises(LoginRefused) as refused:
+        users_service.second_factor(store, again.token, code, at=soon)
+    assert refused.value.message == users_service.WRONG
+    assert failed_codes(store) == [{"step": "code", "reason": "code already used"}]
+    # The next step's code opens it.
+    assert full_session(store, "newbie", half.pending_totp, T1).stage == "full"
+
+
+def test_two_log_ins_racing_with_one_code_are_accepted_once(store: Store) -> None:
+    """The step is claimed by a conditional update in the log-in's transaction: a second log-in
+    with the same code waits for that transaction and then finds the step taken."""
+    secret = enrolled(store)
+    at = T0 + timedelta(hours=1)
+    code = pyotp.TOTP(secret).at(at)
+    half = users_service.log_in(store, "dora", NEW, at=at)
+    answers: list[str] = []
+
+    def second() -> None:
+        try:
+            users_service.second_factor(store, half.token, code, at=at)
+            answers.append("accepted")
+        except LoginRefused as refused:
+            answers.append(refused.message)
+
+    with store.transaction() as conn:
+        assert users_service._use_code(conn, "dora", secret, code, at) == "accepted"
+        racer = threading.Thread(target=second)
+        racer.start()
+        racer.join(timeout=0.5)
+        assert racer.is_alive(), "the second log-in did not wait for the first one's step"
+    racer.join(timeout=10)
+    assert answers == [users_service.WRONG]
+    assert failed_codes(store) == [{"step": "code", "reason": "code already used"}]
 
 
 def test_unknown_user_and_wrong_password_are_the_same_answer(store: Store) -> None:
@@ -407,11 +538,11 @@ def test_a_wrong_set_up_code_names_the_code_and_counts_as_a_failure(store: Store
 
 def test_a_session_ends_after_an_hour_without_use(store: Store) -> None:
     secret = enrolled(store)
-    full = full_session(store, "dora", secret, T0)
+    full = full_session(store, "dora", secret, T1)
     idle = users_service.IDLE
-    assert users_service.session(store, full.token, at=T0 + idle - timedelta(seconds=1))
+    assert users_service.session(store, full.token, at=T1 + idle - timedelta(seconds=1))
     # That use moved the idle clock on.
-    moved = T0 + idle - timedelta(seconds=1)
+    moved = T1 + idle - timedelta(seconds=1)
     assert users_service.session(store, full.token, at=moved + idle - timedelta(seconds=1))
     assert users_service.session(store, full.token, at=moved + 2 * idle) is None
     # An ended session is deleted, not only refused.
@@ -421,29 +552,29 @@ def test_a_session_ends_after_an_hour_without_use(store: Store) -> None:
 
 def test_a_session_unused_for_exactly_idle_is_over(store: Store) -> None:
     secret = enrolled(store)
-    full = full_session(store, "dora", secret, T0)
-    assert users_service.session(store, full.token, at=T0 + users_service.IDLE) is None
+    full = full_session(store, "dora", secret, T1)
+    assert users_service.session(store, full.token, at=T1 + users_service.IDLE) is None
 
 
 def test_use_is_recorded_at_most_once_a_minute(store: Store) -> None:
     secret = enrolled(store)
-    full = full_session(store, "dora", secret, T0)
-    users_service.session(store, full.token, at=T0 + timedelta(seconds=30))
+    full = full_session(store, "dora", secret, T1)
+    users_service.session(store, full.token, at=T1 + timedelta(seconds=30))
     (row,) = session_rows(store)
-    assert row.last_seen_at.replace(tzinfo=UTC) == T0
-    users_service.session(store, full.token, at=T0 + timedelta(minutes=5))
+    assert row.last_seen_at.replace(tzinfo=UTC) == T1
+    users_service.session(store, full.token, at=T1 + timedelta(minutes=5))
     (row,) = session_rows(store)
-    assert row.last_seen_at.replace(tzinfo=UTC) == T0 + timedelta(minutes=5)
+    assert row.last_seen_at.replace(tzinfo=UTC) == T1 + timedelta(minutes=5)
 
 
 def test_a_session_ends_after_its_lifetime_however_busy(store: Store) -> None:
     secret = enrolled(store)
-    full = full_session(store, "dora", secret, T0)
-    at = T0
-    while at + timedelta(minutes=50) < T0 + users_service.LIFETIME:
+    full = full_session(store, "dora", secret, T1)
+    at = T1
+    while at + timedelta(minutes=50) < T1 + users_service.LIFETIME:
         at += timedelta(minutes=50)
         assert users_service.session(store, full.token, at=at) is not None
-    assert users_service.session(store, full.token, at=T0 + users_service.LIFETIME) is None
+    assert users_service.session(store, full.token, at=T1 + users_service.LIFETIME) is None
 
 
 def test_no_cookie_or_a_made_up_one_is_no_session(store: Store) -> None:
@@ -455,25 +586,25 @@ def test_no_cookie_or_a_made_up_one_is_no_session(store: Store) -> None:
 
 def test_log_out_ends_the_session_and_is_audited(store: Store) -> None:
     secret = enrolled(store)
-    full = full_session(store, "dora", secret, T0)
-    other = full_session(store, "dora", secret, T0)
-    users_service.log_out(store, full.token, at=T0 + timedelta(minutes=1))
-    assert users_service.session(store, full.token, at=T0 + timedelta(minutes=1)) is None
+    full = full_session(store, "dora", secret, T1)
+    other = full_session(store, "dora", secret, T1 + STEP)
+    users_service.log_out(store, full.token, at=T1 + timedelta(minutes=1))
+    assert users_service.session(store, full.token, at=T1 + timedelta(minutes=1)) is None
     # Only that session: the other browser stays logged in.
-    assert users_service.session(store, other.token, at=T0 + timedelta(minutes=1)) is not None
+    assert users_service.session(store, other.token, at=T1 + timedelta(minutes=1)) is not None
     before = audit_actions(store)
     assert before[-1] == ("dora", "log_out", "user:dora")
-    users_service.log_out(store, "made-up", at=T0)  # nothing to end, nothing logged
-    users_service.log_out(store, full.token, at=T0)
+    users_service.log_out(store, "made-up", at=T1)  # nothing to end, nothing logged
+    users_service.log_out(store, full.token, at=T1)
     assert audit_actions(store) == before
 
 
 def test_preferences_reach_the_next_session_lookup(store: Store) -> None:
     secret = enrolled(store)
-    full = full_session(store, "dora", secret, T0)
+    full = full_session(store, "dora", secret, T1)
     assert (full.locale, full.time_zone) == ("en", "UTC")
-    users_service.set_preferences(store, "dora", locale="ar", time_zone="Asia/Riyadh", at=T0)
-    found = users_service.session(store, full.token, at=T0)
+    users_service.set_preferences(store, "dora", locale="ar", time_zone="Asia/Riyadh", at=T1)
+    found = users_service.session(store, full.token, at=T1)
     assert found is not None and (found.locale, found.time_zone) == ("ar", "Asia/Riyadh")
     assert audit_actions(store)[-1] == ("dora", "set_preferences", "user:dora")
 

@@ -1,7 +1,10 @@
-"""Authorization matrix of the web desk: every page route x every role x requests the role
-should and should not see, allowed or refused exactly as the access module's docstring
-designs; and no leaks: a request a role may not see answers the same 404 page as an id that
-does not exist, is never listed, and its id and title appear in no page that role gets.
+"""Authorization matrix of the web desk: every page route (the desk, the requests, the audit
+log and the drafting wizard) x every role x requests the role should and should not see,
+allowed or refused exactly as the access module's docstring designs; and no leaks: a request
+a role may not see answers the same 404 page as an id that does not exist, is never listed,
+and its id and title appear in no page that role gets. ``ROUTES`` at the end names the test
+that checks each route of the app, or why a route is not in this matrix; a route added to
+the app and not named there fails ``test_every_route_of_the_app_is_in_the_matrix``.
 
 The expectations below are written out by hand from the docstring (not computed with
 ``access``), so a change of the rules shows up here as a failing row."""
@@ -10,15 +13,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pyotp
 import pytest
 from argon2 import PasswordHasher
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -29,7 +34,7 @@ from hanoinet.services import users
 from hanoinet.services.federation import NodeContext
 from hanoinet.store import Store, open_store
 from hanoinet.store import audit as audit_log
-from hanoinet.store.schema import events, requests
+from hanoinet.store.schema import cases, events, requests
 from hanoinet.web.app import create_app
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
@@ -56,6 +61,8 @@ REQUESTS: dict[str, tuple[str, str | None, str, str]] = {
     "carl_draft": ("mla", None, "outgoing", "carl"),
     # a received request the requester typed in: theirs to follow, not to answer
     "rita_received": ("mla", None, "incoming", "rita"),
+    # the duty officer's draft of a 24/7 form (preservation, urgent)
+    "dora_draft": ("preservation", None, "outgoing", "dora"),
 }
 EVERY = frozenset(REQUESTS)
 ROLES = ("node_admin", "supervisor", "central_authority_officer", "duty_officer", "requester")
@@ -72,7 +79,7 @@ SEES: dict[str, frozenset[str]] = {
     "node_admin": frozenset(),  # users, tokens, keys: no case content
     "supervisor": EVERY,
     "central_authority_officer": EVERY,
-    "duty_officer": frozenset({"mla_urgent", "emergency", "preservation_routine"}),
+    "duty_officer": frozenset({"mla_urgent", "emergency", "preservation_routine", "dora_draft"}),
     "requester": frozenset({"rita_draft", "rita_received"}),
 }
 ACTS_ON: dict[str, frozenset[str]] = {
@@ -82,8 +89,27 @@ ACTS_ON: dict[str, frozenset[str]] = {
     "duty_officer": SEES["duty_officer"],
     "requester": frozenset({"rita_draft"}),  # only as the requesting State
 }
-DESK_WORK = frozenset({"mla_urgent", "emergency", "preservation_routine"})
+DESK_WORK = frozenset({"mla_urgent", "emergency", "preservation_routine", "dora_draft"})
 """Open requests that are urgent or of a 24/7 form: what a desk lists, of what a role sees."""
+DRAFTERS = {"central_authority_officer", "duty_officer", "requester"}
+"""The roles that draft requests to send (cases.create); a supervisor reads drafts on the case
+page but drafts none."""
+DRAFTS = frozenset({"rita_draft", "carl_draft", "dora_draft"})
+EDITS: dict[str, frozenset[str]] = {
+    "node_admin": frozenset(),
+    "supervisor": frozenset(),
+    "central_authority_officer": DRAFTS,  # every request of the node
+    "duty_officer": frozenset({"dora_draft"}),  # the drafts its desk shows
+    "requester": frozenset({"rita_draft"}),  # only the drafts it opened
+}
+"""The drafts each role opens in the wizard, saves and sends. A request the role sees that is
+no draft goes to its case page; one it does not see answers like a missing one."""
+STARTS: dict[str, frozenset[str]] = {
+    "central_authority_officer": frozenset({"preservation", "mla_general"}),
+    "duty_officer": frozenset({"preservation"}),  # the 24/7 forms only
+    "requester": frozenset({"preservation", "mla_general"}),
+}
+"""Of a 24/7 form and a mutual legal assistance form, which each drafting role may start."""
 
 
 def title(name: str) -> str:
@@ -106,8 +132,9 @@ class World:
         self.bodies.setdefault(role, []).append(response.text)
         return response
 
-    def post(self, role: str, url: str, data: dict[str, str]) -> Any:
-        response = self.clients[role].post(url, data={"csrf": self.csrf[role], **data})
+    def post(self, role: str, url: str, data: dict[str, str], *, csrf: bool = True) -> Any:
+        token = {"csrf": self.csrf[role]} if csrf else {}
+        response = self.clients[role].post(url, data={**token, **data})
         self.bodies.setdefault(role, []).append(response.text)
         return response
 
@@ -288,7 +315,163 @@ def test_every_acting_role_is_refused_only_by_the_lifecycle(world: World) -> Non
         assert let_through == ACTS_ON[role], role
 
 
-# --- no leaks ------------------------------------------------------------------------------------
+# --- the audit log and the home page --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_audit_log_opens_for_the_supervisor_only(world: World, role: str) -> None:
+    response = world.get(role, "/audit")
+    if role == "supervisor":
+        assert response.status_code == 200 and "<table" in response.text
+    else:
+        assert response.status_code == 403 and "Your role does not open this page" in response.text
+        assert "<table" not in response.text
+
+
+HOME = {
+    "node_admin": "/public/treaty",
+    "supervisor": "/desk",
+    "central_authority_officer": "/desk",
+    "duty_officer": "/desk",
+    "requester": "/requests",
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_home_sends_each_role_to_its_first_page(world: World, role: str) -> None:
+    response = world.get(role, "/")
+    assert (response.status_code, response.headers["location"]) == (303, HOME[role])
+
+
+# --- the drafting wizard --------------------------------------------------------------------------
+
+
+def field_errors(html: str) -> set[str]:
+    return set(re.findall(r'class="field-error" id="([^"]+)-error"', html))
+
+
+def documents(store: Store) -> dict[str, str]:
+    with store.engine.connect() as conn:
+        return {r.id: r.document for r in conn.execute(select(requests.c.id, requests.c.document))}
+
+
+def refused_to_draft(response: Any) -> bool:
+    return response.status_code == 403 and "Your role does not draft requests" in response.text
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_new_draft_page_offers_the_forms_the_role_may_start(world: World, role: str) -> None:
+    response = world.get(role, "/drafts/new")
+    offered = set(re.findall(r'name="kind" value="([a-z_]+)"', response.text))
+    if role not in DRAFTERS:
+        assert refused_to_draft(response) and offered == set()
+        return
+    assert response.status_code == 200
+    assert offered & {"preservation", "mla_general"} == STARTS[role]
+
+
+@pytest.mark.parametrize("kind", ["preservation", "mla_general"])
+@pytest.mark.parametrize("role", ROLES)
+def test_starting_a_draft(world: World, role: str, kind: str) -> None:
+    """Posted to our own State, so that nothing is created: the field errors show whether the
+    form was one the role may start (the real thing: test_drafters_really_start_and_save)."""
+    before = state_and_events(world.store)
+    response = world.post(role, "/drafts/new", {"kind": kind, "requested_state": "XB"})
+    forged = world.post(role, "/drafts/new", {"kind": kind, "requested_state": "XA"}, csrf=False)
+    if role not in DRAFTERS:
+        assert refused_to_draft(response) and refused_to_draft(forged)
+    else:
+        assert response.status_code == 400
+        expected = {"requested_state"} | (set() if kind in STARTS[role] else {"kind"})
+        assert field_errors(response.text) == expected
+        assert forged.status_code == 400 and "This form had expired" in forged.text
+    assert state_and_events(world.store) == before
+
+
+@pytest.mark.parametrize("name", [*REQUESTS, "missing"])
+@pytest.mark.parametrize("role", ROLES)
+def test_a_draft_step_and_its_preview(world: World, role: str, name: str) -> None:
+    ident = world.ids.get(name, MISSING)
+    case_id = world.case_ids.get(name, MISSING_CASE)
+    for url in (f"/drafts/{ident}?step=route", f"/drafts/{ident}/preview"):
+        response = world.get(role, url)
+        if role not in DRAFTERS:
+            assert refused_to_draft(response), url
+        elif name in EDITS[role]:
+            assert response.status_code == 200, url
+            assert f"<bdi>{ident}</bdi>" in response.text
+        elif name in SEES[role]:  # no draft (received): its case page
+            assert (response.status_code, response.headers["location"]) == (
+                303,
+                f"/requests/{ident}",
+            ), url
+        else:
+            assert response.status_code == 404 and "No such draft" in response.text, url
+        # The case id opens the same (its first request).
+        by_case = world.get(role, url.replace(ident, case_id))
+        assert by_case.status_code == response.status_code, url
+
+
+@pytest.mark.parametrize("name", [*REQUESTS, "missing"])
+@pytest.mark.parametrize("role", ROLES)
+def test_saving_a_step_and_sending(world: World, role: str, name: str) -> None:
+    """Posted without the form token, so that nothing changes: 400 means the role was let
+    through to the draft (the real saves: test_drafters_really_start_and_save)."""
+    ident = world.ids.get(name, MISSING)
+    before = state_and_events(world.store), documents(world.store)
+    saved = world.post(
+        role,
+        f"/drafts/{ident}?step=facts",
+        {"_has.facts_summary": "1", "facts_summary": "Typed by " + role, "_go": "stay"},
+        csrf=False,
+    )
+    sent = world.post(role, f"/drafts/{ident}/send", {}, csrf=False)
+    if role not in DRAFTERS:
+        assert refused_to_draft(saved) and refused_to_draft(sent)
+    elif name in EDITS[role]:
+        assert saved.status_code == 400 and "nothing was saved" in saved.text
+        assert sent.status_code == 400 and "This form had expired" in sent.text
+    elif name in SEES[role]:
+        assert saved.status_code == 409 and "no longer a draft" in saved.text
+        assert (sent.status_code, sent.headers["location"]) == (303, f"/requests/{ident}")
+    else:
+        for response in (saved, sent):
+            assert response.status_code == 404 and "No such draft" in response.text
+    assert (state_and_events(world.store), documents(world.store)) == before
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_live_check_needs_a_drafting_role_and_the_form_token(world: World, role: str) -> None:
+    """Computed from the page's copy of the draft, never read from the store: every id answers
+    the same (echoed in the findings' links), and nothing is written, not even a read."""
+    with world.store.engine.connect() as conn:
+        logged = len(list(audit_log.entries(conn)))
+    before = state_and_events(world.store), documents(world.store)
+    typed = {"_document": _document("preservation", None), "_has.urgency": "1", "urgency": "x"}
+    client = world.clients[role]  # not kept for the leak test: the ids are the ones typed
+
+    def check(ident: str, *, csrf: bool = True) -> Any:
+        token = {"csrf": world.csrf[role]} if csrf else {}
+        return client.post(f"/drafts/{ident}/check?step=route", data={**token, **typed})
+
+    missing = check(MISSING)
+    if role not in DRAFTERS:
+        assert (missing.status_code, missing.text) == (403, "")
+    else:
+        assert missing.status_code == 200 and "urgency" in missing.text
+        assert check(MISSING, csrf=False).status_code == 400
+    for name in REQUESTS:
+        ident = world.ids[name]
+        answer = check(ident)
+        assert answer.status_code == missing.status_code
+        assert answer.text.replace(ident, MISSING) == missing.text
+        assert title(name) not in answer.text
+    with world.store.engine.connect() as conn:
+        assert len(list(audit_log.entries(conn))) == logged
+    assert (state_and_events(world.store), documents(world.store)) == before
+
+
+# --- no leaks -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -316,22 +499,62 @@ def test_a_hidden_request_answers_exactly_like_a_missing_one(world: World, role:
             assert title(name) not in hidden.text
 
 
+def same_answer(hidden: Any, missing: Any, hidden_id: str, missing_id: str) -> None:
+    """Byte for byte the same page, but for the id in the address (echoed by the language
+    form's "next" field, which the reader typed anyway)."""
+    assert hidden.status_code == missing.status_code
+    assert hidden.text.replace(hidden_id, missing_id) == missing.text
+    assert hidden.text.count(hidden_id) == missing.text.count(missing_id) <= 1
+    assert dict(hidden.headers).keys() == dict(missing.headers).keys()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_someone_elses_draft_answers_exactly_like_a_missing_one(world: World, role: str) -> None:
+    before = state_and_events(world.store), documents(world.store)
+    save = {"_has.facts_summary": "1", "facts_summary": "Not mine", "_go": "stay"}
+
+    def answers(ident: str) -> list[Any]:
+        return [
+            world.get(role, f"/drafts/{ident}?step=facts"),
+            world.get(role, f"/drafts/{ident}/preview"),
+            world.post(role, f"/drafts/{ident}?step=facts", save),
+            world.post(role, f"/drafts/{ident}/send", {}),
+        ]
+
+    missing, missing_case = answers(MISSING), answers(MISSING_CASE)
+    assert {r.status_code for r in missing} == {403 if role not in DRAFTERS else 404}
+    for name in DRAFTS - SEES[role]:
+        ident, case_id = world.ids[name], world.case_ids[name]
+        for hidden_id, missing_id, expected in (
+            (ident, MISSING, missing),
+            (case_id, MISSING_CASE, missing_case),
+        ):
+            for hidden, refused in zip(answers(hidden_id), expected, strict=True):
+                same_answer(hidden, refused, hidden_id, missing_id)
+                assert title(name) not in hidden.text
+    assert (state_and_events(world.store), documents(world.store)) == before
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_no_page_names_a_request_the_role_may_not_see(world: World, role: str) -> None:
     """Everything this role was served in this module (and the pages it reaches now): no
     trace of a hidden request but the echo of an address the reader typed."""
-    for url in ("/", "/desk", "/desk/queue", "/requests", "/requests?page_number=2"):
+    for url in ("/", "/desk", "/desk/queue", "/requests", "/requests?page_number=2", "/drafts/new"):
         world.get(role, url)
     for name in SEES[role]:
         world.get(role, f"/requests/{world.ids[name]}")
+    for name in EDITS[role]:
+        world.get(role, f"/drafts/{world.ids[name]}/preview")
     bodies = world.bodies[role]
     assert len(bodies) >= 5
     for name in EVERY - SEES[role]:
         ident, case_id = world.ids[name], world.case_ids[name]
         for body in bodies:
             assert title(name) not in body
-            echoed = body.count(f'name="next" value="/requests/{ident}') + body.count(
-                f'name="next" value="/requests/{case_id}'
+            echoed = sum(
+                body.count(f'name="next" value="/{pages}/{typed}')
+                for pages in ("requests", "drafts")
+                for typed in (ident, case_id)
             )
             assert body.count(ident) + body.count(case_id) == echoed, name
 
@@ -372,13 +595,28 @@ def test_without_a_session_every_page_asks_to_log_in(world: World) -> None:
         f"/requests/{world.ids['emergency']}/act", data={"action": "acknowledge"}
     )
     assert posted.status_code == 303 and posted.headers["location"].startswith("/login")
+    draft = world.ids["rita_draft"]
+    for url in ("/drafts/new", f"/drafts/{draft}", f"/drafts/{draft}/preview", "/audit"):
+        response = anonymous.get(url)
+        to = urlsplit(response.headers["location"])
+        assert (response.status_code, to.path, parse_qs(to.query)["next"]) == (303, "/login", [url])
+    for url in ("/drafts/new", f"/drafts/{draft}?step=facts", f"/drafts/{draft}/send"):
+        response = anonymous.post(url, data={"kind": "preservation", "requested_state": "XA"})
+        assert response.status_code == 303 and response.headers["location"].startswith(
+            "/login?next="
+        ), url
+    live = anonymous.post(
+        f"/drafts/{draft}/check", data={"_document": _document("preservation", None)}
+    )
+    assert (live.status_code, live.text) == (401, "")
+    assert anonymous.get("/").headers["location"] == "/login"
     # A made-up cookie is no session.
     anonymous.cookies.set("hanoinet_session", "made-up")
     assert anonymous.get("/requests").status_code == 303
     assert state_and_events(world.store) == before
 
 
-# --- acting for real, on both databases -------------------------------------------------------------
+# --- acting for real, on both databases -----------------------------------------------------------
 
 
 def test_allowed_actions_really_happen_and_refused_ones_do_not(
@@ -417,3 +655,132 @@ def test_allowed_actions_really_happen_and_refused_ones_do_not(
             assert state_and_events(store) == before
     with store.engine.connect() as conn:
         assert audit_log.verify(conn).ok
+
+
+def test_drafters_really_start_and_save_their_drafts_and_no_one_elses(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(users, "_HASHER", FAST_HASHER)
+    app = _app(store, {"now": NOW})
+    people = {role: _logged_in(app, store, USERS[role], role) for role in sorted(DRAFTERS)}
+    started: dict[str, str] = {}
+    for role, kind in (
+        ("central_authority_officer", "mla_general"),
+        ("duty_officer", "preservation"),
+        ("requester", "mla_general"),
+    ):
+        client, csrf = people[role]
+        made = client.post(
+            "/drafts/new", data={"csrf": csrf, "kind": kind, "requested_state": "XA"}
+        )
+        assert made.status_code == 303, (role, made.text)
+        found = re.fullmatch(r"/drafts/(R-\d+)\?step=route", made.headers["location"])
+        assert found is not None
+        started[role] = found.group(1)
+        with store.engine.connect() as conn:
+            row = conn.execute(
+                select(requests.c.direction, requests.c.state, requests.c.kind, cases.c.created_by)
+                .join(cases, cases.c.id == requests.c.case_id)
+                .where(requests.c.id == found.group(1))
+            ).one()
+        assert tuple(row) == ("outgoing", "draft", kind, USERS[role])
+    # Whose drafts each role saves (EDITS): the officer every one, the others their own (the
+    # duty officer's is a 24/7 form its desk shows; the MLA drafts are not on its desk).
+    saves = {
+        "central_authority_officer": set(started),
+        "duty_officer": {"duty_officer"},
+        "requester": {"requester"},
+    }
+    for role, (client, csrf) in people.items():
+        for owner, ident in started.items():
+            before = state_and_events(store), documents(store)
+            typed = f"Facts typed by {USERS[role]} into {owner}'s draft."
+            saved = client.post(
+                f"/drafts/{ident}?step=facts",
+                data={
+                    "csrf": csrf,
+                    "_has.facts_summary": "1",
+                    "facts_summary": typed,
+                    "_go": "stay",
+                },
+            )
+            if owner in saves[role]:
+                assert saved.status_code == 303, (role, owner, saved.text)
+                assert json.loads(documents(store)[ident])["facts_summary"] == typed
+            else:
+                assert saved.status_code == 404 and "No such draft" in saved.text, (role, owner)
+                assert (state_and_events(store), documents(store)) == before
+    with store.engine.connect() as conn:
+        assert audit_log.verify(conn).ok
+
+
+# --- every route of the app: in the matrix above, or said why not ---------------------------------
+
+LOG_IN = "the log-in itself, before a role applies: tests/web/test_pages.py"
+PUBLIC = "public by design, no log-in: tests/web/test_public.py, tests/web/test_articles.py"
+API = "systems with API tokens: tests/web/test_api.py, schemathesis in tests/web/test_openapi.py"
+PEERS = "other nodes, by signed envelopes: tests/services/test_federation.py, test_api.py"
+ROUTES: dict[tuple[str, str], Callable[..., None] | str] = {
+    ("GET", "/"): test_home_sends_each_role_to_its_first_page,
+    ("GET", "/desk"): test_the_desk_opens_for_its_roles_with_exactly_the_desk_work_they_see,
+    ("GET", "/desk/queue"): test_the_desk_opens_for_its_roles_with_exactly_the_desk_work_they_see,
+    ("GET", "/requests"): test_the_request_list_shows_exactly_what_the_role_sees,
+    ("GET", "/requests/{ident}"): test_the_case_page,
+    ("POST", "/requests/{ident}/act"): test_taking_an_action,
+    ("GET", "/audit"): test_the_audit_log_opens_for_the_supervisor_only,
+    ("GET", "/drafts/new"): test_the_new_draft_page_offers_the_forms_the_role_may_start,
+    ("POST", "/drafts/new"): test_starting_a_draft,
+    ("GET", "/drafts/{ident}"): test_a_draft_step_and_its_preview,
+    ("POST", "/drafts/{ident}"): test_saving_a_step_and_sending,
+    ("POST", "/drafts/{ident}/check"): test_the_live_check_needs_a_drafting_role_and_the_form_token,
+    ("GET", "/drafts/{ident}/preview"): test_a_draft_step_and_its_preview,
+    ("POST", "/drafts/{ident}/send"): test_saving_a_step_and_sending,
+    # Not in this matrix, and why:
+    ("GET", "/login"): LOG_IN,
+    ("POST", "/login"): LOG_IN,
+    ("GET", "/login/code"): LOG_IN,
+    ("POST", "/login/code"): LOG_IN,
+    ("GET", "/login/setup"): LOG_IN,
+    ("POST", "/login/setup"): LOG_IN,
+    ("POST", "/logout"): LOG_IN,
+    ("GET", "/language"): "any reader, logged in or not: tests/web/test_pages.py",
+    ("GET", "/convention/{number}"): PUBLIC,
+    ("GET", "/public/treaty"): PUBLIC,
+    ("GET", "/public/treaty.json"): PUBLIC,
+    ("GET", "/public/treaty.csv"): PUBLIC,
+    ("GET", "/public/directory"): PUBLIC,
+    ("GET", "/public/directory.json"): PUBLIC,
+    ("GET", "/public/directory.csv"): PUBLIC,
+    ("*", "/static"): PUBLIC,
+    ("GET", "/api/v1/health"): PUBLIC,
+    ("GET", "/api/v1/directory"): PUBLIC,
+    ("GET", "/api/v1/openapi.json"): PUBLIC,
+    ("POST", "/api/v1/inbox"): PEERS,
+    ("POST", "/api/v1/inbox/batch"): PEERS,
+    ("GET", "/api/v1/requests"): API,
+    ("GET", "/api/v1/requests/{ident}"): API,
+    ("POST", "/api/v1/cases"): API,
+    ("POST", "/api/v1/requests/{ident}/actions/{action}"): API,
+    ("PUT", "/api/v1/requests/{ident}/document"): API,
+    ("POST", "/api/v1/check"): API,
+    ("GET", "/api/v1/forms"): API,
+    ("GET", "/api/v1/forms/{kind}/template"): API,
+    ("GET", "/api/v1/audit"): API,
+}
+"""Each route of the app (method, path; ``*`` for a mount): the test of this matrix that checks
+it for every role, or why it is not in this matrix and where its access is tested."""
+
+
+def test_every_route_of_the_app_is_in_the_matrix(world: World) -> None:
+    """Read from the app itself (FastAPI's iter_route_contexts, which sees into the included
+    routers), and compared both ways, so neither a new route nor a removed one goes unseen."""
+    served = {
+        (method, context.path)
+        for context in iter_route_contexts(world.app.routes)
+        for method in (context.methods or {"*"}) - {"HEAD"}
+    }
+    assert len(served) > 40  # the enumeration itself sees the routers' routes
+    assert served - set(ROUTES) == set(), "routes of the app missing from ROUTES"
+    assert set(ROUTES) - served == set(), "ROUTES names routes the app does not have"
+    for route, checked in ROUTES.items():
+        assert isinstance(checked, str) or checked.__name__.startswith("test_"), route

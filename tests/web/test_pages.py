@@ -30,6 +30,8 @@ from hanoinet.store.schema import users as users_table
 from hanoinet.web.app import create_app
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+STEP = timedelta(seconds=30)
+"""One TOTP time step: a code is accepted once, so each log-in after another needs the next."""
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 INITIAL = "initial-password-given-once"
 NEW = "correct horse battery staple"
@@ -292,6 +294,23 @@ def test_a_wrong_code_sends_back_to_the_password(node: Node) -> None:
     assert "hanoinet_session" not in client.cookies  # the cookie is cleared
     assert client.get("/login/code").headers["location"] == "/login"
     assert users.list_users(node.store, at=T0)[0].locked_until is None
+
+
+def test_a_code_used_before_answers_exactly_like_a_wrong_code(node: Node) -> None:
+    _, secret = first_log_in(node, "dora", "duty_officer")  # the set-up took T0's code
+    valid = {pyotp.TOTP(secret).at(T0 + timedelta(seconds=s)) for s in (-30, 0, 30)}
+    wrong = next(c for c in ("000000", "111111", "222222") if c not in valid)
+    answers = []
+    for code in (pyotp.TOTP(secret).at(T0), wrong):
+        client = node.client()
+        post_login(client, "dora", NEW)
+        form = client.get("/login/code")
+        refused = client.post("/login/code", data={"csrf": csrf_of(form.text), "code": code})
+        page = refused.text.replace(csrf_of(refused.text), "CSRF")
+        answers.append((refused.status_code, page, "hanoinet_session" in client.cookies))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 401 and field_error(answers[0][1], "password") == users.WRONG
+    assert "already" not in answers[0][1]
 
 
 def test_the_session_cookie_is_secure_over_https(web_node: Node) -> None:
@@ -847,7 +866,8 @@ def test_a_logged_in_users_language_is_kept_with_their_account(web_node: Node) -
     desk = client.get("/desk")
     assert html_tag(desk.text) == '<html lang="ar" dir="rtl">'
     assert [e.action for e in audit_entries(web_node.store)][-2:] == ["set_preferences", "list"]
-    # Another browser without the language cookie: the account's choice applies.
+    # Another browser without the language cookie, a step later: the account's choice applies.
+    web_node.at(STEP)
     elsewhere = log_in_again(web_node, "dora", secret)
     assert "hanoinet_lang" not in elsewhere.cookies
     assert html_tag(elsewhere.get("/desk").text) == '<html lang="ar" dir="rtl">'
@@ -862,7 +882,10 @@ def test_after_log_in_the_user_lands_where_they_were_going_and_only_on_this_site
     node: Node,
 ) -> None:
     _, secret = first_log_in(node, "dora", "duty_officer")
-    for target, landing in (("/requests", "/requests"), ("//evil.example/x", "/")):
+    for steps, (target, landing) in enumerate(
+        (("/requests", "/requests"), ("//evil.example/x", "/")), 1
+    ):
+        node.at(steps * STEP)  # each log-in a step after the one before
         client = node.client()
         assert client.get("/login", params={"next": target}).status_code == 200
         started = post_login(client, "dora", NEW)

@@ -5,6 +5,12 @@
 - Log-in is two steps: the password, then a TOTP code (RFC 6238, pyotp). At
   first log-in the second step is the set-up: a new password and a TOTP
   authenticator enrolled by entering one code it shows.
+- A code is accepted once only (RFC 6238 section 5.2): the code of the step
+  before, the current step or the next (clock drift) is taken only if its step
+  is later than the step of the user's last accepted code, which is stored in
+  the same transaction as the log-in. A code used again is answered like a
+  wrong one and counts towards the lockout; only the audit entry says
+  "code already used".
 - After ``MAX_FAILURES`` wrong passwords or codes in a row the account is
   locked for ``LOCKOUT``. Messages never say whether the name or the password
   was wrong.
@@ -24,12 +30,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, delete, insert, select, update
+from pyotp.utils import strings_equal
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from hanoinet.errors import InvalidInput, LoginRefused
 from hanoinet.services.access import ROLES, Principal, Role, Scopes
@@ -50,6 +57,8 @@ ISSUER = "hanoinet"
 LEGAL_BASIS = "36(2)"
 """Access control to personal data in case files: the Convention's data-protection safeguard."""
 WRONG = "The user name, password or code is not right."
+REPLAYED = "code already used"
+"""The audit detail of a right code refused because it was accepted before (never shown)."""
 
 
 def _digest(secret: str) -> str:
@@ -174,7 +183,12 @@ def _aware(at: datetime) -> datetime:
     return aware(at)
 
 
-def _failed(conn: Connection, row: Any, at: datetime, why: str) -> LoginRefused:
+def _failed(
+    conn: Connection, row: Any, at: datetime, why: str, *, replayed: bool = False
+) -> LoginRefused:
+    """Count a failed step (locking the account at ``MAX_FAILURES``) and audit it. A right code
+    used again (``replayed``) is refused exactly like a wrong one; only the audit entry says
+    so."""
     failures = int(row.failed_logins) + 1
     locked = failures >= MAX_FAILURES
     conn.execute(
@@ -185,7 +199,8 @@ def _failed(conn: Connection, row: Any, at: datetime, why: str) -> LoginRefused:
             locked_until=at + LOCKOUT if locked else row.locked_until,
         )
     )
-    _audit(conn, at, row.username, "login_failed", f"user:{row.username}", step=why)
+    detail = {"step": why} | ({"reason": REPLAYED} if replayed else {})
+    _audit(conn, at, row.username, "login_failed", f"user:{row.username}", **detail)
     if locked:
         # No log-in in progress survives the lock (found: another half session still took a
         # code, and a right one cleared the lock).
@@ -267,6 +282,34 @@ def _live(row: Any, at: datetime) -> bool:
     )
 
 
+def _use_code(
+    conn: Connection, username: str, secret: str, code: str, at: datetime
+) -> Literal["accepted", "wrong", "used"]:
+    """Accept ``code`` once: it is the code of the step before ``at``'s, its own or the next,
+    and that step is later than the step of the user's last accepted code; the step is then
+    stored as the last, in the caller's transaction. The conditional update makes two log-ins
+    racing with one code accept it once on both databases (the second waits for the row and
+    finds the step taken)."""
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(at)
+    steps = [
+        step
+        for step in (now - 1, now, now + 1)
+        if strings_equal(totp.generate_otp(step), code.strip())
+    ]
+    if not steps:
+        return "wrong"
+    claimed = conn.execute(
+        update(users)
+        .where(
+            users.c.username == username,
+            or_(users.c.totp_last_step.is_(None), users.c.totp_last_step < max(steps)),
+        )
+        .values(totp_last_step=max(steps))
+    )
+    return "accepted" if claimed.rowcount == 1 else "used"
+
+
 def second_factor(store: Store, token: str, code: str, *, at: datetime) -> Session:
     """Step 2: the TOTP code. Returns the full session under a NEW token (the old one ends)."""
     refusal: LoginRefused
@@ -278,10 +321,10 @@ def second_factor(store: Store, token: str, code: str, *, at: datetime) -> Sessi
             user = conn.execute(select(users).where(users.c.username == row.username)).one()
             if _locked(user, at):
                 refusal = LoginRefused(_locked_message(_aware(user.locked_until)))
-            elif pyotp.TOTP(user.totp_secret).verify(code.strip(), for_time=at, valid_window=1):
+            elif (used := _use_code(conn, user.username, user.totp_secret, code, at)) == "accepted":
                 return _promote(conn, row, user, at)
             else:
-                refusal = _failed(conn, user, at, "code")
+                refusal = _failed(conn, user, at, "code", replayed=used == "used")
             conn.execute(delete(sessions).where(sessions.c.token_hash == row.token_hash))
     raise refusal
 
@@ -325,7 +368,9 @@ def set_up(
             raise LoginRefused(_locked_message(_aware(user.locked_until)))
         if _verify(user.password_hash, new_password):
             raise InvalidInput("new_password: choose a password other than the one you were given")
-        if pyotp.TOTP(row.pending_totp).verify(code.strip(), for_time=at, valid_window=1):
+        # The set-up code's step is stored too: the same code cannot open the next log-in.
+        used = _use_code(conn, user.username, row.pending_totp, code, at)
+        if used == "accepted":
             conn.execute(
                 update(users)
                 .where(users.c.username == user.username)
@@ -338,7 +383,7 @@ def set_up(
             _audit(conn, at, user.username, "set_up_login", f"user:{user.username}")
             return _promote(conn, row, user, at)
         # A wrong code counts towards the lockout like a wrong password (committed).
-        refused = _failed(conn, user, at, "set-up code")
+        refused = _failed(conn, user, at, "set-up code", replayed=used == "used")
         problem = (
             refused
             if refused.message != WRONG

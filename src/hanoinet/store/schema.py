@@ -177,6 +177,11 @@ users = Table(
     Column("role", String(32), nullable=False, doc="one of services.access.ROLES"),
     Column("password_hash", String(200), nullable=False, doc="argon2id; never the password"),
     Column("totp_secret", String(64)),
+    Column(
+        "totp_last_step",
+        Integer,
+        doc="The RFC 6238 time step of the last accepted code: a code counts once (0007)",
+    ),
     Column("failed_logins", Integer, nullable=False, server_default="0"),
     Column("locked_until", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
