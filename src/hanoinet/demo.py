@@ -154,7 +154,8 @@ class Demo:
                         )
                     )
         for node in NODES:
-            self.wait(self._health_check(node), f"{NODES[node][1]} is up")
+            # A loaded or slow machine takes a while to import everything three times over.
+            self.wait(self._health_check(node), f"{NODES[node][1]} is up", timeout=90)
 
     def _health_check(self, node: str) -> Callable[[], bool]:
         return lambda: self._healthy(node)

@@ -985,7 +985,7 @@ def test_roles_that_do_not_draft_are_refused(desk: Desk, role: str) -> None:
 
 def test_anonymous_is_sent_to_log_in(web_desk: Desk) -> None:
     answer = web_desk.anonymous().get("/drafts/new")
-    assert (answer.status_code, answer.headers["location"]) == (303, "/login?next=/drafts/new")
+    assert (answer.status_code, answer.headers["location"]) == (303, "/login?next=%2Fdrafts%2Fnew")
 
 
 def _kinds_offered(text: str) -> list[str]:

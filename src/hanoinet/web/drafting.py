@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from babel import Locale
 from fastapi import APIRouter, Request
@@ -688,7 +689,7 @@ def _drafter(request: Request) -> tuple[Any, Response | None]:
     """The logged-in user if they may draft; else the response to give instead."""
     current = session(request)
     if current is None:
-        return None, _redirect("/login?next=" + request.url.path)
+        return None, _redirect("/login?" + urlencode({"next": request.url.path}))
     if not access.may_create(current.principal, direction="outgoing"):
         return current, message_page(
             request,
