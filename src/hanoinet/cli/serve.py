@@ -36,7 +36,12 @@ def serve_command(
     with user_errors():
         ctx, signed = runtime.load_context(settings, datetime.now(UTC))
     endpoint = urlparse(ctx.me.endpoint)
-    app = create_app(ctx, directory_token=signed.token, ack_targets=settings.ack_targets())
+    app = create_app(
+        ctx,
+        directory_token=signed.token,
+        ack_targets=settings.ack_targets(),
+        approval=settings.approval,
+    )
     settle_heap()
     console.print(
         f"hanoinet node {ctx.node_id} listening on {ctx.me.endpoint} "
