@@ -55,6 +55,9 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
 _READS: frozenset[Permission] = frozenset({"desk", "cases.read", "audit.read"})
 """What a ``read`` API token may do; every other permission changes something: ``act``."""
 URGENT = ("emergency", "urgent")
+OPENERS_NEEDING_APPROVAL: tuple[Role, ...] = ("requester",)
+"""Whose cases the ``requester`` approval policy (HANOINET_APPROVAL) holds for approval:
+investigators and prosecutors."""
 Scopes = Literal["read", "act"]
 """What an API token may do beyond its user's role: ``read`` only, or ``act`` too."""
 

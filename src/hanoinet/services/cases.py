@@ -444,7 +444,8 @@ def _approval(conn: Connection, case_id: str, policy: Policy, asked_by: str | No
     this transaction, whether that is a requester (a name that is no node user, such as the
     command line's or a peer node's, is not)."""
     opener = conn.execute(_OPENER, {"cid": case_id}).one()
-    return Approval(policy, opener.created_by, opener.role == "requester", asked_by)
+    by_requester = opener.role in access.OPENERS_NEEDING_APPROVAL
+    return Approval(policy, opener.created_by, by_requester, asked_by)
 
 
 def act(
@@ -790,7 +791,8 @@ def _awaiting_approval(policy: Policy) -> ColumnElement[bool]:
     if policy == "all":
         return waiting
     by_requesters = select(cases.c.id).join(users, users.c.username == cases.c.created_by)
-    return waiting & requests.c.case_id.in_(by_requesters.where(users.c.role == "requester"))
+    by_requesters = by_requesters.where(users.c.role.in_(access.OPENERS_NEEDING_APPROVAL))
+    return waiting & requests.c.case_id.in_(by_requesters)
 
 
 @dataclass(frozen=True)
