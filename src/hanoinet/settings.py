@@ -11,6 +11,7 @@
 | ``HANOINET_DELIVERY_ALARM_MINUTES`` | 15 | a message without a receipt for longer raises "not delivered" |
 | ``HANOINET_ACK_EMERGENCY_MINUTES`` | 15 | an incoming emergency request not acknowledged by then is escalated |
 | ``HANOINET_ACK_URGENT_MINUTES`` | 60 | the same for an urgent request |
+| ``HANOINET_APPROVAL`` | ``requester`` | which outgoing requests a supervisor approves before they are sent: ``none``, ``requester`` (cases opened by a requester), ``all`` (node policy) |
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import getpass
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,6 +54,13 @@ class Settings(BaseSettings):
         default=60,
         ge=1,
         description="Minutes to acknowledge an incoming urgent request before escalation.",
+    )
+    approval: Literal["none", "requester", "all"] = Field(
+        default="requester",
+        description=(
+            "Which outgoing requests a supervisor approves before they are sent (node policy, "
+            "not a duty of the Convention): none, requester (cases opened by a requester), all."
+        ),
     )
     key_passphrase: SecretStr | None = Field(
         default=None, description="Unlocks the node's private keys; never logged."

@@ -175,7 +175,7 @@ NEW_PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def two_nodes(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
     """Aurelia (XA) and Borealis (XB), illustrative, each a node with its own database served
-    on loopback; a requester at XA, a duty officer at XB."""
+    on loopback; a requester and a supervisor at XA, a duty officer at XB."""
     at = datetime.now(UTC) - timedelta(minutes=5)
     keys = {n: KeySet.generate(at - timedelta(days=1)) for n in ("xa-ca", "xb-ca")}
     ports = {n: _free_port() for n in keys}
@@ -209,6 +209,7 @@ def two_nodes(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
         }
         passwords = {
             "rita": users.create_user(xa, "rita", "requester", actor="admin", at=at),
+            "sam": users.create_user(xa, "sam", "supervisor", actor="admin", at=at),
             "dora": users.create_user(xb, "dora", "duty_officer", actor="admin", at=at),
         }
         with (
@@ -275,11 +276,11 @@ def test_draft_send_receive_acknowledge_preserve_and_the_receipts_come_back(
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         try:
             contexts = []
-            for node_url in url.values():
+            for node_url in (url["xa-ca"], url["xb-ca"], url["xa-ca"]):
                 context = browser.new_context(viewport={"width": 1280, "height": 900})
                 context.add_cookies([{"name": "hanoinet_lang", "value": lang, "url": node_url}])
                 contexts.append(context)
-            sender, receiver = (c.new_page() for c in contexts)
+            sender, receiver, approver = (c.new_page() for c in contexts)
 
             # Aurelia's requester drafts a preservation request to Borealis.
             _first_log_in(sender, url["xa-ca"], "rita", two_nodes["passwords"]["rita"])
@@ -323,9 +324,34 @@ def test_draft_send_receive_acknowledge_preserve_and_the_receipts_come_back(
             assert sender.url.endswith("/preview")
             assert "Example Hosting (illustrative)" in sender.inner_text("article.formal")
             _step(sender, f"{shot}-06-preview")
+            # A requester's request: the node's default policy (HANOINET_APPROVAL=requester)
+            # asks a supervisor's approval before it leaves.
             sender.click("form.send button")
             sender.wait_for_url("**/requests/R-*")
             sent_url = sender.url
+            main = sender.inner_text("main")
+            assert t("Awaiting a supervisor's approval (node policy)") in main
+            assert sender.locator("button[disabled][aria-describedby^=send-held]").count() == 1
+            _step(sender, f"{shot}-06a-awaiting-approval")
+
+            # Aurelia's supervisor finds it among the requests awaiting approval, approves it.
+            _first_log_in(approver, url["xa-ca"], "sam", two_nodes["passwords"]["sam"])
+            approver.goto(url["xa-ca"] + "/requests?awaiting=approval")
+            path = "/requests/" + sent_url.rsplit("/requests/", 1)[1]
+            assert approver.locator(f"main a[href='{path}']").count() == 1
+            _step(approver, f"{shot}-06b-awaiting-list")
+            approver.click(f"main a[href='{path}']")
+            approver.wait_for_url("**" + path)
+            approver.click("form:has(input[name=action][value=approve]) button")
+            approver.wait_for_load_state()
+            approved_by = t("Approved by %(by)s at %(at)s").split("%(by)s")[0].strip()
+            assert approved_by in approver.inner_text("main")
+            _step(approver, f"{shot}-06c-approved")
+
+            # The requester sends it from its case page.
+            sender.goto(sent_url)
+            sender.click("form:has(input[name=action][value=send]) button")
+            sender.wait_for_load_state()
             assert t("Sent") in sender.inner_text("main")
             _step(sender, f"{shot}-07-sent")
             assert _deliver(two_nodes["ctx"]["xa-ca"]) == ["delivered"]

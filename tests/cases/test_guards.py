@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from hanoinet.cases.approval import Approval
 from hanoinet.cases.guards import GUARDS
 from hanoinet.cases.lifecycle import Decision, Event, RequestView, decide, lifecycle
 from hanoinet.errors import TransitionRefused
@@ -27,6 +29,7 @@ def view(
     document: dict[str, Any] | None = None,
     events: tuple[Event, ...] = (),
     error_findings: int = 0,
+    approval: Approval | None = None,
 ) -> RequestView:
     first = ev("receive", T0 - timedelta(days=100))
     return RequestView(
@@ -36,6 +39,7 @@ def view(
         document or {},
         (first, *events),
         error_findings,
+        approval or Approval(),
     )
 
 
@@ -63,6 +67,9 @@ TESTED = {
     "related_request",
     "third_state",
     "preservation_expired",
+    "approved_if_required",
+    "awaiting_approval",
+    "not_the_opener",
 }
 
 
@@ -352,3 +359,108 @@ def test_no_lapse_without_a_preservation_on_record() -> None:
     with pytest.raises(TransitionRefused, match="has not expired") as info:
         lapse(request, T0 + timedelta(days=1000))
     assert info.value.article == "42"
+
+
+# --- approved_if_required, awaiting_approval, not_the_opener (node policy) ------------------
+
+RITA_OPENED = Approval("requester", "rita", True, "sam")
+"""A case an investigator opened, under the default policy; the supervisor sam asks."""
+
+
+def step(action: str, at: datetime, actor: str = "rita") -> Event:
+    return Event(action, at, actor, "requesting", "40(15)", "draft", "checked", {})
+
+
+def outgoing_checked(*events: Event, approval: Approval = RITA_OPENED) -> RequestView:
+    return view("checked", direction="outgoing", events=events, approval=approval)
+
+
+def test_send_without_approval_is_refused_citing_40_13_and_saying_what_to_do() -> None:
+    request = outgoing_checked(step("check", T0))
+    exc = refused(request, "send")
+    assert exc.article == "40(13)"
+    assert "awaits a supervisor's approval" in exc.message
+    assert "HANOINET_APPROVAL=requester" in exc.message
+    assert "not a duty of the Convention" in exc.message
+    assert "art. 40(13)" in exc.message
+    assert exc.message.endswith("Ask a supervisor to approve it, then send it")
+
+
+def test_approve_then_send() -> None:
+    checked = outgoing_checked(step("check", T0))
+    decision = decide(checked, "approve", at=T0 + timedelta(minutes=5), actor="sam")
+    assert decision.state == "checked"  # to: same
+    assert (decision.event.action, decision.event.article) == ("approve", "40(13)")
+    approved = outgoing_checked(step("check", T0), decision.event)
+    assert run(approved, "send", T0 + timedelta(minutes=6)).state == "sent"
+
+
+@pytest.mark.parametrize(("after", "what"), [("edit", "edited"), ("check", "checked again")])
+def test_an_edit_or_a_new_check_after_the_approval_asks_for_a_new_one(
+    after: str, what: str
+) -> None:
+    approval = step("approve", T0 + timedelta(minutes=5), actor="sam")
+    later = step(after, T0 + timedelta(minutes=10))
+    again = step("check", T0 + timedelta(minutes=11))
+    request = outgoing_checked(step("check", T0), approval, later, again)
+    exc = refused(request, "send")
+    assert exc.article == "40(13)"
+    assert "The approval sam gave at 2026-11-24 03:05 UTC no longer counts" in exc.message
+    assert f"was {what} at 2026-11-24 03:10 UTC" in exc.message
+    assert f"the {after} invalidated the approval" in exc.message
+    assert exc.message.endswith("Ask a supervisor to approve it again")
+    # approving the text as it is now lets it go
+    renewed = step("approve", T0 + timedelta(minutes=12), actor="sam")
+    assert run(replace(request, events=(*request.events, renewed)), "send").state == "sent"
+
+
+def test_the_opener_may_not_approve() -> None:
+    own = outgoing_checked(step("check", T0), approval=Approval("all", "sam", False, "sam"))
+    exc = refused(own, "approve")
+    assert exc.article == "40(13)"
+    assert "sam opened this case and may not also approve its request (four eyes" in exc.message
+    assert "ask another supervisor" in exc.message
+    other = outgoing_checked(step("check", T0), approval=Approval("all", "sam", False, "sue"))
+    assert run(other, "approve").event.action == "approve"
+
+
+@pytest.mark.parametrize(
+    "approval",
+    [
+        Approval("none", "rita", True, "sam"),  # no approval step on this node
+        Approval("requester", "carl", False, "sam"),  # an officer's case
+        Approval("requester", "cli-user", False, "sam"),  # opened by no node user
+    ],
+)
+def test_no_approval_needed_sends_as_before_and_approve_is_refused(approval: Approval) -> None:
+    request = outgoing_checked(step("check", T0), approval=approval)
+    assert run(request, "send").state == "sent"
+    exc = refused(request, "approve")
+    assert exc.article == "40(13)"
+    assert "This request needs no approval" in exc.message
+    assert f"HANOINET_APPROVAL={approval.policy}" in exc.message
+    assert "it may be sent as it is" in exc.message
+
+
+def test_the_all_policy_asks_approval_of_every_outgoing_request() -> None:
+    officer = outgoing_checked(step("check", T0), approval=Approval("all", "carl", False, "sam"))
+    assert "awaits a supervisor's approval" in refused(officer, "send").message
+    assert "HANOINET_APPROVAL=all: every outgoing request" in refused(officer, "send").message
+
+
+def test_an_approved_request_is_not_approved_twice() -> None:
+    approved = outgoing_checked(step("check", T0), step("approve", T0, actor="sam"))
+    exc = refused(approved, "approve")
+    assert "already approved, by sam at 2026-11-24 03:00 UTC; it may be sent" in exc.message
+
+
+def test_a_request_with_errors_is_not_approved() -> None:
+    bad = view(
+        "checked",
+        direction="outgoing",
+        events=(step("check", T0),),
+        error_findings=1,
+        approval=RITA_OPENED,
+    )
+    exc = refused(bad, "approve")
+    assert "1 error finding(s)" in exc.message and exc.article == "40(13)"

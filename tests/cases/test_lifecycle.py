@@ -12,6 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hanoinet.cases.approval import Approval
 from hanoinet.cases.lifecycle import (
     FINAL,
     OPEN,
@@ -49,6 +50,7 @@ def view(
     document: dict[str, Any] | None = None,
     events: tuple[Event, ...] = (),
     error_findings: int = 0,
+    approval: Approval | None = None,
 ) -> RequestView:
     first = ev("create" if direction == "outgoing" else "receive", T0 - timedelta(days=90))
     return RequestView(
@@ -58,6 +60,7 @@ def view(
         document or {},
         (first, *events),
         error_findings,
+        approval or Approval(),
     )
 
 
@@ -83,8 +86,11 @@ class Case:
     params: dict[str, str] = field(default_factory=dict)
     document: dict[str, Any] = field(default_factory=dict)
     events: tuple[str, ...] = ()
+    approval: Approval = field(default_factory=Approval)
 
 
+AWAITING = Approval("requester", "rita", True, "sam")
+"""The node's default policy on a case an investigator opened; the supervisor sam asks."""
 PRESERVED_AT = T0 - timedelta(days=61)
 R = {"reason": "Written reasons."}
 
@@ -92,7 +98,9 @@ HAPPY = [
     Case("check", "preservation", "outgoing", "draft", "checked", "40(15)", "requesting"),
     Case("check", "stored_data", "outgoing", "checked", "checked", "40(15)", "requesting"),
     Case("edit", "stored_data", "outgoing", "checked", "draft", "40(15)", "requesting"),
+    Case("approve", "stored_data", "outgoing", "checked", "checked", "40(13)", "requesting", approval=AWAITING),
     Case("send", "preservation", "outgoing", "checked", "sent", "40(13)", "requesting"),
+    Case("send", "stored_data", "outgoing", "checked", "sent", "40(13)", "requesting", events=("check", "approve"), approval=AWAITING),
     Case("acknowledge", "stored_data", "incoming", "received", "acknowledged", "40(25)", "requested"),
     Case("acknowledge", "preservation", "outgoing", "sent", "acknowledged", "40(25)", "requested", from_peer=True),
     Case("request_more_info", "stored_data", "incoming", "acknowledged", "more_info_requested", "40(16)", "requested", params=R),
@@ -142,6 +150,7 @@ def test_happy_path(case: Case) -> None:
         direction=case.direction,
         document=case.document,
         events=extra,
+        approval=case.approval,
     )
     decision = decide(
         request,
@@ -173,7 +182,13 @@ def _satisfying(t: Transition, state: str, *, as_peer: bool) -> tuple[RequestVie
     params = {"reason": "Reasons.", "ground": ground, "related": "R-000009", "third_state": "XC"}
     events = (ev("consult"), ev("give_consent"), ev("record_preserved", PRESERVED_AT))
     document = {"oral": True, "confidential": True}
-    return view(state, kind=kind, direction=direction, document=document, events=events), params
+    # approve: a request the node's policy asks approval for, asked by someone else than its
+    # opener; every other action under no approval step
+    approval = AWAITING if t.action == "approve" else Approval()
+    request = view(
+        state, kind=kind, direction=direction, document=document, events=events, approval=approval
+    )
+    return request, params
 
 
 @pytest.mark.parametrize("t", lifecycle().transitions, ids=lambda t: t.action)
@@ -399,6 +414,21 @@ def test_allowed_actions_are_all_accepted_with_their_typed_params() -> None:
                 actor="alice",
                 params={"reason": "r", "ground": "essential_interests"},
             )
+
+
+def test_allowed_actions_follow_the_approval_step() -> None:
+    awaiting = view("checked", direction="outgoing", events=(ev("check"),), approval=AWAITING)
+    actions = allowed_actions(awaiting, T0)
+    assert "approve" in actions and "send" not in actions
+    approved = replace(awaiting, events=(*awaiting.events, ev("approve")))
+    actions = allowed_actions(approved, T0)
+    assert "send" in actions and "approve" not in actions
+    # the case's opener reads the same request: no approval of their own
+    opener = replace(awaiting, approval=replace(AWAITING, asked_by="rita"))
+    assert "approve" not in allowed_actions(opener, T0)
+    # no approval step: send as before, nothing to approve
+    plain = view("checked", direction="outgoing", events=(ev("check"),))
+    assert allowed_actions(plain, T0) == ["check", "edit", "send", "withdraw"]
 
 
 def test_closed_allows_only_consent_and_use() -> None:

@@ -177,17 +177,50 @@ def test_show_json(node: Path) -> None:
         "findings",
         "preserved_until",
         "allowed_actions",
+        "approval",
         "timeline",
         "messages",
         "due",
     }
     assert request["document"] == json.loads(EXAMPLE.read_text("utf-8"))
     assert request["allowed_actions"] == ["check", "edit", "withdraw"]
+    # opened from the command line by a name that is no node user: no approval step
+    assert request["approval"] == {"required": False, "approved_by": None, "approved_at": None}
     assert request["preserved_until"] is None
     (event,) = request["timeline"]
     assert set(event) == EVENT_KEYS and event["action"] == "create"
     assert request["due"] == []
     assert ok_json("case", "show", "R-000001") == {**data, "requests": data["requests"]}
+
+
+def test_approve_from_the_command_line_under_the_all_policy(
+    node: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HANOINET_APPROVAL", "all")
+    open_case()
+    assert run("case", "act", "C-000001", "check", "--at", AT).exit_code == 0
+    refused = run("case", "act", "C-000001", "send", "--at", AT)
+    assert refused.exit_code == 2
+    assert "awaits a supervisor's approval" in refused.stderr
+    assert "Ask a supervisor to approve it" in refused.stderr
+    assert run("case", "list", "--awaiting-approval", "--json").stdout.count("R-000001") == 1
+    # four eyes: alice opened the case
+    own = run("case", "act", "C-000001", "approve", "--at", AT)
+    assert own.exit_code == 2 and "alice opened this case" in own.stderr
+    monkeypatch.setenv("HANOINET_USER", "sam")
+    approved = ok_json("case", "act", "C-000001", "approve", "--at", AT)
+    assert approved["event"]["action"] == "approve"
+    assert (approved["event"]["from"], approved["event"]["to"]) == ("checked", "checked")
+    assert ok_json("case", "list", "--awaiting-approval") == {"requests": []}
+    shown = run("case", "show", "C-000001")
+    assert "approved by sam at 2026-11-24 03:00 UTC" in shown.stdout
+    (request,) = ok_json("case", "show", "C-000001")["requests"]
+    assert request["approval"] == {
+        "required": True,
+        "approved_by": "sam",
+        "approved_at": "2026-11-24T03:00:00+00:00",
+    }
+    assert ok_json("case", "act", "C-000001", "send", "--at", AT)["event"]["to"] == "sent"
 
 
 def test_show_json_of_a_preserved_request_has_its_clock(node: Path) -> None:

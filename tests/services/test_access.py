@@ -14,12 +14,12 @@ from hanoinet.services.access import Principal, Role, Scope
 EVERY_PERMISSION = frozenset(get_args(access.Permission))
 DESIGNED: dict[str, frozenset[str]] = {
     "node_admin": frozenset({"users.manage", "tokens.manage"}),
-    "supervisor": frozenset({"desk", "cases.read", "audit.read"}),
+    "supervisor": frozenset({"desk", "cases.read", "cases.approve", "audit.read"}),
     "central_authority_officer": frozenset({"desk", "cases.read", "cases.create", "cases.act"}),
     "duty_officer": frozenset({"desk", "cases.read", "cases.create", "cases.act"}),
     "requester": frozenset({"cases.read", "cases.create", "cases.act"}),
 }
-WRITES = frozenset({"cases.create", "cases.act", "users.manage", "tokens.manage"})
+WRITES = frozenset({"cases.create", "cases.act", "cases.approve", "users.manage", "tokens.manage"})
 """Permissions that change something: never for a read-only API token."""
 
 
@@ -58,10 +58,12 @@ def test_least_privilege_in_words() -> None:
     # node_admin: users, tokens; no case content, no desk, no audit.
     admin = person("node_admin")
     assert not any(access.can(admin, p) for p in ("cases.read", "desk", "audit.read"))
-    # supervisor: reads every request and the audit log; does not act or create.
+    # supervisor: reads every request and the audit log; approves; does not act or create.
     sup = person("supervisor")
     assert access.can(sup, "audit.read") and access.can(sup, "cases.read")
     assert not access.can(sup, "cases.act") and not access.can(sup, "cases.create")
+    # Only the supervisor approves (central-authority officers send their own requests).
+    assert [r for r in access.ROLES if access.can(person(r), "cases.approve")] == ["supervisor"]
     # Only the supervisor reads the audit log.
     assert [r for r in access.ROLES if access.can(person(r), "audit.read")] == ["supervisor"]
     # The requester has no desk.
@@ -90,6 +92,8 @@ def test_a_read_token_never_acts_or_creates(role: Role) -> None:
     reader = token(role, "read")
     assert not access.can(reader, "cases.act")
     assert not access.can(reader, "cases.create")
+    assert not access.can(reader, "cases.approve")
+    assert not access.may_take(reader, "approve", direction="outgoing")
     assert not access.may_act(reader, direction="incoming")
     assert not access.may_act(reader, direction="outgoing")
     assert not access.may_create(reader, direction="outgoing")
@@ -101,7 +105,14 @@ def test_a_read_token_never_acts_or_creates(role: Role) -> None:
 @pytest.mark.parametrize("role", access.ROLES)
 def test_an_act_token_does_what_its_user_does_and_never_more(role: Role) -> None:
     actor = token(role, "act")
-    for permission in ("cases.read", "cases.act", "cases.create", "desk", "audit.read"):
+    for permission in (
+        "cases.read",
+        "cases.act",
+        "cases.create",
+        "cases.approve",
+        "desk",
+        "audit.read",
+    ):
         assert access.can(actor, permission) is (permission in DESIGNED[role]), permission
 
 
@@ -244,3 +255,38 @@ def test_may_act_and_may_create(role: Role, incoming: bool, outgoing: bool) -> N
     assert access.may_create(p, direction="outgoing") is outgoing
     assert access.may_act(token(role, "act"), direction="outgoing") is outgoing
     assert access.may_act(token(role, "read"), direction="outgoing") is False
+
+
+@pytest.mark.parametrize("role", access.ROLES)
+def test_may_take_approve_is_the_supervisors_on_outgoing_requests_only(role: Role) -> None:
+    p = person(role)
+    supervisor = role == "supervisor"
+    assert access.may_take(p, "approve", direction="outgoing") is supervisor
+    assert access.may_take(p, "approve", direction="incoming") is False
+    assert access.may_take(token(role, "act"), "approve", direction="outgoing") is supervisor
+    assert access.may_take(token(role, "read"), "approve", direction="outgoing") is False
+    # every other action is may_act's: the supervisor takes none
+    for direction in ("incoming", "outgoing"):
+        for action in ("send", "check", "acknowledge"):
+            assert access.may_take(p, action, direction=direction) is access.may_act(
+                p, direction=direction
+            )
+
+
+def test_refusals_say_who_approves_and_what_to_do() -> None:
+    officer = access.refusal(
+        person("central_authority_officer"), "approve", direction="outgoing", request_id="R-1"
+    )
+    assert "your role (central_authority_officer) does not approve requests" in officer
+    assert "a supervisor approves" in officer and "ask one to approve R-1" in officer
+    sup = access.refusal(person("supervisor"), "send", direction="outgoing", request_id="R-1")
+    assert sup.startswith("your role (supervisor) does not take actions on outgoing request R-1")
+    assert "approves outgoing ones" in sup
+    incoming = access.refusal(
+        person("supervisor"), "approve", direction="incoming", request_id="R-2"
+    )
+    assert "only a request this node sends is approved" in incoming
+    reader = access.refusal(
+        token("supervisor", "read"), "approve", direction="outgoing", request_id="R-1"
+    )
+    assert "needs a token with the act scope" in reader

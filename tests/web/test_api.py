@@ -428,3 +428,50 @@ def test_the_audit_log_for_the_supervisor_only(api: dict[str, Any]) -> None:
     assert again.json()["entries"][0]["actor"] == "sam (API token)"
     _is_problem(client.get("/api/v1/audit", headers=_auth(api, "lara-read")), 403, "forbidden")
     _is_problem(client.get("/api/v1/audit", headers=_auth(api, "ada-act")), 403, "forbidden")
+
+
+def test_a_supervisor_approves_through_the_one_actions_route(api: dict[str, Any]) -> None:
+    """approve goes through POST .../actions/approve like every action: a supervisor's token
+    with the act scope; anyone else is refused with what to do, and send waits for it."""
+    client, store = api["client"], api["store"]
+    users.create_user(store, "sam", "supervisor", actor="admin", at=T0)
+    sam = {
+        scopes: {
+            "Authorization": "Bearer "
+            + users.create_token(store, "sam", f"sam {scopes}", scopes, actor="admin", at=T0)
+        }
+        for scopes in ("read", "act")
+    }
+    created = client.post(
+        "/api/v1/cases", json=json.loads(EXAMPLE.read_text("utf-8")), headers=_auth(api, "rita-act")
+    ).json()
+    rid = created["request"]
+    url = f"/api/v1/requests/{rid}/actions"
+    assert client.post(f"{url}/check", headers=_auth(api, "rita-act")).status_code == 200
+    waiting = client.get(
+        "/api/v1/requests", params={"awaiting_approval": "true"}, headers=sam["read"]
+    ).json()["requests"]
+    assert [r["id"] for r in waiting] == [rid]
+    refused = _is_problem(
+        client.post(f"{url}/send", headers=_auth(api, "rita-act")), 409, "transition_refused"
+    )
+    assert refused["article"] == "40(13)" and "Ask a supervisor to approve it" in refused["detail"]
+    for who, detail in (
+        (_auth(api, "lara-act"), "does not approve requests"),
+        (_auth(api, "rita-act"), "does not approve requests"),
+        (sam["read"], "needs a token with the act scope"),
+    ):
+        body = _is_problem(client.post(f"{url}/approve", headers=who), 403, "forbidden")
+        assert detail in body["detail"]
+    done = client.post(f"{url}/approve", headers=sam["act"])
+    assert done.status_code == 200, done.text
+    assert done.json()["event"]["action"] == "approve"
+    assert done.json()["event"]["actor"] == "sam (API token)"
+    (shown,) = client.get(f"/api/v1/requests/{rid}", headers=sam["read"]).json()["requests"]
+    assert shown["approval"] == {
+        "required": True,
+        "approved_by": "sam (API token)",
+        "approved_at": "2026-11-24T03:01:00+00:00",
+    }
+    sent = client.post(f"{url}/send", headers=_auth(api, "rita-act"))
+    assert sent.status_code == 200 and sent.json()["event"]["to"] == "sent"

@@ -89,6 +89,14 @@ ACTS_ON: dict[str, frozenset[str]] = {
     "duty_officer": SEES["duty_officer"],
     "requester": frozenset({"rita_draft"}),  # only as the requesting State
 }
+APPROVES: dict[str, frozenset[str]] = {
+    "node_admin": frozenset(),
+    "supervisor": frozenset({"rita_draft", "carl_draft", "dora_draft"}),  # outgoing only
+    "central_authority_officer": frozenset(),  # sends its own requests; approves none
+    "duty_officer": frozenset(),
+    "requester": frozenset(),
+}
+"""Whom ``approve`` lets through to the lifecycle (node policy: only a supervisor approves)."""
 DESK_WORK = frozenset({"mla_urgent", "emergency", "preservation_routine", "dora_draft"})
 """Open requests that are urgent or of a 24/7 form: what a desk lists, of what a role sees."""
 DRAFTERS = {"central_authority_officer", "duty_officer", "requester"}
@@ -474,6 +482,47 @@ def test_the_live_check_needs_a_drafting_role_and_the_form_token(world: World, r
 # --- no leaks -------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("name", [*REQUESTS, "missing"])
+@pytest.mark.parametrize("role", ROLES)
+def test_approving(world: World, role: str, name: str) -> None:
+    """``approve`` for every role: the drafts are not checked yet, so whoever is let through
+    is refused by the lifecycle (400) and nothing changes; 403 names who approves."""
+    ident = world.ids.get(name, MISSING)
+    before = state_and_events(world.store)
+    response = world.post(role, f"/requests/{ident}/act", {"action": "approve"})
+    if role not in OPENS_CASES:
+        assert response.status_code == 403 and "Your role does not open this page" in response.text
+    elif name in APPROVES[role]:
+        assert response.status_code == 400
+        assert "is not allowed on a request that is draft (art. 40(13))" in response.text
+    elif name in SEES[role]:
+        assert response.status_code == 403
+        if role == "supervisor":
+            assert "only a request this node sends is approved" in response.text
+        else:
+            assert f"your role ({role}) does not approve requests" in response.text
+            assert "a supervisor approves an outgoing request" in response.text
+    else:
+        assert response.status_code == 404 and "No such case or request" in response.text
+    assert state_and_events(world.store) == before
+
+
+def test_only_the_supervisor_is_let_through_to_approve(world: World) -> None:
+    for role in ROLES:
+        let_through = {
+            name
+            for name in REQUESTS
+            if world.post(
+                role, f"/requests/{world.ids[name]}/act", {"action": "approve"}
+            ).status_code
+            == 400
+        }
+        assert let_through == APPROVES[role], role
+
+
+# --- no leaks ------------------------------------------------------------------------------------
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_a_hidden_request_answers_exactly_like_a_missing_one(world: World, role: str) -> None:
     missing_page = world.get(role, f"/requests/{MISSING}")
@@ -784,3 +833,57 @@ def test_every_route_of_the_app_is_in_the_matrix(world: World) -> None:
     assert set(ROUTES) - served == set(), "ROUTES names routes the app does not have"
     for route, checked in ROUTES.items():
         assert isinstance(checked, str) or checked.__name__.startswith("test_"), route
+
+
+def _buttons(html: str) -> set[str]:
+    """The actions the case page offers as buttons that submit."""
+    return set(re.findall(r'<input type="hidden" name="action" value="([a-z_]+)">', html))
+
+
+def test_the_approval_step_on_the_case_page_and_the_list(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A requester's checked request under the default policy: everyone who sees it reads
+    that it awaits approval; only the supervisor gets the Approve button and finds it in the
+    list's filter; send is shown as not allowed now until the approval, then really sends."""
+    monkeypatch.setattr(users, "_HASHER", FAST_HASHER)
+    app = _app(store, {"now": NOW})
+    clients = {role: _logged_in(app, store, USERS[role], role) for role in ROLES}
+    created = case_service.new_case(
+        store, _document("mla", None), direction="outgoing", actor="rita", at=T0, title="Ours"
+    )
+    rid = created.request_id
+    case_service.act(store, rid, "check", actor="rita", at=T0)
+
+    def page(role: str) -> str:
+        client, _ = clients[role]
+        response = client.get(f"/requests/{rid}")
+        assert response.status_code == 200, role
+        return str(response.text)
+
+    for role in ("supervisor", "central_authority_officer", "requester"):
+        html = page(role)
+        assert "Awaiting a supervisor's approval (node policy)" in html, role
+        assert ("approve" in _buttons(html)) is (role == "supervisor"), role
+        assert "send" not in _buttons(html), role
+        held = "Not allowed now: a supervisor must approve the request before it is sent"
+        assert (held in html) is (role != "supervisor"), role
+    sam, sam_csrf = clients["supervisor"]
+    listed = sam.get("/requests?awaiting=approval")
+    assert listed.status_code == 200 and listed_ids(listed.text) == {rid}
+    carl, carl_csrf = clients["central_authority_officer"]
+    refused = carl.post(f"/requests/{rid}/act", data={"csrf": carl_csrf, "action": "approve"})
+    assert refused.status_code == 403
+    done = sam.post(f"/requests/{rid}/act", data={"csrf": sam_csrf, "action": "approve"})
+    assert (done.status_code, done.headers["location"]) == (303, f"/requests/{rid}")
+    assert listed_ids(sam.get("/requests?awaiting=approval").text) == set()
+    html = page("requester")
+    assert "Approved by sam at" in html and "send" in _buttons(html)
+    assert "approve" not in _buttons(page("supervisor"))
+    rita, rita_csrf = clients["requester"]
+    sent = rita.post(f"/requests/{rid}/act", data={"csrf": rita_csrf, "action": "send"})
+    assert sent.status_code == 303
+    states, _ = state_and_events(store)
+    assert states[rid] == "sent"
+    with store.engine.connect() as conn:
+        assert audit_log.verify(conn).ok

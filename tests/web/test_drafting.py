@@ -361,8 +361,10 @@ def complete_draft(store: Store, actor: str, document: dict[str, Any] | None = N
 
 
 def send_by_service(store: Store, request_id: str, actor: str) -> None:
-    for action in ("check", "send"):
-        case_service.act(store, request_id, action, actor=actor, at=T0)
+    """Check, a supervisor's approval (the node's default policy asks it of a requester's
+    request), send."""
+    for action, by in (("check", actor), ("approve", "sam"), ("send", actor)):
+        case_service.act(store, request_id, action, actor=by, at=T0)
 
 
 # --- the whole flow ---------------------------------------------------------------------------
@@ -500,13 +502,34 @@ def test_the_whole_flow_from_a_new_draft_to_a_sent_request(desk: Desk) -> None:
     assert "The user is not to be notified" not in text
     assert 'action="/drafts/' + ident + '/send"' in preview.text
     assert Page(preview.text).summary == []
+    # a requester's request: the node's default policy asks a supervisor's approval first
+    assert "Check and ask for approval" in text and "Send the request" not in text
 
     before = count(desk.store, outbox)
+    asked = rita.post(f"/drafts/{ident}/send", {})
+    assert (asked.status_code, asked.headers["location"]) == (303, f"/requests/{ident}")
+    assert request_row(desk.store, ident).state == "checked"
+    assert count(desk.store, outbox) == before
+    waiting = text_of(rita.get(f"/requests/{ident}").text)
+    assert "Awaiting a supervisor's approval (node policy)" in waiting
+    assert "Not allowed now: a supervisor must approve the request before it is sent" in waiting
+    sam = desk.user("sam", "supervisor")
+    approved = sam.post(f"/requests/{ident}/act", {"action": "approve"})
+    assert approved.status_code == 303
+    assert "Approved by sam at" in text_of(rita.get(f"/requests/{ident}").text)
+    assert "Send the request" in text_of(rita.get(f"/drafts/{ident}/preview").text)
+
     sent = rita.post(f"/drafts/{ident}/send", {})
     assert sent.status_code == 303
     assert sent.headers["location"] == f"/requests/{ident}"
     row = request_row(desk.store, ident)
     assert row.state == "sent"
+    # sent without a new check, which would have asked for a new approval
+    assert [e.action for e in audit_entries(desk.store) if e.target == ident][-3:] == [
+        "check",
+        "approve",
+        "send",
+    ]
     assert stored(desk.store, ident) == document  # sent as typed
     with desk.store.engine.connect() as conn:
         messages = list(conn.execute(select(outbox).where(outbox.c.request_id == ident)))
@@ -1070,8 +1093,9 @@ def test_saving_a_draft_sent_meanwhile_answers_409_and_changes_nothing(
     monkeypatch.undo()
     row = request_row(desk.store, ident)
     assert (row.state, json.loads(row.document)) == ("sent", COMPLETE)
-    assert [e.action for e in audit_entries(desk.store) if e.target == ident][-2:] == [
+    assert [e.action for e in audit_entries(desk.store) if e.target == ident][-3:] == [
         "check",
+        "approve",
         "send",
     ]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from hanoinet.cases.approval import lapsed_approval, standing_approval
 from hanoinet.cases.clocks import preservation_expiry
 from hanoinet.cases.lifecycle import RequestView, Transition
 from hanoinet.convention import convention
@@ -169,6 +170,76 @@ def preservation_expired(
         raise _refuse(f"The preservation has not expired (it runs until {expiry}) (art. 42)", "42")
 
 
+NODE_POLICY = (
+    "This is the node's own control, not a duty of the Convention (art. {article} makes the "
+    "central authority responsible for transmitting requests)"
+)
+
+
+def _when(at: datetime) -> str:
+    return f"{at:%Y-%m-%d %H:%M} UTC"
+
+
+def approved_if_required(
+    request: RequestView, t: Transition, params: dict[str, str], at: datetime
+) -> None:
+    """``send``: when the node's policy asks it, a supervisor's approval of the text as it is."""
+    approval = request.approval
+    if not approval.required or standing_approval(request.events) is not None:
+        return
+    policy = NODE_POLICY.format(article=t.article)
+    lapsed = lapsed_approval(request.events)
+    if lapsed is not None:
+        given, after = lapsed
+        what = "edited" if after.action == "edit" else "checked again"
+        raise _refuse(
+            f"The approval {given.actor} gave at {_when(given.at)} no longer counts: the request "
+            f"was {what} at {_when(after.at)}, and the {after.action} invalidated the approval; "
+            f"{approval.describe} asks a supervisor to approve the text that is sent. {policy}. "
+            "Ask a supervisor to approve it again",
+            t.article,
+        )
+    raise _refuse(
+        f"The request awaits a supervisor's approval: {approval.describe} asks for it before "
+        f"the request is sent. {policy}. Ask a supervisor to approve it, then send it",
+        t.article,
+    )
+
+
+def awaiting_approval(
+    request: RequestView, t: Transition, params: dict[str, str], at: datetime
+) -> None:
+    """``approve``: only a request the node's policy asks approval for, and not approved yet."""
+    approval = request.approval
+    if not approval.required:
+        raise _refuse(
+            f"This request needs no approval: {approval.describe} does not ask a supervisor's "
+            "approval for it, and it may be sent as it is (approval is node policy, not a duty "
+            f"of the Convention, art. {t.article})",
+            t.article,
+        )
+    given = standing_approval(request.events)
+    if given is not None:
+        raise _refuse(
+            f"The request is already approved, by {given.actor} at {_when(given.at)}; it may "
+            f"be sent (art. {t.article})",
+            t.article,
+        )
+
+
+def not_the_opener(
+    request: RequestView, t: Transition, params: dict[str, str], at: datetime
+) -> None:
+    """``approve``: four eyes; whoever opened the case does not approve its requests."""
+    approval = request.approval
+    if approval.asked_by is not None and approval.asked_by == approval.opened_by:
+        raise _refuse(
+            f"{approval.asked_by} opened this case and may not also approve its request (four "
+            f"eyes, node policy, art. {t.article}); ask another supervisor to approve it",
+            t.article,
+        )
+
+
 GUARDS: dict[str, Guard] = {
     "no_error_findings": no_error_findings,
     "reason": reason,
@@ -181,6 +252,9 @@ GUARDS: dict[str, Guard] = {
     "related_request": related_request,
     "third_state": third_state,
     "preservation_expired": preservation_expired,
+    "approved_if_required": approved_if_required,
+    "awaiting_approval": awaiting_approval,
+    "not_the_opener": not_the_opener,
 }
 
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hanoinet.cases.approval import Approval
 from hanoinet.convention import convention
 from hanoinet.convention.loader import parse_yaml, validate
 from hanoinet.convention.model import ArticleKey
@@ -135,6 +136,8 @@ class RequestView:
     document: dict[str, Any]
     events: Sequence[Event] = ()
     error_findings: int = 0
+    approval: Approval = field(default_factory=Approval)
+    """The node's approval policy for this request (cases/approval.py); none by default."""
 
     @property
     def our_role(self) -> Role:

@@ -125,17 +125,35 @@ def edit_command(
 @app.command("list")
 def list_command(
     open_only: Annotated[bool, typer.Option("--open", help="Only requests still open.")] = False,
+    awaiting_approval: Annotated[
+        bool,
+        typer.Option(
+            "--awaiting-approval",
+            help="Only checked requests that await a supervisor's approval (HANOINET_APPROVAL).",
+        ),
+    ] = False,
     json: Json = False,
 ) -> None:
     """Requests on this node, most urgent first."""
     store = _store()
     with user_errors():
-        rows = service.list_requests(store, actor=_actor(), at=_now(None), open_only=open_only)
+        rows = service.list_requests(
+            store,
+            actor=_actor(),
+            at=_now(None),
+            open_only=open_only,
+            awaiting_approval=awaiting_approval,
+            approval_policy=load_settings().approval,
+        )
     if json:
         print_json({"requests": [shapes.summary_json(r) for r in rows]})
         return
     if not rows:
-        console.print("No requests yet: `hanoinet case new --from FILE` opens one.")
+        console.print(
+            "No request awaits approval."
+            if awaiting_approval
+            else "No requests yet: `hanoinet case new --from FILE` opens one."
+        )
         return
     table = Table()
     for column in (
@@ -172,10 +190,13 @@ def show_command(
     ],
     json: Json = False,
 ) -> None:
-    """A case: its requests, their findings, state, allowed actions and clocks (audited)."""
+    """A case: its requests, their findings, state, approval, allowed actions and clocks
+    (audited)."""
     store = _store()
     with user_errors():
-        case = service.show(store, ident, actor=_actor(), at=_now(None))
+        case = service.show(
+            store, ident, actor=_actor(), at=_now(None), approval_policy=load_settings().approval
+        )
     if json:
         print_json(shapes.case_json(case))
         return
@@ -205,6 +226,17 @@ def show_command(
                 console.print(
                     f"    REJECTED by the other State: {m.action} ({m.last_error})", markup=False
                 )
+        if d.approved is not None:
+            console.print(
+                f"    approved by {d.approved.actor} at {d.approved.at:%Y-%m-%d %H:%M} UTC",
+                markup=False,
+            )
+        elif d.approval_required and s.state in ("draft", "checked"):
+            console.print(
+                "    awaiting a supervisor's approval before it is sent (node policy, "
+                "HANOINET_APPROVAL)",
+                markup=False,
+            )
         console.print("    actions now: " + (", ".join(d.allowed_actions) or "none"))
         for x in d.dues:
             console.print(f"    due {x.at:%Y-%m-%d %H:%M} UTC: {x.message}", markup=False)
@@ -286,7 +318,14 @@ def act_command(
     }
     with user_errors():
         acted = service.act(
-            store, ident, action, actor=_actor(), at=_now(at), params=params, from_peer=from_peer
+            store,
+            ident,
+            action,
+            actor=_actor(),
+            at=_now(at),
+            params=params,
+            from_peer=from_peer,
+            approval_policy=load_settings().approval,
         )
     e = acted.event
     if json:

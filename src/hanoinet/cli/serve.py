@@ -68,7 +68,12 @@ def serve_command(
 def _app(ctx: federation.NodeContext, directory_token: str, settings: Settings) -> Any:
     from hanoinet.web.app import create_app, settle_heap
 
-    app = create_app(ctx, directory_token=directory_token, ack_targets=settings.ack_targets())
+    app = create_app(
+        ctx,
+        directory_token=directory_token,
+        ack_targets=settings.ack_targets(),
+        approval=settings.approval,
+    )
     settle_heap()
     return app
 

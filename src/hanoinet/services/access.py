@@ -13,7 +13,10 @@ Roles (issue 6; least privilege):
 - ``central_authority_officer`` (art. 40(13)): every request of the node; acts.
 - ``requester`` (investigator or prosecutor): drafts requests and follows the
   cases they opened; acts only on those, and only as the requesting State.
-- ``supervisor``: reads every request and the audit log; does not act.
+- ``supervisor``: reads every request and the audit log; approves outgoing requests
+  before they are sent when the node's policy asks it (``HANOINET_APPROVAL``, node policy
+  rather than a duty of the Convention: cases/approval.py), never a request whose case it
+  opened; takes no other action.
 - ``node_admin``: users, API tokens, keys and designations; no case content.
 """
 
@@ -37,13 +40,14 @@ Permission = Literal[
     "cases.read",
     "cases.create",
     "cases.act",
+    "cases.approve",  # a supervisor's approval before an outgoing request is sent (node policy)
     "audit.read",
     "users.manage",
     "tokens.manage",
 ]
 _GRANTS: dict[Role, frozenset[Permission]] = {
     "node_admin": frozenset({"users.manage", "tokens.manage"}),
-    "supervisor": frozenset({"desk", "cases.read", "audit.read"}),
+    "supervisor": frozenset({"desk", "cases.read", "cases.approve", "audit.read"}),
     "central_authority_officer": frozenset({"desk", "cases.read", "cases.create", "cases.act"}),
     "duty_officer": frozenset({"desk", "cases.read", "cases.create", "cases.act"}),
     "requester": frozenset({"cases.read", "cases.create", "cases.act"}),
@@ -51,6 +55,9 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
 _READS: frozenset[Permission] = frozenset({"desk", "cases.read", "audit.read"})
 """What a ``read`` API token may do; every other permission changes something: ``act``."""
 URGENT = ("emergency", "urgent")
+OPENERS_NEEDING_APPROVAL: tuple[Role, ...] = ("requester",)
+"""Whose cases the ``requester`` approval policy (HANOINET_APPROVAL) holds for approval:
+investigators and prosecutors."""
 Scopes = Literal["read", "act"]
 """What an API token may do beyond its user's role: ``read`` only, or ``act`` too."""
 
@@ -133,6 +140,39 @@ def may_act(principal: Principal, *, direction: str) -> bool:
     if not can(principal, "cases.act"):
         return False
     return principal.role != "requester" or direction == "outgoing"
+
+
+def may_take(principal: Principal, action: str, *, direction: str) -> bool:
+    """Whether the principal may take ``action`` on a request it sees: ``approve`` is the
+    supervisor's (``cases.approve``), on outgoing requests only; every other action is
+    ``may_act``'s."""
+    if action == "approve":
+        return direction == "outgoing" and can(principal, "cases.approve")
+    return may_act(principal, direction=direction)
+
+
+def refusal(principal: Principal, action: str, *, direction: str, request_id: str) -> str:
+    """Why ``may_take`` says no, in words that say what to do instead."""
+    approver = "cases.approve" in _GRANTS[principal.role]
+    if principal.token_scopes is not None and "act" not in principal.token_scopes:
+        return f"this API token only reads: '{action}' needs a token with the act scope"
+    if action == "approve":
+        if approver:
+            return (
+                f"request {request_id} is {direction}: only a request this node sends is "
+                "approved before it leaves (node policy)"
+            )
+        return (
+            f"your role ({principal.role}) does not approve requests: a supervisor approves an "
+            f"outgoing request before it is sent (node policy, HANOINET_APPROVAL); ask one to "
+            f"approve {request_id}"
+        )
+    if approver:
+        return (
+            f"your role ({principal.role}) does not take actions on {direction} request "
+            f"{request_id}: it reads requests and approves outgoing ones before they are sent"
+        )
+    return f"your role ({principal.role}) does not take actions on {direction} request {request_id}"
 
 
 def may_create(principal: Principal, *, direction: str) -> bool:

@@ -12,7 +12,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     bindparam,
+    exists,
     false,
     func,
     insert,
@@ -30,6 +31,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from hanoinet.cases.approval import (
+    DEFAULT_POLICY,
+    INVALIDATING,
+    Approval,
+    Policy,
+    standing_approval,
+)
 from hanoinet.cases.clocks import Due, dues, preservation_expiry
 from hanoinet.cases.lifecycle import OPEN, Decision, Direction, Event, RequestView, Role, decide
 from hanoinet.convention import convention
@@ -50,6 +58,7 @@ from hanoinet.store.schema import (
     fired,
     outbox,
     requests,
+    users,
 )
 
 
@@ -421,6 +430,24 @@ def _view(conn: Connection, row: Any) -> RequestView:
     )
 
 
+_OPENER = (
+    select(cases.c.created_by, users.c.role)
+    .select_from(cases.outerjoin(users, users.c.username == cases.c.created_by))
+    .where(cases.c.id == bindparam("cid"))
+)
+APPROVAL_ACTIONS = frozenset({"approve", "send"})
+"""The actions whose guards read the node's approval policy (cases/approval.py)."""
+
+
+def _approval(conn: Connection, case_id: str, policy: Policy, asked_by: str | None) -> Approval:
+    """The approval facts of a case's requests: who opened it and, from the users table in
+    this transaction, whether that is a requester (a name that is no node user, such as the
+    command line's or a peer node's, is not)."""
+    opener = conn.execute(_OPENER, {"cid": case_id}).one()
+    by_requester = opener.role in access.OPENERS_NEEDING_APPROVAL
+    return Approval(policy, opener.created_by, by_requester, asked_by)
+
+
 def act(
     store: Store,
     ident: str,
@@ -432,18 +459,30 @@ def act(
     from_peer: bool = False,
     system: bool = False,
     principal: Principal | None = None,
+    approval_policy: Policy = DEFAULT_POLICY,
 ) -> Acted:
     """Take ``action`` on a request (or a case's first request); nothing is written if refused.
-    With a ``principal``, only on a request it sees and with a role that acts on it."""
+    With a ``principal``, only on a request it sees and with a role that takes that action
+    (``approve``: a supervisor). ``approval_policy`` is the node's HANOINET_APPROVAL."""
     with store.transaction() as conn:
         row = _request_row(conn, ident, principal)
-        if principal is not None and not access.may_act(principal, direction=row.direction):
+        if principal is not None and not access.may_take(
+            principal, action, direction=row.direction
+        ):
             raise Forbidden(
-                f"your role ({principal.role}) does not take actions on {row.direction} "
-                f"request {row.id}"
+                access.refusal(principal, action, direction=row.direction, request_id=row.id)
             )
         return act_in(
-            conn, row, action, actor=actor, at=at, params=params, from_peer=from_peer, system=system
+            conn,
+            row,
+            action,
+            actor=actor,
+            at=at,
+            params=params,
+            from_peer=from_peer,
+            system=system,
+            approval_policy=approval_policy,
+            asked_by=principal.username if principal is not None else actor,
         )
 
 
@@ -457,15 +496,18 @@ def act_in(
     params: dict[str, str] | None = None,
     from_peer: bool = False,
     system: bool = False,
+    approval_policy: Policy = DEFAULT_POLICY,
+    asked_by: str | None = None,
 ) -> Acted:
-    """``act`` inside the caller's transaction (the inbox applies a peer's notice with it)."""
+    """``act`` inside the caller's transaction (the inbox applies a peer's notice with it).
+    ``asked_by``: the user taking the action, for the four-eyes rule of ``approve``."""
     params = dict(params or {})
     view = _view(conn, row)
-    if action in ("check", "send"):
+    if action in ("check", "send", "approve"):
         errors = sum(f.severity == "error" for f in _findings(view.document, at))
-        view = RequestView(
-            view.kind, view.direction, view.state, view.document, view.events, errors
-        )
+        view = replace(view, error_findings=errors)
+    if action in APPROVAL_ACTIONS:
+        view = replace(view, approval=_approval(conn, row.case_id, approval_policy, asked_by))
     decision = decide(
         view, action, at=at, actor=actor, params=params, from_peer=from_peer, system=system
     )
@@ -692,9 +734,13 @@ def list_requests(
     limit: int | None = None,
     offset: int = 0,
     urgent_only: bool = False,
+    awaiting_approval: bool = False,
+    approval_policy: Policy = DEFAULT_POLICY,
 ) -> list[RequestSummary]:
     """The requests of this node ``principal`` may see (all, without one), most urgent and
-    most recent first, ``limit`` from ``offset`` (metadata only; the listing is audited)."""
+    most recent first, ``limit`` from ``offset`` (metadata only; the listing is audited).
+    ``awaiting_approval``: only checked outgoing requests the node's ``approval_policy`` asks
+    a supervisor to approve and nobody has approved since their last edit or check."""
     query = select(requests).order_by(
         _URGENCY_ORDER, requests.c.updated_at.desc(), requests.c.id.desc()
     )
@@ -705,6 +751,8 @@ def list_requests(
         query = query.where(requests.c.state.in_(sorted(OPEN)))
     if urgent_only:
         query = query.where(requests.c.urgency.in_(access.URGENT))
+    if awaiting_approval:
+        query = query.where(_awaiting_approval(approval_policy))
     if limit is not None:
         query = query.limit(limit)
     if offset:
@@ -723,6 +771,30 @@ def list_requests(
     return [RequestSummary.of(r) for r in rows]
 
 
+def _awaiting_approval(policy: Policy) -> ColumnElement[bool]:
+    """``standing_approval`` and ``Approval.required`` as a filter on the requests table."""
+    if policy == "none":
+        return false()
+    changes, approvals = events.alias("changes"), events.alias("approvals")
+    last_change = (
+        select(func.max(changes.c.seq))
+        .where(changes.c.request_id == requests.c.id, changes.c.action.in_(INVALIDATING))
+        .correlate(requests)
+        .scalar_subquery()
+    )
+    approved = exists().where(
+        approvals.c.request_id == requests.c.id,
+        approvals.c.action == "approve",
+        approvals.c.seq > last_change,
+    )
+    waiting = (requests.c.direction == "outgoing") & (requests.c.state == "checked") & ~approved
+    if policy == "all":
+        return waiting
+    by_requesters = select(cases.c.id).join(users, users.c.username == cases.c.created_by)
+    by_requesters = by_requesters.where(users.c.role.in_(access.OPENERS_NEEDING_APPROVAL))
+    return waiting & requests.c.case_id.in_(by_requesters)
+
+
 @dataclass(frozen=True)
 class RequestDetail:
     summary: RequestSummary
@@ -735,6 +807,10 @@ class RequestDetail:
     preserved_until: datetime | None
     allowed_actions: list[str]
     messages: list[Message] = field(default_factory=list)
+    approval_required: bool = False
+    """The node's policy asks a supervisor's approval before this request is sent."""
+    approved: Event | None = None
+    """The approval that counts for the text as it is (after the last edit or check)."""
 
 
 @dataclass(frozen=True)
@@ -796,9 +872,11 @@ def show(
     at: datetime,
     alarm_after: timedelta = timedelta(minutes=15),
     principal: Principal | None = None,
+    approval_policy: Policy = DEFAULT_POLICY,
 ) -> CaseDetail:
-    """A case with its requests' content, findings, timeline and clocks (audited read); with a
-    ``principal``, only the requests of the case it may see."""
+    """A case with its requests' content, findings, timeline, clocks and approval state
+    (audited read); with a ``principal``, only the requests of the case it may see, and the
+    actions allowed now are those of the lifecycle for this reader (four eyes on approval)."""
     from hanoinet.cases.lifecycle import allowed_actions
 
     with store.transaction() as conn:
@@ -807,9 +885,12 @@ def show(
         query = select(requests).where(requests.c.case_id == case.id).order_by(requests.c.id)
         visible = _visible(principal)
         rows = conn.execute(query if visible is None else query.where(visible)).all()
+        asked_by = principal.username if principal is not None else actor
+        approval = _approval(conn, case.id, approval_policy, asked_by)
         details: list[RequestDetail] = []
         for r in rows:
-            view = _view(conn, r)
+            view = replace(_view(conn, r), approval=approval)
+            required = r.direction == "outgoing" and approval.required
             details.append(
                 RequestDetail(
                     RequestSummary.of(r),
@@ -822,6 +903,8 @@ def show(
                     preservation_expiry(view.events),
                     allowed_actions(view, at),
                     _messages(conn, r.id, at, alarm_after),
+                    required,
+                    standing_approval(view.events) if r.direction == "outgoing" else None,
                 )
             )
         audit_log.append(

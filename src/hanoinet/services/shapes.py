@@ -65,6 +65,11 @@ def request_json(d: RequestDetail) -> dict[str, Any]:
         "findings": [f.as_dict() for f in d.findings],
         "preserved_until": iso(d.preserved_until),
         "allowed_actions": d.allowed_actions,
+        "approval": {
+            "required": d.approval_required,
+            "approved_by": d.approved.actor if d.approved else None,
+            "approved_at": iso(d.approved.at) if d.approved else None,
+        },
         "timeline": [event_json(e) for e in d.events],
         "messages": [
             {

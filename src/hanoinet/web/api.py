@@ -167,6 +167,13 @@ def list_requests(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     open_only: Annotated[bool, Query(alias="open")] = False,
     urgent: bool = False,
+    awaiting_approval: Annotated[
+        bool,
+        Query(
+            description="Only checked outgoing requests that await a supervisor's approval "
+            "(node policy, HANOINET_APPROVAL)."
+        ),
+    ] = False,
 ) -> JSONResponse:
     who = _who(request, "cases.read")
     rows = case_service.list_requests(
@@ -178,6 +185,8 @@ def list_requests(
         limit=limit + 1,
         offset=offset,
         urgent_only=urgent,
+        awaiting_approval=awaiting_approval,
+        approval_policy=web(request).approval,
     )
     return JSONResponse(
         {
@@ -200,7 +209,12 @@ def list_requests(
 def show(request: Request, ident: Ident) -> JSONResponse:
     who = _who(request, "cases.read")
     detail = case_service.show(
-        web(request).ctx.store, ident, actor=who.actor, at=now(request), principal=who
+        web(request).ctx.store,
+        ident,
+        actor=who.actor,
+        at=now(request),
+        principal=who,
+        approval_policy=web(request).approval,
     )
     return JSONResponse(shapes.case_json(detail))
 
@@ -235,7 +249,8 @@ def create(
 
 @router.post(
     "/requests/{ident}/actions/{action}",
-    summary="Take an action on a request (the lifecycle's; params: reason, ground, ...)",
+    summary="Take an action on a request (the lifecycle's; params: reason, ground, ...); "
+    "approve is a supervisor's",
     response_model=doc.Acted,
     responses=doc.problems(400, 401, 403, 404, 409, 422),
     openapi_extra=doc.SECURITY,
@@ -247,7 +262,8 @@ def act(
     action: Action,
     params: Annotated[dict[str, str] | None, Body(embed=True)] = None,
 ) -> JSONResponse:
-    who = _who(request, "cases.act", unsafe=True)
+    # approve is the supervisor's: the case service refuses anyone else with what to do next
+    who = _who(request, "cases.read" if action == "approve" else "cases.act", unsafe=True)
     acted = case_service.act(
         web(request).ctx.store,
         ident,
@@ -256,6 +272,7 @@ def act(
         at=now(request),
         params=params or {},
         principal=who,
+        approval_policy=web(request).approval,
     )
     return JSONResponse(shapes.acted_json(acted))
 

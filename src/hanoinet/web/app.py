@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hanoinet import __version__
+from hanoinet.cases.approval import DEFAULT_POLICY, Policy
 from hanoinet.exchange.envelope import MAX_BYTES
 from hanoinet.services.cases import ACK_TARGETS
 from hanoinet.services.federation import NodeContext, receive, receive_batch
@@ -82,6 +83,7 @@ def create_app(
     directory_token: str | None = None,
     clock: Callable[[], datetime] | None = None,
     ack_targets: dict[str, timedelta] | None = None,
+    approval: Policy = DEFAULT_POLICY,
 ) -> FastAPI:
     now = clock or (lambda: datetime.now(UTC))
     app = FastAPI(
@@ -193,7 +195,7 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    app.state.web = Web(ctx, now, directory_token, dict(ack_targets or ACK_TARGETS))
+    app.state.web = Web(ctx, now, directory_token, dict(ack_targets or ACK_TARGETS), approval)
     app.mount(
         "/static",
         StaticFiles(directory=str(resources.files("hanoinet.web") / "static")),

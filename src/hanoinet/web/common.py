@@ -12,6 +12,7 @@ from fastapi import Request
 from starlette.responses import HTMLResponse
 
 from hanoinet import __version__
+from hanoinet.cases.approval import DEFAULT_POLICY, Policy
 from hanoinet.services import users
 from hanoinet.services.access import Principal, permissions
 from hanoinet.services.cases import ACK_TARGETS
@@ -30,6 +31,8 @@ class Web:
     directory_token: str | None = None
     ack_targets: dict[str, timedelta] = field(default_factory=lambda: dict(ACK_TARGETS))
     """The 24/7 desk's acknowledgement targets by urgency (docs/settings.md)."""
+    approval: Policy = DEFAULT_POLICY
+    """Which outgoing requests a supervisor approves before they are sent (HANOINET_APPROVAL)."""
 
 
 def web(request: Request) -> Web:

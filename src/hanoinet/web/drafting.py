@@ -799,6 +799,7 @@ def _draft(
             actor=current.principal.actor,
             at=now(request),
             principal=current.principal,
+            approval_policy=web(request).approval,
         )
     except UnknownCase:
         return None, message_page(
@@ -1071,6 +1072,7 @@ def _preview_page(
         placed=placed,
         error_links=errors,
         ready=not any(p.finding.severity == "error" for p in placed),
+        awaits_approval=_awaits_approval(draft),
         state_name=lambda code: _state_name(code, lang) if code else "",
         option_names=OPTION_NAMES,
         labels=LABELS,
@@ -1080,10 +1082,19 @@ def _preview_page(
     )
 
 
+def _awaits_approval(draft: Any) -> bool:
+    """The node's policy asks a supervisor to approve this draft before it is sent, and the
+    text as it is has no approval yet (checking it again would also ask for a new one)."""
+    return bool(draft.approval_required and draft.approved is None)
+
+
 @router.post("/drafts/{ident}/send")
 async def send(request: Request, ident: str) -> Response:
     """Check, then send: two lifecycle actions, each its own transaction (a checked draft
-    that fails to send stays checked, as on the command line)."""
+    that fails to send stays checked, as on the command line). A draft the node's policy asks
+    a supervisor to approve is only checked, and waits on its case page for the approval; an
+    approved one is sent without a new check (that would ask for a new approval; ``send``
+    runs the same checks itself)."""
     current, refused = _drafter(request)
     if refused is not None:
         return refused
@@ -1096,8 +1107,11 @@ async def send(request: Request, ident: str) -> Response:
             request, current, draft, "This form had expired. Please try again.", 400
         )
     store = web(request).ctx.store
+    steps = [] if draft.summary.state == "checked" and draft.approved else ["check"]
+    if not _awaits_approval(draft):
+        steps.append("send")
     try:
-        for action in ("check", "send"):
+        for action in steps:
             case_service.act(
                 store,
                 draft.summary.id,
@@ -1105,6 +1119,7 @@ async def send(request: Request, ident: str) -> Response:
                 actor=current.principal.actor,
                 at=now(request),
                 principal=current.principal,
+                approval_policy=web(request).approval,
             )
     except HanoinetError as exc:
         fresh, other = _draft(request, current, ident)

@@ -104,6 +104,18 @@ class Due(BaseModel):
     message: str
 
 
+class Approval(BaseModel):
+    """The node's approval step (node policy, HANOINET_APPROVAL; not a Convention duty)."""
+
+    required: bool = Field(
+        description="A supervisor must approve the request before it is sent (node policy)."
+    )
+    approved_by: str | None = Field(
+        description="Who approved the text as it is now (after its last edit or check)."
+    )
+    approved_at: str | None
+
+
 class RequestDetail(BaseModel):
     id: str
     uid: str
@@ -118,6 +130,7 @@ class RequestDetail(BaseModel):
     findings: list[Finding]
     preserved_until: str | None
     allowed_actions: list[str]
+    approval: Approval
     timeline: list[Event]
     messages: list[Message]
     due: list[Due]

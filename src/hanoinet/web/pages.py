@@ -360,7 +360,8 @@ def desk_queue(request: Request) -> Response:
 
 
 @router.get("/requests")
-def request_list(request: Request, page_number: int = 1) -> Response:
+def request_list(request: Request, page_number: int = 1, awaiting: str = "") -> Response:
+    """Every request the reader sees; ``awaiting=approval``: those a supervisor is to approve."""
     current = session(request)
     if current is None:
         return _login_first(request)
@@ -368,6 +369,7 @@ def request_list(request: Request, page_number: int = 1) -> Response:
         return _forbidden(request)
     size = 50
     number = min(max(1, page_number), MAX_PAGE)
+    awaiting_approval = awaiting == "approval"
     rows = case_service.list_requests(
         web(request).ctx.store,
         actor=current.principal.actor,
@@ -375,6 +377,8 @@ def request_list(request: Request, page_number: int = 1) -> Response:
         principal=current.principal,
         limit=size + 1,
         offset=(number - 1) * size,
+        awaiting_approval=awaiting_approval,
+        approval_policy=web(request).approval,
     )
     return page(
         request,
@@ -385,6 +389,8 @@ def request_list(request: Request, page_number: int = 1) -> Response:
         number=number,
         more=len(rows) > size,
         forms=convention().forms,
+        awaiting_approval=awaiting_approval,
+        approval_policy=web(request).approval,
     )
 
 
@@ -424,6 +430,7 @@ def _case_page(
             actor=current.principal.actor,
             at=at,
             principal=current.principal,
+            approval_policy=web(request).approval,
         )
     except UnknownCase:
         return message_page(
@@ -455,6 +462,14 @@ def _case_page(
         web_actions=lambda actions: [a for a in actions if a not in NOT_ON_THE_CASE_PAGE],
         may_act={
             r.summary.id: access.may_act(current.principal, direction=r.summary.direction)
+            for r in detail.requests
+        },
+        actions={
+            r.summary.id: [
+                a
+                for a in r.allowed_actions
+                if access.may_take(current.principal, a, direction=r.summary.direction)
+            ]
             for r in detail.requests
         },
         grounds=grounds,
@@ -499,6 +514,7 @@ async def act(request: Request, ident: str) -> Response:
             at=now(request),
             params=params,
             principal=current.principal,
+            approval_policy=web(request).approval,
         )
     except UnknownCase:
         return _case_page(request, ident)

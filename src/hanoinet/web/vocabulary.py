@@ -11,6 +11,7 @@ from __future__ import annotations
 ACTION_NAMES = {
     "check": "Check",
     "edit": "Edit",
+    "approve": "Approve",
     "send": "Send",
     "acknowledge": "Acknowledge",
     "request_more_info": "Ask for more information",
