@@ -55,10 +55,14 @@ def _free_port() -> int:
 
 
 SERVER = """
-import sys, uvicorn
+import sys
+from hanoinet.web import server
 folder, port, processes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-uvicorn.run("hanoinet.bench.exchange:receiver_app", factory=True, workers=processes,
-            host="127.0.0.1", port=port, log_level="error", access_log=False)
+app = "hanoinet.bench.exchange:receiver_app"
+if processes == 1:
+    from hanoinet.bench.exchange import receiver_app
+    app = receiver_app()
+server.run(app, host="127.0.0.1", port=port, workers=processes, log_level="error")
 """
 """Node B: ``processes`` uvicorn server processes, as ``hanoinet serve --workers N`` runs."""
 

@@ -37,7 +37,7 @@ def serve_command(
     ] = 1,
 ) -> None:
     """Run this node's inbox and API (an ASGI server) until stopped."""
-    import uvicorn
+    from hanoinet.web import server
 
     settings = load_settings()
     with user_errors():
@@ -49,20 +49,16 @@ def serve_command(
         f"{f', {workers} processes' if workers > 1 else ''})",
         markup=False,
     )
-    where: dict[str, Any] = dict(
-        host=host or endpoint.hostname or "127.0.0.1",
-        port=port or endpoint.port or 8000,
-        log_level="warning",
-        access_log=False,
-    )
+    address = host or endpoint.hostname or "127.0.0.1"
+    number = port or endpoint.port or 8000
     if workers == 1:
-        uvicorn.run(_app(ctx, signed.token, settings), **where)
+        server.run(_app(ctx, signed.token, settings), host=address, port=number)
         return
     # Each process builds its own app (its own keys in memory, its own database pool) from
-    # the same settings; uvicorn shares the listening socket among them. Verification runs in
-    # parallel; writes are serialized by the database (SQLite's write lock, PostgreSQL's rows).
+    # the same settings and they share the listening socket. Verification runs in parallel;
+    # writes are serialized by the database (SQLite's lock file, PostgreSQL's rows).
     ctx.store.dispose()
-    uvicorn.run(f"{__name__}:app_from_settings", factory=True, workers=workers, **where)
+    server.run(f"{__name__}:app_from_settings", host=address, port=number, workers=workers)
 
 
 def _app(ctx: federation.NodeContext, directory_token: str, settings: Settings) -> Any:
