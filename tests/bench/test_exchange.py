@@ -14,8 +14,9 @@ def test_small_run_delivers_everything_and_reports_floors_and_latency() -> None:
     assert latency["count"] == 5 and latency["p99_ms"] is not None
     assert result["target_per_second"] == 1000
     assert result["receiver_processes"] == 2  # node B runs as `serve --workers 2` would
+    assert result["sender_processes"] == 2  # node A as two `worker` processes
 
 
 def test_one_receiver_process_delivers_everything_too() -> None:
-    result = run(messages=5, rate=10.0, seconds=0.3, receivers=1)
+    result = run(messages=5, rate=10.0, seconds=0.3, receivers=1, senders=1)
     assert result["delivered"] == 5 and result["receiver_processes"] == 1

@@ -1,10 +1,12 @@
 """Benchmark: messages between two nodes over real HTTP on loopback.
 
 (a) Throughput: N requests are sent by node A (outbox filled beforehand, not
-timed); A's delivery loop then seals each message, posts it to node B's inbox
-(a uvicorn server in another process), B verifies, decrypts, commits it to its
-inbox and case and signs a receipt, and A verifies the receipt and commits
-the settlement. Measured: messages per second until all are settled.
+timed); A's delivery processes (two by default, as two ``hanoinet worker``
+processes) then seal each message, post it to node B's inbox (uvicorn server
+processes, two by default, as ``hanoinet serve --workers 2``), B verifies,
+decrypts, commits it to its inbox and case and signs a receipt, and A verifies
+the receipt and commits the settlement. Measured: messages per second until all
+are settled. Both nodes share the machine's cores.
 Floors measured in the same run: the crypto alone (seal and open each message,
 sign and verify one receipt per batch, in one process) and the database commits
 alone (as many bare transactions as the path commits per batch, each inserting a
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Column, Integer, MetaData, Table, Text, insert, select
+from sqlalchemy import Column, Integer, MetaData, Table, Text, func, insert, select
 
 from hanoinet.bench.common import environment
 from hanoinet.exchange import directory as d
@@ -38,11 +40,12 @@ from hanoinet.exchange.transport import HttpTransport
 from hanoinet.services import cases as case_service
 from hanoinet.services import federation as fed
 from hanoinet.store import open_store
-from hanoinet.store.schema import events, inbox
+from hanoinet.store.schema import events, inbox, outbox
 
 TARGET_PER_SECOND = 1000
 TARGET_P99_SECONDS = 1.0
-BATCH = 100
+BATCH = 200
+"""Messages claimed per round, as `hanoinet worker` claims them (deliver_batch's default)."""
 COMMITS_PER_BATCH = 4  # A: claim, seal, settle; B: inbox, case, request, event and audit rows
 
 
@@ -103,7 +106,8 @@ def _pair(folder: Path, port: int, at: datetime) -> tuple[fed.NodeContext, d.Dir
             entry("b-node", "XB", keys_b, f"http://127.0.0.1:{port}"),
         ),
     )
-    (folder / "b.keys.json").write_bytes(keys_b.to_json())  # benchmark keys, thrown away
+    (folder / "a.keys.json").write_bytes(keys_a.to_json())  # benchmark keys, thrown away
+    (folder / "b.keys.json").write_bytes(keys_b.to_json())
     (folder / "directory.json").write_text(directory.model_dump_json())
     return fed.NodeContext(
         "a-node", keys_a, directory, open_store(f"sqlite:///{folder / 'a.db'}")
@@ -124,35 +128,76 @@ def _send_requests(ctx: fed.NodeContext, count: int, text: str) -> list[tuple[st
     return sent
 
 
+DRAINER = """
+import sys, time
+from datetime import UTC, datetime
+from hanoinet.bench.exchange import BATCH, sender_context
+from hanoinet.exchange.transport import HttpTransport
+from hanoinet.services import federation as fed
+ctx, transport = sender_context(sys.argv[1]), HttpTransport()
+print("ready", flush=True)
+sys.stdin.readline()
+while True:
+    if not fed.deliver_batch(ctx, transport, now=datetime.now(UTC), limit=BATCH):
+        time.sleep(0.005)
+"""
+"""One of node A's delivery loops, as one ``hanoinet worker`` process runs it."""
+
+
+def sender_context(folder: str) -> fed.NodeContext:
+    """Node A in a delivery process of the benchmark."""
+    where = Path(folder)
+    return fed.NodeContext(
+        "a-node",
+        KeySet.from_json((where / "a.keys.json").read_bytes()),
+        d.Directory.model_validate_json((where / "directory.json").read_text()),
+        open_store(f"sqlite:///{where / 'a.db'}", migrate=False),
+    )
+
+
+def _settled(ctx: fed.NodeContext) -> int:
+    with ctx.store.engine.connect() as conn:
+        query = select(func.count()).select_from(outbox).where(outbox.c.status == "delivered")
+        return int(conn.execute(query).scalar_one())
+
+
 def _drain(
-    ctx: fed.NodeContext, transport: HttpTransport, expected: int, timeout: float, workers: int = 3
-) -> int:
-    """Deliver until ``expected`` messages are settled, with ``workers`` delivery loops at once
-    (as several worker processes would: their claims never overlap), so that sealing,
-    the peer's recording and settling overlap."""
-    import threading
-
-    delivered = [0]
-    lock = threading.Lock()
-    deadline = time.monotonic() + timeout
-
-    def loop() -> None:
-        while time.monotonic() < deadline:
-            with lock:
-                if delivered[0] >= expected:
-                    return
-            results = fed.deliver_batch(ctx, transport, now=datetime.now(UTC), limit=BATCH)
-            with lock:
-                delivered[0] += sum(r.status == "delivered" for r in results)
-            if not results:
-                time.sleep(0.005)
-
-    threads = [threading.Thread(target=loop) for _ in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return delivered[0]
+    ctx: fed.NodeContext, folder: Path, expected: int, timeout: float, senders: int
+) -> float:
+    """Deliver until ``expected`` messages are settled, with ``senders`` delivery processes at
+    once (as several ``hanoinet worker`` processes would: their claims never overlap); returns
+    the seconds it took, from the moment every process is ready (their start-up not counted)."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", DRAINER, str(folder)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(senders)
+    ]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None
+            if proc.stdout.readline().strip() != "ready":
+                raise RuntimeError("a delivery process of node A did not start")
+        started = time.perf_counter()
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        deadline = time.monotonic() + timeout
+        while _settled(ctx) < expected and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return time.perf_counter() - started
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=10)
+            for pipe in (proc.stdin, proc.stdout):
+                if pipe is not None:
+                    pipe.close()
 
 
 def _crypto_floor(
@@ -195,7 +240,11 @@ def _commit_floor(folder: Path, count: int) -> float:
 
 
 def run(
-    messages: int = 300, rate: float = 20.0, seconds: float = 5.0, receivers: int = 2
+    messages: int = 300,
+    rate: float = 20.0,
+    seconds: float = 5.0,
+    receivers: int = 2,
+    senders: int = 2,
 ) -> dict[str, Any]:
     from importlib import resources
 
@@ -220,9 +269,8 @@ def run(
             _wait_up(port, server)
             # (a) throughput
             _send_requests(ctx, messages, text)
-            started = time.perf_counter()
-            delivered = _drain(ctx, transport, messages, timeout=600)
-            elapsed = time.perf_counter() - started
+            elapsed = _drain(ctx, folder, messages, timeout=600, senders=senders)
+            delivered = _settled(ctx)
             throughput = delivered / elapsed
             # (b) latency at a fixed rate, with the delivery loop running alongside
             stop = threading.Event()
@@ -266,6 +314,7 @@ def run(
         "benchmark": "exchange",
         "messages": messages,
         "receiver_processes": receivers,
+        "sender_processes": senders,
         "delivered": delivered,
         "throughput_per_second": round(throughput, 1),
         "floor_crypto_per_second": round(crypto_floor, 1),

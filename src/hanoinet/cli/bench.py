@@ -181,6 +181,10 @@ def exchange_command(
             "--receivers", help="Server processes of the receiving node (`serve --workers`)."
         ),
     ] = 2,
+    senders: Annotated[
+        int,
+        typer.Option("--senders", help="Delivery processes of the sending node (`worker`)."),
+    ] = 2,
     json: Json = False,
 ) -> None:
     """Two nodes over loopback HTTP: throughput (target 1,000/s) and send-to-queue p99 (target < 1 s)."""
@@ -188,16 +192,17 @@ def exchange_command(
 
     if messages < 1 or rate <= 0 or seconds <= 0:
         fail("--messages, --rate and --seconds must be positive")
-    if not 1 <= receivers <= 16:
-        fail(f"--receivers must be between 1 and 16, not {receivers}")
-    result = exchange_bench.run(messages, rate, seconds, receivers)
+    if not (1 <= receivers <= 16 and 1 <= senders <= 16):
+        fail(f"--receivers and --senders must be between 1 and 16, not {receivers} and {senders}")
+    result = exchange_bench.run(messages, rate, seconds, receivers, senders)
     if json:
         print_json(result)
         return
     lat = result["latency"]
     console.print(
         f"bench exchange: {result['delivered']}/{messages} messages, two nodes, HTTP on loopback"
-        f" (receiving node: {receivers} server process{'es' if receivers > 1 else ''})"
+        f" (sending node: {senders} delivery process{'es' if senders > 1 else ''}, "
+        f"receiving node: {receivers} server process{'es' if receivers > 1 else ''})"
     )
     console.print(
         f"  hanoinet: {result['throughput_per_second']:,.0f} messages/s signed, encrypted, committed, receipted"
