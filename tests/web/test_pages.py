@@ -607,6 +607,49 @@ def test_the_supervisor_sees_escalations_but_no_button_it_may_not_use(node: Node
     assert ">Acknowledge</button>" not in row
 
 
+def test_the_desk_counts_down_the_expiry_of_preserved_data(node: Node) -> None:
+    """42: preserved data is kept at least 60 days; the desk shows when that ends."""
+    kept = incoming(node.store, "preservation", "urgent")
+    for action in ("acknowledge", "record_preserved"):
+        case_service.act(node.store, kept, action, actor="dora", at=T0 + timedelta(minutes=5))
+    waiting = incoming(node.store, "preservation", "urgent")
+    node.at(timedelta(days=50))
+    client, _ = first_log_in(node, "dora", "duty_officer")
+    rows = incoming_rows(client.get("/desk").text)
+    assert "preserved until" in rows[kept] and "10 days" in rows[kept]
+    assert "field-error" not in rows[kept].split("preserved until")[1]
+    assert "preserved until" not in rows[waiting]
+    node.at(timedelta(days=50, minutes=30))
+    row = incoming_rows(client.get("/desk/queue").text)[kept]  # the live part too
+    assert "preserved until" in row
+    node.at(timedelta(days=61))  # past the 60 days: said as overdue, in the error colour
+    client, _ = first_log_in(node, "dora2", "duty_officer")
+    row = incoming_rows(client.get("/desk").text)[kept]
+    assert "overdue by" in row and "field-error" in row.split(">Preserved<")[-1]
+
+
+def test_preservation_expiries_follow_extensions_and_links(node: Node) -> None:
+    extended = incoming(node.store, "preservation", "urgent")
+    linked = incoming(node.store, "preservation", "urgent")
+    for rid in (extended, linked):
+        for action in ("acknowledge", "record_preserved"):
+            case_service.act(node.store, rid, action, actor="dora", at=T0)
+    case_service.act(
+        node.store,
+        extended,
+        "extend_preservation",
+        actor="dora",
+        at=T0 + timedelta(days=30),
+        params={"reason": "the MLA request is on its way"},
+    )
+    expiries = case_service.preservation_expiries(node.store, [extended, linked, "R-999999"])
+    assert expiries == {
+        extended: T0 + timedelta(days=90),
+        linked: T0 + timedelta(days=60),
+    }
+    assert case_service.preservation_expiries(node.store, []) == {}
+
+
 def test_a_routine_desk_request_still_waiting_is_not_shown_as_done(node: Node) -> None:
     waiting = incoming(node.store, "preservation", "routine")
     client, _ = first_log_in(node, "dora", "duty_officer")

@@ -375,6 +375,52 @@ def _load_events(conn: Connection, request_id: str) -> list[Event]:
     ]
 
 
+PRESERVED = ("preserved",)
+"""The state in which preserved data has an expiry (42): the desk counts it down."""
+
+
+def preservation_expiries(store: Store, request_ids: list[str]) -> dict[str, datetime]:
+    """When the data preserved for each of ``request_ids`` may be released (42), for those
+    that have such a date: the 24/7 desk's countdowns. Reads only the requests' preservation
+    events (times and actions, no case content), in one query."""
+    if not request_ids:
+        return {}
+    query = (
+        select(events)
+        .where(
+            events.c.request_id.in_(request_ids),
+            events.c.action.in_(
+                (
+                    "record_preserved",
+                    "extend_preservation",
+                    "link_mla",
+                    "lapse",
+                    "withdraw",
+                    "release",
+                )
+            ),
+        )
+        .order_by(events.c.request_id, events.c.seq)
+    )
+    found: dict[str, list[Event]] = {}
+    with store.engine.connect() as conn:
+        for r in conn.execute(query):
+            found.setdefault(r.request_id, []).append(
+                Event(
+                    r.action,
+                    aware(r.at),
+                    r.actor,
+                    r.by_role,
+                    r.article,
+                    r.from_state,
+                    r.to_state,
+                    {},
+                )
+            )
+    expiries = {rid: preservation_expiry(evs) for rid, evs in found.items()}
+    return {rid: at for rid, at in expiries.items() if at is not None}
+
+
 def aware(at: datetime) -> datetime:
     from datetime import UTC
 

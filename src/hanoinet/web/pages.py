@@ -301,16 +301,18 @@ def _desk_rows(request: Request, principal: access.Principal, at: datetime) -> d
         limit=200,
     )
     kinds = access.desk_kinds()
+    rows = [r for r in rows if r.urgency in access.URGENT or r.kind in kinds]
+    expiries = case_service.preservation_expiries(
+        web(request).ctx.store, [r.id for r in rows if r.state in case_service.PRESERVED]
+    )
     incoming: list[dict[str, Any]] = []
     outgoing: list[dict[str, Any]] = []
     for r in rows:
-        if r.urgency not in access.URGENT and r.kind not in kinds:
-            continue
         waiting = r.direction == "incoming" and r.state == "received"
         # from receipt, whatever happened since; the node's targets (docs/settings.md)
         due = case_service.ack_due(r.direction, r.urgency, r.created_at, web(request).ack_targets)
         late = waiting and due is not None and at > due
-        item = {"r": r, "waiting": waiting, "late": late, "due": due}
+        item = {"r": r, "waiting": waiting, "late": late, "due": due, "expires": expiries.get(r.id)}
         (incoming if r.direction == "incoming" else outgoing).append(item)
     incoming.sort(
         key=lambda i: (
