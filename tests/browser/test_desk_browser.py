@@ -372,6 +372,10 @@ def test_draft_send_receive_acknowledge_preserve_and_the_receipts_come_back(
             receiver.wait_for_load_state()
             assert t("Preserved") in receiver.inner_text("main")
             _step(receiver, f"{shot}-10-preserved")
+            receiver.goto(url["xb-ca"] + "/desk")  # the desk counts down the preservation (42)
+            preserved = receiver.locator("#queue tbody tr").filter(has_text="XA").inner_text()
+            assert t("preserved until %(when)s").split("%")[0].strip() in preserved
+            _step(receiver, f"{shot}-10b-desk-preserved")
             assert _deliver(two_nodes["ctx"]["xb-ca"]) == ["delivered", "delivered"]
 
             # Back at Aurelia: the receipt and Borealis's answers are on the timeline.

@@ -359,20 +359,20 @@ def insert_events(conn: Connection, items: list[tuple[str, Event]], *, new: bool
 
 
 def _load_events(conn: Connection, request_id: str) -> list[Event]:
-    rows = conn.execute(_EVENTS_OF, {"rid": request_id})
-    return [
-        Event(
-            r.action,
-            aware(r.at),
-            r.actor,
-            r.by_role,
-            r.article,
-            r.from_state,
-            r.to_state,
-            json.loads(r.params),
-        )
-        for r in rows
-    ]
+    return [_event_of(r) for r in conn.execute(_EVENTS_OF, {"rid": request_id})]
+
+
+def _event_of(r: Any) -> Event:
+    return Event(
+        r.action,
+        aware(r.at),
+        r.actor,
+        r.by_role,
+        r.article,
+        r.from_state,
+        r.to_state,
+        json.loads(r.params),
+    )
 
 
 PRESERVED = ("preserved",)
