@@ -34,15 +34,21 @@ class Due:
     message: str
 
 
+PRESERVING = ("record_preserved", "extend_preservation")
+RELEASING = ("link_mla", "lapse", "withdraw", "release")
+PRESERVATION_EVENTS = PRESERVING + RELEASING
+"""The events that set or end a preservation's expiry: all ``preservation_expiry`` reads."""
+
+
 def preservation_expiry(events: Sequence[Event]) -> datetime | None:
     """When preserved data may be released: 60 days after the last preservation or
     extension; None when not preserved, or held for a linked MLA request (42)."""
     days = convention().period("preservation_minimum_days").value
     expiry: datetime | None = None
     for event in events:
-        if event.action in ("record_preserved", "extend_preservation"):
+        if event.action in PRESERVING:
             expiry = event.at + timedelta(days=days)
-        elif event.action in ("link_mla", "lapse", "withdraw", "release"):
+        elif event.action in RELEASING:
             expiry = None
     return expiry
 

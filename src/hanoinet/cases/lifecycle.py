@@ -96,6 +96,15 @@ def lifecycle() -> LifecycleFile:
     return data
 
 
+@cache
+def actions_guarded_by(*guards: str) -> frozenset[str]:
+    """The actions the table guards with any of ``guards``: what a caller must prepare the
+    request's view for (its error findings, its approval facts) before ``decide``."""
+    return frozenset(
+        t.action for t in lifecycle().transitions if any(g in t.guards for g in guards)
+    )
+
+
 def transitions_for(action: str, kind: str) -> list[Transition]:
     return [
         t

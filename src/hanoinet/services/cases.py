@@ -38,8 +38,17 @@ from hanoinet.cases.approval import (
     Policy,
     standing_approval,
 )
-from hanoinet.cases.clocks import Due, dues, preservation_expiry
-from hanoinet.cases.lifecycle import OPEN, Decision, Direction, Event, RequestView, Role, decide
+from hanoinet.cases.clocks import PRESERVATION_EVENTS, Due, dues, preservation_expiry
+from hanoinet.cases.lifecycle import (
+    OPEN,
+    Decision,
+    Direction,
+    Event,
+    RequestView,
+    Role,
+    actions_guarded_by,
+    decide,
+)
 from hanoinet.convention import convention
 from hanoinet.errors import Forbidden, InvalidInput, StoreError, TransitionRefused, UnknownCase
 from hanoinet.law import check, default_context, parse_request
@@ -389,34 +398,14 @@ def preservation_expiries(store: Store, request_ids: list[str]) -> dict[str, dat
         select(events)
         .where(
             events.c.request_id.in_(request_ids),
-            events.c.action.in_(
-                (
-                    "record_preserved",
-                    "extend_preservation",
-                    "link_mla",
-                    "lapse",
-                    "withdraw",
-                    "release",
-                )
-            ),
+            events.c.action.in_(PRESERVATION_EVENTS),
         )
         .order_by(events.c.request_id, events.c.seq)
     )
     found: dict[str, list[Event]] = {}
     with store.engine.connect() as conn:
         for r in conn.execute(query):
-            found.setdefault(r.request_id, []).append(
-                Event(
-                    r.action,
-                    aware(r.at),
-                    r.actor,
-                    r.by_role,
-                    r.article,
-                    r.from_state,
-                    r.to_state,
-                    {},
-                )
-            )
+            found.setdefault(r.request_id, []).append(_event_of(r))
     expiries = {rid: preservation_expiry(evs) for rid, evs in found.items()}
     return {rid: at for rid, at in expiries.items() if at is not None}
 
@@ -481,8 +470,10 @@ _OPENER = (
     .select_from(cases.outerjoin(users, users.c.username == cases.c.created_by))
     .where(cases.c.id == bindparam("cid"))
 )
-APPROVAL_ACTIONS = frozenset({"approve", "send"})
+APPROVAL_ACTIONS = actions_guarded_by("approved_if_required", "awaiting_approval", "not_the_opener")
 """The actions whose guards read the node's approval policy (cases/approval.py)."""
+FINDINGS_ACTIONS = actions_guarded_by("no_error_findings")
+"""The actions whose guards read the request's error findings."""
 
 
 def _approval(conn: Connection, case_id: str, policy: Policy, asked_by: str | None) -> Approval:
@@ -549,7 +540,7 @@ def act_in(
     ``asked_by``: the user taking the action, for the four-eyes rule of ``approve``."""
     params = dict(params or {})
     view = _view(conn, row)
-    if action in ("check", "send", "approve"):
+    if action in FINDINGS_ACTIONS:
         errors = sum(f.severity == "error" for f in _findings(view.document, at))
         view = replace(view, error_findings=errors)
     if action in APPROVAL_ACTIONS:
