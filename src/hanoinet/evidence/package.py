@@ -1,0 +1,827 @@
+"""Pack, verify and unpack an evidence package, streaming, in constant memory.
+
+On disk a package is ``age(tar(bag))``: a BagIt bag in a tar stream,
+encrypted with age (X25519 recipients: the receiving node and the sending
+node itself, so the sender can verify what it sent). In the bag, beside the
+payload under ``data/`` and the manifests:
+
+- ``custody.jsonld``: provenance and chain of custody (CASE/UCO);
+- ``conditions.json``: the use conditions (speciality, confidentiality, onward transfer);
+- ``hanoinet-directory.jws``: the signed directory the sender used, so anyone holding
+  the directory authority's public key can check the sender's key offline;
+- ``hanoinet-signature.jws``: the sending node's Ed25519 signature (compact JWS) over a
+  statement naming the package, request, sender, receiver, time and the digests of both
+  tag manifests (which cover every other tag file, which cover the payload).
+
+Reading goes ``decrypt -> tar framing -> hash``; the signature is checked
+before any signed content (manifests, custody, conditions) is parsed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import pyrage
+from joserfc.jwk import OKPKey
+from pydantic import ValidationError
+from pyrage import x25519
+
+from hanoinet.errors import DirectoryRejected
+from hanoinet.evidence import custody as custody_module
+from hanoinet.evidence.bag import (
+    ALGORITHMS,
+    CHUNK,
+    BagError,
+    Digests,
+    Progress,
+    Read,
+    Source,
+    parse_manifest,
+    read_bag,
+    write_bag,
+)
+from hanoinet.evidence.conditions import UseConditions
+from hanoinet.exchange import crypto
+from hanoinet.exchange import directory as directory_module
+
+FORMAT = "hanoinet.evidence/1"
+SIGNATURE_TYP = "hanoinet-evidence+jws"
+AGE_MAGIC = b"age-encryption.org/v1\n"
+SIGNATURE = "hanoinet-signature.jws"
+DIRECTORY = "hanoinet-directory.jws"
+CUSTODY = "custody.jsonld"
+CONDITIONS = "conditions.json"
+BAG_INFO = "bag-info.txt"
+TAG_NAMES = frozenset(
+    {"bagit.txt", BAG_INFO, CUSTODY, CONDITIONS, DIRECTORY, SIGNATURE}
+    | {f"manifest-{a}.txt" for a in ALGORITHMS}
+    | {f"tagmanifest-{a}.txt" for a in ALGORITHMS}
+)
+UNSIGNED = frozenset({SIGNATURE} | {f"tagmanifest-{a}.txt" for a in ALGORITHMS})
+"""The tag files the tag manifests cannot list: the signature signs the tag manifests."""
+
+
+@dataclass(frozen=True)
+class Sender:
+    node_id: str
+    node_name: str
+    state: str
+    kid: str
+    key: OKPKey = field(repr=False)
+    directory_token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Packed:
+    package_id: str
+    path: Path
+    files: dict[str, Digests]
+    payload_bytes: int
+    package_bytes: int
+
+
+def _pipe() -> tuple[int, int]:
+    read_fd, write_fd = os.pipe()
+    with contextlib.suppress(OSError):  # Linux: a larger pipe means fewer context switches
+        fcntl.fcntl(write_fd, 1031, CHUNK)  # F_SETPIPE_SZ
+    return read_fd, write_fd
+
+
+def _through_pipe(
+    produce: Callable[[IO[bytes]], Any], consume: Callable[[IO[bytes]], Any]
+) -> tuple[Any, Any]:
+    """Run ``produce(writer)`` in a thread and ``consume(reader)`` here, over an OS pipe:
+    hashing (which releases the GIL) runs beside age (in Rust). An error on either side
+    ends the other (closed pipe) and is raised here, the producer's first."""
+    read_fd, write_fd = _pipe()
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            with open(write_fd, "wb", buffering=0) as writer:
+                outcome["value"] = produce(writer)
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="hanoinet-evidence", daemon=True)
+    thread.start()
+    consumed: Any = None
+    failure: BaseException | None = None
+    try:
+        with open(read_fd, "rb", buffering=0) as reader:
+            consumed = consume(reader)
+            # drain what the consumer did not read, so the producer can finish
+            while reader.read(CHUNK):
+                pass
+    except BaseException as exc:
+        failure = exc
+    thread.join()
+    error = outcome.get("error")
+    if error is not None and not (failure is not None and isinstance(error, BrokenPipeError)):
+        raise error
+    if failure is not None:
+        raise failure
+    return outcome.get("value"), consumed
+
+
+def _statement(claims: dict[str, Any]) -> bytes:
+    return json.dumps(claims, sort_keys=True, separators=(",", ":")).encode()
+
+
+def bag_info(
+    package_id: str,
+    sender: Sender,
+    payload: dict[str, Digests],
+    at: datetime,
+    version: str,
+    description: str,
+) -> bytes:
+    size = sum(d.size for d in payload.values())
+    lines = [
+        ("Bag-Software-Agent", f"hanoinet {version}"),
+        ("Bagging-Date", at.date().isoformat()),
+        ("External-Identifier", package_id),
+        ("External-Description", description),
+        ("Payload-Oxum", f"{size}.{len(payload)}"),
+        ("Source-Organization", sender.node_name),
+    ]
+    return "".join(f"{k}: {v}\n" for k, v in lines).encode()
+
+
+def pack(
+    files: list[Source],
+    out: Path,
+    *,
+    package_id: str,
+    request_uid: str,
+    reference: str,
+    sender: Sender,
+    recipient_node: str,
+    recipients: list[str],
+    conditions: UseConditions,
+    collection: custody_module.Collection,
+    actor: str,
+    version: str,
+    at: datetime,
+    progress: Progress | None = None,
+) -> Packed:
+    """Write the encrypted package to ``out`` (atomically: a ``.part`` file renamed at the
+    end; nothing is left behind on failure). Each payload file is read exactly once."""
+    age_recipients = [x25519.Recipient.from_str(r) for r in recipients]
+    packer = custody_module.Packer(
+        sender.node_id, sender.node_name, sender.state, actor, at, "hanoinet", version
+    )
+    description = f"Electronic evidence answering request {reference} under the UN Convention against Cybercrime"
+
+    def tag_files(payload: dict[str, Digests]) -> dict[str, bytes]:
+        items = [custody_module.Item(name, d.size, d.hashes) for name, d in sorted(payload.items())]
+        graph = custody_module.custody_graph(package_id, items, collection, packer)
+        return {
+            BAG_INFO: bag_info(package_id, sender, payload, at, version, description),
+            CUSTODY: custody_module.dumps(graph),
+            CONDITIONS: (conditions.model_dump_json(indent=1) + "\n").encode(),
+            DIRECTORY: sender.directory_token.encode() + b"\n",
+        }
+
+    def sign(tags: dict[str, bytes]) -> dict[str, bytes]:
+        claims = {
+            "format": FORMAT,
+            "package": package_id,
+            "request": request_uid,
+            "reference": reference,
+            "sender": sender.node_id,
+            "recipient": recipient_node,
+            "created": at.isoformat(),
+            "tagmanifests": {
+                f"tagmanifest-{a}.txt": hashlib.new(a, tags[f"tagmanifest-{a}.txt"]).hexdigest()
+                for a in ALGORITHMS
+            },
+        }
+        token = crypto.sign(
+            {"typ": SIGNATURE_TYP, "kid": sender.kid}, _statement(claims), sender.key
+        )
+        return {SIGNATURE: token.encode() + b"\n"}
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    part = out.with_name(out.name + ".part")
+    try:
+        with open(part, "wb") as target:
+            written, _ = _through_pipe(
+                lambda writer: write_bag(
+                    writer, package_id, files, tag_files, sign, at=at, progress=progress
+                ),
+                lambda reader: pyrage.encrypt_io(reader, target, age_recipients),  # type: ignore[arg-type]
+            )
+            target.flush()
+            os.fsync(target.fileno())
+        os.replace(part, out)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return Packed(
+        package_id,
+        out,
+        written.payload,
+        sum(d.size for d in written.payload.values()),
+        out.stat().st_size,
+    )
+
+
+Status = Literal["passed", "failed", "not_checked"]
+
+
+@dataclass
+class Check:
+    name: str
+    status: Status
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"check": self.name, "status": self.status, "detail": self.detail}
+
+
+@dataclass
+class Verification:
+    """What was verified and what failed; ``ok`` only if every check passed."""
+
+    source: str
+    checks: list[Check] = field(default_factory=list)
+    problems: list[BagError] = field(default_factory=list)
+    claims: dict[str, Any] | None = None
+    conditions: UseConditions | None = None
+    custody: dict[str, Any] | None = None
+    files: dict[str, Digests] = field(default_factory=dict)
+    tags: dict[str, bytes] = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(c.status == "passed" for c in self.checks)
+
+    def passed(self, name: str, detail: str) -> None:
+        self.checks.append(Check(name, "passed", detail))
+
+    def failed(self, name: str, *problems: BagError) -> None:
+        self.problems.extend(problems)
+        first = problems[0] if problems else None
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        self.checks.append(Check(name, "failed", f"{first}{more}" if first else "failed"))
+
+    def skipped(self, *names: str, because: str) -> None:
+        self.checks.extend(Check(n, "not_checked", because) for n in names)
+
+    def as_dict(self) -> dict[str, Any]:
+        claims = self.claims or {}
+        return {
+            "source": self.source,
+            "verified": self.ok,
+            "package": claims.get("package"),
+            "request": claims.get("request"),
+            "reference": claims.get("reference"),
+            "sender": claims.get("sender"),
+            "recipient": claims.get("recipient"),
+            "created": claims.get("created"),
+            "checks": [c.as_dict() for c in self.checks],
+            "problems": [
+                {"code": p.code, "where": p.where, "message": p.message} for p in self.problems
+            ],
+            "files": [
+                {"path": name, "bytes": d.size, **d.hashes}
+                for name, d in sorted(self.files.items())
+            ],
+            "conditions": None
+            if self.conditions is None
+            else self.conditions.model_dump(mode="json"),
+        }
+
+
+LATER = ("tag manifests", "payload", "custody", "conditions", "CASE/UCO")
+
+
+@dataclass(frozen=True)
+class Trust:
+    """What a verifier trusts: the directory authority's keys, and optionally a directory
+    (else the one the package carries, verified against those keys)."""
+
+    authorities: dict[str, dict[str, Any]]
+    directory_token: str | None = None
+
+
+def is_encrypted(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    with open(path, "rb") as f:
+        return f.read(len(AGE_MAGIC)) == AGE_MAGIC
+
+
+def verify(
+    source: Path,
+    *,
+    trust: Trust,
+    identities: list[x25519.Identity] | None = None,
+    dest: Path | None = None,
+    validate_case: bool = True,
+    progress: Progress | None = None,
+) -> Verification:
+    """Verify a package (encrypted file, plain tar, or an unpacked bag folder).
+
+    With ``dest``, the payload is written under ``dest/<package id>/`` as it is read; the
+    caller must discard that folder unless the result is ``ok``.
+    """
+    result = Verification(str(source))
+    if source.is_dir():
+        read = _read_folder(source, progress)
+        result.passed("decrypt", "not encrypted: an unpacked bag folder")
+    elif is_encrypted(source):
+        read_or_none = _read_encrypted(source, identities or [], dest, progress, result)
+        if read_or_none is None:
+            result.skipped(
+                "structure", "signature", *LATER, because="the package could not be decrypted"
+            )
+            return result
+        read = read_or_none
+    elif source.is_file():
+        with open(source, "rb") as f:
+            read = read_bag(f, tag_names=TAG_NAMES, dest=dest, progress=progress)
+        result.passed("decrypt", "not encrypted: a plain tar")
+    else:
+        result.failed("decrypt", BagError("missing", str(source), "no such file or folder"))
+        return result
+    result.files = read.payload
+    result.tags = read.tags
+    structural = [p for p in read.problems if p.code in ("malformed", "unsafe_path")]
+    if structural:
+        result.failed("structure", *structural)
+        result.skipped("signature", *LATER, because="the package is damaged")
+        return result
+    result.passed("structure", f"a bag of {len(read.payload)} payload files in {read.root}/")
+    if not _check_signature(read, trust, result):
+        result.skipped(*LATER, because="the signature did not verify: nothing signed was read")
+        return result
+    _check_tags(read, result)
+    _check_payload(read, result)
+    _check_custody(read, result)
+    _check_conditions(read, result)
+    if not validate_case:
+        result.skipped("CASE/UCO", because="CASE validation was not asked for")
+    elif result.custody is None:
+        result.skipped("CASE/UCO", because="no custody file to validate")
+    else:
+        validation = custody_module.validate(read.tags[CUSTODY])
+        if validation.conforms:
+            result.passed(
+                "CASE/UCO", f"custody.jsonld conforms to CASE {validation.ontology} (case-utils)"
+            )
+        else:
+            result.failed(
+                "CASE/UCO",
+                BagError(
+                    "case_invalid",
+                    CUSTODY,
+                    f"does not conform to CASE {validation.ontology}: {validation.report[:500]}",
+                ),
+            )
+    return result
+
+
+def _read_encrypted(
+    source: Path,
+    identities: list[x25519.Identity],
+    dest: Path | None,
+    progress: Progress | None,
+    result: Verification,
+) -> Read | None:
+    if not identities:
+        result.failed(
+            "decrypt",
+            BagError("no_key", str(source), "is encrypted and no key was given to open it"),
+        )
+        return None
+
+    def decrypt(writer: IO[bytes]) -> None:
+        with open(source, "rb") as f:
+            pyrage.decrypt_io(f, writer, identities)  # type: ignore[arg-type]
+
+    try:
+        _, read = _through_pipe(
+            decrypt,
+            lambda reader: read_bag(reader, tag_names=TAG_NAMES, dest=dest, progress=progress),
+        )
+    except pyrage.DecryptError as exc:
+        text = str(exc)
+        if "no matching keys" in text.lower() or "no identity" in text.lower():
+            problem = BagError(
+                "wrong_key", str(source), "is not encrypted to any key this node holds"
+            )
+        else:
+            problem = BagError(
+                "damaged",
+                str(source),
+                f"is damaged or truncated: the encryption's integrity check failed ({text})",
+            )
+        result.failed("decrypt", problem)
+        return None
+    result.passed("decrypt", "age (X25519, ChaCha20-Poly1305): every chunk authenticated")
+    return read  # type: ignore[no-any-return]
+
+
+def _read_folder(folder: Path, progress: Progress | None) -> Read:
+    from hanoinet.evidence.bag import _hash_out
+
+    read = Read(root=folder.name)
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_dir():
+            continue
+        if path.is_symlink() or not path.is_file():
+            read.problems.append(BagError("extra", rel, "is not a regular file"))
+        elif rel.startswith("data/"):
+            with open(path, "rb") as f:
+                read.payload[rel] = _hash_out(f, None, progress)
+        elif rel in TAG_NAMES and path.stat().st_size <= (64 << 20):
+            read.tags[rel] = path.read_bytes()
+        else:
+            read.problems.append(BagError("extra", rel, "is not a file a hanoinet package has"))
+    return read
+
+
+def _resolve_directory(read: Read, trust: Trust) -> directory_module.Directory:
+    token = trust.directory_token
+    if token is None:
+        if DIRECTORY not in read.tags:
+            raise BagError("no_directory", DIRECTORY, "is missing and no directory was given")
+        token = read.tags[DIRECTORY].decode("ascii", errors="replace")
+    # historical verification: the directory may have expired since; the key must have
+    # been usable when the package was made (checked below)
+    signed = directory_module.verify(
+        token.strip(),
+        trust.authorities,
+        now=datetime.fromtimestamp(0).astimezone(),
+        allow_expired=True,
+    )
+    return signed.directory
+
+
+def _check_signature(read: Read, trust: Trust, result: Verification) -> bool:
+    raw = read.tags.get(SIGNATURE)
+    if raw is None:
+        result.failed(
+            "signature", BagError("unsigned", SIGNATURE, "is missing: the package is not signed")
+        )
+        return False
+    token = raw.decode("ascii", errors="replace").strip()
+    try:
+        directory = _resolve_directory(read, trust)
+    except BagError as exc:
+        result.failed("signature", exc)
+        return False
+    except DirectoryRejected as exc:
+        result.failed("signature", BagError("directory_refused", DIRECTORY, exc.message))
+        return False
+    try:
+        kid = str(crypto.unverified_header(token).get("kid"))
+    except crypto.CryptoFailure as exc:
+        result.failed("signature", BagError("forged", SIGNATURE, str(exc)))
+        return False
+    owner = next(
+        (
+            (node, key)
+            for node in directory.nodes
+            for key in node.keys
+            if key.kid == kid and key.use == "sig"
+        ),
+        None,
+    )
+    if owner is None:
+        result.failed(
+            "signature",
+            BagError(
+                "unknown_signer",
+                SIGNATURE,
+                f"is made with key {kid}, which no node in directory version {directory.version} holds",
+            ),
+        )
+        return False
+    node, key = owner
+    try:
+        verified = crypto.verify(
+            token, crypto.import_key(key.model_dump(include={"kty", "crv", "x"}))
+        )
+        claims = json.loads(verified.payload)
+    except (crypto.CryptoFailure, ValueError):
+        result.failed(
+            "signature",
+            BagError("forged", SIGNATURE, "does not verify: the package was altered or forged"),
+        )
+        return False
+    problems = []
+    if (
+        verified.header.get("typ") != SIGNATURE_TYP
+        or not isinstance(claims, dict)
+        or claims.get("format") != FORMAT
+    ):
+        problems.append(
+            BagError("forged", SIGNATURE, "is a signature, but not of a hanoinet evidence package")
+        )
+    else:
+        if claims.get("sender") != node.id:
+            problems.append(
+                BagError(
+                    "forged",
+                    SIGNATURE,
+                    f"names sender {claims.get('sender')} but the key is {node.id}'s",
+                )
+            )
+        try:
+            created = datetime.fromisoformat(str(claims.get("created")))
+        except ValueError:
+            created = None
+        if created is None or created.tzinfo is None or not key.usable_at(created):
+            problems.append(
+                BagError(
+                    "key_not_valid",
+                    SIGNATURE,
+                    f"key {kid} of {node.id} was not valid at {claims.get('created')}",
+                )
+            )
+        if claims.get("package") != read.root:
+            problems.append(
+                BagError(
+                    "forged",
+                    SIGNATURE,
+                    f"signs package {claims.get('package')}, but the bag is {read.root}",
+                )
+            )
+    if problems:
+        result.failed("signature", *problems)
+        return False
+    result.claims = claims
+    result.passed(
+        "signature",
+        f"signed by {node.id} ({node.name}, State {node.state}) with key {kid}, directory version {directory.version}",
+    )
+    return True
+
+
+def _check_tags(read: Read, result: Verification) -> None:
+    claims = result.claims or {}
+    problems: list[BagError] = []
+    signed = claims.get("tagmanifests", {})
+    listed: dict[str, dict[str, str]] = {}
+    for algorithm in ALGORITHMS:
+        name = f"tagmanifest-{algorithm}.txt"
+        data = read.tags.get(name)
+        if data is None:
+            problems.append(BagError("missing", name, "is missing"))
+            continue
+        if hashlib.new(algorithm, data).hexdigest() != signed.get(name):
+            problems.append(BagError("tampered", name, "was changed after the package was signed"))
+            continue
+        try:
+            listed[algorithm] = parse_manifest(data, name)
+        except (BagError, UnicodeDecodeError) as exc:
+            problems.append(
+                exc if isinstance(exc, BagError) else BagError("malformed", name, str(exc))
+            )
+    for algorithm, entries in listed.items():
+        for name, digest in entries.items():
+            data = read.tags.get(name)
+            if data is None:
+                problems.append(
+                    BagError("missing", name, "is listed in the tag manifest but missing")
+                )
+            elif hashlib.new(algorithm, data).hexdigest() != digest:
+                problems.append(
+                    BagError(
+                        "tampered",
+                        name,
+                        f"does not match its {algorithm} in the signed tag manifest",
+                    )
+                )
+    covered = set().union(*(set(e) for e in listed.values())) if listed else set()
+    for name in sorted(set(read.tags) - covered - UNSIGNED):
+        problems.append(BagError("extra", name, "is not covered by the signed tag manifests"))
+    problems.extend(
+        p
+        for p in read.problems
+        if p.code not in ("malformed", "unsafe_path") and not p.where.startswith("data/")
+    )
+    if problems:
+        result.failed("tag manifests", *_unique(problems))
+    else:
+        result.passed("tag manifests", f"{len(covered)} tag files match the signed tag manifests")
+
+
+def _unique(problems: list[BagError]) -> list[BagError]:
+    seen: dict[tuple[str, str], BagError] = {}
+    for p in problems:
+        seen.setdefault((p.code, p.where), p)
+    return list(seen.values())
+
+
+def _signed_tag(read: Read, result: Verification, name: str) -> bytes | None:
+    """A tag file's bytes, only if the tag manifests check passed for it."""
+    if any(p.where == name for p in result.problems):
+        return None
+    return read.tags.get(name)
+
+
+def _check_payload(read: Read, result: Verification) -> None:
+    problems: list[BagError] = []
+    manifests: dict[str, dict[str, str]] = {}
+    for algorithm in ALGORITHMS:
+        name = f"manifest-{algorithm}.txt"
+        data = _signed_tag(read, result, name)
+        if data is None:
+            problems.append(BagError("missing", name, "is missing or did not verify"))
+            continue
+        try:
+            manifests[algorithm] = parse_manifest(data, name)
+        except (BagError, UnicodeDecodeError) as exc:
+            problems.append(
+                exc if isinstance(exc, BagError) else BagError("malformed", name, str(exc))
+            )
+    names = set().union(*(set(m) for m in manifests.values())) if manifests else set()
+    for name in sorted(names):
+        found = read.payload.get(name)
+        if found is None:
+            problems.append(
+                BagError("missing", name, "is listed in the manifest but not in the package")
+            )
+            continue
+        for algorithm, entries in manifests.items():
+            expected = entries.get(name)
+            if expected is None:
+                problems.append(BagError("unlisted", name, f"is not in manifest-{algorithm}.txt"))
+            elif expected != found.hashes[algorithm]:
+                problems.append(
+                    BagError(
+                        "hash_mismatch",
+                        name,
+                        f"{algorithm} does not match the manifest: the file was changed",
+                    )
+                )
+    for name in sorted(set(read.payload) - names):
+        problems.append(
+            BagError("extra", name, "is in the package but not in the signed manifests")
+        )
+    problems.extend(p for p in read.problems if p.where.startswith("data/"))
+    if problems:
+        result.failed("payload", *_unique(problems))
+        return
+    total = sum(d.size for d in read.payload.values())
+    info = _signed_tag(read, result, BAG_INFO) or b""
+    oxum = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in info.decode("utf-8", "replace").splitlines()
+            if line.startswith("Payload-Oxum:")
+        ),
+        None,
+    )
+    if oxum is not None and oxum != f"{total}.{len(read.payload)}":
+        result.failed(
+            "payload",
+            BagError(
+                "oxum",
+                BAG_INFO,
+                f"Payload-Oxum says {oxum}, the payload is {total}.{len(read.payload)}",
+            ),
+        )
+        return
+    result.passed(
+        "payload", f"{len(read.payload)} files, {total} bytes: every SHA-256 and SHA-512 matches"
+    )
+
+
+def _check_custody(read: Read, result: Verification) -> None:
+    data = _signed_tag(read, result, CUSTODY)
+    if data is None:
+        result.failed("custody", BagError("missing", CUSTODY, "is missing or did not verify"))
+        return
+    try:
+        graph = json.loads(data)
+        steps = custody_module.timeline(graph)
+    except (ValueError, AttributeError, TypeError) as exc:
+        result.failed("custody", BagError("malformed", CUSTODY, f"is not JSON-LD: {exc}"))
+        return
+    described = _described_hashes(graph)
+    problems = []
+    for name, digests in sorted(read.payload.items()):
+        if described.get(name) != digests.hashes["sha256"]:
+            problems.append(
+                BagError(
+                    "custody_mismatch",
+                    name,
+                    "the chain of custody does not describe this file with its hash",
+                )
+            )
+    if problems:
+        result.failed("custody", *problems)
+        return
+    result.custody = graph
+    result.passed("custody", f"{len(steps)} custody steps; every file is described with its hash")
+
+
+def _described_hashes(graph: dict[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for node in graph.get("@graph", []):
+        if not isinstance(node, dict) or node.get("@type") != "uco-observable:File":
+            continue
+        path, sha256 = None, None
+        for facet in node.get("uco-core:hasFacet", []):
+            if not isinstance(facet, dict):
+                continue
+            if facet.get("@type") == "uco-observable:FileFacet":
+                path = facet.get("uco-observable:filePath")
+            for h in (
+                facet.get("uco-observable:hash", [])
+                if facet.get("@type") == "uco-observable:ContentDataFacet"
+                else []
+            ):
+                if isinstance(h, dict) and h.get("uco-types:hashMethod") == "SHA256":
+                    value = h.get("uco-types:hashValue")
+                    sha256 = str(value.get("@value") if isinstance(value, dict) else value).lower()
+        if isinstance(path, str) and sha256:
+            out[path] = sha256
+    return out
+
+
+def _check_conditions(read: Read, result: Verification) -> None:
+    data = _signed_tag(read, result, CONDITIONS)
+    if data is None:
+        result.failed("conditions", BagError("missing", CONDITIONS, "is missing or did not verify"))
+        return
+    try:
+        result.conditions = UseConditions.model_validate_json(data)
+    except ValidationError as exc:
+        result.failed("conditions", BagError("malformed", CONDITIONS, exc.errors()[0]["msg"]))
+        return
+    kinds = ", ".join(f"{c.kind} {c.article}" for c in result.conditions.conditions)
+    result.passed("conditions", kinds or "none")
+
+
+def unpack(
+    source: Path,
+    to: Path,
+    *,
+    trust: Trust,
+    identities: list[x25519.Identity] | None = None,
+    progress: Progress | None = None,
+) -> Verification:
+    """Verify while writing the bag under ``to/<package id>/``; on any failure nothing is
+    left there. The written folder is checked once more with the ``bagit`` library
+    (structure and completeness; the hashes were checked in the stream)."""
+    import bagit  # type: ignore[import-untyped]
+
+    to.mkdir(parents=True, exist_ok=True)
+    staging = Path(_mkdtemp(to))
+    try:
+        result = verify(
+            source,
+            trust=trust,
+            identities=identities,
+            dest=staging,
+            validate_case=True,
+            progress=progress,
+        )
+        if not result.ok:
+            return result
+        package_id = str((result.claims or {}).get("package"))
+        bag_dir = staging / package_id
+        bag_dir.mkdir(parents=True, exist_ok=True)
+        for name, data in result.tags.items():
+            (bag_dir / name).write_bytes(data)
+        try:
+            bagit.Bag(str(bag_dir)).validate(completeness_only=True)
+        except bagit.BagError as exc:
+            result.failed("bagit", BagError("bagit", str(bag_dir), str(exc)))
+            return result
+        result.passed("bagit", "the unpacked folder is a complete bag (bagit library)")
+        final = to / package_id
+        if final.exists():
+            result.failed(
+                "unpack", BagError("exists", str(final), "already exists; choose another folder")
+            )
+            return result
+        os.replace(bag_dir, final)
+        result.passed("unpack", str(final))
+        return result
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _mkdtemp(parent: Path) -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix=".hanoinet-unpack-", dir=parent)
