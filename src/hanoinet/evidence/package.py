@@ -253,7 +253,8 @@ class Check:
 
 @dataclass
 class Verification:
-    """What was verified and what failed; ``ok`` only if every check passed."""
+    """What was verified and what failed; ``ok`` if nothing failed (a check the caller
+    chose not to run, such as CASE validation, is reported as ``not_checked``)."""
 
     source: str
     checks: list[Check] = field(default_factory=list)
@@ -266,7 +267,7 @@ class Verification:
 
     @property
     def ok(self) -> bool:
-        return not self.problems and all(c.status == "passed" for c in self.checks)
+        return not self.problems and all(c.status != "failed" for c in self.checks)
 
     def passed(self, name: str, detail: str) -> None:
         self.checks.append(Check(name, "passed", detail))
@@ -374,8 +375,8 @@ def verify(
     _check_conditions(read, result)
     if not validate_case:
         result.skipped("CASE/UCO", because="CASE validation was not asked for")
-    elif result.custody is None:
-        result.skipped("CASE/UCO", because="no custody file to validate")
+    elif result.problems:
+        result.skipped("CASE/UCO", because="the package already failed a check above")
     else:
         validation = custody_module.validate(read.tags[CUSTODY])
         if validation.conforms:
@@ -410,7 +411,12 @@ def _read_encrypted(
 
     def decrypt(writer: IO[bytes]) -> None:
         with open(source, "rb") as f:
-            pyrage.decrypt_io(f, writer, identities)  # type: ignore[arg-type]
+            try:
+                pyrage.decrypt_io(f, writer, identities)  # type: ignore[arg-type]
+            except BrokenPipeError:
+                raise
+            except OSError as exc:  # rage reports a failed chunk in the stream as an I/O error
+                raise pyrage.DecryptError(str(exc)) from None
 
     try:
         _, read = _through_pipe(
