@@ -46,7 +46,14 @@ class World:
 
     def sender(self, keys: KeySet | None = None) -> pkg.Sender:
         sig = (keys or self.sender_keys).active("sig", T0)
-        return pkg.Sender("xa-central", "Central authority of XA (demo)", "XA", sig.kid, sig.key, self.directory_token)
+        return pkg.Sender(
+            "xa-central",
+            "Central authority of XA (demo)",
+            "XA",
+            sig.kid,
+            sig.key,
+            self.directory_token,
+        )
 
 
 def _entry(node_id: str, keys: KeySet) -> NodeEntry:

@@ -28,7 +28,13 @@ Make = Callable[..., pkg.Packed]
 
 
 def _verify(world: World, path: Path, **kw: object) -> pkg.Verification:
-    return pkg.verify(path, trust=world.trust, identities=world.identities(world.receiver_keys), validate_case=False, **kw)  # type: ignore[arg-type]
+    return pkg.verify(
+        path,
+        trust=world.trust,
+        identities=world.identities(world.receiver_keys),
+        validate_case=False,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def _status(result: pkg.Verification) -> dict[str, str]:
@@ -39,44 +45,74 @@ def _codes(result: pkg.Verification) -> set[tuple[str, str]]:
     return {(p.code, p.where) for p in result.problems}
 
 
-def test_a_package_verifies_with_every_check_named(world: World, make_package: Make, evidence_files: Path) -> None:
+def test_a_package_verifies_with_every_check_named(
+    world: World, make_package: Make, evidence_files: Path
+) -> None:
     packed = make_package([evidence_files])
-    assert set(packed.files) == {"data/collected/account.json", "data/collected/image.bin", "data/collected/logs/access.log"}
+    assert set(packed.files) == {
+        "data/collected/account.json",
+        "data/collected/image.bin",
+        "data/collected/logs/access.log",
+    }
     assert pkg.is_encrypted(packed.path)
-    result = pkg.verify(packed.path, trust=world.trust, identities=world.identities(world.receiver_keys))
+    result = pkg.verify(
+        packed.path, trust=world.trust, identities=world.identities(world.receiver_keys)
+    )
     assert result.ok, (result.checks, result.problems)
     assert list(_status(result)) == [
-        "decrypt", "structure", "signature", "tag manifests", "payload", "custody", "conditions", "CASE/UCO"
+        "decrypt",
+        "structure",
+        "signature",
+        "tag manifests",
+        "payload",
+        "custody",
+        "conditions",
+        "CASE/UCO",
     ]
     shape = result.as_dict()
     assert shape["verified"] is True
     assert shape["package"] == "EV-xa-central-000001"
     assert shape["sender"] == "xa-central" and shape["recipient"] == "xb-central"
     image = next(f for f in shape["files"] if f["path"] == "data/collected/image.bin")
-    assert image["bytes"] == 256 * 4096 and len(image["sha256"]) == 64 and len(image["sha512"]) == 128
+    assert (
+        image["bytes"] == 256 * 4096 and len(image["sha256"]) == 64 and len(image["sha512"]) == 128
+    )
     kinds = {c["kind"]: c for c in shape["conditions"]["conditions"]}
     assert kinds["speciality"]["article"] == "40(19)" and kinds["speciality"]["verified"] is False
     assert kinds["onward_transfer"]["article"] == "36(3)"
     assert kinds["confidentiality"]["article"] == "40(20)"
 
 
-def test_the_sender_can_open_its_own_copy_when_it_is_a_recipient(world: World, make_package: Make, evidence_files: Path) -> None:
+def test_the_sender_can_open_its_own_copy_when_it_is_a_recipient(
+    world: World, make_package: Make, evidence_files: Path
+) -> None:
     both = [
         agekeys.recipient_string(world.receiver_keys.active("enc", T0).private),
         agekeys.recipient_string(world.sender_keys.active("enc", T0).private),
     ]
     packed = make_package([evidence_files], recipients=both)
-    mine = pkg.verify(packed.path, trust=world.trust, identities=world.identities(world.sender_keys), validate_case=False)
+    mine = pkg.verify(
+        packed.path,
+        trust=world.trust,
+        identities=world.identities(world.sender_keys),
+        validate_case=False,
+    )
     assert mine.ok, (mine.checks, mine.problems)
 
 
-def test_standard_tools_read_the_package(world: World, make_package: Make, evidence_files: Path, tmp_path: Path) -> None:
+def test_standard_tools_read_the_package(
+    world: World, make_package: Make, evidence_files: Path, tmp_path: Path
+) -> None:
     """age -d | tar x, then bagit's own validation: what a State's own tools would do."""
     packed = make_package([evidence_files])
     identity = tmp_path / "xb.key"
-    identity.write_text(agekeys.identity_string(world.receiver_keys.active("enc", T0).private) + "\n")
+    identity.write_text(
+        agekeys.identity_string(world.receiver_keys.active("enc", T0).private) + "\n"
+    )
     identity.chmod(0o600)
-    plain = subprocess.run(["age", "-d", "-i", str(identity), str(packed.path)], capture_output=True, check=True).stdout
+    plain = subprocess.run(
+        ["age", "-d", "-i", str(identity), str(packed.path)], capture_output=True, check=True
+    ).stdout
     out = tmp_path / "extracted"
     with tarfile.open(fileobj=io.BytesIO(plain)) as tar:
         tar.extractall(out, filter="data")
@@ -90,22 +126,35 @@ def test_standard_tools_read_the_package(world: World, make_package: Make, evide
     assert folder.ok, (folder.checks, folder.problems)
 
 
-def test_unpack_writes_a_complete_bag(world: World, make_package: Make, evidence_files: Path, tmp_path: Path) -> None:
+def test_unpack_writes_a_complete_bag(
+    world: World, make_package: Make, evidence_files: Path, tmp_path: Path
+) -> None:
     packed = make_package([evidence_files])
-    result = pkg.unpack(packed.path, tmp_path / "cases", trust=world.trust, identities=world.identities(world.receiver_keys))
+    result = pkg.unpack(
+        packed.path,
+        tmp_path / "cases",
+        trust=world.trust,
+        identities=world.identities(world.receiver_keys),
+    )
     assert result.ok, result.as_dict()
     bag_dir = tmp_path / "cases" / "EV-xa-central-000001"
-    assert (bag_dir / "data/collected/image.bin").read_bytes() == (evidence_files / "image.bin").read_bytes()
+    assert (bag_dir / "data/collected/image.bin").read_bytes() == (
+        evidence_files / "image.bin"
+    ).read_bytes()
     bagit.Bag(str(bag_dir)).validate()
     assert [p.name for p in (tmp_path / "cases").iterdir()] == ["EV-xa-central-000001"]
 
 
-def test_unpack_twice_refuses_to_overwrite(world: World, make_package: Make, evidence_files: Path, tmp_path: Path) -> None:
+def test_unpack_twice_refuses_to_overwrite(
+    world: World, make_package: Make, evidence_files: Path, tmp_path: Path
+) -> None:
     packed = make_package([evidence_files])
     ids = world.identities(world.receiver_keys)
     assert pkg.unpack(packed.path, tmp_path / "u", trust=world.trust, identities=ids).ok
     again = pkg.unpack(packed.path, tmp_path / "u", trust=world.trust, identities=ids)
-    assert not again.ok and ("exists", str(tmp_path / "u" / "EV-xa-central-000001")) in _codes(again)
+    assert not again.ok and ("exists", str(tmp_path / "u" / "EV-xa-central-000001")) in _codes(
+        again
+    )
 
 
 # ---- bad packages --------------------------------------------------------------------
@@ -146,27 +195,79 @@ def _flip(data: bytes) -> bytes:
 @pytest.mark.parametrize(
     ("change", "check", "expected"),
     [
-        pytest.param(lambda m: m.__setitem__(f"{ROOT}/data/collected/account.json", b'{"account": "someone-else"}\n'),
-                     "payload", ("hash_mismatch", "data/collected/account.json"), id="tampered-payload"),
-        pytest.param(lambda m: m.pop(f"{ROOT}/data/collected/logs/access.log"),
-                     "payload", ("missing", "data/collected/logs/access.log"), id="missing-file"),
-        pytest.param(lambda m: m.__setitem__(f"{ROOT}/data/planted.txt", b"planted\n"),
-                     "payload", ("extra", "data/planted.txt"), id="extra-file"),
-        pytest.param(lambda m: m.__setitem__(f"{ROOT}/notes.txt", b"unsigned\n"),
-                     "tag manifests", ("extra", "notes.txt"), id="extra-tag-file"),
-        pytest.param(lambda m: m.__setitem__(f"{ROOT}/manifest-sha256.txt", m[f"{ROOT}/manifest-sha256.txt"].replace(b"data/collected/image.bin", b"data/collected/image.bin ")),
-                     "tag manifests", ("tampered", "manifest-sha256.txt"), id="tampered-manifest"),
-        pytest.param(lambda m: m.__setitem__(f"{ROOT}/custody.jsonld", m[f"{ROOT}/custody.jsonld"].replace(b"Officer K", b"Officer Z")),
-                     "tag manifests", ("tampered", "custody.jsonld"), id="tampered-custody"),
-        pytest.param(lambda m: m.__setitem__(f"{ROOT}/conditions.json", m[f"{ROOT}/conditions.json"].replace(b"40(19)", b"40(18)")),
-                     "tag manifests", ("tampered", "conditions.json"), id="tampered-conditions"),
-        pytest.param(lambda m: m.__setitem__(f"{ROOT}/tagmanifest-sha512.txt", m[f"{ROOT}/tagmanifest-sha512.txt"] + b"\n"),
-                     "tag manifests", ("tampered", "tagmanifest-sha512.txt"), id="tampered-tagmanifest"),
+        pytest.param(
+            lambda m: m.__setitem__(
+                f"{ROOT}/data/collected/account.json", b'{"account": "someone-else"}\n'
+            ),
+            "payload",
+            ("hash_mismatch", "data/collected/account.json"),
+            id="tampered-payload",
+        ),
+        pytest.param(
+            lambda m: m.pop(f"{ROOT}/data/collected/logs/access.log"),
+            "payload",
+            ("missing", "data/collected/logs/access.log"),
+            id="missing-file",
+        ),
+        pytest.param(
+            lambda m: m.__setitem__(f"{ROOT}/data/planted.txt", b"planted\n"),
+            "payload",
+            ("extra", "data/planted.txt"),
+            id="extra-file",
+        ),
+        pytest.param(
+            lambda m: m.__setitem__(f"{ROOT}/notes.txt", b"unsigned\n"),
+            "tag manifests",
+            ("extra", "notes.txt"),
+            id="extra-tag-file",
+        ),
+        pytest.param(
+            lambda m: m.__setitem__(
+                f"{ROOT}/manifest-sha256.txt",
+                m[f"{ROOT}/manifest-sha256.txt"].replace(
+                    b"data/collected/image.bin", b"data/collected/image.bin "
+                ),
+            ),
+            "tag manifests",
+            ("tampered", "manifest-sha256.txt"),
+            id="tampered-manifest",
+        ),
+        pytest.param(
+            lambda m: m.__setitem__(
+                f"{ROOT}/custody.jsonld",
+                m[f"{ROOT}/custody.jsonld"].replace(b"Officer K", b"Officer Z"),
+            ),
+            "tag manifests",
+            ("tampered", "custody.jsonld"),
+            id="tampered-custody",
+        ),
+        pytest.param(
+            lambda m: m.__setitem__(
+                f"{ROOT}/conditions.json",
+                m[f"{ROOT}/conditions.json"].replace(b"40(19)", b"40(18)"),
+            ),
+            "tag manifests",
+            ("tampered", "conditions.json"),
+            id="tampered-conditions",
+        ),
+        pytest.param(
+            lambda m: m.__setitem__(
+                f"{ROOT}/tagmanifest-sha512.txt", m[f"{ROOT}/tagmanifest-sha512.txt"] + b"\n"
+            ),
+            "tag manifests",
+            ("tampered", "tagmanifest-sha512.txt"),
+            id="tampered-tagmanifest",
+        ),
     ],
 )
 def test_a_changed_package_is_detected_and_named(
-    world: World, make_package: Make, evidence_files: Path, tmp_path: Path,
-    change: Callable[[dict[str, bytes]], None], check: str, expected: tuple[str, str],
+    world: World,
+    make_package: Make,
+    evidence_files: Path,
+    tmp_path: Path,
+    change: Callable[[dict[str, bytes]], None],
+    check: str,
+    expected: tuple[str, str],
 ) -> None:
     packed = make_package([evidence_files])
     bad = _rewrite(world, packed.path, change)
@@ -175,17 +276,23 @@ def test_a_changed_package_is_detected_and_named(
     assert _status(result)["signature"] == "passed"  # the signature is intact; the content is not
     assert _status(result)[check] == "failed"
     assert expected in _codes(result), result.as_dict()["problems"]
-    unpacked = pkg.unpack(bad, tmp_path / "u", trust=world.trust, identities=world.identities(world.receiver_keys))
+    unpacked = pkg.unpack(
+        bad, tmp_path / "u", trust=world.trust, identities=world.identities(world.receiver_keys)
+    )
     assert not unpacked.ok
     assert not (tmp_path / "u" / ROOT).exists() and list((tmp_path / "u").iterdir()) == []
 
 
-def test_a_forged_signature_stops_before_anything_signed_is_read(world: World, make_package: Make, evidence_files: Path) -> None:
+def test_a_forged_signature_stops_before_anything_signed_is_read(
+    world: World, make_package: Make, evidence_files: Path
+) -> None:
     packed = make_package([evidence_files])
+
     def forge(m: dict[str, bytes]) -> None:
         head, payload, sig = m[f"{ROOT}/hanoinet-signature.jws"].strip().split(b".")
         m[f"{ROOT}/hanoinet-signature.jws"] = b".".join([head, payload, _flip(sig)])
         m[f"{ROOT}/custody.jsonld"] = b"not even json"
+
     result = _verify(world, _rewrite(world, packed.path, forge))
     assert _status(result)["signature"] == "failed"
     assert ("forged", "hanoinet-signature.jws") in _codes(result)
@@ -193,38 +300,58 @@ def test_a_forged_signature_stops_before_anything_signed_is_read(world: World, m
     assert result.custody is None and result.conditions is None
 
 
-def test_a_package_signed_by_a_node_outside_the_directory_is_refused(world: World, make_package: Make, evidence_files: Path) -> None:
+def test_a_package_signed_by_a_node_outside_the_directory_is_refused(
+    world: World, make_package: Make, evidence_files: Path
+) -> None:
     packed = make_package([evidence_files], sender=world.sender(world.outsider_keys))
     result = _verify(world, packed.path)
     assert ("unknown_signer", "hanoinet-signature.jws") in _codes(result)
 
 
-def test_a_directory_not_signed_by_the_trusted_authority_is_refused(world: World, make_package: Make, evidence_files: Path) -> None:
+def test_a_directory_not_signed_by_the_trusted_authority_is_refused(
+    world: World, make_package: Make, evidence_files: Path
+) -> None:
     from hanoinet.exchange import crypto
 
     packed = make_package([evidence_files])
     other = crypto.generate_signing_key()
     trust = pkg.Trust({"someone": crypto.public_jwk(other)})
-    result = pkg.verify(packed.path, trust=trust, identities=world.identities(world.receiver_keys), validate_case=False)
+    result = pkg.verify(
+        packed.path,
+        trust=trust,
+        identities=world.identities(world.receiver_keys),
+        validate_case=False,
+    )
     assert _status(result)["signature"] == "failed"
     assert ("directory_refused", "hanoinet-directory.jws") in _codes(result)
 
 
-def test_an_unsigned_package_is_refused(world: World, make_package: Make, evidence_files: Path) -> None:
+def test_an_unsigned_package_is_refused(
+    world: World, make_package: Make, evidence_files: Path
+) -> None:
     packed = make_package([evidence_files])
-    result = _verify(world, _rewrite(world, packed.path, lambda m: m.pop(f"{ROOT}/hanoinet-signature.jws")))
+    result = _verify(
+        world, _rewrite(world, packed.path, lambda m: m.pop(f"{ROOT}/hanoinet-signature.jws"))
+    )
     assert ("unsigned", "hanoinet-signature.jws") in _codes(result)
 
 
 def test_the_wrong_key_is_named(world: World, make_package: Make, evidence_files: Path) -> None:
     packed = make_package([evidence_files])
-    result = pkg.verify(packed.path, trust=world.trust, identities=world.identities(world.outsider_keys), validate_case=False)
+    result = pkg.verify(
+        packed.path,
+        trust=world.trust,
+        identities=world.identities(world.outsider_keys),
+        validate_case=False,
+    )
     assert _status(result)["decrypt"] == "failed"
     assert {p.code for p in result.problems} == {"wrong_key"}
     assert "not encrypted to any key this node holds" in result.problems[0].message
 
 
-def test_a_truncated_package_is_detected(world: World, make_package: Make, evidence_files: Path) -> None:
+def test_a_truncated_package_is_detected(
+    world: World, make_package: Make, evidence_files: Path
+) -> None:
     packed = make_package([evidence_files])
     data = packed.path.read_bytes()
     packed.path.write_bytes(data[: len(data) - 1000])
@@ -233,7 +360,9 @@ def test_a_truncated_package_is_detected(world: World, make_package: Make, evide
     assert {p.code for p in result.problems} == {"damaged"}
 
 
-def test_a_corrupted_byte_is_detected(world: World, make_package: Make, evidence_files: Path) -> None:
+def test_a_corrupted_byte_is_detected(
+    world: World, make_package: Make, evidence_files: Path
+) -> None:
     packed = make_package([evidence_files])
     data = bytearray(packed.path.read_bytes())
     data[len(data) // 2] ^= 0x40
@@ -242,7 +371,9 @@ def test_a_corrupted_byte_is_detected(world: World, make_package: Make, evidence
     assert {p.code for p in result.problems} == {"damaged"}
 
 
-def test_a_path_escaping_the_bag_is_refused(world: World, make_package: Make, evidence_files: Path) -> None:
+def test_a_path_escaping_the_bag_is_refused(
+    world: World, make_package: Make, evidence_files: Path
+) -> None:
     packed = make_package([evidence_files])
     bad = _rewrite(world, packed.path, lambda m: m.__setitem__("../../etc/evil", b"x"))
     result = _verify(world, bad)
@@ -250,11 +381,24 @@ def test_a_path_escaping_the_bag_is_refused(world: World, make_package: Make, ev
     assert ("unsafe_path", "../../etc/evil") in _codes(result)
 
 
-def test_the_case_validation_names_a_custody_graph_that_does_not_conform(world: World, make_package: Make, evidence_files: Path) -> None:
+def test_the_case_validation_names_a_custody_graph_that_does_not_conform(
+    world: World, make_package: Make, evidence_files: Path
+) -> None:
     """A custody graph that is signed but does not conform to CASE fails the CASE/UCO check."""
     from hanoinet.evidence import custody
 
-    bad = json.dumps({"@context": custody.CONTEXT, "@graph": [{"@id": "kb:x", "@type": "uco-observable:File", "uco-observable:sizeInBytes": "lots"}]})
+    bad = json.dumps(
+        {
+            "@context": custody.CONTEXT,
+            "@graph": [
+                {
+                    "@id": "kb:x",
+                    "@type": "uco-observable:File",
+                    "uco-observable:sizeInBytes": "lots",
+                }
+            ],
+        }
+    )
     validation = custody.validate(bad.encode())
     assert not validation.conforms
 
@@ -285,7 +429,9 @@ def test_packing_refuses_two_files_of_the_same_name(tmp_path: Path) -> None:
     assert caught.value.code == "duplicate"
 
 
-def test_a_file_that_changes_during_packing_leaves_no_package(world: World, make_package: Make, tmp_path: Path) -> None:
+def test_a_file_that_changes_during_packing_leaves_no_package(
+    world: World, make_package: Make, tmp_path: Path
+) -> None:
     f = tmp_path / "growing.log"
     f.write_bytes(b"x" * 100)
     listed = sources([f])
@@ -293,25 +439,40 @@ def test_a_file_that_changes_during_packing_leaves_no_package(world: World, make
     out = tmp_path / "out" / "p.age"
     with pytest.raises(BagError) as caught:
         pkg.pack(
-            listed, out, package_id="EV-1", request_uid="u", reference="R-1", sender=world.sender(),
+            listed,
+            out,
+            package_id="EV-1",
+            request_uid="u",
+            reference="R-1",
+            sender=world.sender(),
             recipient_node="xb-central",
             recipients=[agekeys.recipient_string(world.receiver_keys.active("enc", T0).private)],
             conditions=__import__("hanoinet.evidence.conditions", fromlist=["x"]).conditions_for(
-                request_uid="u", reference="R-1", matter=None, confidential=False),
+                request_uid="u", reference="R-1", matter=None, confidential=False
+            ),
             collection=__import__("tests.evidence.conftest", fromlist=["x"]).COLLECTION,
-            actor="alice", version="0.1.0", at=T0,
+            actor="alice",
+            version="0.1.0",
+            at=T0,
         )
     assert caught.value.code == "changed"
     assert list(out.parent.iterdir()) == []
 
 
-def test_file_names_with_newlines_survive_as_bagit_encodes_them(world: World, make_package: Make, tmp_path: Path) -> None:
+def test_file_names_with_newlines_survive_as_bagit_encodes_them(
+    world: World, make_package: Make, tmp_path: Path
+) -> None:
     odd = tmp_path / "odd"
     odd.mkdir()
     (odd / "line\nbreak.txt").write_text("x")
     (odd / "100% sure.txt").write_text("y")
     packed = make_package([odd])
-    result = pkg.unpack(packed.path, tmp_path / "u", trust=world.trust, identities=world.identities(world.receiver_keys))
+    result = pkg.unpack(
+        packed.path,
+        tmp_path / "u",
+        trust=world.trust,
+        identities=world.identities(world.receiver_keys),
+    )
     assert result.ok, result.as_dict()
     manifest = (tmp_path / "u" / ROOT / "manifest-sha256.txt").read_text()
     assert "data/odd/line%0Abreak.txt" in manifest

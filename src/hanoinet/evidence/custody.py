@@ -16,7 +16,7 @@ import tempfile
 import uuid
 import warnings
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,9 @@ class Item:
 
 
 def _time(at: datetime) -> dict[str, str]:
-    return {"@type": "xsd:dateTime", "@value": at.isoformat().replace("+00:00", "Z")}
+    """xsd:dateTime in UTC to the second, as custody records are read."""
+    value = at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return {"@type": "xsd:dateTime", "@value": value}
 
 
 def custody_graph(

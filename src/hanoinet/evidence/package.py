@@ -706,7 +706,7 @@ def _check_payload(read: Read, result: Verification) -> None:
         )
         return
     result.passed(
-        "payload", f"{len(read.payload)} files, {total} bytes: every SHA-256 and SHA-512 matches"
+        "payload", f"{len(read.payload)} files, {total:,} bytes: every SHA-256 and SHA-512 matches"
     )
 
 

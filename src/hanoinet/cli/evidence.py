@@ -1,0 +1,339 @@
+"""``hanoinet evidence``: pack, verify, unpack an evidence package; read its chain of custody."""
+
+from __future__ import annotations
+
+import json as json_module
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pyrage import x25519
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from hanoinet.cli.output import console, err_console, fail, parse_time, print_json, user_errors
+from hanoinet.errors import InvalidInput
+from hanoinet.evidence import custody
+from hanoinet.evidence import package as pkg
+from hanoinet.services import evidence as service
+from hanoinet.services import runtime
+from hanoinet.settings import load_settings
+
+app = typer.Typer(
+    help="Evidence packages: BagIt + CASE/UCO custody + use conditions, signed, encrypted with age.",
+    no_args_is_help=True,
+)
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+EXIT_NOT_VERIFIED = 1
+
+
+@contextmanager
+def _progress(total: int, label: str, quiet: bool) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr for a person at a terminal; nothing for --json or a pipe."""
+    if quiet or not err_console.is_terminal:
+        yield None
+        return
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    return path.stat().st_size if path.exists() else 0
+
+
+@app.command("pack")
+def pack_command(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files or folders to pack (folders are walked).")
+    ],
+    case: Annotated[
+        str, typer.Option("--case", help="The received request the evidence answers (R-...).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="The package file to write (must not exist).")],
+    collected_by: Annotated[
+        str, typer.Option("--collected-by", help="Who collected the items (person or unit).")
+    ],
+    collected_at: Annotated[
+        str,
+        typer.Option("--collected-at", help="When they were collected (ISO 8601, UTC if no zone)."),
+    ],
+    tool: Annotated[
+        str | None, typer.Option("--tool", help="The tool used to collect them, with its version.")
+    ] = None,
+    method: Annotated[str | None, typer.Option("--method", help="How they were collected.")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="Where they come from (system, provider, device)."),
+    ] = None,
+    condition: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--condition",
+            help="A further condition the sending State imposes (36(1)), in its words; repeatable.",
+        ),
+    ] = None,
+    json: Json = False,
+) -> None:
+    """Pack evidence answering a received request: one read pass, signed by this node,
+    encrypted to the requesting node (and to this node, to verify what it sent)."""
+    settings = load_settings()
+    with user_errors():
+        now = datetime.now(UTC)
+        collection = custody.Collection(
+            collected_by=collected_by,
+            collected_at=parse_time(collected_at, "--collected-at"),
+            tool=tool,
+            method=method,
+            source=source,
+        )
+        if not collected_by.strip():
+            raise InvalidInput("--collected-by is empty: say who collected the evidence")
+        ctx, signed = runtime.load_context(settings, now)
+        total = sum(_size(p) for p in paths)
+        with _progress(total, f"packing {case}", json) as progress:
+            packed = service.pack(
+                ctx,
+                signed.token,
+                case,
+                paths,
+                out,
+                collection=collection,
+                imposed=tuple(condition or ()),
+                actor=settings.user,
+                at=now,
+                progress=progress,
+            )
+    data = packed.as_dict()
+    if json:
+        print_json(data)
+        return
+    console.print(
+        f"{data['package']}: {len(data['files'])} files, {data['payload_bytes']:,} bytes, "
+        f"for {data['recipient']} (answering {data['request']})",
+        markup=False,
+    )
+    console.print(
+        f"  written to {data['path']} ({data['package_bytes']:,} bytes, encrypted)", markup=False
+    )
+
+
+def _trust(authority: Path | None, directory: Path | None) -> pkg.Trust:
+    settings = load_settings()
+    if authority is not None:
+        try:
+            jwk = json_module.loads(authority.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InvalidInput(f"--authority {authority}: {exc}") from None
+        if not isinstance(jwk, dict) or not jwk.get("kid"):
+            raise InvalidInput(f"--authority {authority}: not a public key with a kid")
+        authorities = {str(jwk["kid"]): jwk}
+    else:
+        if settings.directory_authority is None:
+            raise InvalidInput(
+                "give --authority FILE (the directory authority's public key) or set "
+                "HANOINET_DIRECTORY_AUTHORITY"
+            )
+        authorities = runtime.authorities(settings)
+    token = None
+    if directory is not None:
+        try:
+            token = directory.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise InvalidInput(f"--directory {directory}: {exc.strerror}") from None
+    return pkg.Trust(authorities, token)
+
+
+def _identities(identity: Path | None, source: Path) -> list[x25519.Identity]:
+    """The keys to open an encrypted package: an age identity file, else this node's keys."""
+    if not pkg.is_encrypted(source):
+        return []
+    if identity is not None:
+        try:
+            lines = identity.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise InvalidInput(f"--identity {identity}: {exc.strerror}") from None
+        keys = [line.strip() for line in lines if line.strip().startswith("AGE-SECRET-KEY-")]
+        if not keys:
+            raise InvalidInput(f"--identity {identity}: no AGE-SECRET-KEY line in the file")
+        try:
+            return [x25519.Identity.from_str(k) for k in keys]
+        except Exception:  # pyrage raises its own error type per key kind
+            raise InvalidInput(f"--identity {identity}: not a valid age X25519 identity") from None
+    settings = load_settings()
+    passphrase = settings.key_passphrase.get_secret_value() if settings.key_passphrase else None
+    from hanoinet.services import node as node_service
+
+    try:
+        keys_set = node_service.load_keys(settings.data_dir, passphrase)
+    except Exception as exc:
+        raise InvalidInput(
+            f"{source} is encrypted: give --identity FILE, or run this on the receiving node "
+            f"({exc})"
+        ) from None
+    return service.identities(keys_set)
+
+
+Authority = Annotated[
+    Path | None,
+    typer.Option(
+        "--authority",
+        help="The directory authority's public key (JWK); default HANOINET_DIRECTORY_AUTHORITY.",
+    ),
+]
+Directory = Annotated[
+    Path | None,
+    typer.Option(
+        "--directory",
+        help="A signed directory to check the sender's key against (default: the one in the package).",
+    ),
+]
+Identity = Annotated[
+    Path | None,
+    typer.Option(
+        "--identity", help="An age identity file to decrypt with (default: this node's keys)."
+    ),
+]
+
+
+def _report(result: pkg.Verification, json: bool, extra: dict[str, Any] | None = None) -> None:
+    data = {**result.as_dict(), **(extra or {})}
+    if json:
+        print_json(data)
+    else:
+        mark = {"passed": "ok  ", "failed": "FAIL", "not_checked": "--  "}
+        for check in result.checks:
+            console.print(f"  {mark[check.status]} {check.name:<14} {check.detail}", markup=False)
+        for problem in result.problems:
+            console.print(
+                f"  problem [{problem.code}] {problem.where}: {problem.message}", markup=False
+            )
+        verdict = "VERIFIED" if result.ok else "NOT VERIFIED"
+        console.print(f"{verdict}: {data.get('package') or result.source}", markup=False)
+    if not result.ok:
+        raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+@app.command("verify")
+def verify_command(
+    package: Annotated[
+        Path, typer.Argument(help="An encrypted package, a plain tar, or an unpacked bag folder.")
+    ],
+    authority: Authority = None,
+    directory: Directory = None,
+    identity: Identity = None,
+    no_case: Annotated[
+        bool, typer.Option("--no-case", help="Skip the CASE/UCO validation (a few seconds).")
+    ] = False,
+    json: Json = False,
+) -> None:
+    """Verify a package offline: decryption, bag completeness, every hash, the signature
+    against the directory, the custody file and CASE validity. Exit 1 if anything failed."""
+    with user_errors():
+        if not package.exists():
+            raise InvalidInput(f"{package}: no such file or folder")
+        trust = _trust(authority, directory)
+        identities = _identities(identity, package)
+        with _progress(_size(package), "verifying", json) as progress:
+            result = pkg.verify(
+                package,
+                trust=trust,
+                identities=identities,
+                validate_case=not no_case,
+                progress=progress,
+            )
+    _report(result, json)
+
+
+@app.command("unpack")
+def unpack_command(
+    package: Annotated[Path, typer.Argument(help="The package to unpack.")],
+    to: Annotated[
+        Path,
+        typer.Option(
+            "--to",
+            help="The folder to unpack into (the bag goes in a folder named after the package).",
+        ),
+    ],
+    authority: Authority = None,
+    directory: Directory = None,
+    identity: Identity = None,
+    json: Json = False,
+) -> None:
+    """Verify and unpack: the bag is written only if every check passes; nothing is left
+    behind otherwise."""
+    with user_errors():
+        if not package.exists():
+            raise InvalidInput(f"{package}: no such file or folder")
+        trust = _trust(authority, directory)
+        identities = _identities(identity, package)
+        with _progress(_size(package), "unpacking", json) as progress:
+            result = pkg.unpack(package, to, trust=trust, identities=identities, progress=progress)
+    unpacked = next(
+        (c.detail for c in result.checks if c.name == "unpack" and c.status == "passed"), None
+    )
+    _report(result, json, {"unpacked_to": unpacked})
+
+
+@app.command("custody")
+def custody_command(
+    package: Annotated[Path, typer.Argument(help="The package (or unpacked bag folder).")],
+    authority: Authority = None,
+    directory: Directory = None,
+    identity: Identity = None,
+    json: Json = False,
+) -> None:
+    """The chain of custody as a timeline, read only from a package whose signature verifies."""
+    with user_errors():
+        if not package.exists():
+            raise InvalidInput(f"{package}: no such file or folder")
+        trust = _trust(authority, directory)
+        identities = _identities(identity, package)
+        result = pkg.verify(package, trust=trust, identities=identities, validate_case=False)
+    if result.custody is None:
+        _report(result, json)
+        fail("the chain of custody could not be read from a verified package")
+    steps = custody.timeline(result.custody)
+    claims = result.claims or {}
+    if json:
+        print_json(
+            {
+                "package": claims.get("package"),
+                "verified": result.ok,
+                "steps": [s.as_dict() for s in steps],
+            }
+        )
+    else:
+        console.print(
+            f"Chain of custody of {claims.get('package')} (signature verified)", markup=False
+        )
+        for s in steps:
+            who = f" by {s.performer}" if s.performer else ""
+            tool = f" with {s.tool}" if s.tool else ""
+            console.print(f"  {s.at}  {s.action}{who}{tool}", markup=False)
+            if s.description:
+                console.print(f"      {s.description}", markup=False)
+            for item in s.items:
+                console.print(f"      - {item}", markup=False)
+        if not result.ok:
+            console.print("NOT VERIFIED: see `hanoinet evidence verify`", markup=False)
+    if not result.ok:
+        raise typer.Exit(EXIT_NOT_VERIFIED)

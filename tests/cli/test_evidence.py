@@ -1,0 +1,158 @@
+"""``hanoinet evidence`` as a user runs it: on the demo's nodes (real key files, a real
+signed directory), the requested State (Borealis, XB) packs evidence answering a request
+it received from Aurelia (XA); Aurelia verifies, reads the custody, unpacks; a court
+with only the package, the age key and the directory authority's public key verifies too.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hanoinet import demo
+from hanoinet.evidence import agekeys
+from hanoinet.services import cases as case_service
+from hanoinet.services import node as node_service
+from hanoinet.store import audit as audit_log
+from hanoinet.store import open_store
+from hanoinet.store.schema import audit
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> demo.Demo:
+    root = tmp_path_factory.mktemp("evidence-nodes")
+    cluster = demo.Demo(root)
+    cluster.setup()
+    store = open_store(f"sqlite:///{root / 'xb' / 'hanoinet.db'}", migrate=False)
+    text = resources.files("hanoinet.demo_data").joinpath("mla-xa-xb.json").read_text("utf-8")
+    with store.transaction() as conn:
+        made = case_service.create_in(
+            conn, json.loads(text), [], direction="incoming", actor="inbox",
+            at=datetime.now(UTC), peer_node="xa-node",
+        )
+    assert made.request_id == "R-000001"
+    store.dispose()
+    return cluster
+
+
+def _run(cluster: demo.Demo, node: str | None, *args: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = cluster.env(node) | (extra or {})
+    return subprocess.run([sys.executable, "-m", "hanoinet", *args], env=env, capture_output=True, text=True, check=False)
+
+
+def _files(tmp_path: Path) -> Path:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "subscriber.csv").write_text("account,created\ndemo-user,2024-01-01\n")
+    (folder / "traffic.log").write_bytes(b"2026-11-30T10:00Z 192.0.2.7 -> 198.51.100.9\n" * 1000)
+    return folder
+
+
+def _pack(cluster: demo.Demo, tmp_path: Path, out: Path) -> dict[str, Any]:
+    done = _run(
+        cluster, "xb", "evidence", "pack", str(_files(tmp_path)), "--case", "R-000001", "--out", str(out),
+        "--collected-by", "Cyber unit of Borealis (demo)", "--collected-at", "2026-12-01T08:30:00Z",
+        "--tool", "ExampleExporter 2.1", "--method", "provider export on production order",
+        "--condition", "Not to be shown to the press before trial (demo)", "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_pack_verify_custody_unpack(cluster: demo.Demo, tmp_path: Path) -> None:
+    out = tmp_path / "EV.age"
+    packed = _pack(cluster, tmp_path, out)
+    assert packed["package"] == "EV-xb-node-000001" or packed["package"].startswith("EV-xb-node-")
+    assert packed["recipient"] == "xa-node" and packed["request"] == "R-000001"
+    assert {f["path"] for f in packed["files"]} == {"data/export/subscriber.csv", "data/export/traffic.log"}
+
+    verified = _run(cluster, "xa", "evidence", "verify", str(out), "--json")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    report = json.loads(verified.stdout)
+    assert report["verified"] is True and report["sender"] == "xb-node"
+    assert {c["check"]: c["status"] for c in report["checks"]}["CASE/UCO"] == "passed"
+    kinds = [c["kind"] for c in report["conditions"]["conditions"]]
+    assert kinds[:2] == ["speciality", "onward_transfer"] and "imposed" in kinds
+
+    # the sender can verify its own copy (it encrypted to itself as well)
+    assert _run(cluster, "xb", "evidence", "verify", str(out), "--no-case").returncode == 0
+
+    timeline = json.loads(_run(cluster, "xa", "evidence", "custody", str(out), "--json").stdout)
+    assert [s["action"] for s in timeline["steps"]] == ["collection", "packaging"]
+    assert timeline["steps"][0]["performer"] == "Cyber unit of Borealis (demo)"
+    assert timeline["steps"][0]["tool"] == "ExampleExporter 2.1"
+    assert timeline["steps"][1]["performer"] == "xb-officer (demo)"
+    human = _run(cluster, "xa", "evidence", "custody", str(out)).stdout
+    assert "2026-12-01T08:30:00Z  collection by Cyber unit of Borealis (demo) with ExampleExporter 2.1" in human
+
+    unpacked = _run(cluster, "xa", "evidence", "unpack", str(out), "--to", str(tmp_path / "received"), "--json")
+    assert unpacked.returncode == 0, unpacked.stdout
+    folder = Path(json.loads(unpacked.stdout)["unpacked_to"])
+    assert (folder / "data/export/traffic.log").stat().st_size == 44 * 1000
+
+    # a court: only the package, the age identity and the authority's public key; no node
+    keys = node_service.load_keys(cluster.root / "xa", None)
+    identity = tmp_path / "xa.agekey"
+    identity.write_text(agekeys.identity_string(keys.active("enc", datetime.now(UTC)).private) + "\n")
+    court = subprocess.run(
+        [sys.executable, "-m", "hanoinet", "evidence", "verify", str(out), "--identity", str(identity),
+         "--authority", str(cluster.authority), "--no-case"],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, capture_output=True, text=True, check=False,
+    )
+    assert court.returncode == 0, court.stdout + court.stderr
+    assert "VERIFIED: EV-xb-node-" in court.stdout and "ok   signature" in court.stdout
+
+
+def test_a_package_for_someone_else_fails_with_exit_1(cluster: demo.Demo, tmp_path: Path) -> None:
+    out = tmp_path / "EV.age"
+    _pack(cluster, tmp_path, out)
+    done = _run(cluster, "xc", "evidence", "verify", str(out))
+    assert done.returncode == 1
+    assert "FAIL decrypt" in done.stdout and "not encrypted to any key this node holds" in done.stdout
+
+
+def test_packing_is_audited_with_the_package_number(cluster: demo.Demo, tmp_path: Path) -> None:
+    packed = _pack(cluster, tmp_path, tmp_path / "EV.age")
+    store = open_store(f"sqlite:///{cluster.root / 'xb' / 'hanoinet.db'}", migrate=False)
+    try:
+        with store.transaction() as conn:
+            from sqlalchemy import select
+
+            rows = conn.execute(select(audit).where(audit.c.action == "evidence.pack")).all()
+            assert packed["package"] in {json.loads(r.detail)["package"] for r in rows}
+            assert audit_log.verify(conn).ok
+    finally:
+        store.dispose()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--case", "R-999999"], "no request R-999999"),
+        (["--case", "R-000001", "--collected-at", "yesterday"], "--collected-at"),
+        (["--case", "R-000001", "--collected-by", " "], "--collected-by is empty"),
+    ],
+)
+def test_pack_bad_input_is_one_clear_line(cluster: demo.Demo, tmp_path: Path, args: list[str], message: str) -> None:
+    base = {"--collected-by": "unit", "--collected-at": "2026-12-01T08:30:00Z"}
+    for i in range(0, len(args), 2):
+        base[args[i]] = args[i + 1]
+    flat = [x for k, v in base.items() for x in (k, v)]
+    out = tmp_path / "x.age"
+    done = _run(cluster, "xb", "evidence", "pack", str(_files(tmp_path)), "--out", str(out), *flat)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()
+
+
+def test_pack_a_missing_path_names_it(cluster: demo.Demo, tmp_path: Path) -> None:
+    done = _run(cluster, "xb", "evidence", "pack", str(tmp_path / "gone.img"), "--case", "R-000001",
+                "--out", str(tmp_path / "x.age"), "--collected-by", "u", "--collected-at", "2026-12-01")
+    assert done.returncode == 2 and "gone.img" in done.stderr
