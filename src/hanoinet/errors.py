@@ -19,6 +19,8 @@ apart, a ``detail`` for debugging that never reaches a peer or a user.
     ├── EnvelopeRejected         an envelope failed verification (reason code for the receipt)
     ├── LoginRefused             a log-in step failed (never says whether name or password)
     ├── Forbidden                the role does not allow this action
+    ├── TransferRefused          the receiving node refused an evidence offer or chunk (reason)
+    ├── TransferInterrupted      an evidence transfer lost its connection; run it again to resume
     └── StoreError               the database cannot be used as it is
         └── SchemaTooNew         the database was migrated by a newer hanoinet
 """
@@ -165,3 +167,20 @@ class EnvelopeRejected(HanoinetError):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"envelope rejected: {reason}", detail=detail)
         self.reason = reason
+
+
+class TransferRefused(HanoinetError):
+    """The receiving node refused an evidence offer or chunk; ``reason`` is its code."""
+
+    code = "transfer_refused"
+
+    def __init__(self, reason: str, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.status = status
+
+
+class TransferInterrupted(HanoinetError):
+    """An evidence transfer failed more times than allowed; run it again to resume."""
+
+    code = "transfer_interrupted"

@@ -69,6 +69,7 @@ def _app(ctx: federation.NodeContext, directory_token: str, settings: Settings) 
         directory_token=directory_token,
         ack_targets=settings.ack_targets(),
         approval=settings.approval,
+        evidence_dir=settings.data_dir / "evidence",
     )
     settle_heap()
     return app

@@ -316,6 +316,8 @@ class Trust:
 
     authorities: dict[str, dict[str, Any]]
     directory_token: str | None = None
+    directory: directory_module.Directory | None = None
+    """A directory the caller has already verified (a running node's): used as it is."""
 
 
 def is_encrypted(path: Path) -> bool:
@@ -462,6 +464,8 @@ def _read_folder(folder: Path, progress: Progress | None) -> Read:
 
 
 def _resolve_directory(read: Read, trust: Trust) -> directory_module.Directory:
+    if trust.directory is not None:
+        return trust.directory
     token = trust.directory_token
     if token is None:
         if DIRECTORY not in read.tags:
@@ -722,9 +726,16 @@ def _check_custody(read: Read, result: Verification) -> None:
         result.failed("custody", BagError("malformed", CUSTODY, f"is not JSON-LD: {exc}"))
         return
     described = _described_hashes(graph)
+    try:
+        listed = parse_manifest(
+            _signed_tag(read, result, "manifest-sha256.txt") or b"", "manifest-sha256.txt"
+        )
+    except (BagError, UnicodeDecodeError):
+        listed = {}  # reported by the payload check
     problems = []
-    for name, digests in sorted(read.payload.items()):
-        if described.get(name) != digests.hashes["sha256"]:
+    # against the signed manifest, not the bytes read: a changed file is the payload check's
+    for name, digest in sorted(listed.items()):
+        if described.get(name) != digest:
             problems.append(
                 BagError(
                     "custody_mismatch",
@@ -736,7 +747,9 @@ def _check_custody(read: Read, result: Verification) -> None:
         result.failed("custody", *problems)
         return
     result.custody = graph
-    result.passed("custody", f"{len(steps)} custody steps; every file is described with its hash")
+    result.passed(
+        "custody", f"{len(steps)} custody steps; every file is described with its manifest hash"
+    )
 
 
 def _described_hashes(graph: dict[str, Any]) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -214,3 +215,48 @@ api_tokens = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
 )
+
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("id", String(80), primary_key=True, doc="The package id, EV-<sending node>-NNNNNN"),
+    Column("request_id", String(32), ForeignKey("requests.id"), nullable=False),
+    Column("direction", String(8), nullable=False, doc="outgoing or incoming"),
+    Column("peer_node", String(64), nullable=False),
+    Column(
+        "state",
+        String(12),
+        nullable=False,
+        doc="outgoing: sending, delivered, refused; incoming: receiving, accepted, refused",
+    ),
+    Column("size", BigInteger, nullable=False, doc="Bytes of the encrypted package"),
+    Column("sha256", String(64), nullable=False, doc="SHA-256 of the encrypted package"),
+    Column("chunk_size", Integer, nullable=False),
+    Column("chunks", Integer, nullable=False),
+    Column("next_chunk", Integer, nullable=False, server_default="0"),
+    Column("offer", Text, nullable=False, doc="The signed offer (compact JWS), as verified"),
+    Column(
+        "path",
+        Text,
+        nullable=False,
+        doc="The package file: outgoing, as packed; incoming, relative to the evidence folder",
+    ),
+    Column("conditions", Text, doc="The use conditions (JSON), once the package verified"),
+    Column("reason", Text, doc="Why the package was refused"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_evidence_request", evidence.c.request_id)
+
+evidence_permissions = Table(
+    "evidence_permissions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("package_id", String(80), ForeignKey("evidence.id"), nullable=False),
+    Column("kind", String(16), nullable=False, doc="consent (40(19)) or authorization (36(3))"),
+    Column("scope", Text, nullable=False, doc="The other matter, or the third State or body"),
+    Column("reference", Text, nullable=False, doc="The sending State's written record of it"),
+    Column("recorded_by", String(120), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_evidence_permissions_package", evidence_permissions.c.package_id)

@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -23,7 +24,7 @@ from hanoinet.cases.approval import DEFAULT_POLICY, Policy
 from hanoinet.exchange.envelope import MAX_BYTES
 from hanoinet.services.cases import ACK_TARGETS
 from hanoinet.services.federation import NodeContext, receive, receive_batch
-from hanoinet.web import api, articles, drafting, pages, public
+from hanoinet.web import api, articles, drafting, evidence, pages, public
 from hanoinet.web import openapi as doc
 from hanoinet.web.common import Web
 
@@ -84,6 +85,7 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
     ack_targets: dict[str, timedelta] | None = None,
     approval: Policy = DEFAULT_POLICY,
+    evidence_dir: Path | None = None,
 ) -> FastAPI:
     now = clock or (lambda: datetime.now(UTC))
     app = FastAPI(
@@ -195,13 +197,16 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    app.state.web = Web(ctx, now, directory_token, dict(ack_targets or ACK_TARGETS), approval)
+    app.state.web = Web(
+        ctx, now, directory_token, dict(ack_targets or ACK_TARGETS), approval, evidence_dir
+    )
     app.mount(
         "/static",
         StaticFiles(directory=str(resources.files("hanoinet.web") / "static")),
         name="static",
     )
     app.include_router(api.router)
+    app.include_router(evidence.router)
     app.include_router(pages.router)
     app.include_router(drafting.router)
     app.include_router(articles.router)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi import Request
@@ -33,6 +34,8 @@ class Web:
     """The 24/7 desk's acknowledgement targets by urgency (docs/settings.md)."""
     approval: Policy = DEFAULT_POLICY
     """Which outgoing requests a supervisor approves before they are sent (HANOINET_APPROVAL)."""
+    evidence_dir: Path | None = None
+    """Where evidence packages are received and kept (``<data dir>/evidence``); None: none."""
 
 
 def web(request: Request) -> Web:

@@ -217,6 +217,17 @@ class InboxReceipt(BaseModel):
     reason: str | None
 
 
+class TransferAnswer(BaseModel):
+    """Where an evidence transfer stands at the receiver (docs/evidence.md)."""
+
+    package: str
+    state: Literal["receiving", "accepted", "refused"]
+    next_chunk: int
+    chunks: int
+    problems: list[dict[str, str]]
+    duplicate: bool
+
+
 class BatchReceipt(BaseModel):
     """One signed receipt naming every envelope of the batch (null for an empty batch)."""
 

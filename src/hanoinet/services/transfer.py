@@ -1,0 +1,507 @@
+"""Moving an evidence package between nodes: chunked, acknowledged, resumable.
+
+Sender (``offer`` then ``send``): the node verifies its own copy (it encrypted
+the package to itself too), signs an offer listing every chunk's hash, posts it
+to the receiving node and sends the chunks the receiver does not have yet, one
+at a time, each acknowledged. A dropped connection is retried; when the retries
+run out the command stops and, run again, resumes where the receiver's count
+stands. A restart of either node loses nothing: the receiver keeps the chunks on
+disk and the count in its database.
+
+Receiver (``receive_offer``, ``receive_chunk``): the offer's signature is
+verified against the directory before anything in it is read; each chunk is
+checked against its hash in the offer before it is written; after the last the
+whole package is verified (decryption with this node's keys, signature,
+manifests, custody, conditions) and only then accepted, kept encrypted as it
+arrived. A package that fails is refused and deleted: nothing is half-accepted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, insert, select, update
+
+from hanoinet.convention.catalog import convention
+from hanoinet.errors import InvalidInput, TransferInterrupted, TransferRefused, UnknownCase
+from hanoinet.evidence import package as pkg
+from hanoinet.evidence.offer import (
+    CHUNK_SIZE,
+    Offer,
+    OfferRefused,
+    make_offer,
+    read_claims,
+    verify_offer,
+)
+from hanoinet.services.evidence import identities
+from hanoinet.services.federation import NodeContext
+from hanoinet.store import audit as audit_log
+from hanoinet.store.schema import evidence, requests
+
+INCOMING = "incoming"
+STORED = "store"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the receiver says after an offer or a chunk."""
+
+    package: str
+    state: str
+    next_chunk: int
+    chunks: int
+    problems: tuple[dict[str, str], ...] = ()
+    duplicate: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "package": self.package,
+            "state": self.state,
+            "next_chunk": self.next_chunk,
+            "chunks": self.chunks,
+            "problems": list(self.problems),
+            "duplicate": self.duplicate,
+        }
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Answer:
+        return cls(
+            str(data["package"]),
+            str(data["state"]),
+            int(data["next_chunk"]),
+            int(data["chunks"]),
+            tuple(data.get("problems") or ()),
+            bool(data.get("duplicate")),
+        )
+
+
+def _legal_basis(conn: Connection, request_id: str) -> str:
+    kind = conn.execute(select(requests.c.kind).where(requests.c.id == request_id)).scalar_one()
+    return convention().forms[kind].articles[0]
+
+
+# ---- sender -----------------------------------------------------------------------------
+
+
+def offer(
+    ctx: NodeContext, path: Path, *, actor: str, at: datetime, chunk_size: int = CHUNK_SIZE
+) -> Offer:
+    """Verify this node's own package, sign the offer and record the outgoing transfer.
+    Offering the same package again returns the offer already made (resume)."""
+    if not pkg.is_encrypted(path):
+        raise InvalidInput(f"{path} is not an encrypted evidence package (age)")
+    own = pkg.verify(
+        path,
+        trust=pkg.Trust({}, directory=ctx.directory),
+        identities=identities(ctx.keys),
+        validate_case=False,
+    )
+    if not own.ok:
+        first = own.problems[0] if own.problems else None
+        raise InvalidInput(f"{path} does not verify, so it is not sent: {first}")
+    claims = own.claims or {}
+    if claims.get("sender") != ctx.node_id:
+        raise InvalidInput(f"{path} was packed by {claims.get('sender')}, not by this node")
+    package_id = str(claims["package"])
+    with ctx.store.transaction() as conn:
+        known = conn.execute(select(evidence).where(evidence.c.id == package_id)).one_or_none()
+        if known is not None:
+            return read_claims(known.offer)
+        request = conn.execute(
+            select(requests.c.id).where(requests.c.uid == claims.get("request"))
+        ).scalar_one_or_none()
+        if request is None:
+            raise UnknownCase(
+                f"the request {claims.get('reference')} of {package_id} is not on this node"
+            )
+    signing = ctx.keys.active("sig", at)
+    made = make_offer(
+        path,
+        package=package_id,
+        request=str(claims["request"]),
+        sender=ctx.node_id,
+        recipient=str(claims["recipient"]),
+        kid=signing.kid,
+        key=signing.key,
+        at=at,
+        chunk_size=chunk_size,
+    )
+    with ctx.store.transaction() as conn:
+        conn.execute(
+            insert(evidence).values(
+                id=package_id,
+                request_id=request,
+                direction="outgoing",
+                peer_node=made.recipient,
+                state="sending",
+                size=made.size,
+                sha256=made.sha256,
+                chunk_size=made.chunk_size,
+                chunks=made.chunks,
+                next_chunk=0,
+                offer=made.token,
+                path=str(path.resolve()),
+                conditions=json.dumps(own.as_dict()["conditions"]),
+                created_at=at,
+                updated_at=at,
+            )
+        )
+        audit_log.append(
+            conn,
+            at=at,
+            actor=actor,
+            action="evidence.offer",
+            target=package_id,
+            legal_basis=_legal_basis(conn, request),
+            detail={
+                "request": request,
+                "recipient": made.recipient,
+                "bytes": made.size,
+                "sha256": made.sha256,
+            },
+        )
+    return made
+
+
+class EvidenceTransport(Protocol):
+    def offer(self, endpoint: str, token: str) -> dict[str, Any]: ...
+    def chunk(
+        self, endpoint: str, package: str, n: int, data: bytes, *, last: bool
+    ) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Sent:
+    package: str
+    state: str
+    chunks: int
+    sent: int
+    resumed_at: int
+    resent: int
+    problems: tuple[dict[str, str], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "package": self.package,
+            "state": self.state,
+            "chunks": self.chunks,
+            "chunks_sent": self.sent,
+            "resumed_at_chunk": self.resumed_at,
+            "chunks_sent_again": self.resent,
+            "problems": list(self.problems),
+        }
+
+
+def send(
+    ctx: NodeContext,
+    transport: EvidenceTransport,
+    package_id: str,
+    *,
+    actor: str,
+    clock: Callable[[], datetime],
+    progress: Callable[[int, int], None] | None = None,
+    attempts: int = 5,
+    pause: Callable[[float], None] = time.sleep,
+) -> Sent:
+    """Send what the receiver lacks, chunk by chunk, until it accepts or refuses the package."""
+    with ctx.store.transaction() as conn:
+        row = conn.execute(
+            select(evidence).where(evidence.c.id == package_id, evidence.c.direction == "outgoing")
+        ).one_or_none()
+    if row is None:
+        raise UnknownCase(f"no outgoing evidence {package_id} on this node; offer it first")
+    made = read_claims(row.offer)
+    peer = ctx.directory.node_at(row.peer_node, clock())
+    if peer is None:
+        raise InvalidInput(f"the receiving node {row.peer_node} is not in the directory now")
+
+    def call(what: Callable[[], dict[str, Any]]) -> Answer:
+        for attempt in range(attempts):
+            try:
+                return Answer.of(what())
+            except OSError as exc:
+                if attempt == attempts - 1:
+                    raise TransferInterrupted(
+                        f"{package_id}: the connection to {peer.id} failed {attempts} times ({exc}); "
+                        "run the same command again to resume"
+                    ) from None
+                pause(min(30.0, 0.5 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    answer = call(lambda: transport.offer(peer.endpoint, made.token))
+    resumed_at = answer.next_chunk
+    sent = resent = 0
+    with open(row.path, "rb") as f:
+        while answer.state == "receiving" and answer.next_chunk < made.chunks:
+            n = answer.next_chunk
+            f.seek(n * made.chunk_size)
+            data = f.read(made.chunk_length(n))
+            if hashlib.sha256(data).hexdigest() != made.chunk_hashes[n]:
+                raise InvalidInput(
+                    f"{row.path} changed since it was offered (chunk {n}); pack it again"
+                )
+            last = n == made.chunks - 1
+
+            def put(n: int = n, data: bytes = data, last: bool = last) -> dict[str, Any]:
+                return transport.chunk(peer.endpoint, package_id, n, data, last=last)
+
+            try:
+                answer = call(put)
+            except TransferRefused as exc:
+                if exc.reason != "chunk_corrupted" or resent >= attempts * 4:
+                    raise
+                resent += 1  # damaged on the way: the same chunk once more
+                continue
+            sent += 1
+            _progress(ctx, package_id, answer.next_chunk)
+            if progress is not None:
+                progress(answer.next_chunk, made.chunks)
+    final = {"accepted": "delivered", "refused": "refused"}.get(answer.state)
+    if final is not None:
+        _settle(ctx, package_id, row.request_id, final, answer, actor, clock())
+    return Sent(
+        package_id, final or answer.state, made.chunks, sent, resumed_at, resent, answer.problems
+    )
+
+
+def _progress(ctx: NodeContext, package_id: str, next_chunk: int) -> None:
+    with ctx.store.transaction() as conn:
+        conn.execute(
+            update(evidence).where(evidence.c.id == package_id).values(next_chunk=next_chunk)
+        )
+
+
+def _settle(
+    ctx: NodeContext,
+    package_id: str,
+    request_id: str,
+    state: str,
+    answer: Answer,
+    actor: str,
+    at: datetime,
+) -> None:
+    with ctx.store.transaction() as conn:
+        changed = conn.execute(
+            update(evidence)
+            .where(evidence.c.id == package_id, evidence.c.state == "sending")
+            .values(
+                state=state,
+                next_chunk=answer.next_chunk,
+                reason=json.dumps(list(answer.problems)) if answer.problems else None,
+                updated_at=at,
+            )
+        ).rowcount
+        if changed:
+            audit_log.append(
+                conn,
+                at=at,
+                actor=actor,
+                action=f"evidence.{state}",
+                target=package_id,
+                legal_basis=_legal_basis(conn, request_id),
+                detail={"problems": list(answer.problems)} if answer.problems else None,
+            )
+
+
+# ---- receiver ---------------------------------------------------------------------------
+
+
+def _part(folder: Path, package_id: str) -> Path:
+    return folder / INCOMING / f"{package_id}.age.part"
+
+
+def _answer(row: Any, **extra: Any) -> Answer:
+    problems = tuple(json.loads(row.reason)) if row.reason else ()
+    return Answer(row.id, row.state, row.next_chunk, row.chunks, problems, **extra)
+
+
+def receive_offer(ctx: NodeContext, folder: Path, token: str, *, at: datetime) -> Answer:
+    """Verify an offer and open (or resume) its transfer; the answer says which chunk is next."""
+    try:
+        made, sender = verify_offer(token.strip(), ctx.directory, me=ctx.node_id, at=at)
+    except OfferRefused as exc:
+        raise TransferRefused(exc.code, exc.message) from None
+    with ctx.store.transaction() as conn:
+        known = conn.execute(select(evidence).where(evidence.c.id == made.package)).one_or_none()
+        if known is not None:
+            if known.direction != "incoming" or read_claims(known.offer).sha256 != made.sha256:
+                raise TransferRefused(
+                    "conflict", f"{made.package} is already known here with other content", 409
+                )
+            return _answer(known)
+        request = conn.execute(
+            select(requests.c.id, requests.c.peer_node, requests.c.direction).where(
+                requests.c.uid == made.request
+            )
+        ).one_or_none()
+        if request is None or request.direction != "outgoing" or request.peer_node != sender.id:
+            raise TransferRefused(
+                "unknown_request",
+                f"{made.package} answers no request this node sent to {sender.id}",
+                404,
+            )
+        part = _part(folder, made.package)
+        part.parent.mkdir(parents=True, exist_ok=True)
+        with open(part, "wb"):
+            pass
+        conn.execute(
+            insert(evidence).values(
+                id=made.package,
+                request_id=request.id,
+                direction="incoming",
+                peer_node=sender.id,
+                state="receiving",
+                size=made.size,
+                sha256=made.sha256,
+                chunk_size=made.chunk_size,
+                chunks=made.chunks,
+                next_chunk=0,
+                offer=made.token,
+                path=str(Path(STORED) / f"{made.package}.age"),
+                created_at=at,
+                updated_at=at,
+            )
+        )
+        audit_log.append(
+            conn,
+            at=at,
+            actor=f"node:{sender.id}",
+            action="evidence.offered",
+            target=made.package,
+            legal_basis=_legal_basis(conn, request.id),
+            detail={
+                "request": request.id,
+                "bytes": made.size,
+                "chunks": made.chunks,
+                "sha256": made.sha256,
+            },
+        )
+    return Answer(made.package, "receiving", 0, made.chunks)
+
+
+def receive_chunk(
+    ctx: NodeContext, folder: Path, package_id: str, n: int, data: bytes, *, at: datetime
+) -> Answer:
+    """Keep chunk ``n`` if it is the next one and matches the offer; after the last,
+    verify the whole package and accept or refuse it."""
+    with ctx.store.transaction() as conn:
+        row = conn.execute(
+            select(evidence).where(evidence.c.id == package_id, evidence.c.direction == "incoming")
+        ).one_or_none()
+    if row is None:
+        raise TransferRefused(
+            "unknown_package", f"no transfer of {package_id} was offered here", 404
+        )
+    made = read_claims(row.offer)
+    if row.state != "receiving":
+        return _answer(row, duplicate=True)
+    if not 0 <= n < made.chunks:
+        raise TransferRefused(
+            "no_such_chunk", f"{package_id} has chunks 0 to {made.chunks - 1}, not {n}", 404
+        )
+    digest = hashlib.sha256(data).hexdigest()
+    if len(data) != made.chunk_length(n) or digest != made.chunk_hashes[n]:
+        raise TransferRefused(
+            "chunk_corrupted",
+            f"chunk {n} of {package_id} does not match the offer's hash: send it again",
+        )
+    if n < row.next_chunk:
+        return _answer(row, duplicate=True)  # a replay of a chunk already kept: nothing written
+    if n > row.next_chunk:
+        raise TransferRefused(
+            "out_of_order", f"chunk {row.next_chunk} of {package_id} comes next, not {n}", 409
+        )
+    part = _part(folder, package_id)
+    with open(part, "r+b") as f:
+        f.seek(n * made.chunk_size)
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    with ctx.store.transaction() as conn:
+        conn.execute(
+            update(evidence)
+            .where(evidence.c.id == package_id, evidence.c.next_chunk == n)
+            .values(next_chunk=n + 1, updated_at=at)
+        )
+    if n + 1 < made.chunks:
+        return Answer(package_id, "receiving", n + 1, made.chunks)
+    return _finish(ctx, folder, row, made, at)
+
+
+def _finish(ctx: NodeContext, folder: Path, row: Any, made: Offer, at: datetime) -> Answer:
+    part = _part(folder, row.id)
+    problems: list[dict[str, str]] = []
+    conditions: str | None = None
+    whole = hashlib.sha256()
+    with open(part, "rb") as f:
+        while chunk := f.read(1 << 20):
+            whole.update(chunk)
+    if whole.hexdigest() != made.sha256 or part.stat().st_size != made.size:
+        problems.append(
+            {
+                "code": "damaged",
+                "where": row.id,
+                "message": "the chunks kept do not make the offered package",
+            }
+        )
+    else:
+        result = pkg.verify(
+            part, trust=pkg.Trust({}, directory=ctx.directory), identities=identities(ctx.keys)
+        )
+        claims = result.claims or {}
+        problems.extend(result.as_dict()["problems"])
+        expected = {
+            "package": row.id,
+            "sender": made.sender,
+            "recipient": ctx.node_id,
+            "request": made.request,
+        }
+        for key, value in expected.items():
+            if result.ok and claims.get(key) != value:
+                problems.append(
+                    {
+                        "code": "mismatch",
+                        "where": key,
+                        "message": f"the package says {claims.get(key)}, the offer {value}",
+                    }
+                )
+        if result.ok and not problems:
+            conditions = json.dumps(result.as_dict()["conditions"])
+    state = "refused" if problems else "accepted"
+    if state == "accepted":
+        target = folder / STORED / f"{row.id}.age"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(part, target)  # kept as it arrived: encrypted to this node (at rest)
+    else:
+        part.unlink(missing_ok=True)
+    with ctx.store.transaction() as conn:
+        conn.execute(
+            update(evidence)
+            .where(evidence.c.id == row.id)
+            .values(
+                state=state,
+                conditions=conditions,
+                reason=json.dumps(problems) if problems else None,
+                updated_at=at,
+            )
+        )
+        audit_log.append(
+            conn,
+            at=at,
+            actor=f"node:{made.sender}",
+            action="evidence.received" if state == "accepted" else "evidence.refused",
+            target=row.id,
+            legal_basis=_legal_basis(conn, row.request_id),
+            detail={"sha256": made.sha256, "bytes": made.size, "problems": problems}
+            if problems
+            else {"sha256": made.sha256, "bytes": made.size},
+        )
+    return Answer(row.id, state, made.chunks, made.chunks, tuple(problems))
