@@ -25,26 +25,44 @@ from hanoinet.store import open_store
 from hanoinet.store.schema import audit
 
 
+UID = "6f1c2b3a-0000-4000-8000-00000000c001"
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> demo.Demo:
     root = tmp_path_factory.mktemp("evidence-nodes")
     cluster = demo.Demo(root)
     cluster.setup()
-    store = open_store(f"sqlite:///{root / 'xb' / 'hanoinet.db'}", migrate=False)
     text = resources.files("hanoinet.demo_data").joinpath("mla-xa-xb.json").read_text("utf-8")
-    with store.transaction() as conn:
-        made = case_service.create_in(
-            conn, json.loads(text), [], direction="incoming", actor="inbox",
-            at=datetime.now(UTC), peer_node="xa-node",
-        )
-    assert made.request_id == "R-000001"
-    store.dispose()
+    for node, direction, peer in (("xa", "outgoing", "xb-node"), ("xb", "incoming", "xa-node")):
+        store = open_store(f"sqlite:///{root / node / 'hanoinet.db'}", migrate=False)
+        with store.transaction() as conn:
+            made = case_service.create_in(
+                conn,
+                json.loads(text),
+                [],
+                direction=direction,
+                actor="inbox",  # type: ignore[arg-type]
+                at=datetime.now(UTC),
+                uid=UID,
+                peer_node=peer,
+            )
+        assert made.request_id == "R-000001"
+        store.dispose()
     return cluster
 
 
-def _run(cluster: demo.Demo, node: str | None, *args: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    cluster: demo.Demo, node: str | None, *args: str, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = cluster.env(node) | (extra or {})
-    return subprocess.run([sys.executable, "-m", "hanoinet", *args], env=env, capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "hanoinet", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def _files(tmp_path: Path) -> Path:
@@ -57,10 +75,26 @@ def _files(tmp_path: Path) -> Path:
 
 def _pack(cluster: demo.Demo, tmp_path: Path, out: Path) -> dict[str, Any]:
     done = _run(
-        cluster, "xb", "evidence", "pack", str(_files(tmp_path)), "--case", "R-000001", "--out", str(out),
-        "--collected-by", "Cyber unit of Borealis (demo)", "--collected-at", "2026-12-01T08:30:00Z",
-        "--tool", "ExampleExporter 2.1", "--method", "provider export on production order",
-        "--condition", "Not to be shown to the press before trial (demo)", "--json",
+        cluster,
+        "xb",
+        "evidence",
+        "pack",
+        str(_files(tmp_path)),
+        "--case",
+        "R-000001",
+        "--out",
+        str(out),
+        "--collected-by",
+        "Cyber unit of Borealis (demo)",
+        "--collected-at",
+        "2026-12-01T08:30:00Z",
+        "--tool",
+        "ExampleExporter 2.1",
+        "--method",
+        "provider export on production order",
+        "--condition",
+        "Not to be shown to the press before trial (demo)",
+        "--json",
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -71,7 +105,10 @@ def test_pack_verify_custody_unpack(cluster: demo.Demo, tmp_path: Path) -> None:
     packed = _pack(cluster, tmp_path, out)
     assert packed["package"] == "EV-xb-node-000001" or packed["package"].startswith("EV-xb-node-")
     assert packed["recipient"] == "xa-node" and packed["request"] == "R-000001"
-    assert {f["path"] for f in packed["files"]} == {"data/export/subscriber.csv", "data/export/traffic.log"}
+    assert {f["path"] for f in packed["files"]} == {
+        "data/export/subscriber.csv",
+        "data/export/traffic.log",
+    }
 
     verified = _run(cluster, "xa", "evidence", "verify", str(out), "--json")
     assert verified.returncode == 0, verified.stdout + verified.stderr
@@ -90,9 +127,14 @@ def test_pack_verify_custody_unpack(cluster: demo.Demo, tmp_path: Path) -> None:
     assert timeline["steps"][0]["tool"] == "ExampleExporter 2.1"
     assert timeline["steps"][1]["performer"] == "xb-officer (demo)"
     human = _run(cluster, "xa", "evidence", "custody", str(out)).stdout
-    assert "2026-12-01T08:30:00Z  collection by Cyber unit of Borealis (demo) with ExampleExporter 2.1" in human
+    assert (
+        "2026-12-01T08:30:00Z  collection by Cyber unit of Borealis (demo) with ExampleExporter 2.1"
+        in human
+    )
 
-    unpacked = _run(cluster, "xa", "evidence", "unpack", str(out), "--to", str(tmp_path / "received"), "--json")
+    unpacked = _run(
+        cluster, "xa", "evidence", "unpack", str(out), "--to", str(tmp_path / "received"), "--json"
+    )
     assert unpacked.returncode == 0, unpacked.stdout
     folder = Path(json.loads(unpacked.stdout)["unpacked_to"])
     assert (folder / "data/export/traffic.log").stat().st_size == 44 * 1000
@@ -100,11 +142,27 @@ def test_pack_verify_custody_unpack(cluster: demo.Demo, tmp_path: Path) -> None:
     # a court: only the package, the age identity and the authority's public key; no node
     keys = node_service.load_keys(cluster.root / "xa", None)
     identity = tmp_path / "xa.agekey"
-    identity.write_text(agekeys.identity_string(keys.active("enc", datetime.now(UTC)).private) + "\n")
+    identity.write_text(
+        agekeys.identity_string(keys.active("enc", datetime.now(UTC)).private) + "\n"
+    )
     court = subprocess.run(
-        [sys.executable, "-m", "hanoinet", "evidence", "verify", str(out), "--identity", str(identity),
-         "--authority", str(cluster.authority), "--no-case"],
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "hanoinet",
+            "evidence",
+            "verify",
+            str(out),
+            "--identity",
+            str(identity),
+            "--authority",
+            str(cluster.authority),
+            "--no-case",
+        ],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert court.returncode == 0, court.stdout + court.stderr
     assert "VERIFIED: EV-xb-node-" in court.stdout and "ok   signature" in court.stdout
@@ -115,7 +173,9 @@ def test_a_package_for_someone_else_fails_with_exit_1(cluster: demo.Demo, tmp_pa
     _pack(cluster, tmp_path, out)
     done = _run(cluster, "xc", "evidence", "verify", str(out))
     assert done.returncode == 1
-    assert "FAIL decrypt" in done.stdout and "not encrypted to any key this node holds" in done.stdout
+    assert (
+        "FAIL decrypt" in done.stdout and "not encrypted to any key this node holds" in done.stdout
+    )
 
 
 def test_packing_is_audited_with_the_package_number(cluster: demo.Demo, tmp_path: Path) -> None:
@@ -140,7 +200,9 @@ def test_packing_is_audited_with_the_package_number(cluster: demo.Demo, tmp_path
         (["--case", "R-000001", "--collected-by", " "], "--collected-by is empty"),
     ],
 )
-def test_pack_bad_input_is_one_clear_line(cluster: demo.Demo, tmp_path: Path, args: list[str], message: str) -> None:
+def test_pack_bad_input_is_one_clear_line(
+    cluster: demo.Demo, tmp_path: Path, args: list[str], message: str
+) -> None:
     base = {"--collected-by": "unit", "--collected-at": "2026-12-01T08:30:00Z"}
     for i in range(0, len(args), 2):
         base[args[i]] = args[i + 1]
@@ -153,6 +215,117 @@ def test_pack_bad_input_is_one_clear_line(cluster: demo.Demo, tmp_path: Path, ar
 
 
 def test_pack_a_missing_path_names_it(cluster: demo.Demo, tmp_path: Path) -> None:
-    done = _run(cluster, "xb", "evidence", "pack", str(tmp_path / "gone.img"), "--case", "R-000001",
-                "--out", str(tmp_path / "x.age"), "--collected-by", "u", "--collected-at", "2026-12-01")
+    done = _run(
+        cluster,
+        "xb",
+        "evidence",
+        "pack",
+        str(tmp_path / "gone.img"),
+        "--case",
+        "R-000001",
+        "--out",
+        str(tmp_path / "x.age"),
+        "--collected-by",
+        "u",
+        "--collected-at",
+        "2026-12-01",
+    )
     assert done.returncode == 2 and "gone.img" in done.stderr
+
+
+def test_send_over_http_then_export_as_the_conditions_allow(
+    cluster: demo.Demo, tmp_path: Path
+) -> None:
+    out = tmp_path / "EV.age"
+    package = _pack(cluster, tmp_path, out)["package"]
+    with (tmp_path / "xa-serve.log").open("ab") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "hanoinet", "serve"],
+            env=cluster.env("xa"),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        cluster.wait(cluster._health_check("xa"), "Aurelia is up", timeout=90)
+        sent = _run(cluster, "xb", "evidence", "send", str(out), "--chunk-mib", "1", "--json")
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        assert json.loads(sent.stdout)["state"] == "delivered"
+        again = _run(cluster, "xb", "evidence", "send", str(out), "--json")  # idempotent
+        assert (
+            json.loads(again.stdout)["state"] == "delivered"
+            and json.loads(again.stdout)["chunks_sent"] == 0
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    listed = json.loads(_run(cluster, "xa", "evidence", "list", "--json").stdout)["packages"]
+    mine = next(p for p in listed if p["package"] == package)
+    assert (
+        mine["state"] == "accepted"
+        and mine["direction"] == "incoming"
+        and mine["chunks_done"] == mine["chunks"]
+    )
+
+    done = _run(
+        cluster, "xa", "evidence", "export", package, "--to", str(tmp_path / "use"), "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    assert (Path(json.loads(done.stdout)["exported_to"]) / "data/export/subscriber.csv").exists()
+
+    other = _run(
+        cluster,
+        "xa",
+        "evidence",
+        "export",
+        package,
+        "--to",
+        str(tmp_path / "other"),
+        "--for-matter",
+        "Case 99/2027",
+    )
+    assert other.returncode == 2 and "40(19)" in other.stderr and "evidence permit" in other.stderr
+    assert not (tmp_path / "other").exists() or not list((tmp_path / "other").iterdir())
+    onward = _run(
+        cluster,
+        "xa",
+        "evidence",
+        "export",
+        package,
+        "--to",
+        str(tmp_path / "onward"),
+        "--transfer-to",
+        "XC",
+    )
+    assert onward.returncode == 2 and "36(3)" in onward.stderr
+
+    permitted = _run(
+        cluster,
+        "xa",
+        "evidence",
+        "permit",
+        package,
+        "--consent-for",
+        "Case 99/2027",
+        "--reference",
+        "XB-MoJ letter 2026/881",
+    )
+    assert permitted.returncode == 0, permitted.stderr
+    allowed = _run(
+        cluster,
+        "xa",
+        "evidence",
+        "export",
+        package,
+        "--to",
+        str(tmp_path / "other"),
+        "--for-matter",
+        "case 99/2027",
+        "--json",
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    assert json.loads(allowed.stdout)["permission"]["reference"] == "XB-MoJ letter 2026/881"
+
+    history = json.loads(_run(cluster, "xa", "evidence", "custody", package, "--json").stdout)
+    actions = [e["action"] for e in history["on_this_node"]]
+    assert actions[:2] == ["evidence.offered", "evidence.received"]
+    assert actions.count("evidence.export") == 2 and "evidence.consent" in actions

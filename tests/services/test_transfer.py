@@ -53,9 +53,17 @@ class Client:
 
     def offer(self, endpoint: str, token: str) -> dict[str, Any]:
         client = self.apps[endpoint]
-        return self._answer(client.post("/api/v1/evidence/offers", content=token, headers={"content-type": "application/jose"}))
+        return self._answer(
+            client.post(
+                "/api/v1/evidence/offers",
+                content=token,
+                headers={"content-type": "application/jose"},
+            )
+        )
 
-    def chunk(self, endpoint: str, package: str, n: int, data: bytes, *, last: bool) -> dict[str, Any]:
+    def chunk(
+        self, endpoint: str, package: str, n: int, data: bytes, *, last: bool
+    ) -> dict[str, Any]:
         for fault in list(self.faults):
             data = fault(n, data)
         self.puts.append(n)
@@ -65,19 +73,27 @@ class Client:
 
 def _entry(node_id: str, state: str, keys: KeySet) -> d.NodeEntry:
     return d.NodeEntry(
-        id=node_id, state=state, name=f"{node_id} (demo)", roles=("central_authority",),
-        endpoint=f"http://{node_id}.test", keys=tuple(d.PublicKey(**k) for k in keys.public()),
+        id=node_id,
+        state=state,
+        name=f"{node_id} (demo)",
+        roles=("central_authority",),
+        endpoint=f"http://{node_id}.test",
+        keys=tuple(d.PublicKey(**k) for k in keys.public()),
         valid_from=T0 - timedelta(days=1),
     )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def world(request: pytest.FixtureRequest, tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
+def world(
+    request: pytest.FixtureRequest, tmp_path: Path, store_factory: Any
+) -> Iterator[dict[str, Any]]:
     from contextlib import ExitStack
 
     keys = {n: KeySet.generate(T0 - timedelta(days=1)) for n in ("xa-ca", "xb-ca")}
     directory = d.Directory(
-        version=1, issued_at=T0 - timedelta(days=1), valid_until=T0 + timedelta(days=365),
+        version=1,
+        issued_at=T0 - timedelta(days=1),
+        valid_until=T0 + timedelta(days=365),
         nodes=(_entry("xa-ca", "XA", keys["xa-ca"]), _entry("xb-ca", "XB", keys["xb-ca"])),
     )
     with ExitStack() as stack:
@@ -85,34 +101,78 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, store_factory: Any) ->
         ctx = {n: fed.NodeContext(n, keys[n], directory, stores[n]) for n in keys}
         document = json.loads(EXAMPLE.read_text())
         with stores["xa-ca"].transaction() as conn:
-            mine = case_service.create_in(conn, document, [], direction="outgoing", actor="lara", at=T0, uid=UID, peer_node="xb-ca")
+            mine = case_service.create_in(
+                conn,
+                document,
+                [],
+                direction="outgoing",
+                actor="lara",
+                at=T0,
+                uid=UID,
+                peer_node="xb-ca",
+            )
         with stores["xb-ca"].transaction() as conn:
-            theirs = case_service.create_in(conn, document, [], direction="incoming", actor="node:xa-ca", at=T0, uid=UID, peer_node="xa-ca")
+            theirs = case_service.create_in(
+                conn,
+                document,
+                [],
+                direction="incoming",
+                actor="node:xa-ca",
+                at=T0,
+                uid=UID,
+                peer_node="xa-ca",
+            )
         folders = {n: tmp_path / n / "evidence" for n in keys}
-        apps = {f"http://{n}.test": TestClient(create_app(ctx[n], clock=lambda: T0, evidence_dir=folders[n])) for n in keys}
+        apps = {
+            f"http://{n}.test": TestClient(
+                create_app(ctx[n], clock=lambda: T0, evidence_dir=folders[n])
+            )
+            for n in keys
+        }
         files = tmp_path / "collected"
         files.mkdir()
         (files / "mailbox.mbox").write_bytes(os.urandom(300_000))
         (files / "subscriber.csv").write_text("account,created\ndemo,2024-01-01\n")
         packed = evidence_service.pack(
-            ctx["xb-ca"], "", theirs.request_id, [files], tmp_path / "EV.age",
-            collection=Collection("unit (demo)", T0 - timedelta(hours=1)), actor="bo", at=T0,
+            ctx["xb-ca"],
+            "",
+            theirs.request_id,
+            [files],
+            tmp_path / "EV.age",
+            collection=Collection("unit (demo)", T0 - timedelta(hours=1)),
+            actor="bo",
+            at=T0,
         )
         yield {
-            "ctx": ctx, "client": Client(apps), "folders": folders, "packed": packed, "tmp": tmp_path,
-            "xa_request": mine.request_id, "apps": apps,
+            "ctx": ctx,
+            "client": Client(apps),
+            "folders": folders,
+            "packed": packed,
+            "tmp": tmp_path,
+            "xa_request": mine.request_id,
+            "apps": apps,
         }
 
 
 def _offer(world: dict[str, Any], *, post: bool = False) -> str:
-    made = transfer.offer(world["ctx"]["xb-ca"], world["packed"].package.path, actor="bo", at=T0, chunk_size=CHUNK)
+    made = transfer.offer(
+        world["ctx"]["xb-ca"], world["packed"].package.path, actor="bo", at=T0, chunk_size=CHUNK
+    )
     if post:
         world["client"].offer("http://xa-ca.test", made.token)
     return made.package
 
 
 def _send(world: dict[str, Any], **kw: Any) -> transfer.Sent:
-    return transfer.send(world["ctx"]["xb-ca"], world["client"], _offer(world), actor="bo", clock=lambda: T0, pause=lambda s: None, **kw)
+    return transfer.send(
+        world["ctx"]["xb-ca"],
+        world["client"],
+        _offer(world),
+        actor="bo",
+        clock=lambda: T0,
+        pause=lambda s: None,
+        **kw,
+    )
 
 
 def _row(world: dict[str, Any], node: str, package: str) -> Any:
@@ -120,16 +180,22 @@ def _row(world: dict[str, Any], node: str, package: str) -> Any:
         return conn.execute(select(evidence).where(evidence.c.id == package)).one()
 
 
-def test_a_package_arrives_in_chunks_and_is_accepted_after_verification(world: dict[str, Any]) -> None:
+def test_a_package_arrives_in_chunks_and_is_accepted_after_verification(
+    world: dict[str, Any],
+) -> None:
     seen: list[tuple[int, int]] = []
     sent = _send(world, progress=lambda done, total: seen.append((done, total)))
-    assert sent.state == "delivered" and sent.chunks == -(-world["packed"].package.package_bytes // CHUNK)
+    assert sent.state == "delivered" and sent.chunks == -(
+        -world["packed"].package.package_bytes // CHUNK
+    )
     assert sent.sent == sent.chunks and sent.resent == 0 and sent.resumed_at == 0
     assert seen[-1] == (sent.chunks, sent.chunks) and len(seen) == sent.chunks
     received = _row(world, "xa-ca", sent.package)
     assert received.state == "accepted" and received.request_id == world["xa_request"]
     stored = world["folders"]["xa-ca"] / received.path
-    assert stored.read_bytes() == world["packed"].package.path.read_bytes()  # kept encrypted, as sent
+    assert (
+        stored.read_bytes() == world["packed"].package.path.read_bytes()
+    )  # kept encrypted, as sent
     assert not list((world["folders"]["xa-ca"] / "incoming").iterdir())
     kinds = [c["kind"] for c in json.loads(received.conditions)["conditions"]]
     assert "speciality" in kinds and "onward_transfer" in kinds
@@ -137,8 +203,14 @@ def test_a_package_arrives_in_chunks_and_is_accepted_after_verification(world: d
     for node in ("xa-ca", "xb-ca"):
         with world["ctx"][node].store.transaction() as conn:
             assert audit_log.verify(conn).ok
-            actions = {r.action for r in conn.execute(select(audit).where(audit.c.target == sent.package))}
-        assert actions == ({"evidence.offered", "evidence.received"} if node == "xa-ca" else {"evidence.offer", "evidence.delivered"})
+            actions = {
+                r.action for r in conn.execute(select(audit).where(audit.c.target == sent.package))
+            }
+        assert actions == (
+            {"evidence.offered", "evidence.received"}
+            if node == "xa-ca"
+            else {"evidence.offer", "evidence.delivered"}
+        )
 
 
 def test_a_dropped_connection_resumes_where_the_receiver_stands(world: dict[str, Any]) -> None:
@@ -170,7 +242,12 @@ def test_a_restart_of_both_nodes_loses_no_chunk(world: dict[str, Any]) -> None:
     # new processes: new contexts and apps over the same databases and folders
     old = world["ctx"]
     world["ctx"] = {n: fed.NodeContext(n, c.keys, c.directory, c.store) for n, c in old.items()}
-    apps = {f"http://{n}.test": TestClient(create_app(world["ctx"][n], clock=lambda: T0, evidence_dir=world["folders"][n])) for n in old}
+    apps = {
+        f"http://{n}.test": TestClient(
+            create_app(world["ctx"][n], clock=lambda: T0, evidence_dir=world["folders"][n])
+        )
+        for n in old
+    }
     world["client"] = Client(apps)
     sent = _send(world)
     assert sent.resumed_at == 5 and sent.sent == sent.chunks - 5 and sent.state == "delivered"
@@ -216,7 +293,9 @@ def test_a_truncated_transfer_is_not_accepted_until_complete(world: dict[str, An
     assert not (world["folders"]["xa-ca"] / row.path).exists()
 
 
-def test_a_package_that_fails_verification_is_refused_and_deleted(world: dict[str, Any], tmp_path: Path) -> None:
+def test_a_package_that_fails_verification_is_refused_and_deleted(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
     """XB signs an offer for a file that is not the package it packed (a re-encrypted,
     altered copy): every chunk matches the offer, but the package does not verify."""
     import io
@@ -231,7 +310,10 @@ def test_a_package_that_fails_verification_is_refused_and_deleted(world: dict[st
     path = world["packed"].package.path
     plain = pyrage.decrypt(path.read_bytes(), identities(ctx_b.keys))
     out = io.BytesIO()
-    with tarfile.open(fileobj=io.BytesIO(plain)) as src, tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as dst:
+    with (
+        tarfile.open(fileobj=io.BytesIO(plain)) as src,
+        tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as dst,
+    ):
         for m in src:
             f = src.extractfile(m)
             body = f.read() if f else b""
@@ -239,7 +321,10 @@ def test_a_package_that_fails_verification_is_refused_and_deleted(world: dict[st
                 body = body.replace(b"demo", b"DEMO")
             m.size = len(body)
             dst.addfile(m, io.BytesIO(body))
-    recipients = [agekeys.recipient(e.private) for e in (world["ctx"]["xa-ca"].keys.active("enc", T0), ctx_b.keys.active("enc", T0))]
+    recipients = [
+        agekeys.recipient(e.private)
+        for e in (world["ctx"]["xa-ca"].keys.active("enc", T0), ctx_b.keys.active("enc", T0))
+    ]
     path.write_bytes(pyrage.encrypt(out.getvalue(), recipients))
     with pytest.raises(Exception, match="does not verify"):
         transfer.offer(ctx_b, path, actor="bo", at=T0)  # the sender refuses to send it
@@ -247,12 +332,28 @@ def test_a_package_that_fails_verification_is_refused_and_deleted(world: dict[st
     from hanoinet.evidence.offer import make_offer
 
     sig = ctx_b.keys.active("sig", T0)
-    made = make_offer(path, package=world["packed"].package.package_id, request=UID, sender="xb-ca", recipient="xa-ca", kid=sig.kid, key=sig.key, at=T0, chunk_size=CHUNK)
+    made = make_offer(
+        path,
+        package=world["packed"].package.package_id,
+        request=UID,
+        sender="xb-ca",
+        recipient="xa-ca",
+        kid=sig.kid,
+        key=sig.key,
+        at=T0,
+        chunk_size=CHUNK,
+    )
     client = world["client"]
     answer = client.offer("http://xa-ca.test", made.token)
     data = path.read_bytes()
     for n in range(answer["chunks"]):
-        answer = client.chunk("http://xa-ca.test", made.package, n, data[n * CHUNK : (n + 1) * CHUNK], last=n == made.chunks - 1)
+        answer = client.chunk(
+            "http://xa-ca.test",
+            made.package,
+            n,
+            data[n * CHUNK : (n + 1) * CHUNK],
+            last=n == made.chunks - 1,
+        )
     assert answer["state"] == "refused"
     assert {p["code"] for p in answer["problems"]} == {"hash_mismatch"}
     row = _row(world, "xa-ca", made.package)
@@ -266,7 +367,16 @@ def test_an_offer_signed_by_no_node_of_the_directory_is_refused(world: dict[str,
     from hanoinet.exchange import crypto
 
     stranger = crypto.generate_signing_key()
-    made = make_offer(world["packed"].package.path, package="EV-xb-ca-000001", request=UID, sender="xb-ca", recipient="xa-ca", kid="stranger", key=stranger, at=T0)
+    made = make_offer(
+        world["packed"].package.path,
+        package="EV-xb-ca-000001",
+        request=UID,
+        sender="xb-ca",
+        recipient="xa-ca",
+        kid="stranger",
+        key=stranger,
+        at=T0,
+    )
     with pytest.raises(TransferRefused) as refused:
         world["client"].offer("http://xa-ca.test", made.token)
     assert refused.value.reason == "unknown_signer"
@@ -276,7 +386,16 @@ def test_an_offer_for_a_request_never_sent_is_refused(world: dict[str, Any]) -> 
     from hanoinet.evidence.offer import make_offer
 
     sig = world["ctx"]["xb-ca"].keys.active("sig", T0)
-    made = make_offer(world["packed"].package.path, package="EV-xb-ca-000009", request="00000000-0000-4000-8000-000000000000", sender="xb-ca", recipient="xa-ca", kid=sig.kid, key=sig.key, at=T0)
+    made = make_offer(
+        world["packed"].package.path,
+        package="EV-xb-ca-000009",
+        request="00000000-0000-4000-8000-000000000000",
+        sender="xb-ca",
+        recipient="xa-ca",
+        kid=sig.kid,
+        key=sig.key,
+        at=T0,
+    )
     with pytest.raises(TransferRefused) as refused:
         world["client"].offer("http://xa-ca.test", made.token)
     assert refused.value.reason == "unknown_request" and refused.value.status == 404

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from pyrage import x25519
@@ -295,19 +295,38 @@ def unpack_command(
 
 @app.command("custody")
 def custody_command(
-    package: Annotated[Path, typer.Argument(help="The package (or unpacked bag folder).")],
+    package: Annotated[
+        str,
+        typer.Argument(
+            help="A package file or unpacked bag folder, or on a node the id of a package it holds (EV-...)."
+        ),
+    ],
     authority: Authority = None,
     directory: Directory = None,
     identity: Identity = None,
     json: Json = False,
 ) -> None:
-    """The chain of custody as a timeline, read only from a package whose signature verifies."""
+    """The chain of custody as a timeline, read only from a package whose signature verifies;
+    on a node, followed by what happened to the package there (offer, receipt, exports)."""
+    local: list[dict[str, Any]] = []
+    path = Path(package)
     with user_errors():
-        if not package.exists():
-            raise InvalidInput(f"{package}: no such file or folder")
-        trust = _trust(authority, directory)
-        identities = _identities(identity, package)
-        result = pkg.verify(package, trust=trust, identities=identities, validate_case=False)
+        if not path.exists() and package.startswith("EV-"):
+            settings = load_settings()
+            ctx, _, folder = _node()
+            try:
+                result, local = service.read_custody(
+                    ctx, folder, package, actor=settings.user, at=datetime.now(UTC)
+                )
+            finally:
+                ctx.store.dispose()
+        else:
+            if not path.exists():
+                raise InvalidInput(f"{package}: no such file or folder, and not a package id")
+            trust = _trust(authority, directory)
+            result = pkg.verify(
+                path, trust=trust, identities=_identities(identity, path), validate_case=False
+            )
     if result.custody is None:
         _report(result, json)
         fail("the chain of custody could not be read from a verified package")
@@ -319,6 +338,7 @@ def custody_command(
                 "package": claims.get("package"),
                 "verified": result.ok,
                 "steps": [s.as_dict() for s in steps],
+                "on_this_node": local,
             }
         )
     else:
@@ -333,7 +353,217 @@ def custody_command(
                 console.print(f"      {s.description}", markup=False)
             for item in s.items:
                 console.print(f"      - {item}", markup=False)
+        if local:
+            console.print("On this node:", markup=False)
+        for e in local:
+            console.print(f"  {e['at'][:19]}Z  {e['action']} by {e['actor']}", markup=False)
         if not result.ok:
             console.print("NOT VERIFIED: see `hanoinet evidence verify`", markup=False)
     if not result.ok:
         raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+def _node() -> tuple[Any, Any, Path]:
+    settings = load_settings()
+    ctx, signed = runtime.load_context(settings, datetime.now(UTC))
+    return ctx, signed, settings.data_dir / "evidence"
+
+
+@app.command("send")
+def send_command(
+    package: Annotated[Path, typer.Argument(help="A package this node packed (evidence pack).")],
+    chunk_mib: Annotated[
+        int, typer.Option("--chunk-mib", min=1, max=16, help="Chunk size in MiB (first send only).")
+    ] = 8,
+    json: Json = False,
+) -> None:
+    """Send a package to the node it is for, in acknowledged chunks. Interrupted, the same
+    command resumes where the receiving node stands."""
+    from hanoinet.exchange.transport import HttpTransport
+    from hanoinet.services import transfer
+
+    settings = load_settings()
+    with user_errors():
+        ctx, _, _ = _node()
+        made = transfer.offer(
+            ctx, package, actor=settings.user, at=datetime.now(UTC), chunk_size=chunk_mib << 20
+        )
+        transport = HttpTransport()
+        try:
+            with _progress(made.size, f"sending {made.package} to {made.recipient}", json) as bar:
+                done = {"chunks": 0}
+
+                def advance(next_chunk: int, total: int) -> None:
+                    if bar is not None:
+                        step = sum(made.chunk_length(n) for n in range(done["chunks"], next_chunk))
+                        bar(step)
+                    done["chunks"] = next_chunk
+
+                sent = transfer.send(
+                    ctx,
+                    transport,
+                    made.package,
+                    actor=settings.user,
+                    clock=lambda: datetime.now(UTC),
+                    progress=advance,
+                )
+        finally:
+            transport.close()
+    data = sent.as_dict()
+    if json:
+        print_json(data)
+    else:
+        resumed = f", resumed at chunk {sent.resumed_at}" if sent.resumed_at else ""
+        console.print(
+            f"{sent.package}: {sent.state} ({sent.chunks} chunks, {sent.sent} sent now{resumed})",
+            markup=False,
+        )
+        for p in sent.problems:
+            console.print(f"  problem [{p['code']}] {p['where']}: {p['message']}", markup=False)
+    if sent.state != "delivered":
+        raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+@app.command("list")
+def list_command(
+    case: Annotated[
+        str | None, typer.Option("--case", help="Only the packages of this request.")
+    ] = None,
+    json: Json = False,
+) -> None:
+    """The packages this node sent and received, and where each transfer stands."""
+    from hanoinet.cli.case import _store
+
+    store = _store()
+    try:
+        with user_errors():
+            found = service.holdings(store, request_id=case)
+    finally:
+        store.dispose()
+    if json:
+        print_json({"packages": [h.as_dict() for h in found]})
+        return
+    if not found:
+        console.print("No evidence packages.", markup=False)
+    for h in found:
+        console.print(
+            f"{h.id}  {h.direction:<8} {h.state:<9} {h.request_id}  {h.peer_node}  "
+            f"{h.size:,} bytes  {h.next_chunk}/{h.chunks} chunks",
+            markup=False,
+        )
+
+
+@app.command("permit")
+def permit_command(
+    package: Annotated[str, typer.Argument(help="A package this node received (EV-...).")],
+    reference: Annotated[
+        str,
+        typer.Option(
+            "--reference",
+            help="The reference of the sending State's written consent or authorization.",
+        ),
+    ],
+    consent_for: Annotated[
+        str | None,
+        typer.Option(
+            "--consent-for", help="The other matter the sending State consented to (40(19))."
+        ),
+    ] = None,
+    authorize_transfer_to: Annotated[
+        str | None,
+        typer.Option(
+            "--authorize-transfer-to",
+            help="The third State or body the sending State authorized an onward transfer to (36(3)).",
+        ),
+    ] = None,
+    json: Json = False,
+) -> None:
+    """Record the sending State's consent to another use, or its authorization of an onward
+    transfer, so that `evidence export` allows it."""
+    from hanoinet.cli.case import _store
+
+    if (consent_for is None) == (authorize_transfer_to is None):
+        fail("give exactly one of --consent-for MATTER or --authorize-transfer-to STATE")
+    kind: Literal["consent", "authorization"] = (
+        "consent" if consent_for is not None else "authorization"
+    )
+    scope = consent_for if consent_for is not None else str(authorize_transfer_to)
+    settings = load_settings()
+    store = _store()
+    try:
+        with user_errors():
+            held = service.permit(
+                store, package, kind, scope, reference, actor=settings.user, at=datetime.now(UTC)
+            )
+    finally:
+        store.dispose()
+    if json:
+        print_json(held.as_dict())
+    else:
+        console.print(
+            f"{held.id}: {kind} recorded ({service.PERMISSION_ARTICLE[kind]}) for {scope}, reference {reference}",
+            markup=False,
+        )
+
+
+@app.command("export")
+def export_command(
+    package: Annotated[str, typer.Argument(help="A package this node received (EV-...).")],
+    to: Annotated[Path, typer.Option("--to", help="The folder to write the bag into.")],
+    for_matter: Annotated[
+        str | None,
+        typer.Option(
+            "--for-matter",
+            help="Use in a matter other than the request's: needs a recorded consent (40(19)).",
+        ),
+    ] = None,
+    transfer_to: Annotated[
+        str | None,
+        typer.Option(
+            "--transfer-to",
+            help="An onward transfer to a third State or body: needs a recorded authorization (36(3)).",
+        ),
+    ] = None,
+    json: Json = False,
+) -> None:
+    """Open a received package for use: verified again as it is written, allowed only as its
+    use conditions permit, recorded in the audit log."""
+    if for_matter is not None and transfer_to is not None:
+        fail("give at most one of --for-matter and --transfer-to")
+    purpose: service.Purpose = "request"
+    scope = None
+    if for_matter is not None:
+        purpose, scope = "other_matter", for_matter
+    elif transfer_to is not None:
+        purpose, scope = "onward_transfer", transfer_to
+    settings = load_settings()
+    with user_errors():
+        ctx, _, folder = _node()
+        try:
+            size = next((h.size for h in service.holdings(ctx.store) if h.id == package), 0)
+            with _progress(size, f"opening {package}", json) as bar:
+                done = service.export(
+                    ctx,
+                    folder,
+                    package,
+                    to,
+                    purpose=purpose,
+                    scope=scope,
+                    actor=settings.user,
+                    at=datetime.now(UTC),
+                    progress=bar,
+                )
+        finally:
+            ctx.store.dispose()
+    if json:
+        print_json(done.as_dict())
+        return
+    console.print(
+        f"{done.holding.id} exported to {done.folder} ({purpose.replace('_', ' ')})", markup=False
+    )
+    for c in (done.holding.conditions or {}).get("conditions", []):
+        marks = "" if c["verified"] else " (para. number unconfirmed)"
+        console.print(
+            f"  condition {c['kind']} {c['article']}{marks}: {c.get('matter') or c['text']}",
+            markup=False,
+        )

@@ -11,28 +11,29 @@ this node itself, so it can verify what it sent.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pyrage import x25519
-from sqlalchemy import select
+from sqlalchemy import Connection, insert, select
 
 from hanoinet import __version__
-from hanoinet.convention.catalog import convention
-from hanoinet.errors import InvalidInput, UnknownCase
+from hanoinet.convention.catalog import UNCONFIRMED, convention
+from hanoinet.errors import InvalidInput, TransitionRefused, UnknownCase
 from hanoinet.evidence import agekeys, bag
 from hanoinet.evidence import package as pkg
 from hanoinet.evidence.conditions import conditions_for
 from hanoinet.evidence.custody import Collection
 from hanoinet.exchange.directory import NodeEntry, PublicKey
 from hanoinet.exchange.keys import KeySet
-from hanoinet.services.cases import _next_id
+from hanoinet.services.cases import _next_id, aware
 from hanoinet.services.federation import NodeContext
+from hanoinet.store import Store
 from hanoinet.store import audit as audit_log
-from hanoinet.store.schema import requests
+from hanoinet.store.schema import audit, evidence, evidence_permissions, requests
 
 
 @dataclass(frozen=True)
@@ -165,3 +166,321 @@ def pack(
     except bag.BagError as exc:
         raise InvalidInput(str(exc)) from None
     return Packed(row.id, peer.id, packed)
+
+
+# ---- the packages a node holds, and their use -------------------------------------------
+
+PERMISSION_ARTICLE = {"consent": "40(19)", "authorization": "36(3)"}
+"""What each permission answers: use in another matter (speciality), onward transfer."""
+Purpose = Literal["request", "other_matter", "onward_transfer"]
+
+
+@dataclass(frozen=True)
+class Holding:
+    """One package this node sent or received, where its transfer stands."""
+
+    id: str
+    request_id: str
+    direction: str
+    peer_node: str
+    state: str
+    size: int
+    sha256: str
+    chunks: int
+    next_chunk: int
+    conditions: dict[str, Any] | None
+    reason: list[dict[str, str]] | None
+    permissions: tuple[dict[str, str], ...]
+    updated_at: datetime
+
+    @property
+    def progress(self) -> float:
+        return self.next_chunk / self.chunks if self.chunks else 1.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "package": self.id,
+            "request": self.request_id,
+            "direction": self.direction,
+            "peer_node": self.peer_node,
+            "state": self.state,
+            "bytes": self.size,
+            "sha256": self.sha256,
+            "chunks": self.chunks,
+            "chunks_done": self.next_chunk,
+            "conditions": self.conditions,
+            "problems": self.reason,
+            "permissions": list(self.permissions),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+def _holding(row: Any, permissions: Sequence[Any]) -> Holding:
+    return Holding(
+        row.id,
+        row.request_id,
+        row.direction,
+        row.peer_node,
+        row.state,
+        int(row.size),
+        row.sha256,
+        row.chunks,
+        row.next_chunk,
+        json.loads(row.conditions) if row.conditions else None,
+        json.loads(row.reason) if row.reason else None,
+        tuple(
+            {
+                "kind": p.kind,
+                "article": PERMISSION_ARTICLE[p.kind],
+                "scope": p.scope,
+                "reference": p.reference,
+                "recorded_by": p.recorded_by,
+                "recorded_at": aware(p.recorded_at).isoformat(),
+            }
+            for p in permissions
+            if p.package_id == row.id
+        ),
+        aware(row.updated_at),
+    )
+
+
+def holdings(store: Store, *, request_id: str | None = None) -> list[Holding]:
+    """The packages of this node (of one request), newest first. Metadata only: reading
+    a package's content is ``export``, which is audited."""
+    query = select(evidence).order_by(evidence.c.updated_at.desc(), evidence.c.id.desc())
+    if request_id is not None:
+        query = query.where(evidence.c.request_id == request_id)
+    with store.transaction() as conn:
+        rows = conn.execute(query).all()
+        ids = [r.id for r in rows]
+        permissions = (
+            conn.execute(
+                select(evidence_permissions)
+                .where(evidence_permissions.c.package_id.in_(ids))
+                .order_by(evidence_permissions.c.id)
+            ).all()
+            if ids
+            else []
+        )
+    return [_holding(r, permissions) for r in rows]
+
+
+def _received(conn: Connection, package_id: str) -> Any:
+    row = conn.execute(select(evidence).where(evidence.c.id == package_id)).one_or_none()
+    if row is None:
+        raise UnknownCase(f"no evidence package {package_id} on this node")
+    if row.direction != "incoming" or row.state != "accepted":
+        raise InvalidInput(
+            f"{package_id} is {row.direction} and {row.state}: only evidence this node received "
+            "and accepted can be used here"
+        )
+    return row
+
+
+def permit(
+    store: Store,
+    package_id: str,
+    kind: Literal["consent", "authorization"],
+    scope: str,
+    reference: str,
+    *,
+    actor: str,
+    at: datetime,
+) -> Holding:
+    """Record the sending State's consent to another use (40(19)) or its authorization of an
+    onward transfer (36(3)), with the reference of its written record."""
+    if not scope.strip() or not reference.strip():
+        raise InvalidInput("a permission needs what it allows and the reference of its record")
+    with store.transaction() as conn:
+        _received(conn, package_id)
+        conn.execute(
+            insert(evidence_permissions).values(
+                package_id=package_id,
+                kind=kind,
+                scope=scope.strip(),
+                reference=reference.strip(),
+                recorded_by=actor,
+                recorded_at=at,
+            )
+        )
+        audit_log.append(
+            conn,
+            at=at,
+            actor=actor,
+            action=f"evidence.{kind}",
+            target=package_id,
+            legal_basis=PERMISSION_ARTICLE[kind],
+            detail={"scope": scope.strip(), "reference": reference.strip()},
+        )
+    return _one(store, package_id)
+
+
+def _one(store: Store, package_id: str) -> Holding:
+    found = [h for h in holdings(store) if h.id == package_id]
+    if not found:
+        raise UnknownCase(f"no evidence package {package_id} on this node")
+    return found[0]
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+
+
+def _required_permission(
+    holding: Holding, purpose: Purpose, scope: str | None
+) -> dict[str, str] | None:
+    """The recorded permission the use needs, or TransitionRefused citing the article."""
+    if purpose == "request":
+        return None
+    if not scope or not scope.strip():
+        raise InvalidInput("say which other matter, or to which State or body, the evidence goes")
+    kind = "consent" if purpose == "other_matter" else "authorization"
+    found = next(
+        (p for p in holding.permissions if p["kind"] == kind and _same(p["scope"], scope)), None
+    )
+    if found is not None:
+        return found
+    article = PERMISSION_ARTICLE[kind]
+    info = convention().key(article)
+    mark = "" if info.verified else f" ({UNCONFIRMED})"
+    what = (
+        f"use in another matter ({scope}) needs the prior consent of the sending State"
+        if kind == "consent"
+        else f"onward transfer to {scope} needs the prior authorization of the sending State"
+    )
+    flag = "--consent-for" if kind == "consent" else "--authorize-transfer-to"
+    raise TransitionRefused(
+        f"{holding.id}: {what}, art. {article}{mark}. Record it first: hanoinet evidence permit "
+        f"{holding.id} {flag} '{scope}' --reference REF",
+        article=article,
+    )
+
+
+@dataclass(frozen=True)
+class Exported:
+    holding: Holding
+    folder: Path
+    purpose: Purpose
+    scope: str | None
+    permission: dict[str, str] | None
+    verification: pkg.Verification
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "package": self.holding.id,
+            "exported_to": str(self.folder),
+            "purpose": self.purpose,
+            "scope": self.scope,
+            "permission": self.permission,
+            "conditions": self.holding.conditions,
+            "checks": [c.as_dict() for c in self.verification.checks],
+        }
+
+
+def export(
+    ctx: NodeContext,
+    folder: Path,
+    package_id: str,
+    to: Path,
+    *,
+    purpose: Purpose = "request",
+    scope: str | None = None,
+    actor: str,
+    at: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> Exported:
+    """Open a received package into ``to`` (verified again as it is written), if its use
+    conditions allow this use; the export is recorded in the audit log (its chain of
+    custody on this node). Nothing is written when a condition or a check refuses it."""
+    with ctx.store.transaction() as conn:
+        row = _received(conn, package_id)
+    holding = _one(ctx.store, package_id)
+    permission = _required_permission(holding, purpose, scope)
+    source = folder / row.path
+    if not source.is_file():
+        raise InvalidInput(f"{package_id}: its file {source} is missing from the evidence folder")
+    result = pkg.unpack(
+        source,
+        to,
+        trust=pkg.Trust({}, directory=ctx.directory),
+        identities=identities(ctx.keys),
+        progress=progress,
+    )
+    if not result.ok:
+        first = result.problems[0] if result.problems else "a check failed"
+        raise InvalidInput(f"{package_id} did not verify as it was opened: {first}")
+    unpacked = to / package_id
+    try:
+        with ctx.store.transaction() as conn:
+            audit_log.append(
+                conn,
+                at=at,
+                actor=actor,
+                action="evidence.export",
+                target=package_id,
+                legal_basis=PERMISSION_ARTICLE[
+                    "consent" if purpose != "onward_transfer" else "authorization"
+                ],
+                detail={
+                    "to": str(unpacked),
+                    "purpose": purpose,
+                    "scope": scope,
+                    "permission": permission["reference"] if permission else None,
+                },
+            )
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(unpacked, ignore_errors=True)
+        raise
+    return Exported(holding, unpacked, purpose, scope, permission, result)
+
+
+def local_custody(store: Store, package_id: str) -> list[dict[str, Any]]:
+    """What happened to a package on this node (offer, receipt, permissions, exports), from
+    the audit log, in order: the chain of custody continued after the package's own."""
+    with store.transaction() as conn:
+        rows = conn.execute(
+            select(audit).where(audit.c.target == package_id).order_by(audit.c.seq)
+        ).all()
+    return [
+        {
+            "at": aware(r.at).isoformat(),
+            "action": r.action,
+            "actor": r.actor,
+            "detail": json.loads(r.detail) if r.detail else None,
+        }
+        for r in rows
+    ]
+
+
+def read_custody(
+    ctx: NodeContext, folder: Path, package_id: str, *, actor: str, at: datetime
+) -> tuple[pkg.Verification, list[dict[str, Any]]]:
+    """A package held here: its own chain of custody (read from the verified package; an
+    audited read) and what happened to it on this node since."""
+    with ctx.store.transaction() as conn:
+        row = conn.execute(select(evidence).where(evidence.c.id == package_id)).one_or_none()
+        if row is None:
+            raise UnknownCase(f"no evidence package {package_id} on this node")
+        if row.direction == "incoming" and row.state != "accepted":
+            raise InvalidInput(
+                f"{package_id} is {row.state}: it was not accepted, so there is none to read"
+            )
+        audit_log.append(
+            conn,
+            at=at,
+            actor=actor,
+            action="evidence.custody",
+            target=package_id,
+            legal_basis=PERMISSION_ARTICLE["consent"],
+            detail=None,
+        )
+    source = Path(row.path) if row.direction == "outgoing" else folder / row.path
+    result = pkg.verify(
+        source,
+        trust=pkg.Trust({}, directory=ctx.directory),
+        identities=identities(ctx.keys),
+        validate_case=False,
+    )
+    return result, local_custody(ctx.store, package_id)
