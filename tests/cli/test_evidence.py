@@ -24,7 +24,6 @@ from hanoinet.store import audit as audit_log
 from hanoinet.store import open_store
 from hanoinet.store.schema import audit
 
-
 UID = "6f1c2b3a-0000-4000-8000-00000000c001"
 
 
