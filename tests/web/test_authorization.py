@@ -769,7 +769,9 @@ LOG_IN = "the log-in itself, before a role applies: tests/web/test_pages.py"
 PUBLIC = "public by design, no log-in: tests/web/test_public.py, tests/web/test_articles.py"
 API = "systems with API tokens: tests/web/test_api.py, schemathesis in tests/web/test_openapi.py"
 PEERS = "other nodes, by signed envelopes: tests/services/test_federation.py, test_api.py"
-EVIDENCE_PEERS = "other nodes, by a signed offer and chunks matching it: tests/services/test_transfer.py"
+EVIDENCE_PEERS = (
+    "other nodes, by a signed offer and chunks matching it: tests/services/test_transfer.py"
+)
 ROUTES: dict[tuple[str, str], Callable[..., None] | str] = {
     ("GET", "/"): test_home_sends_each_role_to_its_first_page,
     ("GET", "/desk"): test_the_desk_opens_for_its_roles_with_exactly_the_desk_work_they_see,

@@ -112,7 +112,10 @@ def node(tmp_path: Path) -> Iterator[dict[str, Any]]:
         ):
             text = (EXAMPLES / name).read_text("utf-8")
             case_service.new_case(store, text, direction=direction, actor=actor, at=T0)
-        yield {"app": _app(store, tmp_path / "evidence"), "headers": {"Authorization": f"Bearer {token}"}}
+        yield {
+            "app": _app(store, tmp_path / "evidence"),
+            "headers": {"Authorization": f"Bearer {token}"},
+        }
     finally:
         store.dispose()
 
