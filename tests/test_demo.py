@@ -15,9 +15,12 @@ def test_demo_story_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
         "2. Expedited preservation",
         "3. The provider is in Caldera",
         "4. The follow-up request",
+        "5. The evidence",
     ):
         assert step in out
     assert "Aurelia sees it executed" in out
     assert "Aurelia's node drafted a preservation request to Caldera" in out
     assert "preserved -> held" in out
     assert "message_delivered" in out
+    assert "EV-xb-node-000001: delivered" in out  # packed, sent in chunks, verified, accepted
+    assert "received from" in out or "incoming accepted" in out

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -303,6 +304,51 @@ def story(demo: Demo) -> None:
         lambda: demo.incoming("xb", "stored_data") is not None, "Borealis received the MLA request"
     )
     demo.run("xa", "case", "timeline", case)
+
+    print("\n== 5. The evidence: packed, signed, encrypted, sent in chunks (40, 36(3))", flush=True)
+    asked = demo.incoming("xb", "stored_data")
+    assert asked is not None
+    demo.run("xb", "case", "act", asked["id"], "acknowledge")
+    demo.run("xb", "case", "act", asked["id"], "start_execution")
+    exported = demo.root / "xb" / "collected-demo"
+    (exported / "mail-server").mkdir(parents=True, exist_ok=True)
+    lines = "".join(
+        f"2026-11-{d:02d}T{h:02d}:14:07Z smtp-in 192.0.2.{h} rejected (ILLUSTRATIVE DEMO LOG)\n"
+        for d in range(1, 29)
+        for h in range(24)
+    )
+    (exported / "mail-server" / "auth.log").write_text(lines * 40, encoding="utf-8")
+    (exported / "README-DEMO.txt").write_text(
+        "Illustrative demo evidence: no real system, person or provider.\n", encoding="utf-8"
+    )
+    package = demo.root / "xb" / "evidence-for-aurelia.age"
+    package.unlink(missing_ok=True)
+    packed = demo.json(
+        "xb",
+        "evidence",
+        "pack",
+        str(exported),
+        "--case",
+        asked["id"],
+        "--out",
+        str(package),
+        "--collected-by",
+        "Borealis cyber unit (demo)",
+        "--collected-at",
+        datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "--tool",
+        "demo log export 1.0",
+        "--method",
+        "export of the mail server's authentication log (illustrative)",
+    )
+    print(
+        f"    {packed['package']}: {len(packed['files'])} files, {packed['payload_bytes']:,} bytes",
+        flush=True,
+    )
+    demo.run("xb", "evidence", "send", str(package), "--chunk-mib", "1")
+    demo.run("xa", "evidence", "list")
+    demo.run("xa", "evidence", "custody", packed["package"])
+    demo.run("xb", "case", "act", asked["id"], "execute")
 
 
 def main(argv: list[str] | None = None) -> int:
