@@ -21,6 +21,7 @@ apart, a ``detail`` for debugging that never reaches a peer or a user.
     ├── Forbidden                the role does not allow this action
     ├── TransferRefused          the receiving node refused an evidence offer or chunk (reason)
     ├── TransferInterrupted      an evidence transfer lost its connection; run it again to resume
+    ├── MissingTool              a program a command runs (``age`` ...) is not installed
     └── StoreError               the database cannot be used as it is
         └── SchemaTooNew         the database was migrated by a newer hanoinet
 """
@@ -134,6 +135,12 @@ class Forbidden(HanoinetError):
     """The principal's role does not allow this (and it may see what it asks about)."""
 
     code = "forbidden"
+
+
+class MissingTool(HanoinetError):
+    """A program a command runs is not on PATH; the message says which package installs it."""
+
+    code = "missing_tool"
 
 
 class StoreError(HanoinetError):

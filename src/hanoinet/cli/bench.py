@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -10,7 +11,7 @@ from hanoinet.bench import cases as cases_bench
 from hanoinet.bench import check as check_bench
 from hanoinet.bench import treaty as treaty_bench
 from hanoinet.bench.common import environment
-from hanoinet.cli.output import console, err_console, fail, print_json
+from hanoinet.cli.output import EXIT_FINDING, console, err_console, fail, print_json, user_errors
 
 app = typer.Typer(
     help="Benchmarks, each printed beside a reference measured in the same run.",
@@ -217,3 +218,79 @@ def exchange_command(
         f"  latency at {lat['rate_per_second']:g}/s, send to peer's queue: p50 {lat['p50_ms']} ms, "
         f"p99 {lat['p99_ms']} ms (target < {result['target_p99_ms']:.0f} ms)"
     )
+
+
+@app.command("evidence")
+def evidence_command(
+    size: Annotated[
+        str,
+        typer.Option(
+            "--size", help="Size of the file to pack: bytes, or with K, M or G (binary units)."
+        ),
+    ] = "100M",
+    repeat: Annotated[
+        int, typer.Option("--repeat", help="Rounds, ours and the reference alternating; best of N.")
+    ] = 1,
+    folder: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir", help="Folder for the temporary files (about 3x --size); default: a temp dir."
+        ),
+    ] = None,
+    json: Json = False,
+) -> None:
+    """Evidence packages: pack + encrypt and decrypt + verify beside sha256sum and age, peak memory (target <= 64 MiB)."""
+    from hanoinet.bench import evidence as evidence_bench
+
+    def progress(line: str) -> None:
+        err_console.print(line, markup=False)
+
+    with user_errors():
+        try:
+            result = evidence_bench.run(
+                size, repeat=repeat, directory=folder, progress=None if json else progress
+            )
+        except evidence_bench.BenchFailed as exc:
+            fail(str(exc), code=EXIT_FINDING)
+    result["environment"] = environment()
+    if json:
+        print_json(result)
+        return
+    _print_evidence(result)
+
+
+def _print_evidence(result: dict[str, Any]) -> None:
+    console.print(
+        f"bench evidence: one file of {result['size']} ({result['bytes']:,} bytes, random), "
+        f"best of {result['repeat']}, beside age {result['tools']['age_version']} and sha256sum",
+        markup=False,
+    )
+    for step in result["steps"]:
+        ours, ref = step["ours"], step["reference"]
+        verdict = "meets" if step["meets_target"] else "MISSES"
+        console.print(
+            f"  {step['name']:<17} hanoinet {ours['seconds']:>8.3f} s {ours['mb_per_second']:>7,.0f} MB/s"
+            f"   reference {ref['seconds']:>8.3f} s {ref['mb_per_second']:>7,.0f} MB/s"
+            f"   ratio {step['ratio']:.2f}x  {verdict} (<= {step['target_ratio']:.1f}x)",
+            markup=False,
+        )
+        console.print(f"  {'':<17}   ({ours['name']} / {ref['name']})", markup=False)
+    case = result["case_validation"]
+    console.print(
+        f"  CASE/UCO validation of custody.jsonld: {case['seconds']:.2f} s once "
+        f"(fixed cost, not in decrypt + verify), peak {case['peak_rss_mib']:.1f} MiB",
+        markup=False,
+    )
+    memory = result["memory"]
+    verdict = "meets" if memory["meets_target"] else "MISSES"
+    console.print(
+        f"  peak RSS: pack {memory['pack']['peak_rss_mib']:.1f} MiB, verify "
+        f"{memory['verify']['peak_rss_mib']:.1f} MiB (baseline after imports "
+        f"{memory['pack']['baseline_rss_mib']:.1f} MiB); {verdict} the target <= "
+        f"{memory['target_mib']} MiB",
+        markup=False,
+    )
+    verdict = "meets" if result["meets_target"] else "MISSES"
+    console.print(f"  {verdict} the targets overall", markup=False)
+    for note in result["notes"]:
+        console.print(f"  note: {note}", markup=False)
