@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/hanoinet bench cases
 	$(BIN)/hanoinet bench exchange
 	$(BIN)/hanoinet bench web
+	$(BIN)/hanoinet bench evidence
 
 # Regenerate the lock after changing dependencies in pyproject.toml (needs uv on PATH).
 lock:
