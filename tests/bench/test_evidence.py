@@ -190,16 +190,14 @@ def test_verify_without_case_is_ok_and_still_says_case_was_not_checked(tmp_path:
     assert set(statuses.values()) == {"passed"}
 
 
-def test_the_waiver_covers_only_the_check_not_asked_for() -> None:
+def test_a_check_not_asked_for_does_not_fail_a_verification_but_a_failure_does() -> None:
     passed = [package.Check(n, "passed", "") for n in ("decrypt", "signature", "payload")]
     case = package.Check("CASE/UCO", "not_checked", "CASE validation was not asked for")
-    waived = frozenset({"CASE/UCO"})
-    assert package.Verification("p", [*passed, case], waived=waived).ok
-    assert not package.Verification("p", [*passed, case]).ok
-    other = package.Check("custody", "not_checked", "the signature did not verify")
-    assert not package.Verification("p", [*passed, case, other], waived=waived).ok
+    assert package.Verification("p", [*passed, case]).ok
     failed = package.Check("payload", "failed", "hash mismatch")
-    assert not package.Verification("p", [*passed[:2], failed, case], waived=waived).ok
+    assert not package.Verification("p", [*passed[:2], failed, case]).ok
+    problem = package.BagError("hash_mismatch", "data/x", "changed")
+    assert not package.Verification("p", [*passed, case], [problem]).ok
 
 
 def test_a_failing_child_or_reference_stops_the_benchmark(tmp_path: Path) -> None:
