@@ -109,7 +109,7 @@ def _through_pipe(
 
     def run() -> None:
         try:
-            with open(write_fd, "wb", buffering=0) as writer:
+            with open(write_fd, "wb", buffering=CHUNK) as writer:
                 outcome["value"] = produce(writer)
         except BaseException as exc:
             outcome["error"] = exc
@@ -119,7 +119,7 @@ def _through_pipe(
     consumed: Any = None
     failure: BaseException | None = None
     try:
-        with open(read_fd, "rb", buffering=0) as reader:
+        with open(read_fd, "rb", buffering=CHUNK) as reader:
             consumed = consume(reader)
             # drain what the consumer did not read, so the producer can finish
             while reader.read(CHUNK):
