@@ -267,7 +267,7 @@ def read_bag(
                         BagError("duplicate", rel, "appears twice in the package")
                     )
                     continue
-                result.payload[rel] = _hash_out(
+                result.payload[rel] = hash_stream(
                     fileobj, dest / root / rel if dest else None, progress
                 )
             elif rel in tag_names and member.size <= TAG_LIMIT:
@@ -288,7 +288,7 @@ def _members(tar: tarfile.TarFile, result: Read) -> Iterator[tarfile.TarInfo]:
         )
 
 
-def _hash_out(fileobj: IO[bytes], target: Path | None, progress: Progress | None) -> Digests:
+def hash_stream(fileobj: IO[bytes], target: Path | None, progress: Progress | None) -> Digests:
     hashes = [hashlib.new(a) for a in ALGORITHMS]
     size = 0
     out: BinaryIO | None = None

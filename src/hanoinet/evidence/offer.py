@@ -127,15 +127,7 @@ def verify_offer(
         kid = str(crypto.unverified_header(token).get("kid"))
     except crypto.CryptoFailure as exc:
         raise OfferRefused("malformed", f"not a signed offer: {exc}") from None
-    owner = next(
-        (
-            (node, key)
-            for node in directory.nodes
-            for key in node.keys
-            if key.kid == kid and key.use == "sig"
-        ),
-        None,
-    )
+    owner = directory.signing_key(kid)
     if owner is None:
         raise OfferRefused(
             "unknown_signer", f"signed with key {kid}, which no node in the directory holds"

@@ -47,6 +47,7 @@ from hanoinet.evidence.bag import (
     Progress,
     Read,
     Source,
+    hash_stream,
     parse_manifest,
     read_bag,
     write_bag,
@@ -444,8 +445,6 @@ def _read_encrypted(
 
 
 def _read_folder(folder: Path, progress: Progress | None) -> Read:
-    from hanoinet.evidence.bag import _hash_out
-
     read = Read(root=folder.name)
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).as_posix()
@@ -455,7 +454,7 @@ def _read_folder(folder: Path, progress: Progress | None) -> Read:
             read.problems.append(BagError("extra", rel, "is not a regular file"))
         elif rel.startswith("data/"):
             with open(path, "rb") as f:
-                read.payload[rel] = _hash_out(f, None, progress)
+                read.payload[rel] = hash_stream(f, None, progress)
         elif rel in TAG_NAMES and path.stat().st_size <= (64 << 20):
             read.tags[rel] = path.read_bytes()
         else:
@@ -503,15 +502,7 @@ def _check_signature(read: Read, trust: Trust, result: Verification) -> bool:
     except crypto.CryptoFailure as exc:
         result.failed("signature", BagError("forged", SIGNATURE, str(exc)))
         return False
-    owner = next(
-        (
-            (node, key)
-            for node in directory.nodes
-            for key in node.keys
-            if key.kid == kid and key.use == "sig"
-        ),
-        None,
-    )
+    owner = directory.signing_key(kid)
     if owner is None:
         result.failed(
             "signature",

@@ -88,6 +88,12 @@ class Directory(_Frozen):
             return None
         return node
 
+    def signing_key(self, kid: str) -> tuple[NodeEntry, PublicKey] | None:
+        """The node holding signing key ``kid``, and that key (to verify what it signed)."""
+        return next(
+            ((n, k) for n in self.nodes for k in n.keys if k.kid == kid and k.use == "sig"), None
+        )
+
     def nodes_of(self, state: str, role: Role | None = None) -> list[NodeEntry]:
         return [n for n in self.nodes if n.state == state and (role is None or role in n.roles)]
 
