@@ -437,7 +437,9 @@ def list_command(
     store = _store()
     try:
         with user_errors():
-            found = service.holdings(store, request_id=case)
+            found = service.holdings(
+                store, request_id=case, actor=load_settings().user, at=datetime.now(UTC)
+            )
     finally:
         store.dispose()
     if json:

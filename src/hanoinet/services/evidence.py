@@ -244,9 +244,16 @@ def _holding(row: Any, permissions: Sequence[Any]) -> Holding:
     )
 
 
-def holdings(store: Store, *, request_id: str | None = None) -> list[Holding]:
-    """The packages of this node (of one request), newest first. Metadata only: reading
-    a package's content is ``export``, which is audited."""
+def holdings(
+    store: Store,
+    *,
+    request_id: str | None = None,
+    actor: str | None = None,
+    at: datetime | None = None,
+) -> list[Holding]:
+    """The packages of this node (of one request), newest first: metadata and the use
+    conditions (which name the request's matter), so a read by a person (``actor``) is
+    audited. Reading a package's content is ``export``, audited too."""
     query = select(evidence).order_by(evidence.c.updated_at.desc(), evidence.c.id.desc())
     if request_id is not None:
         query = query.where(evidence.c.request_id == request_id)
@@ -262,6 +269,16 @@ def holdings(store: Store, *, request_id: str | None = None) -> list[Holding]:
             if ids
             else []
         )
+        if actor is not None and at is not None:
+            audit_log.append(
+                conn,
+                at=at,
+                actor=actor,
+                action="evidence.list",
+                target=request_id or "evidence",
+                legal_basis=PERMISSION_ARTICLE["consent"],
+                detail={"packages": ids},
+            )
     return [_holding(r, permissions) for r in rows]
 
 
