@@ -399,3 +399,27 @@ def test_an_offer_for_a_request_never_sent_is_refused(world: dict[str, Any]) -> 
     with pytest.raises(TransferRefused) as refused:
         world["client"].offer("http://xa-ca.test", made.token)
     assert refused.value.reason == "unknown_request" and refused.value.status == 404
+
+
+def test_a_second_sender_getting_ahead_is_followed_not_fatal(world: dict[str, Any]) -> None:
+    """Two `evidence send` at once: the chunk one sends was already kept from the other, so
+    it is acknowledged as a replay, and the sender goes on from where the receiver stands."""
+    package = _offer(world, post=True)
+    data = world["packed"].package.path.read_bytes()
+    client = world["client"]
+    state = {"done": False}
+
+    def the_other_sender_gets_ahead(n: int, body: bytes) -> bytes:
+        if n == 0 and not state["done"]:
+            state["done"] = True
+            for k in (0, 1):  # meanwhile the other process kept chunks 0 and 1
+                client.apps["http://xa-ca.test"].put(
+                    f"/api/v1/evidence/{package}/chunks/{k}",
+                    content=data[k * CHUNK : (k + 1) * CHUNK],
+                )
+        return body
+
+    client.faults.append(the_other_sender_gets_ahead)
+    sent = _send(world)
+    assert sent.state == "delivered"
+    assert client.puts[:2] == [0, 2]  # chunk 0 was a replay (acknowledged), then on from 2

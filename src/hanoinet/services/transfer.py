@@ -261,7 +261,7 @@ def send(
                 resent += 1  # damaged on the way: the same chunk once more
                 continue
             sent += 1
-            _progress(ctx, package_id, answer.next_chunk)
+            _progress(ctx, package_id, answer.next_chunk, clock())
             if progress is not None:
                 progress(answer.next_chunk, made.chunks)
     final = {"accepted": "delivered", "refused": "refused"}.get(answer.state)
@@ -272,10 +272,12 @@ def send(
     )
 
 
-def _progress(ctx: NodeContext, package_id: str, next_chunk: int) -> None:
+def _progress(ctx: NodeContext, package_id: str, next_chunk: int, at: datetime) -> None:
     with ctx.store.transaction() as conn:
         conn.execute(
-            update(evidence).where(evidence.c.id == package_id).values(next_chunk=next_chunk)
+            update(evidence)
+            .where(evidence.c.id == package_id)
+            .values(next_chunk=next_chunk, updated_at=at)
         )
 
 
