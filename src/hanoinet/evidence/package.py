@@ -574,6 +574,16 @@ def _check_signature(read: Read, trust: Trust, result: Verification) -> bool:
     return True
 
 
+def _parse_manifest(data: bytes, name: str, problems: list[BagError]) -> dict[str, str] | None:
+    try:
+        return parse_manifest(data, name)
+    except BagError as exc:
+        problems.append(exc)
+    except UnicodeDecodeError as exc:
+        problems.append(BagError("malformed", name, f"is not UTF-8: {exc}"))
+    return None
+
+
 def _check_tags(read: Read, result: Verification) -> None:
     claims = result.claims or {}
     problems: list[BagError] = []
@@ -588,12 +598,9 @@ def _check_tags(read: Read, result: Verification) -> None:
         if hashlib.new(algorithm, data).hexdigest() != signed.get(name):
             problems.append(BagError("tampered", name, "was changed after the package was signed"))
             continue
-        try:
-            listed[algorithm] = parse_manifest(data, name)
-        except (BagError, UnicodeDecodeError) as exc:
-            problems.append(
-                exc if isinstance(exc, BagError) else BagError("malformed", name, str(exc))
-            )
+        parsed = _parse_manifest(data, name, problems)
+        if parsed is not None:
+            listed[algorithm] = parsed
     for algorithm, entries in listed.items():
         for name, digest in entries.items():
             data = read.tags.get(name)
@@ -646,12 +653,9 @@ def _check_payload(read: Read, result: Verification) -> None:
         if data is None:
             problems.append(BagError("missing", name, "is missing or did not verify"))
             continue
-        try:
-            manifests[algorithm] = parse_manifest(data, name)
-        except (BagError, UnicodeDecodeError) as exc:
-            problems.append(
-                exc if isinstance(exc, BagError) else BagError("malformed", name, str(exc))
-            )
+        parsed = _parse_manifest(data, name, problems)
+        if parsed is not None:
+            manifests[algorithm] = parsed
     names = set().union(*(set(m) for m in manifests.values())) if manifests else set()
     for name in sorted(names):
         found = read.payload.get(name)

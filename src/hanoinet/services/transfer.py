@@ -88,6 +88,27 @@ def _legal_basis(conn: Connection, request_id: str) -> str:
     return convention().forms[kind].articles[0]
 
 
+def _new_row(
+    made: Offer, request_id: str, direction: str, peer: str, path: str, at: datetime
+) -> dict[str, Any]:
+    return {
+        "id": made.package,
+        "request_id": request_id,
+        "direction": direction,
+        "peer_node": peer,
+        "state": "sending" if direction == "outgoing" else "receiving",
+        "size": made.size,
+        "sha256": made.sha256,
+        "chunk_size": made.chunk_size,
+        "chunks": made.chunks,
+        "next_chunk": 0,
+        "offer": made.token,
+        "path": path,
+        "created_at": at,
+        "updated_at": at,
+    }
+
+
 # ---- sender -----------------------------------------------------------------------------
 
 
@@ -137,21 +158,8 @@ def offer(
     with ctx.store.transaction() as conn:
         conn.execute(
             insert(evidence).values(
-                id=package_id,
-                request_id=request,
-                direction="outgoing",
-                peer_node=made.recipient,
-                state="sending",
-                size=made.size,
-                sha256=made.sha256,
-                chunk_size=made.chunk_size,
-                chunks=made.chunks,
-                next_chunk=0,
-                offer=made.token,
-                path=str(path.resolve()),
+                **_new_row(made, request, "outgoing", made.recipient, str(path.resolve()), at),
                 conditions=json.dumps(own.as_dict()["conditions"]),
-                created_at=at,
-                updated_at=at,
             )
         )
         audit_log.append(
@@ -356,20 +364,9 @@ def receive_offer(ctx: NodeContext, folder: Path, token: str, *, at: datetime) -
             pass
         conn.execute(
             insert(evidence).values(
-                id=made.package,
-                request_id=request.id,
-                direction="incoming",
-                peer_node=sender.id,
-                state="receiving",
-                size=made.size,
-                sha256=made.sha256,
-                chunk_size=made.chunk_size,
-                chunks=made.chunks,
-                next_chunk=0,
-                offer=made.token,
-                path=str(Path(STORED) / f"{made.package}.age"),
-                created_at=at,
-                updated_at=at,
+                **_new_row(
+                    made, request.id, "incoming", sender.id, f"{STORED}/{made.package}.age", at
+                )
             )
         )
         audit_log.append(

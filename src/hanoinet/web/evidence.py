@@ -7,6 +7,8 @@ only when it matches its hash in that offer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
@@ -16,9 +18,10 @@ from starlette.concurrency import run_in_threadpool
 from hanoinet.errors import TransferRefused
 from hanoinet.evidence.offer import MAX_CHUNK_SIZE
 from hanoinet.services import transfer
+from hanoinet.services.transfer import Answer
 from hanoinet.web import api
 from hanoinet.web import openapi as doc
-from hanoinet.web.common import web
+from hanoinet.web.common import Web, web
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
 MAX_OFFER_BYTES = 16 << 20
@@ -26,17 +29,24 @@ MAX_OFFER_BYTES = 16 << 20
 PACKAGE_ID = r"^EV-[A-Za-z0-9._-]{1,60}-[0-9]{6}$"
 
 
-async def _body(request: Request, limit: int) -> bytes | None:
+async def _answer(
+    request: Request, limit: int, what: str, call: Callable[[Web, FilePath, bytes], Answer]
+) -> JSONResponse:
+    """Read at most ``limit`` bytes, then answer with ``call`` (off the event loop)."""
+    state = web(request)
+    folder = state.evidence_dir
+    if folder is None:
+        return api.problem(404, "No evidence here", "this node receives no evidence", "no_evidence")
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > limit:
-            return None
-    return bytes(body)
-
-
-def _refused(exc: TransferRefused) -> JSONResponse:
-    return api.problem(exc.status, "Transfer refused", exc.message, exc.reason)
+            return api.problem(413, f"{what} too large", f"at most {limit} bytes", "too_large")
+    try:
+        answer = await run_in_threadpool(call, state, folder, bytes(body))
+    except TransferRefused as exc:
+        return api.problem(exc.status, "Transfer refused", exc.message, exc.reason)
+    return JSONResponse(answer.as_dict())
 
 
 @router.post(
@@ -60,23 +70,14 @@ def _refused(exc: TransferRefused) -> JSONResponse:
     },
 )
 async def offer(request: Request) -> JSONResponse:
-    state = web(request)
-    if state.evidence_dir is None:
-        return api.problem(404, "No evidence here", "this node receives no evidence", "no_evidence")
-    body = await _body(request, MAX_OFFER_BYTES)
-    if body is None:
-        return api.problem(413, "Offer too large", f"at most {MAX_OFFER_BYTES} bytes", "too_large")
-    try:
-        answer = await run_in_threadpool(
-            transfer.receive_offer,
-            state.ctx,
-            state.evidence_dir,
-            body.decode("ascii", errors="replace"),
-            at=state.clock(),
-        )
-    except TransferRefused as exc:
-        return _refused(exc)
-    return JSONResponse(answer.as_dict())
+    return await _answer(
+        request,
+        MAX_OFFER_BYTES,
+        "Offer",
+        lambda state, folder, body: transfer.receive_offer(
+            state.ctx, folder, body.decode("ascii", errors="replace"), at=state.clock()
+        ),
+    )
 
 
 @router.put(
@@ -100,22 +101,11 @@ async def chunk(
     package: Annotated[str, Path(pattern=PACKAGE_ID, description="The package id")],
     n: Annotated[int, Path(ge=0, le=1 << 20, description="The chunk's number, from 0")],
 ) -> JSONResponse:
-    state = web(request)
-    if state.evidence_dir is None:
-        return api.problem(404, "No evidence here", "this node receives no evidence", "no_evidence")
-    body = await _body(request, MAX_CHUNK_SIZE)
-    if body is None:
-        return api.problem(413, "Chunk too large", f"at most {MAX_CHUNK_SIZE} bytes", "too_large")
-    try:
-        answer = await run_in_threadpool(
-            transfer.receive_chunk,
-            state.ctx,
-            state.evidence_dir,
-            package,
-            n,
-            body,
-            at=state.clock(),
-        )
-    except TransferRefused as exc:
-        return _refused(exc)
-    return JSONResponse(answer.as_dict())
+    return await _answer(
+        request,
+        MAX_CHUNK_SIZE,
+        "Chunk",
+        lambda state, folder, body: transfer.receive_chunk(
+            state.ctx, folder, package, n, body, at=state.clock()
+        ),
+    )
