@@ -23,12 +23,17 @@ from babel import Locale
 from babel.dates import format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
+from babel.units import format_unit
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from hanoinet.convention import convention
+from hanoinet.convention.catalog import UNCONFIRMED
+from hanoinet.errors import UnknownArticle
 from hanoinet.web.vocabulary import VOCABULARIES
 
 LANGUAGES = ("en", "ar", "zh", "fr", "ru", "es")
@@ -82,6 +87,39 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return (_current.get() or _ENGLISH).ungettext(singular, plural, n)
 
 
+def verified_key(key: str) -> bool:
+    """Whether hanoinet's data has checked the paragraph numbering of an article key (an
+    unknown key is not: it is shown with the unconfirmed mark rather than as settled)."""
+    try:
+        return convention().key(key).verified
+    except UnknownArticle:
+        return False
+
+
+SIZE_UNITS = (
+    (10**12, "digital-terabyte"),
+    (10**9, "digital-gigabyte"),
+    (10**6, "digital-megabyte"),
+    (10**3, "digital-kilobyte"),
+)
+"""Decimal (SI) units, as the CLDR names them; under a kilobyte, bytes."""
+
+
+def size_of(count: int, locale: Locale) -> str:
+    """A number of bytes as people read it in ``locale``: 1.5 MB, 1,5 Mo, 12.3 GB (one
+    decimal; 999,999 bytes is 1 MB, not 1,000 kB)."""
+    for factor, unit in SIZE_UNITS:
+        if count >= factor * 0.99995:
+            return str(format_unit(count / factor, unit, "short", "#,##0.#", locale=locale))
+    long = str(format_unit(count, "digital-byte", "long", locale=locale))
+    # Some locales (ar) have no long name for a byte; Babel then shows the unit's id.
+    return (
+        long
+        if "digital-" not in long
+        else str(format_unit(count, "digital-byte", "short", locale=locale))
+    )
+
+
 def choose_language(request: Request, preferred: str | None = None) -> str:
     if preferred in LANGUAGES:
         return str(preferred)
@@ -119,7 +157,8 @@ def _env() -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.globals.update(tr=gettext, label=label)  # globals: imported macros see them too
+    # globals: imported macros see them too
+    env.globals.update(tr=gettext, label=label, unconfirmed=UNCONFIRMED, verified_key=verified_key)
     return env
 
 
@@ -135,13 +174,16 @@ def render(
     time_zone: str = "UTC",
     status_code: int = 200,
 ) -> HTMLResponse:
-    """Render ``template`` in ``lang``; ``when`` and ``countdown`` format times for the reader."""
+    """Render ``template`` in ``lang``; ``when`` and ``countdown`` format times for the reader,
+    ``decimal`` and ``size`` numbers and byte counts."""
     locale = Locale.parse(lang)
     zone = _zone(time_zone)
 
-    def when(at: datetime | None, style: str = "medium") -> str:
+    def when(at: datetime | str | None, style: str = "medium") -> str:
         if at is None:
             return ""
+        if isinstance(at, str):  # as the services' shapes give it (ISO 8601, with its zone)
+            at = datetime.fromisoformat(at)
         return format_datetime(at, style, tzinfo=zone, locale=locale)
 
     def countdown(until: datetime | None, now: datetime) -> str:
@@ -153,6 +195,12 @@ def render(
         )
         return text if left >= timedelta(0) else gettext("overdue by %(time)s") % {"time": text}
 
+    def decimal(value: int | float) -> str:
+        return str(format_decimal(value, locale=locale))
+
+    def size(count: int) -> str:
+        return size_of(count, locale)
+
     token = _current.set(translations(lang))
     try:
         html = ENV.get_template(template).render(
@@ -163,6 +211,8 @@ def render(
             language_names=LANGUAGE_NAMES,
             when=when,
             countdown=countdown,
+            decimal=decimal,
+            size=size,
             time_zone=zone.key,
             **context,
         )
