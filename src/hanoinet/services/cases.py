@@ -808,6 +808,15 @@ def list_requests(
     return [RequestSummary.of(r) for r in rows]
 
 
+def find(store: Store, ident: str, *, principal: Principal | None = None) -> RequestSummary:
+    """The summary of request ``ident`` (or of a case's first request) if ``principal`` may
+    see it, by the same rule as ``show``; the same UnknownCase when it does not exist or may
+    not be seen. Not audited: ids, kind and states are no content (for parts of a page whose
+    audited read was ``show``, such as the evidence section the case page refreshes)."""
+    with store.engine.connect() as conn:
+        return RequestSummary.of(_request_row(conn, ident, principal))
+
+
 def _awaiting_approval(policy: Policy) -> ColumnElement[bool]:
     """``standing_approval`` and ``Approval.required`` as a filter on the requests table."""
     if policy == "none":
