@@ -25,7 +25,7 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from hanoinet.exchange import directory as d
 from hanoinet.exchange.keys import KeySet
@@ -34,7 +34,7 @@ from hanoinet.services import users
 from hanoinet.services.federation import NodeContext
 from hanoinet.store import Store, open_store
 from hanoinet.store import audit as audit_log
-from hanoinet.store.schema import cases, events, requests
+from hanoinet.store.schema import cases, events, evidence, requests
 from hanoinet.web.app import create_app
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
@@ -199,6 +199,34 @@ def _make(store: Store) -> tuple[dict[str, str], dict[str, str]]:
     return ids, case_ids
 
 
+def package_of(name: str) -> str:
+    """The evidence package each request of the matrix has (received from XA)."""
+    return f"EV-xa-ca-{list(REQUESTS).index(name) + 1:06d}"
+
+
+def _evidence(store: Store, ids: dict[str, str]) -> None:
+    with store.transaction() as conn:
+        for name, rid in ids.items():
+            conn.execute(
+                insert(evidence).values(
+                    id=package_of(name),
+                    request_id=rid,
+                    direction="incoming",
+                    peer_node="xa-ca",
+                    state="receiving",
+                    size=4_000_000,
+                    sha256="0" * 64,
+                    chunk_size=1_000_000,
+                    chunks=4,
+                    next_chunk=1,
+                    offer="offer",
+                    path=f"{package_of(name)}.age",
+                    created_at=T0,
+                    updated_at=T0,
+                )
+            )
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """One node on SQLite for the whole matrix (the routes read the same service queries on
@@ -212,6 +240,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             patch.setattr(users, "_HASHER", FAST_HASHER)
             app = _app(store, clock)
             ids, case_ids = _make(store)
+            _evidence(store, ids)
             clients, csrf = {}, {}
             for role in ROLES:
                 clients[role], csrf[role] = _logged_in(app, store, USERS[role], role)
@@ -284,6 +313,30 @@ def test_the_case_page(world: World, role: str, name: str) -> None:
     # The case id opens the same page (its first request).
     by_case = world.get(role, f"/requests/{world.case_ids.get(name, MISSING_CASE)}")
     assert by_case.status_code == response.status_code
+
+
+@pytest.mark.parametrize("name", [*REQUESTS, "missing"])
+@pytest.mark.parametrize("role", ROLES)
+def test_the_evidence_section(world: World, role: str, name: str) -> None:
+    """The case page's live part (htmx polls it while a transfer is under way): answered to
+    exactly the readers of the case page, with that request's packages and no other; empty
+    answers otherwise (htmx swaps none of them in): 403 to a role that opens no case, 404 for
+    a request the role may not see, the same as for one that does not exist."""
+    ident = world.ids.get(name, MISSING)
+    response = world.get(role, f"/requests/{ident}/evidence")
+    if role not in OPENS_CASES:
+        assert (response.status_code, response.text) == (403, "")
+    elif name in SEES[role]:
+        assert response.status_code == 200
+        assert f'<section class="evidence" id="evidence-{ident}"' in response.text
+        assert f'hx-get="/requests/{ident}/evidence"' in response.text  # in transfer: polled
+        shown = set(re.findall(r"EV-xa-ca-\d{6}", response.text))
+        assert shown == {package_of(name)}
+    else:
+        assert (response.status_code, response.text) == (404, "")
+    # The case id answers for its first request, as the case page does.
+    by_case = world.get(role, f"/requests/{world.case_ids.get(name, MISSING_CASE)}/evidence")
+    assert (by_case.status_code, by_case.text) == (response.status_code, response.text)
 
 
 @pytest.mark.parametrize("name", [*REQUESTS, "missing"])
@@ -592,6 +645,7 @@ def test_no_page_names_a_request_the_role_may_not_see(world: World, role: str) -
         world.get(role, url)
     for name in SEES[role]:
         world.get(role, f"/requests/{world.ids[name]}")
+        world.get(role, f"/requests/{world.ids[name]}/evidence")
     for name in EDITS[role]:
         world.get(role, f"/drafts/{world.ids[name]}/preview")
     bodies = world.bodies[role]
@@ -600,6 +654,7 @@ def test_no_page_names_a_request_the_role_may_not_see(world: World, role: str) -
         ident, case_id = world.ids[name], world.case_ids[name]
         for body in bodies:
             assert title(name) not in body
+            assert package_of(name) not in body
             echoed = sum(
                 body.count(f'name="next" value="/{pages}/{typed}')
                 for pages in ("requests", "drafts")
@@ -640,6 +695,8 @@ def test_without_a_session_every_page_asks_to_log_in(world: World) -> None:
             "/login?next="
         ), url
     assert anonymous.get("/desk/queue").status_code == 401
+    for ident in (world.ids["emergency"], MISSING):  # htmx asks; it follows no log-in redirect
+        assert anonymous.get(f"/requests/{ident}/evidence").status_code == 401
     posted = anonymous.post(
         f"/requests/{world.ids['emergency']}/act", data={"action": "acknowledge"}
     )
@@ -778,6 +835,7 @@ ROUTES: dict[tuple[str, str], Callable[..., None] | str] = {
     ("GET", "/desk/queue"): test_the_desk_opens_for_its_roles_with_exactly_the_desk_work_they_see,
     ("GET", "/requests"): test_the_request_list_shows_exactly_what_the_role_sees,
     ("GET", "/requests/{ident}"): test_the_case_page,
+    ("GET", "/requests/{ident}/evidence"): test_the_evidence_section,
     ("POST", "/requests/{ident}/act"): test_taking_an_action,
     ("GET", "/audit"): test_the_audit_log_opens_for_the_supervisor_only,
     ("GET", "/drafts/new"): test_the_new_draft_page_offers_the_forms_the_role_may_start,

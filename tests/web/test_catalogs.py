@@ -11,7 +11,9 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 from hanoinet.cases.lifecycle import STATES, lifecycle
+from hanoinet.evidence.conditions import ARTICLE as CONDITION_ARTICLES
 from hanoinet.services.access import ROLES
+from hanoinet.services.evidence import PERMISSION_ARTICLE
 from hanoinet.web import catalogs
 from hanoinet.web.render import LANGUAGES, render, translations
 from hanoinet.web.vocabulary import VOCABULARIES
@@ -69,6 +71,17 @@ def test_every_code_the_pages_show_has_a_name() -> None:
     assert set(VOCABULARIES["role"]) == set(ROLES)
     actions = {t.action for t in lifecycle().transitions}
     assert actions <= set(VOCABULARIES["action"]), actions - set(VOCABULARIES["action"])
+    # Evidence packages: the states of store/schema.py's evidence table, the conditions that
+    # travel with a package, the permissions recorded for one.
+    assert set(VOCABULARIES["evidence_state"]) == {
+        "sending",
+        "delivered",
+        "receiving",
+        "accepted",
+        "refused",
+    }
+    assert set(VOCABULARIES["condition"]) == set(CONDITION_ARTICLES)
+    assert set(VOCABULARIES["permission"]) == set(PERMISSION_ARTICLE)
 
 
 def test_a_page_comes_out_in_the_readers_language_and_arabic_right_to_left(

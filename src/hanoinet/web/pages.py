@@ -22,6 +22,7 @@ from hanoinet.convention import convention
 from hanoinet.errors import Forbidden, HanoinetError, InvalidInput, LoginRefused, UnknownCase
 from hanoinet.services import access, oversight, users
 from hanoinet.services import cases as case_service
+from hanoinet.services import evidence as evidence_service
 from hanoinet.web import auth
 from hanoinet.web.common import message_page, now, page, session, web
 from hanoinet.web.render import LANG_COOKIE, LANGUAGES, N_
@@ -34,6 +35,8 @@ MAX_PAGE = 100_000
 list, never a number the database cannot hold)."""
 NOT_ON_THE_CASE_PAGE = frozenset({"edit"})
 """Editing replaces the document: that is the drafting wizard's work, not a button."""
+IN_TRANSFER = frozenset({"sending", "receiving"})
+"""The states of an evidence package whose chunks are still moving (services/transfer.py)."""
 GUARD_FIELDS = {
     "reason": "reason",
     "refusal_ground": "ground",
@@ -410,6 +413,19 @@ def _action_fields(action: str) -> list[str]:
     return fields
 
 
+def _evidence(request: Request, request_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Per request, its evidence packages and whether the section polls (a package is in
+    transfer)."""
+    found: dict[str, dict[str, Any]] = {}
+    for rid in request_ids:
+        packages = evidence_service.holdings(web(request).ctx.store, request_id=rid)
+        found[rid] = {
+            "packages": packages,
+            "polling": any(h.state in IN_TRANSFER for h in packages),
+        }
+    return found
+
+
 def _case_page(
     request: Request,
     ident: str,
@@ -475,6 +491,7 @@ def _case_page(
             for r in detail.requests
         },
         grounds=grounds,
+        evidence=_evidence(request, [r.summary.id for r in detail.requests]),
         action_names=ACTION_NAMES,
         errors=errors or {},
         typed=typed or {},
@@ -486,6 +503,25 @@ def _case_page(
 @router.get("/requests/{ident}")
 def case_page(request: Request, ident: str) -> Response:
     return _case_page(request, ident)
+
+
+@router.get("/requests/{ident}/evidence")
+def evidence_section(request: Request, ident: str) -> Response:
+    """The evidence section of one request of the case page, alone: htmx asks for it every
+    2 seconds while a package is in transfer. For the readers of the case page only, by the
+    same rule (a request the reader may not see answers like a missing one); not audited, as
+    it shows the packages' metadata and nothing of the request's or the evidence's content
+    (the case page that polls it was an audited read)."""
+    current = session(request)
+    if current is None or not access.can(current.principal, "cases.read"):
+        return Response(status_code=401 if current is None else 403)
+    try:
+        found = case_service.find(web(request).ctx.store, ident, principal=current.principal)
+    except UnknownCase:
+        return Response(status_code=404)
+    return page(
+        request, "_evidence.html", N_("Evidence"), s=found, evidence=_evidence(request, [found.id])
+    )
 
 
 @router.post("/requests/{ident}/act")

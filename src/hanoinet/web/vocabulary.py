@@ -85,6 +85,27 @@ MESSAGE_STATUS_NAMES = {
     "delivered": "Delivered",
     "rejected": "Rejected",
 }
+EVIDENCE_STATE_NAMES = {
+    "sending": "Sending",
+    "delivered": "Delivered: verified by the receiving node",
+    "receiving": "Receiving",
+    "accepted": "Accepted: verified on arrival",
+    "refused": "Refused: it did not verify",
+}
+"""Where the transfer of an evidence package stands (services/evidence.py): outgoing
+sending, delivered or refused (by the receiver); incoming receiving, accepted or refused."""
+CONDITION_NAMES = {
+    "speciality": "Only for the proceedings of the request",
+    "confidentiality": "Confidentiality",
+    "onward_transfer": "No onward transfer without authorization",
+    "imposed": "Condition imposed by the sending State",
+}
+"""The use conditions that travel with evidence (evidence/conditions.py)."""
+PERMISSION_NAMES = {
+    "consent": "Consent to use in another matter",
+    "authorization": "Authorization of an onward transfer",
+}
+"""What the sending State allowed beyond its conditions, as recorded on this node."""
 
 VOCABULARIES: dict[str, dict[str, str]] = {
     "action": ACTION_NAMES,
@@ -94,4 +115,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     "urgency": URGENCY_NAMES,
     "severity": SEVERITY_NAMES,
     "message_status": MESSAGE_STATUS_NAMES,
+    "evidence_state": EVIDENCE_STATE_NAMES,
+    "condition": CONDITION_NAMES,
+    "permission": PERMISSION_NAMES,
 }
