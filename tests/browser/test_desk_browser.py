@@ -1,8 +1,10 @@
 """The web desk in a real browser: Debian's chromium (/usr/bin/chromium) driven by Playwright,
 against a node served by uvicorn on loopback. A duty officer logs in for the first time (new
 password, TOTP authenticator), sees an emergency request on the 24/7 desk, acknowledges it with
-one click, and opens the case; then the same in Arabic. Every step is saved as a screenshot in
-test-artifacts/screenshots/ and checked with axe-core (no serious or critical violation)."""
+one click, and opens the case; then the same in Arabic. A case page with evidence coming in: its
+progress moves without a reload, and the polling ends with the transfer. Every step is saved as
+a screenshot in test-artifacts/screenshots/ and checked with axe-core (no serious or critical
+violation)."""
 
 from __future__ import annotations
 
@@ -387,3 +389,168 @@ def test_draft_send_receive_acknowledge_preserve_and_the_receipts_come_back(
             _step(sender, f"{shot}-11-sender-timeline")
         finally:
             browser.close()
+
+
+# --- the case page's evidence: a transfer under way, live, and what arrived --------------------
+
+
+@pytest.fixture
+def evidence_node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
+    """Aurelia (XA) asked Borealis (XB) for evidence: one package arrived and was accepted
+    (its use conditions, a consent recorded), another is still coming in (37 of 100 chunks);
+    rows as services/transfer.py writes them."""
+    from sqlalchemy import insert
+
+    from hanoinet.evidence.conditions import conditions_for
+    from hanoinet.store.schema import evidence, evidence_permissions
+
+    at = datetime.now(UTC) - timedelta(minutes=5)
+    keys = KeySet.generate(at - timedelta(days=1))
+    port = _free_port()
+    entry = d.NodeEntry(
+        id="xa-ca",
+        state="XA",
+        name="Aurelia central authority (illustrative)",
+        roles=("central_authority", "point_of_contact"),
+        endpoint=f"http://127.0.0.1:{port}",
+        keys=tuple(d.PublicKey(**k) for k in keys.public()),
+        valid_from=at - timedelta(days=1),
+    )
+    directory = d.Directory(
+        version=1, issued_at=at, valid_until=at + timedelta(days=30), nodes=(entry,)
+    )
+    with store_factory("sqlite", tmp_path) as store:
+        document = (ROOT / "examples" / "mla-xa-xb.json").read_text("utf-8")
+        created = case_service.new_case(
+            store,
+            document,
+            direction="outgoing",
+            actor="carl",
+            at=at,
+            title="Hospital intrusion (illustrative)",
+        )
+        rid = created.request_id
+        for action in ("check", "send"):
+            case_service.act(store, rid, action, actor="carl", at=at)
+        conditions = conditions_for(
+            request_uid="urn:uuid:00000000-0000-4000-8000-000000000001",
+            reference=rid,
+            matter="Intrusion into a hospital's systems (illustrative)",
+            confidential=True,
+            imposed=("Not to be shown to the press before the trial",),
+        ).model_dump(mode="json")
+        common = {
+            "request_id": rid,
+            "direction": "incoming",
+            "peer_node": "xb-ca",
+            "sha256": "0" * 64,
+            "offer": "offer",
+            "created_at": at,
+        }
+        with store.transaction() as conn:
+            conn.execute(
+                insert(evidence).values(
+                    id="EV-xb-ca-000001",
+                    state="accepted",
+                    size=48_200_000,
+                    chunk_size=8 << 20,
+                    chunks=6,
+                    next_chunk=6,
+                    path="EV-xb-ca-000001.age",
+                    conditions=json.dumps(conditions),
+                    updated_at=at,
+                    **common,
+                )
+            )
+            conn.execute(
+                insert(evidence_permissions).values(
+                    package_id="EV-xb-ca-000001",
+                    kind="consent",
+                    scope="Proceedings 2027/44 (fraud, illustrative)",
+                    reference="XA-MoJ-2027-44",
+                    recorded_by="carl",
+                    recorded_at=at + timedelta(minutes=1),
+                )
+            )
+            conn.execute(
+                insert(evidence).values(
+                    id="EV-xb-ca-000002",
+                    state="receiving",
+                    size=812_000_000,
+                    chunk_size=8_120_000,
+                    chunks=100,
+                    next_chunk=37,
+                    path="EV-xb-ca-000002.part",
+                    updated_at=at + timedelta(minutes=2),
+                    **common,
+                )
+            )
+        password = users.create_user(store, "carl", "central_authority_officer", actor="a", at=at)
+        with _serving(create_app(NodeContext("xa-ca", keys, directory, store)), port):
+            yield {
+                "url": f"http://127.0.0.1:{port}",
+                "password": password,
+                "request": rid,
+                "store": store,
+            }
+
+
+def test_the_case_page_shows_evidence_arriving_live_in_english_and_arabic(
+    evidence_node: dict[str, Any], page: Page
+) -> None:
+    from sqlalchemy import update
+
+    from hanoinet.store.schema import evidence
+
+    def set_package(**values: Any) -> None:
+        with evidence_node["store"].transaction() as conn:
+            conn.execute(
+                update(evidence).where(evidence.c.id == "EV-xb-ca-000002").values(**values)
+            )
+
+    url, rid = evidence_node["url"], evidence_node["request"]
+    _first_log_in(page, url, "carl", evidence_node["password"])
+    page.goto(f"{url}/requests/{rid}")
+    section = page.locator(f"#evidence-{rid}")
+    bar = section.locator("progress")
+    assert bar.count() == 1
+    assert (bar.get_attribute("value"), bar.get_attribute("max")) == ("37", "100")
+    assert "37 of 100 chunks" in section.inner_text()
+    assert "812 MB" in section.inner_text() and "48.2 MB" in section.inner_text()
+    assert section.get_attribute("hx-trigger") == "every 2s"
+    conditions = section.locator("ul.conditions a.article")
+    assert conditions.count() == 4
+    assert conditions.first.get_attribute("href") == "/convention/40#k-40(19)"
+    section.scroll_into_view_if_needed()
+    _step(page, "evidence-01-case-en")
+
+    # The same page in Arabic, right to left, the transfer still under way.
+    page.get_by_label("Language").select_option("ar")
+    page.locator("form.lang button").click()
+    page.wait_for_url(f"**/requests/{rid}")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    section = page.locator(f"#evidence-{rid}")
+    assert "37 من أصل 100 جزء" in section.inner_text()
+    _step(page, "evidence-02-case-ar")
+
+    # htmx asks again every 2 seconds: the chunks that arrive show without a reload ...
+    set_package(next_chunk=80)
+    page.wait_for_function(
+        f"() => document.querySelector('#evidence-{rid} progress')?.value === 80",
+        timeout=10_000,
+    )
+    # ... and once the package is accepted, the section stops asking.
+    set_package(next_chunk=100, state="accepted")
+    page.wait_for_function(
+        f"() => {{ const s = document.querySelector('#evidence-{rid}');"
+        " return s && !s.querySelector('progress') && !s.hasAttribute('hx-trigger'); }",
+        timeout=10_000,
+    )
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if r.url.endswith("/evidence") else None)
+    page.wait_for_timeout(4_500)
+    assert polls == [], "the section went on polling after the transfer ended"
+    from hanoinet.web.render import translations
+
+    accepted = translations("ar").ugettext("Accepted: verified on arrival")
+    assert page.locator(f"#evidence-{rid}").inner_text().count(accepted) == 2
