@@ -423,3 +423,19 @@ def test_a_second_sender_getting_ahead_is_followed_not_fatal(world: dict[str, An
     sent = _send(world)
     assert sent.state == "delivered"
     assert client.puts[:2] == [0, 2]  # chunk 0 was a replay (acknowledged), then on from 2
+
+
+def test_a_package_file_moved_after_the_offer_is_named(world: dict[str, Any]) -> None:
+    package = _offer(world)
+    path = world["packed"].package.path
+    path.rename(path.with_name("moved.age"))
+    with pytest.raises(Exception, match="no longer there") as caught:
+        transfer.send(
+            world["ctx"]["xb-ca"],
+            world["client"],
+            package,
+            actor="bo",
+            clock=lambda: T0,
+            pause=lambda s: None,
+        )
+    assert str(path) in str(caught.value)

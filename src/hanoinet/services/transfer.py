@@ -227,6 +227,11 @@ def send(
     if row is None:
         raise UnknownCase(f"no outgoing evidence {package_id} on this node; offer it first")
     made = read_claims(row.offer)
+    if not Path(row.path).is_file():
+        raise InvalidInput(
+            f"{package_id} was offered from {row.path}, which is no longer there; put the "
+            "package back there to resume (the receiver checks every chunk against the offer)"
+        )
     peer = ctx.directory.node_at(row.peer_node, clock())
     if peer is None:
         raise InvalidInput(f"the receiving node {row.peer_node} is not in the directory now")
