@@ -439,3 +439,26 @@ def test_a_package_file_moved_after_the_offer_is_named(world: dict[str, Any]) ->
             pause=lambda s: None,
         )
     assert str(path) in str(caught.value)
+
+
+def test_an_offer_whose_package_id_is_a_path_is_refused(world: dict[str, Any]) -> None:
+    """The package id names files on the receiving node: a node of the directory that signs
+    an offer for "../../x" gets nothing written outside the evidence folder."""
+    from hanoinet.evidence.offer import make_offer
+
+    sig = world["ctx"]["xb-ca"].keys.active("sig", T0)
+    for bad in ("../../escape-000001", "EV-../../x-000001", "EV-a/b-000001"):
+        made = make_offer(
+            world["packed"].package.path,
+            package=bad,
+            request=UID,
+            sender="xb-ca",
+            recipient="xa-ca",
+            kid=sig.kid,
+            key=sig.key,
+            at=T0,
+        )
+        with pytest.raises(TransferRefused) as refused:
+            world["client"].offer("http://xa-ca.test", made.token)
+        assert refused.value.reason == "malformed", bad
+    assert not (world["tmp"] / "escape-000001.age.part").exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +30,8 @@ CHUNK_SIZE = 8 << 20
 MAX_CHUNK_SIZE = 16 << 20
 MAX_SIZE = 1 << 40
 """A package of more than 1 TiB is refused: split the evidence."""
+PACKAGE_ID = r"^EV-[A-Za-z0-9][A-Za-z0-9._-]{0,59}-[0-9]{6}$"
+"""A package id as nodes make them (EV-<node>-NNNNNN): it names files, so nothing else."""
 
 
 class OfferRefused(Exception):
@@ -154,6 +157,8 @@ def verify_offer(
         raise OfferRefused(
             "malformed", f"signed, but an offer's member is missing or wrong: {exc}"
         ) from None
+    if not re.fullmatch(PACKAGE_ID, offer.package) or ".." in offer.package:
+        raise OfferRefused("malformed", f"{offer.package!r} is not a package id (EV-<node>-NNNNNN)")
     if offer.sender != node.id:
         raise OfferRefused("forged", f"names sender {offer.sender}, but the key is {node.id}'s")
     if offer.recipient != me:

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from hanoinet.errors import TransferRefused
-from hanoinet.evidence.offer import MAX_CHUNK_SIZE
+from hanoinet.evidence.offer import MAX_CHUNK_SIZE, PACKAGE_ID
 from hanoinet.services import transfer
 from hanoinet.services.transfer import Answer
 from hanoinet.web import api
@@ -26,7 +26,6 @@ from hanoinet.web.common import Web, web
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
 MAX_OFFER_BYTES = 16 << 20
 """An offer of a 1 TiB package at 8 MiB chunks lists 131,072 hashes: about 12 MB as a JWS."""
-PACKAGE_ID = r"^EV-[A-Za-z0-9._-]{1,60}-[0-9]{6}$"
 
 
 async def _answer(
