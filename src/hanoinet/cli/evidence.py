@@ -459,12 +459,19 @@ def list_command(
 def permit_command(
     package: Annotated[str, typer.Argument(help="A package this node received (EV-...).")],
     reference: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--reference",
             help="The reference of the sending State's written consent or authorization.",
         ),
-    ],
+    ] = None,
+    from_case: Annotated[
+        bool,
+        typer.Option(
+            "--from-case",
+            help="With --consent-for: the consent is the sending State's give_consent message on the request.",
+        ),
+    ] = False,
     consent_for: Annotated[
         str | None,
         typer.Option(
@@ -490,10 +497,17 @@ def permit_command(
         "consent" if consent_for is not None else "authorization"
     )
     scope = consent_for if consent_for is not None else str(authorize_transfer_to)
+    if from_case and (kind != "consent" or reference is not None):
+        fail("--from-case goes with --consent-for and takes the place of --reference")
+    if not from_case and reference is None:
+        fail("give --reference REF: the sending State's written record of it (or --from-case)")
     settings = load_settings()
     store = _store()
     try:
         with user_errors():
+            if from_case:
+                reference = service.consent_reference(store, package)
+            assert reference is not None
             held = service.permit(
                 store, package, kind, scope, reference, actor=settings.user, at=datetime.now(UTC)
             )

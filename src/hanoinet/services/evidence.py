@@ -29,7 +29,7 @@ from hanoinet.evidence.conditions import conditions_for
 from hanoinet.evidence.custody import Collection
 from hanoinet.exchange.directory import NodeEntry, PublicKey
 from hanoinet.exchange.keys import KeySet
-from hanoinet.services.cases import _next_id, aware
+from hanoinet.services.cases import _load_events, _next_id, aware
 from hanoinet.services.federation import NodeContext
 from hanoinet.store import Store
 from hanoinet.store import audit as audit_log
@@ -330,6 +330,24 @@ def permit(
             detail={"scope": scope.strip(), "reference": reference.strip()},
         )
     return _one(store, package_id)
+
+
+def consent_reference(store: Store, package_id: str) -> str:
+    """The reference of the sending State's consent as it arrived on the case: its signed
+    ``give_consent`` message (40(19)) on the request the package answers."""
+    with store.transaction() as conn:
+        row = _received(conn, package_id)
+        events = _load_events(conn, row.request_id)
+    given = [e for e in events if e.action == "give_consent" and e.by == "requested"]
+    if not given:
+        raise TransitionRefused(
+            f"{row.request_id} has no consent (give_consent, art. 40(19)) from {row.peer_node}; "
+            "a consent received otherwise is recorded with --reference",
+            article="40(19)",
+        )
+    last = given[-1]
+    reason = last.params.get("reason", "")
+    return f"give_consent on {row.request_id}, {last.at.isoformat()}, by {last.actor}: {reason}"
 
 
 def _one(store: Store, package_id: str) -> Holding:
