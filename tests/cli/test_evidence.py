@@ -197,6 +197,7 @@ def test_packing_is_audited_with_the_package_number(cluster: demo.Demo, tmp_path
         (["--case", "R-999999"], "no request R-999999"),
         (["--case", "R-000001", "--collected-at", "yesterday"], "--collected-at"),
         (["--case", "R-000001", "--collected-by", " "], "--collected-by is empty"),
+        (["--case", "R-000001", "--condition", "  "], "--condition is empty"),
     ],
 )
 def test_pack_bad_input_is_one_clear_line(

@@ -462,3 +462,72 @@ def test_an_offer_whose_package_id_is_a_path_is_refused(world: dict[str, Any]) -
             world["client"].offer("http://xa-ca.test", made.token)
         assert refused.value.reason == "malformed", bad
     assert not (world["tmp"] / "escape-000001.age.part").exists()
+
+
+def test_a_node_cannot_number_a_package_as_another_node(world: dict[str, Any]) -> None:
+    """XB may not deliver a package named as XA's (or anyone else's): the ids would clash."""
+    from hanoinet.evidence.offer import make_offer
+
+    sig = world["ctx"]["xb-ca"].keys.active("sig", T0)
+    made = make_offer(
+        world["packed"].package.path,
+        package="EV-xa-ca-000001",
+        request=UID,
+        sender="xb-ca",
+        recipient="xa-ca",
+        kid=sig.kid,
+        key=sig.key,
+        at=T0,
+    )
+    with pytest.raises(TransferRefused) as refused:
+        world["client"].offer("http://xa-ca.test", made.token)
+    assert (
+        refused.value.reason == "malformed"
+        and "not a package numbered by xb-ca" in refused.value.message
+    )
+
+
+def test_a_receiver_that_died_after_the_last_chunk_decides_when_asked_again(
+    world: dict[str, Any],
+) -> None:
+    """kill -9 between keeping the last chunk and deciding: the row says every chunk is
+    there and nothing was decided. The next offer or chunk decides instead of hanging."""
+    package = _offer(world, post=True)
+    data = world["packed"].package.path.read_bytes()
+    chunks = -(-len(data) // CHUNK)
+    folder = world["folders"]["xa-ca"]
+    part = folder / "incoming" / f"{package}.age.part"
+    part.write_bytes(data)  # what the chunks had written
+    with world["ctx"]["xa-ca"].store.transaction() as conn:
+        from sqlalchemy import update
+
+        conn.execute(update(evidence).where(evidence.c.id == package).values(next_chunk=chunks))
+    sent = _send(world)
+    assert sent.state == "delivered" and sent.sent == 0
+    assert _row(world, "xa-ca", package).state == "accepted"
+
+
+def test_a_package_that_breaks_the_checker_is_refused_not_stuck(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hanoinet.evidence import package as pkg
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    package = world["packed"].package.package_id
+    made = transfer.offer(
+        world["ctx"]["xb-ca"], world["packed"].package.path, actor="bo", at=T0, chunk_size=CHUNK
+    )
+    monkeypatch.setattr(pkg, "verify", broken)  # the receiver's check fails, the sender's passed
+    sent = transfer.send(
+        world["ctx"]["xb-ca"],
+        world["client"],
+        made.package,
+        actor="bo",
+        clock=lambda: T0,
+        pause=lambda s: None,
+    )
+    assert sent.state == "refused" and {p["code"] for p in sent.problems} == {"damaged"}
+    assert _row(world, "xa-ca", package).state == "refused"
+    assert not list((world["folders"]["xa-ca"] / "incoming").iterdir())

@@ -17,7 +17,7 @@ import io
 import os
 import stat
 import tarfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -90,6 +90,13 @@ def sources(paths: list[Path]) -> list[Source]:
         add(path, path.resolve().name or "root")
     names: dict[str, Path] = {}
     for s in found:
+        if _unsafe_name(s.name):
+            raise BagError(
+                "unsupported_name",
+                str(s.path),
+                "has a name a BagIt manifest cannot carry as it is (leading or trailing "
+                "spaces, a line separator, or a literal %0A / %0D): rename it",
+            )
         if s.name in names:
             raise BagError(
                 "duplicate", str(s.path), f"has the same name in the bag as {names[s.name]}"
@@ -98,6 +105,17 @@ def sources(paths: list[Path]) -> list[Source]:
     if not found:
         raise BagError("empty", ", ".join(map(str, paths)), "no files to pack")
     return found
+
+
+_SEPARATORS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+
+
+def _unsafe_name(name: str) -> bool:
+    parts = name.split("/")
+    if any(p != p.strip() for p in parts):
+        return True
+    lowered = name.lower()
+    return "%0a" in lowered or "%0d" in lowered or any(c in name for c in _SEPARATORS)
 
 
 @dataclass
@@ -240,52 +258,70 @@ def read_bag(
     when given), keep the known tag files in memory. Nothing is parsed here but the tar
     framing; anything that does not belong in the bag is a problem, not an exception."""
     result = Read()
-    with tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK) as tar:
-        for member in _members(tar, result):
-            split = _entry_name(member.name)
-            if split is None:
-                result.problems.append(
-                    BagError("unsafe_path", member.name, "is not a path inside the bag")
-                )
-                continue
-            root, rel = split
-            if result.root is None:
-                result.root = root
-            elif root != result.root:
-                result.problems.append(
-                    BagError("extra", member.name, "is outside the bag's folder")
-                )
-                continue
-            if not member.isfile():
-                result.problems.append(BagError("extra", rel, "is not a regular file"))
-                continue
-            fileobj = tar.extractfile(member)
-            assert fileobj is not None  # a regular file always has one
-            if rel.startswith("data/"):
-                if rel in result.payload:
-                    result.problems.append(
-                        BagError("duplicate", rel, "appears twice in the package")
-                    )
-                    continue
-                result.payload[rel] = hash_stream(
-                    fileobj, dest / root / rel if dest else None, progress
-                )
-            elif rel in tag_names and member.size <= TAG_LIMIT:
-                result.tags[rel] = fileobj.read()
-            else:
-                result.problems.append(
-                    BagError("extra", rel, "is not a file a hanoinet package has")
-                )
-    return result
-
-
-def _members(tar: tarfile.TarFile, result: Read) -> Iterator[tarfile.TarInfo]:
     try:
-        yield from tar
-    except tarfile.TarError as exc:
+        with tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK) as tar:
+            _read_members(tar, result, tag_names, dest, progress)
+    except (tarfile.TarError, EOFError) as exc:
         result.problems.append(
             BagError("malformed", "package", f"the tar stream is damaged: {exc}")
         )
+    return result
+
+
+MAX_MEMBERS = 1_000_000
+MAX_PROBLEMS = 1_000
+
+
+def _read_members(
+    tar: tarfile.TarFile,
+    result: Read,
+    tag_names: frozenset[str],
+    dest: Path | None,
+    progress: Progress | None,
+) -> None:
+    count = 0
+    for member in tar:
+        tar.members = []  # type: ignore[attr-defined]  # tarfile keeps every header, even streaming
+        count += 1
+        if count > MAX_MEMBERS or len(result.problems) >= MAX_PROBLEMS:
+            result.problems.append(
+                BagError(
+                    "malformed",
+                    "package",
+                    f"more than {MAX_MEMBERS:,} entries or {MAX_PROBLEMS:,} problems",
+                )
+            )
+            return
+        if member.isdir() and PurePosixPath(member.name).parts and _entry_name(f"{member.name}/x"):
+            continue  # folders made by standard tools (tar c): their files are what counts
+        split = _entry_name(member.name)
+        if split is None:
+            result.problems.append(
+                BagError("unsafe_path", member.name, "is not a path inside the bag")
+            )
+            continue
+        root, rel = split
+        if result.root is None:
+            result.root = root
+        elif root != result.root:
+            result.problems.append(BagError("extra", member.name, "is outside the bag's folder"))
+            continue
+        if not member.isfile():
+            result.problems.append(BagError("extra", rel, "is not a regular file"))
+            continue
+        fileobj = tar.extractfile(member)
+        assert fileobj is not None  # a regular file always has one
+        if rel.startswith("data/"):
+            if rel in result.payload:
+                result.problems.append(BagError("duplicate", rel, "appears twice in the package"))
+                continue
+            result.payload[rel] = hash_stream(
+                fileobj, dest / root / rel if dest else None, progress
+            )
+        elif rel in tag_names and member.size <= TAG_LIMIT:
+            result.tags[rel] = fileobj.read()
+        else:
+            result.problems.append(BagError("extra", rel, "is not a file a hanoinet package has"))
 
 
 def hash_stream(fileobj: IO[bytes], target: Path | None, progress: Progress | None) -> Digests:

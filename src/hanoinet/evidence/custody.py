@@ -273,6 +273,14 @@ def timeline(graph: dict[str, Any]) -> list[Step]:
     return sorted(steps, key=lambda s: s.at)
 
 
+def _nested_context(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "@context" in value or any(_nested_context(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_nested_context(v) for v in value)
+    return False
+
+
 @dataclass(frozen=True)
 class CaseValidation:
     conforms: bool
@@ -285,6 +293,17 @@ def validate(data: bytes) -> CaseValidation:
     from case_utils.case_validate import validate as case_validate
     from case_utils.ontology.version_info import CURRENT_CASE_VERSION
 
+    try:
+        parsed = json.loads(data)
+    except ValueError as exc:
+        return CaseValidation(False, f"not JSON: {exc}", CURRENT_CASE_VERSION)
+    if (
+        not isinstance(parsed, dict)
+        or not isinstance(parsed.get("@context"), dict)
+        or _nested_context(parsed.get("@graph"))
+    ):
+        # a string or nested @context is something rdflib would fetch (URL or file): never
+        return CaseValidation(False, "only one inline @context is read", CURRENT_CASE_VERSION)
     with tempfile.TemporaryDirectory(prefix="hanoinet-case-") as folder:
         path = Path(folder) / "custody.jsonld"
         path.write_bytes(data)

@@ -161,6 +161,8 @@ def verify_offer(
         raise OfferRefused("malformed", f"{offer.package!r} is not a package id (EV-<node>-NNNNNN)")
     if offer.sender != node.id:
         raise OfferRefused("forged", f"names sender {offer.sender}, but the key is {node.id}'s")
+    if not offer.package.startswith(f"EV-{node.id}-"):
+        raise OfferRefused("malformed", f"{offer.package} is not a package numbered by {node.id}")
     if offer.recipient != me:
         raise OfferRefused("not_for_me", f"is for {offer.recipient}, not this node ({me})")
     if not 0 < offer.chunk_size <= MAX_CHUNK_SIZE:

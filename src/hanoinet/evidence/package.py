@@ -448,9 +448,12 @@ def _read_folder(folder: Path, progress: Progress | None) -> Read:
     read = Read(root=folder.name)
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).as_posix()
+        if path.is_symlink() or not (path.is_file() or path.is_dir()):
+            read.problems.append(BagError("extra", rel, "is not a regular file"))
+            continue
         if path.is_dir():
             continue
-        if path.is_symlink() or not path.is_file():
+        if not path.is_file():
             read.problems.append(BagError("extra", rel, "is not a regular file"))
         elif rel.startswith("data/"):
             with open(path, "rb") as f:
@@ -553,6 +556,14 @@ def _check_signature(read: Read, trust: Trust, result: Verification) -> bool:
                     "key_not_valid",
                     SIGNATURE,
                     f"key {kid} of {node.id} was not valid at {claims.get('created')}",
+                )
+            )
+        if not str(claims.get("package", "")).startswith(f"EV-{node.id}-"):
+            problems.append(
+                BagError(
+                    "forged",
+                    SIGNATURE,
+                    f"package {claims.get('package')} is not numbered by {node.id}",
                 )
             )
         if claims.get("package") != read.root:
@@ -720,6 +731,17 @@ def _check_custody(read: Read, result: Verification) -> None:
     except (ValueError, AttributeError, TypeError) as exc:
         result.failed("custody", BagError("malformed", CUSTODY, f"is not JSON-LD: {exc}"))
         return
+    remote = _remote_contexts(graph)
+    if remote:
+        result.failed(
+            "custody",
+            BagError(
+                "remote_context",
+                CUSTODY,
+                f"refers to a context outside the file ({remote[0]!r}): only inline contexts are read",
+            ),
+        )
+        return
     described = _described_hashes(graph)
     try:
         listed = parse_manifest(
@@ -745,6 +767,26 @@ def _check_custody(read: Read, result: Verification) -> None:
     result.passed(
         "custody", f"{len(steps)} custody steps; every file is described with its manifest hash"
     )
+
+
+def _remote_contexts(value: Any) -> list[str]:
+    """Every ``@context`` that is not an inline object: a JSON-LD processor would fetch it
+    (a URL, a file), so a package that names one is refused before any is read."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "@context":
+                contexts = item if isinstance(item, list) else [item]
+                found.extend(repr(c) for c in contexts if not isinstance(c, dict))
+                for c in contexts:
+                    if isinstance(c, dict):
+                        found.extend(_remote_contexts(c))
+            else:
+                found.extend(_remote_contexts(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_remote_contexts(item))
+    return found
 
 
 def _described_hashes(graph: dict[str, Any]) -> dict[str, str]:
@@ -798,8 +840,10 @@ def unpack(
     (structure and completeness; the hashes were checked in the stream)."""
     import bagit  # type: ignore[import-untyped]
 
+    created = not to.exists()
     to.mkdir(parents=True, exist_ok=True)
     staging = Path(_mkdtemp(to))
+    result: Verification | None = None
     try:
         result = verify(
             source,
@@ -833,6 +877,9 @@ def unpack(
         return result
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if created and (result is None or not result.ok):
+            with contextlib.suppress(OSError):
+                to.rmdir()  # made for this unpack, and nothing came of it
 
 
 def _mkdtemp(parent: Path) -> str:

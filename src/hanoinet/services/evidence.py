@@ -97,6 +97,8 @@ def pack(
 ) -> Packed:
     if out.exists():
         raise InvalidInput(f"{out} already exists; choose another --out")
+    if any(not text.strip() for text in imposed):
+        raise InvalidInput("--condition is empty: give the condition's text")
     try:
         files = bag.sources(paths)
     except bag.BagError as exc:

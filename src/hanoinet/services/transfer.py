@@ -134,8 +134,10 @@ def offer(
     package_id = str(claims["package"])
     with ctx.store.transaction() as conn:
         known = conn.execute(select(evidence).where(evidence.c.id == package_id)).one_or_none()
-        if known is not None:
+        if known is not None and known.direction == "outgoing":
             return read_claims(known.offer)
+        if known is not None:
+            raise InvalidInput(f"{package_id} is a package this node received, not one it sends")
         request = conn.execute(
             select(requests.c.id).where(requests.c.uid == claims.get("request"))
         ).scalar_one_or_none()
@@ -351,7 +353,11 @@ def receive_offer(ctx: NodeContext, folder: Path, token: str, *, at: datetime) -
                 raise TransferRefused(
                     "conflict", f"{made.package} is already known here with other content", 409
                 )
-            return _answer(known)
+            if not (known.state == "receiving" and known.next_chunk >= known.chunks):
+                return _answer(known)
+    if known is not None:  # every chunk kept, no decision yet (a crash): decide now
+        return _finish(ctx, folder, known, read_claims(known.offer), at)
+    with ctx.store.transaction() as conn:
         request = conn.execute(
             select(requests.c.id, requests.c.peer_node, requests.c.direction).where(
                 requests.c.uid == made.request
@@ -407,6 +413,8 @@ def receive_chunk(
     made = read_claims(row.offer)
     if row.state != "receiving":
         return _answer(row, duplicate=True)
+    if row.next_chunk >= made.chunks:
+        return _finish(ctx, folder, row, made, at)  # every chunk kept, no decision yet (a crash)
     if not 0 <= n < made.chunks:
         raise TransferRefused(
             "no_such_chunk", f"{package_id} has chunks 0 to {made.chunks - 1}, not {n}", 404
@@ -430,11 +438,13 @@ def receive_chunk(
         f.flush()
         os.fsync(f.fileno())
     with ctx.store.transaction() as conn:
-        conn.execute(
+        advanced = conn.execute(
             update(evidence)
             .where(evidence.c.id == package_id, evidence.c.next_chunk == n)
             .values(next_chunk=n + 1, updated_at=at)
-        )
+        ).rowcount
+    if not advanced:  # another request kept this chunk meanwhile: it carries on from there
+        return Answer(package_id, "receiving", n + 1, made.chunks, duplicate=True)
     if n + 1 < made.chunks:
         return Answer(package_id, "receiving", n + 1, made.chunks)
     return _finish(ctx, folder, row, made, at)
@@ -442,6 +452,43 @@ def receive_chunk(
 
 def _finish(ctx: NodeContext, folder: Path, row: Any, made: Offer, at: datetime) -> Answer:
     part = _part(folder, row.id)
+    target = folder / STORED / f"{row.id}.age"
+    if not part.exists() and target.exists():
+        part = target  # moved into place before a crash: verify it there
+    problems: list[dict[str, str]] = []
+    conditions: str | None = None
+    if not part.exists():
+        problems.append(
+            {
+                "code": "damaged",
+                "where": row.id,
+                "message": "the chunks kept are gone: offer it again",
+            }
+        )
+        return _decide(ctx, row, made, problems, None, at)
+    try:
+        problems, conditions = _check_whole(ctx, part, row, made)
+    except Exception as exc:  # a package that breaks the checker is refused, not half-accepted
+        problems = [
+            {
+                "code": "damaged",
+                "where": row.id,
+                "message": f"could not be verified: {type(exc).__name__}",
+            }
+        ]
+    if not problems:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if part != target:
+            os.replace(part, target)  # kept as it arrived: encrypted to this node (at rest)
+    else:
+        part.unlink(missing_ok=True)
+        target.unlink(missing_ok=True)
+    return _decide(ctx, row, made, problems, conditions, at)
+
+
+def _check_whole(
+    ctx: NodeContext, part: Path, row: Any, made: Offer
+) -> tuple[list[dict[str, str]], str | None]:
     problems: list[dict[str, str]] = []
     conditions: str | None = None
     whole = hashlib.sha256()
@@ -479,13 +526,18 @@ def _finish(ctx: NodeContext, folder: Path, row: Any, made: Offer, at: datetime)
                 )
         if result.ok and not problems:
             conditions = json.dumps(result.as_dict()["conditions"])
+    return problems, conditions
+
+
+def _decide(
+    ctx: NodeContext,
+    row: Any,
+    made: Offer,
+    problems: list[dict[str, str]],
+    conditions: str | None,
+    at: datetime,
+) -> Answer:
     state = "refused" if problems else "accepted"
-    if state == "accepted":
-        target = folder / STORED / f"{row.id}.age"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(part, target)  # kept as it arrived: encrypted to this node (at rest)
-    else:
-        part.unlink(missing_ok=True)
     with ctx.store.transaction() as conn:
         conn.execute(
             update(evidence)
