@@ -57,7 +57,7 @@ UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 MB = 1_000_000
 """MB/s are decimal megabytes (10^6 bytes) per second; sizes are binary (K = 2^10 ...)."""
 SENDER, RECEIVER = "bench-sender", "bench-receiver"
-PACKAGE_ID = "bench-evidence-package"
+PACKAGE_ID = "EV-bench-sender-000001"
 OURS_PACK = "hanoinet package.pack"
 OURS_VERIFY = "hanoinet package.verify (validate_case=False)"
 REF_PACK = "sha256sum FILE; age -r KEY -o OUT FILE"
