@@ -531,3 +531,23 @@ def test_a_package_that_breaks_the_checker_is_refused_not_stuck(
     assert sent.state == "refused" and {p["code"] for p in sent.problems} == {"damaged"}
     assert _row(world, "xa-ca", package).state == "refused"
     assert not list((world["folders"]["xa-ca"] / "incoming").iterdir())
+
+
+def test_two_first_offers_at_once_open_one_transfer(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other offer opened the transfer between this one's look-up and its insert."""
+    made = transfer.offer(
+        world["ctx"]["xb-ca"], world["packed"].package.path, actor="bo", at=T0, chunk_size=CHUNK
+    )
+    real = transfer._open_transfer
+
+    def racing(*args: Any, **kwargs: Any) -> Any:
+        real(*args, **kwargs)  # the other request, first
+        return real(*args, **kwargs)  # this one: the row is there now
+
+    monkeypatch.setattr(transfer, "_open_transfer", racing)
+    answer = transfer.receive_offer(
+        world["ctx"]["xa-ca"], world["folders"]["xa-ca"], made.token, at=T0
+    )
+    assert answer.state == "receiving" and answer.next_chunk == 0 and answer.chunks == made.chunks

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from hanoinet.convention.catalog import convention
 from hanoinet.errors import InvalidInput, TransferInterrupted, TransferRefused, UnknownCase
@@ -357,6 +358,17 @@ def receive_offer(ctx: NodeContext, folder: Path, token: str, *, at: datetime) -
                 return _answer(known)
     if known is not None:  # every chunk kept, no decision yet (a crash): decide now
         return _finish(ctx, folder, known, read_claims(known.offer), at)
+    try:
+        return _open_transfer(ctx, folder, made, sender, at)
+    except IntegrityError:  # two first offers at once: the other one opened it
+        with ctx.store.transaction() as conn:
+            row = conn.execute(select(evidence).where(evidence.c.id == made.package)).one()
+        return _answer(row)
+
+
+def _open_transfer(
+    ctx: NodeContext, folder: Path, made: Offer, sender: Any, at: datetime
+) -> Answer:
     with ctx.store.transaction() as conn:
         request = conn.execute(
             select(requests.c.id, requests.c.peer_node, requests.c.direction).where(
