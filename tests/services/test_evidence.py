@@ -128,3 +128,30 @@ def test_only_accepted_incoming_evidence_can_be_permitted_or_exported(
             actor="lara",
             at=T0,
         )
+
+
+def test_an_export_is_recorded_before_it_is_written_and_a_failure_after_it(
+    received: dict[str, Any], tmp_path: Path
+) -> None:
+    from hanoinet.store.schema import evidence
+
+    store = received["ctx"]["xa-ca"].store
+    with store.transaction() as conn:
+        stored = conn.execute(
+            select(evidence.c.path).where(evidence.c.id == received["package"])
+        ).scalar_one()
+    path = received["folders"]["xa-ca"] / stored
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 1  # damaged at rest
+    path.write_bytes(bytes(data))
+    with pytest.raises(InvalidInput, match="did not verify as it was opened"):
+        _export(received, tmp_path / "use")
+    assert not (tmp_path / "use").exists()
+    with store.transaction() as conn:
+        actions = [
+            r.action
+            for r in conn.execute(
+                select(audit).where(audit.c.target == received["package"]).order_by(audit.c.seq)
+            )
+        ]
+    assert actions[-2:] == ["evidence.export", "evidence.export_failed"]

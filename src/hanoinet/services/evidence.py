@@ -428,7 +428,8 @@ def export(
 ) -> Exported:
     """Open a received package into ``to`` (verified again as it is written), if its use
     conditions allow this use; the export is recorded in the audit log (its chain of
-    custody on this node). Nothing is written when a condition or a check refuses it."""
+    custody on this node) before anything is written, and a failure after it too. Nothing
+    is written when a condition or a check refuses it."""
     with ctx.store.transaction() as conn:
         row = _received(conn, package_id)
     holding = _one(ctx.store, package_id)
@@ -436,6 +437,26 @@ def export(
     source = folder / row.path
     if not source.is_file():
         raise InvalidInput(f"{package_id}: its file {source} is missing from the evidence folder")
+    unpacked = to / package_id
+    basis = PERMISSION_ARTICLE["consent" if purpose != "onward_transfer" else "authorization"]
+    detail = {
+        "to": str(unpacked),
+        "purpose": purpose,
+        "scope": scope,
+        "permission": permission["reference"] if permission else None,
+    }
+    # recorded before a byte is written: a crash may leave an entry without a folder,
+    # never a folder without its entry
+    with ctx.store.transaction() as conn:
+        audit_log.append(
+            conn,
+            at=at,
+            actor=actor,
+            action="evidence.export",
+            target=package_id,
+            legal_basis=basis,
+            detail=detail,
+        )
     result = pkg.unpack(
         source,
         to,
@@ -445,31 +466,17 @@ def export(
     )
     if not result.ok:
         first = result.problems[0] if result.problems else "a check failed"
-        raise InvalidInput(f"{package_id} did not verify as it was opened: {first}")
-    unpacked = to / package_id
-    try:
         with ctx.store.transaction() as conn:
             audit_log.append(
                 conn,
                 at=at,
                 actor=actor,
-                action="evidence.export",
+                action="evidence.export_failed",
                 target=package_id,
-                legal_basis=PERMISSION_ARTICLE[
-                    "consent" if purpose != "onward_transfer" else "authorization"
-                ],
-                detail={
-                    "to": str(unpacked),
-                    "purpose": purpose,
-                    "scope": scope,
-                    "permission": permission["reference"] if permission else None,
-                },
+                legal_basis=basis,
+                detail={**detail, "problem": str(first)},
             )
-    except BaseException:
-        import shutil
-
-        shutil.rmtree(unpacked, ignore_errors=True)
-        raise
+        raise InvalidInput(f"{package_id} did not verify as it was opened: {first}")
     return Exported(holding, unpacked, purpose, scope, permission, result)
 
 
