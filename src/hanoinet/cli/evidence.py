@@ -556,7 +556,7 @@ def export_command(
     with user_errors():
         ctx, _, folder = _node()
         try:
-            size = next((h.size for h in service.holdings(ctx.store) if h.id == package), 0)
+            size = next((h.size for h in service.holdings(ctx.store, package_id=package)), 0)
             with _progress(size, f"opening {package}", json) as bar:
                 done = service.export(
                     ctx,

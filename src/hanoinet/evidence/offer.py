@@ -11,6 +11,7 @@ of chunks kept is where a dropped transfer resumes.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -181,8 +182,6 @@ def verify_offer(
 
 def read_claims(token: str) -> Offer:
     """The claims of an offer this node verified before it stored it."""
-    import base64
-
     payload = token.split(".")[1]
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     return _offer(claims, token)

@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -453,9 +454,7 @@ def _read_folder(folder: Path, progress: Progress | None) -> Read:
             continue
         if path.is_dir():
             continue
-        if not path.is_file():
-            read.problems.append(BagError("extra", rel, "is not a regular file"))
-        elif rel.startswith("data/"):
+        if rel.startswith("data/"):
             with open(path, "rb") as f:
                 read.payload[rel] = hash_stream(f, None, progress)
         elif rel in TAG_NAMES and path.stat().st_size <= (64 << 20):
@@ -842,7 +841,7 @@ def unpack(
 
     created = not to.exists()
     to.mkdir(parents=True, exist_ok=True)
-    staging = Path(_mkdtemp(to))
+    staging = Path(tempfile.mkdtemp(prefix=".hanoinet-unpack-", dir=to))
     result: Verification | None = None
     try:
         result = verify(
@@ -880,9 +879,3 @@ def unpack(
         if created and (result is None or not result.ok):
             with contextlib.suppress(OSError):
                 to.rmdir()  # made for this unpack, and nothing came of it
-
-
-def _mkdtemp(parent: Path) -> str:
-    import tempfile
-
-    return tempfile.mkdtemp(prefix=".hanoinet-unpack-", dir=parent)

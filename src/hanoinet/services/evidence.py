@@ -29,7 +29,7 @@ from hanoinet.evidence.conditions import conditions_for
 from hanoinet.evidence.custody import Collection
 from hanoinet.exchange.directory import NodeEntry, PublicKey
 from hanoinet.exchange.keys import KeySet
-from hanoinet.services.cases import _load_events, _next_id, aware
+from hanoinet.services.cases import _legal_basis, _load_events, _next_id, aware
 from hanoinet.services.federation import NodeContext
 from hanoinet.store import Store
 from hanoinet.store import audit as audit_log
@@ -127,7 +127,7 @@ def pack(
             actor=actor,
             action="evidence.pack",
             target=row.id,
-            legal_basis=convention().forms[row.kind].articles[0],
+            legal_basis=_legal_basis(row.kind),
             detail={
                 "package": package_id,
                 "recipient": peer.id,
@@ -250,6 +250,7 @@ def holdings(
     store: Store,
     *,
     request_id: str | None = None,
+    package_id: str | None = None,
     actor: str | None = None,
     at: datetime | None = None,
 ) -> list[Holding]:
@@ -259,6 +260,8 @@ def holdings(
     query = select(evidence).order_by(evidence.c.updated_at.desc(), evidence.c.id.desc())
     if request_id is not None:
         query = query.where(evidence.c.request_id == request_id)
+    if package_id is not None:
+        query = query.where(evidence.c.id == package_id)
     with store.transaction() as conn:
         rows = conn.execute(query).all()
         ids = [r.id for r in rows]
@@ -353,7 +356,7 @@ def consent_reference(store: Store, package_id: str) -> str:
 
 
 def _one(store: Store, package_id: str) -> Holding:
-    found = [h for h in holdings(store) if h.id == package_id]
+    found = holdings(store, package_id=package_id)
     if not found:
         raise UnknownCase(f"no evidence package {package_id} on this node")
     return found[0]

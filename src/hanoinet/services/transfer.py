@@ -31,7 +31,6 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hanoinet.convention.catalog import convention
 from hanoinet.errors import InvalidInput, TransferInterrupted, TransferRefused, UnknownCase
 from hanoinet.evidence import package as pkg
 from hanoinet.evidence.offer import (
@@ -42,6 +41,7 @@ from hanoinet.evidence.offer import (
     read_claims,
     verify_offer,
 )
+from hanoinet.services.cases import _legal_basis as legal_basis_of
 from hanoinet.services.evidence import identities
 from hanoinet.services.federation import NodeContext
 from hanoinet.store import audit as audit_log
@@ -86,7 +86,7 @@ class Answer:
 
 def _legal_basis(conn: Connection, request_id: str) -> str:
     kind = conn.execute(select(requests.c.kind).where(requests.c.id == request_id)).scalar_one()
-    return convention().forms[kind].articles[0]
+    return legal_basis_of(kind)
 
 
 def _new_row(
