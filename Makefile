@@ -43,6 +43,7 @@ bench: install
 	$(BIN)/hanoinet bench exchange
 	$(BIN)/hanoinet bench web
 	$(BIN)/hanoinet bench evidence
+	$(BIN)/hanoinet bench documents
 
 # Regenerate the lock after changing dependencies in pyproject.toml (needs uv on PATH).
 lock:

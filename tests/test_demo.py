@@ -15,6 +15,7 @@ def test_demo_story_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
         "2. Expedited preservation",
         "3. The provider is in Caldera",
         "4. The follow-up request",
+        "4b. The formal request follows each request",
         "5. The evidence",
     ):
         assert step in out
@@ -24,3 +25,5 @@ def test_demo_story_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
     assert "message_delivered" in out
     assert "EV-xb-node-000001: delivered" in out  # packed, sent in chunks, verified, accepted
     assert "received from" in out or "incoming accepted" in out
+    assert "Borealis received it, verified" in out and "VERIFIED:" in out  # the signed PDF
+    assert "Caldera received it in French, verified" in out

@@ -206,6 +206,19 @@ def _example(name: str) -> str:
     return str(resources.files("hanoinet.demo_data").joinpath(name))
 
 
+def _formal_document(demo: Demo, node: str, request: str, what: str) -> dict[str, Any]:
+    """Wait for the formal document of an incoming request; it must have verified."""
+
+    def arrived() -> bool:
+        return bool(demo.json(node, "document", "list", request)["documents"])
+
+    demo.wait(arrived, what, timeout=60)
+    [kept] = demo.json(node, "document", "list", request)["documents"]
+    if kept["status"] != "received":
+        raise RuntimeError(f"the formal document of {request} did not verify: {kept['problem']}")
+    return dict(kept)
+
+
 def story(demo: Demo) -> None:
     print("\n== 1. Emergency disclosure through the 24/7 network (art. 41)", flush=True)
     out = demo.json(
@@ -304,6 +317,23 @@ def story(demo: Demo) -> None:
         lambda: demo.incoming("xb", "stored_data") is not None, "Borealis received the MLA request"
     )
     demo.run("xa", "case", "timeline", case)
+
+    print(
+        "\n== 4b. The formal request follows each request: a signed PDF/A in the requested "
+        "State's language (40(14))",
+        flush=True,
+    )
+    theirs_mla = demo.incoming("xb", "stored_data")
+    assert theirs_mla is not None
+    kept = _formal_document(demo, "xb", theirs_mla["id"], "Borealis received it, verified")
+    paper = demo.root / "xb" / "formal-request-from-aurelia.pdf"
+    demo.run("xb", "document", "save", theirs_mla["id"], str(kept["id"]), "--out", str(paper))
+    print("    Anyone with the directory authority's public key can check it offline:", flush=True)
+    demo.run(None, "document", "verify", str(paper))
+    theirs_fr = demo.incoming("xc", "preservation")
+    assert theirs_fr is not None
+    _formal_document(demo, "xc", theirs_fr["id"], "Caldera received it in French, verified")
+    demo.run("xc", "document", "list", theirs_fr["id"])
 
     print("\n== 5. The evidence: packed, signed, encrypted, sent in chunks (40, 36(3))", flush=True)
     asked = demo.incoming("xb", "stored_data")

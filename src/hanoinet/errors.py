@@ -22,6 +22,7 @@ apart, a ``detail`` for debugging that never reaches a peer or a user.
     ├── TransferRefused          the receiving node refused an evidence offer or chunk (reason)
     ├── TransferInterrupted      an evidence transfer lost its connection; run it again to resume
     ├── MissingTool              a program a command runs (``age`` ...) is not installed
+    ├── DocumentFailed           a formal request document cannot be rendered (font, translation)
     └── StoreError               the database cannot be used as it is
         └── SchemaTooNew         the database was migrated by a newer hanoinet
 """
@@ -141,6 +142,13 @@ class MissingTool(HanoinetError):
     """A program a command runs is not on PATH; the message says which package installs it."""
 
     code = "missing_tool"
+
+
+class DocumentFailed(HanoinetError):
+    """A formal request document cannot be made as asked: a font or a translation is missing,
+    or a glyph would print as an empty box; the message says which and how to fix it."""
+
+    code = "document_failed"
 
 
 class StoreError(HanoinetError):

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
             "not a duty of the Convention): none, requester (cases opened by a requester), all."
         ),
     )
+    formal_documents: bool = Field(
+        default=True,
+        description=(
+            "Issue a signed formal document (PDF) for each request sent and send it after the "
+            "request; false: none is made (each shows why on the case page)."
+        ),
+    )
     key_passphrase: SecretStr | None = Field(
         default=None, description="Unlocks the node's private keys; never logged."
     )

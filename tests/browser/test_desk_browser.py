@@ -486,12 +486,14 @@ def evidence_node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]
                 )
             )
         password = users.create_user(store, "carl", "central_authority_officer", actor="a", at=at)
-        with _serving(create_app(NodeContext("xa-ca", keys, directory, store)), port):
+        ctx = NodeContext("xa-ca", keys, directory, store)
+        with _serving(create_app(ctx), port):
             yield {
                 "url": f"http://127.0.0.1:{port}",
                 "password": password,
                 "request": rid,
                 "store": store,
+                "ctx": ctx,
             }
 
 
@@ -554,3 +556,36 @@ def test_the_case_page_shows_evidence_arriving_live_in_english_and_arabic(
 
     accepted = translations("ar").ugettext("Accepted: verified on arrival")
     assert page.locator(f"#evidence-{rid}").inner_text().count(accepted) == 2
+
+
+def test_the_case_page_offers_the_formal_document_signed_and_in_any_language(
+    evidence_node: dict[str, Any], page: Page
+) -> None:
+    """The request was sent: its formal document is being made, then issued (the worker's
+    round); the officer downloads the issued one, and makes it in French."""
+    from hanoinet.documents.signature import verify
+    from hanoinet.exchange.directory import Trust
+    from hanoinet.services import documents
+
+    url, rid, ctx = evidence_node["url"], evidence_node["request"], evidence_node["ctx"]
+    _first_log_in(page, url, "carl", evidence_node["password"])
+    page.goto(f"{url}/requests/{rid}")
+    section = page.locator(f"#formal-{rid}")
+    assert "Being made" in section.inner_text()
+    documents.issue_pending(ctx, None, now=datetime.now(UTC))
+    page.reload()
+    section = page.locator(f"#formal-{rid}")
+    assert "Issued: signed by this node" in section.inner_text()
+    section.scroll_into_view_if_needed()
+    _step(page, "document-01-case-en")
+    trust = Trust({}, directory=ctx.directory)
+    with page.expect_download() as issued:
+        section.get_by_role("link", name="Download").click()
+    kept = Path(issued.value.path()).read_bytes()
+    assert verify(kept, trust).ok
+    section.get_by_label("Make it in").select_option("fr")
+    with page.expect_download() as made:
+        section.get_by_role("button", name="Download").click()
+    assert made.value.suggested_filename == f"{rid}-fr.pdf"
+    french = verify(Path(made.value.path()).read_bytes(), trust)
+    assert french.ok and french.to_json()["language"] == "fr"

@@ -19,7 +19,7 @@ from hanoinet import demo
 from hanoinet.services import cases as case_service
 from hanoinet.store import audit as audit_log
 from hanoinet.store import open_store
-from hanoinet.store.schema import inbox, outbox, requests
+from hanoinet.store.schema import formal_documents, inbox, outbox, requests
 
 MESSAGES = 200
 
@@ -77,17 +77,19 @@ def test_several_server_and_worker_processes_deliver_each_message_once(tmp_path:
             case_service.act(sender, made.request_id, "send", actor="t", at=now)
 
         def settled() -> bool:
+            """Every request's message and its formal document's have their receipts."""
             with sender.engine.connect() as conn:
-                return (
-                    conn.execute(
-                        select(func.count())
-                        .select_from(outbox)
-                        .where(outbox.c.status != "delivered")
-                    ).scalar_one()
-                    == 0
-                )
+                unsettled = conn.execute(
+                    select(func.count()).select_from(outbox).where(outbox.c.status != "delivered")
+                ).scalar_one()
+                unissued = conn.execute(
+                    select(func.count())
+                    .select_from(formal_documents)
+                    .where(formal_documents.c.status != "issued")
+                ).scalar_one()
+            return unsettled == 0 and unissued == 0
 
-        cluster.wait(settled, "every message has its receipt", timeout=120)
+        cluster.wait(settled, "every message has its receipt", timeout=240)
     finally:
         for proc in procs.values():
             proc.send_signal(signal.SIGTERM)
@@ -106,8 +108,13 @@ def test_several_server_and_worker_processes_deliver_each_message_once(tmp_path:
             select(requests.c.uid).where(requests.c.direction == "incoming")
         ).all()
         inbox_rows = conn.execute(select(func.count()).select_from(inbox)).scalar_one()
+        documents = conn.execute(
+            select(formal_documents.c.request_id, formal_documents.c.status)
+        ).all()
     assert len(incoming) == MESSAGES and len({r.uid for r in incoming}) == MESSAGES
-    assert inbox_rows == MESSAGES
+    assert inbox_rows == 2 * MESSAGES  # each request, and its formal document, once
+    assert len({d.request_id for d in documents}) == MESSAGES
+    assert {d.status for d in documents} == {"received"}
     for store in (sender, receiver):
         with store.transaction() as conn:
             result = audit_log.verify(conn)

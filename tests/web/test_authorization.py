@@ -34,7 +34,7 @@ from hanoinet.services import users
 from hanoinet.services.federation import NodeContext
 from hanoinet.store import Store, open_store
 from hanoinet.store import audit as audit_log
-from hanoinet.store.schema import cases, events, evidence, requests
+from hanoinet.store.schema import cases, events, evidence, formal_documents, requests
 from hanoinet.web.app import create_app
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
@@ -225,6 +225,29 @@ def _evidence(store: Store, ids: dict[str, str]) -> None:
                     updated_at=T0,
                 )
             )
+            conn.execute(
+                insert(formal_documents).values(
+                    id=document_of(name),
+                    request_id=rid,
+                    direction="incoming",
+                    status="received",
+                    lang="en",
+                    request_sha256="0" * 64,
+                    pdf=kept_pdf(name),
+                    signer="xa-ca",
+                    created_at=T0,
+                    updated_at=T0,
+                )
+            )
+
+
+def document_of(name: str) -> int:
+    """The formal document each request of the matrix has (received from XA)."""
+    return list(REQUESTS).index(name) + 1
+
+
+def kept_pdf(name: str) -> bytes:
+    return f"%PDF-2.0 the formal document of {name}".encode()
 
 
 @pytest.fixture(scope="module")
@@ -337,6 +360,34 @@ def test_the_evidence_section(world: World, role: str, name: str) -> None:
     # The case id answers for its first request, as the case page does.
     by_case = world.get(role, f"/requests/{world.case_ids.get(name, MISSING_CASE)}/evidence")
     assert (by_case.status_code, by_case.text) == (response.status_code, response.text)
+
+
+@pytest.mark.parametrize("name", [*REQUESTS, "missing"])
+@pytest.mark.parametrize("role", ROLES)
+def test_the_formal_document(world: World, role: str, name: str) -> None:
+    """Made on demand or kept: a PDF to the readers of the case page only, never cached; a
+    request the role may not see answers like a missing one (and a kept document is found
+    only under its own request)."""
+    ident = world.ids.get(name, MISSING)
+    made = world.clients[role].get(f"/requests/{ident}/document.pdf?lang=en")
+    number = document_of(name) if name in REQUESTS else 1
+    kept = world.clients[role].get(f"/requests/{ident}/documents/{number}.pdf?download=1")
+    if role not in OPENS_CASES:
+        assert (made.status_code, made.text) == (403, "")
+        assert (kept.status_code, kept.text) == (403, "")
+    elif name in SEES[role]:
+        assert made.status_code == 200 and made.content.startswith(b"%PDF-")
+        assert made.headers["content-type"] == "application/pdf"
+        assert made.headers["content-disposition"].startswith("inline; filename=")
+        assert made.headers["cache-control"] == "no-store"
+        assert kept.status_code == 200 and kept.content == kept_pdf(name)
+        assert kept.headers["content-disposition"].startswith("attachment; filename=")
+        other = next(n for n in REQUESTS if n != name)
+        elsewhere = world.clients[role].get(f"/requests/{ident}/documents/{document_of(other)}.pdf")
+        assert elsewhere.status_code == 404
+    else:
+        assert made.status_code == 404 and "No such case or request" in made.text
+        assert kept.status_code == 404 and "No such case or request" in kept.text
 
 
 @pytest.mark.parametrize("name", [*REQUESTS, "missing"])
@@ -697,6 +748,8 @@ def test_without_a_session_every_page_asks_to_log_in(world: World) -> None:
     assert anonymous.get("/desk/queue").status_code == 401
     for ident in (world.ids["emergency"], MISSING):  # htmx asks; it follows no log-in redirect
         assert anonymous.get(f"/requests/{ident}/evidence").status_code == 401
+        assert anonymous.get(f"/requests/{ident}/document.pdf").status_code == 401
+        assert anonymous.get(f"/requests/{ident}/documents/1.pdf").status_code == 401
     posted = anonymous.post(
         f"/requests/{world.ids['emergency']}/act", data={"action": "acknowledge"}
     )
@@ -836,6 +889,8 @@ ROUTES: dict[tuple[str, str], Callable[..., None] | str] = {
     ("GET", "/requests"): test_the_request_list_shows_exactly_what_the_role_sees,
     ("GET", "/requests/{ident}"): test_the_case_page,
     ("GET", "/requests/{ident}/evidence"): test_the_evidence_section,
+    ("GET", "/requests/{ident}/document.pdf"): test_the_formal_document,
+    ("GET", "/requests/{ident}/documents/{number}.pdf"): test_the_formal_document,
     ("POST", "/requests/{ident}/act"): test_taking_an_action,
     ("GET", "/audit"): test_the_audit_log_opens_for_the_supervisor_only,
     ("GET", "/drafts/new"): test_the_new_draft_page_offers_the_forms_the_role_may_start,

@@ -294,3 +294,57 @@ def _print_evidence(result: dict[str, Any]) -> None:
     console.print(f"  {verdict} the targets overall", markup=False)
     for note in result["notes"]:
         console.print(f"  note: {note}", markup=False)
+
+
+@app.command("documents")
+def documents_command(
+    rounds: Annotated[
+        int, typer.Option("--rounds", min=1, help="Documents per timing (and per process).")
+    ] = 40,
+    processes: Annotated[
+        int | None,
+        typer.Option("--processes", min=1, help="Processes for the throughput (default: cores)."),
+    ] = None,
+    json: Json = False,
+) -> None:
+    """Formal documents: render + sign of a two-page request per second beside bare WeasyPrint, on one core and all; peak memory (target >= 20/s)."""
+    from hanoinet.bench import documents as documents_bench
+
+    def progress(line: str) -> None:
+        err_console.print(line, markup=False)
+
+    result = documents_bench.run(rounds, processes, progress=None if json else progress)
+    result["environment"] = environment()
+    if json:
+        print_json(result)
+        return
+    single = result["single"]
+    console.print(
+        f"bench documents: the demo MLA request, {result['pages']} pages in English "
+        f"({result['bytes']:,} bytes signed), {result['rounds']} documents per timing",
+        markup=False,
+    )
+    for key in ("signed", "unsigned", "reference", "verify"):
+        t = single[key]
+        console.print(
+            f"  {t['name']:<46} {t['per_call_ms']:>8.1f} ms  {t['per_second']:>6.1f}/s",
+            markup=False,
+        )
+    ratio = single["signed"]["per_call_ms"] / single["reference"]["per_call_ms"]
+    console.print(f"  signed document / bare WeasyPrint: {ratio:.2f}x the time", markup=False)
+    langs = "  ".join(f"{k} {v['per_second']:.1f}/s" for k, v in result["languages"].items())
+    console.print(f"  by language, render + sign: {langs}", markup=False)
+    par = result["parallel"]
+    verdict = "meets" if result["meets_target"] else "MISSES"
+    console.print(
+        f"  {par['processes']} processes: {par['documents']} signed documents in "
+        f"{par['seconds']:.2f} s = {par['per_second']:.1f}/s; {verdict} the target >= "
+        f"{result['target_per_second']}/s",
+        markup=False,
+    )
+    memory = result["memory"]
+    console.print(
+        f"  peak RSS of one process: {memory['peak_rss_mib']:.1f} MiB (after imports "
+        f"{memory['baseline_rss_mib']:.1f} MiB)",
+        markup=False,
+    )

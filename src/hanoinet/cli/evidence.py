@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as json_module
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,6 +19,8 @@ from rich.progress import (
 )
 
 from hanoinet.cli.output import console, err_console, fail, parse_time, print_json, user_errors
+from hanoinet.cli.trust import Authority, Directory
+from hanoinet.cli.trust import trust as read_trust
 from hanoinet.errors import InvalidInput
 from hanoinet.evidence import custody
 from hanoinet.evidence import package as pkg
@@ -136,32 +137,6 @@ def pack_command(
     )
 
 
-def _trust(authority: Path | None, directory: Path | None) -> pkg.Trust:
-    settings = load_settings()
-    if authority is not None:
-        try:
-            jwk = json_module.loads(authority.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InvalidInput(f"--authority {authority}: {exc}") from None
-        if not isinstance(jwk, dict) or not jwk.get("kid"):
-            raise InvalidInput(f"--authority {authority}: not a public key with a kid")
-        authorities = {str(jwk["kid"]): jwk}
-    else:
-        if settings.directory_authority is None:
-            raise InvalidInput(
-                "give --authority FILE (the directory authority's public key) or set "
-                "HANOINET_DIRECTORY_AUTHORITY"
-            )
-        authorities = runtime.authorities(settings)
-    token = None
-    if directory is not None:
-        try:
-            token = directory.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise InvalidInput(f"--directory {directory}: {exc.strerror}") from None
-    return pkg.Trust(authorities, token)
-
-
 def _identities(identity: Path | None, source: Path) -> list[x25519.Identity]:
     """The keys to open an encrypted package: an age identity file, else this node's keys."""
     if not pkg.is_encrypted(source):
@@ -192,20 +167,6 @@ def _identities(identity: Path | None, source: Path) -> list[x25519.Identity]:
     return service.identities(keys_set)
 
 
-Authority = Annotated[
-    Path | None,
-    typer.Option(
-        "--authority",
-        help="The directory authority's public key (JWK); default HANOINET_DIRECTORY_AUTHORITY.",
-    ),
-]
-Directory = Annotated[
-    Path | None,
-    typer.Option(
-        "--directory",
-        help="A signed directory to check the sender's key against (default: the one in the package).",
-    ),
-]
 Identity = Annotated[
     Path | None,
     typer.Option(
@@ -250,7 +211,7 @@ def verify_command(
     with user_errors():
         if not package.exists():
             raise InvalidInput(f"{package}: no such file or folder")
-        trust = _trust(authority, directory)
+        trust = read_trust(authority, directory)
         identities = _identities(identity, package)
         with _progress(_size(package), "verifying", json) as progress:
             result = pkg.verify(
@@ -283,7 +244,7 @@ def unpack_command(
     with user_errors():
         if not package.exists():
             raise InvalidInput(f"{package}: no such file or folder")
-        trust = _trust(authority, directory)
+        trust = read_trust(authority, directory)
         identities = _identities(identity, package)
         with _progress(_size(package), "unpacking", json) as progress:
             result = pkg.unpack(package, to, trust=trust, identities=identities, progress=progress)
@@ -323,7 +284,7 @@ def custody_command(
         else:
             if not path.exists():
                 raise InvalidInput(f"{package}: no such file or folder, and not a package id")
-            trust = _trust(authority, directory)
+            trust = read_trust(authority, directory)
             result = pkg.verify(
                 path, trust=trust, identities=_identities(identity, path), validate_case=False
             )

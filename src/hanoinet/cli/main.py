@@ -5,7 +5,18 @@ from __future__ import annotations
 import typer
 
 from hanoinet import __version__
-from hanoinet.cli import bench, case, convention, evidence, node, request, serve, treaty, user
+from hanoinet.cli import (
+    bench,
+    case,
+    convention,
+    document,
+    evidence,
+    node,
+    request,
+    serve,
+    treaty,
+    user,
+)
 
 app = typer.Typer(
     name="hanoinet",
@@ -23,6 +34,7 @@ app.add_typer(case.app, name="case")
 app.add_typer(case.audit_app, name="audit")
 app.add_typer(case.clock_app, name="clock")
 app.add_typer(evidence.app, name="evidence")
+app.add_typer(document.app, name="document")
 app.add_typer(node.app, name="node")
 app.add_typer(node.directory_app, name="directory")
 app.add_typer(user.app, name="user")

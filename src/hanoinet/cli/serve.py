@@ -14,7 +14,7 @@ import typer
 from hanoinet.cli.output import console, user_errors
 from hanoinet.exchange.transport import HttpTransport
 from hanoinet.services import cases as case_service
-from hanoinet.services import federation, runtime
+from hanoinet.services import documents, federation, runtime
 from hanoinet.settings import Settings, load_settings
 
 
@@ -93,10 +93,10 @@ def worker_command(
         ),
     ] = 60.0,
 ) -> None:
-    """Deliver the outbox (retries with backoff) and fire clocks, until stopped."""
+    """Issue formal documents, deliver the outbox (retries with backoff) and fire clocks, until stopped."""
     settings = load_settings()
     with user_errors():
-        ctx, _ = runtime.load_context(settings, datetime.now(UTC))
+        ctx, signed = runtime.load_context(settings, datetime.now(UTC))
     transport = HttpTransport()
     stopping = False
 
@@ -113,6 +113,14 @@ def worker_command(
         for d in federation.deliver_batch(ctx, transport, now=now, lease=timedelta(seconds=lease)):
             console.print(
                 f"{now:%H:%M:%S} outbox {d.outbox_id} {d.status} {d.detail}", markup=False
+            )
+        # after delivery: a document takes a fraction of a second to lay out and sign
+        for made in documents.issue_pending(
+            ctx, signed.token, now=now, limit=4, enabled=settings.formal_documents
+        ):
+            console.print(
+                f"{now:%H:%M:%S} {made.request_id}: formal document {made.status} {made.detail}",
+                markup=False,
             )
         if time.monotonic() - last_tick > 30 or once:
             last_tick = time.monotonic()

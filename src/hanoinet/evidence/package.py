@@ -311,15 +311,7 @@ class Verification:
 LATER = ("tag manifests", "payload", "custody", "conditions", "CASE/UCO")
 
 
-@dataclass(frozen=True)
-class Trust:
-    """What a verifier trusts: the directory authority's keys, and optionally a directory
-    (else the one the package carries, verified against those keys)."""
-
-    authorities: dict[str, dict[str, Any]]
-    directory_token: str | None = None
-    directory: directory_module.Directory | None = None
-    """A directory the caller has already verified (a running node's): used as it is."""
+Trust = directory_module.Trust
 
 
 def is_encrypted(path: Path) -> bool:
@@ -465,22 +457,10 @@ def _read_folder(folder: Path, progress: Progress | None) -> Read:
 
 
 def _resolve_directory(read: Read, trust: Trust) -> directory_module.Directory:
-    if trust.directory is not None:
-        return trust.directory
-    token = trust.directory_token
-    if token is None:
-        if DIRECTORY not in read.tags:
-            raise BagError("no_directory", DIRECTORY, "is missing and no directory was given")
-        token = read.tags[DIRECTORY].decode("ascii", errors="replace")
-    # historical verification: the directory may have expired since; the key must have
-    # been usable when the package was made (checked below)
-    signed = directory_module.verify(
-        token.strip(),
-        trust.authorities,
-        now=datetime.fromtimestamp(0).astimezone(),
-        allow_expired=True,
-    )
-    return signed.directory
+    carried = read.tags.get(DIRECTORY)
+    if trust.directory is None and trust.directory_token is None and carried is None:
+        raise BagError("no_directory", DIRECTORY, "is missing and no directory was given")
+    return directory_module.historical(trust, (carried or b"").decode("ascii", errors="replace"))
 
 
 def _check_signature(read: Read, trust: Trust, result: Verification) -> bool:

@@ -174,6 +174,34 @@ def verify(
     return signed
 
 
+@dataclass(frozen=True)
+class Trust:
+    """What an offline verifier trusts: the directory authority's keys, and optionally a
+    directory (else the one the signed object carries, verified against those keys)."""
+
+    authorities: dict[str, dict[str, Any]]
+    directory_token: str | None = None
+    directory: Directory | None = None
+    """A directory the caller has already verified (a running node's): used as it is."""
+
+
+def historical(trust: Trust, carried: str) -> Directory:
+    """The directory to check a signature made in the past: the caller's, else the given
+    token, else the one carried with the signed object, verified against the authorities.
+    It may have expired since; the signer's key must have been usable when it signed, which
+    the caller checks."""
+    if trust.directory is not None:
+        return trust.directory
+    token = trust.directory_token or carried
+    signed = verify(
+        token.strip(),
+        trust.authorities,
+        now=datetime.fromtimestamp(0).astimezone(),
+        allow_expired=True,
+    )
+    return signed.directory
+
+
 class DirectoryCache:
     """A node's verified directories: the newest, and the history of every version."""
 

@@ -65,6 +65,7 @@ from hanoinet.store.schema import (
     counters,
     events,
     fired,
+    formal_documents,
     outbox,
     requests,
     users,
@@ -133,7 +134,7 @@ def _next_id(conn: Connection, name: str, prefix: str) -> str:
     return _next_ids(conn, name, prefix)[0]
 
 
-def _findings(document: dict[str, Any], at: datetime) -> list[Finding]:
+def findings_of(document: dict[str, Any], at: datetime) -> list[Finding]:
     doc, shape = parse_request(json.dumps(document))
     return [*shape, *check(doc, default_context(at.date()))]
 
@@ -435,7 +436,7 @@ _IDENT = re.compile(r"[CR]-[0-9]{6,12}")
 megabyte of text never reaches the database)."""
 
 
-def _request_row(conn: Connection, ident: str, principal: Principal | None = None) -> Any:
+def request_row(conn: Connection, ident: str, principal: Principal | None = None) -> Any:
     """The request ``ident`` (or a case's first request) if ``principal`` may see it; the same
     UnknownCase whether it does not exist or may not be seen (no leak through ids)."""
     if not _IDENT.fullmatch(ident):
@@ -502,7 +503,7 @@ def act(
     With a ``principal``, only on a request it sees and with a role that takes that action
     (``approve``: a supervisor). ``approval_policy`` is the node's HANOINET_APPROVAL."""
     with store.transaction() as conn:
-        row = _request_row(conn, ident, principal)
+        row = request_row(conn, ident, principal)
         if principal is not None and not access.may_take(
             principal, action, direction=row.direction
         ):
@@ -541,7 +542,7 @@ def act_in(
     params = dict(params or {})
     view = _view(conn, row)
     if action in FINDINGS_ACTIONS:
-        errors = sum(f.severity == "error" for f in _findings(view.document, at))
+        errors = sum(f.severity == "error" for f in findings_of(view.document, at))
         view = replace(view, error_findings=errors)
     if action in APPROVAL_ACTIONS:
         view = replace(view, approval=_approval(conn, row.case_id, approval_policy, asked_by))
@@ -606,6 +607,19 @@ def _apply(
                 status="pending",
             )
         )
+    if event.action == "send" and view.direction == "outgoing":
+        # The formal request (signed PDF) follows as its own message: the worker makes it
+        # outside this transaction, so sending never waits on a layout (services/documents.py).
+        conn.execute(
+            insert(formal_documents).values(
+                request_id=row.id,
+                direction="outgoing",
+                status="pending",
+                request_sha256=hashlib.sha256(canonical(view.document)).hexdigest(),
+                created_at=at,
+                updated_at=at,
+            )
+        )
     if event.action == "disclose_partial_traffic" and view.direction == "outgoing":
         return _seed_preservation(conn, row, view, event, at)
     return None
@@ -627,7 +641,7 @@ def _seed_preservation(
     conn.execute(
         _INSERT_REQUEST,
         _request_row_values(
-            row.case_id, request_id, "outgoing", "draft", document, _findings(document, at), at
+            row.case_id, request_id, "outgoing", "draft", document, findings_of(document, at), at
         ),
     )
     insert_event(
@@ -677,7 +691,7 @@ def revise(
     returns the new one (the drafting wizard saves one step at a time this way, so two tabs
     never overwrite each other's steps). The kind cannot change."""
     with store.transaction() as conn:
-        row = _request_row(conn, ident, principal)
+        row = request_row(conn, ident, principal)
         if principal is not None and not access.may_act(principal, direction=row.direction):
             raise Forbidden(
                 f"your role ({principal.role}) does not edit {row.direction} request {row.id}"
@@ -700,7 +714,7 @@ def revise(
                 urgency=_urgency(document),
             )
         )
-        row = _request_row(conn, row.id)
+        row = request_row(conn, row.id)
         _apply(conn, row, view, decision, at)
     return Acted(row.id, row.case_id, decision.event)
 
@@ -814,7 +828,7 @@ def find(store: Store, ident: str, *, principal: Principal | None = None) -> Req
     not be seen. Not audited: ids, kind and states are no content (for parts of a page whose
     audited read was ``show``, such as the evidence section the case page refreshes)."""
     with store.engine.connect() as conn:
-        return RequestSummary.of(_request_row(conn, ident, principal))
+        return RequestSummary.of(request_row(conn, ident, principal))
 
 
 def _awaiting_approval(policy: Policy) -> ColumnElement[bool]:
@@ -926,7 +940,7 @@ def show(
     from hanoinet.cases.lifecycle import allowed_actions
 
     with store.transaction() as conn:
-        row = _request_row(conn, ident, principal)
+        row = request_row(conn, ident, principal)
         case = conn.execute(select(cases).where(cases.c.id == row.case_id)).one()
         query = select(requests).where(requests.c.case_id == case.id).order_by(requests.c.id)
         visible = _visible(principal)
@@ -943,7 +957,7 @@ def show(
                     r.uid,
                     view.document,
                     r.document_sha256,
-                    _findings(view.document, at),
+                    findings_of(view.document, at),
                     list(view.events),
                     dues(r.state, view.document, view.events, at),
                     preservation_expiry(view.events),
@@ -1024,7 +1038,7 @@ def tick(
     done: list[tuple[str, Due]] = []
     for request_id in ids:
         with store.transaction() as conn:
-            row = _request_row(conn, request_id)
+            row = request_row(conn, request_id)
             view = _view(conn, row)
             already = {
                 k

@@ -47,6 +47,7 @@ from hanoinet.exchange.envelope import (
 )
 from hanoinet.exchange.keys import KeySet
 from hanoinet.services import cases as case_service
+from hanoinet.services import documents
 from hanoinet.store import Store
 from hanoinet.store import audit as audit_log
 from hanoinet.store.schema import inbox, outbox, requests
@@ -321,7 +322,10 @@ def _apply_messages(
     for k, message in enumerate(messages):
         if k not in results:
             h = message.headers
-            results[k] = _apply_message(conn, h.sender, message.payload, now)
+            if h.type == documents.MESSAGE_TYPE:
+                results[k] = documents.receive(conn, ctx, h.sender, message.payload, now)
+            else:
+                results[k] = _apply_message(conn, h.sender, message.payload, now)
     return [results[k] for k in range(len(messages))]
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -260,3 +261,28 @@ evidence_permissions = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_evidence_permissions_package", evidence_permissions.c.package_id)
+
+
+formal_documents = Table(
+    "formal_documents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(32), ForeignKey("requests.id"), nullable=False),
+    Column("direction", String(8), nullable=False, doc="outgoing (issued here) or incoming"),
+    Column(
+        "status",
+        String(12),
+        nullable=False,
+        doc="outgoing: pending, issued, failed; incoming: received, invalid",
+    ),
+    Column("lang", String(8), doc="The language it is in (a UN language code)"),
+    Column("request_sha256", String(64), nullable=False, doc="The request document it renders"),
+    Column("pdf_sha256", String(64)),
+    Column("pdf", LargeBinary, doc="The PDF as signed (outgoing) or as received (incoming)"),
+    Column("signer", String(64), doc="The node whose key signed it"),
+    Column("problem", Text, doc="Why it could not be issued, or why it did not verify"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_formal_documents_request", formal_documents.c.request_id)
+Index("ix_formal_documents_status", formal_documents.c.status)

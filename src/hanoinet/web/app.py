@@ -24,7 +24,7 @@ from hanoinet.cases.approval import DEFAULT_POLICY, Policy
 from hanoinet.exchange.envelope import MAX_BYTES
 from hanoinet.services.cases import ACK_TARGETS
 from hanoinet.services.federation import NodeContext, receive, receive_batch
-from hanoinet.web import api, articles, drafting, evidence, pages, public
+from hanoinet.web import api, articles, documents, drafting, evidence, pages, public
 from hanoinet.web import openapi as doc
 from hanoinet.web.common import Web
 
@@ -208,6 +208,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(evidence.router)
     app.include_router(pages.router)
+    app.include_router(documents.router)
     app.include_router(drafting.router)
     app.include_router(articles.router)
 

@@ -24,16 +24,16 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po, write_po
 
-from hanoinet import __version__
+from hanoinet import __version__, i18n
 from hanoinet.convention import convention
 from hanoinet.convention.catalog import UNCONFIRMED, UNVERIFIED_ARTICLE
+from hanoinet.documents import catalog as documents_catalog
 from hanoinet.web import drafting
 from hanoinet.web.render import LANGUAGES
 from hanoinet.web.vocabulary import VOCABULARIES
 
-UNREVIEWED = "unofficial translation, not yet reviewed"
+UNREVIEWED = i18n.UNREVIEWED
 """Who stands behind a catalog until a reviewer of that language signs it off; the pages say
 so in a banner (base.html)."""
 JINJA_OPTIONS = {
@@ -98,41 +98,17 @@ def update(folder: Path | None = None) -> dict[str, int]:
     """Write the template and bring each language's catalog in step; returns, per language,
     how many texts are still to translate."""
     base = folder or web_folder()
-    template = extract(base)
-    (base / "locale").mkdir(exist_ok=True)
-    with (base / "locale" / "messages.pot").open("wb") as handle:
-        write_po(handle, template, width=100, omit_header=False, sort_output=True)
-    missing: dict[str, int] = {}
-    for lang in LANGUAGES[1:]:
-        path = po_path(lang, base)
-        if path.is_file():
-            with path.open("rb") as handle:
-                catalog = read_po(handle, locale=lang)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            catalog = Catalog(locale=lang, project="hanoinet", version=__version__)
-        catalog.update(template, no_fuzzy_matching=True)
-        catalog.obsolete.clear()
-        catalog.fuzzy = False
-        catalog.last_translator = UNREVIEWED
-        catalog.language_team = UNREVIEWED
-        catalog.copyright_holder = "the hanoinet authors"
-        catalog.msgid_bugs_address = ""
-        with path.open("wb") as handle:
-            write_po(handle, catalog, width=100, sort_output=True, ignore_obsolete=True)
-        missing[lang] = len([m for m in catalog if m.id and not _translated(m.string)])
-    return missing
-
-
-def _translated(string: object) -> bool:
-    if isinstance(string, tuple | list):
-        return all(string)
-    return bool(string)
+    return i18n.sync(extract(base), base / "locale", "messages", LANGUAGES[1:], UNREVIEWED)
 
 
 def main() -> None:
-    for lang, count in update().items():
-        print(f"{lang}: {count} texts to translate" if count else f"{lang}: complete")
+    for name, missing in (("web desk", update()), ("formal documents", documents_catalog.update())):
+        for lang, count in missing.items():
+            print(
+                f"{name}, {lang}: {count} texts to translate"
+                if count
+                else f"{name}, {lang}: complete"
+            )
     sys.exit(0)
 
 

@@ -19,9 +19,11 @@ from starlette.responses import RedirectResponse, Response
 from hanoinet.cases.guards import GROUND_KINDS, grounds_for
 from hanoinet.cases.lifecycle import PARAM_GUARDS, lifecycle
 from hanoinet.convention import convention
+from hanoinet.convention.model import LANGUAGES as DOCUMENT_LANGUAGES
 from hanoinet.errors import Forbidden, HanoinetError, InvalidInput, LoginRefused, UnknownCase
 from hanoinet.services import access, oversight, users
 from hanoinet.services import cases as case_service
+from hanoinet.services import documents as document_service
 from hanoinet.services import evidence as evidence_service
 from hanoinet.web import auth
 from hanoinet.web.common import message_page, now, page, session, web
@@ -492,6 +494,10 @@ def _case_page(
         },
         grounds=grounds,
         evidence=_evidence(request, [r.summary.id for r in detail.requests]),
+        formal=document_service.kept(
+            web(request).ctx.store, [r.summary.id for r in detail.requests]
+        ),
+        document_languages=DOCUMENT_LANGUAGES,
         action_names=ACTION_NAMES,
         errors=errors or {},
         typed=typed or {},

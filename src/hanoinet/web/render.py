@@ -12,25 +12,21 @@ value (a label, a message) without formatting, so a ``%`` in it is harmless.
 from __future__ import annotations
 
 import contextvars
-import io
 from datetime import datetime, timedelta
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.dates import format_datetime, format_timedelta
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
 from babel.units import format_unit
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from hanoinet import i18n
 from hanoinet.convention import convention
 from hanoinet.convention.catalog import UNCONFIRMED
 from hanoinet.errors import UnknownArticle
@@ -49,21 +45,10 @@ _current: contextvars.ContextVar[NullTranslations | None] = contextvars.ContextV
 _ENGLISH = NullTranslations()
 
 
-@lru_cache(maxsize=len(LANGUAGES))
 def translations(lang: str) -> NullTranslations:
     """The catalog of ``lang``, read from its ``.po`` file once per process (no compiled
     ``.mo`` to keep in step); English is the source text."""
-    if lang == "en":
-        return NullTranslations()
-    po = resources.files("hanoinet.web") / "locale" / lang / "LC_MESSAGES" / "messages.po"
-    if not po.is_file():
-        return NullTranslations()
-    with po.open("rb") as handle:
-        catalog = read_po(handle, locale=lang)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog, use_fuzzy=False)
-    compiled.seek(0)
-    return Translations(compiled, domain="messages")
+    return i18n.translations("hanoinet.web", "messages", lang)
 
 
 def gettext(message: str) -> str:

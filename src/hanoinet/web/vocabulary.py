@@ -94,6 +94,15 @@ EVIDENCE_STATE_NAMES = {
 }
 """Where the transfer of an evidence package stands (services/evidence.py): outgoing
 sending, delivered or refused (by the receiver); incoming receiving, accepted or refused."""
+DOCUMENT_STATUS_NAMES = {
+    "pending": "Being made: the worker signs it and sends it after the request",
+    "issued": "Issued: signed by this node and sent after the request",
+    "failed": "Not issued: it could not be made",
+    "received": "Received: the signature and the request's hash verified",
+    "invalid": "Received, but it did not verify",
+}
+"""Where a formal request document stands (services/documents.py): outgoing pending,
+issued or failed; incoming received or invalid."""
 CONDITION_NAMES = {
     "speciality": "Only for the proceedings of the request",
     "confidentiality": "Confidentiality",
@@ -116,6 +125,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     "severity": SEVERITY_NAMES,
     "message_status": MESSAGE_STATUS_NAMES,
     "evidence_state": EVIDENCE_STATE_NAMES,
+    "document_status": DOCUMENT_STATUS_NAMES,
     "condition": CONDITION_NAMES,
     "permission": PERMISSION_NAMES,
 }

@@ -1,0 +1,391 @@
+"""PAdES signatures on formal request documents, made with the node's own key.
+
+The node signs with its Ed25519 signing key, the one the signed directory publishes, so
+trust needs nothing new: the certificate in the signature is self-issued by that key (it
+carries the node's id and State), and a verifier trusts it because the directory lists the
+key for that node and the key was usable when the document was signed, exactly as for a
+signed message. Ed25519 in PDF is ISO 32002, on PDF 2.0 (hence PDF/A-4f). Poppler's
+``pdfsig`` does not know Ed25519; pyHanko does, and ``hanoinet document verify`` uses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped]
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.x509.oid import NameOID
+
+from hanoinet.documents.render import ATTACHMENT, DIRECTORY_ATTACHMENT, FORMAT, Issuer, render
+from hanoinet.errors import DirectoryRejected
+from hanoinet.exchange import crypto
+from hanoinet.exchange import directory as directory_module
+from hanoinet.exchange.directory import NodeEntry, PublicKey
+from hanoinet.law.document import RequestDocument
+from hanoinet.law.findings import Finding
+from hanoinet.store.audit import canonical
+
+T = TypeVar("T")
+FIELD = "hanoinet-signature"
+MAX_BYTES = 32 * 1024 * 1024
+"""A formal request is a few pages; a bigger file is refused before it is parsed."""
+CHECKS = ("structure", "signature", "signer", "coverage", "request", "pdf/a")
+
+
+def _b64(raw: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+@lru_cache(maxsize=16)
+def _certificate(kid: str, jwk_json: str, node_id: str, state: str, valid_from: str) -> bytes:
+    """A certificate for the node's key, self-issued (deterministic: Ed25519 signatures are)."""
+    key = crypto.import_key(json.loads(jwk_json)).private_key
+    assert isinstance(key, Ed25519PrivateKey)
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, f"hanoinet node {node_id}"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, node_id),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, f"State {state}"),
+        ]
+    )
+    start = datetime.fromisoformat(valid_from)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(int(hashlib.sha256(kid.encode()).hexdigest()[:30], 16))
+        .not_valid_before(start - timedelta(minutes=5))
+        .not_valid_after(start + timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, True, False, False, False, False, False, False, False),
+            critical=True,
+        )
+        .sign(key, None)
+    )
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def _outside_event_loop(work: Callable[[], T]) -> T:
+    """Run ``work`` here, or in a thread when this thread runs an event loop: pyHanko's
+    blocking calls start their own (``asyncio.run``), which a running loop refuses."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work).result()
+
+
+def sign(
+    pdf: bytes, *, kid: str, private_jwk: dict[str, Any], node: NodeEntry, key_created: datetime
+) -> bytes:
+    """``pdf`` with a PAdES B-B signature by the node's key over the whole file."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    der = _certificate(
+        kid, json.dumps(private_jwk, sort_keys=True), node.id, node.state, key_created.isoformat()
+    )
+    key = crypto.import_key(private_jwk).private_key
+    assert isinstance(key, Ed25519PrivateKey)
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    signer = signers.SimpleSigner(
+        signing_cert=asn1_x509.Certificate.load(der),
+        signing_key=asn1_keys.PrivateKeyInfo.load(pkcs8),
+        cert_registry=SimpleCertificateStore(),  # type: ignore[no-untyped-call]
+    )
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    meta = signers.PdfSignatureMetadata(
+        field_name=FIELD,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        reason="Formal request under the United Nations Convention against Cybercrime",
+        location=node.state,
+    )
+    out = _outside_event_loop(lambda: signers.sign_pdf(writer, meta, signer=signer))
+    return bytes(out.getvalue())
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool | None = None
+    """True passed, False failed, None not reached."""
+    detail: str = ""
+
+
+@dataclass
+class DocumentVerification:
+    checks: list[Check] = field(default_factory=lambda: [Check(n) for n in CHECKS])
+    signer: dict[str, Any] | None = None
+    signed_at: datetime | None = None
+    request: dict[str, Any] | None = None
+    """The attached ``request.json`` (format, request_id, request_sha256, language, draft,
+    issued_at, issuer, request)."""
+    directory_token: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def check(self, name: str) -> Check:
+        return next(c for c in self.checks if c.name == name)
+
+    def passed(self, name: str, detail: str = "") -> None:
+        found = self.check(name)
+        found.ok, found.detail = True, detail
+
+    def failed(self, name: str, detail: str) -> None:
+        found = self.check(name)
+        found.ok, found.detail = False, detail
+
+    def to_json(self) -> dict[str, Any]:
+        attached = self.request or {}
+        return {
+            "ok": self.ok,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
+            "signer": self.signer,
+            "signed_at": self.signed_at.isoformat() if self.signed_at else None,
+            "request_id": attached.get("request_id"),
+            "request_sha256": attached.get("request_sha256"),
+            "language": attached.get("language"),
+            "draft": attached.get("draft"),
+        }
+
+
+def _embedded(reader: Any) -> dict[str, bytes]:
+    names = reader.root.get("/Names")
+    if names is None or "/EmbeddedFiles" not in names:
+        return {}
+    listed = names["/EmbeddedFiles"].get("/Names", [])
+    found: dict[str, bytes] = {}
+    for k in range(0, len(listed) - 1, 2):
+        spec = listed[k + 1].get_object()
+        found[str(listed[k])] = spec["/EF"]["/F"].get_object().data
+    return found
+
+
+def _public_x(cert: Any) -> str | None:
+    public = cert.public_key
+    if public.algorithm != "ed25519":
+        return None
+    loaded = serialization.load_der_public_key(public.dump())
+    assert isinstance(loaded, Ed25519PublicKey)
+    return _b64(loaded.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+
+
+def _listed_signer(
+    directory: directory_module.Directory, x: str, at: datetime
+) -> tuple[NodeEntry, PublicKey] | str:
+    for node in directory.nodes:
+        for key in node.keys:
+            if key.use == "sig" and key.x == x:
+                if not key.usable_at(at):
+                    return (
+                        f"the key {key.kid} of node {node.id} was not valid at "
+                        f"{at.isoformat()} (revoked or expired)"
+                    )
+                return node, key
+    return "the signing key is not listed for any node in the directory"
+
+
+def verify(
+    pdf: bytes, trust: directory_module.Trust, *, expected_sha256: str | None = None
+) -> DocumentVerification:
+    """Every check on a formal request document; never raises on a bad file."""
+    result = DocumentVerification()
+    if len(pdf) > MAX_BYTES:
+        result.failed(
+            "structure", f"the file is {len(pdf)} bytes; a formal request is at most {MAX_BYTES}"
+        )
+        return result
+    if not pdf.startswith(b"%PDF-"):
+        result.failed("structure", "not a PDF file")
+        return result
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        signatures = reader.embedded_signatures
+        attachments = _embedded(reader)
+    except (PdfError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        result.failed("structure", f"the PDF cannot be read: {exc}")
+        return result
+    result.passed("structure", f"PDF {reader.input_version[0]}.{reader.input_version[1]}")
+    if not signatures:
+        result.failed("signature", "the document is not signed (a draft, or made off a node)")
+        _read_request(result, attachments, expected_sha256)
+        return result
+    embedded = signatures[-1]
+    cert = embedded.signer_cert
+    x = _public_x(cert)
+    if x is None:
+        result.failed(
+            "signature", f"signed with {cert.public_key.algorithm}, not a node's Ed25519 key"
+        )
+        return result
+    signed_at = embedded.self_reported_timestamp
+    result.signed_at = signed_at.astimezone(UTC) if signed_at else None
+    carried = attachments.get(DIRECTORY_ATTACHMENT, b"").decode("ascii", errors="replace")
+    if trust.directory is None and trust.directory_token is None and not carried:
+        result.failed("signer", "no directory was given and the document carries none")
+        return result
+    try:
+        directory = directory_module.historical(trust, carried)
+    except DirectoryRejected as exc:
+        result.failed("signer", f"the directory is refused: {exc.message}")
+        return result
+    at = result.signed_at or datetime.now(UTC)
+    listed = _listed_signer(directory, x, at)
+    if isinstance(listed, str):
+        result.failed("signer", listed)
+        return result
+    node, key = listed
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    status = _outside_event_loop(
+        lambda: validate_pdf_signature(embedded, ValidationContext(trust_roots=[cert]))
+    )
+    if not status.intact or not status.valid:
+        result.failed(
+            "signature", "the signature does not match the document: it was altered after signing"
+        )
+        return result
+    result.passed("signature", f"Ed25519 key {key.kid}, PAdES")
+    result.signer = {"node": node.id, "state": node.state, "name": node.name, "kid": key.kid}
+    subject = cert.subject.native.get("organizational_unit_name")
+    if subject != node.id:
+        result.failed(
+            "signer", f"the certificate names node {subject!r}, but the key is {node.id}'s"
+        )
+        return result
+    result.passed(
+        "signer", f"node {node.id} ({node.state}), listed in directory version {directory.version}"
+    )
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        result.failed("coverage", "something was added to the file after it was signed")
+    else:
+        result.passed("coverage", "the signature covers the whole file")
+    _read_request(result, attachments, expected_sha256)
+    metadata = reader.root.get("/Metadata")
+    xmp = metadata.get_object().data.decode("utf-8", errors="replace") if metadata else ""
+    if 'pdfaid:part="4"' in xmp and 'pdfaid:conformance="F"' in xmp:
+        result.passed("pdf/a", "PDF/A-4f declared")
+    else:
+        result.failed("pdf/a", "the file does not declare PDF/A-4f")
+    return result
+
+
+def _read_request(
+    result: DocumentVerification, attachments: dict[str, bytes], expected: str | None
+) -> None:
+    raw = attachments.get(ATTACHMENT)
+    if raw is None:
+        result.failed("request", f"no {ATTACHMENT} attached: this is not a hanoinet formal request")
+        return
+    try:
+        attached = json.loads(raw)
+        assert isinstance(attached, dict) and attached.get("format") == FORMAT
+        digest = hashlib.sha256(canonical(attached["request"])).hexdigest()
+    except (ValueError, AssertionError, KeyError, TypeError):
+        result.failed("request", f"{ATTACHMENT} is not a {FORMAT} record")
+        return
+    result.request = attached
+    if digest != attached.get("request_sha256"):
+        result.failed(
+            "request",
+            f"the attached request hashes to {digest}, not to the printed {attached.get('request_sha256')}",
+        )
+    elif expected is not None and expected != digest:
+        result.failed(
+            "request",
+            f"this document was made from request {digest}, not from the one given ({expected})",
+        )
+    elif attached.get("draft"):
+        result.failed("request", "a draft: the request had errors when it was rendered")
+    else:
+        matched = " and matches the one given" if expected else ""
+        result.passed(
+            "request",
+            f"request {attached.get('request_id') or ''} SHA-256 {digest}{matched}".replace(
+                "  ", " "
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A node that issues documents: its directory entry, its signing key, the directory."""
+
+    node: NodeEntry
+    kid: str
+    private_jwk: dict[str, Any] = field(repr=False)
+    key_created: datetime
+    directory_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Made:
+    pdf: bytes
+    lang: str
+    draft: bool
+    request_sha256: str
+    pages: int
+    signed: bool
+
+
+def make(
+    document: dict[str, Any],
+    doc: RequestDocument,
+    findings: list[Finding],
+    *,
+    lang: str | None,
+    at: datetime,
+    request_id: str | None = None,
+    signer: Signer | None = None,
+) -> Made:
+    """The formal request: signed by ``signer`` when it is final; a draft is never signed."""
+    issuer = Issuer(signer.node.id, signer.node.name, signer.node.state) if signer else None
+    rendered = render(
+        document,
+        doc,
+        findings,
+        lang=lang,
+        issued_at=at,
+        issuer=issuer,
+        request_id=request_id,
+        directory_token=signer.directory_token if signer else None,
+    )
+    pdf, signed = rendered.pdf, False
+    if signer is not None and not rendered.draft:
+        pdf = sign(
+            pdf,
+            kid=signer.kid,
+            private_jwk=signer.private_jwk,
+            node=signer.node,
+            key_created=signer.key_created,
+        )
+        signed = True
+    return Made(pdf, rendered.lang, rendered.draft, rendered.request_sha256, rendered.pages, signed)

@@ -1,0 +1,409 @@
+"""Formal request documents on a node: made, signed, sent, received, read.
+
+- Sending an outgoing request queues its formal document (``formal_documents``, pending;
+  services/cases.py). The worker (``issue_pending``) renders and signs it outside any write
+  transaction, keeps the PDF (issued, or failed with the reason) and queues it to the
+  requested node as a message of type ``document``, after the request itself.
+- The requested node (``receive``) verifies the PDF against its directory and the request
+  it holds (the same SHA-256, signed by the node that sent the request) and keeps it as
+  received, or as invalid with the reason; the request is never refused for its paper.
+- A reader renders any request in any UN language (``render_request``; audited before a
+  byte is made). An outgoing request is signed by this node once it has been sent; before
+  that, and for incoming requests, the document is not signed (this node is not its issuer).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from hanoinet.documents.signature import Made, Signer, make, verify
+from hanoinet.errors import DocumentFailed, HanoinetError, UnknownCase
+from hanoinet.exchange.directory import Trust
+from hanoinet.law import parse_request
+from hanoinet.services import cases as case_service
+from hanoinet.services.access import Principal
+from hanoinet.store import Store
+from hanoinet.store import audit as audit_log
+from hanoinet.store.audit import canonical
+from hanoinet.store.schema import formal_documents, outbox, requests
+
+UNSENT = frozenset({"draft", "checked"})
+"""States of an outgoing request that has not been sent: its document is not signed."""
+MESSAGE_TYPE = "document"
+
+
+def signer(ctx: Any, directory_token: str | None, at: datetime) -> Signer:
+    """This node as the issuer of documents: its entry and its active signing key."""
+    key = ctx.keys.active("sig", at)
+    return Signer(ctx.me, key.kid, key.private, key.created, directory_token)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    request_id: str
+    made: Made
+
+
+def render_request(
+    store: Store,
+    ident: str,
+    *,
+    lang: str | None,
+    actor: str,
+    at: datetime,
+    principal: Principal | None = None,
+    issuer: Signer | None = None,
+) -> Rendered:
+    """The formal document of request (or case) ``ident`` in ``lang``; audited before it is
+    made (an entry without a document after a crash, never a document without its entry)."""
+    with store.transaction() as conn:
+        row = case_service.request_row(conn, ident, principal)
+        document = json.loads(row.document)
+        signed_by = issuer if row.direction == "outgoing" and row.state not in UNSENT else None
+        audit_log.append(
+            conn,
+            at=at,
+            actor=actor,
+            action="document.render",
+            target=row.id,
+            legal_basis=_basis(row.kind),
+            detail={"lang": lang, "signed": signed_by is not None},
+        )
+    doc, _shape = parse_request(row.document)
+    findings = case_service.findings_of(document, at)
+    made = make(document, doc, findings, lang=lang, at=at, request_id=row.id, signer=signed_by)
+    return Rendered(row.id, made)
+
+
+def _basis(kind: str) -> str:
+    from hanoinet.convention import convention
+
+    return convention().forms[kind].articles[0]
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A formal document kept on this node (without its bytes)."""
+
+    id: int
+    request_id: str
+    direction: str
+    status: str
+    lang: str | None
+    request_sha256: str
+    pdf_sha256: str | None
+    size: int | None
+    signer: str | None
+    problem: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "request": self.request_id,
+            "direction": self.direction,
+            "status": self.status,
+            "lang": self.lang,
+            "request_sha256": self.request_sha256,
+            "pdf_sha256": self.pdf_sha256,
+            "bytes": self.size,
+            "signer": self.signer,
+            "problem": self.problem,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+_LISTED = (
+    formal_documents.c.id,
+    formal_documents.c.request_id,
+    formal_documents.c.direction,
+    formal_documents.c.status,
+    formal_documents.c.lang,
+    formal_documents.c.request_sha256,
+    formal_documents.c.pdf_sha256,
+    formal_documents.c.signer,
+    formal_documents.c.problem,
+    formal_documents.c.created_at,
+    formal_documents.c.updated_at,
+)
+
+
+def _stored(r: Any, size: int | None) -> Stored:
+    return Stored(
+        r.id,
+        r.request_id,
+        r.direction,
+        r.status,
+        r.lang,
+        r.request_sha256,
+        r.pdf_sha256,
+        size,
+        r.signer,
+        r.problem,
+        case_service.aware(r.created_at),
+        case_service.aware(r.updated_at),
+    )
+
+
+def listed(conn: Connection, request_ids: list[str]) -> dict[str, list[Stored]]:
+    """The formal documents of these requests, oldest first (what they are, not their bytes;
+    the caller has already audited the read of the case)."""
+    from sqlalchemy import func
+
+    found: dict[str, list[Stored]] = {rid: [] for rid in request_ids}
+    rows = conn.execute(
+        select(*_LISTED, func.length(formal_documents.c.pdf).label("size"))
+        .where(formal_documents.c.request_id.in_(request_ids))
+        .order_by(formal_documents.c.id)
+    )
+    for r in rows:
+        found[r.request_id].append(_stored(r, r.size))
+    return found
+
+
+def kept(store: Store, request_ids: list[str]) -> dict[str, list[Stored]]:
+    """``listed`` in its own transaction (the case page, after its audited read)."""
+    with store.transaction() as conn:
+        return listed(conn, request_ids)
+
+
+def documents_of(
+    store: Store, ident: str, *, principal: Principal | None = None
+) -> tuple[str, list[Stored]]:
+    """The formal documents kept for request (or case) ``ident``."""
+    with store.transaction() as conn:
+        row = case_service.request_row(conn, ident, principal)
+        return row.id, listed(conn, [row.id])[row.id]
+
+
+def read_pdf(
+    store: Store,
+    ident: str,
+    document_id: int,
+    *,
+    actor: str,
+    at: datetime,
+    principal: Principal | None = None,
+) -> tuple[Stored, bytes]:
+    """A kept document's PDF, as it was signed or received (audited read)."""
+    with store.transaction() as conn:
+        row = case_service.request_row(conn, ident, principal)
+        kept = conn.execute(
+            select(formal_documents).where(
+                formal_documents.c.id == document_id, formal_documents.c.request_id == row.id
+            )
+        ).first()
+        if kept is None or kept.pdf is None:
+            raise UnknownCase(
+                f"request {row.id} has no formal document {document_id}; "
+                f"`hanoinet document list {row.id}` shows them"
+            )
+        audit_log.append(
+            conn,
+            at=at,
+            actor=actor,
+            action="document.read",
+            target=row.id,
+            legal_basis=_basis(row.kind),
+            detail={"document": document_id, "direction": kept.direction},
+        )
+    pdf = bytes(kept.pdf)
+    return _stored(kept, len(pdf)), pdf
+
+
+@dataclass(frozen=True)
+class Issued:
+    document_id: int
+    request_id: str
+    status: str
+    """issued, failed, or skipped (another worker settled it first)"""
+    detail: str
+
+
+NOT_ISSUED = "this node issues no formal documents (HANOINET_FORMAL_DOCUMENTS=false)"
+
+
+def issue_pending(
+    ctx: Any,
+    directory_token: str | None,
+    *,
+    now: datetime,
+    limit: int = 10,
+    enabled: bool = True,
+) -> list[Issued]:
+    """Make, sign and queue the pending formal documents (the worker's round). Each document
+    is rendered outside any transaction, then kept and queued in one. Not ``enabled``: each
+    is settled as failed with the reason, and none is made."""
+    with ctx.store.transaction() as conn:
+        due = conn.execute(
+            select(formal_documents.c.id.label("document_id"), requests)
+            .join(requests, requests.c.id == formal_documents.c.request_id)
+            .where(formal_documents.c.status == "pending")
+            .order_by(formal_documents.c.id)
+            .limit(limit)
+        ).all()
+    if not due:
+        return []
+    if not enabled:
+        return [_keep_failed(ctx.store, r, NOT_ISSUED, now) for r in due]
+    issuer = signer(ctx, directory_token, now)
+    results: list[Issued] = []
+    for r in due:
+        document = json.loads(r.document)
+        try:
+            doc, _shape = parse_request(r.document)
+            made = make(
+                document,
+                doc,
+                case_service.findings_of(document, now),
+                lang=None,
+                at=now,
+                request_id=r.id,
+                signer=issuer,
+            )
+            if not made.signed:
+                raise DocumentFailed("the request has errors: only a draft could be made")
+        except HanoinetError as exc:
+            results.append(_keep_failed(ctx.store, r, exc.message, now))
+            continue
+        results.append(_keep_issued(ctx.store, r, made, issuer, now))
+    return results
+
+
+def _keep_failed(store: Store, r: Any, problem: str, now: datetime) -> Issued:
+    with store.transaction() as conn:
+        moved = conn.execute(
+            update(formal_documents)
+            .where(formal_documents.c.id == r.document_id, formal_documents.c.status == "pending")
+            .values(status="failed", problem=problem, updated_at=now)
+        )
+        if moved.rowcount != 1:
+            return Issued(r.document_id, r.id, "skipped", "another worker settled it first")
+        audit_log.append(
+            conn,
+            at=now,
+            actor="worker",
+            action="document.failed",
+            target=r.id,
+            legal_basis=_basis(r.kind),
+            detail={"document": r.document_id, "problem": problem},
+        )
+    return Issued(r.document_id, r.id, "failed", problem)
+
+
+def _keep_issued(store: Store, r: Any, made: Made, issuer: Signer, now: datetime) -> Issued:
+    pdf_sha256 = hashlib.sha256(made.pdf).hexdigest()
+    payload = {
+        "request": r.uid,
+        "action": "formal_document",
+        "lang": made.lang,
+        "request_sha256": made.request_sha256,
+        "pdf": base64.b64encode(made.pdf).decode("ascii"),
+        "at": now.isoformat(),
+    }
+    with store.transaction() as conn:
+        moved = conn.execute(
+            update(formal_documents)
+            .where(formal_documents.c.id == r.document_id, formal_documents.c.status == "pending")
+            .values(
+                status="issued",
+                lang=made.lang,
+                request_sha256=made.request_sha256,
+                pdf_sha256=pdf_sha256,
+                pdf=made.pdf,
+                signer=issuer.node.id,
+                problem=None,
+                updated_at=now,
+            )
+        )
+        if moved.rowcount != 1:  # two workers made it at once: the first one's is kept
+            return Issued(r.document_id, r.id, "skipped", "another worker issued it first")
+        conn.execute(
+            insert(outbox).values(
+                request_id=r.id,
+                type=MESSAGE_TYPE,
+                payload=canonical(payload).decode(),
+                created_at=now,
+                status="pending",
+            )
+        )
+        audit_log.append(
+            conn,
+            at=now,
+            actor="worker",
+            action="document.issued",
+            target=r.id,
+            legal_basis=_basis(r.kind),
+            detail={
+                "document": r.document_id,
+                "lang": made.lang,
+                "pages": made.pages,
+                "pdf_sha256": pdf_sha256,
+                "request_sha256": made.request_sha256,
+            },
+        )
+    return Issued(
+        r.document_id, r.id, "issued", f"{made.lang}, {made.pages} pages, {len(made.pdf)} bytes"
+    )
+
+
+def receive(
+    conn: Connection, ctx: Any, sender: str, payload: bytes, now: datetime
+) -> tuple[str, str | None, str | None]:
+    """Keep a formal document that arrived for one of this node's requests, verified: by the
+    node that sent the request, over the request this node holds. Returns how it was applied
+    (as federation's other messages): a document that does not verify is kept as invalid
+    with the reason, and the message counts as applied (the case shows it)."""
+    try:
+        body = json.loads(payload)
+        uid = str(body["request"])
+        pdf = base64.b64decode(str(body["pdf"]), validate=True)
+    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+        return "unapplied", f"malformed document message: {exc}", None
+    row = conn.execute(select(requests).where(requests.c.uid == uid)).first()
+    if row is None:
+        return "unapplied", f"no request {uid} on this node", None
+    result = verify(pdf, Trust({}, directory=ctx.directory), expected_sha256=row.document_sha256)
+    problem = "; ".join(f"{c.name}: {c.detail}" for c in result.checks if c.ok is False) or None
+    signed_by = result.signer["node"] if result.signer else None
+    if problem is None and signed_by != sender:
+        problem = f"signer: signed by node {signed_by}, but sent by node {sender}"
+    status = "received" if problem is None else "invalid"
+    attached = result.request or {}
+    new_id = conn.execute(
+        insert(formal_documents)
+        .values(
+            request_id=row.id,
+            direction="incoming",
+            status=status,
+            lang=attached.get("language") or body.get("lang"),
+            request_sha256=str(attached.get("request_sha256") or body.get("request_sha256") or ""),
+            pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+            pdf=pdf,
+            signer=signed_by,
+            problem=problem,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(formal_documents.c.id)
+    ).scalar_one()
+    audit_log.append(
+        conn,
+        at=now,
+        actor=f"node:{sender}",
+        action=f"document.{status}",
+        target=row.id,
+        legal_basis=_basis(row.kind),
+        detail={"document": new_id, "problem": problem} if problem else {"document": new_id},
+    )
+    return "applied", None, row.id

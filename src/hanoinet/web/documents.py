@@ -1,0 +1,115 @@
+"""The formal request documents on the case page: render one in any UN language (signed by
+this node when it is an outgoing request it has sent), and open or download the documents
+the node issued or received, as they were signed. Readers of the case only, by the same
+rule as the case page (a request the reader may not see answers like a missing one); every
+PDF served is an audited read (services/documents.py)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from hanoinet.convention.model import LANGUAGES
+from hanoinet.errors import HanoinetError, UnknownCase
+from hanoinet.services import access
+from hanoinet.services import documents as service
+from hanoinet.web.common import message_page, now, session, web
+from hanoinet.web.render import N_
+
+router = APIRouter(include_in_schema=False)
+
+
+def _pdf(pdf: bytes, name: str, download: bool) -> Response:
+    disposition = "attachment" if download else "inline"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "content-disposition": f'{disposition}; filename="{name}"',
+            "cache-control": "no-store",  # case content: never kept by a browser or proxy
+        },
+    )
+
+
+def _refused(request: Request) -> Response | None:
+    current = session(request)
+    if current is None:
+        return Response(status_code=401)
+    if not access.can(current.principal, "cases.read"):
+        return Response(status_code=403)
+    return None
+
+
+def _not_found(request: Request) -> Response:
+    return message_page(
+        request,
+        N_("Not found"),
+        N_("No such case or request"),
+        N_("It does not exist on this node, or your role does not show it."),
+        404,
+    )
+
+
+@router.get("/requests/{ident}/document.pdf")
+def render_document(request: Request, ident: str, lang: str = "", download: str = "") -> Response:
+    refused = _refused(request)
+    if refused is not None:
+        return refused
+    current = session(request)
+    assert current is not None
+    at = now(request)
+    if lang and lang not in LANGUAGES:
+        return message_page(
+            request,
+            N_("Not made"),
+            N_("The formal document could not be made"),
+            N_("Choose one of the six UN languages."),
+            422,
+        )
+    node = web(request)
+    try:
+        issuer = service.signer(node.ctx, node.directory_token, at)
+        rendered = service.render_request(
+            node.ctx.store,
+            ident,
+            lang=lang or None,
+            actor=current.principal.actor,
+            at=at,
+            principal=current.principal,
+            issuer=issuer,
+        )
+    except UnknownCase:
+        return _not_found(request)
+    except HanoinetError as exc:
+        return message_page(
+            request,
+            N_("Not made"),
+            N_("The formal document could not be made"),
+            exc.message,
+            503,
+        )
+    made = rendered.made
+    name = f"{rendered.request_id}-{made.lang}{'-draft' if made.draft else ''}.pdf"
+    return _pdf(made.pdf, name, bool(download))
+
+
+@router.get("/requests/{ident}/documents/{number}.pdf")
+def kept_document(request: Request, ident: str, number: int, download: str = "") -> Response:
+    refused = _refused(request)
+    if refused is not None:
+        return refused
+    current = session(request)
+    assert current is not None
+    try:
+        stored, pdf = service.read_pdf(
+            web(request).ctx.store,
+            ident,
+            number,
+            actor=current.principal.actor,
+            at=now(request),
+            principal=current.principal,
+        )
+    except UnknownCase:
+        return _not_found(request)
+    name = f"{stored.request_id}-{stored.direction}-{stored.id}-{stored.lang or 'xx'}.pdf"
+    return _pdf(pdf, name, bool(download))

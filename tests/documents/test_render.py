@@ -1,0 +1,160 @@
+"""The formal request as PDF: every form in every UN language, read back with pdftotext; the
+draft of a request with errors; a missing font, translation or glyph as a clear error; RTL
+for Arabic; page images of a sample kept in test-artifacts/screenshots for a person to see."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hanoinet.convention import convention
+from hanoinet.documents import render
+from hanoinet.documents.clauses import applicable
+from hanoinet.documents.render import Phrases, language_for
+from hanoinet.documents.signature import make
+from hanoinet.errors import DocumentFailed
+
+from .conftest import AT, AUTHORITY, FORMS, LANGS, checked, complete, pdf_parts, pdf_text, shows
+
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+
+def _made(kind: str, lang: str, document: dict[str, object] | None = None) -> tuple[bytes, bool]:
+    document = document or complete(kind)
+    doc, findings = checked(document)
+    made = make(document, doc, findings, lang=lang, at=AT, request_id="R-000042")
+    assert made.lang == lang and made.pages >= 1
+    return made.pdf, made.draft
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("kind", FORMS)
+def test_every_form_in_every_language_reads_back(
+    kind: str, lang: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="weasyprint")
+    pdf, draft = _made(kind, lang)
+    assert not draft
+    assert not [r.getMessage() for r in caplog.records], "WeasyPrint found a fault in the page"
+    text = " ".join(pdf_text(pdf).split())
+    words = pdf_text(pdf, layout=True) if lang == "ar" else text
+    say = Phrases(lang)
+    form = convention().forms[kind]
+    doc, _ = checked(complete(kind))
+    assert shows(words, say(form.title), lang)
+    assert shows(words, say("Legal basis"), lang) and shows(words, say("Contact"), lang)
+    for key in form.articles:
+        assert key in text
+    assert "R-000042" in text
+    assert shows(text, AUTHORITY, "en")  # the user's text, kept as written
+    assert render.request_sha256(complete(kind)) in text  # printed on every page
+    for clause in applicable(doc):
+        assert clause.article in text
+        opening = say(clause.text)[:24] if lang == "zh" else " ".join(say(clause.text).split()[:4])
+        assert shows(words, opening, lang)
+    xmp, attached = pdf_parts(pdf)
+    assert 'pdfaid:part="4"' in xmp and 'pdfaid:conformance="F"' in xmp
+    carried = json.loads(attached["request.json"])
+    assert carried["request"] == complete(kind) and carried["language"] == lang
+    assert carried["request_sha256"] == render.request_sha256(complete(kind))
+
+
+def test_arabic_is_right_to_left_and_english_text_keeps_its_order() -> None:
+    page = render.html(
+        *checked(complete("stored_data"))[:1],
+        complete("stored_data"),
+        [],
+        lang="ar",
+        issued_at=AT,
+        issuer=None,
+        request_id="R-000042",
+        draft=False,
+    )
+    assert '<html lang="ar" dir="rtl">' in page
+    assert f"\u2068{AUTHORITY}\u2069" in page  # an isolate: its punctuation stays put
+    pdf, _ = _made("stored_data", "ar")
+    assert shows(pdf_text(pdf, layout=True), "الأساس القانوني", "ar")  # "Legal basis"
+    assert "(illustrative)." in pdf_text(pdf)  # the full stop after the bracket, not before it
+
+
+def test_a_request_with_errors_is_a_draft_with_its_errors_listed() -> None:
+    document = complete("stored_data")
+    document["facts_summary"] = ""
+    del document["purpose"]
+    pdf, draft = _made("stored_data", "fr", document)
+    assert draft
+    text = " ".join(pdf_text(pdf).split())
+    say = Phrases("fr")
+    assert say("DRAFT") in text
+    assert (
+        " ".join(
+            say("Draft: this request cannot be issued until these errors are corrected.").split()
+        )
+        in text
+    )
+    assert "/facts_summary" in text and say("Not given.") in text
+    assert " ".join(say("Not issued: draft, not signed.").split()) in text
+
+
+def test_a_missing_font_names_the_package_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        render, "installed_families", lambda: frozenset({"Noto Serif", "DejaVu Sans Mono"})
+    )
+    with pytest.raises(DocumentFailed) as info:
+        _made("stored_data", "zh")
+    assert "'Noto Serif CJK SC'" in info.value.message
+    assert "apt-get install fonts-noto-cjk" in info.value.message
+    _made("stored_data", "en")  # what is installed still works
+
+
+def test_a_missing_translation_is_an_error_not_english(monkeypatch: pytest.MonkeyPatch) -> None:
+    sections = (*render.SECTIONS[:-1], ("related_request", "A heading nobody translated"))
+    monkeypatch.setattr(render, "SECTIONS", sections)
+    document = {**complete("mla_general"), "related_request": "R-000001"}
+    with pytest.raises(DocumentFailed) as info:
+        _made("mla_general", "ru", document)
+    assert "Russian catalog for formal documents has no translation of 'A heading nobody" in (
+        info.value.message
+    )
+    assert "documents/locale/ru/LC_MESSAGES/documents.po" in info.value.message
+    _made("mla_general", "en", document)  # English is the source: nothing to translate
+
+
+def test_a_character_no_font_has_is_an_error_not_an_empty_box() -> None:
+    document = complete("stored_data")
+    document["facts_summary"] = "Seen at \ue000 and \U0010fffd."
+    with pytest.raises(DocumentFailed) as info:
+        _made("stored_data", "en", document)
+    assert "U+E000" in info.value.message and "no installed font can print" in info.value.message
+
+
+def test_the_language_chosen() -> None:
+    doc, _ = checked(complete("stored_data"))
+    assert language_for(doc, "zh") == "zh"
+    assert language_for(doc, None) == "en"  # the request's own language, a UN one
+    other = doc.model_copy(update={"language": "de"})
+    assert language_for(other, None) in {"en", "fr", "es", "ru", "ar", "zh"}
+    with pytest.raises(DocumentFailed, match="the six UN languages"):
+        language_for(doc, "de")
+
+
+def test_state_names_and_ids_are_quoted_for_css() -> None:
+    assert render.css_string('Co"te</style>') == '"Co\\"te\\3c /style>"'
+
+
+@pytest.mark.parametrize(
+    ("kind", "lang"), [("stored_data", "en"), ("stored_data", "ar"), ("preservation", "zh")]
+)
+def test_page_images_of_a_sample_are_kept(tmp_path: Path, kind: str, lang: str) -> None:
+    pdf, _ = _made(kind, lang)
+    source = tmp_path / "document.pdf"
+    source.write_bytes(pdf)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    prefix = SHOTS / f"document-{kind}-{lang}"
+    subprocess.run(["pdftoppm", "-r", "60", "-png", str(source), str(prefix)], check=True)
+    pages = sorted(SHOTS.glob(f"document-{kind}-{lang}-*.png"))
+    assert pages and all(p.stat().st_size > 5_000 for p in pages)  # not blank

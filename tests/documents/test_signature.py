@@ -1,0 +1,169 @@
+"""PAdES signatures with the node's own key: made only on a final document, checked against
+the signed directory (the one given, or the one the PDF carries); every way a document can
+be wrong fails its own check, with a reason."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from hanoinet.documents import signature
+from hanoinet.documents.render import request_sha256
+from hanoinet.documents.signature import make, verify
+from hanoinet.exchange import directory as dirmod
+from hanoinet.exchange.directory import Trust
+
+from .conftest import AT, Issuers, checked, complete
+
+
+def _signed(issuers: Issuers, kind: str = "stored_data", **kwargs: Any) -> Any:
+    document = complete(kind)
+    doc, findings = checked(document)
+    return make(document, doc, findings, lang="en", at=AT, request_id="R-000042", **kwargs)
+
+
+def _checks(result: signature.DocumentVerification) -> dict[str, bool | None]:
+    return {c.name: c.ok for c in result.checks}
+
+
+def test_a_signed_document_verifies_offline_with_the_directory_it_carries(
+    issuers: Issuers,
+) -> None:
+    made = _signed(issuers, signer=issuers.signer())
+    assert made.signed
+    result = verify(
+        made.pdf, issuers.trust, expected_sha256=request_sha256(complete("stored_data"))
+    )
+    assert result.ok, result.to_json()
+    shaped = result.to_json()
+    assert shaped["signer"] == {
+        "node": "xa-ca",
+        "state": "XA",
+        "name": "Central authority of XA (demo)",
+        "kid": issuers.keys.active("sig", AT).kid,
+    }
+    assert shaped["request_id"] == "R-000042" and shaped["language"] == "en"
+    assert shaped["draft"] is False and shaped["signed_at"]
+    assert [c["name"] for c in shaped["checks"]] == list(signature.CHECKS)
+    assert "matches the one given" in result.check("request").detail
+
+
+def test_a_changed_byte_breaks_the_signature(issuers: Issuers) -> None:
+    pdf = bytearray(_signed(issuers, signer=issuers.signer()).pdf)
+    at = pdf.index(b"/MediaBox")
+    pdf[at + 12] = ord("9") if pdf[at + 12] != ord("9") else ord("8")
+    result = verify(bytes(pdf), issuers.trust)
+    assert not result.ok and result.check("signature").ok is False
+    assert "altered after signing" in result.check("signature").detail
+
+
+def test_something_added_after_signing_is_not_covered(issuers: Issuers) -> None:
+    from pyhanko.pdf_utils.generic import NameObject, TextStringObject
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    signed = _signed(issuers, signer=issuers.signer()).pdf
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed))
+    writer.root[NameObject("/Lang")] = TextStringObject("fr")
+    writer.update_root()
+    out = io.BytesIO()
+    writer.write(out)
+    result = verify(out.getvalue(), issuers.trust)
+    assert result.check("coverage").ok is False and not result.ok
+
+
+def test_a_key_the_directory_does_not_list_is_refused(issuers: Issuers) -> None:
+    outsider = issuers.signer(issuers.outsider_keys)
+    made = _signed(issuers, signer=outsider)
+    result = verify(made.pdf, issuers.trust)
+    assert result.check("signer").ok is False
+    assert "not listed for any node" in result.check("signer").detail
+
+
+def test_a_key_revoked_before_signing_is_refused(issuers: Issuers) -> None:
+    sig = issuers.keys.active("sig", AT)
+    revoked = issuers.keys.revoke(sig.kid, AT - timedelta(hours=1))
+    entry = issuers.directory.node("xa-ca")
+    assert entry is not None
+    listed = entry.model_copy(
+        update={"keys": tuple(dirmod.PublicKey(**k) for k in revoked.public())}
+    )
+    directory = issuers.directory.model_copy(
+        update={"nodes": (listed, *issuers.directory.nodes[1:])}
+    )
+    made = _signed(issuers, signer=issuers.signer())
+    result = verify(made.pdf, Trust({}, directory=directory))
+    assert result.check("signer").ok is False
+    assert "revoked or expired" in result.check("signer").detail
+
+
+def test_a_certificate_naming_another_node_is_refused(
+    issuers: Issuers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = signature._certificate
+
+    def other_name(kid: str, jwk: str, node_id: str, state: str, valid_from: str) -> bytes:
+        return real(kid, jwk, "xb-ca", state, valid_from)
+
+    monkeypatch.setattr(signature, "_certificate", other_name)
+    result = verify(_signed(issuers, signer=issuers.signer()).pdf, issuers.trust)
+    assert result.check("signer").ok is False
+    assert "the certificate names node 'xb-ca'" in result.check("signer").detail
+
+
+def test_a_directory_from_another_authority_is_refused(issuers: Issuers) -> None:
+    from hanoinet.exchange import crypto
+
+    stranger = crypto.generate_signing_key()
+    kid = crypto.thumbprint(crypto.public_jwk(stranger))
+    result = verify(
+        _signed(issuers, signer=issuers.signer()).pdf,
+        Trust({kid: crypto.public_jwk(stranger)}),
+    )
+    assert result.check("signer").ok is False
+    assert result.check("signer").detail.startswith("the directory is refused")
+
+
+def test_a_document_made_from_another_request_does_not_match(issuers: Issuers) -> None:
+    made = _signed(issuers, signer=issuers.signer())
+    result = verify(made.pdf, issuers.trust, expected_sha256="0" * 64)
+    assert result.check("request").ok is False
+    assert "not from the one given" in result.check("request").detail
+
+
+def test_a_draft_is_never_signed(issuers: Issuers) -> None:
+    document = complete("stored_data")
+    document["facts_summary"] = ""
+    doc, findings = checked(document)
+    made = make(document, doc, findings, lang="en", at=AT, signer=issuers.signer())
+    assert made.draft and not made.signed
+    result = verify(made.pdf, issuers.trust)
+    assert result.check("signature").ok is False
+    assert result.check("request").ok is False and "a draft" in result.check("request").detail
+
+
+@pytest.mark.parametrize(
+    ("data", "detail"),
+    [
+        (b"hello", "not a PDF file"),
+        (b"%PDF-2.0\n" + b"x" * 100, "the PDF cannot be read"),
+        (b"%PDF-" + b"0" * (signature.MAX_BYTES + 1), "a formal request is at most"),
+    ],
+)
+def test_what_is_not_a_formal_document_fails_its_structure(
+    issuers: Issuers, data: bytes, detail: str
+) -> None:
+    result = verify(data, issuers.trust)
+    assert result.check("structure").ok is False and detail in result.check("structure").detail
+    assert not result.ok
+
+
+def test_an_unsigned_pdf_says_so(issuers: Issuers) -> None:
+    made = _signed(issuers)
+    result = verify(made.pdf, issuers.trust)
+    assert result.check("structure").ok is True
+    assert result.check("signature").ok is False
+    assert "not signed" in result.check("signature").detail
+    assert result.check("request").ok is True  # the request travels, hash and all
