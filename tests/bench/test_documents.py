@@ -1,5 +1,5 @@
 """The documents benchmark makes real signed documents in fresh processes, beside bare
-WeasyPrint on the same HTML, and reports each figure; it never asserts on speed."""
+Typst compile of the same template and data, and reports each figure; it never asserts on speed."""
 
 from __future__ import annotations
 
@@ -40,5 +40,5 @@ def test_every_figure_is_reported(result: dict[str, Any]) -> None:
 def test_the_text_report_names_the_reference() -> None:
     out = CliRunner().invoke(app, ["bench", "documents", "--rounds", "1", "--processes", "1"])
     assert out.exit_code == 0, out.output
-    assert "bare WeasyPrint, the same HTML" in out.stdout
+    assert "bare Typst compile, the same template and data" in out.stdout
     assert "the target >= 20/s" in out.stdout and "peak RSS of one process" in out.stdout

@@ -197,8 +197,8 @@ def shows(text: str, phrase: str, lang: str) -> bool:
             kept = value.translate(dict.fromkeys(map(ord, "اأإآل()[]")))
             return "".join(c for c in kept if unicodedata.category(c) != "Mn")
 
-        words = set(bare(flat).split())
-        return all(bare(word) in words for word in phrase.split() if bare(word))
+        letters = "".join(bare(flat).split())  # it may also break a word with a space
+        return all(bare(word) in letters for word in phrase.split() if bare(word))
     if lang == "zh":  # no spaces between words: a line may break anywhere
         return "".join(phrase.split()) in "".join(flat.split())
     return " ".join(phrase.split()) in flat

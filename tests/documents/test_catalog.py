@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 
 from hanoinet import i18n
 from hanoinet.documents import catalog as documents_catalog
-from hanoinet.documents.render import Phrases, html
+from hanoinet.documents.render import Phrases, content
 
 from .conftest import AT, LANGS, checked, complete
 
@@ -61,7 +61,7 @@ def test_unreviewed_catalogs_say_so_on_every_page(lang: str) -> None:
     say = Phrases(lang)
     assert not say.reviewed
     doc, findings = checked(complete("stored_data"))
-    page = html(
+    data = content(
         doc,
         complete("stored_data"),
         findings,
@@ -71,7 +71,7 @@ def test_unreviewed_catalogs_say_so_on_every_page(lang: str) -> None:
         request_id=None,
         draft=False,
     )
-    assert say("Fixed text: unofficial translation, not yet reviewed.") in page
+    assert say("Fixed text: unofficial translation, not yet reviewed.") in data["footer"]["notes"]
 
 
 def test_a_reviewed_catalog_drops_the_mark(monkeypatch: pytest.MonkeyPatch) -> None:

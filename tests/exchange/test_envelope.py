@@ -98,6 +98,20 @@ def test_round_trip_without_case_and_with_own_id_and_ttl(
     assert opened.headers.expires == t0 + timedelta(hours=1)
 
 
+def test_a_large_message_goes_through_up_to_the_envelope_limit(
+    keys_a: KeySet, directory: Directory, at_b: dict[str, Any], t0: datetime
+) -> None:
+    """A formal document travels in a message (about 100 KB in Chinese): the JOSE library's
+    own defaults (128,000-byte JWS payload, 64 KiB JWE ciphertext) must not refuse it."""
+    node = directory.node(B)
+    assert node is not None
+    payload = json.dumps({"pdf": base64.b64encode(bytes(range(256)) * 2400).decode()}).encode()
+    assert len(payload) > 800_000
+    _, token = seal(payload, sender=A, keys=keys_a, recipient=node, type="document", at=t0)
+    assert len(token) < envelope.MAX_BYTES
+    assert open_envelope(token, **at_b).payload == payload
+
+
 def test_message_ids_are_uuid7_and_unique() -> None:
     ids = [envelope.new_message_id() for _ in range(50)]
     assert len(set(ids)) == 50

@@ -56,7 +56,7 @@ def test_sending_queues_the_document_and_the_worker_issues_and_sends_it(
     assert documents.issue_pending(xa, None, now=T0 + timedelta(seconds=3)) == []
 
     [delivery] = _deliver(world, "xa-ca", T0 + timedelta(seconds=4))
-    assert delivery.status == "delivered"
+    assert delivery.status == "delivered", delivery
     xb = world["ctx"]["xb-ca"]
     incoming = _incoming(world)
     _, [received] = documents.documents_of(xb.store, incoming)

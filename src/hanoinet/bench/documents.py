@@ -1,13 +1,13 @@
 """Benchmark: formal request documents, the demo mutual legal assistance request (two pages
-in English), beside bare WeasyPrint on the same HTML.
+in English), beside a bare Typst compile of the same template and data.
 
 Measured in fresh processes (``spawn``), so nothing this process imported or laid out
 before is counted or shared:
 
 - **single**: one process makes ``rounds`` documents each way: render + sign (what a node
   issues: PDF/A-4f, the request and the directory attached, PAdES with the node's key),
-  render alone, the reference (``weasyprint.HTML(string=page).write_pdf()`` of the very
-  same HTML: no PDF/A, no attachment, no signature), and verify; then the signed document in
+  render alone, the reference (``typst.compile`` of the very same template and data as a
+  plain PDF: no PDF/A, no checks of ours, no signature), and verify; then the signed document in
   each of the six UN languages. Its peak RSS, and its RSS after the imports (the baseline).
 - **parallel**: ``processes`` processes (default: one per core) make ``rounds`` signed
   documents each, timed from the first to the last; each has made one before the clock
@@ -126,7 +126,7 @@ def _timing(name: str, calls: int, work: Callable[[], object]) -> dict[str, Any]
 
 def single(rounds: int) -> dict[str, Any]:
     """The figures of one process (runs in a fresh child)."""
-    from weasyprint import HTML  # type: ignore[import-untyped]
+    import typst
 
     from hanoinet.documents import render
     from hanoinet.documents.signature import verify
@@ -136,7 +136,7 @@ def single(rounds: int) -> dict[str, Any]:
     made = _make()
     if not made.signed or made.draft:
         raise RuntimeError("the benchmark's request did not make a signed final document")
-    page = render.html(
+    data = render.content(
         m["doc"],
         m["document"],
         m["findings"],
@@ -146,15 +146,20 @@ def single(rounds: int) -> dict[str, Any]:
         request_id="R-000001",
         draft=False,
     )
+    inputs = {"data": json.dumps(data, ensure_ascii=False)}
+    template = str(render._template())
+    compiler = typst.Compiler()
+
+    def reference() -> object:
+        return compiler.compile(input=template, sys_inputs=inputs)
+
     checked = verify(made.pdf, m["trust"])
     if not checked.ok:
         raise RuntimeError(f"the benchmark's document does not verify: {checked.to_json()}")
     figures = {
         "signed": _timing("render + sign (PDF/A-4f, attachments, PAdES)", rounds, _make),
         "unsigned": _timing("render (PDF/A-4f, attachments)", rounds, lambda: _make(signed=False)),
-        "reference": _timing(
-            "bare WeasyPrint, the same HTML", rounds, lambda: HTML(string=page).write_pdf()
-        ),
+        "reference": _timing("bare Typst compile, the same template and data", rounds, reference),
         "verify": _timing("verify (pyHanko)", rounds, lambda: verify(made.pdf, m["trust"])),
     }
     each = max(3, rounds // 4)

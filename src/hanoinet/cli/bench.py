@@ -307,7 +307,7 @@ def documents_command(
     ] = None,
     json: Json = False,
 ) -> None:
-    """Formal documents: render + sign of a two-page request per second beside bare WeasyPrint, on one core and all; peak memory (target >= 20/s)."""
+    """Formal documents: render + sign of a two-page request per second beside a bare Typst compile, on one core and all; peak memory (target >= 20/s)."""
     from hanoinet.bench import documents as documents_bench
 
     def progress(line: str) -> None:
@@ -331,7 +331,7 @@ def documents_command(
             markup=False,
         )
     ratio = single["signed"]["per_call_ms"] / single["reference"]["per_call_ms"]
-    console.print(f"  signed document / bare WeasyPrint: {ratio:.2f}x the time", markup=False)
+    console.print(f"  signed document / bare Typst compile: {ratio:.2f}x the time", markup=False)
     langs = "  ".join(f"{k} {v['per_second']:.1f}/s" for k, v in result["languages"].items())
     console.print(f"  by language, render + sign: {langs}", markup=False)
     par = result["parallel"]

@@ -1,7 +1,7 @@
 """The translation catalog of formal documents: what is extracted, and how the catalogs follow.
 
-Texts come from the template (``say("...")``), from ``render.py`` (``N_("...")``: section
-headings and the names of codes), from ``data/clauses.yaml`` and from the Convention's data
+Texts come from ``render.py`` (``say("...")``: every phrase the template prints, and
+``N_("...")``: section headings and the names of codes), from ``data/clauses.yaml`` and from the Convention's data
 (the titles of the forms of cooperation, the marks for unverified keys). English is the
 source. ``python -m hanoinet.web.catalogs`` brings ``documents/locale/*/documents.po`` in
 step along with the web desk's; tests/documents/test_catalog.py fails while one misses a text.
@@ -34,10 +34,8 @@ def folder() -> Path:
 def extract(base: Path | None = None) -> Catalog:
     found = Catalog(project="hanoinet", version=__version__, fuzzy=False)
     root = base or folder()
-    methods = [("templates/**.html", "jinja2"), ("**.py", "python")]
-    options = {"templates/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}}
     for filename, lineno, message, _comments, _context in extract_from_dir(
-        str(root), methods, options_map=options, keywords={"say": None, "N_": None}
+        str(root), [("**.py", "python")], keywords={"say": None, "N_": None}
     ):
         if message and isinstance(message, str):
             found.add(message, locations=[(f"hanoinet/documents/{filename}", lineno)])

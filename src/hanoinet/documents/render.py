@@ -15,24 +15,24 @@ data can be matched. A missing font, translation or glyph is an error, never an 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import logging
+import io
+import json
 import shutil
 import subprocess
 import threading
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
 
 from hanoinet import i18n
 from hanoinet.convention import convention
@@ -49,9 +49,10 @@ FORMAT = "hanoinet.formal-document/1"
 ATTACHMENT = "request.json"
 DIRECTORY_ATTACHMENT = "hanoinet-directory.jws"
 RTL = frozenset({"ar"})
-PDF_VARIANT = "pdf/a-4f"
-"""PDF/A-4 (ISO 19005-4, on PDF 2.0) with embedded files: the signature's Ed25519 (ISO 32002)
-needs PDF 2.0, and the request travels inside the file."""
+PDF_STANDARD = "a-4f"
+"""PDF/A-4f (ISO 19005-4, on PDF 2.0, with embedded files): the signature's Ed25519
+(ISO 32002) needs PDF 2.0, and the request travels inside the file."""
+TEMPLATE = "request.typ"
 
 FONTS = {
     "en": ("Noto Serif",),
@@ -61,7 +62,9 @@ FONTS = {
     "ar": ("Noto Naskh Arabic", "Noto Serif"),
     "zh": ("Noto Serif CJK SC", "Noto Serif"),
 }
-"""The families each language is set in; all must be installed (checked before rendering)."""
+"""The families each language is set in, in order; all must be installed (checked before
+rendering), and no other font is used (Typst's fallback is off, so a glyph none of them has
+is caught here, not printed as an empty box)."""
 MONO = "DejaVu Sans Mono"
 FONT_PACKAGES = {
     "Noto Serif": "fonts-noto-core",
@@ -220,41 +223,6 @@ class Phrases:
         return entry is not None and bool(entry.string)
 
 
-@cache
-def _environment() -> Environment:
-    environment = Environment(
-        loader=PackageLoader("hanoinet.documents", "templates"),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.filters["css"] = css_string
-    environment.filters["user"] = isolated
-    environment.filters["key"] = left_to_right
-    return environment
-
-
-def left_to_right(value: object) -> str:
-    """An article key, an id or a field path, always left to right (``42(1)`` stays so in
-    Arabic rather than turning into ``(1)42``)."""
-    return f"\u2066{value}\u2069"
-
-
-def isolated(value: object) -> str:
-    """The requesting authority's own text, as a bidirectional isolate (FSI ... PDI): it
-    keeps its own direction whatever the document's, so English in an Arabic document (or
-    Arabic in a French one) keeps its punctuation where it was written."""
-    return f"\u2068{value}\u2069"
-
-
-def css_string(value: object) -> Markup:
-    """``value`` as a quoted CSS string (the page headers print State names and ids)."""
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
-    text = text.replace("<", "\\3c ")  # never a closing </style>
-    return Markup(f'"{text}"')
-
-
 def _state_name(code: str | None, lang: str) -> str:
     if not code:
         return ""
@@ -279,7 +247,43 @@ def _article(key: str, say: Phrases) -> dict[str, str]:
         return {"key": key, "title": "", "mark": say(UNCONFIRMED), "unofficial_title": ""}
 
 
-def html(
+Run = dict[str, str]
+Line = list[Run]
+Entry = list[Line]
+
+
+def _text(value: object) -> Run:
+    return {"t": str(value), "s": ""}
+
+
+def _user(value: object) -> Run:
+    """The requesting authority's own text, as a bidirectional isolate (FSI ... PDI): it
+    keeps its own direction whatever the document's, so English in an Arabic document (or
+    Arabic in a French one) keeps its punctuation where it was written."""
+    return {"t": f"\u2068{value}\u2069", "s": ""}
+
+
+def left_to_right(value: object) -> str:
+    """An article key, an id or a field path, always left to right (``42(1)`` stays so in
+    Arabic rather than turning into ``(1)42``)."""
+    return f"\u2066{value}\u2069"
+
+
+def _style(value: object, style: str) -> Run:
+    return {"t": str(value), "s": style}
+
+
+def _labelled(label: str, value: object, *, mono: bool = False) -> Line:
+    shown = _style(left_to_right(value), "mono") if mono else _user(value)
+    return [_text(f"{label}: "), shown]
+
+
+def _article_ref(key: str, say: Phrases) -> dict[str, str]:
+    info = _article(key, say)
+    return {"label": f"{say('art.')} {left_to_right(key)}", "mark": info["mark"]}
+
+
+def content(
     doc: RequestDocument,
     document: dict[str, Any],
     findings: list[Finding],
@@ -289,12 +293,15 @@ def html(
     issuer: Issuer | None,
     request_id: str | None,
     draft: bool,
-) -> str:
-    """The document as HTML (what WeasyPrint lays out); exposed for tests and previews."""
+    directory_token: str | None = None,
+) -> dict[str, Any]:
+    """Everything the template prints, in ``lang``: phrases translated, values formatted,
+    the attachments; the one value Typst typesets (exposed for tests and previews)."""
     say = Phrases(lang)
     form = convention().forms[doc.kind]
     requires: dict[str, Any] = {r.field: r for r in form.requires}
     locale = Locale.parse(lang)
+    art = say("art.")
 
     def day(value: date | None) -> str:
         return format_date(value, format="long", locale=locale) if value else ""
@@ -302,71 +309,295 @@ def html(
     def label(code: str | None) -> str:
         return say(LABELS[code]) if code in LABELS else (code or "")
 
-    def number(value: float) -> str:
-        return format_decimal(value, locale=locale)
-
     wanting = {f.field.split("/")[1] for f in findings if f.severity == "error" and f.field}
     sections = []
     for field, heading in SECTIONS:
         value = getattr(doc, field)
-        required = requires.get(field)
         if value in (None, "", []) and field not in wanting:
             continue
+        required = requires.get(field)
+        missing = value in (None, "", [])
+        entries, numbered = (
+            ([[[_style(say("Not given."), "missing")]]], False)
+            if missing
+            else _entries(field, value, say, lang, day, label)
+        )
         sections.append(
             {
                 "field": field,
                 "heading": say(heading),
-                "article": _article(required.article, say) if required else None,
-                "value": value,
-                "missing": value in (None, "", []),
+                "article": _article_ref(required.article, say) if required else None,
+                "numbered": numbered,
+                "entries": entries,
             }
         )
-    offence_titles = {}
-    for offence in doc.offences:
-        if offence.article:
-            try:
-                offence_titles[offence.article] = (
-                    convention().key(offence.article).article.title.get(lang).text
-                )
-            except UnknownArticle:
-                offence_titles[offence.article] = ""
-    errors = [f for f in findings if f.severity == "error"]
     user_lang = doc.language or ""
-    context = {
-        "say": say,
+    language_name = (locale.languages.get(user_lang) or user_lang) if user_lang else ""
+    notes = [] if say.reviewed else [say("Fixed text: unofficial translation, not yet reviewed.")]
+    notes.append(
+        say(
+            "Text supplied by the requesting authority is reproduced as written, in %(language)s.",
+            language=language_name,
+        )
+        if language_name
+        else say("Text supplied by the requesting authority is reproduced as written.")
+    )
+    requesting, requested = (
+        _state_name(doc.requesting_state, lang),
+        _state_name(doc.requested_state, lang),
+    )
+    arrow = "\u2190" if lang in RTL else "\u2192"  # set in the mono font, which has it
+    authority = doc.requesting_authority
+    from_lines: Entry = [[_style(requesting, "strong")]]
+    if authority and authority.name:
+        from_lines.append([_user(authority.name)])
+    to_lines: Entry = [[_style(requested, "strong")]]
+    if _requested_authority(doc):
+        to_lines.append([_user(_requested_authority(doc))])
+    date_lines: Entry = [[_text(day(issued_at.date()))]]
+    if doc.channel:
+        channel = say("Channel")
+        date_lines.append([_style(f"{channel}: {label(doc.channel)}", "mark")])
+    errors = [f for f in findings if f.severity == "error"]
+    issued = format_datetime(issued_at, format="long", locale=locale, tzinfo=issued_at.tzinfo)
+    if draft:
+        signature: Entry = [[_style(say("Not issued: draft, not signed."), "strong")]]
+    elif issuer:
+        signature = [
+            [
+                _text(
+                    say("Issued on %(date)s by %(authority)s.", date=issued, authority=issuer.name)
+                )
+            ],
+            [
+                _text(
+                    say(
+                        "Electronically signed (PAdES) by node %(node)s of %(state)s; the "
+                        "signature covers this whole document.",
+                        node=left_to_right(issuer.node_id),
+                        state=issuer.state,
+                    )
+                )
+            ],
+        ]
+    else:
+        signature = [[_text(say("Prepared on %(date)s; not signed.", date=issued))]]
+    deadline = None
+    if doc.deadline and (doc.deadline.date or doc.deadline.reason):
+        deadline_lines: Entry = []
+        if doc.deadline.date:
+            deadline_lines.append(
+                [_text(say("Execution is requested by %(date)s.", date=day(doc.deadline.date)))]
+            )
+        if doc.deadline.reason:
+            deadline_lines.append(_labelled(say("Reason"), doc.deadline.reason))
+        deadline = {
+            "heading": say("Deadline"),
+            "article": _article_ref("40(25)", say),
+            "lines": deadline_lines,
+        }
+    contact = authority.contact if authority else None
+    digest = request_sha256(document)
+    attached = {
+        "format": FORMAT,
+        "request_id": request_id,
+        "request_sha256": digest,
+        "language": lang,
+        "draft": draft,
+        "issued_at": issued_at.isoformat(),
+        "issuer": issuer.node_id if issuer else None,
+        "request": document,
+    }
+    return {
         "lang": lang,
         "dir": "rtl" if lang in RTL else "ltr",
-        "arrow": " \u2190 " if lang in RTL else " \u2192 ",
-        "fonts": Markup(", ".join(css_string(f) for f in FONTS[lang])),
+        "fonts": list(FONTS[lang]),
         "mono": MONO,
-        "doc": doc,
-        "form_title": say(form.title),
-        "basis": [_article(key, say) for key in form.articles],
-        "sections": sections,
-        "clauses": [
-            {"text": say(c.text), "article": _article(c.article, say)} for c in applicable(doc)
-        ],
-        "offence_titles": offence_titles,
-        "requesting_state": _state_name(doc.requesting_state, lang),
-        "requested_state": _state_name(doc.requested_state, lang),
-        "requested_authority": _requested_authority(doc),
-        "issued": format_datetime(issued_at, format="long", locale=locale, tzinfo=issued_at.tzinfo),
-        "issued_day": day(issued_at.date()),
-        "issuer": issuer,
-        "request_id": request_id or "",
-        "sha256": request_sha256(document),
+        "title": say(form.title),
+        "date": [issued_at.year, issued_at.month, issued_at.day],
+        "attachment": canonical(attached).decode(),
+        "directory": directory_token,
+        "header": {
+            "from": requesting,
+            "arrow": arrow,
+            "to": requested,
+            "id": request_id or "",
+        },
+        "footer": {
+            "hash_label": say("Request document SHA-256:"),
+            "hash": digest,
+            "notes": notes,
+            "page": say("Page"),
+        },
         "draft": draft,
-        "errors": errors,
-        "user_language": (locale.languages.get(user_lang) or user_lang) if user_lang else "",
-        "reviewed": say.reviewed,
-        "day": day,
-        "label": label,
-        "number": number,
+        "draft_label": say("DRAFT"),
+        "errors": {
+            "heading": say(
+                "Draft: this request cannot be issued until these errors are corrected."
+            ),
+            "items": [[_finding(f, art)] for f in errors],
+        },
+        "kicker": say("Request"),
+        "under": say("under the United Nations Convention against Cybercrime"),
         "urgency": label(doc.urgency) if doc.urgency != "routine" else "",
-        "channel": label(doc.channel) if doc.channel else "",
-        "deadline_article": _article("40(25)", say),
+        "parties": [
+            {"label": say("From"), "lines": from_lines},
+            {"label": say("To"), "lines": to_lines},
+            {
+                "label": say("Reference"),
+                "lines": [[_style(left_to_right(request_id) if request_id else "—", "mono")]],
+            },
+            {"label": say("Date"), "lines": date_lines},
+        ],
+        "basis": {
+            "heading": say("Legal basis"),
+            "intro": say(
+                "This request is made under the United Nations Convention against "
+                "Cybercrime, in particular:"
+            ),
+            "items": [[_basis_line(key, say)] for key in form.articles],
+        },
+        "sections": sections,
+        "clauses": {
+            "heading": say("Conditions and undertakings"),
+            "items": [
+                {"text": say(c.text), "article": _article_ref(c.article, say)}
+                for c in applicable(doc)
+            ],
+        },
+        "deadline": deadline,
+        "contact": {
+            "heading": say("Contact"),
+            "lines": [[_user(contact)]] if contact else [[_style(say("Not given."), "missing")]],
+        },
+        "signature": signature,
+        "notice": say(
+            "The articles cited are those of the United Nations Convention against Cybercrime "
+            "(General Assembly resolution 79/243). A paragraph marked unconfirmed has not been "
+            "checked against the authoritative text."
+        ),
+        "reviewed": say.reviewed,
     }
-    return _environment().get_template("request.html").render(context)
+
+
+def _finding(f: Finding, art: str) -> Line:
+    line: Line = []
+    if f.article:
+        line.append(_style(f"{art} {left_to_right(f.article)} ", "mark"))
+    if f.field:
+        line += [_style(left_to_right(f.field), "mono"), _text(": ")]
+    line.append(_user(f.message))
+    return line
+
+
+def _basis_line(key: str, say: Phrases) -> Line:
+    info = _article(key, say)
+    line: Line = [_text(f"{say('art.')} {left_to_right(key)}")]
+    if info["title"]:
+        line.append(_text(f": {info['title']}"))
+    if info["unofficial_title"]:
+        line.append(_style(f" ({info['unofficial_title']})", "mark"))
+    if info["mark"]:
+        line.append(_style(f" [{info['mark']}]", "mark"))
+    return line
+
+
+def _entries(
+    field: str, value: Any, say: Phrases, lang: str, day: Any, label: Any
+) -> tuple[list[Entry], bool]:
+    """A section's body: its paragraphs (or numbered items), each a list of lines."""
+    if field == "requesting_authority":
+        lines: Entry = [[_user(value.name or "")]]
+        if value.contact:
+            lines.append(_labelled(say("Contact"), value.contact))
+        return [lines], False
+    if field == "matter":
+        lines = []
+        if value.nature:
+            lines.append([_style(label(value.nature), "strong")])
+        if value.description:
+            lines.append([_user(value.description)])
+        if value.authority:
+            lines.append(_labelled(say("Conducted by"), value.authority))
+        return [lines], False
+    if field == "offences":
+        return [_offence(o, say, lang) for o in value], True
+    if field == "persons":
+        found = []
+        for p in value:
+            first: Line = [_user(p.name or "—")]
+            if p.role:
+                first.append(_text(f" ({label(p.role)})"))
+            lines = [first]
+            if p.nationality:
+                lines.append(_labelled(say("Nationality"), p.nationality))
+            if p.location:
+                lines.append(_labelled(say("Location"), p.location))
+            if p.identifiers:
+                lines.append(_labelled(say("Identifiers"), ", ".join(p.identifiers), mono=True))
+            found.append(lines)
+        return found, True
+    if field == "data":
+        found = []
+        for d in value:
+            lines = [[_style(label(d.category), "strong")]] if d.category else []
+            if d.identifiers:
+                lines.append(_labelled(say("Identifiers"), ", ".join(d.identifiers), mono=True))
+            if d.custodian:
+                lines.append(_labelled(say("Custodian"), d.custodian))
+            if d.location:
+                lines.append(_labelled(say("Location"), d.location))
+            if d.relation_to_offence:
+                lines.append(_labelled(say("Relation to the offence"), d.relation_to_offence))
+            found.append(lines)
+        return found, True
+    if field == "period":
+        lines = [
+            [
+                _text(
+                    say(
+                        "From %(start)s to %(end)s",
+                        start=day(value.start) or "—",
+                        end=day(value.end) or "—",
+                    )
+                )
+            ]
+        ]
+        if value.justification:
+            lines.append([_user(value.justification)])
+        return [lines], False
+    if field == "onward_transfer":
+        lines = []
+        for key, text in (
+            ("recipient", N_("Recipient")),
+            ("received_from", N_("Received from")),
+            ("authorization", N_("Authorization")),
+        ):
+            if getattr(value, key):
+                lines.append(_labelled(say(text), getattr(value, key)))
+        return [lines], False
+    if field == "related_request":
+        return [[[_style(left_to_right(value), "mono")]]], False
+    return [[[_user(part)] for part in str(value).split("\n")]], False
+
+
+def _offence(o: Any, say: Phrases, lang: str) -> Entry:
+    lines: Entry = []
+    if o.article:
+        title = ""
+        with contextlib.suppress(UnknownArticle):
+            title = convention().key(o.article).article.title.get(lang).text
+        shown = f"{say('art.')} {left_to_right(o.article)}" + (f" ({title})" if title else "")
+        offence = say("Convention offence")
+        lines.append([_text(f"{offence}: {shown}")])
+    if o.name:
+        lines.append(_labelled(say("National offence"), o.name))
+    if o.max_penalty_years is not None:
+        years = format_decimal(o.max_penalty_years, locale=Locale.parse(lang))
+        lines.append(
+            [_text(say("Maximum penalty: %(years)s years of deprivation of liberty", years=years))]
+        )
+    return lines
 
 
 def _requested_authority(doc: RequestDocument) -> str:
@@ -381,34 +612,89 @@ def _requested_authority(doc: RequestDocument) -> str:
     return contact.name if contact else ""
 
 
-class _Glyphs(logging.Handler):
-    """Collects WeasyPrint's missing-glyph warnings raised by this thread's rendering."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.thread = threading.get_ident()
-        self.missing: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.thread == self.thread and ".notdef" in record.getMessage():
-            self.missing.append(record.getMessage().rsplit(":", 1)[-1].strip())
+MONO_KEYS = frozenset({"hash", "id", "arrow"})
+"""The values the template sets in the mono font (besides runs styled ``mono``)."""
 
 
-@contextmanager
-def _no_empty_boxes() -> Iterator[None]:
-    logger = logging.getLogger("weasyprint")
-    handler = _Glyphs()
-    logger.addHandler(handler)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-    if handler.missing:
-        raise DocumentFailed(
-            "the request contains characters no installed font can print ("
-            + ", ".join(repr(m) for m in handler.missing[:3])
-            + "); install a font for that script or correct the text"
-        )
+def _strings(value: Any, mono: bool = False) -> list[tuple[str, bool]]:
+    """Every string the template prints (not the attachments), and whether it is set in
+    the mono font."""
+    if isinstance(value, str):
+        return [(value, mono)]
+    if isinstance(value, dict):
+        if "s" in value and "t" in value:  # a run
+            return [(str(value["t"]), value["s"] == "mono")]
+        return [
+            found
+            for key, item in value.items()
+            if key not in ("attachment", "directory", "fonts", "mono", "lang", "dir")
+            for found in _strings(item, key in MONO_KEYS)
+        ]
+    if isinstance(value, list):
+        return [found for item in value for found in _strings(item, mono)]
+    return []
+
+
+@cache
+def _coverage(families: tuple[str, ...]) -> frozenset[int]:
+    """The characters the fonts of ``families`` have glyphs for (their cmaps)."""
+    from fontTools.ttLib import TTCollection, TTFont  # type: ignore[import-untyped]
+
+    fc_match = shutil.which("fc-match")
+    if fc_match is None:
+        raise MissingTool("fontconfig's fc-match is not installed; install Debian's fontconfig")
+    covered: set[int] = set()
+    for family in families:
+        path = subprocess.run(
+            [fc_match, "--format", "%{file}", f"{family}:style=Regular"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        collection = TTCollection(path) if path.endswith(".ttc") else None
+        fonts = collection.fonts if collection else [TTFont(path, lazy=True)]
+        try:
+            for font in fonts:
+                if font["name"].getDebugName(1) == family or len(fonts) == 1:
+                    covered.update(font.getBestCmap() or {})
+        finally:
+            for font in fonts:
+                font.close()
+            if collection is not None:
+                collection.close()
+    return frozenset(covered)
+
+
+def _unprintable(strings: list[tuple[str, bool]], lang: str) -> list[str]:
+    text_fonts, mono_font = _coverage(FONTS[lang]), _coverage((MONO,))
+    missing: dict[str, None] = {}
+    for text, mono in strings:
+        covered = mono_font if mono else text_fonts
+        for char in text:
+            if ord(char) in covered or char.isspace():
+                continue
+            if unicodedata.category(char) in ("Cf", "Cc", "Mn", "Me"):
+                continue  # controls, isolates, combining marks: no glyph of their own needed
+            missing.setdefault(f"{char!r} (U+{ord(char):04X})")
+    return list(missing)
+
+
+_COMPILE = threading.Lock()
+"""One compile at a time per process: the Typst compiler is one object (fonts loaded once)."""
+
+
+@cache
+def _compiler() -> Any:
+    import typst
+
+    return typst.Compiler()
+
+
+def _template() -> Path:
+    path = Path(str(resources.files("hanoinet.documents") / "templates" / TEMPLATE))
+    if not path.is_file():
+        raise DocumentFailed(f"the document template {path} is missing from this installation")
+    return path
 
 
 def render(
@@ -423,15 +709,12 @@ def render(
     directory_token: str | None = None,
 ) -> Rendered:
     """The request as an unsigned PDF/A-4f: final when it has no error, else a draft."""
-    from weasyprint import (  # type: ignore[import-untyped]  # heavy: imported when needed
-        HTML,
-        Attachment,
-    )
+    import typst
 
     language = language_for(doc, lang)
     check_fonts(language)
     draft = any(f.severity == "error" for f in findings)
-    page = html(
+    data = content(
         doc,
         document,
         findings,
@@ -440,40 +723,41 @@ def render(
         issuer=issuer,
         request_id=request_id,
         draft=draft,
+        directory_token=directory_token,
     )
-    digest = request_sha256(document)
-    attached = {
-        "format": FORMAT,
-        "request_id": request_id,
-        "request_sha256": digest,
-        "language": language,
-        "draft": draft,
-        "issued_at": issued_at.isoformat(),
-        "issuer": issuer.node_id if issuer else None,
-        "request": document,
-    }
-    attachments = [
-        Attachment(
-            string=canonical(attached).decode(),
-            name=ATTACHMENT,
-            description="The request document this PDF was made from, with its SHA-256",
-            relationship="Source",
+    unprintable = _unprintable(_strings(data), language)
+    if unprintable:
+        raise DocumentFailed(
+            "the request contains characters no installed font can print ("
+            + ", ".join(unprintable[:3])
+            + "); install a font for that script or correct the text"
         )
-    ]
-    if directory_token:
-        attachments.append(
-            Attachment(
-                string=directory_token,
-                name=DIRECTORY_ATTACHMENT,
-                description="The signed directory that lists the signing node's key",
-                relationship="Supplement",
+    template = _template()
+    try:
+        with _COMPILE:
+            pdf, warned = _compiler().compile_with_warnings(
+                input=str(template),
+                root=str(template.parent),
+                sys_inputs={"data": json.dumps(data, ensure_ascii=False)},
+                pdf_standards=[PDF_STANDARD],
+                timestamp=int(issued_at.timestamp()),
             )
+    except typst.TypstError as exc:
+        raise DocumentFailed(f"the document could not be laid out: {exc}") from None
+    if warned:
+        raise DocumentFailed(
+            "the document could not be laid out cleanly: "
+            + "; ".join(str(getattr(w, "message", w)) for w in warned)
         )
-    with _no_empty_boxes(), warnings.catch_warnings():
-        # WeasyPrint 70 reads its sRGB profile (the PDF/A output intent) from a file it
-        # leaves to the garbage collector: closed at once, but with a ResourceWarning.
-        warnings.filterwarnings("ignore", category=ResourceWarning, message=".*sRGB2014")
-        laid_out = HTML(string=page).render()
-        pdf = laid_out.write_pdf(pdf_variant=PDF_VARIANT, attachments=attachments)
-    assert pdf is not None
-    return Rendered(pdf, language, draft, digest, len(laid_out.pages))
+    assert isinstance(pdf, bytes)
+    return Rendered(pdf, language, draft, data_sha(data), _pages(pdf))
+
+
+def data_sha(data: dict[str, Any]) -> str:
+    return str(json.loads(data["attachment"])["request_sha256"])
+
+
+def _pages(pdf: bytes) -> int:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    return int(PdfFileReader(io.BytesIO(pdf), strict=False).root["/Pages"]["/Count"])

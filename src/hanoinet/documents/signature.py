@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import io
 import json
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ T = TypeVar("T")
 FIELD = "hanoinet-signature"
 MAX_BYTES = 32 * 1024 * 1024
 """A formal request is a few pages; a bigger file is refused before it is parsed."""
+PDFA_PART = re.compile(r'pdfaid:part(?:="|>)4(?:"|<)')
+PDFA_CONFORMANCE = re.compile(r'pdfaid:conformance(?:="|>)F(?:"|<)')
+"""PDF/A-4f as the XMP declares it (as an attribute or an element: both are RDF)."""
 CHECKS = ("structure", "signature", "signer", "coverage", "request", "pdf/a")
 
 
@@ -291,7 +295,7 @@ def verify(
     _read_request(result, attachments, expected_sha256)
     metadata = reader.root.get("/Metadata")
     xmp = metadata.get_object().data.decode("utf-8", errors="replace") if metadata else ""
-    if 'pdfaid:part="4"' in xmp and 'pdfaid:conformance="F"' in xmp:
+    if PDFA_PART.search(xmp) and PDFA_CONFORMANCE.search(xmp):
         result.passed("pdf/a", "PDF/A-4f declared")
     else:
         result.failed("pdf/a", "the file does not declare PDF/A-4f")

@@ -50,6 +50,13 @@ _HEADERS = {
 }
 _JWS = JWSRegistry(header_registry=_HEADERS, algorithms=[SIGNING_ALG])
 _JWE = JWERegistry(header_registry=_HEADERS, algorithms=[KEY_AGREEMENT_ALG, CONTENT_ENC])
+MAX_CONTENT = 2 * 1024 * 1024
+"""joserfc refuses a JWS payload over 128,000 bytes and a JWE ciphertext over 64 KiB by
+default; a message (a formal document in Chinese is about 100 KB) may be larger. Callers
+bound what they accept before verifying (envelope.MAX_BYTES, 2 MiB), so these limits only
+need to let such a message through."""
+_JWS.max_payload_length = MAX_CONTENT
+_JWE.max_ciphertext_length = MAX_CONTENT
 
 
 class CryptoFailure(Exception):
