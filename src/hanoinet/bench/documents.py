@@ -9,6 +9,8 @@ before is counted or shared:
   render alone, the reference (``typst.compile`` of the very same template and data as a
   plain PDF: no PDF/A, no checks of ours, no signature), and verify; then the signed document in
   each of the six UN languages. Its peak RSS, and its RSS after the imports (the baseline).
+Every document made is a different one (its own request id and time), as a node's are, so
+Typst's cache of an identical layout is never what is measured.
 - **parallel**: ``processes`` processes (default: one per core) make ``rounds`` signed
   documents each, timed from the first to the last; each has made one before the clock
   starts (fonts loaded, caches warm).
@@ -20,6 +22,7 @@ figure is the one a node's worker processes reach on the machine.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import multiprocessing
 import os
@@ -92,17 +95,23 @@ def _prepare() -> dict[str, Any]:
     return _material
 
 
+_serial = itertools.count(1)
+"""Each document made is a different one (its own request id and time), as a node's are:
+Typst would otherwise reuse the layout of an identical one from its cache."""
+
+
 def _make(lang: str = "en", *, signed: bool = True) -> Any:
     from hanoinet.documents.signature import make
 
     m = _prepare()
+    number = next(_serial)
     return make(
         m["document"],
         m["doc"],
         m["findings"],
         lang=lang,
-        at=AT,
-        request_id="R-000001",
+        at=AT + timedelta(seconds=number),
+        request_id=f"R-{os.getpid() % 1000:03d}{number:06d}",
         signer=m["signer"] if signed else None,
     )
 
@@ -146,12 +155,16 @@ def single(rounds: int) -> dict[str, Any]:
         request_id="R-000001",
         draft=False,
     )
-    inputs = {"data": json.dumps(data, ensure_ascii=False)}
     template = str(render._template())
     compiler = typst.Compiler()
 
     def reference() -> object:
-        return compiler.compile(input=template, sys_inputs=inputs)
+        number = next(_serial)  # a different document each time, as for ours
+        data["header"]["id"] = f"R-{number:06d}"
+        data["date"] = [2026, 12, 1 + number % 28]
+        return compiler.compile(
+            input=template, sys_inputs={"data": json.dumps(data, ensure_ascii=False)}
+        )
 
     checked = verify(made.pdf, m["trust"])
     if not checked.ok:

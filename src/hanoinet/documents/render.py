@@ -15,12 +15,14 @@ data can be matched. A missing font, translation or glyph is an error, never an 
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 import io
 import json
 import shutil
 import subprocess
+import sys
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -636,33 +638,36 @@ def _strings(value: Any, mono: bool = False) -> list[tuple[str, bool]]:
 
 
 @cache
-def _coverage(families: tuple[str, ...]) -> frozenset[int]:
-    """The characters the fonts of ``families`` have glyphs for (their cmaps)."""
-    from fontTools.ttLib import TTCollection, TTFont  # type: ignore[import-untyped]
-
+def _coverage(families: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    """The characters the fonts of ``families`` have glyphs for, as sorted ranges (from
+    fontconfig's charset of each, which is read from the font's cmap)."""
     fc_match = shutil.which("fc-match")
     if fc_match is None:
         raise MissingTool("fontconfig's fc-match is not installed; install Debian's fontconfig")
-    covered: set[int] = set()
+    ranges: list[tuple[int, int]] = []
     for family in families:
-        path = subprocess.run(
-            [fc_match, "--format", "%{file}", f"{family}:style=Regular"],
+        charset = subprocess.run(
+            [fc_match, "--format", "%{charset}", family],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
-        collection = TTCollection(path) if path.endswith(".ttc") else None
-        fonts = collection.fonts if collection else [TTFont(path, lazy=True)]
-        try:
-            for font in fonts:
-                if font["name"].getDebugName(1) == family or len(fonts) == 1:
-                    covered.update(font.getBestCmap() or {})
-        finally:
-            for font in fonts:
-                font.close()
-            if collection is not None:
-                collection.close()
-    return frozenset(covered)
+        for part in charset.split():
+            low, _, high = part.partition("-")
+            ranges.append((int(low, 16), int(high or low, 16)))
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(ranges):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return tuple(merged)
+
+
+def _covers(ranges: tuple[tuple[int, int], ...], code: int) -> bool:
+    """Whether ``code`` is in one of ``ranges`` (disjoint, sorted)."""
+    at = bisect.bisect_right(ranges, (code, sys.maxunicode + 1)) - 1
+    return at >= 0 and ranges[at][0] <= code <= ranges[at][1]
 
 
 def _unprintable(strings: list[tuple[str, bool]], lang: str) -> list[str]:
@@ -670,8 +675,8 @@ def _unprintable(strings: list[tuple[str, bool]], lang: str) -> list[str]:
     missing: dict[str, None] = {}
     for text, mono in strings:
         covered = mono_font if mono else text_fonts
-        for char in text:
-            if ord(char) in covered or char.isspace():
+        for char in set(text):
+            if char.isspace() or _covers(covered, ord(char)):
                 continue
             if unicodedata.category(char) in ("Cf", "Cc", "Mn", "Me"):
                 continue  # controls, isolates, combining marks: no glyph of their own needed

@@ -40,6 +40,9 @@ from hanoinet.store.audit import canonical
 
 T = TypeVar("T")
 FIELD = "hanoinet-signature"
+RESERVED = 8192
+"""Bytes kept for the signature (a CMS with an Ed25519 signature and the node's certificate
+is about 1.5 KB); given, so that pyHanko does not sign once more only to measure it."""
 MAX_BYTES = 32 * 1024 * 1024
 """A formal request is a few pages; a bigger file is refused before it is parsed."""
 PDFA_PART = re.compile(r'pdfaid:part(?:="|>)4(?:"|<)')
@@ -96,26 +99,35 @@ def _outside_event_loop(work: Callable[[], T]) -> T:
         return pool.submit(work).result()
 
 
+@lru_cache(maxsize=16)
+def _signer(kid: str, jwk_json: str, node_id: str, state: str, valid_from: str) -> Any:
+    """pyHanko's signer for the node's key and certificate, made once per key (parsing
+    the certificate and the key is most of a signature's cost otherwise)."""
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    der = _certificate(kid, jwk_json, node_id, state, valid_from)
+    key = crypto.import_key(json.loads(jwk_json)).private_key
+    assert isinstance(key, Ed25519PrivateKey)
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return signers.SimpleSigner(
+        signing_cert=asn1_x509.Certificate.load(der),
+        signing_key=asn1_keys.PrivateKeyInfo.load(pkcs8),
+        cert_registry=SimpleCertificateStore(),  # type: ignore[no-untyped-call]
+    )
+
+
 def sign(
     pdf: bytes, *, kid: str, private_jwk: dict[str, Any], node: NodeEntry, key_created: datetime
 ) -> bytes:
     """``pdf`` with a PAdES B-B signature by the node's key over the whole file."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
-    from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-    der = _certificate(
+    signer = _signer(
         kid, json.dumps(private_jwk, sort_keys=True), node.id, node.state, key_created.isoformat()
-    )
-    key = crypto.import_key(private_jwk).private_key
-    assert isinstance(key, Ed25519PrivateKey)
-    pkcs8 = key.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    signer = signers.SimpleSigner(
-        signing_cert=asn1_x509.Certificate.load(der),
-        signing_key=asn1_keys.PrivateKeyInfo.load(pkcs8),
-        cert_registry=SimpleCertificateStore(),  # type: ignore[no-untyped-call]
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     meta = signers.PdfSignatureMetadata(
@@ -124,7 +136,9 @@ def sign(
         reason="Formal request under the United Nations Convention against Cybercrime",
         location=node.state,
     )
-    out = _outside_event_loop(lambda: signers.sign_pdf(writer, meta, signer=signer))
+    out = _outside_event_loop(
+        lambda: signers.sign_pdf(writer, meta, signer=signer, bytes_reserved=RESERVED)
+    )
     return bytes(out.getvalue())
 
 
