@@ -18,6 +18,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $@
 
 demo: install
+	@scripts/ensure-fonts
 	@$(BIN)/python -m hanoinet.demo
 
 test: install browser lint typecheck pytest

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from babel import Locale
 
 from hanoinet.cli.output import (
     EXIT_FINDING,
@@ -139,8 +140,10 @@ def render_command(
     else:
         what = "DRAFT" if made.draft else "formal request"
         signed = "signed" if made.signed else note or "not signed"
+        language = Locale.parse(made.lang).get_display_name("en")
         console.print(
-            f"{what} {request_id or source} in {made.lang}, {made.pages} pages, {signed}: "
+            f"{what} {request_id or source} in {language} ({made.lang}), {made.pages} pages, "
+            f"{signed}: "
             f"{out} ({len(made.pdf):,} bytes)",
             markup=False,
         )
