@@ -68,19 +68,33 @@ def render_request(
         row = case_service.request_row(conn, ident, principal)
         document = json.loads(row.document)
         signed_by = issuer if row.direction == "outgoing" and row.state not in UNSENT else None
-        audit_log.append(
+        _audit(
             conn,
-            at=at,
+            row,
+            "document.render",
             actor=actor,
-            action="document.render",
-            target=row.id,
-            legal_basis=_basis(row.kind),
+            at=at,
             detail={"lang": lang, "signed": signed_by is not None},
         )
     doc, _shape = parse_request(row.document)
     findings = case_service.findings_of(document, at)
     made = make(document, doc, findings, lang=lang, at=at, request_id=row.id, signer=signed_by)
     return Rendered(row.id, made)
+
+
+def _audit(
+    conn: Connection, row: Any, action: str, *, actor: str, at: datetime, detail: dict[str, Any]
+) -> None:
+    """An audit entry about a request's formal document, under the request's legal basis."""
+    audit_log.append(
+        conn,
+        at=at,
+        actor=actor,
+        action=action,
+        target=row.id,
+        legal_basis=_basis(row.kind),
+        detail=detail,
+    )
 
 
 def _basis(kind: str) -> str:
@@ -208,13 +222,12 @@ def read_pdf(
                 f"request {row.id} has no formal document {document_id}; "
                 f"`hanoinet document list {row.id}` shows them"
             )
-        audit_log.append(
+        _audit(
             conn,
-            at=at,
+            row,
+            "document.read",
             actor=actor,
-            action="document.read",
-            target=row.id,
-            legal_basis=_basis(row.kind),
+            at=at,
             detail={"document": document_id, "direction": kept.direction},
         )
     pdf = bytes(kept.pdf)
@@ -289,13 +302,12 @@ def _keep_failed(store: Store, r: Any, problem: str, now: datetime) -> Issued:
         )
         if moved.rowcount != 1:
             return Issued(r.document_id, r.id, "skipped", "another worker settled it first")
-        audit_log.append(
+        _audit(
             conn,
-            at=now,
+            r,
+            "document.failed",
             actor="worker",
-            action="document.failed",
-            target=r.id,
-            legal_basis=_basis(r.kind),
+            at=now,
             detail={"document": r.document_id, "problem": problem},
         )
     return Issued(r.document_id, r.id, "failed", problem)
@@ -337,13 +349,12 @@ def _keep_issued(store: Store, r: Any, made: Made, issuer: Signer, now: datetime
                 status="pending",
             )
         )
-        audit_log.append(
+        _audit(
             conn,
-            at=now,
+            r,
+            "document.issued",
             actor="worker",
-            action="document.issued",
-            target=r.id,
-            legal_basis=_basis(r.kind),
+            at=now,
             detail={
                 "document": r.document_id,
                 "lang": made.lang,
@@ -397,13 +408,12 @@ def receive(
         )
         .returning(formal_documents.c.id)
     ).scalar_one()
-    audit_log.append(
+    _audit(
         conn,
-        at=now,
+        row,
+        f"document.{status}",
         actor=f"node:{sender}",
-        action=f"document.{status}",
-        target=row.id,
-        legal_basis=_basis(row.kind),
+        at=now,
         detail={"document": new_id, "problem": problem} if problem else {"document": new_id},
     )
     return "applied", None, row.id

@@ -19,7 +19,7 @@ from hanoinet.services.access import Principal, permissions
 from hanoinet.services.cases import ACK_TARGETS
 from hanoinet.services.federation import NodeContext
 from hanoinet.web import auth
-from hanoinet.web.render import choose_language, render
+from hanoinet.web.render import N_, choose_language, render
 from hanoinet.web.vocabulary import ROLE_NAMES
 
 
@@ -105,3 +105,14 @@ def message_page(
     """A page that only says something: not found, not allowed, not saved (English texts
     marked with ``N_``, translated when shown)."""
     return page(request, "message.html", title, heading=heading, text=text, status_code=status_code)
+
+
+def no_such_request(request: Request) -> HTMLResponse:
+    """The one answer for a request that does not exist and one the reader may not see."""
+    return message_page(
+        request,
+        N_("Not found"),
+        N_("No such case or request"),
+        N_("It does not exist on this node, or your role does not show it."),
+        404,
+    )

@@ -13,7 +13,7 @@ from hanoinet.convention.model import LANGUAGES
 from hanoinet.errors import HanoinetError, UnknownCase
 from hanoinet.services import access
 from hanoinet.services import documents as service
-from hanoinet.web.common import message_page, now, session, web
+from hanoinet.web.common import message_page, no_such_request, now, session, web
 from hanoinet.web.render import N_
 
 router = APIRouter(include_in_schema=False)
@@ -38,16 +38,6 @@ def _refused(request: Request) -> Response | None:
     if not access.can(current.principal, "cases.read"):
         return Response(status_code=403)
     return None
-
-
-def _not_found(request: Request) -> Response:
-    return message_page(
-        request,
-        N_("Not found"),
-        N_("No such case or request"),
-        N_("It does not exist on this node, or your role does not show it."),
-        404,
-    )
 
 
 @router.get("/requests/{ident}/document.pdf")
@@ -79,7 +69,7 @@ def render_document(request: Request, ident: str, lang: str = "", download: str 
             issuer=issuer,
         )
     except UnknownCase:
-        return _not_found(request)
+        return no_such_request(request)
     except HanoinetError as exc:
         return message_page(
             request,
@@ -110,6 +100,6 @@ def kept_document(request: Request, ident: str, number: int, download: str = "")
             principal=current.principal,
         )
     except UnknownCase:
-        return _not_found(request)
+        return no_such_request(request)
     name = f"{stored.request_id}-{stored.direction}-{stored.id}-{stored.lang or 'xx'}.pdf"
     return _pdf(pdf, name, bool(download))

@@ -26,7 +26,7 @@ from hanoinet.services import cases as case_service
 from hanoinet.services import documents as document_service
 from hanoinet.services import evidence as evidence_service
 from hanoinet.web import auth
-from hanoinet.web.common import message_page, now, page, session, web
+from hanoinet.web.common import message_page, no_such_request, now, page, session, web
 from hanoinet.web.render import LANG_COOKIE, LANGUAGES, N_
 from hanoinet.web.vocabulary import ACTION_NAMES
 
@@ -453,13 +453,7 @@ def _case_page(
             approval_policy=web(request).approval,
         )
     except UnknownCase:
-        return message_page(
-            request,
-            N_("Not found"),
-            N_("No such case or request"),
-            N_("It does not exist on this node, or your role does not show it."),
-            404,
-        )
+        return no_such_request(request)
 
     def grounds(action: str, request_kind: str) -> list[Any]:
         for t in lifecycle().transitions:
