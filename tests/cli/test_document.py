@@ -91,6 +91,8 @@ def test_the_worker_issues_it_and_the_node_keeps_it(
     assert _json(cluster, None, "document", "verify", str(out))["ok"] is True
     missing = _run(cluster, "xa", "document", "save", sent, "99", "--out", str(out))
     assert missing.returncode == 2 and "has no formal document 99" in missing.stderr
+    nothing = _run(cluster, "xa", "document", "reissue", sent)
+    assert nothing.returncode == 2 and "has no formal document that failed" in nothing.stderr
 
 
 def test_a_file_renders_unsigned_and_a_draft_exits_1(cluster: demo.Demo, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from hanoinet.documents.signature import verify
-from hanoinet.errors import DocumentFailed, UnknownCase
+from hanoinet.errors import DocumentFailed, InvalidInput, UnknownCase
 from hanoinet.exchange.directory import Trust
 from hanoinet.services import cases as case_service
 from hanoinet.services import documents
@@ -164,6 +164,24 @@ def test_a_document_that_cannot_be_made_is_failed_with_the_reason(
     with xa.store.engine.connect() as conn:
         assert conn.execute(select(outbox).where(outbox.c.type == "document")).all() == []
     assert "document.failed" in _actions(xa.store)
+
+
+def test_a_failed_document_is_issued_once_queued_again(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    xa = world["ctx"]["xa-ca"]
+    request_id = _send(world)
+    with pytest.raises(InvalidInput, match="has no formal document that failed"):
+        documents.reissue(xa.store, request_id, actor="officer", at=T0)
+    [failed] = documents.issue_pending(xa, None, now=T0, enabled=False)
+    assert failed.status == "failed"
+    _, [kept] = documents.documents_of(xa.store, request_id)
+    assert kept.problem == documents.NOT_ISSUED
+    again = documents.reissue(xa.store, request_id, actor="officer", at=T0 + timedelta(minutes=1))
+    assert (again.id, again.status, again.problem) == (kept.id, "pending", None)
+    [issued] = documents.issue_pending(xa, None, now=T0 + timedelta(minutes=2))
+    assert issued.status == "issued" and issued.document_id == kept.id
+    assert "document.reissue" in _actions(xa.store)
 
 
 def test_two_workers_issue_a_document_once(world: dict[str, Any]) -> None:

@@ -3,7 +3,8 @@
 ``render`` makes it from a case on this node (signed by this node when it is an outgoing
 request that has been sent) or from a request document file (never signed: a file is not
 a request this node has issued). ``verify`` checks a PDF offline against the directory.
-``list`` and ``save`` read the documents a node issued or received.
+``list`` and ``save`` read the documents a node issued or received; ``reissue`` queues one
+that could not be made again.
 """
 
 from __future__ import annotations
@@ -262,3 +263,25 @@ def save_command(
         print_json({**stored.to_json(), "path": str(out)})
     else:
         console.print(f"{stored.request_id} document {stored.id} ({stored.status}): {out}")
+
+
+@app.command("reissue")
+def reissue_command(
+    case: Annotated[str, typer.Argument(help="An outgoing request (R-...) whose document failed.")],
+    json: Json = False,
+) -> None:
+    """Queue again a formal document that could not be made (after installing a font or
+    completing a catalog); the worker makes, signs and sends it (audited)."""
+    store = open_store(load_settings().resolved_database_url())
+    try:
+        with user_errors():
+            stored = service.reissue(store, case, actor=load_settings().user, at=parse_time(None))
+    finally:
+        store.dispose()
+    if json:
+        print_json(stored.to_json())
+    else:
+        console.print(
+            f"{stored.request_id} document {stored.id}: queued again; the worker issues it",
+            markup=False,
+        )

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from hanoinet.documents.signature import Made, Signer, make, verify
-from hanoinet.errors import DocumentFailed, HanoinetError, UnknownCase
+from hanoinet.errors import DocumentFailed, HanoinetError, InvalidInput, UnknownCase
 from hanoinet.exchange.directory import Trust
 from hanoinet.law import parse_request
 from hanoinet.services import cases as case_service
@@ -172,8 +172,6 @@ def _stored(r: Any, size: int | None) -> Stored:
 def listed(conn: Connection, request_ids: list[str]) -> dict[str, list[Stored]]:
     """The formal documents of these requests, oldest first (what they are, not their bytes;
     the caller has already audited the read of the case)."""
-    from sqlalchemy import func
-
     found: dict[str, list[Stored]] = {rid: [] for rid in request_ids}
     rows = conn.execute(
         select(*_LISTED, func.length(formal_documents.c.pdf).label("size"))
@@ -189,6 +187,48 @@ def kept(store: Store, request_ids: list[str]) -> dict[str, list[Stored]]:
     """``listed`` in its own transaction (the case page, after its audited read)."""
     with store.transaction() as conn:
         return listed(conn, request_ids)
+
+
+def reissue(
+    store: Store, ident: str, *, actor: str, at: datetime, principal: Principal | None = None
+) -> Stored:
+    """Queue again the formal document of an outgoing request that could not be made (a
+    font installed since, a catalog completed): the worker makes, signs and sends it."""
+    with store.transaction() as conn:
+        row = case_service.request_row(conn, ident, principal)
+        failed = conn.execute(
+            select(*_LISTED, func.length(formal_documents.c.pdf).label("size"))
+            .where(
+                formal_documents.c.request_id == row.id,
+                formal_documents.c.direction == "outgoing",
+                formal_documents.c.status == "failed",
+            )
+            .order_by(formal_documents.c.id.desc())
+        ).first()
+        if failed is None:
+            raise InvalidInput(
+                f"request {row.id} has no formal document that failed to be issued; "
+                f"`hanoinet document list {row.id}` shows its documents"
+            )
+        conn.execute(
+            update(formal_documents)
+            .where(formal_documents.c.id == failed.id)
+            .values(status="pending", problem=None, updated_at=at)
+        )
+        _audit(
+            conn,
+            row,
+            "document.reissue",
+            actor=actor,
+            at=at,
+            detail={"document": failed.id, "problem": failed.problem},
+        )
+        again = conn.execute(
+            select(*_LISTED, func.length(formal_documents.c.pdf).label("size")).where(
+                formal_documents.c.id == failed.id
+            )
+        ).one()
+    return _stored(again, again.size)
 
 
 def documents_of(
