@@ -92,7 +92,9 @@ class Demo:
     def json(self, node: str, *args: str) -> Any:
         return json.loads(self.run(node, *args, "--json", show=False))
 
-    def setup(self) -> None:
+    def setup(self, nodes: tuple[str, ...] = tuple(NODES), *, users: bool = True) -> None:
+        """The authority, ``nodes`` (all three by default) with their keys and the directory,
+        and, with ``users``, someone to log in to each web desk. (Tests set up fewer.)"""
         secret = {"HANOINET_KEY_PASSPHRASE": PASSPHRASE}
         self.run(
             None,
@@ -102,7 +104,8 @@ class Demo:
             str(self.root / "authority" / "authority.jwe"),
             extra=secret,
         )
-        for node, (state, name, languages) in NODES.items():
+        for node in nodes:
+            state, name, languages = NODES[node]
             roles = "central_authority" if node == "xc" else "central_authority,point_of_contact"
             self.run(
                 node,
@@ -126,7 +129,7 @@ class Demo:
             None,
             "directory",
             "issue",
-            *(str(self.root / n / "node.json") for n in NODES),
+            *(str(self.root / n / "node.json") for n in nodes),
             "--key",
             str(self.root / "authority" / "authority.jwe"),
             "--version",
@@ -135,9 +138,9 @@ class Demo:
             str(directory),
             extra=secret,
         )
-        for node in NODES:
+        for node in nodes:
             self.run(node, "directory", "accept", str(directory))
-        for node in NODES:  # someone to log in to each node's web desk (illustrative users)
+        for node in nodes if users else ():  # someone to log in to each web desk (illustrative)
             added = self.json(node, "user", "add", "duty", "--role", "duty_officer")
             self.logins[node] = str(added["initial_password"])
 

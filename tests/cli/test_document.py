@@ -22,7 +22,7 @@ EXAMPLE = resources.files("hanoinet.demo_data").joinpath("mla-xa-xb.json")
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> demo.Demo:
     cluster = demo.Demo(tmp_path_factory.mktemp("document-nodes"))
-    cluster.setup()
+    cluster.setup(("xa", "xb"), users=False)  # Aurelia sends to Borealis
     return cluster
 
 

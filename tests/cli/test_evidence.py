@@ -31,7 +31,7 @@ UID = "6f1c2b3a-0000-4000-8000-00000000c001"
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> demo.Demo:
     root = tmp_path_factory.mktemp("evidence-nodes")
     cluster = demo.Demo(root)
-    cluster.setup()
+    cluster.setup(users=False)
     text = resources.files("hanoinet.demo_data").joinpath("mla-xa-xb.json").read_text("utf-8")
     for node, direction, peer in (("xa", "outgoing", "xb-node"), ("xb", "incoming", "xa-node")):
         store = open_store(f"sqlite:///{root / node / 'hanoinet.db'}", migrate=False)

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from hanoinet import demo
 from hanoinet.services import cases as case_service
+from hanoinet.services.documents import NOT_ISSUED
 from hanoinet.store import audit as audit_log
 from hanoinet.store import open_store
 from hanoinet.store.schema import formal_documents, inbox, outbox, requests
@@ -40,14 +41,16 @@ def _children(pid: int) -> list[int]:
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
 def test_several_server_and_worker_processes_deliver_each_message_once(tmp_path: Path) -> None:
     cluster = demo.Demo(tmp_path)
-    cluster.setup()
+    cluster.setup(("xa", "xb"), users=False)
     procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(name: str, node: str, *args: str) -> None:
         with (tmp_path / node / f"{name}.log").open("ab") as log:
             procs[name] = subprocess.Popen(
                 [sys.executable, "-m", "hanoinet", *args],
-                env=cluster.env(node),
+                # Formal documents off: this test is about messages, and 200 documents
+                # would add their layout to it (their path: tests/cli/test_document.py).
+                env=cluster.env(node) | {"HANOINET_FORMAL_DOCUMENTS": "false"},
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -77,19 +80,19 @@ def test_several_server_and_worker_processes_deliver_each_message_once(tmp_path:
             case_service.act(sender, made.request_id, "send", actor="t", at=now)
 
         def settled() -> bool:
-            """Every request's message and its formal document's have their receipts."""
+            """Every message has its receipt, and every formal document is settled."""
             with sender.engine.connect() as conn:
                 unsettled = conn.execute(
                     select(func.count()).select_from(outbox).where(outbox.c.status != "delivered")
                 ).scalar_one()
-                unissued = conn.execute(
+                unsettled_documents = conn.execute(
                     select(func.count())
                     .select_from(formal_documents)
-                    .where(formal_documents.c.status != "issued")
+                    .where(formal_documents.c.status == "pending")
                 ).scalar_one()
-            return unsettled == 0 and unissued == 0
+            return unsettled == 0 and unsettled_documents == 0
 
-        cluster.wait(settled, "every message has its receipt", timeout=240)
+        cluster.wait(settled, "every message has its receipt", timeout=120)
     finally:
         for proc in procs.values():
             proc.send_signal(signal.SIGTERM)
@@ -108,13 +111,11 @@ def test_several_server_and_worker_processes_deliver_each_message_once(tmp_path:
             select(requests.c.uid).where(requests.c.direction == "incoming")
         ).all()
         inbox_rows = conn.execute(select(func.count()).select_from(inbox)).scalar_one()
-        documents = conn.execute(
-            select(formal_documents.c.request_id, formal_documents.c.status)
-        ).all()
+    with sender.engine.connect() as conn:
+        documents = conn.execute(select(formal_documents.c.status, formal_documents.c.problem))
+        assert {(d.status, d.problem) for d in documents} == {("failed", NOT_ISSUED)}
     assert len(incoming) == MESSAGES and len({r.uid for r in incoming}) == MESSAGES
-    assert inbox_rows == 2 * MESSAGES  # each request, and its formal document, once
-    assert len({d.request_id for d in documents}) == MESSAGES
-    assert {d.status for d in documents} == {"received"}
+    assert inbox_rows == MESSAGES
     for store in (sender, receiver):
         with store.transaction() as conn:
             result = audit_log.verify(conn)
