@@ -589,3 +589,18 @@ def test_the_case_page_offers_the_formal_document_signed_and_in_any_language(
     assert made.value.suggested_filename == f"{rid}-fr.pdf"
     french = verify(Path(made.value.path()).read_bytes(), trust)
     assert french.ok and french.to_json()["language"] == "fr"
+
+    # The same section in Arabic, right to left.
+    page.get_by_label("Language", exact=True).select_option("ar")
+    page.locator("form.lang button").click()
+    page.wait_for_url(f"**/requests/{rid}")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    from hanoinet.web.render import translations
+
+    issued_ar = translations("ar").ugettext(
+        "Issued: signed by this node and sent after the request"
+    )
+    section = page.locator(f"#formal-{rid}")
+    assert issued_ar in section.inner_text()
+    section.scroll_into_view_if_needed()
+    _step(page, "document-02-case-ar")

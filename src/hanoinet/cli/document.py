@@ -9,6 +9,7 @@ that could not be made again.
 
 from __future__ import annotations
 
+import hashlib
 import json as json_module
 import os
 import tempfile
@@ -159,8 +160,6 @@ def render_command(
 
 
 def _made_json(made: Made, request_id: str | None, out: Path) -> dict[str, Any]:
-    import hashlib
-
     return {
         "path": str(out),
         "request": request_id,

@@ -354,8 +354,9 @@ def content(
     if authority and authority.name:
         from_lines.append([_user(authority.name)])
     to_lines: Entry = [[_style(requested, "strong")]]
-    if _requested_authority(doc):
-        to_lines.append([_user(_requested_authority(doc))])
+    addressee = _requested_authority(doc)
+    if addressee:
+        to_lines.append([_user(addressee)])
     date_lines: Entry = [[_text(day(issued_at.date()))]]
     if doc.channel:
         channel = say("Channel")
@@ -478,7 +479,6 @@ def content(
             "(General Assembly resolution 79/243). A paragraph marked unconfirmed has not been "
             "checked against the authoritative text."
         ),
-        "reviewed": say.reviewed,
     }
 
 
@@ -755,11 +755,7 @@ def render(
             + "; ".join(str(getattr(w, "message", w)) for w in warned)
         )
     assert isinstance(pdf, bytes)
-    return Rendered(pdf, language, draft, data_sha(data), _pages(pdf))
-
-
-def data_sha(data: dict[str, Any]) -> str:
-    return str(json.loads(data["attachment"])["request_sha256"])
+    return Rendered(pdf, language, draft, data["footer"]["hash"], _pages(pdf))
 
 
 def _pages(pdf: bytes) -> int:

@@ -134,7 +134,7 @@ def _next_id(conn: Connection, name: str, prefix: str) -> str:
     return _next_ids(conn, name, prefix)[0]
 
 
-def findings_of(document: dict[str, Any], at: datetime) -> list[Finding]:
+def _findings(document: dict[str, Any], at: datetime) -> list[Finding]:
     doc, shape = parse_request(json.dumps(document))
     return [*shape, *check(doc, default_context(at.date()))]
 
@@ -542,7 +542,7 @@ def act_in(
     params = dict(params or {})
     view = _view(conn, row)
     if action in FINDINGS_ACTIONS:
-        errors = sum(f.severity == "error" for f in findings_of(view.document, at))
+        errors = sum(f.severity == "error" for f in _findings(view.document, at))
         view = replace(view, error_findings=errors)
     if action in APPROVAL_ACTIONS:
         view = replace(view, approval=_approval(conn, row.case_id, approval_policy, asked_by))
@@ -615,7 +615,7 @@ def _apply(
                 request_id=row.id,
                 direction="outgoing",
                 status="pending",
-                request_sha256=hashlib.sha256(canonical(view.document)).hexdigest(),
+                request_sha256=row.document_sha256,
                 created_at=at,
                 updated_at=at,
             )
@@ -641,7 +641,7 @@ def _seed_preservation(
     conn.execute(
         _INSERT_REQUEST,
         _request_row_values(
-            row.case_id, request_id, "outgoing", "draft", document, findings_of(document, at), at
+            row.case_id, request_id, "outgoing", "draft", document, _findings(document, at), at
         ),
     )
     insert_event(
@@ -957,7 +957,7 @@ def show(
                     r.uid,
                     view.document,
                     r.document_sha256,
-                    findings_of(view.document, at),
+                    _findings(view.document, at),
                     list(view.events),
                     dues(r.state, view.document, view.events, at),
                     preservation_expiry(view.events),

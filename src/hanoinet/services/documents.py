@@ -18,7 +18,7 @@ import base64
 import binascii
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +27,9 @@ from sqlalchemy import Connection, func, insert, select, update
 from hanoinet.documents.signature import Made, Signer, make, verify
 from hanoinet.errors import DocumentFailed, HanoinetError, InvalidInput, UnknownCase
 from hanoinet.exchange.directory import Trust
-from hanoinet.law import parse_request
+from hanoinet.law import check_text, default_context
+from hanoinet.law.document import RequestDocument
+from hanoinet.law.findings import Finding
 from hanoinet.services import cases as case_service
 from hanoinet.services.access import Principal
 from hanoinet.store import Store
@@ -66,7 +68,6 @@ def render_request(
     made (an entry without a document after a crash, never a document without its entry)."""
     with store.transaction() as conn:
         row = case_service.request_row(conn, ident, principal)
-        document = json.loads(row.document)
         signed_by = issuer if row.direction == "outgoing" and row.state not in UNSENT else None
         _audit(
             conn,
@@ -76,10 +77,22 @@ def render_request(
             at=at,
             detail={"lang": lang, "signed": signed_by is not None},
         )
-    doc, _shape = parse_request(row.document)
-    findings = case_service.findings_of(document, at)
-    made = make(document, doc, findings, lang=lang, at=at, request_id=row.id, signer=signed_by)
+    doc, findings = _checked(row.document, at)
+    made = make(
+        json.loads(row.document),
+        doc,
+        findings,
+        lang=lang,
+        at=at,
+        request_id=row.id,
+        signer=signed_by,
+    )
     return Rendered(row.id, made)
+
+
+def _checked(text: str, at: datetime) -> tuple[RequestDocument, list[Finding]]:
+    """The stored request, parsed and checked once (the document prints its findings)."""
+    return check_text(text, default_context(at.date()))
 
 
 def _audit(
@@ -92,15 +105,9 @@ def _audit(
         actor=actor,
         action=action,
         target=row.id,
-        legal_basis=_basis(row.kind),
+        legal_basis=case_service._legal_basis(row.kind),
         detail=detail,
     )
-
-
-def _basis(kind: str) -> str:
-    from hanoinet.convention import convention
-
-    return convention().forms[kind].articles[0]
 
 
 @dataclass(frozen=True)
@@ -223,12 +230,7 @@ def reissue(
             at=at,
             detail={"document": failed.id, "problem": failed.problem},
         )
-        again = conn.execute(
-            select(*_LISTED, func.length(formal_documents.c.pdf).label("size")).where(
-                formal_documents.c.id == failed.id
-            )
-        ).one()
-    return _stored(again, again.size)
+    return replace(_stored(failed, failed.size), status="pending", problem=None, updated_at=at)
 
 
 def documents_of(
@@ -312,13 +314,12 @@ def issue_pending(
     issuer = signer(ctx, directory_token, now)
     results: list[Issued] = []
     for r in due:
-        document = json.loads(r.document)
         try:
-            doc, _shape = parse_request(r.document)
+            doc, findings = _checked(r.document, now)
             made = make(
-                document,
+                json.loads(r.document),
                 doc,
-                case_service.findings_of(document, now),
+                findings,
                 lang=None,
                 at=now,
                 request_id=r.id,

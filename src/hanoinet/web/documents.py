@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from hanoinet.convention.model import LANGUAGES
 from hanoinet.errors import HanoinetError, UnknownCase
-from hanoinet.services import access
+from hanoinet.services import access, users
 from hanoinet.services import documents as service
 from hanoinet.web.common import message_page, no_such_request, now, session, web
 from hanoinet.web.render import N_
@@ -31,22 +31,21 @@ def _pdf(pdf: bytes, name: str, download: bool) -> Response:
     )
 
 
-def _refused(request: Request) -> Response | None:
+def _reader(request: Request) -> users.Session | Response:
+    """The reader of the case page asking, or the empty answer for one who is not."""
     current = session(request)
     if current is None:
         return Response(status_code=401)
     if not access.can(current.principal, "cases.read"):
         return Response(status_code=403)
-    return None
+    return current
 
 
 @router.get("/requests/{ident}/document.pdf")
 def render_document(request: Request, ident: str, lang: str = "", download: str = "") -> Response:
-    refused = _refused(request)
-    if refused is not None:
-        return refused
-    current = session(request)
-    assert current is not None
+    current = _reader(request)
+    if isinstance(current, Response):
+        return current
     at = now(request)
     if lang and lang not in LANGUAGES:
         return message_page(
@@ -85,11 +84,9 @@ def render_document(request: Request, ident: str, lang: str = "", download: str 
 
 @router.get("/requests/{ident}/documents/{number}.pdf")
 def kept_document(request: Request, ident: str, number: int, download: str = "") -> Response:
-    refused = _refused(request)
-    if refused is not None:
-        return refused
-    current = session(request)
-    assert current is not None
+    current = _reader(request)
+    if isinstance(current, Response):
+        return current
     try:
         stored, pdf = service.read_pdf(
             web(request).ctx.store,

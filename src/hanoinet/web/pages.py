@@ -492,6 +492,7 @@ def _case_page(
             web(request).ctx.store, [r.summary.id for r in detail.requests]
         ),
         document_languages=DOCUMENT_LANGUAGES,
+        unsent=document_service.UNSENT,
         action_names=ACTION_NAMES,
         errors=errors or {},
         typed=typed or {},
