@@ -45,6 +45,7 @@ bench: install
 	$(BIN)/hanoinet bench web
 	$(BIN)/hanoinet bench evidence
 	$(BIN)/hanoinet bench documents
+	$(BIN)/hanoinet bench stats
 
 # Regenerate the lock after changing dependencies in pyproject.toml (needs uv on PATH).
 lock:

@@ -11,6 +11,7 @@
 | ``HANOINET_DELIVERY_ALARM_MINUTES`` | 15 | a message without a receipt for longer raises "not delivered" |
 | ``HANOINET_ACK_EMERGENCY_MINUTES`` | 15 | an incoming emergency request not acknowledged by then is escalated |
 | ``HANOINET_ACK_URGENT_MINUTES`` | 60 | the same for an urgent request |
+| ``HANOINET_STATS_THRESHOLD`` | 5 | statistics withhold any count below it (and any count that would give one away) |
 | ``HANOINET_APPROVAL`` | ``requester`` | which outgoing requests a supervisor approves before they are sent: ``none``, ``requester`` (cases opened by a requester), ``all`` (node policy) |
 """
 
@@ -67,6 +68,14 @@ class Settings(BaseSettings):
         description=(
             "Issue a signed formal document (PDF) for each request sent and send it after the "
             "request; false: none is made (each shows why on the case page)."
+        ),
+    )
+    stats_threshold: int = Field(
+        default=5,
+        ge=1,
+        description=(
+            "Statistics: a count from 1 to this minus one is withheld (and any count that "
+            "would give it away), so that no single case can be recognized."
         ),
     )
     key_passphrase: SecretStr | None = Field(

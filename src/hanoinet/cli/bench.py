@@ -167,6 +167,55 @@ def _print_web(result: dict[str, Any]) -> None:
     )
 
 
+@app.command("stats")
+def stats_command(
+    events: Annotated[
+        int, typer.Option("--events", help="Events of synthetic history in each database.")
+    ] = 1_000_000,
+    calls: Annotated[int, typer.Option("--calls", help="Timed runs of each measure.")] = 3,
+    postgres: Annotated[
+        str, typer.Option("--postgres", help="PostgreSQL URL to measure too; '' to skip.")
+    ] = cases_bench.DEFAULT_POSTGRES,
+    json: Json = False,
+) -> None:
+    """hanoinet stats over a million events (target < 2 s), beside a bare aggregate query."""
+    from hanoinet.bench import stats as stats_bench
+
+    if events < 1:
+        fail("--events must be at least 1")
+    if calls < 1:
+        fail("--calls must be at least 1")
+
+    def progress(line: str) -> None:
+        err_console.print(line, markup=False)
+
+    result = stats_bench.run(events, postgres or None, calls, progress=None if json else progress)
+    result["environment"] = environment()
+    if json:
+        print_json(result)
+        return
+    console.print(
+        f"bench stats: {events:,} events of synthetic history, {calls} timed runs each",
+        markup=False,
+    )
+    for r in result["results"]:
+        console.print(
+            f"  {r['name']:<52} {r['per_call_ms'] / 1000:>7.3f} s/call  "
+            f"peak {r['peak_memory_kib'] / 1024:>7.1f} MiB",
+            markup=False,
+        )
+    for seeded in result["seeding"]:
+        console.print(
+            f"  wrote {seeded['events']:,} events ({seeded['requests']:,} requests) in "
+            f"{seeded['database']} in {seeded['seconds']:,.1f} s (not timed)",
+            markup=False,
+        )
+    for note in result["notes"]:
+        console.print(f"  note: {note}", markup=False)
+    verdict = "meets" if result["meets_target"] else "MISSES"
+    console.print(f"  {verdict} the target: under {result['target_seconds']:.0f} s per run")
+
+
 @app.command("exchange")
 def exchange_command(
     messages: Annotated[

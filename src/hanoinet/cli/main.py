@@ -14,6 +14,7 @@ from hanoinet.cli import (
     node,
     request,
     serve,
+    stats,
     treaty,
     user,
 )
@@ -41,6 +42,7 @@ app.add_typer(user.app, name="user")
 app.add_typer(user.token_app, name="token")
 app.command("serve")(serve.serve_command)
 app.command("worker")(serve.worker_command)
+app.add_typer(stats.app, name="stats")
 app.add_typer(bench.app, name="bench")
 
 

@@ -55,6 +55,7 @@ from hanoinet.law import check, default_context, parse_request
 from hanoinet.law.document import read_request
 from hanoinet.law.findings import Finding
 from hanoinet.services import access
+from hanoinet.services import stats as stats_service
 from hanoinet.services.access import Principal
 from hanoinet.store import Store
 from hanoinet.store import audit as audit_log
@@ -366,6 +367,7 @@ def insert_events(conn: Connection, items: list[tuple[str, Event]], *, new: bool
             )
         )
     conn.execute(_INSERT_EVENT, rows)
+    stats_service.project(conn, items)
 
 
 def _load_events(conn: Connection, request_id: str) -> list[Event]:

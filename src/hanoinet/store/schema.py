@@ -286,3 +286,33 @@ formal_documents = Table(
 )
 Index("ix_formal_documents_request", formal_documents.c.request_id)
 Index("ix_formal_documents_status", formal_documents.c.status)
+
+
+request_milestones = Table(
+    "request_milestones",
+    metadata,
+    Column("request_id", String(32), ForeignKey("requests.id"), primary_key=True),
+    Column("direction", String(8), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("requesting_state", String(2)),
+    Column("requested_state", String(2)),
+    Column("urgency", String(10), nullable=False),
+    Column("started", BigInteger, doc="sent (outgoing) or received (incoming)"),
+    Column("acknowledge", BigInteger),
+    Column("first_answer", BigInteger),
+    Column("decision", BigInteger),
+    Column("execution", BigInteger),
+    Column("outcome", String(24), doc="executed, partially_executed, refused, withdrawn, lapsed"),
+    Column("outcome_at", BigInteger),
+    Column("ground", String(64), doc="The refusal ground's key"),
+    Column("postponed", BigInteger),
+    Column("returned_for_more_info", BigInteger),
+    Column("preserved", BigInteger),
+    Column("followed_up", BigInteger),
+)
+"""The statistics' projection of the event log (migration 0010): one row per request with
+the first recorded time of every measure of ``stats/data/measures.yaml``, in whole seconds since
+1970 (UTC), beside the request's direction, States, form and urgency. Written with the
+events (services/stats.py ``project``), rebuilt from them by ``rebuild``. Statistics over a
+million events read it instead (one row per request, no time arithmetic in the database).
+No case content: codes, times, the outcome and a ground key."""
