@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 
 from sqlalchemy import delete, select
 
 from hanoinet.bench.history import Story, synthetic, write
-from hanoinet.cases.lifecycle import Event
 from hanoinet.services import cases as case_service
 from hanoinet.services import stats
 from hanoinet.store import Store
@@ -126,17 +124,7 @@ def test_events_written_one_by_one_project_as_a_rebuild_does(store: Store) -> No
     with store.transaction() as conn:
         conn.execute(delete(request_milestones))
         for r in every:
-            event = Event(
-                r.action,
-                case_service.aware(r.at),
-                r.actor,
-                r.by_role,
-                r.article,
-                r.from_state,
-                r.to_state,
-                json.loads(r.params),
-            )
-            stats.project(conn, [(r.request_id, event)])
+            stats.project(conn, [(r.request_id, case_service._event_of(r))])
     with store.engine.connect() as conn:
         projected = {r.request_id: tuple(r) for r in conn.execute(select(request_milestones))}
     assert projected == rebuilt and len(projected) > 300
