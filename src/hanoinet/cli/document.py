@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json as json_module
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,6 +25,7 @@ from hanoinet.cli.output import (
     print_json,
     read_text,
     user_errors,
+    write_whole,
 )
 from hanoinet.cli.trust import Authority, Directory
 from hanoinet.cli.trust import trust as read_trust
@@ -60,21 +59,6 @@ At = Annotated[
         "--at", help="Date the document as of this UTC time (default now).", metavar="TIME"
     ),
 ]
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all (a crash leaves the old file)."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InvalidInput(f"--out {path}: the folder {folder} does not exist")
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _issuer(at: datetime) -> tuple[Signer | None, str]:
@@ -135,7 +119,7 @@ def render_command(
             made, request_id = rendered.made, rendered.request_id
             if issuer is not None and not made.signed and not made.draft:
                 note = "not signed: only an outgoing request this node has sent is signed by it"
-        _write(out, made.pdf)
+        write_whole(out, made.pdf)
     data = _made_json(made, request_id, out)
     if json:
         print_json(data)
@@ -255,7 +239,7 @@ def save_command(
             stored, pdf = service.read_pdf(
                 store, case, number, actor=load_settings().user, at=parse_time(None)
             )
-            _write(out, pdf)
+            write_whole(out, pdf)
     finally:
         store.dispose()
     if json:

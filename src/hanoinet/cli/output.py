@@ -6,7 +6,9 @@ Exit codes: 0 fine, 1 a check found a problem, 2 bad input (with a one-line reas
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -16,7 +18,7 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 
-from hanoinet.errors import HanoinetError
+from hanoinet.errors import HanoinetError, InvalidInput
 from hanoinet.isodate import parse_day
 
 EXIT_OK = 0
@@ -87,3 +89,18 @@ def parse_time(value: str | None, option: str = "--at") -> datetime:
 
 def iso(value: date | None, empty: str = "—") -> str:
     return value.isoformat() if value is not None else empty
+
+
+def write_whole(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (a crash leaves the old file)."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InvalidInput(f"--out {path}: the folder {folder} does not exist")
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

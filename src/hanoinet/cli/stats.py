@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -15,8 +16,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hanoinet.cli.document import _write
-from hanoinet.cli.output import console, fail, parse_date, parse_time, print_json, user_errors
+from hanoinet.cli.output import (
+    console,
+    fail,
+    parse_date,
+    parse_time,
+    print_json,
+    user_errors,
+    write_whole,
+)
 from hanoinet.cli.trust import Authority, Directory, trust
 from hanoinet.errors import InvalidInput
 from hanoinet.exchange.directory import historical
@@ -228,7 +236,7 @@ def export_command(
             token = service.export(ctx.store, made, kid=key.kid, key=key.key, actor=settings.user)
         finally:
             ctx.store.dispose()
-        _write(out, (token + "\n").encode())
+        write_whole(out, (token + "\n").encode())
     info = {
         "out": str(out),
         "node": made.node,
@@ -271,12 +279,12 @@ def combine_command(
         t = trust(authority, directory)
         if t.directory_token is None and t.directory is None:
             settings = load_settings()
-            newest = runtime.cache(settings).newest(datetime.now().astimezone(), allow_expired=True)
+            newest = runtime.cache(settings).newest(parse_time(None), allow_expired=True)
             if newest is None:
                 raise InvalidInput(
                     "give --directory FILE: the signed directory to check the reports' signers against"
                 )
-            t = type(t)(t.authorities, newest.token)
+            t = replace(t, directory_token=newest.token)
         assert t.directory_token is not None
         known = historical(t, t.directory_token)
         signed = []
@@ -294,7 +302,7 @@ def combine_command(
         except report_model.ReportRefused as exc:
             raise InvalidInput(exc.message) from None
         if out is not None:
-            _write(out, (overview.model_dump_json(indent=2) + "\n").encode())
+            write_whole(out, (overview.model_dump_json(indent=2) + "\n").encode())
     if json:
         print_json(json_module.loads(overview.model_dump_json()))
     elif csv:
