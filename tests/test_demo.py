@@ -17,6 +17,7 @@ def test_demo_story_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
         "4. The follow-up request",
         "4b. The formal request follows each request",
         "5. The evidence",
+        "6. Statistics for the Conference",
     ):
         assert step in out
     assert "Aurelia sees it executed" in out
@@ -27,3 +28,4 @@ def test_demo_story_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
     assert "received from" in out or "incoming accepted" in out
     assert "Borealis received it, verified" in out and "VERIFIED:" in out  # the signed PDF
     assert "Caldera received it in French, verified" in out
+    assert "Overview of 2 reports" in out and "/statistics" in out  # signed, verified, combined

@@ -10,7 +10,9 @@ loopback ports, then runs the story with real ``hanoinet`` commands:
 2. a preservation request (42), acknowledged and preserved;
 3. Borealis finds the provider in Caldera (43): Aurelia's node drafts a preservation
    request to Caldera, which the officer translates, checks and sends;
-4. the follow-up MLA request (44), and the preservation held until it is decided.
+4. the follow-up MLA request (44), and the preservation held until it is decided;
+5. the evidence, packed, signed, encrypted and sent in chunks;
+6. each node's statistics (55, 57): exported signed, combined by the secretariat.
 
 Then it keeps running until Ctrl-C, printing where to look. ``--exit`` stops
 after the story (the tests use it).
@@ -53,6 +55,8 @@ class Demo:
         self.ports = {n: _free_port() for n in NODES}
         self.processes: list[subprocess.Popen[bytes]] = []
         self.logins: dict[str, str] = {}
+        self.chiefs: dict[str, str] = {}
+        """Each node's supervisor (statistics, audit log): the initial password."""
 
     def env(self, node: str | None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HANOINET_")}
@@ -143,6 +147,8 @@ class Demo:
         for node in nodes if users else ():  # someone to log in to each web desk (illustrative)
             added = self.json(node, "user", "add", "duty", "--role", "duty_officer")
             self.logins[node] = str(added["initial_password"])
+            chief = self.json(node, "user", "add", "chief", "--role", "supervisor")
+            self.chiefs[node] = str(chief["initial_password"])
 
     def start(self) -> None:
         for node in NODES:
@@ -383,6 +389,20 @@ def story(demo: Demo) -> None:
     demo.run("xa", "evidence", "custody", packed["package"])
     demo.run("xb", "case", "act", asked["id"], "execute")
 
+    print(
+        "\n== 6. Statistics for the Conference of the States Parties (arts 55, 57): counts "
+        "below 5 are withheld, so a demo's few requests show as <5",
+        flush=True,
+    )
+    demo.run("xb", "stats")
+    reports = []
+    for node in ("xa", "xb"):
+        report = demo.root / node / f"statistics-{node}.jws"
+        demo.run(node, "stats", "export", "--out", str(report))
+        reports.append(str(report))
+    directory = demo.root / "authority" / "directory-v1.jws"
+    demo.run(None, "stats", "combine", *reports, "--directory", str(directory))
+
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
@@ -404,6 +424,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {NODES[node][1]:<16} web desk http://127.0.0.1:{demo.ports[node]}/desk   "
                 f"log in as duty / {demo.logins[node]} (then a new password and an "
                 "authenticator app, as at any first log-in); new requests at /drafts/new",
+                flush=True,
+            )
+        for node in NODES:
+            print(
+                f"  {NODES[node][1]:<16} statistics http://127.0.0.1:{demo.ports[node]}/statistics   "
+                f"log in as chief / {demo.chiefs[node]} (supervisor; the audit log too)",
                 flush=True,
             )
         for node in NODES:

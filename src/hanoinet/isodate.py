@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from datetime import date
 
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def parse_day(text: str) -> date:
     """Parse ``YYYY-MM-DD``; raises ValueError for anything else, including impossible days."""
-    if not _ISO_DAY.match(text):
+    if not ISO_DAY.match(text):
         raise ValueError(f"'{text}' is not written YYYY-MM-DD")
     return date.fromisoformat(text)

@@ -2,7 +2,8 @@
 against a node served by uvicorn on loopback. A duty officer logs in for the first time (new
 password, TOTP authenticator), sees an emergency request on the 24/7 desk, acknowledges it with
 one click, and opens the case; then the same in Arabic. A case page with evidence coming in: its
-progress moves without a reload, and the polling ends with the transfer. Every step is saved as
+progress moves without a reload, and the polling ends with the transfer. The statistics page:
+charts drawn by Chart.js with their tables, downloads, a bad period, Arabic. Every step is saved as
 a screenshot in test-artifacts/screenshots/ and checked with axe-core (no serious or critical
 violation)."""
 
@@ -604,3 +605,107 @@ def test_the_case_page_offers_the_formal_document_signed_and_in_any_language(
     assert issued_ar in section.inner_text()
     section.scroll_into_view_if_needed()
     _step(page, "document-02-case-ar")
+
+
+# --- the statistics page: charts drawn, tables beside them, in English and Arabic -------------
+
+
+@pytest.fixture
+def statistics_node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
+    """A node of Aurelia (XA) with an illustrative year of requests (bench/history.py)."""
+    from hanoinet.bench import history
+
+    at = datetime.now(UTC) - timedelta(minutes=5)
+    keys = KeySet.generate(at - timedelta(days=1))
+    port = _free_port()
+    entry = d.NodeEntry(
+        id="xa-ca",
+        state="XA",
+        name="Aurelia central authority (illustrative)",
+        roles=("central_authority", "point_of_contact"),
+        endpoint=f"http://127.0.0.1:{port}",
+        keys=tuple(d.PublicKey(**k) for k in keys.public()),
+        valid_from=at - timedelta(days=1),
+    )
+    directory = d.Directory(
+        version=1, issued_at=at, valid_until=at + timedelta(days=30), nodes=(entry,)
+    )
+    with store_factory("sqlite", tmp_path) as store:
+        history.write(store, history.synthetic(8000, seed=4, me="XA"))
+        password = users.create_user(store, "sam", "supervisor", actor="admin", at=at)
+        with _serving(create_app(NodeContext("xa-ca", keys, directory, store)), port):
+            yield {"url": f"http://127.0.0.1:{port}", "password": password}
+
+
+def test_the_statistics_page_draws_its_charts_in_english_and_arabic(
+    statistics_node: dict[str, Any], page: Page
+) -> None:
+    from hanoinet.web.render import translations
+
+    url = statistics_node["url"]
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(m.text)
+            if m.type == "error" and "Failed to load resource" not in m.text
+            else None
+        ),
+    )
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on(
+        "response",
+        lambda r: (
+            problems.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
+    _first_log_in(page, url, "sam", statistics_node["password"])
+    page.get_by_role("link", name="Statistics").click()
+    page.wait_for_url("**/statistics")
+    page.fill("#from", "2025-01-01")
+    page.fill("#to", "2025-12-31")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**/statistics?from=2025-01-01&to=2025-12-31")
+    charts = page.locator("canvas[data-spec]")
+    assert charts.count() == 7
+    # Chart.js drew each chart (a chart instance on every canvas, with its bars laid out).
+    drawn = page.evaluate(
+        "() => [...document.querySelectorAll('canvas[data-spec]')].map(c => {"
+        " const chart = window.Chart.getChart(c);"
+        " return chart ? chart.getDatasetMeta(0).data.length : -1; })"
+    )
+    assert all(n > 0 for n in drawn), drawn
+    assert page.get_by_role("table").count() == 7
+    assert problems == [], problems  # no CSP violation, no script error
+    _step(page, "statistics-01-en")
+    with page.expect_download() as csv:
+        page.get_by_role("link", name="Download CSV").click()
+    assert csv.value.suggested_filename == "statistics-xa-ca-2025-01-01-2025-12-31.csv"
+    with page.expect_download() as signed:
+        page.get_by_role("button", name="Download the signed report").click()
+    assert signed.value.suggested_filename.endswith(".jws")
+    # A bad period: the error at the field, what was typed kept.
+    page.fill("#from", "2025-12-31")
+    page.fill("#to", "2025-01-01")
+    page.get_by_role("button", name="Show").click()
+    assert page.get_by_role("alert").is_visible()
+    assert page.locator("#to").input_value() == "2025-01-01"
+    _step(page, "statistics-02-error")
+    assert problems == [f"400 {url}/statistics?from=2025-12-31&to=2025-01-01"]
+    problems.clear()
+
+    page.get_by_label("Language").select_option("ar")
+    page.locator("form.lang button").click()
+    page.goto(url + "/statistics?from=2025-01-01&to=2025-12-31")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    heading = translations("ar").ugettext("Statistics")
+    assert page.get_by_role("heading", level=1).inner_text() == heading
+    rtl = page.evaluate(
+        "() => window.Chart.getChart(document.querySelector('#chart-outcomes'))"
+        ".options.plugins.legend.rtl"
+    )
+    assert rtl is True
+    assert problems == [], problems
+    _step(page, "statistics-03-ar")

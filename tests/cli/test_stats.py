@@ -66,7 +66,10 @@ def test_figures_as_json_csv_and_a_table(cluster: demo.Demo) -> None:
 
 def test_bad_input_is_one_line(cluster: demo.Demo) -> None:
     done = _run(cluster, "xa", "--from", "2025-12-31", "--to", "2025-01-01")
-    assert done.returncode == 2 and "--to 2025-01-01 is before --from 2025-12-31" in done.stderr
+    assert (
+        done.returncode == 2
+        and "the last day, 2025-01-01, is before the first, 2025-12-31" in done.stderr
+    )
     done = _run(cluster, "xa", "--from", "last year")
     assert done.returncode == 2 and "not a date" in done.stderr
     assert _run(cluster, "xa", "--json", "--csv").returncode == 2

@@ -14,12 +14,18 @@ from hanoinet.services.access import Principal, Role, Scope
 EVERY_PERMISSION = frozenset(get_args(access.Permission))
 DESIGNED: dict[str, frozenset[str]] = {
     "node_admin": frozenset({"users.manage", "tokens.manage"}),
-    "supervisor": frozenset({"desk", "cases.read", "cases.approve", "audit.read"}),
-    "central_authority_officer": frozenset({"desk", "cases.read", "cases.create", "cases.act"}),
+    "supervisor": frozenset(
+        {"desk", "cases.read", "cases.approve", "audit.read", "stats.read", "stats.export"}
+    ),
+    "central_authority_officer": frozenset(
+        {"desk", "cases.read", "cases.create", "cases.act", "stats.read", "stats.export"}
+    ),
     "duty_officer": frozenset({"desk", "cases.read", "cases.create", "cases.act"}),
     "requester": frozenset({"cases.read", "cases.create", "cases.act"}),
 }
-WRITES = frozenset({"cases.create", "cases.act", "cases.approve", "users.manage", "tokens.manage"})
+WRITES = frozenset(
+    {"cases.create", "cases.act", "cases.approve", "stats.export", "users.manage", "tokens.manage"}
+)
 """Permissions that change something: never for a read-only API token."""
 
 
@@ -71,6 +77,12 @@ def test_least_privilege_in_words() -> None:
     # Nobody but the administrator manages users and tokens.
     assert [r for r in access.ROLES if access.can(person(r), "users.manage")] == ["node_admin"]
     assert [r for r in access.ROLES if access.can(person(r), "tokens.manage")] == ["node_admin"]
+    # The statistics: those who report them, the central authority and the supervisor.
+    for permission in ("stats.read", "stats.export"):
+        assert [r for r in access.ROLES if access.can(person(r), permission)] == [
+            "supervisor",
+            "central_authority_officer",
+        ]
 
 
 def test_an_unknown_role_is_granted_nothing() -> None:

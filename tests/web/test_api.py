@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from hanoinet.exchange import directory as d
 from hanoinet.exchange.keys import KeySet
 from hanoinet.services import cases as case_service
 from hanoinet.services import shapes, users
+from hanoinet.services.cases import ACK_TARGETS
 from hanoinet.services.federation import NodeContext
 from hanoinet.store import Store
 from hanoinet.store import audit as audit_log
@@ -428,6 +429,51 @@ def test_the_audit_log_for_the_supervisor_only(api: dict[str, Any]) -> None:
     assert again.json()["entries"][0]["actor"] == "sam (API token)"
     _is_problem(client.get("/api/v1/audit", headers=_auth(api, "lara-read")), 403, "forbidden")
     _is_problem(client.get("/api/v1/audit", headers=_auth(api, "ada-act")), 403, "forbidden")
+
+
+def test_the_statistics_for_the_central_authority_and_the_supervisor(
+    api: dict[str, Any],
+) -> None:
+    """The report of ``hanoinet stats --json`` (the service's), with a read token; the
+    period's defaults and its errors as problems naming the parameter."""
+    from hanoinet.services import stats as stats_service
+    from hanoinet.stats.report import Report
+
+    client, store = api["client"], api["store"]
+    for _ in range(6):
+        _incoming(store)
+    got = client.get(
+        "/api/v1/statistics?from=2026-11-01&to=2026-11-30", headers=_auth(api, "lara-read")
+    )
+    assert got.status_code == 200, got.text
+    made = Report.model_validate(got.json())
+    assert made == stats_service.report(
+        store,
+        stats_service.Period(date(2026, 11, 1), date(2026, 11, 30)),
+        api["clock"]["now"],
+        node="xb-ca",
+        state="XB",
+        threshold=stats_service.DEFAULT_THRESHOLD,
+        ack_targets=dict(ACK_TARGETS),
+    )
+    incoming = next(g for g in made.groups if g.level == "direction")
+    assert (incoming.direction, incoming.requests) == ("incoming", 6)
+    default = client.get("/api/v1/statistics", headers=_auth(api, "lara-read")).json()
+    assert (default["period_from"], default["period_to"]) == ("2025-11-25", "2026-11-24")
+    for query, where in (("from=yesterday", "from"), ("to=2026-02-30", "to")):
+        body = _is_problem(
+            client.get(f"/api/v1/statistics?{query}", headers=_auth(api, "lara-read")),
+            422,
+            "invalid_input",
+        )
+        assert body["errors"][0]["location"] == f"query/{where}"
+    backwards = client.get(
+        "/api/v1/statistics?from=2026-11-30&to=2026-11-01", headers=_auth(api, "lara-read")
+    )
+    assert "is before the first" in _is_problem(backwards, 422, "invalid_input")["detail"]
+    _is_problem(client.get("/api/v1/statistics", headers=_auth(api, "rita-read")), 403, "forbidden")
+    _is_problem(client.get("/api/v1/statistics", headers=_auth(api, "ada-act")), 403, "forbidden")
+    _is_problem(client.get("/api/v1/statistics"), 401, "not_authenticated")
 
 
 def test_a_supervisor_approves_through_the_one_actions_route(api: dict[str, Any]) -> None:

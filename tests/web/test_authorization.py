@@ -879,6 +879,9 @@ LOG_IN = "the log-in itself, before a role applies: tests/web/test_pages.py"
 PUBLIC = "public by design, no log-in: tests/web/test_public.py, tests/web/test_articles.py"
 API = "systems with API tokens: tests/web/test_api.py, schemathesis in tests/web/test_openapi.py"
 PEERS = "other nodes, by signed envelopes: tests/services/test_federation.py, test_api.py"
+STATISTICS = (
+    "every role, the supervisor and the central authority let through: tests/web/test_statistics.py"
+)
 EVIDENCE_PEERS = (
     "other nodes, by a signed offer and chunks matching it: tests/services/test_transfer.py"
 )
@@ -901,6 +904,10 @@ ROUTES: dict[tuple[str, str], Callable[..., None] | str] = {
     ("GET", "/drafts/{ident}/preview"): test_a_draft_step_and_its_preview,
     ("POST", "/drafts/{ident}/send"): test_saving_a_step_and_sending,
     # Not in this matrix, and why:
+    ("GET", "/statistics"): STATISTICS,
+    ("GET", "/statistics.csv"): STATISTICS,
+    ("GET", "/statistics.json"): STATISTICS,
+    ("POST", "/statistics/report"): STATISTICS,
     ("GET", "/login"): LOG_IN,
     ("POST", "/login"): LOG_IN,
     ("GET", "/login/code"): LOG_IN,
@@ -933,6 +940,7 @@ ROUTES: dict[tuple[str, str], Callable[..., None] | str] = {
     ("GET", "/api/v1/forms"): API,
     ("GET", "/api/v1/forms/{kind}/template"): API,
     ("GET", "/api/v1/audit"): API,
+    ("GET", "/api/v1/statistics"): API,
 }
 """Each route of the app (method, path; ``*`` for a mount): the test of this matrix that checks
 it for every role, or why it is not in this matrix and where its access is tested."""

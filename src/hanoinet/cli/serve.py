@@ -70,6 +70,7 @@ def _app(ctx: federation.NodeContext, directory_token: str, settings: Settings) 
         ack_targets=settings.ack_targets(),
         approval=settings.approval,
         evidence_dir=settings.data_dir / "evidence",
+        stats_threshold=settings.stats_threshold,
     )
     settle_heap()
     return app

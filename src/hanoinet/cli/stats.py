@@ -55,9 +55,11 @@ Csv = Annotated[bool, typer.Option("--csv", help="Print one CSV row per group.")
 
 
 def _period(first: str | None, last: str | None, as_of: datetime) -> service.Period:
-    end = parse_date(last, "--to") if last else service.default_period(as_of).last
-    start = parse_date(first, "--from") if first else service.default_period_start(end)
-    return service.Period(start, end)
+    return service.period_of(
+        parse_date(first, "--from") if first else None,
+        parse_date(last, "--to") if last else None,
+        as_of,
+    )
 
 
 def _node(settings: Settings) -> tuple[str | None, str]:

@@ -10,14 +10,20 @@ Roles (issue 6; least privilege):
 - ``duty_officer`` (24/7 desk, art. 41): the requests that travel through the
   24/7 network (forms whose channels include the point of contact) and every
   urgent or emergency request; acts on them.
-- ``central_authority_officer`` (art. 40(13)): every request of the node; acts.
+- ``central_authority_officer`` (art. 40(13)): every request of the node; acts; reads the
+  statistics and exports the signed report for the Conference of the States Parties
+  (arts 55, 57; the supervisor too).
 - ``requester`` (investigator or prosecutor): drafts requests and follows the
   cases they opened; acts only on those, and only as the requesting State.
-- ``supervisor``: reads every request and the audit log; approves outgoing requests
+- ``supervisor``: reads every request, the audit log and the statistics; approves outgoing requests
   before they are sent when the node's policy asks it (``HANOINET_APPROVAL``, node policy
   rather than a duty of the Convention: cases/approval.py), never a request whose case it
   opened; takes no other action.
 - ``node_admin``: users, API tokens, keys and designations; no case content.
+
+Statistics hold no case content, but they are the node's working figures, published only
+when the State decides (``stats.export``): the duty officer and the requester, who have no
+part in reporting, do not read them.
 """
 
 from __future__ import annotations
@@ -42,17 +48,23 @@ Permission = Literal[
     "cases.act",
     "cases.approve",  # a supervisor's approval before an outgoing request is sent (node policy)
     "audit.read",
+    "stats.read",  # the node's statistics: counts, times and codes, no case content
+    "stats.export",  # the signed report that leaves the node (audited)
     "users.manage",
     "tokens.manage",
 ]
 _GRANTS: dict[Role, frozenset[Permission]] = {
     "node_admin": frozenset({"users.manage", "tokens.manage"}),
-    "supervisor": frozenset({"desk", "cases.read", "cases.approve", "audit.read"}),
-    "central_authority_officer": frozenset({"desk", "cases.read", "cases.create", "cases.act"}),
+    "supervisor": frozenset(
+        {"desk", "cases.read", "cases.approve", "audit.read", "stats.read", "stats.export"}
+    ),
+    "central_authority_officer": frozenset(
+        {"desk", "cases.read", "cases.create", "cases.act", "stats.read", "stats.export"}
+    ),
     "duty_officer": frozenset({"desk", "cases.read", "cases.create", "cases.act"}),
     "requester": frozenset({"cases.read", "cases.create", "cases.act"}),
 }
-_READS: frozenset[Permission] = frozenset({"desk", "cases.read", "audit.read"})
+_READS: frozenset[Permission] = frozenset({"desk", "cases.read", "audit.read", "stats.read"})
 """What a ``read`` API token may do; every other permission changes something: ``act``."""
 URGENT = ("emergency", "urgent")
 OPENERS_NEEDING_APPROVAL: tuple[Role, ...] = ("requester",)

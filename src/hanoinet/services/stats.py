@@ -1,12 +1,13 @@
 """Statistics of a node, from its event log: one read-only query, no case content.
 
-``tracks`` reads each request's milestones in one aggregate query over ``events`` (grouped
-by request, the times taken in the database as seconds since the epoch, so that a million
-events cross into Python as one row per request), joined to the request's direction,
-States, form and urgency; the refusal grounds come from the ``refuse`` events' parameters.
-Nothing else of a request is read: not its document, title, actors or any free text.
-``figures`` tabulates and suppresses (``stats.measures``, ``stats.suppress``); ``report``
-makes the schema's report; ``export`` signs it with the node's key, audited.
+``project`` keeps ``request_milestones``, the event log's projection, in step: per request,
+the first recorded time of each measure (seconds since the epoch), its outcome and refusal
+ground, beside its direction, States, form and urgency; the case service calls it in the
+transaction that records the events, and ``rebuild`` makes it again from the events.
+``tracks`` reads that table alone, one row per request: nothing else of a request, not its
+document, title, actors or any free text. ``figures`` tabulates and suppresses
+(``stats.measures``, ``stats.suppress``); ``report`` makes the schema's report; ``export``
+signs it with the node's key, audited.
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ class Period:
 
     def __post_init__(self) -> None:
         if self.last < self.first:
-            raise InvalidInput(f"--to {self.last} is before --from {self.first}")
+            raise InvalidInput(f"the last day, {self.last}, is before the first, {self.first}")
+        if self.last >= date.max:
+            raise InvalidInput(f"the last day, {self.last}, is past the calendar's end")
 
     @property
     def bounds(self) -> tuple[datetime, datetime]:
@@ -99,6 +102,17 @@ def default_period(as_of: datetime) -> Period:
     """The 365 days to the cut-off's day."""
     last = as_of.astimezone(UTC).date()
     return Period(default_period_start(last), last)
+
+
+def period_of(first: date | None, last: date | None, as_of: datetime) -> Period:
+    """The period asked for: the last day by default the cut-off's, the first by default
+    364 days before the last."""
+    end = last or default_period(as_of).last
+    try:
+        start = first or default_period_start(end)
+    except OverflowError:
+        raise InvalidInput(f"the last day, {end}, is before the calendar's start") from None
+    return Period(start, end)
 
 
 # --- the projection: each request's first recorded time of every measure ---

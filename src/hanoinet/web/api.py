@@ -12,11 +12,12 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BeforeValidator
 
 from hanoinet.convention import convention
 from hanoinet.errors import (
@@ -27,15 +28,19 @@ from hanoinet.errors import (
     TransitionRefused,
     UnknownCase,
 )
+from hanoinet.isodate import ISO_DAY
 from hanoinet.law import default_context
 from hanoinet.law.check import check_text
 from hanoinet.law.document import template
 from hanoinet.services import access, oversight, shapes
 from hanoinet.services import cases as case_service
+from hanoinet.services import stats as stats_service
 from hanoinet.services.access import Permission, Principal
+from hanoinet.stats.report import Report
 from hanoinet.web import auth
 from hanoinet.web import openapi as doc
 from hanoinet.web.common import now, principal, session, web
+from hanoinet.web.statistics import node_report
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 PROBLEM = doc.PROBLEM
@@ -377,6 +382,40 @@ def audit(
         offset=offset,
     )
     return JSONResponse(shapes.audit_json(view, limit, offset))
+
+
+def _written_as_a_day(value: object) -> object:
+    """Only ``YYYY-MM-DD``: pydantic would take a number for seconds since 1970."""
+    if isinstance(value, str) and not ISO_DAY.match(value):
+        raise ValueError("write the day as YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_written_as_a_day)]
+
+
+@router.get(
+    "/statistics",
+    summary="The node's statistics over a period, small counts withheld (supervisor, central "
+    "authority); no case content: docs/statistics.md",
+    response_model=Report,
+    responses=doc.problems(401, 403, 422),
+    openapi_extra=doc.SECURITY,
+)
+@_answers_problems
+def statistics(
+    request: Request,
+    first: Annotated[
+        Day | None,
+        Query(alias="from", description="First day (UTC); default 364 days before the last."),
+    ] = None,
+    last: Annotated[
+        Day | None, Query(alias="to", description="Last day, included (UTC); default today.")
+    ] = None,
+) -> JSONResponse:
+    _who(request, "stats.read")
+    made = node_report(request, stats_service.period_of(first, last, now(request)))
+    return JSONResponse(made.model_dump(mode="json"))
 
 
 def _clean(text: str | None) -> str | None:

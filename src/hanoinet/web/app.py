@@ -24,7 +24,17 @@ from hanoinet.cases.approval import DEFAULT_POLICY, Policy
 from hanoinet.exchange.envelope import MAX_BYTES
 from hanoinet.services.cases import ACK_TARGETS
 from hanoinet.services.federation import NodeContext, receive, receive_batch
-from hanoinet.web import api, articles, documents, drafting, evidence, pages, public
+from hanoinet.services.stats import DEFAULT_THRESHOLD
+from hanoinet.web import (
+    api,
+    articles,
+    documents,
+    drafting,
+    evidence,
+    pages,
+    public,
+    statistics,
+)
 from hanoinet.web import openapi as doc
 from hanoinet.web.common import Web
 
@@ -86,6 +96,7 @@ def create_app(
     ack_targets: dict[str, timedelta] | None = None,
     approval: Policy = DEFAULT_POLICY,
     evidence_dir: Path | None = None,
+    stats_threshold: int = DEFAULT_THRESHOLD,
 ) -> FastAPI:
     now = clock or (lambda: datetime.now(UTC))
     app = FastAPI(
@@ -198,7 +209,13 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.state.web = Web(
-        ctx, now, directory_token, dict(ack_targets or ACK_TARGETS), approval, evidence_dir
+        ctx,
+        now,
+        directory_token,
+        dict(ack_targets or ACK_TARGETS),
+        approval,
+        evidence_dir,
+        stats_threshold,
     )
     app.mount(
         "/static",
@@ -211,6 +228,7 @@ def create_app(
     app.include_router(documents.router)
     app.include_router(drafting.router)
     app.include_router(articles.router)
+    app.include_router(statistics.router)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -5,8 +5,8 @@ Texts come from four places, all in English (the source language):
 - Python in ``hanoinet.web``: ``_()``, ``gettext()`` and ``N_()`` calls;
 - the vocabularies (``web/vocabulary.py``) and the drafting wizard's labels, hints, options
   and step titles (``web/drafting.py``), taken from the dictionaries themselves;
-- the Convention's data shown on pages: the titles of the forms of cooperation and the marks
-  for unverified keys.
+- the Convention's data shown on pages: the titles of the forms of cooperation, the grounds
+  of refusal and postponement, and the marks for unverified keys.
 
 ``python -m hanoinet.web.catalogs`` writes ``web/locale/messages.pot`` and brings every
 language's ``messages.po`` in step (new texts added empty, texts gone marked obsolete); a
@@ -72,6 +72,8 @@ def _from_data() -> Iterator[tuple[str, str]]:
             yield text, "hanoinet/web/drafting.py (OPTION_NAMES)"
     for form in convention().forms.values():
         yield form.title, "hanoinet/convention/data/cooperation.yaml"
+    for ground in convention().grounds.values():
+        yield ground.text, "hanoinet/convention/data/grounds.yaml"
     yield UNCONFIRMED, "hanoinet/convention/catalog.py"
     yield UNVERIFIED_ARTICLE, "hanoinet/convention/catalog.py"
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from hanoinet import __version__
 from hanoinet.cases.approval import DEFAULT_POLICY, Policy
@@ -18,6 +19,7 @@ from hanoinet.services import users
 from hanoinet.services.access import Principal, permissions
 from hanoinet.services.cases import ACK_TARGETS
 from hanoinet.services.federation import NodeContext
+from hanoinet.services.stats import DEFAULT_THRESHOLD
 from hanoinet.web import auth
 from hanoinet.web.render import N_, choose_language, render
 from hanoinet.web.vocabulary import ROLE_NAMES
@@ -36,6 +38,8 @@ class Web:
     """Which outgoing requests a supervisor approves before they are sent (HANOINET_APPROVAL)."""
     evidence_dir: Path | None = None
     """Where evidence packages are received and kept (``<data dir>/evidence``); None: none."""
+    stats_threshold: int = DEFAULT_THRESHOLD
+    """Counts below this are withheld from the statistics (HANOINET_STATS_THRESHOLD)."""
 
 
 def web(request: Request) -> Web:
@@ -105,6 +109,22 @@ def message_page(
     """A page that only says something: not found, not allowed, not saved (English texts
     marked with ``N_``, translated when shown)."""
     return page(request, "message.html", title, heading=heading, text=text, status_code=status_code)
+
+
+def login_first(request: Request) -> Response:
+    """To the log-in page, and back to this page once logged in."""
+    return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
+
+
+def forbidden(request: Request) -> HTMLResponse:
+    """The page of a role that does not open this one."""
+    return message_page(
+        request,
+        N_("Not allowed"),
+        N_("Your role does not open this page"),
+        N_("Ask your node administrator if you need it."),
+        403,
+    )
 
 
 def no_such_request(request: Request) -> HTMLResponse:

@@ -19,7 +19,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from babel import Locale
 from fastapi import APIRouter, Request
@@ -37,7 +36,7 @@ from hanoinet.registry.participants import participant
 from hanoinet.services import access
 from hanoinet.services import cases as case_service
 from hanoinet.web import auth
-from hanoinet.web.common import message_page, now, page, session, web
+from hanoinet.web.common import login_first, message_page, now, page, session, web
 from hanoinet.web.render import LANGUAGES, N_, choose_language
 
 router = APIRouter(include_in_schema=False)
@@ -689,7 +688,7 @@ def _drafter(request: Request) -> tuple[Any, Response | None]:
     """The logged-in user if they may draft; else the response to give instead."""
     current = session(request)
     if current is None:
-        return None, _redirect("/login?" + urlencode({"next": request.url.path}))
+        return None, login_first(request)
     if not access.may_create(current.principal, direction="outgoing"):
         return current, message_page(
             request,

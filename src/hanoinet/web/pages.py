@@ -26,7 +26,15 @@ from hanoinet.services import cases as case_service
 from hanoinet.services import documents as document_service
 from hanoinet.services import evidence as evidence_service
 from hanoinet.web import auth
-from hanoinet.web.common import message_page, no_such_request, now, page, session, web
+from hanoinet.web.common import (
+    forbidden,
+    login_first,
+    no_such_request,
+    now,
+    page,
+    session,
+    web,
+)
 from hanoinet.web.render import LANG_COOKIE, LANGUAGES, N_
 from hanoinet.web.vocabulary import ACTION_NAMES
 
@@ -282,20 +290,6 @@ async def logout(request: Request) -> Response:
 # --- the 24/7 desk and the request list ---------------------------------------------------------
 
 
-def _login_first(request: Request) -> Response:
-    return _redirect("/login?" + urlencode({"next": request.url.path}))
-
-
-def _forbidden(request: Request) -> Response:
-    return message_page(
-        request,
-        N_("Not allowed"),
-        N_("Your role does not open this page"),
-        N_("Ask your node administrator if you need it."),
-        403,
-    )
-
-
 def _desk_rows(request: Request, principal: access.Principal, at: datetime) -> dict[str, Any]:
     rows = case_service.list_requests(
         web(request).ctx.store,
@@ -343,9 +337,9 @@ def _desk_rows(request: Request, principal: access.Principal, at: datetime) -> d
 def desk(request: Request) -> Response:
     current = session(request)
     if current is None:
-        return _login_first(request)
+        return login_first(request)
     if not access.can(current.principal, "desk"):
-        return _forbidden(request)
+        return forbidden(request)
     at = now(request)
     return page(
         request,
@@ -371,9 +365,9 @@ def request_list(request: Request, page_number: int = 1, awaiting: str = "") -> 
     """Every request the reader sees; ``awaiting=approval``: those a supervisor is to approve."""
     current = session(request)
     if current is None:
-        return _login_first(request)
+        return login_first(request)
     if not access.can(current.principal, "cases.read"):
-        return _forbidden(request)
+        return forbidden(request)
     size = 50
     number = min(max(1, page_number), MAX_PAGE)
     awaiting_approval = awaiting == "approval"
@@ -439,9 +433,9 @@ def _case_page(
 ) -> Response:
     current = session(request)
     if current is None:
-        return _login_first(request)
+        return login_first(request)
     if not access.can(current.principal, "cases.read"):
-        return _forbidden(request)
+        return forbidden(request)
     at = now(request)
     try:
         detail = case_service.show(
@@ -530,7 +524,7 @@ async def act(request: Request, ident: str) -> Response:
     current = session(request)
     form = await _form(request)
     if current is None:
-        return _login_first(request)
+        return login_first(request)
     if not auth.csrf_ok(current.csrf, form.get("csrf") or request.headers.get(auth.CSRF_HEADER)):
         return _case_page(
             request,
@@ -599,9 +593,9 @@ def audit_page(
 ) -> Response:
     current = session(request)
     if current is None:
-        return _login_first(request)
+        return login_first(request)
     if not access.can(current.principal, "audit.read"):
-        return _forbidden(request)
+        return forbidden(request)
     errors: dict[str, str] = {}
     bounds: dict[str, datetime | None] = {}
     for name, value in (("since", since), ("until", until)):

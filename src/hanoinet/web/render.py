@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.dates import format_datetime, format_timedelta
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations
 from babel.units import format_unit
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -159,8 +159,8 @@ def render(
     time_zone: str = "UTC",
     status_code: int = 200,
 ) -> HTMLResponse:
-    """Render ``template`` in ``lang``; ``when`` and ``countdown`` format times for the reader,
-    ``decimal`` and ``size`` numbers and byte counts."""
+    """Render ``template`` in ``lang``; ``when``, ``countdown`` and ``duration`` format times
+    for the reader, ``decimal``, ``percent`` and ``size`` numbers, shares and byte counts."""
     locale = Locale.parse(lang)
     zone = _zone(time_zone)
 
@@ -186,6 +186,16 @@ def render(
     def size(count: int) -> str:
         return size_of(count, locale)
 
+    def duration(seconds: int | None) -> str:
+        """A length of time as people say it: 40 minutes, 5 hours, 12 days (none: a dash)."""
+        if seconds is None:
+            return "—"
+        return str(format_timedelta(timedelta(seconds=seconds), threshold=2, locale=locale))
+
+    def percent(value: float | None) -> str:
+        """A share given in percent (12.5 is 13%), in the reader's notation."""
+        return "—" if value is None else str(format_percent(value / 100, locale=locale))
+
     token = _current.set(translations(lang))
     try:
         html = ENV.get_template(template).render(
@@ -197,6 +207,8 @@ def render(
             when=when,
             countdown=countdown,
             decimal=decimal,
+            percent=percent,
+            duration=duration,
             size=size,
             time_zone=zone.key,
             **context,
