@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -395,10 +395,12 @@ def story(demo: Demo) -> None:
         flush=True,
     )
     demo.run("xb", "stats")
+    last = datetime.now(UTC).date()  # one period for both, even across midnight
+    period = ("--from", (last - timedelta(days=364)).isoformat(), "--to", last.isoformat())
     reports = []
     for node in ("xa", "xb"):
         report = demo.root / node / f"statistics-{node}.jws"
-        demo.run(node, "stats", "export", "--out", str(report))
+        demo.run(node, "stats", "export", "--out", str(report), *period)
         reports.append(str(report))
     directory = demo.root / "authority" / "directory-v1.jws"
     demo.run(None, "stats", "combine", *reports, "--directory", str(directory))

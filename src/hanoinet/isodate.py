@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+"""``YYYY-MM-DD`` in ASCII digits, nothing after (``re.match`` anchors the start)."""
 
 
 def parse_day(text: str) -> date:

@@ -66,15 +66,16 @@ def _serving(app: Any, port: int) -> Iterator[None]:
         thread.join(timeout=10)
 
 
-@pytest.fixture
-def node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
+def _lone_node(node_id: str, name: str) -> tuple[datetime, KeySet, int, d.Directory]:
+    """A node alone in its directory, on a free loopback port: now (five minutes ago, so
+    that its keys are valid), its keys, the port and the directory."""
     at = datetime.now(UTC) - timedelta(minutes=5)
     keys = KeySet.generate(at - timedelta(days=1))
     port = _free_port()
     entry = d.NodeEntry(
-        id="xb-ca",
-        state="XB",
-        name="Borealis central authority (illustrative)",
+        id=node_id,
+        state=node_id[:2].upper(),
+        name=name,
         roles=("central_authority", "point_of_contact"),
         endpoint=f"http://127.0.0.1:{port}",
         keys=tuple(d.PublicKey(**k) for k in keys.public()),
@@ -83,6 +84,12 @@ def node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
     directory = d.Directory(
         version=1, issued_at=at, valid_until=at + timedelta(days=30), nodes=(entry,)
     )
+    return at, keys, port, directory
+
+
+@pytest.fixture
+def node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
+    at, keys, port, directory = _lone_node("xb-ca", "Borealis central authority (illustrative)")
     with store_factory("sqlite", tmp_path) as store:
         document = json.loads(EXAMPLE.read_text("utf-8"))
         document["urgency"] = "emergency"
@@ -405,21 +412,7 @@ def evidence_node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]
     from hanoinet.evidence.conditions import conditions_for
     from hanoinet.store.schema import evidence, evidence_permissions
 
-    at = datetime.now(UTC) - timedelta(minutes=5)
-    keys = KeySet.generate(at - timedelta(days=1))
-    port = _free_port()
-    entry = d.NodeEntry(
-        id="xa-ca",
-        state="XA",
-        name="Aurelia central authority (illustrative)",
-        roles=("central_authority", "point_of_contact"),
-        endpoint=f"http://127.0.0.1:{port}",
-        keys=tuple(d.PublicKey(**k) for k in keys.public()),
-        valid_from=at - timedelta(days=1),
-    )
-    directory = d.Directory(
-        version=1, issued_at=at, valid_until=at + timedelta(days=30), nodes=(entry,)
-    )
+    at, keys, port, directory = _lone_node("xa-ca", "Aurelia central authority (illustrative)")
     with store_factory("sqlite", tmp_path) as store:
         document = (ROOT / "examples" / "mla-xa-xb.json").read_text("utf-8")
         created = case_service.new_case(
@@ -615,21 +608,7 @@ def statistics_node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, An
     """A node of Aurelia (XA) with an illustrative year of requests (bench/history.py)."""
     from hanoinet.bench import history
 
-    at = datetime.now(UTC) - timedelta(minutes=5)
-    keys = KeySet.generate(at - timedelta(days=1))
-    port = _free_port()
-    entry = d.NodeEntry(
-        id="xa-ca",
-        state="XA",
-        name="Aurelia central authority (illustrative)",
-        roles=("central_authority", "point_of_contact"),
-        endpoint=f"http://127.0.0.1:{port}",
-        keys=tuple(d.PublicKey(**k) for k in keys.public()),
-        valid_from=at - timedelta(days=1),
-    )
-    directory = d.Directory(
-        version=1, issued_at=at, valid_until=at + timedelta(days=30), nodes=(entry,)
-    )
+    at, keys, port, directory = _lone_node("xa-ca", "Aurelia central authority (illustrative)")
     with store_factory("sqlite", tmp_path) as store:
         history.write(store, history.synthetic(8000, seed=4, me="XA"))
         password = users.create_user(store, "sam", "supervisor", actor="admin", at=at)
@@ -679,6 +658,21 @@ def test_the_statistics_page_draws_its_charts_in_english_and_arabic(
     assert all(n > 0 for n in drawn), drawn
     assert page.get_by_role("table").count() == 7
     assert problems == [], problems  # no CSP violation, no script error
+    # Pointing at a State pair's bar shows every outcome of that pair in one tooltip.
+    outcomes = page.locator("#chart-outcomes")
+    outcomes.scroll_into_view_if_needed()
+    box = outcomes.bounding_box()
+    assert box is not None
+    bar = page.evaluate(
+        "() => { const m = window.Chart.getChart(document.querySelector('#chart-outcomes'))"
+        ".getDatasetMeta(0).data[0]; return [m.base + 5, m.y]; }"
+    )
+    page.mouse.move(box["x"] + bar[0], box["y"] + bar[1])
+    shown = page.evaluate(
+        "() => window.Chart.getChart(document.querySelector('#chart-outcomes'))"
+        ".tooltip.dataPoints.map(p => p.dataset.label)"
+    )
+    assert shown == ["Executed", "Partly executed", "Refused", "Withdrawn", "Lapsed", "Still open"]
     _step(page, "statistics-01-en")
     with page.expect_download() as csv:
         page.get_by_role("link", name="Download CSV").click()

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hanoinet.bench import history
+from hanoinet.convention import convention
 from hanoinet.exchange import directory as d
+from hanoinet.exchange.crypto import CryptoFailure
 from hanoinet.exchange.keys import KeySet
 from hanoinet.services import stats as stats_service
 from hanoinet.services import users
@@ -31,6 +34,7 @@ from hanoinet.services.cases import ACK_TARGETS
 from hanoinet.services.federation import NodeContext
 from hanoinet.stats import report as report_model
 from hanoinet.store import Store, open_store
+from hanoinet.store import audit as audit_log
 from hanoinet.store.schema import audit
 from hanoinet.web.app import create_app
 from hanoinet.web.render import translations
@@ -171,7 +175,16 @@ def test_the_page_shows_the_services_figures_in_charts_and_tables(node: Node) ->
     for g in pairs:
         assert f'<bdi dir="ltr">{g.requesting_state} → {g.requested_state}</bdi>' in html
     refused = [c for c in received.refused_by_ground if c.requests]
-    assert refused and all(f"{c.ground}" for c in refused)
+    assert refused
+    grounds = convention().grounds
+    for c in refused:  # a row per ground given: its text, its article, its count
+        row = re.search(
+            rf"<tr><th scope=\"row\">{re.escape(escape(grounds[c.ground].text))}</th>(.*?)</tr>",
+            html,
+        )
+        assert row is not None, c.ground
+        assert f'<bdi dir="ltr">{grounds[c.ground].article}</bdi>' in row.group(1)
+        assert row.group(1).endswith(f"<td>{c.requests:,}</td>")
     assert len(specs["chart-refusals"]["labels"]) == len(
         {c.ground for g in top.values() for c in g.refused_by_ground if c.requests != 0}
     )
@@ -212,8 +225,9 @@ def test_the_default_period_is_the_last_365_days(node: Node) -> None:
         ("from=31/01/2025", "from", "Enter the first day as a date, for example 2026-01-31"),
         ("from=2025-01-01&to=2025-02-30", "to", "Enter the last day as a date"),
         ("from=2025-12-31&to=2025-01-01", "to", "The last day must be on or after the first day"),
-        ("to=0001-01-01", "to", "before the calendar&#39;s start"),
-        ("to=9999-12-31", "to", "past the calendar&#39;s end"),
+        ("to=0001-01-01", "from", "Enter the first day too, for so early a last day"),
+        ("to=9999-12-31", "to", "Enter a last day before 9999-12-31"),
+        ("from=2026-02-01", "from", "The first day must be today or before"),
     ],
 )
 def test_a_bad_period_is_answered_at_its_field(
@@ -225,8 +239,9 @@ def test_a_bad_period_is_answered_at_its_field(
     assert f'<a href="#{field}">' in html and message in html
     assert f'id="{field}-error"' in html
     assert "<canvas" not in html and "statistics.js" not in html
-    typed = dict(p.split("=") for p in query.split("&"))
-    assert f'value="{typed[field]}"' in html  # what was typed comes back
+    for typed in query.split("&"):  # what was typed comes back
+        name, value = typed.split("=")
+        assert f'id="{name}" name="{name}" value="{value}"' in html
 
 
 def test_downloads_are_the_report_as_csv_and_json(node: Node) -> None:
@@ -267,6 +282,33 @@ def test_the_signed_report_verifies_and_its_making_is_audited(node: Node) -> Non
     verified = report_model.verify(signed.text.strip(), node.directory)
     assert verified == node.expected()
     assert _audited(node.store)[len(before) :] == [("carl", "stats.export")]
+    with node.store.engine.connect() as conn:
+        entry = list(audit_log.entries(conn))[-1]
+    assert (entry.legal_basis, json.loads(entry.detail)) == (
+        "55",
+        {
+            "period": ["2025-01-01", "2025-12-31"],
+            "threshold": 5,
+            "groups": len(verified.groups),
+        },
+    )
+
+
+def test_without_a_valid_signing_key_the_report_is_not_made(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = node.clients["supervisor"]
+    page = client.get(f"/statistics?{YEAR}").text
+    before = _audited(node.store)
+
+    def no_key(*_args: object) -> None:
+        raise CryptoFailure("no valid sig key; rotate keys")
+
+    monkeypatch.setattr(KeySet, "active", no_key)
+    refused = client.post("/statistics/report", data={"csrf": _csrf(page), "from": "2025-01-01"})
+    assert refused.status_code == 503
+    assert "This node has no valid signing key" in refused.text
+    assert _audited(node.store) == before
 
 
 def test_the_signed_report_needs_the_pages_form_token(node: Node) -> None:
@@ -306,12 +348,13 @@ def test_only_the_supervisor_and_the_central_authority_read_the_statistics(
 def test_without_a_session_the_pages_ask_to_log_in(node: Node) -> None:
     anonymous = TestClient(node.clients["supervisor"].app, follow_redirects=False)
     for url in ("/statistics", "/statistics.csv", "/statistics.json"):
-        response = anonymous.get(url)
+        response = anonymous.get(url)  # once logged in, the page (not a file to save)
         assert (response.status_code, response.headers["location"]) == (
             303,
-            f"/login?next=%2F{url[1:]}",
+            "/login?next=%2Fstatistics",
         )
-    assert anonymous.post("/statistics/report", data={}).status_code == 303
+    posted = anonymous.post("/statistics/report", data={})  # back to the page, not the POST
+    assert (posted.status_code, posted.headers["location"]) == (303, "/login?next=%2Fstatistics")
 
 
 def test_a_node_without_requests_says_so(tmp_path: Path) -> None:

@@ -414,7 +414,8 @@ def statistics(
     ] = None,
 ) -> JSONResponse:
     _who(request, "stats.read")
-    made = node_report(request, stats_service.period_of(first, last, now(request)))
+    at = now(request)
+    made = node_report(request, stats_service.period_of(first, last, at), at)
     return JSONResponse(made.model_dump(mode="json"))
 
 

@@ -111,9 +111,31 @@ def message_page(
     return page(request, "message.html", title, heading=heading, text=text, status_code=status_code)
 
 
-def login_first(request: Request) -> Response:
-    """To the log-in page, and back to this page once logged in."""
-    return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
+def login_first(request: Request, *, to: str | None = None) -> Response:
+    """To the log-in page, and back to this page (or the page ``to``) once logged in."""
+    back = to or request.url.path
+    return RedirectResponse("/login?" + urlencode({"next": back}), status_code=303)
+
+
+def attachment(
+    body: str | bytes,
+    media_type: str,
+    name: str,
+    *,
+    inline: bool = False,
+    cache: str = "no-store",
+) -> Response:
+    """A file to save as ``name`` (or, ``inline``, to open in the browser); by default never
+    kept by a browser or proxy (what it holds is the node's, not public)."""
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        body,
+        media_type=media_type,
+        headers={
+            "content-disposition": f'{disposition}; filename="{name}"',
+            "cache-control": cache,
+        },
+    )
 
 
 def forbidden(request: Request) -> HTMLResponse:

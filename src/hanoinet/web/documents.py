@@ -13,22 +13,15 @@ from hanoinet.convention.model import LANGUAGES
 from hanoinet.errors import HanoinetError, UnknownCase
 from hanoinet.services import access, users
 from hanoinet.services import documents as service
-from hanoinet.web.common import message_page, no_such_request, now, session, web
+from hanoinet.web.common import attachment, message_page, no_such_request, now, session, web
 from hanoinet.web.render import N_
 
 router = APIRouter(include_in_schema=False)
 
 
 def _pdf(pdf: bytes, name: str, download: bool) -> Response:
-    disposition = "attachment" if download else "inline"
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "content-disposition": f'{disposition}; filename="{name}"',
-            "cache-control": "no-store",  # case content: never kept by a browser or proxy
-        },
-    )
+    # case content: never kept by a browser or proxy (attachment's default)
+    return attachment(pdf, "application/pdf", name, inline=not download)
 
 
 def _reader(request: Request) -> users.Session | Response:

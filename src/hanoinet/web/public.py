@@ -30,7 +30,7 @@ from hanoinet.registry import TreatyStatus, packaged_actions, participant, treat
 from hanoinet.registry.actions import PACKAGED_RECORD
 from hanoinet.registry.designations import Designation, demo_designations, real_designations
 from hanoinet.registry.status import participant_dict, status_dict
-from hanoinet.web.common import now, page, web
+from hanoinet.web.common import attachment, now, page, web
 from hanoinet.web.render import N_
 
 router = APIRouter(include_in_schema=False)
@@ -104,13 +104,8 @@ def _csv(columns: Sequence[str], rows: Iterable[Mapping[str, object]], filename:
     writer.writerow(columns)
     for row in rows:
         writer.writerow([_cell(row.get(column)) for column in columns])
-    return Response(
-        out.getvalue().encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "content-disposition": f'attachment; filename="{filename}"',
-            "cache-control": DOWNLOAD_CACHE,
-        },
+    return attachment(
+        out.getvalue().encode("utf-8"), "text/csv; charset=utf-8", filename, cache=DOWNLOAD_CACHE
     )
 
 

@@ -193,7 +193,7 @@ def render(
         return str(format_timedelta(timedelta(seconds=seconds), threshold=2, locale=locale))
 
     def percent(value: float | None) -> str:
-        """A share given in percent (12.5 is 13%), in the reader's notation."""
+        """A share given in percent (12.6 is 13%), in the reader's notation."""
         return "—" if value is None else str(format_percent(value / 100, locale=locale))
 
     token = _current.set(translations(lang))

@@ -5,7 +5,7 @@ Conference of the States Parties.
 The figures are ``services/stats.py``'s report, the same as ``hanoinet stats`` prints:
 counts, times and codes, small counts withheld. Reading them is no read of case content
 (not audited, as on the command line); the signed report leaves the node and is
-(``stats.export``). Charts are drawn in the browser by Chart.js (vendored in ``static/``,
+audited (``stats.export``). Charts are drawn in the browser by Chart.js (vendored in ``static/``,
 MIT) from a JSON block of the page, by ``static/statistics.js``; the tables are the page's
 content and its accessible text, so nothing is lost without script.
 """
@@ -21,14 +21,23 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from hanoinet.convention import convention
-from hanoinet.errors import HanoinetError, InvalidInput
+from hanoinet.exchange.crypto import CryptoFailure
 from hanoinet.isodate import parse_day
-from hanoinet.services import access
+from hanoinet.services import access, users
 from hanoinet.services import stats as service
 from hanoinet.stats import report as report_model
 from hanoinet.stats.definitions import MILESTONES
 from hanoinet.web import auth
-from hanoinet.web.common import forbidden, login_first, message_page, now, page, session, web
+from hanoinet.web.common import (
+    attachment,
+    forbidden,
+    login_first,
+    message_page,
+    now,
+    page,
+    session,
+    web,
+)
 from hanoinet.web.render import N_, gettext, label
 
 router = APIRouter(include_in_schema=False)
@@ -84,21 +93,26 @@ def _asked(first: str, last: str, at: datetime) -> Asked:
             days[name] = None
     if errors:
         return Asked(typed, None, errors)
-    first_day, last_day = days["from"], days["to"]
-    if first_day and last_day and last_day < first_day:
+    first_day = days["from"]
+    last_day = days["to"] or service.default_period(at).last
+    if last_day >= date.max:
+        return Asked(typed, None, {"to": N_("Enter a last day before 9999-12-31")})
+    if first_day is None and last_day < date.min + timedelta(days=364):
+        return Asked(typed, None, {"from": N_("Enter the first day too, for so early a last day")})
+    if first_day is not None and last_day < first_day:
+        if days["to"] is None:  # the last day is today's, by default
+            return Asked(typed, None, {"from": N_("The first day must be today or before")})
         return Asked(typed, None, {"to": N_("The last day must be on or after the first day")})
-    try:
-        return Asked(typed, service.period_of(first_day, last_day, at), {})
-    except InvalidInput as exc:  # a day at the calendar's very ends
-        return Asked(typed, None, {"to": exc.message})
+    return Asked(typed, service.period_of(first_day, last_day, at), {})
 
 
-def node_report(request: Request, period: service.Period) -> report_model.Report:
+def node_report(request: Request, period: service.Period, at: datetime) -> report_model.Report:
+    """This node's report of ``period``, as recorded by ``at``."""
     node = web(request)
     return service.report(
         node.ctx.store,
         period,
-        now(request),
+        at,
         node=node.ctx.node_id,
         state=node.ctx.me.state,
         threshold=node.stats_threshold,
@@ -106,42 +120,33 @@ def node_report(request: Request, period: service.Period) -> report_model.Report
     )
 
 
-def _reader(request: Request, permission: access.Permission) -> Response | None:
-    """None when the session may; else the page that says why not."""
+def _reader(request: Request, permission: access.Permission) -> users.Session | Response:
+    """The session asking, when it may; else the page that says why not."""
     current = session(request)
     if current is None:
-        return login_first(request)
+        return login_first(request, to="/statistics")
     if not access.can(current.principal, permission):
         return forbidden(request)
-    return None
+    return current
 
 
 def _file_name(made: report_model.Report, suffix: str) -> str:
     return f"statistics-{made.node or made.state}-{made.period_from}-{made.period_to}.{suffix}"
 
 
-def _download(body: str | bytes, media_type: str, name: str) -> Response:
-    return Response(
-        body,
-        media_type=media_type,
-        headers={
-            "content-disposition": f'attachment; filename="{name}"',
-            "cache-control": "no-store",
-        },
-    )
+def _not_made(request: Request, heading: str, why: str, status_code: int = 400) -> Response:
+    return message_page(request, N_("Not made"), heading, why, status_code)
 
 
 @router.get("/statistics")
 def statistics_page(request: Request) -> Response:
-    refused = _reader(request, "stats.read")
-    if refused is not None:
-        return refused
+    current = _reader(request, "stats.read")
+    if isinstance(current, Response):
+        return current
     at = now(request)
     query = request.query_params
     asked = _asked(query.get("from", ""), query.get("to", ""), at)
-    made = node_report(request, asked.period) if asked.period is not None else None
-    current = session(request)
-    assert current is not None
+    made = node_report(request, asked.period, at) if asked.period is not None else None
     return page(
         request,
         "statistics.html",
@@ -166,21 +171,16 @@ def statistics_page(request: Request) -> Response:
 
 
 def _downloaded(request: Request) -> report_model.Report | Response:
-    refused = _reader(request, "stats.read")
-    if refused is not None:
-        return refused
-    asked = _asked(
-        request.query_params.get("from", ""), request.query_params.get("to", ""), now(request)
-    )
+    current = _reader(request, "stats.read")
+    if isinstance(current, Response):
+        return current
+    at = now(request)
+    asked = _asked(request.query_params.get("from", ""), request.query_params.get("to", ""), at)
     if asked.period is None:
-        return message_page(
-            request,
-            N_("Not made"),
-            N_("The statistics could not be made"),
-            next(iter(asked.errors.values())),
-            400,
+        return _not_made(
+            request, N_("The statistics could not be made"), next(iter(asked.errors.values()))
         )
-    return node_report(request, asked.period)
+    return node_report(request, asked.period, at)
 
 
 @router.get("/statistics.csv")
@@ -189,7 +189,7 @@ def statistics_csv(request: Request) -> Response:
     if isinstance(made, Response):
         return made
     body = report_model.to_csv(made.groups, made.threshold)
-    return _download(body, "text/csv; charset=utf-8", _file_name(made, "csv"))
+    return attachment(body, "text/csv; charset=utf-8", _file_name(made, "csv"))
 
 
 @router.get("/statistics.json")
@@ -198,49 +198,39 @@ def statistics_json(request: Request) -> Response:
     if isinstance(made, Response):
         return made
     body = made.model_dump_json(indent=2) + "\n"
-    return _download(body, "application/json", _file_name(made, "json"))
+    return attachment(body, "application/json", _file_name(made, "json"))
 
 
 @router.post("/statistics/report")
 async def signed_report(request: Request) -> Response:
     """The report signed by this node (compact JWS), as ``hanoinet stats export`` writes it;
     audited in the same step (services/stats.py ``export``)."""
-    refused = _reader(request, "stats.export")
-    if refused is not None:
-        return refused
-    current = session(request)
-    assert current is not None
+    current = _reader(request, "stats.export")
+    if isinstance(current, Response):
+        return current
+    heading = N_("The signed report was not made")
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     if not auth.csrf_ok(current.csrf, form.get("csrf")):
-        return message_page(
-            request,
-            N_("Not made"),
-            N_("The signed report was not made"),
-            N_("This form had expired. Please try again."),
-            400,
-        )
+        return _not_made(request, heading, N_("This form had expired. Please try again."))
     at = now(request)
     asked = _asked(form.get("from", ""), form.get("to", ""), at)
     if asked.period is None:
-        return message_page(
-            request,
-            N_("Not made"),
-            N_("The signed report was not made"),
-            next(iter(asked.errors.values())),
-            400,
-        )
-    made = node_report(request, asked.period)
+        return _not_made(request, heading, next(iter(asked.errors.values())))
+    made = node_report(request, asked.period, at)
     node = web(request)
     try:
-        key = node.ctx.keys.active("sig", at)
-        token = service.export(
-            node.ctx.store, made, kid=key.kid, key=key.key, actor=current.principal.actor
+        key = node.ctx.keys.active("sig", made.as_of)
+    except CryptoFailure:
+        return _not_made(
+            request,
+            heading,
+            N_("This node has no valid signing key: its administrator rotates the keys."),
+            503,
         )
-    except (HanoinetError, InvalidInput) as exc:
-        return message_page(
-            request, N_("Not made"), N_("The signed report was not made"), exc.message, 503
-        )
-    return _download(token + "\n", "application/jose", _file_name(made, "jws"))
+    token = service.export(
+        node.ctx.store, made, kid=key.kid, key=key.key, actor=current.principal.actor
+    )
+    return attachment(token + "\n", "application/jose", _file_name(made, "jws"))
 
 
 # --- what the page shows ------------------------------------------------------------------------
@@ -286,6 +276,17 @@ class View:
     @property
     def empty(self) -> bool:
         return all(g.requests == 0 for g in self.top.values())
+
+    def on_time(self, urgency: str) -> float | None:
+        """The share of the desk's requests of ``urgency`` acknowledged within the target,
+        of those due (within or late; the waiting ones are not yet)."""
+        incoming = self.top.get("incoming")
+        if incoming is None or incoming.desk is None:
+            return None
+        d = getattr(incoming.desk, urgency)
+        if d.within_target is None or d.late is None:
+            return None
+        return share(d.within_target, d.within_target + d.late)
 
     def _grounds(self) -> list[tuple[str, dict[str, int | None]]]:
         """Each refusal ground given, with its count per direction (withheld: None)."""
@@ -364,7 +365,11 @@ class View:
         grounds = convention().grounds
         return self._spec(
             N_("Refusals, per ground (article)"),
-            [f"{gettext('art.')} {grounds[key].article}" for key, _counts in self.grounds],
+            # the article kept left to right on a right-to-left canvas (LRI ... PDI)
+            [
+                f"{gettext('art.')} \u2066{grounds[key].article}\u2069"
+                for key, _counts in self.grounds
+            ],
             [
                 (N_("Sent"), "blue", [c.get("outgoing", 0) for _key, c in self.grounds]),
                 (N_("Received"), "orange", [c.get("incoming", 0) for _key, c in self.grounds]),

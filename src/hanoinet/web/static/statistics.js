@@ -1,7 +1,8 @@
 /* The statistics page's charts (web/statistics.py): each <canvas data-spec> is drawn by
    Chart.js from the JSON block it names, its labels already in the reader's language.
    The table under each chart holds the same figures; a withheld count (null) draws no
-   bar and its tooltip says withheld. No animation: a chart is read, not watched. */
+   bar and the tooltip of its category says withheld. No animation: a chart is read,
+   not watched. */
 (function () {
   "use strict";
   // Okabe and Ito's colours: told apart with any colour vision.
@@ -45,6 +46,8 @@
         responsive: true,
         maintainAspectRatio: false,
         locale: lang,
+        // a category's every series in one tooltip, a withheld (null) one too
+        interaction: { mode: "index", axis: "y", intersect: false },
         scales: {
           x: {
             stacked: spec.stacked,
