@@ -34,8 +34,14 @@ typecheck: install
 	$(BIN)/mypy
 
 # In CI PostgreSQL must be there: its tests fail instead of skipping (tests/conftest.py).
+# Two workers (pytest-xdist), one test file each at a time: the machines have two cores, and
+# much of the suite waits on subprocesses, sockets and fsync rather than computing. The
+# schemathesis tests run on their own after: under xdist its one test per API operation
+# collapses into a single item.
+OPENAPI_TESTS = tests/web/test_openapi.py
 pytest: install
-	HANOINET_REQUIRE_POSTGRES=$(if $(CI),1,0) $(BIN)/pytest -q
+	HANOINET_REQUIRE_POSTGRES=$(if $(CI),1,0) $(BIN)/pytest -q -n 2 --dist loadfile --ignore $(OPENAPI_TESTS)
+	HANOINET_REQUIRE_POSTGRES=$(if $(CI),1,0) $(BIN)/pytest -q $(OPENAPI_TESTS)
 
 bench: install
 	$(BIN)/hanoinet bench treaty
