@@ -18,8 +18,7 @@ from hanoinet.services import cases as case_service
 from hanoinet.services import documents
 from hanoinet.services import federation as fed
 from hanoinet.store import audit as audit_log
-from hanoinet.store.audit import canonical
-from hanoinet.store.schema import audit, formal_documents, outbox
+from hanoinet.store.schema import audit, formal_documents, outbox, requests
 
 from . import test_federation
 from .test_federation import EXAMPLE, T0, _deliver, _send
@@ -92,7 +91,8 @@ def _document_message(world: dict[str, Any]) -> dict[str, Any]:
 def _receive(world: dict[str, Any], body: dict[str, Any], sender: str = "xa-ca") -> Any:
     xb = world["ctx"]["xb-ca"]
     with xb.store.transaction() as conn:
-        return documents.receive(conn, xb, sender, canonical(body), T0 + timedelta(seconds=9))
+        row = conn.execute(select(requests).where(requests.c.uid == body["request"])).one()
+        return documents.receive(conn, xb, sender, body, row, T0 + timedelta(seconds=9))
 
 
 def test_an_altered_document_is_kept_as_invalid_and_the_request_stands(
@@ -138,13 +138,22 @@ def test_a_document_for_another_request_is_invalid(world: dict[str, Any]) -> Non
     assert kept.status == "invalid" and kept.problem and "request:" in kept.problem
 
 
-def test_malformed_or_unknown_document_messages_are_unapplied(world: dict[str, Any]) -> None:
+def test_malformed_document_messages_are_unapplied(world: dict[str, Any]) -> None:
+    # A document for no request of this peer is refused at the inbox (tests/security).
     body = _document_message(world)
     assert _receive(world, {"request": body["request"], "pdf": "not base64!"})[0] == "unapplied"
-    status, error, _ = _receive(world, {**body, "request": "no-such-uid"})
-    assert status == "unapplied" and error == "no request no-such-uid on this node"
     with world["ctx"]["xb-ca"].store.engine.connect() as conn:
         assert conn.execute(select(formal_documents)).all() == []
+
+
+def test_a_language_or_hash_a_peer_made_up_is_not_kept(world: dict[str, Any]) -> None:
+    body = _document_message(world)
+    body["pdf"] = base64.b64encode(b"%PDF-1.7 not a signed document").decode()
+    hostile = {**body, "lang": 'en"\r\nSet-Cookie: x=1', "request_sha256": "../../etc"}
+    assert _receive(world, hostile)[0] == "applied"
+    _, [kept] = documents.documents_of(world["ctx"]["xb-ca"].store, _incoming(world))
+    assert kept.status == "invalid"
+    assert (kept.lang, kept.request_sha256) == (None, "")
 
 
 def test_a_document_that_cannot_be_made_is_failed_with_the_reason(

@@ -23,6 +23,7 @@ from hanoinet.services import cases as case_service
 from hanoinet.services import federation as fed
 from hanoinet.store import Store
 from hanoinet.store import audit as audit_log
+from hanoinet.store.schema import audit as audit_table
 from hanoinet.store.schema import inbox, outbox
 from hanoinet.store.schema import receipts as receipts_table
 from hanoinet.web.app import create_app
@@ -372,8 +373,8 @@ def test_a_batch_is_answered_by_one_receipt_naming_each_message_in_order(
         ("rejected", "malformed"),
         ("delivered", None),
         ("rejected", "replayed"),  # the second copy in the same batch
-        ("delivered", None),
-        ("delivered", None),
+        ("rejected", "malformed_content"),  # a request message without its document
+        ("rejected", "not_the_peer"),  # a notice for no request between the two nodes
         ("delivered", None),
     ]
     assert len({r.token for r in receipts}) == 1
@@ -384,12 +385,18 @@ def test_a_batch_is_answered_by_one_receipt_naming_each_message_in_order(
     with xb.store.engine.connect() as conn:
         rows = conn.execute(select(inbox).order_by(inbox.c.message_id)).all()
         kept = conn.execute(select(receipts_table)).all()
-    assert len(rows) == 5 and len(kept) == 1
+        refused = conn.execute(
+            select(audit_table).where(audit_table.c.action == fed.SECURITY_REFUSED)
+        ).all()
+    # Only what was applied is kept in the inbox; each refusal is a security event.
+    assert len(rows) == 3 and len(kept) == 1
     assert {r.receipt_digest for r in rows} == {kept[0].digest}
     assert kept[0].token == receipts[0].token
-    assert sorted(r.status for r in rows) == ["applied"] * 3 + ["unapplied"] * 2
-    errors = sorted(r.error for r in rows if r.error)
-    assert errors[0].startswith("malformed message body") and "no request" in errors[1]
+    assert sorted(r.status for r in rows) == ["applied"] * 3
+    assert sorted(json.loads(r.detail)["reason"] for r in refused) == [
+        "malformed_content",
+        "not_the_peer",
+    ]
     # Three cases with consecutive numbers, each with its first event; the chain verifies.
     incoming = case_service.list_requests(xb.store, actor="duty", at=T0)
     assert sorted(r.id for r in incoming) == ["R-000001", "R-000002", "R-000003"]

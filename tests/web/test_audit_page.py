@@ -97,3 +97,38 @@ def test_no_other_role_opens_the_audit_log(store: Store, role: str) -> None:
     client = _client(store, "x", role)
     page: Any = client.get("/audit")
     assert page.status_code == 403 and "<table" not in page.text
+
+
+def test_security_events_are_counted_first_and_filtered(store: Store) -> None:
+    from hanoinet.store import audit as audit_log
+
+    client = _client(store, "chief", "supervisor")
+    with store.transaction() as conn:
+        for reason in ("foreign_state", "not_the_peer"):
+            audit_log.append(
+                conn,
+                at=T0 - timedelta(hours=1),
+                actor="node:xc-ca",
+                action="security.message_refused",
+                target="0190f000-0000-7000-8000-000000000000",
+                legal_basis="40(13)",
+                detail={"reason": reason},
+            )
+        audit_log.append(
+            conn,
+            at=T0 - timedelta(days=8),  # older than the banner's week
+            actor="node:xc-ca",
+            action="security.offer_refused",
+            target="EV-xc-ca-000001",
+            legal_basis="40(13)",
+            detail={"reason": "not_the_peer"},
+        )
+    everything = client.get("/audit").text
+    assert "2 security events in the last 7 days" in everything
+    assert everything.count('<tr class="security">') == 3
+    only = client.get("/audit", params={"security": "1"}).text
+    assert only.count('<tr class="security">') == 3 and "<tr><td>" not in only
+    assert 'id="security" name="security" value="1" checked' in only
+    client.get("/language", params={"lang": "fr", "next": "/audit"})
+    french = client.get("/audit").text
+    assert "2 événements de sécurité au cours des 7 derniers jours" in french

@@ -18,12 +18,14 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from hanoinet.convention.model import LANGUAGES
 from hanoinet.documents.signature import Made, Signer, make, verify
 from hanoinet.errors import DocumentFailed, HanoinetError, InvalidInput, UnknownCase
 from hanoinet.exchange.directory import Trust
@@ -409,22 +411,30 @@ def _keep_issued(store: Store, r: Any, made: Made, issuer: Signer, now: datetime
     )
 
 
+def _language(value: object) -> str | None:
+    """A received document's language as kept: one of the six in which documents are made,
+    or none (a peer's other value is never stored, nor put in a header or a file name)."""
+    return value if isinstance(value, str) and value in LANGUAGES else None
+
+
+def _sha256(value: object) -> str:
+    """A received document's request hash as kept: 64 hexadecimal digits, or empty."""
+    text = value if isinstance(value, str) else ""
+    return text if re.fullmatch(r"[0-9a-f]{64}", text) else ""
+
+
 def receive(
-    conn: Connection, ctx: Any, sender: str, payload: bytes, now: datetime
+    conn: Connection, ctx: Any, sender: str, body: dict[str, Any], row: Any, now: datetime
 ) -> tuple[str, str | None, str | None]:
-    """Keep a formal document that arrived for one of this node's requests, verified: by the
-    node that sent the request, over the request this node holds. Returns how it was applied
-    (as federation's other messages): a document that does not verify is kept as invalid
-    with the reason, and the message counts as applied (the case shows it)."""
+    """Keep a formal document that arrived for request ``row``, verified: by the node that
+    sent the request (the inbox has checked the sender is the request's peer), over the
+    request this node holds. Returns how it was applied (as federation's other messages): a
+    document that does not verify is kept as invalid with the reason, and the message counts
+    as applied (the case shows it)."""
     try:
-        body = json.loads(payload)
-        uid = str(body["request"])
         pdf = base64.b64decode(str(body["pdf"]), validate=True)
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         return "unapplied", f"malformed document message: {exc}", None
-    row = conn.execute(select(requests).where(requests.c.uid == uid)).first()
-    if row is None:
-        return "unapplied", f"no request {uid} on this node", None
     result = verify(pdf, Trust({}, directory=ctx.directory), expected_sha256=row.document_sha256)
     problem = "; ".join(f"{c.name}: {c.detail}" for c in result.checks if c.ok is False) or None
     signed_by = result.signer["node"] if result.signer else None
@@ -438,8 +448,8 @@ def receive(
             request_id=row.id,
             direction="incoming",
             status=status,
-            lang=attached.get("language") or body.get("lang"),
-            request_sha256=str(attached.get("request_sha256") or body.get("request_sha256") or ""),
+            lang=_language(attached.get("language") or body.get("lang")),
+            request_sha256=_sha256(attached.get("request_sha256") or body.get("request_sha256")),
             pdf_sha256=hashlib.sha256(pdf).hexdigest(),
             pdf=pdf,
             signer=signed_by,

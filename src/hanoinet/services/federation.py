@@ -30,11 +30,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from hanoinet import boundedjson
 from hanoinet.cases.lifecycle import Event
-from hanoinet.errors import EnvelopeRejected, HanoinetError
-from hanoinet.exchange import crypto
+from hanoinet.errors import EnvelopeRejected, HanoinetError, InvalidInput, NotARequest
+from hanoinet.exchange import crypto, origin
 from hanoinet.exchange.directory import Directory, NodeEntry
 from hanoinet.exchange.envelope import (
+    MAX_BYTES,
     Opened,
     Receipt,
     Status,
@@ -46,6 +48,8 @@ from hanoinet.exchange.envelope import (
     verify_receipts,
 )
 from hanoinet.exchange.keys import KeySet
+from hanoinet.exchange.origin import OriginRefused
+from hanoinet.law.context import default_context
 from hanoinet.services import cases as case_service
 from hanoinet.services import documents
 from hanoinet.store import Store
@@ -53,13 +57,6 @@ from hanoinet.store import audit as audit_log
 from hanoinet.store.schema import inbox, outbox, requests
 from hanoinet.store.schema import receipts as receipts_table
 
-CHANNEL_ROLE = {
-    "central_authority": "central_authority",
-    "point_of_contact": "point_of_contact",
-    "interpol": "point_of_contact",
-    "diplomatic": "central_authority",
-    "law_enforcement": "point_of_contact",
-}
 BACKOFF_BASE = timedelta(seconds=2)
 _INSERT_INBOX = insert(inbox)
 _SETTLE = (
@@ -81,6 +78,12 @@ _SEALED = (
         recipient=bindparam("new_recipient"),
     )
 )
+_PIN_PEER = (
+    update(requests)
+    .where(requests.c.id == bindparam("rid"), requests.c.peer_node.is_(None))
+    .values(peer_node=bindparam("new_recipient"))
+)
+"""A request's peer is the node its first message was sealed to; it never changes after."""
 BACKOFF_CAP = timedelta(minutes=10)
 LEASE = timedelta(seconds=60)
 MESSAGE_ID = re.compile(
@@ -142,7 +145,10 @@ def _verify(
             claimed = crypto.unverified_header(token.strip()[:4096])
         identified = exc.reason not in ("malformed", "unknown_sender") and "hn_from" in claimed
         to = str(claimed["hn_from"]) if identified else None
-        return str(claimed.get("hn_id", "")), "rejected", exc.reason, to
+        # Unverified: a receipt names the message only by an id of the right form, so a
+        # stranger's text is never signed back.
+        claimed_id = str(claimed.get("hn_id", ""))
+        return claimed_id if MESSAGE_ID.fullmatch(claimed_id) else "", "rejected", exc.reason, to
 
 
 def receive(ctx: NodeContext, token: str, *, now: datetime) -> Receipt:
@@ -229,11 +235,15 @@ def _record(
     sign: Callable[[list[Outcome]], list[Receipt]],
 ) -> list[Receipt]:
     """Inside the caller's transaction: dedupe by id (exactly: the transaction holds the write
-    lock), sign the receipt(s), apply every fresh message, record inbox rows and audit."""
+    lock), screen what each fresh message claims (``_screen``), sign the receipt(s), apply
+    every message that passed, record inbox rows and audit. A refused message is audited as
+    a security event and not kept in the inbox: the sender may correct it and send again."""
     opened = [v for v in verified if isinstance(v, Opened)]
     known = _known(conn, [o.headers.id for o in opened])
     outcomes: list[Outcome] = []
-    fresh: list[Opened] = []
+    fresh: list[Screened] = []
+    refused: list[tuple[Opened, OriginRefused]] = []
+    uids: set[str] = set()
     for v in verified:
         if not isinstance(v, Opened):
             outcomes.append(v)
@@ -241,7 +251,12 @@ def _record(
             outcomes.append((v.headers.id, "rejected", "replayed", v.headers.sender))
         else:
             known.add(v.headers.id)
-            fresh.append(v)
+            try:
+                fresh.append(_screen(conn, ctx, v, now, uids))
+            except OriginRefused as exc:
+                refused.append((v, exc))
+                outcomes.append((v.headers.id, "rejected", exc.reason, v.headers.sender))
+                continue
             outcomes.append((v.headers.id, "delivered", None, v.headers.sender))
     receipts = sign(outcomes)
     kept = _keep_receipts(conn, [r.token for r in receipts])
@@ -252,34 +267,138 @@ def _record(
             _INSERT_INBOX,
             [
                 dict(
-                    message_id=o.headers.id,
-                    sender=o.headers.sender,
-                    type=o.headers.type,
+                    message_id=s.message.headers.id,
+                    sender=s.message.headers.sender,
+                    type=s.message.headers.type,
                     received_at=now,
                     status=status,
                     error=error,
                     request_id=request_id,
-                    digest=_digest(o.token),
-                    receipt_digest=kept[token[o.headers.id]],
+                    digest=_digest(s.message.token),
+                    receipt_digest=kept[token[s.message.headers.id]],
                 )
-                for o, (status, error, request_id) in zip(fresh, applied, strict=True)
+                for s, (status, error, request_id) in zip(fresh, applied, strict=True)
             ],
         )
-        audit_log.append_many(
-            conn,
-            [
-                audit_log.Entry(
-                    now,
-                    f"node:{o.headers.sender}",
-                    "receive_message",
-                    request_id or o.headers.id,
-                    "40(13)",
-                    {"message": o.headers.id, "type": o.headers.type, "status": status},
-                )
-                for o, (status, _, request_id) in zip(fresh, applied, strict=True)
-            ],
+    entries = [
+        audit_log.Entry(
+            now,
+            f"node:{s.message.headers.sender}",
+            "receive_message",
+            request_id or s.message.headers.id,
+            "40(13)",
+            {"message": s.message.headers.id, "type": s.message.headers.type, "status": status},
         )
+        for s, (status, _, request_id) in zip(fresh, applied, strict=True)
+    ]
+    entries += [
+        audit_log.Entry(
+            now,
+            f"node:{o.headers.sender}",
+            SECURITY_REFUSED,
+            o.headers.id,
+            "40(13)",
+            {
+                "message": o.headers.id,
+                "type": origin.shown_type(o.headers.type),
+                "reason": exc.reason,
+                "explanation": exc.explanation,
+            },
+        )
+        for o, exc in refused
+    ]
+    audit_log.append_many(conn, entries)
     return receipts
+
+
+SECURITY_REFUSED = "security.message_refused"
+"""The audit action of a verified message refused for what it claims (the supervisor's
+security events: docs/security.md)."""
+
+
+@dataclass(frozen=True)
+class Screened:
+    """A verified message whose claims the directory and this node's records allow: its body
+    parsed once, and what applying it needs (the request it follows, or the new request)."""
+
+    message: Opened
+    body: dict[str, Any]
+    row: Any = None
+    new: case_service.NewRequest | None = None
+
+
+def _screen(
+    conn: Connection, ctx: NodeContext, message: Opened, now: datetime, uids: set[str]
+) -> Screened:
+    """Parse a verified message's body (bounded) and check what it claims: raises
+    OriginRefused. ``uids`` collects the new requests of this batch (each uid once)."""
+    h = message.headers
+    try:
+        body = boundedjson.loads(message.payload, max_bytes=MAX_BYTES, what="the message")
+    except InvalidInput as exc:
+        raise OriginRefused("malformed_content", exc.message) from None
+    except ValueError:
+        raise OriginRefused("malformed_content", "the message is not JSON") from None
+    if not isinstance(body, dict):
+        raise OriginRefused("malformed_content", "the message is not a JSON object")
+    uid = origin.request_uid(body)
+    sender = ctx.directory.node(h.sender)
+    assert sender is not None  # open_envelope found it valid a moment ago
+    if h.type == "request":
+        document = body.get("document")
+        if not isinstance(document, dict):
+            raise OriginRefused("malformed_content", "the request message carries no document")
+        try:
+            new = case_service.prepare(
+                document,
+                [],
+                direction="incoming",
+                actor=f"node:{h.sender}",
+                at=now,
+                uid=uid,
+                peer_node=h.sender,
+            )
+        except NotARequest as exc:
+            raise OriginRefused(
+                "malformed_content", f"not a request document: {exc.message[:300]}"
+            ) from None
+        origin.check_request(
+            sender,
+            ctx.me,
+            requesting_state=document.get("requesting_state"),
+            requested_state=document.get("requested_state"),
+            channel=document.get("channel"),
+            kind=new.kind,
+            designations=default_context(now.date()).designations,
+        )
+        if uid in uids or conn.execute(_REQUEST_BY_UID, {"uid": uid}).first() is not None:
+            raise OriginRefused("duplicate_request", f"request {uid} was received already")
+        uids.add(uid)
+        return Screened(message, body, new=new)
+    if h.type not in origin.MESSAGE_TYPES:
+        raise OriginRefused("malformed_content", "the message is of no type this node takes")
+    row = conn.execute(_REQUEST_BY_UID, {"uid": uid}).first()
+    origin.check_peer(h.sender, _recorded_peer(conn, row), uid)
+    return Screened(message, body, row=row)
+
+
+_REQUEST_BY_UID = select(requests).where(requests.c.uid == bindparam("uid"))
+
+
+def _recorded_peer(conn: Connection, row: Any) -> str | None:
+    """The request's peer. A request sealed before peers were pinned on sealing (hanoinet
+    0.1) has none recorded: its first recipient is its peer, pinned now."""
+    if row is None or row.peer_node is not None:
+        return None if row is None else str(row.peer_node)
+    first = conn.execute(
+        select(outbox.c.recipient)
+        .where(outbox.c.request_id == row.id, outbox.c.recipient.is_not(None))
+        .order_by(outbox.c.id)
+        .limit(1)
+    ).scalar()
+    if first is not None:
+        conn.execute(_PIN_PEER, {"rid": row.id, "new_recipient": first})
+    return None if first is None else str(first)
 
 
 Applied = tuple[str, str | None, str | None]
@@ -287,72 +406,46 @@ Applied = tuple[str, str | None, str | None]
 
 
 def _apply_messages(
-    conn: Connection, ctx: NodeContext, messages: list[Opened], now: datetime
+    conn: Connection, ctx: NodeContext, messages: list[Screened], now: datetime
 ) -> list[Applied]:
-    """Apply messages in order: new requests first, all at once, then each action in turn.
-    (A batch holds at most one message per request: the sender sends them one at a time.)"""
+    """Apply screened messages in order: new requests first, all at once, then each follow-up
+    in turn. (A batch holds at most one message per request: the sender sends them one at a
+    time.)"""
     results: dict[int, Applied] = {}
-    creates: list[tuple[int, case_service.NewRequest]] = []
-    for k, message in enumerate(messages):
-        if message.headers.type != "request":
-            continue
-        try:
-            body = json.loads(message.payload)
-            creates.append(
-                (
-                    k,
-                    case_service.prepare(
-                        body["document"],
-                        [],
-                        direction="incoming",
-                        actor=f"node:{message.headers.sender}",
-                        at=now,
-                        uid=body["request"],
-                        peer_node=message.headers.sender,
-                    ),
-                )
-            )
-        except HanoinetError as exc:
-            results[k] = ("unapplied", exc.message, None)
-        except (KeyError, TypeError, ValueError) as exc:
-            results[k] = ("unapplied", f"malformed message body: {exc}", None)
-    created = case_service.create_many(conn, [item for _, item in creates], at=now)
-    for (k, _), new in zip(creates, created, strict=True):
-        results[k] = ("applied", None, new.request_id)
+    creates = [(k, m.new) for k, m in enumerate(messages) if m.new is not None]
+    created = case_service.create_many(conn, [new for _, new in creates], at=now)
+    for (k, _), made in zip(creates, created, strict=True):
+        results[k] = ("applied", None, made.request_id)
     for k, message in enumerate(messages):
         if k not in results:
-            h = message.headers
-            if h.type == documents.MESSAGE_TYPE:
-                results[k] = documents.receive(conn, ctx, h.sender, message.payload, now)
-            else:
-                results[k] = _apply_message(conn, h.sender, message.payload, now)
+            results[k] = _apply_follow_up(conn, ctx, message, now)
     return [results[k] for k in range(len(messages))]
 
 
-def _apply_message(conn: Connection, sender: str, payload: bytes, now: datetime) -> Applied:
-    """Apply a verified action to its request; a refusal is recorded, not raised (the message
-    was delivered; the case shows why it could not be applied)."""
+def _apply_follow_up(
+    conn: Connection, ctx: NodeContext, message: Screened, now: datetime
+) -> Applied:
+    """Apply a follow-up to its request; a refusal is recorded, not raised (the message was
+    delivered; the case shows why it could not be applied). Each in a savepoint, so one that
+    fails leaves its batch siblings as they were applied."""
+    sender = message.message.headers.sender
     nested = conn.begin_nested()
     try:
-        body = json.loads(payload)
-        row = conn.execute(select(requests).where(requests.c.uid == body["request"])).first()
-        if row is None:
-            nested.rollback()
-            return "unapplied", f"no request {body['request']} on this node", None
-        if row.peer_node is None:
-            conn.execute(update(requests).where(requests.c.id == row.id).values(peer_node=sender))
-            row = conn.execute(select(requests).where(requests.c.id == row.id)).one()
-        case_service.act_in(
-            conn,
-            row,
-            body["action"],
-            actor=f"node:{sender}",
-            at=now,
-            params=body.get("params") or {},
-            from_peer=True,
-        )
+        if message.message.headers.type == documents.MESSAGE_TYPE:
+            result = documents.receive(conn, ctx, sender, message.body, message.row, now)
+        else:
+            case_service.act_in(
+                conn,
+                message.row,
+                message.body["action"],
+                actor=f"node:{sender}",
+                at=now,
+                params=message.body.get("params") or {},
+                from_peer=True,
+            )
+            result = "applied", None, message.row.id
         nested.commit()
-        return "applied", None, row.id
+        return result
     except HanoinetError as exc:
         nested.rollback()
         return "unapplied", exc.message, None
@@ -376,14 +469,21 @@ class Delivery:
 
 
 def _peer(ctx: NodeContext, row: Any) -> NodeEntry:
+    """The request's peer; for a request never sent, the node of the other State that carries
+    its channel. A request never changes peer, even when its peer leaves the directory."""
     if row.peer_node:
         node = ctx.directory.node(row.peer_node)
-        if node is not None:
-            return node
+        if node is None:
+            raise HanoinetError(
+                f"the peer of this request, node {row.peer_node}, is not in the directory "
+                f"(version {ctx.directory.version}); its messages wait until it is listed again"
+            )
+        return node
     document = json.loads(row.document)
     state = row.requested_state if row.direction == "outgoing" else row.requesting_state
-    role = CHANNEL_ROLE.get(document.get("channel") or "central_authority", "central_authority")
-    candidates = ctx.directory.nodes_of(state, role) or ctx.directory.nodes_of(state)  # type: ignore[arg-type]
+    channel = document.get("channel") or origin.DEFAULT_CHANNEL
+    role = origin.CHANNEL_ROLE.get(channel, "central_authority")
+    candidates = ctx.directory.nodes_of(state, role) or ctx.directory.nodes_of(state)
     if not candidates:
         raise HanoinetError(
             f"no node of {state} in the directory (version {ctx.directory.version})"
@@ -490,6 +590,17 @@ def _prepare(ctx: NodeContext, row: Any, now: datetime) -> Sealed | str:
     return peer, envelope, headers.id, keep
 
 
+def _keep_sealed(conn: Connection, kept: list[tuple[Any, dict[str, Any]]]) -> None:
+    """Keep each envelope sealed for the first time, and pin its request's peer: the node a
+    request's first message goes to is the only one whose follow-ups the request accepts."""
+    if not kept:
+        return
+    conn.execute(_SEALED, [keep for _, keep in kept])
+    pins = {row.request_id: keep["new_recipient"] for row, keep in kept if row.peer_node is None}
+    if pins:
+        conn.execute(_PIN_PEER, [{"rid": r, "new_recipient": p} for r, p in pins.items()])
+
+
 def _settle(
     conn: Connection,
     ctx: NodeContext,
@@ -544,7 +655,7 @@ def deliver_one(
             return _retry(conn, row, prepared, now, rng)
         peer, envelope, message_id, keep = prepared
         if keep is not None:
-            conn.execute(_SEALED, keep)
+            _keep_sealed(conn, [(row, keep)])
     try:
         receipt_token = transport.post(peer.endpoint, envelope)
     except Exception as exc:  # network and HTTP failures: retry later
@@ -604,11 +715,10 @@ def deliver_batch(
         peer, envelope, message_id, keep = prepared
         groups.setdefault(peer.id, []).append((row, peer, envelope, message_id))
         if keep is not None:
-            kept.append(keep)
+            kept.append((row, keep))
     with ctx.store.transaction() as conn:  # the envelopes are kept before any is sent
         results.extend(_retry(conn, row, error, now, rng) for row, error in unaddressed)
-        if kept:
-            conn.execute(_SEALED, kept)
+        _keep_sealed(conn, kept)
     for items in groups.values():
         peer = items[0][1]
         try:

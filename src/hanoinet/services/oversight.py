@@ -4,7 +4,7 @@ read in one transaction that itself lands in the log."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from hanoinet.errors import Forbidden
@@ -22,6 +22,8 @@ class AuditFilters:
     target: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    security: bool = False
+    """Security events only: what peers claimed and were refused (docs/security.md)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +39,11 @@ class AuditView:
     verification: audit_log.Verification
     actions: list[str]
     more: bool
+    security_recent: int
+    """Security events in the last ``SECURITY_WINDOW``: the supervisor is told first."""
+
+
+SECURITY_WINDOW = timedelta(days=7)
 
 
 def read_audit(
@@ -59,10 +66,12 @@ def read_audit(
             target=filters.target,
             since=filters.since,
             until=filters.until,
+            security=filters.security,
             limit=limit + 1,
             offset=offset,
         )
         choices = audit_log.actions(conn)
+        recent = audit_log.security_events_since(conn, at - SECURITY_WINDOW)
         audit_log.append(
             conn,
             at=at,
@@ -72,4 +81,4 @@ def read_audit(
             legal_basis=LEGAL_BASIS,
             detail=filters.as_dict() | ({"offset": offset} if offset else {}),
         )
-    return AuditView(found[:limit], verification, choices, len(found) > limit)
+    return AuditView(found[:limit], verification, choices, len(found) > limit, recent)

@@ -366,9 +366,14 @@ def receive_offer(ctx: NodeContext, folder: Path, token: str, *, at: datetime) -
         return _answer(row)
 
 
+SECURITY_OFFER_REFUSED = "security.offer_refused"
+"""The audit action of an evidence offer from a node that is not the request's peer."""
+
+
 def _open_transfer(
     ctx: NodeContext, folder: Path, made: Offer, sender: Any, at: datetime
 ) -> Answer:
+    refused: TransferRefused | None = None
     with ctx.store.transaction() as conn:
         request = conn.execute(
             select(requests.c.id, requests.c.peer_node, requests.c.direction).where(
@@ -376,36 +381,50 @@ def _open_transfer(
             )
         ).one_or_none()
         if request is None or request.direction != "outgoing" or request.peer_node != sender.id:
-            raise TransferRefused(
+            # A member offering evidence for a request it is not the peer of: a security
+            # event for the supervisor (and the same answer as for no request at all).
+            audit_log.append(
+                conn,
+                at=at,
+                actor=f"node:{sender.id}",
+                action=SECURITY_OFFER_REFUSED,
+                target=made.package,
+                legal_basis="40(13)",
+                detail={"package": made.package, "reason": "not_the_peer"},
+            )
+            refused = TransferRefused(
                 "unknown_request",
                 f"{made.package} answers no request this node sent to {sender.id}",
                 404,
             )
-        part = _part(folder, made.package)
-        part.parent.mkdir(parents=True, exist_ok=True)
-        with open(part, "wb"):
-            pass
-        conn.execute(
-            insert(evidence).values(
-                **_new_row(
-                    made, request.id, "incoming", sender.id, f"{STORED}/{made.package}.age", at
+        else:
+            part = _part(folder, made.package)
+            part.parent.mkdir(parents=True, exist_ok=True)
+            with open(part, "wb"):
+                pass
+            conn.execute(
+                insert(evidence).values(
+                    **_new_row(
+                        made, request.id, "incoming", sender.id, f"{STORED}/{made.package}.age", at
+                    )
                 )
             )
-        )
-        audit_log.append(
-            conn,
-            at=at,
-            actor=f"node:{sender.id}",
-            action="evidence.offered",
-            target=made.package,
-            legal_basis=_legal_basis(conn, request.id),
-            detail={
-                "request": request.id,
-                "bytes": made.size,
-                "chunks": made.chunks,
-                "sha256": made.sha256,
-            },
-        )
+            audit_log.append(
+                conn,
+                at=at,
+                actor=f"node:{sender.id}",
+                action="evidence.offered",
+                target=made.package,
+                legal_basis=_legal_basis(conn, request.id),
+                detail={
+                    "request": request.id,
+                    "bytes": made.size,
+                    "chunks": made.chunks,
+                    "sha256": made.sha256,
+                },
+            )
+    if refused is not None:
+        raise refused
     return Answer(made.package, "receiving", 0, made.chunks)
 
 

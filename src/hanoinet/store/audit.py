@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from hanoinet.store.schema import audit, audit_head
 
@@ -169,11 +169,12 @@ def search(
     target: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    security: bool = False,
     limit: int = 100,
     offset: int = 0,
 ) -> list[Any]:
     """Entries matching every filter given, newest first (``actor`` and ``target`` match a
-    part of the value, case-insensitively)."""
+    part of the value, case-insensitively; ``security``: security events only)."""
     query = select(audit).order_by(audit.c.seq.desc()).limit(limit).offset(offset)
     if actor:
         query = query.where(audit.c.actor.ilike(f"%{_like(actor)}%", escape="\\"))
@@ -181,11 +182,28 @@ def search(
         query = query.where(audit.c.target.ilike(f"%{_like(target)}%", escape="\\"))
     if action:
         query = query.where(audit.c.action == action)
+    if security:
+        query = query.where(audit.c.action.like(f"{SECURITY}%"))
     if since is not None:
         query = query.where(audit.c.at >= since)
     if until is not None:
         query = query.where(audit.c.at < until)
     return list(conn.execute(query))
+
+
+SECURITY = "security."
+"""The prefix of the actions that are security events: a peer's message or evidence offer
+refused for what it claims (docs/security.md)."""
+
+
+def security_events_since(conn: Connection, since: datetime) -> int:
+    """How many security events were logged from ``since``."""
+    query = (
+        select(func.count())
+        .select_from(audit)
+        .where(audit.c.action.like(f"{SECURITY}%"), audit.c.at >= since)
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def _like(text: str) -> str:

@@ -589,6 +589,7 @@ def audit_page(
     target: str = "",
     since: str = "",
     until: str = "",
+    security: str = "",
     page_number: int = 1,
 ) -> Response:
     current = session(request)
@@ -610,6 +611,7 @@ def audit_page(
         target.strip() or None,
         bounds["since"],
         bounds["until"],
+        security=bool(security),
     )
     size = 100
     number = min(max(1, page_number), MAX_PAGE)
@@ -621,7 +623,14 @@ def audit_page(
         limit=size,
         offset=(number - 1) * size,
     )
-    query = {"actor": actor, "action": action, "target": target, "since": since, "until": until}
+    query = {
+        "actor": actor,
+        "action": action,
+        "target": target,
+        "since": since,
+        "until": until,
+        "security": "1" if security else "",
+    }
     return page(
         request,
         "audit.html",
