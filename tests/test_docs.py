@@ -138,3 +138,25 @@ def test_published_request_schema_is_current() -> None:
 
     published = json.loads((ROOT / "docs" / "request.schema.json").read_text(encoding="utf-8"))
     assert published == request_schema()
+
+
+def test_the_threat_model_names_only_code_and_tests_that_exist() -> None:
+    """docs/security.md ties each control to its code and tests: every path it names exists
+    (under src/hanoinet/ or the repository), and every reason code it lists is one the inbox
+    can give."""
+    import re
+
+    from hanoinet.exchange import envelope, origin
+
+    text = (ROOT / "docs" / "security.md").read_text("utf-8")
+    paths = set(re.findall(r"`((?:tests/)?[a-z_/]+(?:\.py|\.json|/))`", text))
+    assert "exchange/origin.py" in paths and "tests/security/test_rogue_member.py" in paths
+    missing = [
+        p
+        for p in sorted(paths)
+        if not (ROOT / "src" / "hanoinet" / p).exists() and not (ROOT / p).exists()
+    ]
+    assert missing == [], f"docs/security.md names paths that do not exist: {missing}"
+    named = set(re.findall(r"\(`([a-z_]+)`", text))
+    assert named <= set(origin.REASONS) | set(envelope.REASONS) | {"downgrade", "revoked_key"}
+    assert (ROOT / "SECURITY.md").exists()
