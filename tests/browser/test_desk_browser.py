@@ -703,3 +703,46 @@ def test_the_statistics_page_draws_its_charts_in_english_and_arabic(
     assert rtl is True
     assert problems == [], problems
     _step(page, "statistics-03-ar")
+
+
+def test_the_supervisor_sees_a_refused_message_as_a_security_event(
+    tmp_path: Path, store_factory: Any, page: Page
+) -> None:
+    """A message claiming what its sender may not say, refused at the real inbox, shows on the
+    supervisor's audit page: counted at the top, marked in the log, filtered; then in Arabic."""
+    import uuid
+
+    from hanoinet.exchange.envelope import seal
+
+    at, keys, port, directory = _lone_node("xb-ca", "Borealis central authority (illustrative)")
+    with store_factory("sqlite", tmp_path) as store:
+        password = users.create_user(store, "sam", "supervisor", actor="admin", at=at)
+        with _serving(create_app(NodeContext("xb-ca", keys, directory, store)), port):
+            url = f"http://127.0.0.1:{port}"
+            document = json.loads(EXAMPLE.read_text("utf-8"))  # in Aurelia's name, from XB
+            body = {"request": str(uuid.uuid4()), "action": "send", "document": document}
+            _, token = seal(
+                json.dumps(body).encode(),
+                sender="xb-ca",
+                keys=keys,
+                recipient=directory.nodes[0],
+                type="request",
+                at=datetime.now(UTC),
+            )
+            refused = page.request.post(url + "/api/v1/inbox", data=token)
+            assert (refused.status, refused.json()["reason"]) == (422, "foreign_state")
+            _first_log_in(page, url, "sam", password)
+            page.goto(url + "/audit")
+            status = page.get_by_role("status").filter(has_text="security event")
+            assert "1 security event in the last 7 days" in status.inner_text()
+            assert page.locator("tr.security").count() == 1
+            status.get_by_role("link").click()
+            page.wait_for_url("**/audit?security=1")
+            assert page.locator("tbody tr").count() == page.locator("tr.security").count() == 1
+            _step(page, "audit-01-security-en")
+            page.get_by_label("Language").select_option("ar")
+            page.locator("form.lang button").click()
+            page.goto(url + "/audit?security=1")
+            assert page.locator("html").get_attribute("dir") == "rtl"
+            assert page.locator("tr.security .tag").inner_text() == "حدث أمني"
+            _step(page, "audit-02-security-ar")

@@ -165,10 +165,14 @@ def render(
     zone = _zone(time_zone)
 
     def when(at: datetime | str | None, style: str = "medium") -> str:
+        """``style``: Babel's (``medium`` names the month), or ``seconds``: ISO 8601 to the
+        second with the zone, the same in every language (the audit log)."""
         if at is None:
             return ""
         if isinstance(at, str):  # as the services' shapes give it (ISO 8601, with its zone)
             at = datetime.fromisoformat(at)
+        if style == "seconds":
+            return at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
         return format_datetime(at, style, tzinfo=zone, locale=locale)
 
     def countdown(until: datetime | None, now: datetime) -> str:
