@@ -26,6 +26,7 @@ from hanoinet.store import audit as audit_log
 from hanoinet.store.schema import audit as audit_table
 from hanoinet.store.schema import inbox, outbox
 from hanoinet.store.schema import receipts as receipts_table
+from hanoinet.store.schema import requests as requests_table
 from hanoinet.web.app import create_app
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
@@ -463,3 +464,29 @@ def test_a_message_the_batch_receipt_does_not_vouch_for_stays_pending(
         xa, world["transport"], now=T0 + timedelta(hours=1), rng=random.Random(1)
     )
     assert [r.status for r in later] == ["delivered"] * len(pending)
+
+
+def test_a_request_never_changes_peer(world: dict[str, Any]) -> None:
+    """Once sealed to Borealis's node, Aurelia's request waits for that node: a follow-up is
+    not readdressed to another node of the State when its peer leaves the directory."""
+    request_id = _send(world)
+    _deliver(world, "xa-ca", T0 + timedelta(seconds=1))
+    xa = world["ctx"]["xa-ca"]
+    with xa.store.engine.connect() as conn:
+        pinned = conn.execute(select(requests_table.c.peer_node)).scalar_one()
+    assert pinned == "xb-ca"
+    case_service.act(
+        xa.store, request_id, "status_enquiry", actor="officer", at=T0 + timedelta(seconds=2)
+    )
+    other = (
+        world["directory"]
+        .node("xb-ca")
+        .model_copy(update={"id": "xb-247", "endpoint": "http://xb-247.test"})
+    )
+    xa.directory = world["directory"].model_copy(
+        update={"nodes": (world["directory"].node("xa-ca"), other)}
+    )
+    [waiting] = _deliver(world, "xa-ca", T0 + timedelta(seconds=3))
+    assert waiting.status == "retry"
+    assert "node xb-ca, is not in the directory" in waiting.detail
+    assert len(world["transport"].sent) == 1  # only the request, before
