@@ -63,6 +63,7 @@ def serve_command(
 
 def _app(ctx: federation.NodeContext, directory_token: str, settings: Settings) -> Any:
     from hanoinet.web.app import create_app, settle_heap
+    from hanoinet.web.limits import Limits
 
     app = create_app(
         ctx,
@@ -71,6 +72,9 @@ def _app(ctx: federation.NodeContext, directory_token: str, settings: Settings) 
         approval=settings.approval,
         evidence_dir=settings.data_dir / "evidence",
         stats_threshold=settings.stats_threshold,
+        limits=Limits(
+            settings.max_api_body_bytes, settings.max_form_body_bytes, settings.max_json_depth
+        ),
     )
     settle_heap()
     return app
