@@ -199,6 +199,24 @@ def test_not_a_request_document_is_422_and_nothing_is_stored(api: dict[str, Any]
     assert case_service.list_requests(api["store"], actor="t", at=T0) == []
 
 
+def test_a_request_document_too_large_is_422_naming_the_field_and_nothing_is_stored(
+    api: dict[str, Any],
+) -> None:
+    client = api["client"]
+    document = json.loads(EXAMPLE.read_text("utf-8"))
+    document["facts_summary"] = "x" * 50_001
+    for path in ("/api/v1/cases", "/api/v1/check"):
+        response = client.post(path, headers=_auth(api, "lara-act"), json=document)
+        assert response.status_code == 422
+        problem = response.json()
+        assert (problem["code"], problem["title"]) == (
+            "request_too_large",
+            "Request document too large",
+        )
+        assert "/facts_summary has 50,001 characters; at most 50,000" in problem["detail"]
+    assert case_service.list_requests(api["store"], actor="t", at=T0) == []
+
+
 def test_with_the_session_cookie_a_post_needs_the_csrf_header(api: dict[str, Any]) -> None:
     import pyotp
 

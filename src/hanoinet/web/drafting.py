@@ -25,12 +25,13 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
+from hanoinet import boundedjson
 from hanoinet.convention import convention
 from hanoinet.convention.model import article_of
-from hanoinet.errors import Forbidden, HanoinetError, NotARequest, UnknownCase
+from hanoinet.errors import Forbidden, HanoinetError, InvalidInput, NotARequest, UnknownCase
 from hanoinet.law import default_context
 from hanoinet.law.check import check_text
-from hanoinet.law.document import FORMAT
+from hanoinet.law.document import FORMAT, MAX_TEXT_BYTES
 from hanoinet.law.findings import Finding
 from hanoinet.registry.participants import participant
 from hanoinet.services import access
@@ -952,6 +953,21 @@ async def save_step(request: Request, ident: str, step: str = "") -> Response:
         )
     except Forbidden as exc:
         return message_page(request, N_("Not allowed"), exc.message, "", 403)
+    except NotARequest:  # a text or a list past its limit (RequestTooLarge): nothing stored
+        typed = apply_form(draft.document, chosen, form)
+        return _step_page(
+            request,
+            current,
+            draft,
+            chosen,
+            typed,
+            show_errors=True,
+            problem=N_(
+                "Not saved: a text or a list is longer than a request may hold (see below). "
+                "Shorten it and save again."
+            ),
+            status=422,
+        )
     except HanoinetError:  # the lifecycle refused: it was sent meanwhile
         return _not_saved(request)
     base = f"/drafts/{draft.summary.id}"
@@ -1004,8 +1020,10 @@ async def live_check(request: Request, ident: str, step: str = "") -> Response:
     if not auth.csrf_ok(current.csrf, _str(form.get("csrf"))):
         return Response(status_code=400)
     try:
-        base = json.loads(_str(form.get("_document")))
-    except json.JSONDecodeError:
+        base = boundedjson.loads(
+            _str(form.get("_document")), max_bytes=MAX_TEXT_BYTES, what="the draft"
+        )
+    except (ValueError, InvalidInput):  # not JSON, or nested or sized as no draft is
         base = None
     if (
         not isinstance(base, dict)
