@@ -13,7 +13,7 @@
 | ``HANOINET_ACK_URGENT_MINUTES`` | 60 | the same for an urgent request |
 | ``HANOINET_STATS_THRESHOLD`` | 5 | statistics withhold any count below it (and any count that would give one away) |
 | ``HANOINET_MAX_API_BODY_BYTES`` | 1 MiB | largest JSON API body (docs/limits.md) |
-| ``HANOINET_MAX_FORM_BODY_BYTES`` | 512 KiB | largest form post of the web desk |
+| ``HANOINET_MAX_FORM_BODY_BYTES`` | 256 KiB | largest form post of the web desk (but the wizard's) |
 | ``HANOINET_MAX_JSON_DEPTH`` | 32 | deepest JSON nesting the API reads |
 | ``HANOINET_DOCUMENT_RENDER_SECONDS`` | 60 | longest time typesetting one formal document |
 | ``HANOINET_DOCUMENT_RENDER_MEMORY_MB`` | 2048 | most memory of the typesetting process |
@@ -92,9 +92,12 @@ class Settings(BaseSettings):
         ),
     )
     max_form_body_bytes: int = Field(
-        default=512 << 10,
+        default=256 << 10,
         ge=64 << 10,
-        description="Largest form post of the web desk; larger is refused with 413 unread.",
+        description=(
+            "Largest form post of the web desk (the drafting wizard apart); larger is refused "
+            "with 413 unread."
+        ),
     )
     max_json_depth: int = Field(
         default=32,

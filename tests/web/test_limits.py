@@ -14,7 +14,8 @@ from starlette.types import Message, Receive, Scope, Send
 
 from hanoinet.evidence.offer import MAX_CHUNK_SIZE
 from hanoinet.exchange.envelope import MAX_BYTES
-from hanoinet.web.limits import MAX_BATCH_BYTES, BodyLimits, Limits
+from hanoinet.law.document import MAX_DOCUMENT_BYTES
+from hanoinet.web.limits import DRAFT_FORM_BYTES, MAX_BATCH_BYTES, BodyLimits, Limits
 
 LIMITS = Limits(api_body_bytes=1000, form_body_bytes=500, json_depth=5)
 
@@ -163,7 +164,7 @@ def test_depth_is_not_judged_for_a_form() -> None:
 def test_a_form_post_too_large_gets_a_short_text_in_the_readers_language() -> None:
     status, headers, body, app, _asked = _call(
         "POST",
-        "/drafts/new",
+        "/requests/R-000001/act",
         [b"a=1"],
         length=501,
         content_type=b"application/x-www-form-urlencoded",
@@ -177,6 +178,16 @@ def test_a_form_post_too_large_gets_a_short_text_in_the_readers_language() -> No
     )
     assert status == 413
     assert body.decode().startswith("Too large")
+
+
+def test_the_drafting_wizard_takes_what_a_document_at_its_limit_needs() -> None:
+    limit, streamed, setting = LIMITS.of("POST", "/drafts/R-000001")
+    assert (limit, streamed, setting) == (DRAFT_FORM_BYTES, False, "")
+    assert limit >= 6 * MAX_DOCUMENT_BYTES  # the draft and the step, each percent-encoded
+    status, *_rest = _call(
+        "POST", "/drafts/R-000001", [b"a=1"], length=limit + 1, content_type=b"multipart/x"
+    )
+    assert status == 413
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,8 @@ An ASGI middleware in front of the whole app. For each request it finds the rout
   ``MAX_OFFER_BYTES``, a chunk ``evidence.offer.MAX_CHUNK_SIZE``; their routes read the body
   as a stream, so it is counted as it arrives and never held here;
 - the rest of ``/api/`` the JSON API's limit (``HANOINET_MAX_API_BODY_BYTES``), the desk's
-  form posts theirs (``HANOINET_MAX_FORM_BODY_BYTES``): small enough to read whole here,
+  form posts theirs (``HANOINET_MAX_FORM_BODY_BYTES``), the drafting wizard's the room a
+  request document needs (``DRAFT_FORM_BYTES``): small enough to read whole here,
   which lets JSON be measured for depth (``HANOINET_MAX_JSON_DEPTH``) before FastAPI's parser
   recurses into it.
 
@@ -33,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hanoinet.boundedjson import MAX_DEPTH, depth
 from hanoinet.evidence.offer import MAX_CHUNK_SIZE
 from hanoinet.exchange.envelope import MAX_BYTES
+from hanoinet.law.document import MAX_DOCUMENT_BYTES
 from hanoinet.web.api import problem
 from hanoinet.web.evidence import MAX_OFFER_BYTES
 from hanoinet.web.render import N_, choose_language, translations
@@ -41,9 +43,13 @@ MAX_BATCH_BYTES = 16 << 20
 """The batch inbox: 200 envelopes of the usual few kilobytes, with room."""
 API_BODY_BYTES = 1 << 20
 """The JSON API: a request document (at most 512 KiB, law/document.py) written with escapes."""
-FORM_BODY_BYTES = 512 << 10
-"""The desk's form posts: one step of the drafting wizard at most, whose longest field is
-50,000 characters (three bytes each when percent-encoded)."""
+FORM_BODY_BYTES = 256 << 10
+"""The desk's form posts (log-in, actions with their reasons, statistics): a few fields of at
+most a few thousand characters each, percent-encoded."""
+DRAFT_FORM_BYTES = 6 * MAX_DOCUMENT_BYTES
+"""A step of the drafting wizard posts the draft itself (for the live check) and the step's
+fields, percent-encoded: up to three bytes for each byte of UTF-8, twice, for a document the
+format allows (law/document.py). Fixed by the format, as the peer routes' limits are."""
 TOO_LARGE = N_("Too large: this form sends more than this node accepts. Shorten the text.")
 BAD_LENGTH = N_("Bad request: the length of what was sent is not a number.")
 _CHUNK = re.compile(r"^/api/v1/evidence/[^/]+/chunks/[^/]+$")
@@ -72,6 +78,8 @@ class Limits:
             return MAX_CHUNK_SIZE, True, ""
         if path.startswith("/api/"):
             return self.api_body_bytes, False, "HANOINET_MAX_API_BODY_BYTES"
+        if path.startswith("/drafts/"):
+            return DRAFT_FORM_BYTES, False, ""
         return self.form_body_bytes, False, "HANOINET_MAX_FORM_BODY_BYTES"
 
 
