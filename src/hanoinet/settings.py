@@ -15,8 +15,8 @@
 | ``HANOINET_MAX_API_BODY_BYTES`` | 1 MiB | largest JSON API body (docs/limits.md) |
 | ``HANOINET_MAX_FORM_BODY_BYTES`` | 256 KiB | largest form post of the web desk (but the wizard's) |
 | ``HANOINET_MAX_JSON_DEPTH`` | 32 | deepest JSON nesting the API reads |
-| ``HANOINET_DOCUMENT_RENDER_SECONDS`` | 60 | longest time typesetting one formal document |
-| ``HANOINET_DOCUMENT_RENDER_MEMORY_MB`` | 2048 | most memory of the typesetting process |
+| ``HANOINET_DOCUMENT_RENDER_SECONDS`` | 30 | longest time typesetting one formal document |
+| ``HANOINET_DOCUMENT_RENDER_MEMORY_MB`` | 1024 | most memory of the typesetting process |
 | ``HANOINET_APPROVAL`` | ``requester`` | which outgoing requests a supervisor approves before they are sent: ``none``, ``requester`` (cases opened by a requester), ``all`` (node policy) |
 """
 
@@ -106,18 +106,22 @@ class Settings(BaseSettings):
         description="Deepest nesting of JSON sent to the API; deeper is refused with 422.",
     )
     document_render_seconds: int = Field(
-        default=60,
+        default=30,
         ge=5,
         description="Longest time typesetting one formal document (PDF) may take.",
     )
     document_render_memory_mb: int = Field(
-        default=2048,
-        ge=256,
+        default=1024,
+        ge=512,
         description="Most memory the process typesetting formal documents may hold, in MiB.",
     )
     key_passphrase: SecretStr | None = Field(
         default=None, description="Unlocks the node's private keys; never logged."
     )
+
+    def render_bounds(self) -> tuple[int, int]:
+        """Seconds and MiB the typesetting of one formal document may take."""
+        return self.document_render_seconds, self.document_render_memory_mb
 
     def ack_targets(self) -> dict[str, timedelta]:
         """The node's acknowledgement targets for the 24/7 desk, by urgency."""

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 import typer
 
 from hanoinet.cli.output import console, user_errors
+from hanoinet.documents import typesetter
 from hanoinet.exchange.transport import HttpTransport
 from hanoinet.services import cases as case_service
 from hanoinet.services import documents, federation, runtime
@@ -76,6 +77,7 @@ def _app(ctx: federation.NodeContext, directory_token: str, settings: Settings) 
             settings.max_api_body_bytes, settings.max_form_body_bytes, settings.max_json_depth
         ),
     )
+    typesetter.configure(typesetter.Bounds(*settings.render_bounds()))
     settle_heap()
     return app
 
@@ -102,6 +104,7 @@ def worker_command(
     settings = load_settings()
     with user_errors():
         ctx, signed = runtime.load_context(settings, datetime.now(UTC))
+    typesetter.configure(typesetter.Bounds(*settings.render_bounds()))
     transport = HttpTransport()
     stopping = False
 
