@@ -34,7 +34,6 @@ def test_every_figure_is_reported(result: dict[str, Any]) -> None:
     assert result["meets_target"] == (best >= documents.TARGET_PER_SECOND)
     memory = result["memory"]
     assert 0 < memory["baseline_rss_mib"] <= memory["peak_rss_mib"]
-    assert memory["typesetter_peak_rss_mib"] > 50  # Typst and its fonts, in the child
     assert result["environment"]["machine"]
 
 

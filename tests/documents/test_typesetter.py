@@ -1,6 +1,6 @@
 """Typst in a child process within a time and a memory bound (documents/typesetter.py): a
 layout past either is stopped and fails naming the bound and its setting, and the next
-document gets a fresh child."""
+document gets a fresh child; small documents are laid out in-process."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from hanoinet.documents.typesetter import Bounds, LayoutError, Typesetter
+from hanoinet.documents import typesetter as typesetter_module
+from hanoinet.documents.typesetter import (
+    IN_PROCESS_BYTES,
+    Bounds,
+    LayoutError,
+    Typesetter,
+    typeset,
+)
 from hanoinet.errors import DocumentFailed
 
 SOURCES = {
@@ -76,3 +83,27 @@ def test_a_layout_past_its_memory_is_stopped_and_the_next_gets_a_fresh_child(
         assert _compile(typesetter, sources, "ok").startswith(b"%PDF-")
     finally:
         typesetter.close()
+
+
+@pytest.fixture
+def shared() -> Iterator[None]:
+    typesetter_module.configure(Bounds(seconds=1, memory_mb=768))
+    yield
+    typesetter_module.configure(Bounds())
+
+
+def test_small_data_is_laid_out_in_process_and_large_data_within_the_bounds(
+    sources: Path, shared: None
+) -> None:
+    """Most requests are small: laid out in-process, no child started; data past
+    IN_PROCESS_BYTES goes to the child, where the time bound holds."""
+    small = "x" * 100
+    pdf, _warned = typeset(small, input=str(sources / "ok.typ"), root=str(sources))
+    assert pdf.startswith(b"%PDF-")
+    assert typesetter_module.typesetter()._child is None
+    large = "x" * (IN_PROCESS_BYTES + 1)
+    with pytest.raises(DocumentFailed, match="longer than 1 s"):
+        typeset(large, input=str(sources / "slow.typ"), root=str(sources))
+    pdf, _warned = typeset(large, input=str(sources / "ok.typ"), root=str(sources))
+    assert pdf.startswith(b"%PDF-")
+    assert typesetter_module.typesetter()._child is not None

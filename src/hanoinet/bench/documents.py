@@ -8,9 +8,7 @@ before is counted or shared:
   issues: PDF/A-4f, the request and the directory attached, PAdES with the node's key),
   render alone, the reference (``typst.compile`` of the very same template and data as a
   plain PDF: no PDF/A, no checks of ours, no signature), and verify; then the signed document in
-  each of the six UN languages. Its peak RSS, its RSS after the imports (the baseline), and
-  the peak RSS of its typesetting child (documents/typesetter.py), where Typst and the fonts
-  live.
+  each of the six UN languages. Its peak RSS, and its RSS after the imports (the baseline).
 Every document made is a different one (its own request id and time), as a node's are, so
 Typst's cache of an identical layout is never what is measured.
 - **parallel**: ``processes`` processes (default: one per core) make ``rounds`` signed
@@ -142,7 +140,6 @@ def single(rounds: int) -> dict[str, Any]:
 
     from hanoinet.documents import render
     from hanoinet.documents.signature import verify
-    from hanoinet.documents.typesetter import typesetter
 
     m = _prepare()
     baseline = _rss_mib()
@@ -186,8 +183,6 @@ def single(rounds: int) -> dict[str, Any]:
         lang: _timing(f"render + sign, {lang}", each, functools.partial(_make, lang))
         for lang in LANGS
     }
-    peak = _peak_rss_mib()
-    typesetter().close()  # waited for: its peak is now the children's
     return {
         "pages": made.pages,
         "bytes": len(made.pdf),
@@ -195,10 +190,7 @@ def single(rounds: int) -> dict[str, Any]:
         "languages": languages,
         "memory": {
             "baseline_rss_mib": round(baseline, 1),
-            "peak_rss_mib": round(peak, 1),
-            "typesetter_peak_rss_mib": round(
-                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
-            ),
+            "peak_rss_mib": round(_peak_rss_mib(), 1),
         },
     }
 

@@ -394,7 +394,6 @@ def documents_command(
     memory = result["memory"]
     console.print(
         f"  peak RSS of one process: {memory['peak_rss_mib']:.1f} MiB (after imports "
-        f"{memory['baseline_rss_mib']:.1f} MiB), of its typesetting child "
-        f"{memory['typesetter_peak_rss_mib']:.1f} MiB",
+        f"{memory['baseline_rss_mib']:.1f} MiB)",
         markup=False,
     )

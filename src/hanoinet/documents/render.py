@@ -40,7 +40,7 @@ from hanoinet.convention import convention
 from hanoinet.convention.catalog import UNCONFIRMED
 from hanoinet.convention.model import LANGUAGES
 from hanoinet.documents.clauses import applicable
-from hanoinet.documents.typesetter import LayoutError, typesetter
+from hanoinet.documents.typesetter import LayoutError, typeset
 from hanoinet.errors import DocumentFailed, MissingTool, UnknownArticle
 from hanoinet.law.document import RequestDocument
 from hanoinet.law.findings import Finding
@@ -702,8 +702,9 @@ def render(
     request_id: str | None = None,
     directory_token: str | None = None,
 ) -> Rendered:
-    """The request as an unsigned PDF/A-4f: final when it has no error, else a draft; laid
-    out in a child process within the node's time and memory bounds (documents/typesetter)."""
+    """The request as an unsigned PDF/A-4f: final when it has no error, else a draft; a large
+    one laid out in a child process within the node's time and memory bounds
+    (documents/typesetter)."""
     language = language_for(doc, lang)
     check_fonts(language)
     draft = any(f.severity == "error" for f in findings)
@@ -727,10 +728,10 @@ def render(
         )
     template = _template()
     try:
-        pdf, warned = typesetter().compile(
+        pdf, warned = typeset(
+            json.dumps(data, ensure_ascii=False),
             input=str(template),
             root=str(template.parent),
-            sys_inputs={"data": json.dumps(data, ensure_ascii=False)},
             pdf_standards=[PDF_STANDARD],
             timestamp=int(issued_at.timestamp()),
         )

@@ -14,8 +14,13 @@ daemonic pool worker may not have children of its own) and copies nothing of its
 server's threads). Parent and child speak length-prefixed pickles over the child's stdin
 and stdout; the child is this module, nothing else writes there.
 
-The cost: the data and the PDF cross a pipe (well under a millisecond for two pages), and a
-child starts once per process (docs/benchmarks.md).
+The cost: the data and the PDF cross a pipe, and every document is two hand-overs between
+processes, which on a busy machine wait for the scheduler: ``bench documents`` made 12-44
+signed documents per second on two processes that way against 18-55 in-process, in the
+same hour (docs/benchmarks.md). So a document whose data is small (``IN_PROCESS_BYTES``,
+most requests by far) is laid out in-process, where its cost is known and small (a 64 KiB
+document: about 14 pages, a fraction of a second, tens of MiB); only a larger one goes to
+the child, where the bounds hold.
 """
 
 from __future__ import annotations
@@ -30,11 +35,15 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from functools import cache
 from typing import IO, Any
 
 from hanoinet.errors import DocumentFailed
 
 _LENGTH = struct.Struct(">Q")
+IN_PROCESS_BYTES = 64 << 10
+"""Data up to this size (the JSON Typst is given) is laid out in-process; larger, in the
+bounded child."""
 START_SECONDS = 120.0
 """A child loading Typst and finding the fonts: seconds on a loaded machine, never minutes."""
 
@@ -151,6 +160,30 @@ class Typesetter:
 
 
 _shared = Typesetter()
+_IN_PROCESS = threading.Lock()
+"""One compile at a time per process: the Typst compiler is one object (fonts loaded once)."""
+
+
+@cache
+def _compiler() -> Any:
+    import typst
+
+    return typst.Compiler()
+
+
+def typeset(data: str, **options: Any) -> tuple[bytes, list[str]]:
+    """Lay out with ``sys_inputs={"data": data}``: in-process when ``data`` is small, else
+    in this process's bounded child (raises LayoutError, DocumentFailed)."""
+    if len(data.encode()) > IN_PROCESS_BYTES:
+        return _shared.compile(sys_inputs={"data": data}, **options)
+    import typst
+
+    try:
+        with _IN_PROCESS:
+            pdf, warned = _compiler().compile_with_warnings(sys_inputs={"data": data}, **options)
+    except typst.TypstError as exc:
+        raise LayoutError(str(exc)) from None
+    return pdf, [str(getattr(w, "message", w)) for w in warned]
 
 
 def configure(bounds: Bounds) -> None:
