@@ -212,10 +212,11 @@ def create_app(
         return Response(directory_token, media_type=JOSE)
 
     generated = app.openapi
+    bounds = limits or Limits()
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = doc.complete(generated())
+            app.openapi_schema = doc.complete(generated(), bounds.of)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -266,7 +267,7 @@ def create_app(
     app.include_router(public.router)
     # Inside the security headers, so that a refusal carries them too (the last added is the
     # outermost).
-    app.add_middleware(BodyLimits, limits=limits or Limits())
+    app.add_middleware(BodyLimits, limits=bounds)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
