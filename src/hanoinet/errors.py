@@ -13,6 +13,7 @@ apart, a ``detail`` for debugging that never reaches a peer or a user.
     ├── UnknownArticle           no such article or article key in the Convention
     ├── InvalidInput             a command-line value is malformed
     ├── NotARequest              a file is not a request document at all
+    │   └── RequestTooLarge      a request document, or one of its texts or lists, is too large
     ├── TransitionRefused        an action not allowed in a case's state; names the article
     ├── UnknownCase              no case by that id on this node
     ├── DirectoryRejected        a directory is forged, expired, downgraded ... (reason code)
@@ -107,6 +108,13 @@ class NotARequest(HanoinetError):
     """The input is not a request document at all (not JSON, not an object, no known kind)."""
 
     code = "not_a_request"
+
+
+class RequestTooLarge(NotARequest):
+    """A request document is larger than the format allows, whole or in one field (names the
+    field and the limit)."""
+
+    code = "request_too_large"
 
 
 class TransitionRefused(HanoinetError):

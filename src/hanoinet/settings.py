@@ -12,6 +12,11 @@
 | ``HANOINET_ACK_EMERGENCY_MINUTES`` | 15 | an incoming emergency request not acknowledged by then is escalated |
 | ``HANOINET_ACK_URGENT_MINUTES`` | 60 | the same for an urgent request |
 | ``HANOINET_STATS_THRESHOLD`` | 5 | statistics withhold any count below it (and any count that would give one away) |
+| ``HANOINET_MAX_API_BODY_BYTES`` | 1 MiB | largest JSON API body (docs/limits.md) |
+| ``HANOINET_MAX_FORM_BODY_BYTES`` | 256 KiB | largest form post of the web desk (but the wizard's) |
+| ``HANOINET_MAX_JSON_DEPTH`` | 32 | deepest JSON nesting the API reads |
+| ``HANOINET_DOCUMENT_RENDER_SECONDS`` | 30 | longest time typesetting one formal document |
+| ``HANOINET_DOCUMENT_RENDER_MEMORY_MB`` | 1024 | most memory of the typesetting process |
 | ``HANOINET_APPROVAL`` | ``requester`` | which outgoing requests a supervisor approves before they are sent: ``none``, ``requester`` (cases opened by a requester), ``all`` (node policy) |
 """
 
@@ -78,9 +83,45 @@ class Settings(BaseSettings):
             "would give it away), so that no single case can be recognized."
         ),
     )
+    max_api_body_bytes: int = Field(
+        default=1 << 20,
+        ge=64 << 10,
+        description=(
+            "Largest body of a JSON API call (/api/v1, the peer routes apart); larger is "
+            "refused with 413 before it is read."
+        ),
+    )
+    max_form_body_bytes: int = Field(
+        default=256 << 10,
+        ge=64 << 10,
+        description=(
+            "Largest form post of the web desk (the drafting wizard apart); larger is refused "
+            "with 413 unread."
+        ),
+    )
+    max_json_depth: int = Field(
+        default=32,
+        ge=8,
+        le=1000,
+        description="Deepest nesting of JSON sent to the API; deeper is refused with 422.",
+    )
+    document_render_seconds: int = Field(
+        default=30,
+        ge=5,
+        description="Longest time typesetting one formal document (PDF) may take.",
+    )
+    document_render_memory_mb: int = Field(
+        default=1024,
+        ge=512,
+        description="Most memory the process typesetting formal documents may hold, in MiB.",
+    )
     key_passphrase: SecretStr | None = Field(
         default=None, description="Unlocks the node's private keys; never logged."
     )
+
+    def render_bounds(self) -> tuple[int, int]:
+        """Seconds and MiB the typesetting of one formal document may take."""
+        return self.document_render_seconds, self.document_render_memory_mb
 
     def ack_targets(self) -> dict[str, timedelta]:
         """The node's acknowledgement targets for the 24/7 desk, by urgency."""

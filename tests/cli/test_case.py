@@ -66,7 +66,13 @@ def test_new_text_and_bad_file(node: Path) -> None:
     bad = node / "bad.json"
     bad.write_text("[]", encoding="utf-8")
     assert run("case", "new", "--from", str(bad)).exit_code == 2
-    assert ok_json("case", "list")["requests"][0]["id"] == "R-000001"
+    huge = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    huge["persons"] = [{"name": "x"}] * 201
+    bad.write_text(json.dumps(huge), encoding="utf-8")
+    refused = run("case", "new", "--from", str(bad))
+    assert refused.exit_code == 2
+    assert "/persons has 201 items; at most 200" in refused.stderr
+    assert [r["id"] for r in ok_json("case", "list")["requests"]] == ["R-000001"]
 
 
 def test_act_json(node: Path) -> None:

@@ -66,6 +66,23 @@ def test_check_not_a_request_exits_2(tmp_path: Path) -> None:
     assert runner.invoke(app, ["check", str(path)]).exit_code == 2
 
 
+def test_check_a_document_too_large_exits_2_naming_the_field_and_the_limit(
+    tmp_path: Path,
+) -> None:
+    document = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    document["facts_summary"] = "x" * 20_000_000
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    result = runner.invoke(app, ["check", str(path)])
+    assert result.exit_code == 2
+    assert f"{path} is 20,00" in result.stderr and "at most 524,288" in result.stderr
+    document["facts_summary"] = "x" * 50_001
+    path.write_text(json.dumps(document), encoding="utf-8")
+    result = runner.invoke(app, ["check", str(path)])
+    assert result.exit_code == 2
+    assert "/facts_summary has 50,001 characters; at most 50,000" in result.stderr
+
+
 def test_schema_is_json_schema_with_kinds() -> None:
     result = runner.invoke(app, ["schema", "request"])
     schema = json.loads(result.stdout)

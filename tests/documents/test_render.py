@@ -15,7 +15,9 @@ from hanoinet.documents import render, signature
 from hanoinet.documents.clauses import applicable
 from hanoinet.documents.render import Phrases, language_for
 from hanoinet.documents.signature import make
+from hanoinet.documents.typesetter import Bounds, typesetter
 from hanoinet.errors import DocumentFailed
+from hanoinet.law.document import LONG
 
 from .conftest import AT, AUTHORITY, FORMS, LANGS, checked, complete, pdf_parts, pdf_text, shows
 
@@ -78,6 +80,19 @@ def test_what_a_requesting_authority_types_is_text_never_markup() -> None:
     pdf, _ = _made("stored_data", "en", document)
     text = " ".join(pdf_text(pdf).split())
     assert '#set page(paper: "a6") *not bold* $x^2$ <label> @ref \\ end' in text
+
+
+def test_a_request_at_its_size_limit_is_laid_out_in_the_bounded_child() -> None:
+    """The document limits and the typesetter's bounds fit together: four long texts at their
+    limit (200,000 characters) make a document of some forty pages, laid out in the child
+    (documents/typesetter.py) within the default bounds."""
+    document = complete("stored_data")
+    words = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 900
+    for field in ("facts_summary", "assistance_sought", "procedures_requested", "purpose"):
+        document[field] = words[:LONG]
+    pdf, _ = _made("stored_data", "en", document)
+    assert typesetter().bounds == Bounds() and typesetter()._child is not None
+    assert "consectetur adipiscing" in pdf_text(pdf)
 
 
 def test_a_request_with_errors_is_a_draft_with_its_errors_listed() -> None:

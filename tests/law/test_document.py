@@ -10,9 +10,22 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from hanoinet.convention import convention
-from hanoinet.errors import NotARequest
+from hanoinet.errors import NotARequest, RequestTooLarge
 from hanoinet.law import FORMAT, check_text, parse_request, request_schema, template
-from hanoinet.law.document import TOP_FIELDS, RequestDocument, pointer, read_request
+from hanoinet.law.document import (
+    CODE,
+    FEW,
+    LONG,
+    MANY,
+    MAX_DOCUMENT_BYTES,
+    MAX_TEXT_BYTES,
+    NAME,
+    TEXT,
+    TOP_FIELDS,
+    RequestDocument,
+    pointer,
+    read_request,
+)
 
 FORMS = list(convention().forms)
 
@@ -212,8 +225,79 @@ def test_pointer_is_rfc6901(loc: tuple[int | str, ...], expected: str) -> None:
 
 def test_deeply_nested_json_is_not_a_request_rather_than_a_crash() -> None:
     text = '{"kind": "preservation", "facts_summary": ' + "[" * 100_000 + "]" * 100_000 + "}"
-    with pytest.raises(NotARequest):
+    with pytest.raises(NotARequest, match=r"nests 100001 levels deep; .* at most 32"):
         parse_request(text)
+
+
+# --- Limits: a document larger than any request is refused whole, naming the field ---------
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "said"),
+    [
+        (
+            ("facts_summary",),
+            "x" * (LONG + 1),
+            "/facts_summary has 50,001 characters; at most 50,000",
+        ),
+        (("requesting_authority", "name"), "x" * (NAME + 1), "/requesting_authority/name has 501"),
+        (("persons",), [{}] * (MANY + 1), "/persons has 201 items; at most 200"),
+        (("offences", 0, "conduct"), ["a"] * (FEW + 1), "/offences/0/conduct has 51 items"),
+        (("data", 0, "identifiers", 1), "x" * (NAME + 1), "/data/0/identifiers/1 has 501"),
+        (("language",), "x" * (CODE + 1), "/language has 65 characters; at most 64"),
+    ],
+)
+def test_a_text_or_a_list_past_its_limit_refuses_the_document_naming_it(
+    example: dict[str, Any], path: tuple[str | int, ...], value: Any, said: str
+) -> None:
+    example.setdefault("offences", [{}])
+    example["data"] = [{"identifiers": ["a", "b"]}]
+    where: Any = example
+    for step in path[:-1]:
+        where = where[step]
+    where[path[-1]] = value
+    with pytest.raises(RequestTooLarge, match="shorten it") as refused:
+        parse_request(json.dumps(example), "req.json")
+    assert refused.value.message.startswith(f"req.json: {said}")
+    assert refused.value.code == "request_too_large"
+
+
+def test_texts_each_within_their_limit_may_not_add_up_past_the_whole(
+    example: dict[str, Any],
+) -> None:
+    for field in ("facts_summary", "assistance_sought", "procedures_requested", "purpose"):
+        example[field] = "é" * LONG  # two bytes each: 100,000 bytes a field
+    example["persons"] = [{"name": "x" * NAME, "location": "y" * TEXT}] * MANY
+    with pytest.raises(RequestTooLarge, match=r"bytes as JSON; .* at most 524,288"):
+        read_request(example)
+    del example["persons"]
+    doc, findings = parse_request(json.dumps(example))
+    assert doc.facts_summary == "é" * LONG
+    assert not [f for f in findings if f.code == "invalid_value"]
+
+
+def test_a_text_too_large_for_any_document_is_refused_before_it_is_parsed() -> None:
+    text = "[" + " " * MAX_TEXT_BYTES  # not even JSON: never read as such
+    with pytest.raises(RequestTooLarge, match=r"2,097,153 bytes; .* at most 524,288"):
+        parse_request(text)
+
+
+def test_the_schema_states_every_limit() -> None:
+    schema = request_schema()
+    assert schema["properties"]["facts_summary"]["anyOf"][0]["maxLength"] == LONG
+    assert schema["properties"]["persons"]["maxItems"] == MANY
+    assert str(MAX_DOCUMENT_BYTES) in schema["$comment"]
+    person = schema["$defs"]["Person"]["properties"]
+    assert person["identifiers"]["items"]["maxLength"] == NAME
+    texts = [
+        prop
+        for part in [schema, *schema["$defs"].values()]
+        for name, prop in part["properties"].items()
+        if name not in ("kind", "format")
+        for prop in [prop, *prop.get("anyOf", [])]
+        if prop.get("type") == "string" and "enum" not in prop and "format" not in prop
+    ]
+    assert texts and all("maxLength" in p for p in texts)
 
 
 # --- Template and schema ----------------------------------------------------------------

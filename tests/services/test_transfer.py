@@ -277,10 +277,34 @@ def test_a_replayed_chunk_is_acknowledged_and_not_written(world: dict[str, Any])
     assert first["next_chunk"] == 1 and again["next_chunk"] == 1 and again["duplicate"] is True
     with pytest.raises(TransferRefused) as wrong:
         client.chunk(endpoint, package, 0, b"x" * CHUNK, last=False)  # a chunk of something else
-    assert wrong.value.reason == "chunk_corrupted"
+    assert wrong.value.reason == transfer.NO_SUCH_TRANSFER
     with pytest.raises(TransferRefused) as ahead:
         client.chunk(endpoint, package, 2, data[2 * CHUNK : 3 * CHUNK], last=False)
     assert ahead.value.reason == "out_of_order" and ahead.value.status == 409
+
+
+def test_a_stranger_cannot_tell_a_package_that_exists_from_one_that_does_not(
+    world: dict[str, Any],
+) -> None:
+    """Chunks from one without the data: a package offered here, one accepted already, one
+    never offered, a chunk number past the end: the same status, code and text each time."""
+    package = _offer(world, post=True)
+    client, endpoint = world["client"], "http://xa-ca.test"
+    answers = set()
+    for ident, n in ((package, 0), (package, 1), (package, 10**6), ("EV-xb-ca-424242", 0)):
+        with pytest.raises(TransferRefused) as refused:
+            client.chunk(endpoint, ident, n, b"x" * CHUNK, last=False)
+        answers.add((refused.value.status, refused.value.reason, refused.value.message))
+    assert answers == {(404, transfer.NO_SUCH_TRANSFER, next(iter(answers))[2])}
+    assert "offer the package" in next(iter(answers))[2]
+    # the sender, who holds the data, is told where the transfer stands
+    _send(world)
+    data = world["packed"].package.path.read_bytes()
+    again = client.chunk(endpoint, package, 0, data[:CHUNK], last=False)
+    assert again["state"] == "accepted" and again["duplicate"] is True
+    with pytest.raises(TransferRefused) as refused:
+        client.chunk(endpoint, package, 0, b"x" * CHUNK, last=False)
+    assert (refused.value.status, refused.value.reason) == (404, transfer.NO_SUCH_TRANSFER)
 
 
 def test_a_truncated_transfer_is_not_accepted_until_complete(world: dict[str, Any]) -> None:

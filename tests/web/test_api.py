@@ -199,6 +199,24 @@ def test_not_a_request_document_is_422_and_nothing_is_stored(api: dict[str, Any]
     assert case_service.list_requests(api["store"], actor="t", at=T0) == []
 
 
+def test_a_request_document_too_large_is_422_naming_the_field_and_nothing_is_stored(
+    api: dict[str, Any],
+) -> None:
+    client = api["client"]
+    document = json.loads(EXAMPLE.read_text("utf-8"))
+    document["facts_summary"] = "x" * 50_001
+    for path in ("/api/v1/cases", "/api/v1/check"):
+        response = client.post(path, headers=_auth(api, "lara-act"), json=document)
+        assert response.status_code == 422
+        problem = response.json()
+        assert (problem["code"], problem["title"]) == (
+            "request_too_large",
+            "Request document too large",
+        )
+        assert "/facts_summary has 50,001 characters; at most 50,000" in problem["detail"]
+    assert case_service.list_requests(api["store"], actor="t", at=T0) == []
+
+
 def test_with_the_session_cookie_a_post_needs_the_csrf_header(api: dict[str, Any]) -> None:
     import pyotp
 
@@ -321,7 +339,53 @@ def test_a_batch_nested_too_deeply_is_a_problem(api: dict[str, Any]) -> None:
         assert response.status_code == 400, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
         assert response.json()["code"] == "not_a_batch"
-        assert "nested too deeply" in response.json()["detail"]
+        assert "levels deep; at most 32 are accepted" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/v1/cases"),
+        ("POST", "/api/v1/check"),
+        ("PUT", "/api/v1/requests/R-000001/document"),
+        ("POST", "/api/v1/requests/R-000001/actions/acknowledge"),
+    ],
+)
+def test_json_too_deep_or_too_large_is_refused_before_it_is_parsed(
+    api: dict[str, Any], method: str, path: str
+) -> None:
+    """FastAPI's parser would recurse into 100,000 brackets (a RecursionError, a 500): the
+    body is measured first and refused with the limit named; nothing is stored."""
+    client = api["client"]
+    headers = _auth(api, "lara-act") | {"content-type": "application/json"}
+    deep = b"[" * 100_000 + b"]" * 100_000
+    response = client.request(method, path, headers=headers, content=deep)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "too_deep"
+    assert "at most 32 are accepted (HANOINET_MAX_JSON_DEPTH)" in response.json()["detail"]
+    large = b'{"kind": "' + b"x" * (1 << 20) + b'"}'
+    response = client.request(method, path, headers=headers, content=large)
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
+    assert "HANOINET_MAX_API_BODY_BYTES" in response.json()["detail"]
+    assert case_service.list_requests(api["store"], actor="t", at=T0) == []
+
+
+def test_api_answers_are_never_kept_and_https_gets_hsts(api: dict[str, Any]) -> None:
+    client = api["client"]
+    for path, who in (("/api/v1/requests", "lara-read"), ("/api/v1/health", None)):
+        response = client.get(path, headers=_auth(api, who) if who else {})
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "no-store"
+        assert "strict-transport-security" not in response.headers
+    refused = client.get("/api/v1/requests")
+    assert (refused.status_code, refused.headers["cache-control"]) == (401, "no-store")
+    secure = client.get("https://testserver/api/v1/health")
+    assert secure.headers["strict-transport-security"] == "max-age=31536000"
+    static = client.get("/static/hanoinet.css")
+    assert static.status_code == 200
+    assert "cache-control" not in static.headers
 
 
 # --- the CLI's other operations: edit, check, forms, templates, the audit log -------------------

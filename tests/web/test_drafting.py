@@ -725,6 +725,22 @@ def test_a_save_without_the_form_token_writes_nothing_and_keeps_what_was_typed(
     assert page.attrs("f-facts_summary")  # the field is there to submit again
 
 
+def test_a_text_past_its_limit_is_not_saved_and_the_page_names_the_field(desk: Desk) -> None:
+    rita = desk.user("rita", "requester")
+    ident = new_draft(rita)
+    before = snapshot(desk.store)
+    refused = save(rita, ident, "facts", {"facts_summary": "x" * 50_001})
+    assert refused.status_code == 422
+    assert snapshot(desk.store)["requests"] == before["requests"]
+    assert "edit" not in [e.action for e in audit_entries(desk.store)]
+    shown = text_of(refused.text)
+    assert "Not saved: a text or a list is longer than a request may hold" in shown
+    assert "/facts_summary has 50,001 characters; at most 50,000 are accepted" in shown
+    page = Page(refused.text)
+    # there to shorten and save again; the browser stops typing at the schema's limit
+    assert page.attrs("f-facts_summary")["maxlength"] == "50000"
+
+
 def test_a_save_without_the_form_token_says_why(web_desk: Desk) -> None:
     rita = web_desk.user("rita", "requester")
     ident = new_draft(rita)
@@ -969,7 +985,17 @@ def test_the_live_check_refuses_a_missing_form_token_and_an_anonymous_user(desk:
 
 @pytest.mark.parametrize(
     "document",
-    ["", "not json", "[]", "null", "5", '"preservation"', '{"kind": "wiretap"}', '{"format": 1}'],
+    [
+        "",
+        "not json",
+        "[]",
+        "null",
+        "5",
+        '"preservation"',
+        '{"kind": "wiretap"}',
+        '{"format": 1}',
+        '{"kind": "preservation", "facts_summary": ' + "[" * 100_000,  # never parsed: no 500
+    ],
 )
 def test_the_live_check_refuses_a_document_that_is_not_a_request(
     web_desk: Desk, document: str

@@ -162,3 +162,21 @@ def test_the_openapi_document_is_valid_and_is_the_one_tested(node: dict[str, Any
         ):
             assert operation["security"] == [{"bearer": []}, {"session": []}]
             assert "401" in operation["responses"]
+
+
+def test_every_request_body_states_its_limit_and_its_413(node: dict[str, Any]) -> None:
+    paths = schemathesis.openapi.from_asgi(OPENAPI, node["app"]).raw_schema["paths"]
+    bodies = {
+        (method.upper(), path): operation
+        for path, item in paths.items()
+        for method, operation in item.items()
+        if "requestBody" in operation
+    }
+    assert ("POST", "/api/v1/inbox") in bodies and ("POST", "/api/v1/cases") in bodies
+    for (method, path), operation in bodies.items():
+        assert "413" in operation["responses"], (method, path)
+        assert "refused with 413 before it is read" in operation["requestBody"]["description"]
+    inbox = bodies[("POST", "/api/v1/inbox")]["requestBody"]["description"]
+    assert inbox.startswith("At most 2,097,152 bytes (fixed by the format)")
+    cases = bodies[("POST", "/api/v1/cases")]["requestBody"]["description"]
+    assert cases.startswith("At most 1,048,576 bytes (the setting HANOINET_MAX_API_BODY_BYTES)")

@@ -854,6 +854,16 @@ def test_pages_carry_the_security_headers(web_node: Node) -> None:
     assert page.headers["referrer-policy"] == "no-referrer"
 
 
+def test_nothing_a_logged_in_user_is_answered_is_kept_but_static_files_may_be(
+    web_node: Node,
+) -> None:
+    client, _ = first_log_in(web_node, "carl", "central_authority_officer")
+    home = client.get("/", follow_redirects=False)  # a redirect, not a page
+    assert home.status_code == 303
+    assert home.headers["cache-control"] == "no-store"
+    assert "cache-control" not in client.get("/static/hanoinet.css").headers
+
+
 # --- the language switch ------------------------------------------------------------------------
 
 

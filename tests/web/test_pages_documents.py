@@ -121,3 +121,38 @@ def test_the_form_offers_the_six_languages(desk: Desk) -> None:
     for code in ("en", "ar", "es", "fr", "ru", "zh"):
         assert f'<option value="{code}" lang="{code}">' in page.text
     assert f'action="/requests/{desk.received}/document.pdf"' in page.text
+
+
+@pytest.mark.parametrize("number", ["0", "2147483648", "9" * 40])
+def test_a_document_number_past_any_kept_is_not_found(desk: Desk, number: str) -> None:
+    carl = desk.reader("carl", "central_authority_officer")
+    response = carl.get(f"/requests/{desk.received}/documents/{number}.pdf")
+    assert response.status_code == 404
+    assert "No such case or request" in response.text
+
+
+def test_a_peers_language_code_never_shapes_the_download_header(desk: Desk) -> None:
+    with desk.store.transaction() as conn:
+        kept = conn.execute(
+            insert(formal_documents)
+            .values(
+                request_id=desk.received,
+                direction="incoming",
+                status="invalid",
+                lang='"\r\nX-A:1',  # the column holds 8 characters: enough to break a header
+                request_sha256="0" * 64,
+                pdf=b"%PDF-2.0 altered",
+                signer=None,
+                problem="signature: the signature does not match the document",
+                created_at=T0,
+                updated_at=T0,
+            )
+            .returning(formal_documents.c.id)
+        ).scalar_one()
+    carl = desk.reader("carl", "central_authority_officer")
+    response = carl.get(f"/requests/{desk.received}/documents/{kept}.pdf?download=1")
+    assert response.status_code == 200
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="{desk.received}-incoming-{kept}-xx.pdf"'
+    )
+    assert "x-a" not in response.headers

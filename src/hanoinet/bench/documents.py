@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 TARGET_PER_SECOND = 20
@@ -163,7 +164,9 @@ def single(rounds: int) -> dict[str, Any]:
         data["header"]["id"] = f"R-{number:06d}"
         data["date"] = [2026, 12, 1 + number % 28]
         return compiler.compile(
-            input=template, sys_inputs={"data": json.dumps(data, ensure_ascii=False)}
+            input=template,
+            root=str(Path(template).parent),  # as render does: whatever the working folder
+            sys_inputs={"data": json.dumps(data, ensure_ascii=False)},
         )
 
     checked = verify(made.pdf, m["trust"])

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 import typer
 
 from hanoinet.cli.output import console, user_errors
+from hanoinet.documents import typesetter
 from hanoinet.exchange.transport import HttpTransport
 from hanoinet.services import cases as case_service
 from hanoinet.services import documents, federation, runtime
@@ -63,6 +64,7 @@ def serve_command(
 
 def _app(ctx: federation.NodeContext, directory_token: str, settings: Settings) -> Any:
     from hanoinet.web.app import create_app, settle_heap
+    from hanoinet.web.limits import Limits
 
     app = create_app(
         ctx,
@@ -71,7 +73,11 @@ def _app(ctx: federation.NodeContext, directory_token: str, settings: Settings) 
         approval=settings.approval,
         evidence_dir=settings.data_dir / "evidence",
         stats_threshold=settings.stats_threshold,
+        limits=Limits(
+            settings.max_api_body_bytes, settings.max_form_body_bytes, settings.max_json_depth
+        ),
     )
+    typesetter.configure(typesetter.Bounds(*settings.render_bounds()))
     settle_heap()
     return app
 
@@ -98,6 +104,7 @@ def worker_command(
     settings = load_settings()
     with user_errors():
         ctx, signed = runtime.load_context(settings, datetime.now(UTC))
+    typesetter.configure(typesetter.Bounds(*settings.render_bounds()))
     transport = HttpTransport()
     stopping = False
 

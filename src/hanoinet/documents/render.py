@@ -23,7 +23,6 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -41,6 +40,7 @@ from hanoinet.convention import convention
 from hanoinet.convention.catalog import UNCONFIRMED
 from hanoinet.convention.model import LANGUAGES
 from hanoinet.documents.clauses import applicable
+from hanoinet.documents.typesetter import LayoutError, typeset
 from hanoinet.errors import DocumentFailed, MissingTool, UnknownArticle
 from hanoinet.law.document import RequestDocument
 from hanoinet.law.findings import Finding
@@ -684,17 +684,6 @@ def _unprintable(strings: list[tuple[str, bool]], lang: str) -> list[str]:
     return list(missing)
 
 
-_COMPILE = threading.Lock()
-"""One compile at a time per process: the Typst compiler is one object (fonts loaded once)."""
-
-
-@cache
-def _compiler() -> Any:
-    import typst
-
-    return typst.Compiler()
-
-
 def _template() -> Path:
     path = Path(str(resources.files("hanoinet.documents") / "templates" / TEMPLATE))
     if not path.is_file():
@@ -713,9 +702,9 @@ def render(
     request_id: str | None = None,
     directory_token: str | None = None,
 ) -> Rendered:
-    """The request as an unsigned PDF/A-4f: final when it has no error, else a draft."""
-    import typst
-
+    """The request as an unsigned PDF/A-4f: final when it has no error, else a draft; a large
+    one laid out in a child process within the node's time and memory bounds
+    (documents/typesetter)."""
     language = language_for(doc, lang)
     check_fonts(language)
     draft = any(f.severity == "error" for f in findings)
@@ -739,21 +728,17 @@ def render(
         )
     template = _template()
     try:
-        with _COMPILE:
-            pdf, warned = _compiler().compile_with_warnings(
-                input=str(template),
-                root=str(template.parent),
-                sys_inputs={"data": json.dumps(data, ensure_ascii=False)},
-                pdf_standards=[PDF_STANDARD],
-                timestamp=int(issued_at.timestamp()),
-            )
-    except typst.TypstError as exc:
+        pdf, warned = typeset(
+            json.dumps(data, ensure_ascii=False),
+            input=str(template),
+            root=str(template.parent),
+            pdf_standards=[PDF_STANDARD],
+            timestamp=int(issued_at.timestamp()),
+        )
+    except LayoutError as exc:
         raise DocumentFailed(f"the document could not be laid out: {exc}") from None
     if warned:
-        raise DocumentFailed(
-            "the document could not be laid out cleanly: "
-            + "; ".join(str(getattr(w, "message", w)) for w in warned)
-        )
+        raise DocumentFailed("the document could not be laid out cleanly: " + "; ".join(warned))
     assert isinstance(pdf, bytes)
     return Rendered(pdf, language, draft, data["footer"]["hash"], _pages(pdf))
 

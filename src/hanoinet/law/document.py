@@ -9,22 +9,53 @@ still read: the bad field is reported as a finding and treated as absent, so
 one typo does not hide every other problem.
 
 A file is *not a request at all* (``NotARequest``) when it is not JSON, not
-an object, or names no known ``kind``.
+an object, or names no known ``kind``; and it is refused whole
+(``RequestTooLarge``) when it is larger than a request has any reason to be: each
+text and list has a ``maxLength`` / ``maxItems`` in the schema, and the whole
+document ``MAX_DOCUMENT_BYTES``. Generous for any real request, finite so that
+nothing stores, checks or typesets megabytes of text (docs/limits.md). Refused,
+not reported as a finding: a finding would keep the text it is about.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hanoinet.boundedjson import MAX_DEPTH, depth
 from hanoinet.convention import convention
-from hanoinet.errors import NotARequest
+from hanoinet.errors import NotARequest, RequestTooLarge
 from hanoinet.law.findings import Finding
 
 FORMAT: Literal["hanoinet.request/1"] = "hanoinet.request/1"
+MAX_DOCUMENT_BYTES = 512 << 10
+"""A whole request document, as compact UTF-8 JSON: about 250 pages of text. Every long text
+at its limit would not fit: the sum is bounded too."""
+MAX_TEXT_BYTES = 4 * MAX_DOCUMENT_BYTES
+"""The text of a document before it is parsed: room for indentation and ``\\u`` escapes (at
+most three times UTF-8) of a document within ``MAX_DOCUMENT_BYTES``, which is measured once
+parsed."""
+CODE = 64
+"""An ISO code, an article number, a conduct id: a few characters; room for a mistake to be
+reported as a finding rather than refused."""
+NAME = 500
+"""A name, an identifier, a place, a reference."""
+TEXT = 5_000
+"""A short text: a contact, a reason, a justification (about two pages)."""
+LONG = 50_000
+"""A text that may run long: the facts (40(15)(c)), the assistance sought, a judgment (about
+20 pages; anything longer belongs in an annex sent as evidence)."""
+Code = Annotated[str, Field(max_length=CODE)]
+Name = Annotated[str, Field(max_length=NAME)]
+Text = Annotated[str, Field(max_length=TEXT)]
+Long = Annotated[str, Field(max_length=LONG)]
+MANY = 200
+"""Items of a list: persons, data items, identifiers."""
+FEW = 50
+"""Offences of one request, conduct ids and elements of one offence."""
 
 
 class Part(BaseModel):
@@ -32,25 +63,25 @@ class Part(BaseModel):
 
 
 class Authority(Part):
-    name: str | None = None
-    contact: str | None = Field(
+    name: Name | None = None
+    contact: Text | None = Field(
         None, description="Telephone, e-mail or address of a person who can answer."
     )
 
 
 class Matter(Part):
     nature: Literal["investigation", "prosecution", "judicial_proceeding"] | None = None
-    description: str | None = Field(
+    description: Long | None = Field(
         None, description="The subject matter and nature of the matter."
     )
-    authority: str | None = Field(
+    authority: Text | None = Field(
         None, description="The authority conducting it, with its functions."
     )
 
 
 class Offence(Part):
-    article: str | None = Field(None, description="A Convention offence by article, '7' to '17'.")
-    name: str | None = Field(
+    article: Code | None = Field(None, description="A Convention offence by article, '7' to '17'.")
+    name: Name | None = Field(
         None, description="The national offence, as the requesting State names it."
     )
     max_penalty_years: float | None = Field(
@@ -58,51 +89,55 @@ class Offence(Part):
         ge=0,
         description="Maximum deprivation of liberty for it in the requesting State, in years.",
     )
-    conduct: list[str] = Field(
+    conduct: list[Code] = Field(
         default_factory=list,
+        max_length=FEW,
         description="Conduct alleged, by the conduct ids of the Convention offence (offences.yaml).",
     )
-    elements: list[str] = Field(
+    elements: list[Code] = Field(
         default_factory=list,
+        max_length=FEW,
         description="Optional elements the facts also show (e.g. infringing_security_measures).",
     )
 
 
 class Person(Part):
-    name: str | None = None
+    name: Name | None = None
     role: Literal["suspect", "accused", "witness", "victim", "expert", "other"] | None = None
-    nationality: str | None = None
-    location: str | None = None
-    identifiers: list[str] = Field(default_factory=list)
+    nationality: Code | None = None
+    location: Text | None = None
+    identifiers: list[Name] = Field(default_factory=list, max_length=MANY)
 
 
 class DataItem(Part):
     category: Literal["subscriber", "traffic", "content", "other"] | None = None
-    identifiers: list[str] = Field(
-        default_factory=list, description="Accounts, addresses, numbers that identify the data."
+    identifiers: list[Name] = Field(
+        default_factory=list,
+        max_length=MANY,
+        description="Accounts, addresses, numbers that identify the data.",
     )
-    custodian: str | None = Field(None, description="The service provider or other custodian.")
-    location: str | None = Field(None, description="Where the ICT system or the data is.")
-    relation_to_offence: str | None = None
+    custodian: Text | None = Field(None, description="The service provider or other custodian.")
+    location: Text | None = Field(None, description="Where the ICT system or the data is.")
+    relation_to_offence: Text | None = None
 
 
 class Deadline(Part):
     date: dt.date | None = None
-    reason: str | None = None
+    reason: Text | None = None
 
 
 class CollectionPeriod(Part):
     start: dt.date | None = None
     end: dt.date | None = None
-    justification: str | None = None
+    justification: Text | None = None
 
 
 class OnwardTransfer(Part):
     """Personal data received from one State to be passed to a third State or organization."""
 
-    recipient: str | None = Field(None, description="The third State (ISO code) or organization.")
-    received_from: str | None = Field(None, description="The State that sent the data (ISO code).")
-    authorization: str | None = Field(
+    recipient: Name | None = Field(None, description="The third State (ISO code) or organization.")
+    received_from: Code | None = Field(None, description="The State that sent the data (ISO code).")
+    authorization: Text | None = Field(
         None, description="Reference and date of that State's prior authorization (36(3))."
     )
 
@@ -119,24 +154,24 @@ class RequestDocument(Part):
 
     format: Literal["hanoinet.request/1"] = FORMAT
     kind: str = Field(description="The cooperation form: see `hanoinet request kinds`.")
-    requesting_state: str | None = Field(None, description="ISO 3166-1 alpha-2 code.")
-    requested_state: str | None = Field(None, description="ISO 3166-1 alpha-2 code.")
+    requesting_state: Code | None = Field(None, description="ISO 3166-1 alpha-2 code.")
+    requested_state: Code | None = Field(None, description="ISO 3166-1 alpha-2 code.")
     requesting_authority: Authority | None = None
     matter: Matter | None = None
-    offences: list[Offence] = Field(default_factory=list)
-    facts_summary: str | None = None
-    assistance_sought: str | None = None
-    procedures_requested: str | None = None
-    persons: list[Person] = Field(default_factory=list)
-    purpose: str | None = None
-    data: list[DataItem] = Field(default_factory=list)
-    necessity: str | None = None
+    offences: list[Offence] = Field(default_factory=list, max_length=FEW)
+    facts_summary: Long | None = None
+    assistance_sought: Long | None = None
+    procedures_requested: Long | None = None
+    persons: list[Person] = Field(default_factory=list, max_length=MANY)
+    purpose: Long | None = None
+    data: list[DataItem] = Field(default_factory=list, max_length=MANY)
+    necessity: Long | None = None
     mla_to_follow: bool | None = None
     confidential: bool = False
     no_user_notice: bool = False
     urgency: Literal["routine", "urgent", "emergency"] = "routine"
     deadline: Deadline | None = None
-    language: str | None = Field(None, description="Language of the request (ISO 639-1 code).")
+    language: Code | None = Field(None, description="Language of the request (ISO 639-1 code).")
     period: CollectionPeriod | None = None
     channel: (
         Literal[
@@ -147,16 +182,16 @@ class RequestDocument(Part):
     oral: bool = Field(
         False, description="Made orally in urgency; to be confirmed in writing (40(14))."
     )
-    emergency: str | None = Field(
+    emergency: Long | None = Field(
         None, description="The significant and imminent risk to a person's life or safety (2(o))."
     )
-    judgment: str | None = None
-    consent: str | None = None
-    agreement: str | None = None
-    property: str | None = None
-    order: str | None = None
+    judgment: Long | None = None
+    consent: Long | None = None
+    agreement: Long | None = None
+    property: Long | None = None
+    order: Long | None = None
     onward_transfer: OnwardTransfer | None = None
-    related_request: str | None = Field(
+    related_request: Name | None = Field(
         None, description="Id of an earlier request this one follows (e.g. the preservation)."
     )
 
@@ -174,6 +209,18 @@ def parse_request(text: str, name: str = "the document") -> tuple[RequestDocumen
 
     Raises NotARequest when ``text`` is not a JSON object naming a known ``kind``.
     """
+    size = len(text.encode())
+    if size > MAX_TEXT_BYTES:
+        raise RequestTooLarge(
+            f"{name} is {size:,} bytes; a request document may have at most "
+            f"{MAX_DOCUMENT_BYTES:,} (as compact UTF-8 JSON): shorten its texts, and send "
+            "annexes as evidence"
+        )
+    found = depth(text.encode())
+    if found > MAX_DEPTH:
+        raise NotARequest(
+            f"{name} nests {found} levels deep; a request document nests at most {MAX_DEPTH}"
+        )
     try:
         raw = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
@@ -182,8 +229,6 @@ def parse_request(text: str, name: str = "the document") -> tuple[RequestDocumen
         ) from None
     except ValueError as exc:  # NaN / Infinity, which JSON (RFC 8259) does not have
         raise NotARequest(f"{name} is not JSON: {exc}") from None
-    except RecursionError:
-        raise NotARequest(f"{name} is nested too deeply to be a request") from None
     return read_request(raw, name)
 
 
@@ -208,12 +253,19 @@ def read_request(raw: Any, name: str = "the document") -> tuple[RequestDocument,
         raise NotARequest(
             f"{name} has format {json.dumps(raw.get('format'))}; this hanoinet reads {FORMAT}"
         )
+    size = len(json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode())
+    if size > MAX_DOCUMENT_BYTES:
+        raise RequestTooLarge(
+            f"{name} is {size:,} bytes as JSON; a request document may have at most "
+            f"{MAX_DOCUMENT_BYTES:,}: shorten its texts, and send annexes as evidence"
+        )
     data = dict(raw)
     findings: list[Finding] = []
     for _ in range(len(TOP_FIELDS) + len(data) + 1):
         try:
             return RequestDocument.model_validate(data), findings
         except ValidationError as exc:
+            _refuse_too_long(name, exc)
             for error in exc.errors():
                 loc = tuple(p for p in error["loc"] if isinstance(p, int | str))
                 top = str(loc[0]) if loc else ""
@@ -222,6 +274,22 @@ def read_request(raw: Any, name: str = "the document") -> tuple[RequestDocument,
                 findings.append(_shape_finding(kind, loc, error["type"], error["msg"]))
                 del data[top]
     raise AssertionError("unreachable: every error removes a field")  # pragma: no cover
+
+
+def _refuse_too_long(name: str, exc: ValidationError) -> None:
+    """A text or a list past its limit refuses the whole document, naming the field."""
+    for error in exc.errors():
+        if error["type"] not in ("string_too_long", "too_long"):
+            continue
+        loc = tuple(p for p in error["loc"] if isinstance(p, int | str))
+        limit = error.get("ctx", {}).get("max_length", 0)
+        value = error.get("input")
+        size = len(value) if isinstance(value, str | list) else 0
+        unit = "characters" if error["type"] == "string_too_long" else "items"
+        raise RequestTooLarge(
+            f"{name}: {pointer(loc)} has {size:,} {unit}; at most {limit:,} are accepted "
+            "(hanoinet schema request): shorten it, and send annexes as evidence"
+        )
 
 
 def _shape_finding(kind: str, loc: tuple[int | str, ...], error_type: str, msg: str) -> Finding:
@@ -241,6 +309,10 @@ def request_schema() -> dict[str, Any]:
     """The JSON Schema of the request document, with the kinds the Convention provides."""
     schema = RequestDocument.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$comment"] = (
+        f"A document of more than {MAX_DOCUMENT_BYTES} bytes as compact UTF-8 JSON is refused "
+        "whole, as is one with a text or a list past its maxLength or maxItems."
+    )
     schema["properties"]["kind"]["enum"] = list(convention().forms)
     return schema
 

@@ -49,6 +49,8 @@ from hanoinet.store.schema import evidence, requests
 
 INCOMING = "incoming"
 STORED = "store"
+NO_SUCH_TRANSFER = "no_such_transfer"
+"""The one refusal of a chunk that matches no open transfer, whether the package exists or not."""
 
 
 @dataclass(frozen=True)
@@ -272,7 +274,7 @@ def send(
             try:
                 answer = call(put)
             except TransferRefused as exc:
-                if exc.reason != "chunk_corrupted" or resent >= attempts * 4:
+                if exc.reason != NO_SUCH_TRANSFER or resent >= attempts * 4:
                     raise
                 resent += 1  # damaged on the way: the same chunk once more
                 continue
@@ -437,25 +439,29 @@ def receive_chunk(
         row = conn.execute(
             select(evidence).where(evidence.c.id == package_id, evidence.c.direction == "incoming")
         ).one_or_none()
-    if row is None:
+    # Whoever sends a chunk learns nothing of a package until the chunk proves it holds the
+    # data (it matches the offer's hash): an unknown package, a chunk number past the end and
+    # bytes that match nothing get one answer, word for word.
+    made = read_claims(row.offer) if row is not None else None
+    if (
+        row is None
+        or made is None
+        or not 0 <= n < made.chunks
+        or len(data) != made.chunk_length(n)
+        or hashlib.sha256(data).hexdigest() != made.chunk_hashes[n]
+    ):
         raise TransferRefused(
-            "unknown_package", f"no transfer of {package_id} was offered here", 404
+            NO_SUCH_TRANSFER,
+            "no open transfer here expects this chunk: offer the package "
+            "(POST /api/v1/evidence/offers), whose answer names the chunk needed next, and send "
+            "that chunk as offered (a chunk damaged on the way gets this answer too: send it "
+            "again)",
+            404,
         )
-    made = read_claims(row.offer)
     if row.state != "receiving":
         return _answer(row, duplicate=True)
     if row.next_chunk >= made.chunks:
         return _finish(ctx, folder, row, made, at)  # every chunk kept, no decision yet (a crash)
-    if not 0 <= n < made.chunks:
-        raise TransferRefused(
-            "no_such_chunk", f"{package_id} has chunks 0 to {made.chunks - 1}, not {n}", 404
-        )
-    digest = hashlib.sha256(data).hexdigest()
-    if len(data) != made.chunk_length(n) or digest != made.chunk_hashes[n]:
-        raise TransferRefused(
-            "chunk_corrupted",
-            f"chunk {n} of {package_id} does not match the offer's hash: send it again",
-        )
     if n < row.next_chunk:
         return _answer(row, duplicate=True)  # a replay of a chunk already kept: nothing written
     if n > row.next_chunk:

@@ -25,6 +25,7 @@ from hanoinet.errors import (
     HanoinetError,
     InvalidInput,
     NotARequest,
+    RequestTooLarge,
     TransitionRefused,
     UnknownCase,
 )
@@ -65,6 +66,7 @@ Action = Annotated[
     ),
 ]
 STATUS: dict[type[HanoinetError], tuple[int, str]] = {
+    RequestTooLarge: (422, "Request document too large"),
     UnknownCase: (404, "Not found"),
     Forbidden: (403, "Forbidden"),
     TransitionRefused: (409, "Action refused"),

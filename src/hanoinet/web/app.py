@@ -5,7 +5,6 @@ verified. Routes only translate HTTP; the work is in ``services.federation``."""
 from __future__ import annotations
 
 import gc
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -19,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hanoinet import __version__
+from hanoinet import __version__, boundedjson
 from hanoinet.cases.approval import DEFAULT_POLICY, Policy
 from hanoinet.exchange.envelope import MAX_BYTES
 from hanoinet.services.cases import ACK_TARGETS
@@ -28,6 +27,7 @@ from hanoinet.services.stats import DEFAULT_THRESHOLD
 from hanoinet.web import (
     api,
     articles,
+    auth,
     documents,
     drafting,
     evidence,
@@ -37,10 +37,11 @@ from hanoinet.web import (
 )
 from hanoinet.web import openapi as doc
 from hanoinet.web.common import Web
+from hanoinet.web.limits import MAX_BATCH_BYTES, BodyLimits, Limits
 
 JOSE = doc.JOSE
 MAX_BATCH = 200
-MAX_BATCH_BYTES = 16 * 1024 * 1024
+HSTS = "max-age=31536000"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -79,6 +80,15 @@ BATCH_BODY = {
 }
 
 
+def _private(request: Request) -> bool:
+    """Whether the answer may hold case content, or anything a logged-in user sees: every
+    answer of the API and every page of a session. Never kept by a browser or a proxy."""
+    path = request.url.path
+    if path.startswith("/static/"):
+        return False
+    return path.startswith("/api/") or auth.SESSION_COOKIE in request.cookies
+
+
 def settle_heap() -> None:
     """Once the app is built and before it serves: move every object alive now (the
     convention's data, templates, catalogs) out of the garbage collector's sight. Without
@@ -97,6 +107,7 @@ def create_app(
     approval: Policy = DEFAULT_POLICY,
     evidence_dir: Path | None = None,
     stats_threshold: int = DEFAULT_THRESHOLD,
+    limits: Limits | None = None,
 ) -> FastAPI:
     now = clock or (lambda: datetime.now(UTC))
     app = FastAPI(
@@ -148,13 +159,13 @@ def create_app(
                     413, "Batch too large", f"at most {MAX_BATCH_BYTES} bytes", "batch_too_large"
                 )
         try:
-            envelopes = json.loads(body)["envelopes"]
+            envelopes = boundedjson.loads(bytes(body), max_bytes=MAX_BATCH_BYTES, what="the batch")[
+                "envelopes"
+            ]
             if not isinstance(envelopes, list) or not all(isinstance(e, str) for e in envelopes):
                 raise ValueError("envelopes must be a list of strings")
-        except RecursionError:
-            return api.problem(
-                400, "Not a batch", "the body is nested too deeply to be a batch", "not_a_batch"
-            )
+        except boundedjson.TooDeep as exc:
+            return api.problem(400, "Not a batch", exc.message, "not_a_batch")
         except (ValueError, KeyError, TypeError) as exc:
             return api.problem(
                 400,
@@ -201,10 +212,11 @@ def create_app(
         return Response(directory_token, media_type=JOSE)
 
     generated = app.openapi
+    bounds = limits or Limits()
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = doc.complete(generated())
+            app.openapi_schema = doc.complete(generated(), bounds.of)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -253,6 +265,9 @@ def create_app(
         return PlainTextResponse(str(exc.detail), status_code=exc.status_code, headers=exc.headers)
 
     app.include_router(public.router)
+    # Inside the security headers, so that a refusal carries them too (the last added is the
+    # outermost).
+    app.add_middleware(BodyLimits, limits=bounds)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -261,6 +276,12 @@ def create_app(
         response.headers.setdefault("x-content-type-options", "nosniff")
         response.headers.setdefault("x-frame-options", "DENY")
         response.headers.setdefault("referrer-policy", "no-referrer")
+        if _private(request):
+            response.headers.setdefault("cache-control", "no-store")
+        if request.url.scheme == "https":
+            # the scheme as the client used it: uvicorn reads X-Forwarded-Proto from the
+            # proxies it trusts (FORWARDED_ALLOW_IPS, loopback by default)
+            response.headers.setdefault("strict-transport-security", HSTS)
         return response
 
     return app

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -127,15 +128,27 @@ def attachment(
 ) -> Response:
     """A file to save as ``name`` (or, ``inline``, to open in the browser); by default never
     kept by a browser or proxy (what it holds is the node's, not public)."""
-    disposition = "inline" if inline else "attachment"
     return Response(
         body,
         media_type=media_type,
         headers={
-            "content-disposition": f'{disposition}; filename="{name}"',
+            "content-disposition": disposition("inline" if inline else "attachment", name),
             "cache-control": cache,
         },
     )
+
+
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def disposition(kind: str, name: str) -> str:
+    """A Content-Disposition header (RFC 6266) that stays one well-formed header whatever
+    ``name`` holds: letters, digits, ``.``, ``_`` and ``-`` as they are, anything else ``_``
+    in ``filename``; the name as it is, percent-encoded, in ``filename*`` (RFC 8187)."""
+    plain = _UNSAFE_IN_NAME.sub("_", name) or "download"
+    if plain == name:
+        return f'{kind}; filename="{plain}"'
+    return f"{kind}; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def forbidden(request: Request) -> HTMLResponse:

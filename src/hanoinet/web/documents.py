@@ -17,6 +17,8 @@ from hanoinet.web.common import attachment, message_page, no_such_request, now, 
 from hanoinet.web.render import N_
 
 router = APIRouter(include_in_schema=False)
+MAX_NUMBER = 2**31 - 1
+"""Past any document a node keeps; a larger number would not fit the database's integers."""
 
 
 def _pdf(pdf: bytes, name: str, download: bool) -> Response:
@@ -80,6 +82,8 @@ def kept_document(request: Request, ident: str, number: int, download: str = "")
     current = _reader(request)
     if isinstance(current, Response):
         return current
+    if not 0 < number <= MAX_NUMBER:
+        return no_such_request(request)
     try:
         stored, pdf = service.read_pdf(
             web(request).ctx.store,
@@ -91,5 +95,7 @@ def kept_document(request: Request, ident: str, number: int, download: str = "")
         )
     except UnknownCase:
         return no_such_request(request)
-    name = f"{stored.request_id}-{stored.direction}-{stored.id}-{stored.lang or 'xx'}.pdf"
+    # the language as a peer declared it: named in the file name only when it is a UN language
+    lang = stored.lang if stored.lang in LANGUAGES else "xx"
+    name = f"{stored.request_id}-{stored.direction}-{stored.id}-{lang}.pdf"
     return _pdf(pdf, name, bool(download))

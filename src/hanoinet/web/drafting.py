@@ -18,6 +18,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from babel import Locale
@@ -25,12 +26,13 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
+from hanoinet import boundedjson
 from hanoinet.convention import convention
 from hanoinet.convention.model import article_of
-from hanoinet.errors import Forbidden, HanoinetError, NotARequest, UnknownCase
+from hanoinet.errors import Forbidden, HanoinetError, InvalidInput, NotARequest, UnknownCase
 from hanoinet.law import default_context
 from hanoinet.law.check import check_text
-from hanoinet.law.document import FORMAT
+from hanoinet.law.document import FORMAT, MAX_TEXT_BYTES, RequestDocument
 from hanoinet.law.findings import Finding
 from hanoinet.registry.participants import participant
 from hanoinet.services import access
@@ -282,6 +284,8 @@ class Input:
     (State, language and article names come from CLDR and the Convention's data)."""
     translate_options: bool = True
     errors: list[str] = field(default_factory=list)
+    max_length: int | None = None
+    """The schema's maxLength for the text (law/document.py): the browser stops typing there."""
 
     @property
     def html_type(self) -> str:
@@ -405,6 +409,26 @@ def _conduct_options(article: Any, which: str) -> list[tuple[str, str]]:
     return found
 
 
+@cache
+def max_lengths() -> dict[str, int]:
+    """The longest text of each field (``matter.description``: 50000), from the schema."""
+    schema = RequestDocument.model_json_schema()
+    defs = schema.get("$defs", {})
+    found: dict[str, int] = {}
+
+    def walk(properties: dict[str, Any], prefix: str) -> None:
+        for name, prop in properties.items():
+            for option in [prop, *prop.get("anyOf", [])]:
+                ref = option.get("$ref") or option.get("items", {}).get("$ref")
+                if ref:
+                    walk(defs[ref.rsplit("/", 1)[1]]["properties"], f"{prefix}{name}.")
+                elif option.get("type") == "string" and "maxLength" in option:
+                    found[prefix + name] = int(option["maxLength"])
+
+    walk(schema["properties"], "")
+    return found
+
+
 def _accepted(document: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """What the requested State's nodes accept, from the signed directory."""
     state = document.get("requested_state")
@@ -423,6 +447,8 @@ def _input(
     widget = WIDGETS.get(path, "area" if "." not in path else "text")
     ident = "f-" + name.replace(".", "-")
     found = Input(ident, name, widget, LABELS.get(path, path), value, HINTS.get(path, ""), [], True)
+    if widget in ("area", "text"):
+        found.max_length = max_lengths().get(path)
     if widget in ("select", "radio"):
         found.options = _options(path, kind, document, lang, ctx)
         found.translate_options = path not in ("requested_state", "language", "offences.article")
@@ -952,6 +978,21 @@ async def save_step(request: Request, ident: str, step: str = "") -> Response:
         )
     except Forbidden as exc:
         return message_page(request, N_("Not allowed"), exc.message, "", 403)
+    except NotARequest:  # a text or a list past its limit (RequestTooLarge): nothing stored
+        typed = apply_form(draft.document, chosen, form)
+        return _step_page(
+            request,
+            current,
+            draft,
+            chosen,
+            typed,
+            show_errors=True,
+            problem=N_(
+                "Not saved: a text or a list is longer than a request may hold (see below). "
+                "Shorten it and save again."
+            ),
+            status=422,
+        )
     except HanoinetError:  # the lifecycle refused: it was sent meanwhile
         return _not_saved(request)
     base = f"/drafts/{draft.summary.id}"
@@ -1004,8 +1045,10 @@ async def live_check(request: Request, ident: str, step: str = "") -> Response:
     if not auth.csrf_ok(current.csrf, _str(form.get("csrf"))):
         return Response(status_code=400)
     try:
-        base = json.loads(_str(form.get("_document")))
-    except json.JSONDecodeError:
+        base = boundedjson.loads(
+            _str(form.get("_document")), max_bytes=MAX_TEXT_BYTES, what="the draft"
+        )
+    except (ValueError, InvalidInput):  # not JSON, or nested or sized as no draft is
         base = None
     if (
         not isinstance(base, dict)

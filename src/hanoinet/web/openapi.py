@@ -8,6 +8,7 @@ two cannot drift apart unnoticed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -280,9 +281,26 @@ SECURITY: dict[str, Any] = {"security": [{"bearer": []}, {"session": []}]}
 """``openapi_extra=`` for a route that needs a principal: an API token or the session."""
 
 
-def complete(document: dict[str, Any]) -> dict[str, Any]:
-    """Add what the routes refer to but FastAPI does not generate: the problem schema and the
-    two ways to authenticate."""
+BodyLimit = Callable[[str, str], tuple[int, bool, str]]
+"""A route's body limit by method and path: bytes, whether streamed, the setting
+(``web.limits.Limits.of``)."""
+
+
+def complete(document: dict[str, Any], body_limit: BodyLimit | None = None) -> dict[str, Any]:
+    """Add what the routes refer to but FastAPI does not generate: the problem schema, the
+    two ways to authenticate, and each request body's limit with its 413."""
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            body = operation.get("requestBody")
+            if body is None or body_limit is None:
+                continue
+            limit, _streamed, setting = body_limit(method.upper(), path)
+            where = f"the setting {setting}" if setting else "fixed by the format"
+            body["description"] = (
+                f"At most {limit:,} bytes ({where}); a larger body is refused with 413 before "
+                "it is read (docs/limits.md)."
+            )
+            operation.setdefault("responses", {}).setdefault("413", problems(413)[413])
     components = document.setdefault("components", {})
     schema = Problem.model_json_schema(ref_template=REF)
     schemas = components.setdefault("schemas", {})
