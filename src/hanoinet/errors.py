@@ -12,6 +12,7 @@ apart, a ``detail`` for debugging that never reaches a peer or a user.
     ├── UnknownParticipant       no State or organization by that name or code
     ├── UnknownArticle           no such article or article key in the Convention
     ├── InvalidInput             a command-line value is malformed
+    │   └── AccountRefused       a user-lifecycle act refused (reason code for the pages)
     ├── NotARequest              a file is not a request document at all
     ├── TransitionRefused        an action not allowed in a case's state; names the article
     ├── UnknownCase              no case by that id on this node
@@ -101,6 +102,18 @@ class InvalidInput(HanoinetError):
     """A value given on the command line or in a request is malformed."""
 
     code = "invalid_input"
+
+
+class AccountRefused(InvalidInput):
+    """The node administrator's act on a user is refused: an unknown or removed user, the last
+    node administrator, one's own account, nothing to change. ``reason`` is a stable code the
+    web desk translates; the message, in English, names the field first (``user: ...``)."""
+
+    code = "account_refused"
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class NotARequest(HanoinetError):

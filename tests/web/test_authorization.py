@@ -910,8 +910,6 @@ ROUTES: dict[tuple[str, str], Callable[..., None] | str] = {
     ("POST", "/statistics/report"): STATISTICS,
     ("GET", "/login"): LOG_IN,
     ("POST", "/login"): LOG_IN,
-    ("GET", "/login/code"): LOG_IN,
-    ("POST", "/login/code"): LOG_IN,
     ("GET", "/login/setup"): LOG_IN,
     ("POST", "/login/setup"): LOG_IN,
     ("POST", "/logout"): LOG_IN,
