@@ -490,7 +490,7 @@ def test_home_sends_each_role_to_its_start(web_node: Node) -> None:
         "supervisor": "/desk",
         "central_authority_officer": "/desk",
         "requester": "/requests",
-        "node_admin": "/public/treaty",
+        "node_admin": "/users",
     }
     for role, start in starts.items():
         client, _ = first_log_in(web_node, role.replace("_", "-"), role)

@@ -93,6 +93,8 @@ def home(request: Request) -> Response:
         return _redirect("/desk")
     if access.can(current.principal, "cases.read"):
         return _redirect("/requests")
+    if access.can(current.principal, "users.manage"):
+        return _redirect("/users")
     return _redirect("/public/treaty")
 
 
