@@ -153,7 +153,7 @@ def test_the_designed_limits() -> None:
     limits = (users_service.IDLE, users_service.LIFETIME)
     assert limits == (timedelta(hours=1), timedelta(hours=12))
     assert users_service.STEP_TIME.total_seconds() == 600
-    assert users_service.MIN_PASSWORD == 12
+    assert (users_service.MIN_PASSWORD, users_service.MAX_PASSWORD) == (12, 128)
     delays = [users_service.throttle_delay(n).total_seconds() for n in range(13)]
     assert delays == [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900]
     assert users_service.throttle_delay(10_000) == timedelta(minutes=15)
@@ -546,6 +546,7 @@ def test_set_up_refuses_a_weak_or_mistyped_password_and_names_the_field(store: S
         (short, short, "new_password"),
         (NEW, NEW + " ", "repeat_password"),
         (INITIAL, INITIAL, "new_password"),  # the initial password, given by someone else
+        ("z" * (users_service.MAX_PASSWORD + 1),) * 2 + ("new_password",),  # refused, not cut
     ]
     for i, (new_password, repeated, field) in enumerate(cases):
         name = f"newbie{i}"
@@ -566,13 +567,15 @@ def test_set_up_refuses_a_weak_or_mistyped_password_and_names_the_field(store: S
         assert full.stage == "full" and user_row(store, name).totp_secret == half.pending_totp
 
 
-def test_set_up_exactly_the_minimum_length_is_enough(store: Store) -> None:
+@pytest.mark.parametrize("length", [users_service.MIN_PASSWORD, users_service.MAX_PASSWORD])
+def test_set_up_exactly_the_minimum_or_maximum_length_is_taken(store: Store, length: int) -> None:
     create_user(store, "newbie", "requester", actor="admin", at=T0, password=INITIAL)
     half = users_service.log_in(store, "newbie", INITIAL, at=T0)
     assert half.pending_totp is not None
-    exact = "y" * users_service.MIN_PASSWORD
+    exact = "y" * length
     code = pyotp.TOTP(half.pending_totp).at(T0)
     assert users_service.set_up(store, half.token, exact, exact, code, at=T0).stage == "full"
+    assert check_password(store, "newbie", exact) and not check_password(store, "newbie", exact[1:])
 
 
 def test_a_wrong_set_up_code_names_the_code_and_counts_as_a_failure(store: Store) -> None:

@@ -66,6 +66,9 @@ STEP_TIME = timedelta(minutes=10)
 IDLE = timedelta(hours=1)
 LIFETIME = timedelta(hours=12)
 MIN_PASSWORD = 12
+MAX_PASSWORD = 128
+"""Long passphrases are welcome; beyond this a password is refused rather than cut (ASVS 2.1.2,
+and argon2 is not asked to hash megabytes)."""
 ISSUER = "hanoinet"
 LEGAL_BASIS = "36(2)"
 """Access control to personal data in case files: the Convention's data-protection safeguard."""
@@ -436,6 +439,8 @@ def set_up(
     another try, within ``STEP_TIME``)."""
     if len(new_password) < MIN_PASSWORD:
         raise InvalidInput(f"new_password: use at least {MIN_PASSWORD} characters")
+    if len(new_password) > MAX_PASSWORD:
+        raise InvalidInput(f"new_password: use at most {MAX_PASSWORD} characters")
     if new_password != repeated:
         raise InvalidInput("repeat_password: the two passwords are not the same")
     problem: Exception
