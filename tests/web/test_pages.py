@@ -969,3 +969,34 @@ def test_the_desk_uses_the_nodes_own_acknowledgement_targets(store: Store) -> No
     page = client.get("/desk").text
     assert "1 request escalated to the supervisor" in page
     assert "emergency 2 min, urgent 5 min" in page
+
+
+def test_every_set_up_error_is_in_the_catalogs(node: Node) -> None:
+    """What the set-up says at a field is shown in the reader's language: each message the
+    service gives (first letter raised, as the page shows it) is one the catalogs hold, and a
+    French reader reads it in French."""
+    from hanoinet.errors import InvalidInput
+    from hanoinet.web.render import translations
+
+    users.create_user(node.store, "dora", "duty_officer", actor="admin", at=T0, password=INITIAL)
+    half = users.log_in(node.store, "dora", INITIAL, at=T0)
+    assert half.pending_totp is not None
+    totp = pyotp.TOTP(half.pending_totp)
+    valid = {totp.at(T0 + timedelta(seconds=s)) for s in (-30, 0, 30)}
+    wrong = next(c for c in ("000000", "111111") if c not in valid)
+    said = []
+    for new, repeated, code in (
+        ("short", "short", ""),
+        ("y" * 129, "y" * 129, ""),
+        (NEW, NEW + "!", ""),
+        (INITIAL, INITIAL, totp.at(T0)),
+        (NEW, NEW, wrong),
+        (NEW, NEW, totp.at(T0)),  # a second after the wrong code: too early
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            users.set_up(node.store, half.token, new, repeated, code, at=T0)
+        message = refused.value.message.partition(": ")[2]
+        said.append(message[:1].upper() + message[1:])
+    assert said == list(pages_module.SET_UP_ERRORS)
+    french = translations("fr")
+    assert all(french.ugettext(m) != m for m in said)

@@ -144,6 +144,20 @@ EXPIRED = N_("This log-in has expired. Start again with your password.")
 """``users.EXPIRED``, likewise."""
 
 
+SET_UP_ERRORS = (
+    N_("Use at least 12 characters"),
+    N_("Use at most 128 characters"),
+    N_("The two passwords are not the same"),
+    N_("Choose a password other than the one you were given"),
+    N_("That is not the code your authenticator shows now; check its clock"),
+    N_(
+        "Too many wrong codes in a row; wait a moment, then enter the code your authenticator shows"
+    ),
+)
+"""What ``users.set_up`` says at a field, as the set-up page shows it, marked here for the
+catalogs so that it is shown in the reader's language (a test keeps them the same)."""
+
+
 def _refused(request: Request, exc: LoginRefused, username: str) -> Response:
     """Back to the log-in page with the one answer at the password; any half session ends."""
     response = page(
