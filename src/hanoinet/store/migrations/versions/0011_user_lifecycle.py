@@ -4,7 +4,8 @@ database so that every process of a node shares it (services/users.py, docs/auth
 
 The lockout columns go: a count of failures that locks the account whoever makes them let a
 stranger lock out any officer; ``login_throttle`` slows guessing per account and client
-instead. Locks still running are dropped with them.
+instead. Locks still running are dropped with them, and so are half sessions of the old
+password-first step.
 
 Revision ID: 0011
 Revises: 0010
@@ -26,6 +27,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("last_login_at", sa.DateTime(timezone=True)))
         batch.drop_column("failed_logins")
         batch.drop_column("locked_until")
+    # The password-only first step is gone: a half session waiting for a code can no longer be
+    # completed (it would have expired within ten minutes anyway).
+    op.execute(sa.text("DELETE FROM sessions WHERE stage = 'password'"))
     op.create_table(
         "login_throttle",
         sa.Column("username", sa.String(120), primary_key=True),
