@@ -18,7 +18,7 @@ apart, a ``detail`` for debugging that never reaches a peer or a user.
     ├── UnknownCase              no case by that id on this node
     ├── DirectoryRejected        a directory is forged, expired, downgraded ... (reason code)
     ├── EnvelopeRejected         an envelope failed verification (reason code for the receipt)
-    ├── LoginRefused             a log-in step failed (never says whether name or password)
+    ├── LoginRefused             a log-in failed (never says which of name, password or code)
     ├── Forbidden                the role does not allow this action
     ├── TransferRefused          the receiving node refused an evidence offer or chunk (reason)
     ├── TransferInterrupted      an evidence transfer lost its connection; run it again to resume
@@ -139,8 +139,8 @@ class UnknownCase(HanoinetError):
 
 
 class LoginRefused(HanoinetError):
-    """A log-in step failed: wrong name, password or code, a locked account, or an expired
-    step. The message never says which of name or password was wrong."""
+    """A log-in failed: wrong name, password or code, a disabled or removed user, an attempt
+    made while throttled, or an expired set-up. The message never says which."""
 
     code = "login_refused"
 
