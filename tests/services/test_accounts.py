@@ -304,3 +304,35 @@ def test_the_list_shows_state_second_factor_last_log_in_and_counts(node: Store) 
     with node.engine.connect() as conn:
         assert conn.execute(select(sessions).where(sessions.c.username == "newbie")).first()
     assert accounts.user_info(node, "newbie").sessions == 0
+
+
+def test_a_one_time_password_opens_the_set_up_for_a_week_then_a_reset_gives_another(
+    node: Store,
+) -> None:
+    users_service.create_user(node, "newbie", "requester", actor="ada", at=T0, password=INITIAL)
+    valid = users_service.ONE_TIME_VALID
+    assert valid == timedelta(days=7)
+    last = T0 + valid - timedelta(seconds=1)
+    assert users_service.log_in(node, "newbie", INITIAL, at=last, client="a").stage == "setup"
+    with pytest.raises(LoginRefused) as refused:
+        users_service.log_in(node, "newbie", INITIAL, at=T0 + valid, client="b")
+    assert refused.value.message == users_service.WRONG
+    assert audit(node)[-1] == (
+        "newbie",
+        "login_failed",
+        "user:newbie",
+        {"step": "password", "reason": "expired"},
+    )
+    later = T0 + timedelta(days=30)
+    again = accounts.reset_totp(node, "newbie", actor="ada", at=later)
+    when = later + valid - STEP  # the new one-time password's last days: still good
+    half = users_service.log_in(node, "newbie", again, at=when, client="c")
+    assert half.stage == "setup" and half.pending_totp is not None
+    done = users_service.set_up(
+        node, half.token, NEW, NEW, pyotp.TOTP(half.pending_totp).at(when), at=when
+    )
+    assert done.stage == "full"
+    # Once set up, the user's own password does not expire.
+    far = when + timedelta(days=400)
+    code = pyotp.TOTP(half.pending_totp).at(far)
+    assert users_service.log_in(node, "newbie", NEW, code=code, at=far).stage == "full"

@@ -266,6 +266,7 @@ def reset_totp(store: Store, username: str, *, actor: str, at: datetime) -> str:
                 totp_secret=None,
                 password_hash=user_service._HASHER.hash(initial),
                 must_change_password=True,
+                password_set_at=at,
             )
         )
         _audit(conn, at, actor, "reset_totp", f"user:{username}", sessions_ended=ended)

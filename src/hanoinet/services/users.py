@@ -9,7 +9,7 @@ The design, point by point against OWASP ASVS v4.0.3 chapter V2: docs/authentica
   right without saying what, so a right password is never confirmed without its
   code. At first log-in (no authenticator yet: a new user, or one whose
   authenticator the administrator reset) the one-time password given by the
-  administrator opens the set-up: a new password and a TOTP authenticator
+  administrator (good for ``ONE_TIME_VALID``) opens the set-up: a new password and a TOTP authenticator
   enrolled by entering one code it shows.
 - A code is accepted once only (RFC 6238 section 5.2): the code of the step
   before, the current step or the next (clock drift) is taken only if its step
@@ -63,6 +63,10 @@ _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash("not a password of anyone")
 STEP_TIME = timedelta(minutes=10)
 """How long the first log-in's set-up may take after the password."""
+ONE_TIME_VALID = timedelta(days=7)
+"""How long a one-time password (a new user's, or after a reset) opens the set-up: long enough
+to reach an officer by another channel, short enough that a forgotten one is no standing
+credential (ASVS 2.3.1). After it, the administrator resets the user again."""
 IDLE = timedelta(hours=1)
 LIFETIME = timedelta(hours=12)
 MIN_PASSWORD = 12
@@ -223,6 +227,7 @@ def create_user(
                 password_hash=_HASHER.hash(initial),
                 created_at=at,
                 must_change_password=True,
+                password_set_at=at,
             )
         )
         _audit(conn, at, actor, "create_user", f"user:{username}", role=role)
@@ -294,6 +299,12 @@ def _refuse(
     return LoginRefused(WRONG)
 
 
+def _stale(user: Any, at: datetime) -> bool:
+    """Whether the user's one-time password is past ``ONE_TIME_VALID``."""
+    given = user.password_set_at if user.password_set_at is not None else user.created_at
+    return bool(_aware(given) + ONE_TIME_VALID <= at)
+
+
 def log_in(
     store: Store, username: str, password: str, *, at: datetime, code: str = "", client: str = ""
 ) -> Session:
@@ -321,6 +332,10 @@ def log_in(
             )
         elif not _verify(row.password_hash, password):
             refusal = _refuse(conn, row.username, True, at, "password", address=client)
+        elif (row.must_change_password or not row.totp_secret) and _stale(row, at):
+            refusal = _refuse(
+                conn, row.username, True, at, "password", address=client, reason="expired"
+            )
         elif row.must_change_password or not row.totp_secret:
             pending = pyotp.random_base32()
             return _open_session(conn, row, "setup", at, at + STEP_TIME, pending)
@@ -468,6 +483,7 @@ def set_up(
                     password_hash=_HASHER.hash(new_password),
                     totp_secret=row.pending_totp,
                     must_change_password=False,
+                    password_set_at=at,
                 )
             )
             _audit(conn, at, user.username, "set_up_login", f"user:{user.username}")

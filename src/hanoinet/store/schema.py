@@ -197,6 +197,11 @@ users = Table(
     ),
     Column("state_changed_at", DateTime(timezone=True)),
     Column("last_login_at", DateTime(timezone=True)),
+    Column(
+        "password_set_at",
+        DateTime(timezone=True),
+        doc="When the password was given or chosen: a one-time password expires (0011)",
+    ),
 )
 
 login_throttle = Table(

@@ -1,5 +1,6 @@
 """Users that can be disabled, re-enabled and removed (a tombstone keeps the name and the audit
-trail that names it), the time of each user's last log-in, and log-in throttling kept in the
+trail that names it), the time of each user's last log-in and of their password (a one-time password expires),
+and log-in throttling kept in the
 database so that every process of a node shares it (services/users.py, docs/authentication.md).
 
 The lockout columns go: a count of failures that locks the account whoever makes them let a
@@ -25,8 +26,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column("state", sa.String(12), nullable=False, server_default="active"))
         batch.add_column(sa.Column("state_changed_at", sa.DateTime(timezone=True)))
         batch.add_column(sa.Column("last_login_at", sa.DateTime(timezone=True)))
+        batch.add_column(sa.Column("password_set_at", sa.DateTime(timezone=True)))
         batch.drop_column("failed_logins")
         batch.drop_column("locked_until")
+    # A one-time password not yet replaced counts from the user's creation.
+    op.execute(sa.text("UPDATE users SET password_set_at = created_at"))
     # The password-only first step is gone: a half session waiting for a code can no longer be
     # completed (it would have expired within ten minutes anyway).
     op.execute(sa.text("DELETE FROM sessions WHERE stage = 'password'"))
@@ -46,6 +50,7 @@ def downgrade() -> None:
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"))
         batch.add_column(sa.Column("locked_until", sa.DateTime(timezone=True)))
+        batch.drop_column("password_set_at")
         batch.drop_column("last_login_at")
         batch.drop_column("state_changed_at")
         batch.drop_column("state")
