@@ -135,8 +135,11 @@ def post_login(client: TestClient, username: str, password: str, code: str = "")
 
 def first_log_in(node: Node, username: str, role: str) -> tuple[TestClient, str]:
     """Create the user and go through the first log-in's set-up page; returns the logged-in
-    client and the authenticator key."""
-    users.create_user(node.store, username, role, actor="admin", at=T0, password=INITIAL)
+    client and the authenticator key. The user is added at the node's time (a one-time password
+    opens the set-up for a week)."""
+    users.create_user(
+        node.store, username, role, actor="admin", at=node.clock["now"], password=INITIAL
+    )
     client = node.client()
     started = post_login(client, username, INITIAL)
     assert started.status_code == 303 and started.headers["location"] == "/login/setup"
