@@ -12,13 +12,14 @@ apart, a ``detail`` for debugging that never reaches a peer or a user.
     ├── UnknownParticipant       no State or organization by that name or code
     ├── UnknownArticle           no such article or article key in the Convention
     ├── InvalidInput             a command-line value is malformed
+    │   └── AccountRefused       a user-lifecycle act refused (reason code for the pages)
     ├── NotARequest              a file is not a request document at all
     │   └── RequestTooLarge      a request document, or one of its texts or lists, is too large
     ├── TransitionRefused        an action not allowed in a case's state; names the article
     ├── UnknownCase              no case by that id on this node
     ├── DirectoryRejected        a directory is forged, expired, downgraded ... (reason code)
     ├── EnvelopeRejected         an envelope failed verification (reason code for the receipt)
-    ├── LoginRefused             a log-in step failed (never says whether name or password)
+    ├── LoginRefused             a log-in failed (never says which of name, password or code)
     ├── Forbidden                the role does not allow this action
     ├── TransferRefused          the receiving node refused an evidence offer or chunk (reason)
     ├── TransferInterrupted      an evidence transfer lost its connection; run it again to resume
@@ -104,6 +105,18 @@ class InvalidInput(HanoinetError):
     code = "invalid_input"
 
 
+class AccountRefused(InvalidInput):
+    """The node administrator's act on a user is refused: an unknown or removed user, the last
+    node administrator, one's own account, nothing to change. ``reason`` is a stable code the
+    web desk translates; the message, in English, names the field first (``user: ...``)."""
+
+    code = "account_refused"
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class NotARequest(HanoinetError):
     """The input is not a request document at all (not JSON, not an object, no known kind)."""
 
@@ -134,8 +147,8 @@ class UnknownCase(HanoinetError):
 
 
 class LoginRefused(HanoinetError):
-    """A log-in step failed: wrong name, password or code, a locked account, or an expired
-    step. The message never says which of name or password was wrong."""
+    """A log-in failed: wrong name, password or code, a disabled or removed user, an attempt
+    made while throttled, or an expired set-up. The message never says which."""
 
     code = "login_refused"
 

@@ -34,7 +34,8 @@ from hanoinet.services import users
 from hanoinet.services.federation import NodeContext
 from hanoinet.store import Store, open_store
 from hanoinet.store import audit as audit_log
-from hanoinet.store.schema import cases, events, evidence, formal_documents, requests
+from hanoinet.store.schema import cases, events, evidence, formal_documents, requests, sessions
+from hanoinet.store.schema import users as users_table
 from hanoinet.web.app import create_app
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
@@ -440,8 +441,66 @@ def test_the_audit_log_opens_for_the_supervisor_only(world: World, role: str) ->
         assert "<table" not in response.text
 
 
+# --- the node administrator's users page --------------------------------------------------------
+
+
+def user_states(store: Store) -> tuple[list[tuple[str, str, str]], int, int]:
+    """Every user's name, role and state, the sessions and the audit entries: what an act on a
+    user would change."""
+    with store.engine.connect() as conn:
+        people = [
+            (r.username, r.role, r.state)
+            for r in conn.execute(select(users_table).order_by(users_table.c.username))
+        ]
+        open_sessions = conn.execute(select(func.count()).select_from(sessions)).scalar_one()
+        entries = len(list(audit_log.entries(conn)))
+    return people, int(open_sessions), entries
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_users_pages_open_for_the_node_administrator_only(world: World, role: str) -> None:
+    for url in ("/users", f"/users/{USERS['duty_officer']}", "/users/nobody"):
+        response = world.get(role, url)
+        if role == "node_admin":
+            assert response.status_code == (404 if url.endswith("nobody") else 200), url
+        else:
+            assert response.status_code == 403, url
+            assert "Your role does not open this page" in response.text
+            assert (
+                "Last log-in" not in response.text and "dora" not in response.text.split("<main")[1]
+            )
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    ("act", "extra", "refusal"),
+    [
+        ("role", {"role": "duty_officer"}, "has this role already"),
+        ("enable", {}, "is active already"),
+        ("remove", {}, "Tick the box to confirm"),
+    ],
+)
+def test_acting_on_a_user(
+    world: World, role: str, act: str, extra: dict[str, str], refusal: str
+) -> None:
+    """Each act asked is one the page or the service refuses (Dora has that role already, is
+    active, the removal is not confirmed), so nothing changes: 400 means the role was let
+    through to the act, 403 that the role does not manage users; a forged form token is
+    refused before anything."""
+    before = user_states(world.store)
+    url = f"/users/{USERS['duty_officer']}"
+    response = world.post(role, url, {"act": act, **extra})
+    if role == "node_admin":
+        assert response.status_code == 400 and refusal in response.text
+    else:
+        assert response.status_code == 403 and "Your role does not open this page" in response.text
+    forged = world.post(role, url, {"act": "disable", "csrf": "forged"}, csrf=False)
+    assert forged.status_code == (400 if role == "node_admin" else 403)
+    assert user_states(world.store) == before
+
+
 HOME = {
-    "node_admin": "/public/treaty",
+    "node_admin": "/users",
     "supervisor": "/desk",
     "central_authority_officer": "/desk",
     "duty_officer": "/desk",
@@ -903,6 +962,9 @@ ROUTES: dict[tuple[str, str], Callable[..., None] | str] = {
     ("POST", "/drafts/{ident}/check"): test_the_live_check_needs_a_drafting_role_and_the_form_token,
     ("GET", "/drafts/{ident}/preview"): test_a_draft_step_and_its_preview,
     ("POST", "/drafts/{ident}/send"): test_saving_a_step_and_sending,
+    ("GET", "/users"): test_the_users_pages_open_for_the_node_administrator_only,
+    ("GET", "/users/{username:path}"): test_the_users_pages_open_for_the_node_administrator_only,
+    ("POST", "/users/{username:path}"): test_acting_on_a_user,
     # Not in this matrix, and why:
     ("GET", "/statistics"): STATISTICS,
     ("GET", "/statistics.csv"): STATISTICS,
@@ -910,8 +972,6 @@ ROUTES: dict[tuple[str, str], Callable[..., None] | str] = {
     ("POST", "/statistics/report"): STATISTICS,
     ("GET", "/login"): LOG_IN,
     ("POST", "/login"): LOG_IN,
-    ("GET", "/login/code"): LOG_IN,
-    ("POST", "/login/code"): LOG_IN,
     ("GET", "/login/setup"): LOG_IN,
     ("POST", "/login/setup"): LOG_IN,
     ("POST", "/logout"): LOG_IN,

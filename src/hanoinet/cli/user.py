@@ -3,14 +3,15 @@ systems (the node administrator's work; the web desk's log-in uses them)."""
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from hanoinet.cli.output import console, print_json, user_errors
-from hanoinet.services import users
+from hanoinet.cli.output import console, fail, print_json, user_errors
+from hanoinet.services import accounts, users
 from hanoinet.services.access import ROLES
 from hanoinet.settings import load_settings
 from hanoinet.store import Store, open_store
@@ -53,27 +54,151 @@ def add_command(
 
 @app.command("list")
 def list_command(json: Json = False) -> None:
-    """The users of this node: role, second factor set up, locked or not."""
+    """The users of this node: role, state, second factor, last log-in, sessions and tokens."""
     store = _store()
     try:
-        found = users.list_users(store, at=datetime.now(UTC))
+        found = accounts.list_users(store)
     finally:
         store.dispose()
     if json:
         print_json({"users": [u.as_dict() for u in found]})
         return
     table = Table(title="Users", title_justify="left")
-    for column in ("User", "Role", "Second factor", "Locked until", "Created"):
+    for column in ("User", "Role", "State", "Second factor", "Last log-in", "Sessions", "Tokens"):
         table.add_column(column)
     for u in found:
         table.add_row(
             u.username,
             u.role,
-            "set up" if u.totp else "not yet (first log-in)",
-            u.locked_until.isoformat() if u.locked_until else "",
-            u.created_at.isoformat(),
+            u.state,
+            "set up" if u.totp else "not yet (next log-in)",
+            u.last_login_at.isoformat() if u.last_login_at else "never",
+            str(u.sessions),
+            str(u.api_tokens),
         )
     console.print(table)
+
+
+Name = Annotated[str, typer.Argument(help="The user's name.")]
+
+
+def _print_user(info: accounts.UserInfo, done: str, json: bool) -> None:
+    if json:
+        print_json(info.as_dict())
+        return
+    console.print(f"user {info.username!r} {done} ({info.role}, {info.state})", markup=False)
+
+
+@app.command("disable")
+def disable_command(username: Name, actor: Actor = "admin", json: Json = False) -> None:
+    """Disable a user: no log-in, their sessions end, their API tokens are refused (until
+    enable)."""
+    store = _store()
+    try:
+        with user_errors():
+            info = accounts.disable(store, username, actor=actor, at=datetime.now(UTC))
+    finally:
+        store.dispose()
+    _print_user(info, "disabled", json)
+
+
+@app.command("enable")
+def enable_command(username: Name, actor: Actor = "admin", json: Json = False) -> None:
+    """Enable a disabled user again (same password and authenticator)."""
+    store = _store()
+    try:
+        with user_errors():
+            info = accounts.enable(store, username, actor=actor, at=datetime.now(UTC))
+    finally:
+        store.dispose()
+    _print_user(info, "enabled", json)
+
+
+@app.command("role")
+def role_command(
+    username: Name,
+    role: Annotated[str, typer.Argument(help="One of: " + ", ".join(ROLES) + ".")],
+    actor: Actor = "admin",
+    json: Json = False,
+) -> None:
+    """Give a user another role; it applies from their next request."""
+    store = _store()
+    try:
+        with user_errors():
+            info = accounts.change_role(store, username, role, actor=actor, at=datetime.now(UTC))
+    finally:
+        store.dispose()
+    _print_user(info, f"now has the role {role}", json)
+
+
+@app.command("reset-totp")
+def reset_totp_command(username: Name, actor: Actor = "admin", json: Json = False) -> None:
+    """Forget a user's authenticator and end their sessions; prints a one-time password with
+    which they set up a new password and authenticator at their next log-in."""
+    store = _store()
+    try:
+        with user_errors():
+            password = accounts.reset_totp(store, username, actor=actor, at=datetime.now(UTC))
+    finally:
+        store.dispose()
+    if json:
+        print_json({"username": username, "initial_password": password})
+        return
+    console.print(f"authenticator of {username!r} reset; their sessions ended", markup=False)
+    console.print(f"one-time password (shown once): {password}", markup=False)
+    console.print(
+        "Give it to the user by another channel than the one they log in from; with it they "
+        "set a new password and authenticator at their next log-in.",
+        markup=False,
+    )
+
+
+def _print_ended(ended: accounts.Ended, done: str, json: bool) -> None:
+    if json:
+        print_json(ended.as_dict())
+        return
+    console.print(
+        f"{done} {ended.username!r}: {ended.sessions} session(s) ended, "
+        f"{ended.api_tokens} API token(s) revoked",
+        markup=False,
+    )
+
+
+@app.command("end-sessions")
+def end_sessions_command(username: Name, actor: Actor = "admin", json: Json = False) -> None:
+    """End every session of a user and revoke every API token of theirs, now."""
+    store = _store()
+    try:
+        with user_errors():
+            ended = accounts.end_sessions(store, username, actor=actor, at=datetime.now(UTC))
+    finally:
+        store.dispose()
+    _print_ended(ended, "for", json)
+
+
+@app.command("remove")
+def remove_command(
+    username: Name,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Remove without asking (scripts; there is no undo).")
+    ] = False,
+    actor: Actor = "admin",
+    json: Json = False,
+) -> None:
+    """Remove a user for good: no log-in ever again, sessions ended, tokens revoked; the name
+    stays taken and the audit log keeps naming them."""
+    if not yes:
+        if not sys.stdin.isatty():
+            fail(f"removing {username!r} cannot be undone; add --yes to confirm")
+        if not typer.confirm(f"Remove {username!r} for good? This cannot be undone."):
+            fail("nothing removed")
+    store = _store()
+    try:
+        with user_errors():
+            ended = accounts.remove(store, username, actor=actor, at=datetime.now(UTC))
+    finally:
+        store.dispose()
+    _print_ended(ended, "removed", json)
 
 
 @token_app.command("create")

@@ -1,27 +1,42 @@
-"""Users of a node: accounts, log-in with a second factor, sessions and API tokens.
+"""Users of a node: accounts, log-in with a second factor, throttling, sessions and API tokens.
+
+The design, point by point against OWASP ASVS v4.0.3 chapter V2: docs/authentication.md.
 
 - Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106); the
   initial password is random, shown once, and must be changed at first log-in.
-- Log-in is two steps: the password, then a TOTP code (RFC 6238, pyotp). At
-  first log-in the second step is the set-up: a new password and a TOTP
-  authenticator enrolled by entering one code it shows.
+- Log-in is one step: the name, the password and the TOTP code (RFC 6238, pyotp)
+  are checked together, and one answer (``WRONG``) says that something was not
+  right without saying what, so a right password is never confirmed without its
+  code. At first log-in (no authenticator yet: a new user, or one whose
+  authenticator the administrator reset) the one-time password given by the
+  administrator (good for ``ONE_TIME_VALID``) opens the set-up: a new password and a TOTP authenticator
+  enrolled by entering one code it shows.
 - A code is accepted once only (RFC 6238 section 5.2): the code of the step
   before, the current step or the next (clock drift) is taken only if its step
   is later than the step of the user's last accepted code, which is stored in
   the same transaction as the log-in. A code used again is answered like a
-  wrong one and counts towards the lockout; only the audit entry says
-  "code already used".
-- After ``MAX_FAILURES`` wrong passwords or codes in a row the account is
-  locked for ``LOCKOUT``. Messages never say whether the name or the password
-  was wrong.
+  wrong one; only the audit entry says "code already used".
+- Throttling, not lock-out (``login_throttle``, shared by every process): each
+  failure from a client delays that client's next attempt on the account
+  (``PER_CLIENT``: 1 s, 2 s, 4 s ... 15 min); failures from every client
+  together delay attempts on the account from clients it never logged in from
+  (``PER_ACCOUNT``, after ``ACCOUNT_FREE`` failures). A client the account
+  logged in from in the last ``KNOWN_FOR`` is held only by its own failures, so
+  a stranger cannot keep an officer out. An attempt made too early is not
+  evaluated and is answered like a wrong password; unknown names, disabled and
+  removed users, wrong passwords, wrong codes and early attempts all verify one
+  argon2 hash, so they cost the same time.
 - A session is a random cookie stored only as its SHA-256, with its own CSRF
   token; it ends after ``IDLE`` without use or ``LIFETIME`` in all. A new
-  cookie is issued when the second factor succeeds (no session fixation).
+  cookie is issued when the log-in succeeds (no session fixation). Every request
+  reads the user's current state and role: a disabled or removed user's
+  sessions and tokens stop at once, a new role applies at once
+  (services/accounts.py: the user lifecycle).
 - An API token (``hn_...``) acts as its user, limited to ``read`` or
   ``read act``; stored only as its SHA-256; revocable.
 
-Every log-in, failure, lockout, set-up, token creation and revocation is in the
-audit log; no password, code, secret, cookie or token ever is.
+Every log-in, failure, set-up, token creation and revocation is in the audit
+log; no password, code, secret, cookie, token or client address ever is.
 """
 
 from __future__ import annotations
@@ -42,23 +57,130 @@ from hanoinet.errors import InvalidInput, LoginRefused
 from hanoinet.services.access import ROLES, Principal, Role, Scopes
 from hanoinet.store import Store
 from hanoinet.store import audit as audit_log
-from hanoinet.store.schema import api_tokens, sessions, users
+from hanoinet.store.schema import api_tokens, login_throttle, sessions, users
 
 _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash("not a password of anyone")
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
 STEP_TIME = timedelta(minutes=10)
-"""How long the second step (code or set-up) may take after the password."""
+"""How long the first log-in's set-up may take after the password."""
+ONE_TIME_VALID = timedelta(days=7)
+"""How long a one-time password (a new user's, or after a reset) opens the set-up: long enough
+to reach an officer by another channel, short enough that a forgotten one is no standing
+credential (ASVS 2.3.1). After it, the administrator resets the user again."""
 IDLE = timedelta(hours=1)
 LIFETIME = timedelta(hours=12)
 MIN_PASSWORD = 12
+MAX_PASSWORD = 128
+"""Long passphrases are welcome; beyond this a password is refused rather than cut (ASVS 2.1.2,
+and argon2 is not asked to hash megabytes)."""
 ISSUER = "hanoinet"
 LEGAL_BASIS = "36(2)"
 """Access control to personal data in case files: the Convention's data-protection safeguard."""
-WRONG = "The user name, password or code is not right."
+WRONG = "Log-in failed. Check your user name, password and code, or wait a moment and try again."
+"""The one answer to every failed log-in: unknown name, wrong password or code, a code used
+before, a disabled or removed user, an attempt made while the account is throttled."""
+EXPIRED = "This log-in has expired. Start again with your password."
 REPLAYED = "code already used"
 """The audit detail of a right code refused because it was accepted before (never shown)."""
+ACTIVE, DISABLED, REMOVED = "active", "disabled", "removed"
+
+# --- throttling (docs/authentication.md, "Throttling") -------------------------------------------
+
+FIRST_DELAY = timedelta(seconds=1)
+MAX_DELAY = timedelta(minutes=15)
+ACCOUNT_FREE = 20
+"""Failures on an account, from every client together, before unknown clients are delayed."""
+FORGET = timedelta(hours=24)
+"""A count whose last failure is older than this starts again from nothing."""
+KNOWN_FOR = timedelta(days=30)
+"""A client the account logged in from within this time is held only by its own failures."""
+ANY_CLIENT = "*"
+
+
+def throttle_delay(failures: int, *, free: int = 0) -> timedelta:
+    """The wait before the next attempt after ``failures`` failures in a row, the first
+    ``free`` of them costing nothing: 1 s, 2 s, 4 s ... doubling up to ``MAX_DELAY``."""
+    over = failures - free
+    if over <= 0:
+        return timedelta(0)
+    if over > 20:  # 2**20 s is far past the cap
+        return MAX_DELAY
+    factor: int = 2 ** (over - 1)
+    return min(FIRST_DELAY * factor, MAX_DELAY)
+
+
+def client_key(address: str) -> str:
+    """What the throttle stores of a client's address: its SHA-256 (the address is not kept)."""
+    return hashlib.sha256(("client:" + address).encode()).hexdigest()
+
+
+def _throttle_row(conn: Connection, username: str, client: str) -> Any:
+    return conn.execute(
+        select(login_throttle).where(
+            login_throttle.c.username == username, login_throttle.c.client == client
+        )
+    ).first()
+
+
+def _throttled(conn: Connection, username: str, address: str, at: datetime) -> bool:
+    """Whether an attempt on ``username`` from ``address`` comes too early to be evaluated."""
+    mine = _throttle_row(conn, username, client_key(address))
+    if mine is not None and mine.next_attempt_at is not None and _aware(mine.next_attempt_at) > at:
+        return True
+    known = (
+        mine is not None
+        and mine.last_success_at is not None
+        and _aware(mine.last_success_at) + KNOWN_FOR > at
+    )
+    if known:
+        return False
+    every = _throttle_row(conn, username, ANY_CLIENT)
+    return (
+        every is not None
+        and every.next_attempt_at is not None
+        and _aware(every.next_attempt_at) > at
+    )
+
+
+def _count_failure(conn: Connection, username: str, address: str, at: datetime) -> None:
+    for client, free in ((client_key(address), 0), (ANY_CLIENT, ACCOUNT_FREE)):
+        row = _throttle_row(conn, username, client)
+        fresh = row is None or row.last_failure_at is None
+        fresh = fresh or _aware(row.last_failure_at) + FORGET <= at
+        failures = 1 if fresh else int(row.failures) + 1
+        values = {
+            "failures": failures,
+            "last_failure_at": at,
+            "next_attempt_at": at + throttle_delay(failures, free=free),
+        }
+        if row is None:
+            conn.execute(insert(login_throttle).values(username=username, client=client, **values))
+        else:
+            conn.execute(
+                update(login_throttle)
+                .where(login_throttle.c.username == username, login_throttle.c.client == client)
+                .values(**values)
+            )
+
+
+def _count_success(conn: Connection, username: str, address: str, at: datetime) -> None:
+    """The client becomes known to the account and its own count starts again; the count of
+    every client stays (a stranger's failures elsewhere are still counted)."""
+    client = client_key(address)
+    values = {
+        "failures": 0,
+        "last_failure_at": None,
+        "next_attempt_at": None,
+        "last_success_at": at,
+    }
+    if _throttle_row(conn, username, client) is None:
+        conn.execute(insert(login_throttle).values(username=username, client=client, **values))
+    else:
+        conn.execute(
+            update(login_throttle)
+            .where(login_throttle.c.username == username, login_throttle.c.client == client)
+            .values(**values)
+        )
 
 
 def _digest(secret: str) -> str:
@@ -90,7 +212,13 @@ def create_user(
         raise InvalidInput("a user name is 1 to 120 characters")
     initial = password or secrets.token_urlsafe(18)
     with store.transaction() as conn:
-        if conn.execute(select(users.c.username).where(users.c.username == username)).first():
+        taken = conn.execute(select(users.c.state).where(users.c.username == username)).first()
+        if taken is not None and taken.state == REMOVED:
+            raise InvalidInput(
+                f"user {username!r} was removed and a name is never used again (the audit log "
+                "names them); choose another name"
+            )
+        if taken is not None:
             raise InvalidInput(f"user {username!r} exists already")
         conn.execute(
             insert(users).values(
@@ -99,46 +227,11 @@ def create_user(
                 password_hash=_HASHER.hash(initial),
                 created_at=at,
                 must_change_password=True,
+                password_set_at=at,
             )
         )
         _audit(conn, at, actor, "create_user", f"user:{username}", role=role)
     return initial
-
-
-@dataclass(frozen=True)
-class UserInfo:
-    username: str
-    role: str
-    totp: bool
-    locked_until: datetime | None
-    created_at: datetime
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "username": self.username,
-            "role": self.role,
-            "second_factor": self.totp,
-            "locked_until": self.locked_until.isoformat() if self.locked_until else None,
-            "created_at": self.created_at.isoformat(),
-        }
-
-
-def list_users(store: Store, *, at: datetime) -> list[UserInfo]:
-    """Every user (no secrets): role, whether TOTP is set up, a lockout still running."""
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(users).order_by(users.c.username)).all()
-    return [
-        UserInfo(
-            r.username,
-            r.role,
-            bool(r.totp_secret),
-            _aware(r.locked_until)
-            if r.locked_until is not None and _aware(r.locked_until) > at
-            else None,
-            _aware(r.created_at),
-        )
-        for r in rows
-    ]
 
 
 def check_password(store: Store, username: str, password: str) -> bool:
@@ -160,13 +253,13 @@ def _verify(password_hash: str | None, password: str) -> bool:
 
 @dataclass(frozen=True)
 class Session:
-    """A log-in in progress or done. ``token`` is the cookie value: only the caller has it."""
+    """A set-up in progress or a log-in done. ``token`` is the cookie value: only the caller has it."""
 
     token: str
     username: str
     role: Role
     stage: str
-    """``password`` (TOTP code next), ``setup`` (first log-in: new password and TOTP), ``full``."""
+    """``setup`` (first log-in: new password and TOTP) or ``full``."""
     csrf: str
     locale: str
     time_zone: str
@@ -183,67 +276,81 @@ def _aware(at: datetime) -> datetime:
     return aware(at)
 
 
-def _failed(
-    conn: Connection, row: Any, at: datetime, why: str, *, replayed: bool = False
+def _refuse(
+    conn: Connection,
+    username: str,
+    known: bool,
+    at: datetime,
+    step: str,
+    *,
+    address: str,
+    reason: str | None = None,
 ) -> LoginRefused:
-    """Count a failed step (locking the account at ``MAX_FAILURES``) and audit it. A right code
-    used again (``replayed``) is refused exactly like a wrong one; only the audit entry says
-    so."""
-    failures = int(row.failed_logins) + 1
-    locked = failures >= MAX_FAILURES
-    conn.execute(
-        update(users)
-        .where(users.c.username == row.username)
-        .values(
-            failed_logins=0 if locked else failures,
-            locked_until=at + LOCKOUT if locked else row.locked_until,
-        )
-    )
-    detail = {"step": why} | ({"reason": REPLAYED} if replayed else {})
-    _audit(conn, at, row.username, "login_failed", f"user:{row.username}", **detail)
-    if locked:
-        # No log-in in progress survives the lock (found: another half session still took a
-        # code, and a right one cleared the lock).
-        conn.execute(
-            delete(sessions).where(sessions.c.username == row.username, sessions.c.stage != "full")
-        )
-        _audit(
-            conn, at, "system", "lock_user", f"user:{row.username}", minutes=LOCKOUT.seconds // 60
-        )
-        return LoginRefused(_locked_message(at + LOCKOUT))
+    """Audit a failed attempt and make its answer (always ``WRONG``). Only a failure that was
+    evaluated (``reason`` None or ``REPLAYED``) counts towards the throttle; an early attempt,
+    an unknown name, a disabled or removed user do not."""
+    if known and reason in (None, REPLAYED):
+        _count_failure(conn, username, address, at)
+    detail = {"step": step} | ({"reason": reason} if reason else {})
+    if known:
+        _audit(conn, at, username, "login_failed", f"user:{username}", **detail)
+    else:  # the typed name is not logged: it may be someone's password typed in the wrong box
+        _audit(conn, at, "unknown", "login_failed", "user:?", **detail)
     return LoginRefused(WRONG)
 
 
-def _locked(user: Any, at: datetime) -> bool:
-    return user.locked_until is not None and _aware(user.locked_until) > at
+def _stale(user: Any, at: datetime) -> bool:
+    """Whether the user's one-time password is past ``ONE_TIME_VALID``."""
+    given = user.password_set_at if user.password_set_at is not None else user.created_at
+    return bool(_aware(given) + ONE_TIME_VALID <= at)
 
 
-def _locked_message(until: datetime) -> str:
-    return (
-        f"Too many failed attempts: this account is locked until {until:%H:%M} UTC. "
-        "Try again then, or ask your node administrator."
-    )
-
-
-def log_in(store: Store, username: str, password: str, *, at: datetime) -> Session:
-    """Step 1: the password. Returns a session waiting for its second step; raises
-    LoginRefused. Failures are committed even though the step is refused."""
-    refusal: LoginRefused | None = None
+def log_in(
+    store: Store, username: str, password: str, *, at: datetime, code: str = "", client: str = ""
+) -> Session:
+    """The name, the password and the code, checked together. Returns the full session, or, for
+    a user with no authenticator yet (first log-in, or after a reset), a session for the set-up
+    (``set_up``); raises LoginRefused with ``WRONG`` whatever was not right. ``client`` is the
+    client's address, for the throttle. Failures are committed even though the log-in is
+    refused."""
+    refusal: LoginRefused
     with store.transaction() as conn:
-        row = conn.execute(select(users).where(users.c.username == username)).first()
-        if row is None:
-            _verify(None, password)
-            _audit(conn, at, "unknown", "login_failed", "user:?", step="password")
-            refusal = LoginRefused(WRONG)
-        elif _locked(row, at):
-            _audit(conn, at, row.username, "login_refused_locked", f"user:{row.username}")
-            refusal = LoginRefused(_locked_message(_aware(row.locked_until)))
+        # The user's row is locked first: two attempts on one account are counted one by one.
+        row = conn.execute(
+            select(users).where(users.c.username == username).with_for_update()
+        ).first()
+        if row is None or row.state != ACTIVE:
+            _verify(None, password)  # the same time as a known user's
+            reason = None if row is None else row.state
+            refusal = _refuse(
+                conn, username, row is not None, at, "password", address=client, reason=reason
+            )
+        elif _throttled(conn, row.username, client, at):
+            _verify(None, password)  # not evaluated, and costing the same
+            refusal = _refuse(
+                conn, row.username, True, at, "password", address=client, reason="too early"
+            )
         elif not _verify(row.password_hash, password):
-            refusal = _failed(conn, row, at, "password")
+            refusal = _refuse(conn, row.username, True, at, "password", address=client)
+        elif (row.must_change_password or not row.totp_secret) and _stale(row, at):
+            refusal = _refuse(
+                conn, row.username, True, at, "password", address=client, reason="expired"
+            )
+        elif row.must_change_password or not row.totp_secret:
+            pending = pyotp.random_base32()
+            return _open_session(conn, row, "setup", at, at + STEP_TIME, pending)
+        elif (used := _use_code(conn, row.username, row.totp_secret, code, at)) == "accepted":
+            return _promote(conn, None, row, at, client)
         else:
-            stage = "setup" if row.must_change_password or not row.totp_secret else "password"
-            pending = pyotp.random_base32() if stage == "setup" else None
-            return _open_session(conn, row, stage, at, at + STEP_TIME, pending)
+            refusal = _refuse(
+                conn,
+                row.username,
+                True,
+                at,
+                "code",
+                address=client,
+                reason=REPLAYED if used == "used" else None,
+            )
     raise refusal
 
 
@@ -268,7 +375,7 @@ def _open_session(
 
 def _session_row(conn: Connection, token: str) -> Any:
     return conn.execute(
-        select(sessions, users.c.role, users.c.locale, users.c.time_zone)
+        select(sessions, users.c.role, users.c.locale, users.c.time_zone, users.c.state)
         .join(users, users.c.username == sessions.c.username)
         .where(sessions.c.token_hash == _digest(token))
     ).first()
@@ -277,6 +384,7 @@ def _session_row(conn: Connection, token: str) -> Any:
 def _live(row: Any, at: datetime) -> bool:
     return (
         row is not None
+        and row.state == ACTIVE
         and _aware(row.expires_at) > at
         and (row.stage != "full" or _aware(row.last_seen_at) + IDLE > at)
     )
@@ -310,32 +418,13 @@ def _use_code(
     return "accepted" if claimed.rowcount == 1 else "used"
 
 
-def second_factor(store: Store, token: str, code: str, *, at: datetime) -> Session:
-    """Step 2: the TOTP code. Returns the full session under a NEW token (the old one ends)."""
-    refusal: LoginRefused
-    with store.transaction() as conn:
-        row = _session_row(conn, token)
-        if not _live(row, at) or row.stage != "password":
-            refusal = LoginRefused("This log-in has expired. Start again with your password.")
-        else:
-            user = conn.execute(select(users).where(users.c.username == row.username)).one()
-            if _locked(user, at):
-                refusal = LoginRefused(_locked_message(_aware(user.locked_until)))
-            elif (used := _use_code(conn, user.username, user.totp_secret, code, at)) == "accepted":
-                return _promote(conn, row, user, at)
-            else:
-                refusal = _failed(conn, user, at, "code", replayed=used == "used")
-            conn.execute(delete(sessions).where(sessions.c.token_hash == row.token_hash))
-    raise refusal
-
-
-def _promote(conn: Connection, row: Any, user: Any, at: datetime) -> Session:
-    conn.execute(delete(sessions).where(sessions.c.token_hash == row.token_hash))
-    conn.execute(
-        update(users)
-        .where(users.c.username == user.username)
-        .values(failed_logins=0, locked_until=None)
-    )
+def _promote(conn: Connection, half: Any, user: Any, at: datetime, address: str) -> Session:
+    """The log-in succeeded: the half session (if any) ends, the client becomes known, and the
+    full session starts under a new token."""
+    if half is not None:
+        conn.execute(delete(sessions).where(sessions.c.token_hash == half.token_hash))
+    _count_success(conn, user.username, address, at)
+    conn.execute(update(users).where(users.c.username == user.username).values(last_login_at=at))
     _audit(conn, at, user.username, "log_in", f"user:{user.username}")
     return _open_session(conn, user, "full", at, at + LIFETIME, None)
 
@@ -350,22 +439,38 @@ def totp_uri(session: Session) -> str:
 
 
 def set_up(
-    store: Store, token: str, new_password: str, repeated: str, code: str, *, at: datetime
+    store: Store,
+    token: str,
+    new_password: str,
+    repeated: str,
+    code: str,
+    *,
+    at: datetime,
+    client: str = "",
 ) -> Session:
     """First log-in: a new password and the TOTP authenticator, proved by one code. Returns the
-    full session under a new token. InvalidInput names the field that is wrong."""
+    full session under a new token. InvalidInput names the field that is wrong. A wrong code
+    counts towards the throttle like a failed log-in (the set-up session stays open for
+    another try, within ``STEP_TIME``)."""
     if len(new_password) < MIN_PASSWORD:
         raise InvalidInput(f"new_password: use at least {MIN_PASSWORD} characters")
+    if len(new_password) > MAX_PASSWORD:
+        raise InvalidInput(f"new_password: use at most {MAX_PASSWORD} characters")
     if new_password != repeated:
         raise InvalidInput("repeat_password: the two passwords are not the same")
     problem: Exception
     with store.transaction() as conn:
         row = _session_row(conn, token)
         if not _live(row, at) or row.stage != "setup" or not row.pending_totp:
-            raise LoginRefused("This log-in has expired. Start again with your password.")
-        user = conn.execute(select(users).where(users.c.username == row.username)).one()
-        if _locked(user, at):
-            raise LoginRefused(_locked_message(_aware(user.locked_until)))
+            raise LoginRefused(EXPIRED)
+        user = conn.execute(
+            select(users).where(users.c.username == row.username).with_for_update()
+        ).one()
+        if _throttled(conn, user.username, client, at):
+            raise InvalidInput(
+                "code: too many wrong codes in a row; wait a moment, then enter the code your "
+                "authenticator shows"
+            )
         if _verify(user.password_hash, new_password):
             raise InvalidInput("new_password: choose a password other than the one you were given")
         # The set-up code's step is stored too: the same code cannot open the next log-in.
@@ -378,18 +483,23 @@ def set_up(
                     password_hash=_HASHER.hash(new_password),
                     totp_secret=row.pending_totp,
                     must_change_password=False,
+                    password_set_at=at,
                 )
             )
             _audit(conn, at, user.username, "set_up_login", f"user:{user.username}")
-            return _promote(conn, row, user, at)
-        # A wrong code counts towards the lockout like a wrong password (committed).
-        refused = _failed(conn, user, at, "set-up code", replayed=used == "used")
-        problem = (
-            refused
-            if refused.message != WRONG
-            else InvalidInput(
-                "code: that is not the code your authenticator shows now; check its clock"
-            )
+            return _promote(conn, row, user, at, client)
+        # A wrong code counts towards the throttle like a failed log-in (committed).
+        _refuse(
+            conn,
+            user.username,
+            True,
+            at,
+            "set-up code",
+            address=client,
+            reason=REPLAYED if used == "used" else None,
+        )
+        problem = InvalidInput(
+            "code: that is not the code your authenticator shows now; check its clock"
         )
     raise problem
 
@@ -479,11 +589,11 @@ def create_token(
         raise InvalidInput("name: a token name is 1 to 120 characters")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with store.transaction() as conn:
-        if (
-            conn.execute(select(users.c.username).where(users.c.username == username)).first()
-            is None
-        ):
+        owner = conn.execute(select(users.c.state).where(users.c.username == username)).first()
+        if owner is None or owner.state == REMOVED:
             raise InvalidInput(f"user: no user {username!r} on this node")
+        if owner.state != ACTIVE:
+            raise InvalidInput(f"user: {username!r} is disabled; enable the user first")
         conn.execute(
             insert(api_tokens).values(
                 token_hash=_digest(token),
@@ -508,14 +618,19 @@ def create_token(
 
 
 def token_principal(store: Store, token: str, *, at: datetime) -> Principal | None:
-    """The principal an API token acts as, or None (unknown or revoked)."""
+    """The principal an API token acts as, with its user's role now, or None (unknown or
+    revoked token, or its user disabled or removed)."""
     if not token.startswith(TOKEN_PREFIX):
         return None
     with store.engine.connect() as conn:
         row = conn.execute(
             select(api_tokens.c.scopes, users.c.username, users.c.role)
             .join(users, users.c.username == api_tokens.c.username)
-            .where(api_tokens.c.token_hash == _digest(token), api_tokens.c.revoked_at.is_(None))
+            .where(
+                api_tokens.c.token_hash == _digest(token),
+                api_tokens.c.revoked_at.is_(None),
+                users.c.state == ACTIVE,
+            )
         ).first()
     if row is None:
         return None

@@ -184,12 +184,44 @@ users = Table(
         Integer,
         doc="The RFC 6238 time step of the last accepted code: a code counts once (0007)",
     ),
-    Column("failed_logins", Integer, nullable=False, server_default="0"),
-    Column("locked_until", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("must_change_password", Boolean, nullable=False, server_default="1"),
     Column("locale", String(16), nullable=False, server_default="en"),
     Column("time_zone", String(64), nullable=False, server_default="UTC"),
+    Column(
+        "state",
+        String(12),
+        nullable=False,
+        server_default="active",
+        doc="active, disabled or removed (a tombstone: the name is never reused) (0011)",
+    ),
+    Column("state_changed_at", DateTime(timezone=True)),
+    Column("last_login_at", DateTime(timezone=True)),
+    Column(
+        "password_set_at",
+        DateTime(timezone=True),
+        doc="When the password was given or chosen: a one-time password expires (0011)",
+    ),
+)
+
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("username", String(120), primary_key=True, doc="A user of this node"),
+    Column(
+        "client",
+        String(64),
+        primary_key=True,
+        doc="SHA-256 of the client's address, or * for the account from every client",
+    ),
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("last_failure_at", DateTime(timezone=True)),
+    Column("next_attempt_at", DateTime(timezone=True), doc="No attempt is evaluated before"),
+    Column(
+        "last_success_at",
+        DateTime(timezone=True),
+        doc="A log-in succeeded from this client: it is known (0011)",
+    ),
 )
 
 sessions = Table(
@@ -197,7 +229,7 @@ sessions = Table(
     metadata,
     Column("token_hash", String(64), primary_key=True, doc="SHA-256 of the cookie; never it"),
     Column("username", String(120), ForeignKey("users.username"), nullable=False),
-    Column("stage", String(12), nullable=False, doc="password (TOTP next), setup, or full"),
+    Column("stage", String(12), nullable=False, doc="setup (first log-in) or full"),
     Column("csrf", String(64), nullable=False, doc="The form token of this session"),
     Column("pending_totp", String(64), doc="During set-up: the TOTP secret being enrolled"),
     Column("created_at", DateTime(timezone=True), nullable=False),

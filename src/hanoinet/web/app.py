@@ -34,6 +34,7 @@ from hanoinet.web import (
     pages,
     public,
     statistics,
+    users,
 )
 from hanoinet.web import openapi as doc
 from hanoinet.web.common import Web
@@ -241,6 +242,7 @@ def create_app(
     app.include_router(drafting.router)
     app.include_router(articles.router)
     app.include_router(statistics.router)
+    app.include_router(users.router)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

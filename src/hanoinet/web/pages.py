@@ -1,4 +1,5 @@
-"""The web desk's pages: log-in (password, then TOTP; set-up at first log-in), the 24/7 desk,
+"""The web desk's pages: log-in (name, password and code in one form; set-up at first log-in),
+the 24/7 desk,
 the request list and the case page with the actions allowed now.
 
 Routes translate HTTP only: every decision is in ``services`` (users, access, cases). Forms
@@ -92,6 +93,8 @@ def home(request: Request) -> Response:
         return _redirect("/desk")
     if access.can(current.principal, "cases.read"):
         return _redirect("/requests")
+    if access.can(current.principal, "users.manage"):
+        return _redirect("/users")
     return _redirect("/public/treaty")
 
 
@@ -133,13 +136,35 @@ def login_form(request: Request, next: str = "") -> Response:
     return response
 
 
+LOGIN_FAILED = N_(
+    "Log-in failed. Check your user name, password and code, or wait a moment and try again."
+)
+"""``users.WRONG``, marked here for the catalogs (a test keeps the two the same)."""
+EXPIRED = N_("This log-in has expired. Start again with your password.")
+"""``users.EXPIRED``, likewise."""
+
+
+SET_UP_ERRORS = (
+    N_("Use at least 12 characters"),
+    N_("Use at most 128 characters"),
+    N_("The two passwords are not the same"),
+    N_("Choose a password other than the one you were given"),
+    N_("That is not the code your authenticator shows now; check its clock"),
+    N_(
+        "Too many wrong codes in a row; wait a moment, then enter the code your authenticator shows"
+    ),
+)
+"""What ``users.set_up`` says at a field, as the set-up page shows it, marked here for the
+catalogs so that it is shown in the reader's language (a test keeps them the same)."""
+
+
 def _refused(request: Request, exc: LoginRefused, username: str) -> Response:
-    """Back to the log-in page with the reason at the password; any half session ends."""
+    """Back to the log-in page with the one answer at the password; any half session ends."""
     response = page(
         request,
         "login.html",
         N_("Log in"),
-        errors={"password": exc.message},
+        errors={"password": EXPIRED if exc.message == users.EXPIRED else LOGIN_FAILED},
         username=username,
         status_code=401,
     )
@@ -165,6 +190,12 @@ def _after_login(request: Request, full: users.Session) -> Response:
     return response
 
 
+def client_address(request: Request) -> str:
+    """The client's address, for the log-in throttle (behind a reverse proxy: the address the
+    server is told to trust, see docs/authentication.md)."""
+    return request.client.host if request.client else ""
+
+
 @router.post("/login")
 async def login(request: Request) -> Response:
     form = await _form(request)
@@ -182,11 +213,18 @@ async def login(request: Request) -> Response:
         )
     try:
         started = users.log_in(
-            web(request).ctx.store, username, form.get("password", ""), at=now(request)
+            web(request).ctx.store,
+            username,
+            form.get("password", ""),
+            code=form.get("code", ""),
+            client=client_address(request),
+            at=now(request),
         )
     except LoginRefused as exc:
         return _refused(request, exc, username)
-    response = _redirect("/login/setup" if started.stage == "setup" else "/login/code")
+    if started.stage == "full":
+        return _after_login(request, started)
+    response = _redirect("/login/setup")
     auth.set_session_cookie(request, response, started.token)
     return response
 
@@ -200,29 +238,6 @@ def _expired_form(request: Request) -> Response:
         username="",
         status_code=400,
     )
-
-
-@router.get("/login/code")
-def code_form(request: Request) -> Response:
-    half = _half_session(request, "password")
-    if half is None:
-        return _redirect("/login")
-    return page(request, "login_code.html", N_("Enter your code"), errors={}, csrf=half.csrf)
-
-
-@router.post("/login/code")
-async def code(request: Request) -> Response:
-    half = _half_session(request, "password")
-    form = await _form(request)
-    if half is None or not auth.csrf_ok(half.csrf, form.get("csrf")):
-        return _redirect("/login")
-    try:
-        full = users.second_factor(
-            web(request).ctx.store, half.token, form.get("code", ""), at=now(request)
-        )
-    except LoginRefused as exc:
-        return _refused(request, exc, half.username)
-    return _after_login(request, full)
 
 
 def _qr_data_uri(uri: str) -> str:
@@ -268,6 +283,7 @@ async def setup(request: Request) -> Response:
             form.get("repeat_password", ""),
             form.get("code", ""),
             at=now(request),
+            client=client_address(request),
         )
     except InvalidInput as exc:
         return _setup_page(request, half, _field_errors(exc, "code"), status_code=400)

@@ -116,7 +116,15 @@ PERMISSION_NAMES = {
 }
 """What the sending State allowed beyond its conditions, as recorded on this node."""
 
+ACCOUNT_STATE_NAMES = {
+    "active": "Active",
+    "disabled": "Disabled",
+    "removed": "Removed",
+}
+"""Where a user of the node stands (services/accounts.py)."""
+
 VOCABULARIES: dict[str, dict[str, str]] = {
+    "account_state": ACCOUNT_STATE_NAMES,
     "action": ACTION_NAMES,
     "role": ROLE_NAMES,
     "state": STATE_NAMES,
