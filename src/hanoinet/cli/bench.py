@@ -167,6 +167,63 @@ def _print_web(result: dict[str, Any]) -> None:
     )
 
 
+@app.command("door")
+def door_command(
+    posts: Annotated[
+        int, typer.Option("--posts", help="Posts announcing 100 MB, per route that takes a body.")
+    ] = 20,
+    streams: Annotated[
+        int, typer.Option("--streams", help="Streams that would go on to 100 MB, per route.")
+    ] = 2,
+    calls: Annotated[int, typer.Option("--calls", help="Health checks for the reference.")] = 200,
+    json: Json = False,
+) -> None:
+    """A real node under unauthenticated 100 MB posts on every route that takes a body: each refused unread (413), memory growth under 50 MiB, health under 100 ms."""
+    from hanoinet.bench import door
+
+    if posts < 1 or streams < 0 or calls < 1:
+        fail("--posts and --calls must be at least 1, --streams at least 0")
+
+    def progress(line: str) -> None:
+        err_console.print(line, markup=False)
+
+    result = door.run(posts, streams, calls, progress=None if json else progress)
+    result["environment"] = environment()
+    if json:
+        print_json(result)
+        return
+    health = result["health"]
+    console.print(
+        f"bench door: {result['routes']} routes that take a body, {posts} posts announcing "
+        f"100 MB and {streams} streams each, a real node on loopback",
+        markup=False,
+    )
+    for name, h in (
+        ("reference: the health route alone", health["reference"]),
+        ("health during the attack", health["under_attack"]),
+    ):
+        console.print(
+            f"  {name:<40} p50 {h['p50_ms']:>7.2f} ms  p99 {h['p99_ms']:>7.2f} ms  "
+            f"max {h['max_ms']:>7.2f} ms  ({h['calls']} calls)",
+            markup=False,
+        )
+    memory = result["rss_mib"]
+    console.print(
+        f"  refused 413: {result['refused_413']}, reset before the answer: "
+        f"{result['reset_before_answer']}, otherwise: {len(result['answered_otherwise'])}; "
+        f"RSS {memory['baseline']} -> {memory['peak']} MiB (+{memory['growth']})",
+        markup=False,
+    )
+    for line in result["answered_otherwise"]:
+        console.print(f"  answered otherwise: {line}", markup=False)
+    verdict = "meets" if result["meets_target"] else "MISSES"
+    console.print(
+        f"  {verdict} the target: every body refused, health max < "
+        f"{result['target']['health_max_ms']:.0f} ms, RSS growth < "
+        f"{result['target']['rss_growth_mib']:.0f} MiB"
+    )
+
+
 @app.command("stats")
 def stats_command(
     events: Annotated[
