@@ -4,8 +4,9 @@ systems (the node administrator's work; the web desk's log-in uses them)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.table import Table
@@ -16,10 +17,22 @@ from hanoinet.services.access import ROLES
 from hanoinet.settings import load_settings
 from hanoinet.store import Store, open_store
 
+T = TypeVar("T")
+
 app = typer.Typer(help="People who log in to this node's web desk.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for other systems.", no_args_is_help=True)
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object (shape in docs/cli.md).")]
 Actor = Annotated[str, typer.Option("--actor", help="Who does this, for the audit log.")]
+
+
+def _act(call: Callable[[Store, datetime], T]) -> T:
+    """Run one command's service call on the node's store, now; errors as one line, exit 2."""
+    store = _store()
+    try:
+        with user_errors():
+            return call(store, datetime.now(UTC))
+    finally:
+        store.dispose()
 
 
 def _store() -> Store:
@@ -35,12 +48,7 @@ def add_command(
     json: Json = False,
 ) -> None:
     """Add a user; prints the initial password once (changed at first log-in, with TOTP)."""
-    store = _store()
-    try:
-        with user_errors():
-            password = users.create_user(store, username, role, actor=actor, at=datetime.now(UTC))
-    finally:
-        store.dispose()
+    password = _act(lambda store, at: users.create_user(store, username, role, actor=actor, at=at))
     if json:
         print_json({"username": username, "role": role, "initial_password": password})
         return
@@ -93,24 +101,14 @@ def _print_user(info: accounts.UserInfo, done: str, json: bool) -> None:
 def disable_command(username: Name, actor: Actor = "admin", json: Json = False) -> None:
     """Disable a user: no log-in, their sessions end, their API tokens are refused (until
     enable)."""
-    store = _store()
-    try:
-        with user_errors():
-            info = accounts.disable(store, username, actor=actor, at=datetime.now(UTC))
-    finally:
-        store.dispose()
+    info = _act(lambda store, at: accounts.disable(store, username, actor=actor, at=at))
     _print_user(info, "disabled", json)
 
 
 @app.command("enable")
 def enable_command(username: Name, actor: Actor = "admin", json: Json = False) -> None:
     """Enable a disabled user again (same password and authenticator)."""
-    store = _store()
-    try:
-        with user_errors():
-            info = accounts.enable(store, username, actor=actor, at=datetime.now(UTC))
-    finally:
-        store.dispose()
+    info = _act(lambda store, at: accounts.enable(store, username, actor=actor, at=at))
     _print_user(info, "enabled", json)
 
 
@@ -122,12 +120,7 @@ def role_command(
     json: Json = False,
 ) -> None:
     """Give a user another role; it applies from their next request."""
-    store = _store()
-    try:
-        with user_errors():
-            info = accounts.change_role(store, username, role, actor=actor, at=datetime.now(UTC))
-    finally:
-        store.dispose()
+    info = _act(lambda store, at: accounts.change_role(store, username, role, actor=actor, at=at))
     _print_user(info, f"now has the role {role}", json)
 
 
@@ -135,12 +128,7 @@ def role_command(
 def reset_totp_command(username: Name, actor: Actor = "admin", json: Json = False) -> None:
     """Forget a user's authenticator and end their sessions; prints a one-time password with
     which they set up a new password and authenticator at their next log-in."""
-    store = _store()
-    try:
-        with user_errors():
-            password = accounts.reset_totp(store, username, actor=actor, at=datetime.now(UTC))
-    finally:
-        store.dispose()
+    password = _act(lambda store, at: accounts.reset_totp(store, username, actor=actor, at=at))
     if json:
         print_json({"username": username, "initial_password": password})
         return
@@ -167,12 +155,7 @@ def _print_ended(ended: accounts.Ended, done: str, json: bool) -> None:
 @app.command("end-sessions")
 def end_sessions_command(username: Name, actor: Actor = "admin", json: Json = False) -> None:
     """End every session of a user and revoke every API token of theirs, now."""
-    store = _store()
-    try:
-        with user_errors():
-            ended = accounts.end_sessions(store, username, actor=actor, at=datetime.now(UTC))
-    finally:
-        store.dispose()
+    ended = _act(lambda store, at: accounts.end_sessions(store, username, actor=actor, at=at))
     _print_ended(ended, "for", json)
 
 
@@ -192,12 +175,7 @@ def remove_command(
             fail(f"removing {username!r} cannot be undone; add --yes to confirm")
         if not typer.confirm(f"Remove {username!r} for good? This cannot be undone."):
             fail("nothing removed")
-    store = _store()
-    try:
-        with user_errors():
-            ended = accounts.remove(store, username, actor=actor, at=datetime.now(UTC))
-    finally:
-        store.dispose()
+    ended = _act(lambda store, at: accounts.remove(store, username, actor=actor, at=at))
     _print_ended(ended, "removed", json)
 
 
@@ -212,14 +190,9 @@ def token_create_command(
     json: Json = False,
 ) -> None:
     """Create an API token acting as a user; prints it once (only its hash is stored)."""
-    store = _store()
-    try:
-        with user_errors():
-            token = users.create_token(
-                store, username, name, scopes, actor=actor, at=datetime.now(UTC)
-            )
-    finally:
-        store.dispose()
+    token = _act(
+        lambda store, at: users.create_token(store, username, name, scopes, actor=actor, at=at)
+    )
     if json:
         print_json({"token": token, "prefix": token[:10], "username": username, "scopes": scopes})
         return
@@ -235,12 +208,7 @@ def token_revoke_command(
     json: Json = False,
 ) -> None:
     """Revoke an API token from now on."""
-    store = _store()
-    try:
-        with user_errors():
-            info = users.revoke_token(store, prefix, actor=actor, at=datetime.now(UTC))
-    finally:
-        store.dispose()
+    info = _act(lambda store, at: users.revoke_token(store, prefix, actor=actor, at=at))
     if json:
         print_json(
             {
