@@ -313,6 +313,15 @@ def log_in(
     (``set_up``); raises LoginRefused with ``WRONG`` whatever was not right. ``client`` is the
     client's address, for the throttle. Failures are committed even though the log-in is
     refused."""
+    # The password is verified before the write transaction, once whatever follows (so every
+    # answer costs one argon2 verification): it takes tens of milliseconds, and a write
+    # transaction holds the node's write lock on SQLite, which a stranger's log-in attempts
+    # must not hold from the inbox and the desk.
+    with store.engine.connect() as conn:
+        seen = conn.execute(
+            select(users.c.password_hash).where(users.c.username == username)
+        ).scalar()
+    right = _verify(seen, password)
     refusal: LoginRefused
     with store.transaction() as conn:
         # The user's row is locked first: two attempts on one account are counted one by one.
@@ -320,17 +329,15 @@ def log_in(
             select(users).where(users.c.username == username).with_for_update()
         ).first()
         if row is None or row.state != ACTIVE:
-            _verify(None, password)  # the same time as a known user's
             reason = None if row is None else row.state
             refusal = _refuse(
                 conn, username, row is not None, at, "password", address=client, reason=reason
             )
-        elif _throttled(conn, row.username, client, at):
-            _verify(None, password)  # not evaluated, and costing the same
+        elif _throttled(conn, row.username, client, at):  # not evaluated
             refusal = _refuse(
                 conn, row.username, True, at, "password", address=client, reason="too early"
             )
-        elif not _verify(row.password_hash, password):
+        elif not right or row.password_hash != seen:  # a password changed meanwhile: wrong
             refusal = _refuse(conn, row.username, True, at, "password", address=client)
         elif (row.must_change_password or not row.totp_secret) and _stale(row, at):
             refusal = _refuse(
