@@ -572,14 +572,43 @@ def test_acknowledge_on_the_desk(node: Node) -> None:
     assert state_of(node.store, late) == "acknowledged"
     rows = incoming_rows(client.get("/desk").text)
     assert "escalated" not in rows[late] and ">Acknowledge</button>" not in rows[late]
-    assert "done" in rows[late] and f'<a href="/requests/{late}">Open</a>' in rows[late]
+    assert f'<a href="/requests/{late}">Open</a>' in rows[late]
+    # Acknowledged is not preserved: the preservation keeps its clock (from receipt) and its
+    # place above the fresh emergency, until the data is recorded as preserved (42).
+    assert "Preserve the data (art. 42) — due 2026-11-24 04:00 UTC" in rows[late]
+    assert "overdue by 1 minute" in rows[late] and ">done<" not in rows[late]
     assert ">Acknowledge</button>" in rows[fresh]
-    assert list(rows) == [fresh, late]  # what still waits comes first
+    assert list(rows) == [late, fresh]
+    case_service.act(node.store, late, "record_preserved", actor="dora", at=node.clock["now"])
+    rows = incoming_rows(client.get("/desk").text)
+    assert ">done<" in rows[late] and "Preserve the data" not in rows[late]
+    assert list(rows) == [fresh, late]  # nothing owed: below what still waits
     with node.store.engine.connect() as conn:
         (event,) = conn.execute(
             select(events).where(events.c.request_id == late, events.c.action == "acknowledge")
         ).all()
     assert event.actor == "dora"
+
+
+def test_the_desk_orders_by_what_is_still_owed_not_by_urgency_alone(node: Node) -> None:
+    urgent = incoming(node.store, "preservation", "urgent")  # acknowledge by T0 + 1 h
+    emergency = incoming(node.store, "emergency", at=T0 + timedelta(minutes=50))  # by 1 h 05
+    finished = incoming(node.store, "preservation", "emergency")
+    for action in ("acknowledge", "record_preserved"):
+        case_service.act(node.store, finished, action, actor="dora", at=T0)
+    draft = incoming(node.store, "preservation", "urgent", direction="outgoing", actor="dora")
+    node.at(timedelta(minutes=55))
+    client, _ = first_log_in(node, "dora", "duty_officer")
+    page = client.get("/desk").text
+    rows = incoming_rows(page)
+    assert list(rows) == [urgent, emergency, finished]
+    assert "Acknowledge receipt (art. 40(25)) — due 2026-11-24 04:00 UTC" in rows[urgent]
+    assert "Acknowledge receipt (art. 40(25)) — due 2026-11-24 04:05 UTC" in rows[emergency]
+    assert ">done<" in rows[finished] and "preserved until" in rows[finished]
+    assert outgoing_ids(page) == [draft]
+    assert "Check the draft (art. 40(15))" in page.split('id="outgoing-heading"')[1]
+    node.at(timedelta(minutes=61))  # the urgent one is overdue: it stays first
+    assert list(incoming_rows(client.get("/desk/queue").text)) == [urgent, emergency, finished]
 
 
 def test_the_supervisor_sees_escalations_but_no_button_it_may_not_use(node: Node) -> None:
