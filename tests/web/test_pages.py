@@ -1042,3 +1042,41 @@ def test_every_set_up_error_is_in_the_catalogs(node: Node) -> None:
     assert said == list(pages_module.SET_UP_ERRORS)
     french = translations("fr")
     assert all(french.ugettext(m) != m for m in said)
+
+
+# --- dates no one can misread ---------------------------------------------------------------
+
+NUMERIC_DATE = re.compile(
+    r"\b\d{1,2}[\u200e\u200f]?/\d{1,2}[\u200e\u200f]?/\d{2}|\b\d{1,2}\.\d{1,2}\.\d{2,4}\b"
+)
+"""A date in figures only (12/6/26, 06/12/2026 with Arabic's marks, 06.12.2026): month first
+in one country, day first in the next."""
+
+
+@pytest.mark.parametrize("lang", ["en", "ar", "zh", "fr", "ru", "es"])
+def test_no_page_shows_a_date_in_figures_only(web_node: Node, lang: str) -> None:
+    """ISO 8601 (2026-11-24 03:05 UTC) on the desk, the month in words on the case page, the
+    audit log to the second; in every language."""
+    node = web_node
+    kept = incoming(node.store, "preservation", "urgent")
+    for action in ("acknowledge", "record_preserved"):
+        case_service.act(node.store, kept, action, actor="sam", at=T0 + timedelta(minutes=5))
+    waiting = incoming(node.store, "emergency", at=T0 + timedelta(days=9, hours=10))
+    node.at(timedelta(days=9, hours=10, minutes=3))
+    client, _ = first_log_in(node, "sam", "supervisor")
+    client.get("/language", params={"lang": lang, "next": "/desk"})
+    pages = {
+        path: client.get(path).text
+        for path in ("/desk", f"/requests/{kept}", f"/requests/{waiting}", "/audit")
+    }
+    for path, html in pages.items():
+        assert html_tag(html).startswith(f'<html lang="{lang}"'), path
+        shown = re.sub(r"<[^>]+>", " ", html.split("<main")[1].split("</main>")[0])
+        assert not NUMERIC_DATE.search(shown), (path, NUMERIC_DATE.search(shown))
+    desk = pages["/desk"]
+    assert "2027-01-23 03:05 UTC" in desk  # preserved until (60 days, art. 42)
+    assert "2026-12-03 13:15 UTC" in desk  # the emergency's acknowledgement is due
+    assert "2026-11-24 03:05:00 UTC" in pages["/audit"]  # to the second
+    month = {"en": "November", "ar": "نوفمبر", "zh": "11月", "fr": "novembre"}
+    month |= {"ru": "ноября", "es": "noviembre"}
+    assert month[lang] in pages[f"/requests/{kept}"]
