@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from typing import TYPE_CHECKING
 
 from hanoinet.cases.clocks import preservation_expiry
@@ -56,6 +57,8 @@ OWED_EVENTS = (
 written confirmation. A caller loads these and no others (no case content)."""
 
 URGENCY_RANK = {"emergency": 0, "urgent": 1, "routine": 2}
+_FAR = datetime.max.replace(tzinfo=UTC)
+"""Later than any due time: what has none sorts after what has one."""
 
 
 @dataclass(frozen=True)
@@ -85,14 +88,24 @@ class Facts:
     """Made orally in an urgency, to be confirmed in writing (40(14))."""
 
 
+@cache
+def _articles(action: str, kind: str, side: str) -> dict[str, str]:
+    """The states from which ``side`` may take ``action`` on a request of ``kind``, each with
+    the article of that transition (the desk asks this 200 times a page: read once)."""
+    found: dict[str, str] = {}
+    for t in transitions_for(action, kind):
+        if t.by == side:
+            for state in t.from_:
+                found.setdefault(state, t.article)
+    return found
+
+
 def _duty(action: str, facts: Facts, due: datetime | None) -> Duty | None:
     """The duty of ``action`` if the lifecycle lets this node take it in the request's state,
     with the lifecycle's article; None otherwise."""
     side = "requested" if facts.direction == "incoming" else "requesting"
-    for t in transitions_for(action, facts.kind):
-        if t.by == side and facts.state in t.from_:
-            return Duty(action, t.article, due)
-    return None
+    article = _articles(action, facts.kind, side).get(facts.state)
+    return None if article is None else Duty(action, article, due)
 
 
 def _earliest(*times: datetime | None) -> datetime | None:
@@ -134,8 +147,7 @@ def owed(facts: Facts, ack_target: timedelta | None) -> list[Duty]:
             every = timedelta(hours=lifecycle().reminders.written_confirmation_hours)
             wanted.append(("confirm_in_writing", facts.received_at + every))
     duties = [d for action, due in wanted if (d := _duty(action, facts, due)) is not None]
-    far = datetime.max.replace(tzinfo=UTC)
-    return sorted(duties, key=lambda d: d.due or far)
+    return sorted(duties, key=lambda d: d.due or _FAR) if len(duties) > 1 else duties
 
 
 def _enquiry_unanswered(events: Sequence[Event]) -> bool:
@@ -157,10 +169,9 @@ def desk_order(duty: Duty | None, urgency: str, at: datetime) -> tuple[int, date
     """The desk's sort key for a request whose most pressing duty is ``duty`` (None: nothing
     owed): overdue first, then by due time, then what is owed with no due time, then done;
     within each, emergency before urgent before routine."""
-    far = datetime.max.replace(tzinfo=UTC)
     rank = URGENCY_RANK.get(urgency, len(URGENCY_RANK))
     if duty is None:
-        return (3, far, rank)
+        return (3, _FAR, rank)
     if duty.due is None:
-        return (2, far, rank)
+        return (2, _FAR, rank)
     return (0 if overdue(duty, at) else 1, duty.due, rank)

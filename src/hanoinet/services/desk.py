@@ -98,7 +98,7 @@ def queue(
             ),
             target if r.direction == "incoming" else None,
         )
-        ack_due = case_service.ack_due(r.direction, r.urgency, r.created_at, ack_targets)
+        ack_due = r.created_at + target if r.direction == "incoming" and target else None
         waiting = r.direction == "incoming" and r.state == "received"
         first = duties[0] if duties else None
         item = DeskItem(
