@@ -1077,6 +1077,9 @@ def test_no_page_shows_a_date_in_figures_only(web_node: Node, lang: str) -> None
     assert "2027-01-23 03:05 UTC" in desk  # preserved until (60 days, art. 42)
     assert "2026-12-03 13:15 UTC" in desk  # the emergency's acknowledgement is due
     assert "2026-11-24 03:05:00 UTC" in pages["/audit"]  # to the second
+    if lang == "ar":  # kept left to right on the right-to-left page
+        assert "\u20662027-01-23 03:05 UTC\u2069" in desk
+        assert "\u20662026-11-24 03:05:00 UTC\u2069" in pages["/audit"]
     month = {"en": "November", "ar": "نوفمبر", "zh": "11月", "fr": "novembre"}
     month |= {"ru": "ноября", "es": "noviembre"}
     assert month[lang] in pages[f"/requests/{kept}"]

@@ -193,13 +193,17 @@ def render(
     for the reader, ``decimal``, ``percent`` and ``size`` numbers, shares and byte counts."""
     locale = Locale.parse(lang)
     zone = _zone(time_zone)
+    rtl = lang in RTL
 
     def when(at: datetime | str | None, style: str = "medium") -> str:
         if at is None:
             return ""
         if isinstance(at, str):  # as the services' shapes give it (ISO 8601, with its zone)
             at = datetime.fromisoformat(at)
-        return when_text(at, style, zone, locale)
+        text = when_text(at, style, zone, locale)
+        # ISO 8601 reads left to right in every language: isolated (LRI ... PDI) on a
+        # right-to-left page, or the bidi algorithm shows 2026-12-06 as 06-12-2026.
+        return f"\u2066{text}\u2069" if rtl and style in ("short", "seconds") else text
 
     def countdown(until: datetime | None, now: datetime) -> str:
         if until is None:
