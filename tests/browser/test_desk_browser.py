@@ -707,6 +707,46 @@ def test_the_statistics_page_draws_its_charts_in_english_and_arabic(
     assert problems == [], problems
     _step(page, "statistics-03-ar")
 
+    # A week holds few requests: the charts with withheld counts say so on themselves, above
+    # their bars, in the reader's language; a chart with nothing in it says that instead.
+    page.goto(url + "/statistics?from=2025-03-03&to=2025-03-09")
+    _withheld_said_on_the_charts(page, translations("ar").ugettext)
+    _step(page, "statistics-05-withheld-ar")
+    page.get_by_label(translations("ar").ugettext("Language")).select_option("en")
+    page.locator("form.lang button").click()
+    page.goto(url + "/statistics?from=2025-03-03&to=2025-03-09")
+    _withheld_said_on_the_charts(page, lambda text: text)
+    page.locator(".chart-note").first.scroll_into_view_if_needed()
+    _step(page, "statistics-04-withheld-en")
+    assert problems == [], problems
+
+
+def _withheld_said_on_the_charts(page: Page, t: Any) -> None:
+    notes = page.locator(".chart-note")
+    assert notes.count() >= 1
+    counts = t("Some counts are withheld (fewer than %(k)s): they have no bar.") % {"k": 5}
+    times = t("Some times are not shown: fewer than %(k)s requests reached the milestone.")
+    said = [n.inner_text() for n in notes.all()]
+    assert counts in said and set(said) <= {counts, times % {"k": 5}}, said
+    for note in notes.all():
+        assert note.is_visible()
+        figure = note.locator("xpath=ancestor::figure[1]")
+        canvas = figure.locator("canvas")
+        assert canvas.get_attribute("aria-describedby") == note.get_attribute("id")
+        # on the chart: between its title and its bars, not down in the table
+        title, text, bars = (
+            figure.locator("figcaption").bounding_box(),
+            note.bounding_box(),
+            canvas.bounding_box(),
+        )
+        assert title and text and bars
+        assert title["y"] < text["y"] < bars["y"]
+    drawn = page.evaluate(
+        "() => [...document.querySelectorAll('canvas[data-spec]')]"
+        ".every(c => window.Chart.getChart(c) !== undefined)"
+    )
+    assert drawn
+
 
 def test_the_supervisor_sees_a_refused_message_as_a_security_event(
     tmp_path: Path, store_factory: Any, page: Page

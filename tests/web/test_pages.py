@@ -572,14 +572,43 @@ def test_acknowledge_on_the_desk(node: Node) -> None:
     assert state_of(node.store, late) == "acknowledged"
     rows = incoming_rows(client.get("/desk").text)
     assert "escalated" not in rows[late] and ">Acknowledge</button>" not in rows[late]
-    assert "done" in rows[late] and f'<a href="/requests/{late}">Open</a>' in rows[late]
+    assert f'<a href="/requests/{late}">Open</a>' in rows[late]
+    # Acknowledged is not preserved: the preservation keeps its clock (from receipt) and its
+    # place above the fresh emergency, until the data is recorded as preserved (42).
+    assert "Preserve the data (art. 42) — due 2026-11-24 04:00 UTC" in rows[late]
+    assert "overdue by 1 minute" in rows[late] and ">done<" not in rows[late]
     assert ">Acknowledge</button>" in rows[fresh]
-    assert list(rows) == [fresh, late]  # what still waits comes first
+    assert list(rows) == [late, fresh]
+    case_service.act(node.store, late, "record_preserved", actor="dora", at=node.clock["now"])
+    rows = incoming_rows(client.get("/desk").text)
+    assert ">done<" in rows[late] and "Preserve the data" not in rows[late]
+    assert list(rows) == [fresh, late]  # nothing owed: below what still waits
     with node.store.engine.connect() as conn:
         (event,) = conn.execute(
             select(events).where(events.c.request_id == late, events.c.action == "acknowledge")
         ).all()
     assert event.actor == "dora"
+
+
+def test_the_desk_orders_by_what_is_still_owed_not_by_urgency_alone(node: Node) -> None:
+    urgent = incoming(node.store, "preservation", "urgent")  # acknowledge by T0 + 1 h
+    emergency = incoming(node.store, "emergency", at=T0 + timedelta(minutes=50))  # by 1 h 05
+    finished = incoming(node.store, "preservation", "emergency")
+    for action in ("acknowledge", "record_preserved"):
+        case_service.act(node.store, finished, action, actor="dora", at=T0)
+    draft = incoming(node.store, "preservation", "urgent", direction="outgoing", actor="dora")
+    node.at(timedelta(minutes=55))
+    client, _ = first_log_in(node, "dora", "duty_officer")
+    page = client.get("/desk").text
+    rows = incoming_rows(page)
+    assert list(rows) == [urgent, emergency, finished]
+    assert "Acknowledge receipt (art. 40(25)) — due 2026-11-24 04:00 UTC" in rows[urgent]
+    assert "Acknowledge receipt (art. 40(25)) — due 2026-11-24 04:05 UTC" in rows[emergency]
+    assert ">done<" in rows[finished] and "preserved until" in rows[finished]
+    assert outgoing_ids(page) == [draft]
+    assert "Check the draft (art. 40(15))" in page.split('id="outgoing-heading"')[1]
+    node.at(timedelta(minutes=61))  # the urgent one is overdue: it stays first
+    assert list(incoming_rows(client.get("/desk/queue").text)) == [urgent, emergency, finished]
 
 
 def test_the_supervisor_sees_escalations_but_no_button_it_may_not_use(node: Node) -> None:
@@ -1013,3 +1042,44 @@ def test_every_set_up_error_is_in_the_catalogs(node: Node) -> None:
     assert said == list(pages_module.SET_UP_ERRORS)
     french = translations("fr")
     assert all(french.ugettext(m) != m for m in said)
+
+
+# --- dates no one can misread ---------------------------------------------------------------
+
+NUMERIC_DATE = re.compile(
+    r"\b\d{1,2}[\u200e\u200f]?/\d{1,2}[\u200e\u200f]?/\d{2}|\b\d{1,2}\.\d{1,2}\.\d{2,4}\b"
+)
+"""A date in figures only (12/6/26, 06/12/2026 with Arabic's marks, 06.12.2026): month first
+in one country, day first in the next."""
+
+
+@pytest.mark.parametrize("lang", ["en", "ar", "zh", "fr", "ru", "es"])
+def test_no_page_shows_a_date_in_figures_only(web_node: Node, lang: str) -> None:
+    """ISO 8601 (2026-11-24 03:05 UTC) on the desk, the month in words on the case page, the
+    audit log to the second; in every language."""
+    node = web_node
+    kept = incoming(node.store, "preservation", "urgent")
+    for action in ("acknowledge", "record_preserved"):
+        case_service.act(node.store, kept, action, actor="sam", at=T0 + timedelta(minutes=5))
+    waiting = incoming(node.store, "emergency", at=T0 + timedelta(days=9, hours=10))
+    node.at(timedelta(days=9, hours=10, minutes=3))
+    client, _ = first_log_in(node, "sam", "supervisor")
+    client.get("/language", params={"lang": lang, "next": "/desk"})
+    pages = {
+        path: client.get(path).text
+        for path in ("/desk", f"/requests/{kept}", f"/requests/{waiting}", "/audit")
+    }
+    for path, html in pages.items():
+        assert html_tag(html).startswith(f'<html lang="{lang}"'), path
+        shown = re.sub(r"<[^>]+>", " ", html.split("<main")[1].split("</main>")[0])
+        assert not NUMERIC_DATE.search(shown), (path, NUMERIC_DATE.search(shown))
+    desk = pages["/desk"]
+    assert "2027-01-23 03:05 UTC" in desk  # preserved until (60 days, art. 42)
+    assert "2026-12-03 13:15 UTC" in desk  # the emergency's acknowledgement is due
+    assert "2026-11-24 03:05:00 UTC" in pages["/audit"]  # to the second
+    if lang == "ar":  # kept left to right on the right-to-left page
+        assert "\u20662027-01-23 03:05 UTC\u2069" in desk
+        assert "\u20662026-11-24 03:05:00 UTC\u2069" in pages["/audit"]
+    month = {"en": "November", "ar": "نوفمبر", "zh": "11月", "fr": "novembre"}
+    month |= {"ru": "ноября", "es": "noviembre"}
+    assert month[lang] in pages[f"/requests/{kept}"]

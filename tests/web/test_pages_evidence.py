@@ -314,9 +314,9 @@ def test_received_packages_show_their_conditions_permissions_and_refusals(desk: 
     rows = re.findall(r"<tr>(.*?)</tr>", permitted.split("<tbody>")[1], re.S)
     assert [text(r) for r in rows] == [
         "Consent to use in another matter art. 40(19) para. number unconfirmed "
-        "Proceedings 2027/44 (fraud) XA-44/1 carl Nov 24, 2026, 5:00:00 AM",
+        "Proceedings 2027/44 (fraud) XA-44/1 carl November 24, 2026, 5:00:00 AM",
         "Authorization of an onward transfer art. 36(3) para. number unconfirmed "
-        "Europol XA-44/2 carl Nov 24, 2026, 5:00:00 AM",
+        "Europol XA-44/2 carl November 24, 2026, 5:00:00 AM",
     ]
     assert "Permissions recorded" in plain and "<table" not in plain
     assert "No consent or authorization recorded: the evidence may be used" in text(plain)

@@ -36,6 +36,7 @@ from hanoinet.stats import report as report_model
 from hanoinet.store import Store, open_store
 from hanoinet.store import audit as audit_log
 from hanoinet.store.schema import audit
+from hanoinet.web import statistics as statistics_page
 from hanoinet.web.app import create_app
 from hanoinet.web.render import translations
 
@@ -211,6 +212,40 @@ def test_a_withheld_count_is_shown_as_withheld_and_drawn_as_nothing(node: Node) 
     outcomes = _specs(html)["chart-outcomes"]
     assert None in [v for s in outcomes["series"] for v in s["values"]]
     assert outcomes["withheld"] == "withheld (<5)"
+    # ... and the chart says so on itself, not only in the table: a note tied to its canvas.
+    note = "Some counts are withheld (fewer than 5): they have no bar."
+    assert outcomes["note"] == note
+    assert re.search(
+        r'<figcaption>[^<]+</figcaption>\s*<p class="chart-note" id="chart-outcomes-note">'
+        + re.escape(note)
+        + r'</p>\s*<div class="chart-box"><canvas id="chart-outcomes"[^>]*'
+        r'aria-describedby="chart-outcomes-note"',
+        html,
+    )
+    for name, spec in _specs(html).items():  # a note exactly where a value is withheld
+        values = [v for s in spec["series"] for v in s["values"]]
+        assert (spec["note"] is not None) == (None in values), name
+        assert (f'id="{name}-note"' in html) == (None in values), name
+
+
+def test_a_chart_with_nothing_to_draw_says_so_instead_of_empty_axes(node: Node) -> None:
+    view = statistics_page.View(node.expected())
+    nothing = view._spec("Nothing", ["a", "b"], [("Sent", "blue", [0, 0])])
+    assert nothing["empty"] and nothing["note"] is None
+    withheld = view._spec("Withheld", ["a"], [("Sent", "blue", [None, 0])])
+    assert not withheld["empty"] and withheld["note"] == (
+        "Some counts are withheld (fewer than 5): they have no bar."
+    )
+    assert not view._spec("Some", ["a"], [("Sent", "blue", [0, 3])])["empty"]
+    # On the page: the chart's heading, the words, no canvas and no data for it.
+    html = node.clients["supervisor"].get("/statistics?from=2025-06-03&to=2025-06-03").text
+    figures = re.findall(r'<figure class="chart">(.*?)</figure>', html, re.S)
+    empty = [f for f in figures if "chart-empty" in f]
+    assert empty, "the day has charts with nothing to draw"
+    for figure in empty:
+        assert '<p class="chart-empty">No requests in this period.</p>' in figure
+        assert "<canvas" not in figure and "application/json" not in figure
+    assert len(_specs(html)) == len(figures) - len(empty)
 
 
 def test_the_default_period_is_the_last_365_days(node: Node) -> None:
@@ -360,7 +395,7 @@ def test_without_a_session_the_pages_ask_to_log_in(node: Node) -> None:
 def test_a_node_without_requests_says_so(tmp_path: Path) -> None:
     with _serving(tmp_path, []) as empty:
         html = empty.clients["supervisor"].get("/statistics").text
-        assert "No request was sent or received in this period." in html
+        assert '<p class="notice">No requests in this period.</p>' in html
         assert "<canvas" not in html and "chart-4.6.1" not in html
 
 

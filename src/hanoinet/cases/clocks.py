@@ -108,7 +108,7 @@ def dues(
                         "The urgent oral request is still to be confirmed in writing (40(14))",
                     )
                 )
-    deadline = _deadline(document)
+    deadline = deadline_of(document)
     if deadline is not None and state in OPEN:
         when = datetime.combine(deadline, datetime.min.time(), tzinfo=UTC)
         found.append(
@@ -123,7 +123,7 @@ def dues(
     return sorted(found, key=lambda d: d.at)
 
 
-def _deadline(document: dict[str, Any]) -> date | None:
+def deadline_of(document: dict[str, Any]) -> date | None:
     """The deadline's date; None when absent or not a date (a draft may hold one typed wrong:
     the checks report it at its field, and no clock runs on it)."""
     deadline = document.get("deadline")

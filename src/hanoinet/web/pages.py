@@ -24,6 +24,7 @@ from hanoinet.convention.model import LANGUAGES as DOCUMENT_LANGUAGES
 from hanoinet.errors import Forbidden, HanoinetError, InvalidInput, LoginRefused, UnknownCase
 from hanoinet.services import access, oversight, users
 from hanoinet.services import cases as case_service
+from hanoinet.services import desk as desk_service
 from hanoinet.services import documents as document_service
 from hanoinet.services import evidence as evidence_service
 from hanoinet.web import auth
@@ -307,42 +308,17 @@ async def logout(request: Request) -> Response:
 
 
 def _desk_rows(request: Request, principal: access.Principal, at: datetime) -> dict[str, Any]:
-    rows = case_service.list_requests(
-        web(request).ctx.store,
-        actor=principal.actor,
-        at=at,
-        open_only=True,
-        principal=principal,
-        limit=200,
-    )
-    kinds = access.desk_kinds()
-    rows = [r for r in rows if r.urgency in access.URGENT or r.kind in kinds]
-    expiries = case_service.preservation_expiries(
-        web(request).ctx.store, [r.id for r in rows if r.state in case_service.PRESERVED]
-    )
-    incoming: list[dict[str, Any]] = []
-    outgoing: list[dict[str, Any]] = []
-    for r in rows:
-        waiting = r.direction == "incoming" and r.state == "received"
-        # from receipt, whatever happened since; the node's targets (docs/settings.md)
-        due = case_service.ack_due(r.direction, r.urgency, r.created_at, web(request).ack_targets)
-        late = waiting and due is not None and at > due
-        item = {"r": r, "waiting": waiting, "late": late, "due": due, "expires": expiries.get(r.id)}
-        (incoming if r.direction == "incoming" else outgoing).append(item)
-    incoming.sort(
-        key=lambda i: (
-            not i["late"],
-            not i["waiting"],
-            i["due"] or datetime.max.replace(tzinfo=at.tzinfo),
-        )
+    """The desk's two tables, each in the order of what this node owes (services/desk.py)."""
+    found = desk_service.queue(
+        web(request).ctx.store, principal=principal, at=at, ack_targets=web(request).ack_targets
     )
     return {
-        "incoming": incoming,
-        "outgoing": outgoing,
+        "incoming": found.incoming,
+        "outgoing": found.outgoing,
         "at": at,
         "forms": convention().forms,
         "acts": access.may_act(principal, direction="incoming"),
-        "late_count": sum(1 for i in incoming if i["late"]),
+        "late_count": sum(1 for i in found.incoming if i.late),
         "target_minutes": {
             k: int(v.total_seconds() // 60) for k, v in web(request).ack_targets.items()
         },

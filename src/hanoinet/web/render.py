@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
-from babel.dates import format_datetime, format_timedelta
+from babel.dates import format_date, format_time, format_timedelta
 from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations
 from babel.units import format_unit
@@ -150,6 +150,36 @@ def _env() -> Environment:
 ENV = _env()
 
 
+WHEN_STYLES = ("short", "seconds", "medium", "long")
+
+
+def when_text(at: datetime, style: str, zone: ZoneInfo, locale: Locale) -> str:
+    """A date and time no reader can misread, in ``zone``: never a numeric date such as
+    ``12/6/26`` (month first in one country, day first in the next).
+
+    - ``short``: ISO 8601 to the minute with the zone, the same in every language
+      (``2026-12-06 15:26 UTC``): for tables and countdowns;
+    - ``seconds``: the same to the second (the audit log);
+    - ``medium``: the month in words in the reader's language (``6 December 2026``,
+      ``6 ديسمبر 2026``) and the time to the second;
+    - ``long``: the same with the zone.
+
+    Babel's own ``short`` and ``medium`` patterns are numeric in several languages (English
+    ``12/6/26``, Arabic ``06/12/2026``), so the date part always comes from its ``long``
+    pattern, which spells the month out in all six."""
+    if style not in WHEN_STYLES:
+        raise ValueError(f"unknown date style {style!r}: one of {', '.join(WHEN_STYLES)}")
+    local = at.astimezone(zone)
+    if style == "short":
+        return local.strftime("%Y-%m-%d %H:%M %Z")
+    if style == "seconds":
+        return local.strftime("%Y-%m-%d %H:%M:%S %Z")
+    day = format_date(local, "long", locale=locale)
+    time = format_time(local, "long" if style == "long" else "medium", tzinfo=zone, locale=locale)
+    pattern = str(locale.datetime_formats["long"]).replace("'", "")
+    return pattern.replace("{0}", time).replace("{1}", day)
+
+
 def render(
     request: Request,
     template: str,
@@ -163,17 +193,17 @@ def render(
     for the reader, ``decimal``, ``percent`` and ``size`` numbers, shares and byte counts."""
     locale = Locale.parse(lang)
     zone = _zone(time_zone)
+    rtl = lang in RTL
 
     def when(at: datetime | str | None, style: str = "medium") -> str:
-        """``style``: Babel's (``medium`` names the month), or ``seconds``: ISO 8601 to the
-        second with the zone, the same in every language (the audit log)."""
         if at is None:
             return ""
         if isinstance(at, str):  # as the services' shapes give it (ISO 8601, with its zone)
             at = datetime.fromisoformat(at)
-        if style == "seconds":
-            return at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
-        return format_datetime(at, style, tzinfo=zone, locale=locale)
+        text = when_text(at, style, zone, locale)
+        # ISO 8601 reads left to right in every language: isolated (LRI ... PDI) on a
+        # right-to-left page, or the bidi algorithm shows 2026-12-06 as 06-12-2026.
+        return f"\u2066{text}\u2069" if rtl and style in ("short", "seconds") else text
 
     def countdown(until: datetime | None, now: datetime) -> str:
         if until is None:

@@ -306,13 +306,19 @@ class View:
         *,
         unit: str | None = None,
         stacked: bool = False,
+        note: str = N_("Some counts are withheld (fewer than %(k)s): they have no bar."),
     ) -> dict[str, Any]:
+        """A chart's specification, with what it cannot show said on it: ``note`` where a
+        value is withheld (None), and ``empty`` where there is nothing to draw."""
+        values = [v for _name, _colour, vs in series for v in vs]
         return {
             "title": gettext(title),
             "labels": labels,
             "unit": gettext(unit) if unit else None,
             "stacked": stacked,
             "withheld": gettext("withheld (%(below)s)") % {"below": self.withheld},
+            "note": gettext(note) % {"k": self.made.threshold} if None in values else None,
+            "empty": all(v == 0 for v in values),
             "series": [
                 {"name": gettext(name), "colour": colour, "values": values}
                 for name, colour, values in series
@@ -332,6 +338,7 @@ class View:
                 (N_("90th percentile"), "orange", [_in(t.p90_s, unit) for t in times]),
             ],
             unit=unit_name,
+            note=N_("Some times are not shown: fewer than %(k)s requests reached the milestone."),
         )
         top = max((_in(t.p90_s, unit) or 0 for t in every), default=0)
         spec["max"] = math.ceil(top) if top else None

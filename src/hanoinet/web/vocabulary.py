@@ -123,7 +123,25 @@ ACCOUNT_STATE_NAMES = {
 }
 """Where a user of the node stands (services/accounts.py)."""
 
+DUTY_NAMES = {
+    "acknowledge": "Acknowledge receipt",
+    "record_preserved": "Preserve the data",
+    "start_execution": "Start executing the request",
+    "execute": "Execute the request",
+    "resume": "Resume execution",
+    "answer_status_enquiry": "Answer the status enquiry",
+    "check": "Check the draft",
+    "send": "Send the request",
+    "provide_more_info": "Give the information asked for",
+    "link_mla": "Link the mutual legal assistance request or have the preservation extended",
+    "proceed_anyway": "Decide whether to proceed",
+    "confirm_in_writing": "Confirm the oral request in writing",
+}
+"""What this node owes on a request, by the action that discharges it (cases/owed.py): the
+24/7 desk's "Owed next"."""
+
 VOCABULARIES: dict[str, dict[str, str]] = {
+    "duty": DUTY_NAMES,
     "account_state": ACCOUNT_STATE_NAMES,
     "action": ACTION_NAMES,
     "role": ROLE_NAMES,
