@@ -857,7 +857,7 @@ def test_allowed_actions_really_happen_and_refused_ones_do_not(
             name, action, after = allowed
             done = client.post(f"/requests/{ids[name]}/act", data={"csrf": csrf, "action": action})
             assert done.status_code == 303, (role, done.text)
-            assert done.headers["location"] == f"/requests/{ids[name]}"
+            assert done.headers["location"] == f"/requests/{ids[name]}?done={action}"
             states, _ = state_and_events(store)
             assert states[ids[name]] == after
             page = client.get(done.headers["location"])
