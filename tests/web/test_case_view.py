@@ -123,7 +123,7 @@ def test_the_request_is_named_in_the_readers_language(node: Node) -> None:
     officer.get("/language", params={"lang": "fr", "next": "/"})
     page = officer.get(f"/requests/{received}").text
     assert "Rédigée en anglais" in page
-    assert "Données de trafic" in page  # a code by its translated name
+    assert "Données relatives au trafic" in page  # a code by its translated name
     assert '<bdi lang="en">Logs are kept 7 days only.</bdi>' in page  # as written
 
 
