@@ -234,3 +234,16 @@ def test_a_refused_action_says_what_to_fill_in_at_the_field(
     summary = again.text.split('<div class="error-summary"', 1)[1].split("</div>", 1)[0]
     assert "answer_status_enquiry" not in summary and "--" not in summary
     assert "(art. 40(25))" in summary
+
+
+def test_a_role_that_does_not_act_is_told_so_in_the_pages_language(node: Node) -> None:
+    by_name = {name: text for _where, name, text in DOCUMENTS}
+    received = receive(node, by_name["mla-xa-xb.json"])
+    boss, _ = first_log_in(node, "sam", "supervisor")
+    boss.get("/language", params={"lang": "fr", "next": "/"})
+    token = csrf_of(boss.get(f"/requests/{received}").text)
+    refused = boss.post(f"/requests/{received}/act", data={"csrf": token, "action": "acknowledge"})
+    assert refused.status_code == 403
+    summary = refused.text.split('<div class="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert "Votre rôle ne permet pas cette action sur cette demande." in summary
+    assert "supervisor" not in summary and "acknowledge" not in summary

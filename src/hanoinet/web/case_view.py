@@ -367,6 +367,12 @@ GUARD_MESSAGES = {
     "enquiry_received": N_("No status enquiry is waiting for an answer (art. %(article)s)"),
 }
 NOT_NOW = N_("This action is not open now; the page shows what you can do now.")
+NOT_YOUR_ROLE = {
+    "approve": N_(
+        "A supervisor approves a request this node sends, before it is sent (node policy)."
+    ),
+    "": N_("Your role does not take this action on this request."),
+}
 FIELD_OF_GUARD = {
     "reason": "reason",
     "refusal_ground": "ground",
@@ -374,6 +380,13 @@ FIELD_OF_GUARD = {
     "related_request": "related",
     "third_state": "third_state",
 }
+
+
+def not_your_role(action: str, lang: str) -> dict[str, str]:
+    """A role's refusal (services/access.py says it in English for the API and the CLI) as
+    the page says it."""
+    text = NOT_YOUR_ROLE.get(action, NOT_YOUR_ROLE[""])
+    return {"": translations(lang).ugettext(text)}
 
 
 def refusal(exc: HanoinetError, action: str, fields: list[str], lang: str) -> dict[str, str]:

@@ -589,8 +589,10 @@ async def act(request: Request, ident: str) -> Response:
         )
     except UnknownCase:
         return _case_page(request, ident)
-    except Forbidden as exc:
-        return _case_page(request, ident, errors={"": exc.message}, status_code=403)
+    except Forbidden:
+        lang = choose_language(request, current.locale)
+        errors = case_view.not_your_role(action, lang)
+        return _case_page(request, ident, errors=errors, status_code=403)
     except HanoinetError as exc:
         lang = choose_language(request, current.locale)
         return _case_page(
