@@ -825,7 +825,7 @@ def test_the_receiving_officer_reads_the_request_and_acts_in_english_and_arabic(
     _step(page, "request-01-emergency")
     page.get_by_role("button", name="Acknowledge").first.click()
     page.wait_for_load_state()
-    assert "Done: Acknowledge" in page.get_by_role("status").inner_text()
+    assert "Acknowledged at" in page.get_by_role("status").inner_text()
     _step(page, "request-02-emergency-acknowledged")
     page.goto(f"{url}/requests/{desk_node['preservation']}")
     request = page.locator("section.request-content")

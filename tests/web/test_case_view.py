@@ -155,10 +155,17 @@ def test_an_action_says_what_it_did(node: Node) -> None:
     shown = officer.get(done.headers["location"]).text
     said = re.search(r'<p class="confirmation" role="status">([^<]*)</p>', shown)
     assert said is not None
-    assert "Acknowledge" in said.group(1) and f"{T0:%Y-%m-%d %H:%M} UTC" in said.group(1)
+    assert said.group(1).startswith(f"Acknowledged at {T0:%Y-%m-%d %H:%M} UTC.")
     # The message to the requesting State is queued: said, and no delivery claimed.
     assert "Aurelia (demo State) (XA) is being told: the message is queued" in said.group(1)
     assert "receipt)" not in said.group(1)
+    # An action that leaves the state as it was is named.
+    consulted = officer.post(
+        f"/requests/{received}/act",
+        data={"csrf": csrf_of(shown), "action": "consult", "reason": "Can you narrow it?"},
+    )
+    again = officer.get(consulted.headers["location"]).text
+    assert "Done: Consult the requesting State, at 2026-11-24 03:00 UTC." in again
     # A link for an action that is not the last one confirms nothing.
     assert "confirmation" not in officer.get(f"/requests/{received}?done=refuse").text
 

@@ -25,7 +25,7 @@ from hanoinet.registry.designations import demo_states
 from hanoinet.registry.participants import participant
 from hanoinet.web.drafting import LABELS, LISTS, OBJECTS, OPTION_NAMES
 from hanoinet.web.render import N_, label, translations
-from hanoinet.web.vocabulary import ACTION_NAMES
+from hanoinet.web.vocabulary import ACTION_NAMES, STATE_NAMES
 
 MORE_LABELS = {
     "requesting_state": N_("Requesting State"),
@@ -308,6 +308,8 @@ def state_choices(lang: str, exclude: tuple[str, ...] = ()) -> list[tuple[str, s
 # --- what happened, and what went wrong ----------------------------------------------------------
 
 DONE = N_("Done: %(action)s, at %(at)s.")
+NOW_IN = N_("%(state)s at %(at)s.")
+"""An action that moved the request: its new state says what happened (Acknowledged at ...)."""
 TOLD = {
     "pending": N_(
         "%(state)s is being told: the message is queued; its signed receipt will show below."
@@ -331,10 +333,11 @@ def confirmation(
         return None
     gettext = translations(lang).ugettext
     event = events[-1]
-    said = gettext(DONE) % {
-        "action": gettext(ACTION_NAMES[action]),
-        "at": when_utc(event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC)),
-    }
+    at = when_utc(event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC))
+    if event.to_state != event.from_state and event.to_state in STATE_NAMES:
+        said = gettext(NOW_IN) % {"state": gettext(STATE_NAMES[event.to_state]), "at": at}
+    else:
+        said = gettext(DONE) % {"action": gettext(ACTION_NAMES[action]), "at": at}
     sent = [m for m in messages if m.action == action]
     if sent:
         status = "pending" if sent[-1].status not in TOLD else sent[-1].status
