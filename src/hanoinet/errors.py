@@ -135,9 +135,14 @@ class TransitionRefused(HanoinetError):
 
     code = "transition_refused"
 
-    def __init__(self, message: str, *, article: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, article: str | None = None, guard: str | None = None
+    ) -> None:
         super().__init__(message)
         self.article = article
+        self.guard = guard
+        """The lifecycle guard that refused (cases/guards.py), if one did: what a page needs to
+        say which field to fill in, in its own words."""
 
 
 class UnknownCase(HanoinetError):

@@ -828,3 +828,55 @@ def test_the_users_page_in_english_and_arabic(users_node: dict[str, Any], page: 
     _step(page, "users-05-user-ar")
     page.goto(url + "/users")
     _step(page, "users-06-list-ar")
+
+
+# --- the requested State's desk: the request itself on the case page ---------------------------
+
+
+@pytest.fixture
+def desk_node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
+    """A node that received an emergency and a preservation request, and its duty officer."""
+    at, keys, port, directory = _lone_node("xb-ca", "Borealis central authority (illustrative)")
+    with store_factory("sqlite", tmp_path) as store:
+        received = {}
+        for form in ("emergency", "preservation"):
+            text = (ROOT / "examples" / f"{form}-xa-xb.json").read_text("utf-8")
+            received[form] = case_service.new_case(
+                store, text, direction="incoming", actor="node:xa-ca", at=at
+            ).request_id
+        password = users.create_user(store, "dora", "duty_officer", actor="admin", at=at)
+        with _serving(create_app(NodeContext("xb-ca", keys, directory, store)), port):
+            yield {"url": f"http://127.0.0.1:{port}", "password": password, **received}
+
+
+def test_the_receiving_officer_reads_the_request_and_acts_in_english_and_arabic(
+    desk_node: dict[str, Any], page: Page
+) -> None:
+    url = desk_node["url"]
+    _first_log_in(page, url, "dora", desk_node["password"])
+    page.goto(f"{url}/requests/{desk_node['emergency']}")
+    request = page.locator("section.request-content")
+    # The risk to life comes first, as the requesting State wrote it.
+    first = request.locator(".pair.first")
+    assert first.locator("dt").inner_text().startswith("The emergency")
+    assert first.get_by_text("announces a bomb at a school").is_visible()
+    assert request.get_by_text("k.demo@mail.borealis.example").is_visible()
+    assert request.get_by_text("Written in English").is_visible()
+    _step(page, "request-01-emergency")
+    page.get_by_role("button", name="Acknowledge").first.click()
+    page.wait_for_load_state()
+    assert "Acknowledged at" in page.get_by_role("status").inner_text()
+    _step(page, "request-02-emergency-acknowledged")
+    page.goto(f"{url}/requests/{desk_node['preservation']}")
+    request = page.locator("section.request-content")
+    assert request.get_by_text("203.0.113.7").is_visible()
+    assert request.get_by_text("Borealis Hosting Ltd (demo)").is_visible()
+    assert request.get_by_text("Logs are kept 7 days only.").is_visible()
+    _step(page, "request-03-preservation")
+    page.get_by_label("Language").select_option("ar")
+    page.locator("form.lang button").click()
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    assert page.locator("section.request-content bdi[lang=en]").first.is_visible()
+    _step(page, "request-04-preservation-ar")
+    page.goto(f"{url}/requests/{desk_node['emergency']}")
+    _step(page, "request-05-emergency-ar")

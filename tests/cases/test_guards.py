@@ -62,6 +62,7 @@ TESTED = {
     "postponement_ground",
     "consulted",
     "marked_confidential",
+    "enquiry_received",
     "oral_unconfirmed",
     "consent_given",
     "related_request",
@@ -121,7 +122,7 @@ def test_refuse_without_reason_cites_40_24() -> None:
     ],
 )
 def test_reason_needed(action: str, state: str, article: str, extra: dict[str, str]) -> None:
-    request = view(state, events=(ev("consult"),))
+    request = view(state, events=(ev("consult"), ev("status_enquiry")))
     exc = refused(request, action, **extra)
     assert exc.article == article
     assert "--reason" in exc.message
@@ -245,6 +246,31 @@ def test_consult_before_refusing_or_postponing(action: str, state: str, ground: 
 def test_other_events_are_not_a_consultation() -> None:
     request = view("acknowledged", events=(ev("answer_status_enquiry"), ev("request_more_info")))
     assert refused(request, "refuse", ground="essential_interests", **REASON).article == "40(27)"
+
+
+# --- enquiry_received ------------------------------------------------------------------
+
+
+def test_a_status_enquiry_is_answered_only_once_received() -> None:
+    """40(25): the requested State answers the requesting State's reasonable requests for
+    information on the status; with none received (or the last one answered) there is nothing
+    to answer, and the refusal names the guard the page places at the form."""
+    never = refused(view("acknowledged"), "answer_status_enquiry", **REASON)
+    assert never.article == "40(25)" and never.guard == "enquiry_received"
+    asked = view("acknowledged", events=(ev("status_enquiry"),))
+    answer = run(asked, "answer_status_enquiry", **REASON)
+    assert answer.state == "acknowledged"
+    answered = view("acknowledged", events=(ev("status_enquiry"), answer.event))
+    assert refused(answered, "answer_status_enquiry", **REASON).guard == "enquiry_received"
+    asked_again = view("acknowledged", events=(*answered.events, ev("status_enquiry")))
+    run(asked_again, "answer_status_enquiry", **REASON)
+
+
+def test_a_refusal_names_the_guard_that_refused() -> None:
+    request = view("acknowledged", events=(ev("consult"),))
+    assert refused(request, "refuse", **REASON).guard == "refusal_ground"
+    assert refused(request, "refuse", ground="essential_interests").guard == "reason"
+    assert refused(view("acknowledged"), "execute").guard is None  # not a guard: the state
 
 
 # --- marked_confidential -----------------------------------------------------------------

@@ -115,7 +115,7 @@ HAPPY = [
     Case("execute", "stored_data", "incoming", "in_execution", "executed", "40(25)", "requested"),
     Case("execute_partially", "stored_data", "incoming", "in_execution", "partially_executed", "40(25)", "requested", params=R),
     Case("status_enquiry", "stored_data", "outgoing", "sent", "sent", "40(25)", "requesting"),
-    Case("answer_status_enquiry", "stored_data", "incoming", "received", "received", "40(25)", "requested", params=R),
+    Case("answer_status_enquiry", "stored_data", "incoming", "received", "received", "40(25)", "requested", params=R, events=("status_enquiry",)),
     Case("withdraw", "stored_data", "outgoing", "in_execution", "withdrawn", "40(25)", "requesting"),
     Case("withdraw", "stored_data", "incoming", "received", "withdrawn", "40(25)", "requesting", from_peer=True),
     Case("notify_cannot_keep_confidential", "stored_data", "incoming", "acknowledged", "acknowledged", "40(20)", "requested", params=R, document={"confidential": True}),
@@ -180,7 +180,12 @@ def _satisfying(t: Transition, state: str, *, as_peer: bool) -> tuple[RequestVie
     if kind == "preservation" and t.action == "refuse":
         ground = "preservation_essential_interests"
     params = {"reason": "Reasons.", "ground": ground, "related": "R-000009", "third_state": "XC"}
-    events = (ev("consult"), ev("give_consent"), ev("record_preserved", PRESERVED_AT))
+    events = (
+        ev("consult"),
+        ev("give_consent"),
+        ev("record_preserved", PRESERVED_AT),
+        ev("status_enquiry"),
+    )
     document = {"oral": True, "confidential": True}
     # approve: a request the node's policy asks approval for, asked by someone else than its
     # opener; every other action under no approval step
@@ -373,12 +378,10 @@ def test_allowed_actions_hide_confirm_in_writing_unless_oral_and_unconfirmed() -
 
 def test_allowed_actions_for_the_requested_state() -> None:
     received = view("received")
-    assert allowed_actions(received, T0) == [
-        "acknowledge",
-        "request_more_info",
-        "consult",
-        "answer_status_enquiry",
-    ]
+    assert allowed_actions(received, T0) == ["acknowledge", "request_more_info", "consult"]
+    # answering a status enquiry, once one is received (40(25))
+    asked = replace(received, events=(*received.events, ev("status_enquiry")))
+    assert "answer_status_enquiry" in allowed_actions(asked, T0)
     # refusing needs a consultation first (40(27)); notifying, a confidential request
     consulted = replace(received, events=(*received.events, ev("consult")))
     assert "refuse" in allowed_actions(consulted, T0)
@@ -395,11 +398,7 @@ def test_allowed_actions_never_offer_the_clock_or_the_other_side() -> None:
     actions = allowed_actions(preserved, T0)
     assert "lapse" not in actions
     assert "link_mla" not in actions and "withdraw" not in actions
-    assert actions == [
-        "answer_status_enquiry",
-        "extend_preservation",
-        "disclose_partial_traffic",
-    ]
+    assert actions == ["extend_preservation", "disclose_partial_traffic"]
 
 
 def test_allowed_actions_are_all_accepted_with_their_typed_params() -> None:

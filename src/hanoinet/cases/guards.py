@@ -108,6 +108,21 @@ def consulted(request: RequestView, t: Transition, params: dict[str, str], at: d
         )
 
 
+def enquiry_received(
+    request: RequestView, t: Transition, params: dict[str, str], at: datetime
+) -> None:
+    """``answer_status_enquiry``: the requesting State asked (40(25)), and that enquiry is not
+    answered yet; the latest enquiry counts."""
+    asked = [i for i, e in enumerate(request.events) if e.action == "status_enquiry"]
+    answered = [i for i, e in enumerate(request.events) if e.action == "answer_status_enquiry"]
+    if not asked or (answered and answered[-1] > asked[-1]):
+        raise _refuse(
+            "No status enquiry of the requesting State awaits an answer (art. 40(25)); "
+            "answer one once it is received",
+            "40(25)",
+        )
+
+
 def marked_confidential(
     request: RequestView, t: Transition, params: dict[str, str], at: datetime
 ) -> None:
@@ -246,6 +261,7 @@ GUARDS: dict[str, Guard] = {
     "refusal_ground": refusal_ground,
     "postponement_ground": postponement_ground,
     "consulted": consulted,
+    "enquiry_received": enquiry_received,
     "marked_confidential": marked_confidential,
     "oral_unconfirmed": oral_unconfirmed,
     "consent_given": consent_given,
@@ -261,4 +277,8 @@ GUARDS: dict[str, Guard] = {
 def check_guard(
     name: str, request: RequestView, t: Transition, params: dict[str, str], at: datetime
 ) -> None:
-    GUARDS[name](request, t, params, at)
+    try:
+        GUARDS[name](request, t, params, at)
+    except TransitionRefused as exc:
+        exc.guard = exc.guard or name
+        raise

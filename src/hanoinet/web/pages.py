@@ -27,7 +27,7 @@ from hanoinet.services import cases as case_service
 from hanoinet.services import desk as desk_service
 from hanoinet.services import documents as document_service
 from hanoinet.services import evidence as evidence_service
-from hanoinet.web import auth
+from hanoinet.web import auth, case_view
 from hanoinet.web.common import (
     forbidden,
     login_first,
@@ -37,7 +37,7 @@ from hanoinet.web.common import (
     session,
     web,
 )
-from hanoinet.web.render import LANG_COOKIE, LANGUAGES, N_
+from hanoinet.web.render import LANG_COOKIE, LANGUAGES, N_, choose_language
 from hanoinet.web.vocabulary import ACTION_NAMES
 
 router = APIRouter(include_in_schema=False)
@@ -422,6 +422,7 @@ def _case_page(
     typed: dict[str, str] | None = None,
     failed_action: str | None = None,
     status_code: int = 200,
+    done: str = "",
 ) -> Response:
     current = session(request)
     if current is None:
@@ -429,6 +430,7 @@ def _case_page(
     if not access.can(current.principal, "cases.read"):
         return forbidden(request)
     at = now(request)
+    lang = choose_language(request, current.locale)
     try:
         detail = case_service.show(
             web(request).ctx.store,
@@ -449,6 +451,12 @@ def _case_page(
                         return grounds_for(request_kind, GROUND_KINDS[guard])
         return []
 
+    def third_states(s: Any) -> list[tuple[str, str]]:
+        return case_view.state_choices(lang, exclude=(s.requesting_state, s.requested_state))
+
+    def peer(s: Any) -> str:
+        return str(s.requesting_state if s.direction == "incoming" else s.requested_state)
+
     return page(
         request,
         "case.html",
@@ -465,13 +473,25 @@ def _case_page(
             for r in detail.requests
         },
         actions={
-            r.summary.id: [
-                a
-                for a in r.allowed_actions
-                if access.may_take(current.principal, a, direction=r.summary.direction)
-            ]
+            r.summary.id: case_view.by_priority(
+                [
+                    a
+                    for a in r.allowed_actions
+                    if access.may_take(current.principal, a, direction=r.summary.direction)
+                ]
+            )
             for r in detail.requests
         },
+        layouts={
+            r.summary.id: case_view.layout(r.document, r.summary.kind, lang)
+            for r in detail.requests
+        },
+        done={
+            r.summary.id: case_view.confirmation(r.events, r.messages, peer(r.summary), done, lang)
+            for r in detail.requests
+            if done and r.events and r.events[-1].actor == current.principal.actor
+        },
+        third_states=third_states,
         grounds=grounds,
         evidence=_evidence(request, [r.summary.id for r in detail.requests]),
         formal=document_service.kept(
@@ -488,8 +508,10 @@ def _case_page(
 
 
 @router.get("/requests/{ident}")
-def case_page(request: Request, ident: str) -> Response:
-    return _case_page(request, ident)
+def case_page(request: Request, ident: str, done: str = "") -> Response:
+    """``done``: the action just taken here, confirmed at the top of its request (what
+    happened, when, and whether the other State's message is queued)."""
+    return _case_page(request, ident, done=done)
 
 
 @router.get("/requests/{ident}/evidence")
@@ -543,21 +565,23 @@ async def act(request: Request, ident: str) -> Response:
         )
     except UnknownCase:
         return _case_page(request, ident)
-    except Forbidden as exc:
-        return _case_page(request, ident, errors={"": exc.message}, status_code=403)
+    except Forbidden:
+        lang = choose_language(request, current.locale)
+        errors = case_view.not_your_role(action, lang)
+        return _case_page(request, ident, errors=errors, status_code=403)
     except HanoinetError as exc:
-        fields = _action_fields(action)
-        field = next((f for f in fields if f in exc.message.lower()), fields[0] if fields else "")
+        lang = choose_language(request, current.locale)
         return _case_page(
             request,
             ident,
-            errors={f"{action}-{field}" if field else "": exc.message},
+            errors=case_view.refusal(exc, action, _action_fields(action), lang),
             typed=params,
             failed_action=action,
             status_code=400,
         )
     back = form.get("back", "")
-    return _redirect(_safe_next(back) if back else f"/requests/{ident}")
+    done = urlencode({"done": action})
+    return _redirect(_safe_next(back) if back else f"/requests/{ident}?{done}")
 
 
 # --- the supervisor's audit log -----------------------------------------------------------------
