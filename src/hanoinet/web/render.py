@@ -72,6 +72,17 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return (_current.get() or _ENGLISH).ungettext(singular, plural, n)
 
 
+def ltr(value: object) -> Markup:
+    """A value that reads left to right in any page, Arabic included: an article key
+    (``42(2)(a)``), an id, a hash, a date, a number, isolated in ``<bdi dir="ltr">`` so that
+    neither it nor the text around it is reordered (the Unicode bidirectional algorithm would
+    otherwise show ``42(2)(a)`` as ``(a)(2)42`` in right-to-left text). Escaped; nothing for
+    None or an empty value."""
+    if value is None or value == "":
+        return Markup("")
+    return Markup('<bdi dir="ltr">%s</bdi>') % (value,)
+
+
 def verified_key(key: str) -> bool:
     """Whether hanoinet's data has checked the paragraph numbering of an article key (an
     unknown key is not: it is shown with the unconfirmed mark rather than as settled)."""
@@ -143,7 +154,9 @@ def _env() -> Environment:
     )
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     # globals: imported macros see them too
-    env.globals.update(tr=gettext, label=label, unconfirmed=UNCONFIRMED, verified_key=verified_key)
+    env.globals.update(
+        tr=gettext, label=label, ltr=ltr, unconfirmed=UNCONFIRMED, verified_key=verified_key
+    )
     return env
 
 
@@ -164,16 +177,20 @@ def render(
     locale = Locale.parse(lang)
     zone = _zone(time_zone)
 
-    def when(at: datetime | str | None, style: str = "medium") -> str:
+    def when(at: datetime | str | None, style: str = "medium") -> Markup:
         """``style``: Babel's (``medium`` names the month), or ``seconds``: ISO 8601 to the
-        second with the zone, the same in every language (the audit log)."""
+        second with the zone, the same in every language (the audit log). In a right-to-left
+        language, ISO 8601 to the minute: CLDR's Arabic formats are numeric day/month/year
+        (``06/12/2026``), which we do not show. Isolated left to right (``ltr``)."""
         if at is None:
-            return ""
+            return Markup("")
         if isinstance(at, str):  # as the services' shapes give it (ISO 8601, with its zone)
             at = datetime.fromisoformat(at)
         if style == "seconds":
-            return at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
-        return format_datetime(at, style, tzinfo=zone, locale=locale)
+            return ltr(at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z"))
+        if lang in RTL:
+            return ltr(at.astimezone(zone).strftime("%Y-%m-%d %H:%M"))
+        return ltr(format_datetime(at, style, tzinfo=zone, locale=locale))
 
     def countdown(until: datetime | None, now: datetime) -> str:
         if until is None:
@@ -184,11 +201,11 @@ def render(
         )
         return text if left >= timedelta(0) else gettext("overdue by %(time)s") % {"time": text}
 
-    def decimal(value: int | float) -> str:
-        return str(format_decimal(value, locale=locale))
+    def decimal(value: int | float) -> Markup:
+        return ltr(format_decimal(value, locale=locale))
 
-    def size(count: int) -> str:
-        return size_of(count, locale)
+    def size(count: int) -> Markup:
+        return ltr(size_of(count, locale))
 
     def duration(seconds: int | None) -> str:
         """A length of time as people say it: 40 minutes, 5 hours, 12 days (none: a dash)."""
