@@ -173,7 +173,8 @@ def render(
     status_code: int = 200,
 ) -> HTMLResponse:
     """Render ``template`` in ``lang``; ``when``, ``countdown`` and ``duration`` format times
-    for the reader, ``decimal``, ``percent`` and ``size`` numbers, shares and byte counts."""
+    for the reader, ``decimal``, ``percent`` and ``size`` numbers, shares and byte counts;
+    ``when`` and ``size`` come isolated left to right (``ltr``), whatever the page's direction."""
     locale = Locale.parse(lang)
     zone = _zone(time_zone)
 
@@ -201,8 +202,9 @@ def render(
         )
         return text if left >= timedelta(0) else gettext("overdue by %(time)s") % {"time": text}
 
-    def decimal(value: int | float) -> Markup:
-        return ltr(format_decimal(value, locale=locale))
+    def decimal(value: int | float) -> str:
+        # one run of digits and separators: it reads left to right in Arabic as it is
+        return str(format_decimal(value, locale=locale))
 
     def size(count: int) -> Markup:
         return ltr(size_of(count, locale))
