@@ -174,7 +174,7 @@ def render(
 ) -> HTMLResponse:
     """Render ``template`` in ``lang``; ``when``, ``countdown`` and ``duration`` format times
     for the reader, ``decimal``, ``percent`` and ``size`` numbers, shares and byte counts;
-    ``when`` and ``size`` come isolated left to right (``ltr``), whatever the page's direction."""
+    ``when`` comes isolated left to right (``ltr``), whatever the page's direction."""
     locale = Locale.parse(lang)
     zone = _zone(time_zone)
 
@@ -206,8 +206,9 @@ def render(
         # one run of digits and separators: it reads left to right in Arabic as it is
         return str(format_decimal(value, locale=locale))
 
-    def size(count: int) -> Markup:
-        return ltr(size_of(count, locale))
+    def size(count: int) -> str:
+        # not isolated: in Arabic the unit is in Arabic letters and reads right to left
+        return size_of(count, locale)
 
     def duration(seconds: int | None) -> str:
         """A length of time as people say it: 40 minutes, 5 hours, 12 days (none: a dash)."""
