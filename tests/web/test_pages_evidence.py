@@ -527,10 +527,14 @@ def test_verify_again_shows_the_files_the_checks_and_the_custody_and_is_audited(
     held: Held,
 ) -> None:
     carl, csrf = held.reader("carl", "central_authority_officer")
+    # verified on arrival: the node's own verification is on the page at once
     before = _section(carl.get(f"/requests/{held.request_id}").text, held.package)
-    assert "Not verified on this page yet" in before
+    assert "by node:xa-ca" in _plain(before)
+    assert len(re.findall(r'<tr class="check-passed">', before)) == 8
     assert f'action="/evidence/{held.package}/verify"' in before
-    assert "sha256" not in before.lower()
+    set_package(held.world["ctx"]["xa-ca"].store, held.package, verification=None)
+    unverified = _section(carl.get(f"/requests/{held.request_id}").text, held.package)
+    assert "Not verified on this page yet" in unverified and 'class="files"' not in unverified
 
     answer = carl.post(f"/evidence/{held.package}/verify", data={"csrf": csrf})
     assert answer.status_code == 303
@@ -684,6 +688,8 @@ def test_who_may_verify_and_export(held: Held) -> None:
 @SQLITE_ONLY
 def test_the_polled_section_with_a_kept_verification_is_an_audited_read(held: Held) -> None:
     carl, csrf = held.reader("carl", "central_authority_officer")
+    store = held.world["ctx"]["xa-ca"].store
+    set_package(store, held.package, verification=None)
     carl.get(f"/requests/{held.request_id}/evidence")
     assert held.audited("evidence.list") == []  # metadata only: not audited
     carl.post(f"/evidence/{held.package}/verify", data={"csrf": csrf})
