@@ -339,8 +339,9 @@ def test_directory_page_shows_nodes_roles_keys_and_labels_demo_designations(
 ) -> None:
     directory: d.Directory = site["directory"]
     html = site["client"].get("/public/directory").text
-    main = html.split('<main id="main"', 1)[1]
+    main = _main(html)
     assert "version 7" in main
+    assert f'<code><bdi dir="ltr">{directory.nodes[0].id}</bdi></code>' in html
     nodes = main.split('id="nodes"', 1)[1].split('id="designations"', 1)[0]
     for entry in directory.nodes:
         assert f"<code>{entry.id}</code>" in nodes and entry.endpoint in nodes
