@@ -9,6 +9,7 @@ violation)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import socket
@@ -17,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -880,3 +882,189 @@ def test_the_receiving_officer_reads_the_request_and_acts_in_english_and_arabic(
     _step(page, "request-04-preservation-ar")
     page.goto(f"{url}/requests/{desk_node['emergency']}")
     _step(page, "request-05-emergency-ar")
+
+
+# ---- right to left: keys, ids, hashes and dates read left to right inside Arabic text --------
+
+GLYPH_XS = """([selector, needle]) => {
+  // The horizontal centre of each character of ``needle`` as laid out in the first text node
+  // under ``selector`` that holds it (one Range per character).
+  const root = document.querySelector(selector);
+  if (!root) return null;
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const at = node.data.indexOf(needle);
+    if (at < 0) continue;
+    const xs = [];
+    for (let k = at; k < at + needle.length; k++) {
+      const range = document.createRange();
+      range.setStart(node, k);
+      range.setEnd(node, k + 1);
+      const box = range.getBoundingClientRect();
+      xs.push(box.left + box.width / 2);
+    }
+    return xs;
+  }
+  return null;
+}"""
+
+
+def _reads_left_to_right(page: Page, selector: str, needle: str) -> None:
+    xs = page.evaluate(GLYPH_XS, [selector, needle])
+    assert xs is not None, f"{needle!r} not found under {selector}"
+    assert all(a < b for a, b in pairwise(xs)), f"{needle!r} under {selector} is reordered: {xs}"
+
+
+def test_keys_ids_and_dates_read_left_to_right_in_arabic(node: dict[str, Any], page: Page) -> None:
+    url = node["url"]
+    page.context.add_cookies([{"name": "hanoinet_lang", "value": "ar", "url": url}])
+
+    # The measure itself: an article key left to the bidirectional algorithm in Arabic text is
+    # reordered, and the measure sees it.
+    page.goto(url + "/convention/42")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    page.evaluate(
+        "() => { const p = document.createElement('p'); p.id = 'control';"
+        " p.textContent = 'المادة 42(2)(a) من الاتفاقية'; document.querySelector('main').append(p); }"
+    )
+    control = page.evaluate(GLYPH_XS, ["#control", "42(2)(a)"])
+    assert control is not None and not all(a < b for a, b in pairwise(control))
+    page.evaluate("() => document.getElementById('control').remove()")
+
+    # The article page: each provision's key.
+    for key in ("42(2)(a)", "42(1)"):
+        _reads_left_to_right(page, f'dt[id="k-{key}"]', key)
+    _step(page, "rtl-01-article-ar")
+
+    # The public treaty page: the date, and the key inside a translated sentence.
+    page.goto(url + "/public/treaty")
+    status = page.locator("main p").first.inner_text()
+    day = re.search(r"\d{4}-\d{2}-\d{2}", status)
+    assert day is not None
+    _reads_left_to_right(page, "main > p", day.group(0))
+    _reads_left_to_right(page, "dl.summary", "65(1)")
+    _step(page, "rtl-02-treaty-ar")
+
+    # Logged in: the wizard's list of forms (article keys), the request list (a request id and
+    # a date), the audit log's legal-basis column (a supervisor).
+    _first_log_in(page, url, "dora", node["password"])
+    page.goto(url + "/drafts/new")
+    assert page.locator("html").get_attribute("dir") == "rtl"  # the language chosen before
+    _reads_left_to_right(page, 'label[for="kind-preservation"]', "42(1)")
+    _reads_left_to_right(page, 'label[for="kind-emergency_disclosure"]', "2(o)")
+    _step(page, "rtl-03-new-request-ar")
+
+    page.goto(url + "/requests")
+    rid = node["request"]
+    _reads_left_to_right(page, f'a[href="/requests/{rid}"]', rid)
+    updated = page.locator("main table tbody tr").first.inner_text()
+    stamp = re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", updated)
+    assert stamp is not None, "dates in Arabic are ISO 8601, never numeric day/month/year"
+    _reads_left_to_right(page, "main table tbody tr", stamp.group(0))
+    _step(page, "rtl-04-requests-ar")
+
+    page.locator("form[action='/logout'] button").click()
+    password = users.create_user(node["store"], "sami", "supervisor", actor="admin", at=_now())
+    _first_log_in(page, url, "sami", password)
+    page.goto(url + "/audit")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    rows = page.locator("main table tbody tr").all_inner_texts()
+    key = re.compile(r"\d+(?:\([0-9a-z]+\))+")
+    n, basis = next((i, key.search(t)) for i, t in enumerate(rows, 1) if key.search(t))
+    assert basis is not None
+    _reads_left_to_right(page, f"main table tbody tr:nth-child({n})", basis.group(0))
+    _step(page, "rtl-05-audit-ar")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC) - timedelta(minutes=1)
+
+
+def _kept_verification(at: datetime) -> dict[str, Any]:
+    """A verification as services.evidence.verification_record keeps it (illustrative)."""
+    from hanoinet.evidence.package import CHECKS
+
+    details = {
+        "decrypt": "age (X25519, ChaCha20-Poly1305): every chunk authenticated",
+        "structure": "a bag of 3 payload files in EV-xb-ca-000001/",
+        "signature": "signed by xb-ca (Borealis central authority, State XB) with key sig-1",
+        "tag manifests": "6 tag files match the signed tag manifests",
+        "payload": "3 files, 48,199,010 bytes: every SHA-256 and SHA-512 matches",
+        "custody": "2 custody steps; every file is described with its manifest hash",
+        "conditions": "speciality 40(19), onward_transfer 36(3), confidentiality 40(20)",
+        "CASE/UCO": "custody.jsonld conforms to CASE 1.4.0 (case-utils)",
+    }
+    files = [
+        ("data/mailbox/inbox.mbox", 48_000_000),
+        ("data/subscriber.csv", 199_000),
+        ("data/logs/access-2026-11.log", 10),
+    ]
+    return {
+        "at": at.isoformat(),
+        "by": "carl",
+        "verified": True,
+        "checks": [{"check": c, "status": "passed", "detail": details[c]} for c in CHECKS],
+        "files": [
+            {"path": p, "bytes": n, "sha256": hashlib.sha256(p.encode()).hexdigest()}
+            for p, n in files
+        ],
+        "files_total": 3,
+        "payload_bytes": sum(n for _, n in files),
+        "custody": [
+            {
+                "at": (at - timedelta(days=2)).isoformat(),
+                "action": "collection",
+                "performer": "Cyber unit B-3 (illustrative)",
+                "tool": "FTK Imager 4.7",
+                "description": "Exported from the provider's lawful-access portal",
+                "items": [p for p, _ in files],
+            },
+            {
+                "at": (at - timedelta(hours=3)).isoformat(),
+                "action": "packaging",
+                "performer": "bo",
+                "tool": "hanoinet 0.1.0",
+                "description": None,
+                "items": ["provenance record EV-xb-ca-000001"],
+            },
+        ],
+    }
+
+
+def test_the_evidence_section_shows_checks_files_and_custody_in_english_and_arabic(
+    evidence_node: dict[str, Any], page: Page
+) -> None:
+    from sqlalchemy import update
+
+    from hanoinet.store.schema import evidence
+
+    kept = _kept_verification(_now())
+    with evidence_node["store"].transaction() as conn:
+        conn.execute(
+            update(evidence)
+            .where(evidence.c.id == "EV-xb-ca-000001")
+            .values(verification=json.dumps(kept))
+        )
+    url, rid = evidence_node["url"], evidence_node["request"]
+    _first_log_in(page, url, "carl", evidence_node["password"])
+    page.goto(f"{url}/requests/{rid}")
+    package = page.locator("article.package").filter(has=page.locator("#pkg-EV-xb-ca-000001"))
+    assert package.locator("table.checks tbody tr").count() == 8
+    assert package.locator("table.files tbody tr").count() == 3
+    assert package.locator("ol.timeline li").count() == 2
+    assert package.get_by_role("button", name="Verify again").count() == 1
+    assert package.locator("form.export").count() == 1
+    package.scroll_into_view_if_needed()
+    _step(page, "evidence-03-checks-en")
+
+    page.get_by_label("Language").select_option("ar")
+    page.locator("form.lang button").click()
+    page.wait_for_url(f"**/requests/{rid}")
+    digest = kept["files"][0]["sha256"]
+    _reads_left_to_right(page, "table.files", digest)
+    _reads_left_to_right(page, "#pkg-EV-xb-ca-000001", "EV-xb-ca-000001")
+    _reads_left_to_right(page, "ul.conditions", "40(19)")
+    stamp = kept["at"][:16].replace("T", " ")
+    _reads_left_to_right(page, "article.package p", stamp)
+    page.locator("#pkg-EV-xb-ca-000001").scroll_into_view_if_needed()
+    _step(page, "evidence-04-checks-ar")

@@ -574,7 +574,7 @@ def test_a_draft_step_and_its_preview(world: World, role: str, name: str) -> Non
             assert refused_to_draft(response), url
         elif name in EDITS[role]:
             assert response.status_code == 200, url
-            assert f"<bdi>{ident}</bdi>" in response.text
+            assert f'<bdi dir="ltr">{ident}</bdi>' in response.text
         elif name in SEES[role]:  # no draft (received): its case page
             assert (response.status_code, response.headers["location"]) == (
                 303,
@@ -944,6 +944,11 @@ STATISTICS = (
 EVIDENCE_PEERS = (
     "other nodes, by a signed offer and chunks matching it: tests/services/test_transfer.py"
 )
+EVIDENCE_PAGE = (
+    "a real package received and verified, role by role (the readers verify, those who act "
+    "export, a request the role may not see answers like a missing one): "
+    "tests/web/test_pages_evidence.py"
+)
 ROUTES: dict[tuple[str, str], Callable[..., None] | str] = {
     ("GET", "/"): test_home_sends_each_role_to_its_first_page,
     ("GET", "/desk"): test_the_desk_opens_for_its_roles_with_exactly_the_desk_work_they_see,
@@ -966,6 +971,8 @@ ROUTES: dict[tuple[str, str], Callable[..., None] | str] = {
     ("GET", "/users/{username:path}"): test_the_users_pages_open_for_the_node_administrator_only,
     ("POST", "/users/{username:path}"): test_acting_on_a_user,
     # Not in this matrix, and why:
+    ("POST", "/evidence/{package_id}/verify"): EVIDENCE_PAGE,
+    ("POST", "/evidence/{package_id}/export"): EVIDENCE_PAGE,
     ("GET", "/statistics"): STATISTICS,
     ("GET", "/statistics.csv"): STATISTICS,
     ("GET", "/statistics.json"): STATISTICS,

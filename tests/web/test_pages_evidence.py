@@ -7,6 +7,7 @@ fragment, role by role: tests/web/test_authorization.py."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -21,15 +22,20 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, select, update
 
 from hanoinet.evidence.conditions import conditions_for
+from hanoinet.evidence.package import CHECKS
 from hanoinet.exchange import directory as d
 from hanoinet.exchange.keys import KeySet
 from hanoinet.services import cases as case_service
+from hanoinet.services import evidence as evidence_service
 from hanoinet.services import users
 from hanoinet.services.federation import NodeContext
 from hanoinet.store import Store
 from hanoinet.store import audit as audit_log
-from hanoinet.store.schema import evidence, evidence_permissions, requests
+from hanoinet.store.schema import audit, evidence, evidence_permissions, requests
 from hanoinet.web.app import create_app
+from hanoinet.web.vocabulary import CHECK_NAMES
+
+from ..services.test_transfer import _send, world  # noqa: F401  (the fixture)
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -445,3 +451,268 @@ def test_sizes_counts_and_words_come_in_the_readers_language(
     assert chunks in text(moving)
     assert evidence in part
     assert "Sending" not in text(moving)  # the state's name is translated too
+
+
+# ---- a real package on the case page: files, checks, custody, verify again, export ---------
+# The two nodes of tests/services/test_transfer.py: XB packed evidence answering XA's request
+# (opened by lara) and sent it; XA (this page's node) verified and accepted it.
+
+
+@dataclass
+class Held:
+    world: dict[str, Any]
+    app: Any
+    package: str
+    request_id: str
+    files: dict[str, bytes]
+
+    def reader(self, username: str, role: str, locale: str = "en") -> tuple[TestClient, str]:
+        """A person of that role logged in on XA's node, and their form token."""
+        store = self.world["ctx"]["xa-ca"].store
+        at = self.world_time
+        initial = users.create_user(store, username, role, actor="admin", at=at)
+        half = users.log_in(store, username, initial, at=at)
+        assert half.pending_totp is not None
+        code = pyotp.TOTP(half.pending_totp).at(at)
+        full = users.set_up(store, half.token, PASSWORD, PASSWORD, code, at=at)
+        users.set_preferences(store, username, locale=locale, time_zone="UTC", at=at)
+        client = TestClient(self.app, follow_redirects=False)
+        client.cookies.set("hanoinet_session", full.token)
+        return client, full.csrf
+
+    @property
+    def world_time(self) -> datetime:
+        return datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+
+    def audited(self, action: str) -> list[Any]:
+        with self.world["ctx"]["xa-ca"].store.transaction() as conn:
+            return conn.execute(
+                select(audit).where(audit.c.action == action).order_by(audit.c.seq)
+            ).all()
+
+
+SQLITE_ONLY = pytest.mark.parametrize("world", ["sqlite"], indirect=True)
+"""Packing, sending and CASE validation take seconds: one database here (the transfer itself
+runs on both in tests/services/test_transfer.py)."""
+
+
+@pytest.fixture
+def held(world: dict[str, Any]) -> Held:  # noqa: F811
+    sent = _send(world)
+    assert sent.state == "delivered"
+    collected = world["tmp"] / "collected"
+    return Held(
+        world,
+        world["apps"]["http://xa-ca.test"].app,
+        sent.package,
+        world["xa_request"],
+        {f"data/collected/{p.name}": p.read_bytes() for p in collected.iterdir()},
+    )
+
+
+def _section(html: str, package: str) -> str:
+    return html.split(f'id="pkg-{package}"', 1)[1].split("</article>", 1)[0]
+
+
+def _plain(html: str) -> str:
+    return re.sub(r"<[^>]+>", "", html)
+
+
+def test_the_eight_checks_on_the_page_are_the_eight_of_evidence_verify() -> None:
+    assert tuple(CHECK_NAMES) == CHECKS and len(CHECKS) == 8
+
+
+@SQLITE_ONLY
+def test_verify_again_shows_the_files_the_checks_and_the_custody_and_is_audited(
+    held: Held,
+) -> None:
+    carl, csrf = held.reader("carl", "central_authority_officer")
+    # verified on arrival: the node's own verification is on the page at once
+    before = _section(carl.get(f"/requests/{held.request_id}").text, held.package)
+    assert "by node:xa-ca" in _plain(before)
+    assert len(re.findall(r'<tr class="check-passed">', before)) == 8
+    assert f'action="/evidence/{held.package}/verify"' in before
+    set_package(held.world["ctx"]["xa-ca"].store, held.package, verification=None)
+    unverified = _section(carl.get(f"/requests/{held.request_id}").text, held.package)
+    assert "Not verified on this page yet" in unverified and 'class="files"' not in unverified
+
+    answer = carl.post(f"/evidence/{held.package}/verify", data={"csrf": csrf})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/requests/{held.request_id}#pkg-{held.package}"
+    [entry] = held.audited("evidence.verify")
+    assert (entry.actor, entry.target) == ("carl", held.package)
+    assert json.loads(entry.detail) == {"verified": True, "failed": []}
+
+    section = _section(carl.get(f"/requests/{held.request_id}").text, held.package)
+    text = _plain(section)
+    assert "Verified" in text and "by carl" in text
+    rows = re.findall(r'<tr class="check-(\w+)"><th scope="row">([^<]+)</th>', section)
+    assert rows == [("passed", CHECK_NAMES[c]) for c in CHECKS]
+    for name, data in held.files.items():
+        digest = hashlib.sha256(data).hexdigest()
+        assert f'<code class="hash"><bdi dir="ltr">{digest}</bdi></code>' in section
+        assert f"<bdi>{name}</bdi>" in section and f'<data value="{len(data)}">' in section
+    assert "2 files" in text
+    custody = section.split('class="timeline"', 1)[1]
+    steps = re.findall(r"<li><strong>([^<]+)</strong>", custody)
+    assert steps[:2] == ["Collected", "Packed"]
+    assert "Received and verified" in steps and steps[-1] == "Verified again"
+    assert "unit (demo)" in custody  # who collected it, from the CASE/UCO record
+    assert "Verify again" in section
+
+
+@SQLITE_ONLY
+def test_a_package_that_no_longer_verifies_says_which_check_failed(held: Held) -> None:
+    carl, csrf = held.reader("carl", "central_authority_officer")
+    stored = held.world["folders"]["xa-ca"] / "store" / f"{held.package}.age"
+    damaged = bytearray(stored.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    stored.write_bytes(bytes(damaged))
+    assert carl.post(f"/evidence/{held.package}/verify", data={"csrf": csrf}).status_code == 303
+    section = _section(carl.get(f"/requests/{held.request_id}").text, held.package)
+    assert "Not verified" in _plain(section)
+    rows = dict(
+        (name, status)
+        for status, name in re.findall(
+            r'<tr class="check-(\w+)"><th scope="row">([^<]+)</th>', section
+        )
+    )
+    assert rows[CHECK_NAMES["decrypt"]] == "failed"
+    assert rows[CHECK_NAMES["signature"]] == "not_checked"
+    assert '<table class="files"' not in section  # nothing unverified is listed as a file
+    [entry] = held.audited("evidence.verify")
+    assert json.loads(entry.detail) == {"verified": False, "failed": ["decrypt"]}
+
+
+def _tar_members(body: bytes) -> dict[str, bytes]:
+    import io
+    import tarfile
+
+    with tarfile.open(fileobj=io.BytesIO(body), mode="r") as tar:
+        return {
+            m.name: tar.extractfile(m).read()  # type: ignore[union-attr]
+            for m in tar.getmembers()
+            if m.isfile()
+        }
+
+
+@SQLITE_ONLY
+def test_export_for_the_request_is_the_verified_bag_audited_first(held: Held) -> None:
+    carl, csrf = held.reader("carl", "central_authority_officer")
+    section = _section(carl.get(f"/requests/{held.request_id}").text, held.package)
+    assert f'action="/evidence/{held.package}/export"' in section
+    answer = carl.post(
+        f"/evidence/{held.package}/export", data={"csrf": csrf, "purpose": "request"}
+    )
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/x-tar"
+    assert f'filename="{held.package}-export.tar"' in answer.headers["content-disposition"]
+    members = _tar_members(answer.content)
+    for name, data in held.files.items():
+        assert members[f"{held.package}/{name}"] == data
+    assert f"{held.package}/manifest-sha256.txt" in members
+    assert f"{held.package}/custody.jsonld" in members
+    [entry] = held.audited("evidence.export")
+    assert (entry.actor, entry.target) == ("carl", held.package)
+    assert json.loads(entry.detail)["purpose"] == "request"
+    # the folder the bag was opened into is gone once sent
+    folder = held.world["folders"]["xa-ca"]
+    assert not list(folder.glob(".web-export-*"))
+
+
+@SQLITE_ONLY
+def test_export_for_another_matter_needs_the_recorded_consent(held: Held) -> None:
+    carl, csrf = held.reader("carl", "central_authority_officer")
+    form = {"csrf": csrf, "purpose": "other_matter", "scope": "Proceedings 2027/44 (fraud)"}
+    refused = carl.post(f"/evidence/{held.package}/export", data=form)
+    assert refused.status_code == 403
+    assert "40(19)" in refused.text and "prior consent" in refused.text
+    assert held.audited("evidence.export") == []
+    assert not list(held.world["folders"]["xa-ca"].glob(".web-export-*"))
+    onward = carl.post(
+        f"/evidence/{held.package}/export",
+        data={"csrf": csrf, "purpose": "onward_transfer", "scope": "Europol"},
+    )
+    assert onward.status_code == 403 and "36(3)" in onward.text
+    assert held.audited("evidence.export") == []
+
+    evidence_service.permit(
+        held.world["ctx"]["xa-ca"].store,
+        held.package,
+        "consent",
+        "Proceedings 2027/44 (fraud)",
+        "XB-consent-7",
+        actor="carl",
+        at=held.world_time,
+    )
+    allowed = carl.post(f"/evidence/{held.package}/export", data=form)
+    assert allowed.status_code == 200 and allowed.content
+    [entry] = held.audited("evidence.export")
+    detail = json.loads(entry.detail)
+    assert (detail["purpose"], detail["permission"]) == ("other_matter", "XB-consent-7")
+
+
+@SQLITE_ONLY
+def test_who_may_verify_and_export(held: Held) -> None:
+    sue, sue_csrf = held.reader("sue", "supervisor")
+    section = _section(sue.get(f"/requests/{held.request_id}").text, held.package)
+    assert f'action="/evidence/{held.package}/verify"' in section
+    assert f'action="/evidence/{held.package}/export"' not in section
+    refused = sue.post(
+        f"/evidence/{held.package}/export", data={"csrf": sue_csrf, "purpose": "request"}
+    )
+    assert refused.status_code == 403
+
+    # a requester who did not open the case sees nothing of it, the package included
+    rita, rita_csrf = held.reader("rita", "requester")
+    assert rita.get(f"/requests/{held.request_id}").status_code == 404
+    for action in ("verify", "export"):
+        answer = rita.post(f"/evidence/{held.package}/{action}", data={"csrf": rita_csrf})
+        assert answer.status_code == 404
+        assert "No such case or request" in answer.text
+    nadia, nadia_csrf = held.reader("nadia", "node_admin")
+    answer = nadia.post(f"/evidence/{held.package}/verify", data={"csrf": nadia_csrf})
+    assert answer.status_code == 403
+    # without the form's token, nothing is done
+    carl, _csrf = held.reader("carl", "central_authority_officer")
+    assert carl.post(f"/evidence/{held.package}/export", data={}).status_code == 400
+    assert held.audited("evidence.export") == [] and held.audited("evidence.verify") == []
+    assert (
+        TestClient(held.app, follow_redirects=False)
+        .post(f"/evidence/{held.package}/verify")
+        .status_code
+        == 303
+    )  # to the log-in
+
+
+@SQLITE_ONLY
+def test_the_polled_section_with_a_kept_verification_is_an_audited_read(held: Held) -> None:
+    carl, csrf = held.reader("carl", "central_authority_officer")
+    store = held.world["ctx"]["xa-ca"].store
+    set_package(store, held.package, verification=None)
+    carl.get(f"/requests/{held.request_id}/evidence")
+    assert held.audited("evidence.list") == []  # metadata only: not audited
+    carl.post(f"/evidence/{held.package}/verify", data={"csrf": csrf})
+    fragment = carl.get(f"/requests/{held.request_id}/evidence").text
+    assert "unit (demo)" in fragment
+    [entry] = held.audited("evidence.list")
+    assert (entry.actor, entry.target) == ("carl", held.request_id)
+
+
+@SQLITE_ONLY
+def test_the_evidence_section_in_arabic_keeps_hashes_and_ids_left_to_right(held: Held) -> None:
+    from hanoinet.web.render import translations
+
+    amal, csrf = held.reader("amal", "central_authority_officer", locale="ar")
+    amal.post(f"/evidence/{held.package}/verify", data={"csrf": csrf})
+    html = amal.get(f"/requests/{held.request_id}").text
+    section = _section(html, held.package)
+    t = translations("ar").ugettext
+    assert t("Verification on this node") in section and t("Chain of custody") in section
+    for check in CHECKS:
+        assert f'<th scope="row">{t(CHECK_NAMES[check])}</th>' in section
+    digest = hashlib.sha256(held.files["data/collected/subscriber.csv"]).hexdigest()
+    assert f'<bdi dir="ltr">{digest}</bdi>' in section
+    assert f'<code><bdi dir="ltr">{held.package}</bdi></code>' in html
+    # dates in ISO 8601, never CLDR's numeric day/month/year
+    assert '<bdi dir="ltr">2026-12-02 09:00</bdi>' in section

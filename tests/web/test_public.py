@@ -102,6 +102,12 @@ def _cli_status(day: date) -> dict[str, Any]:
     return data
 
 
+def _main(html: str) -> str:
+    """The page's main element as text to search, without the ``<bdi dir="ltr">`` that isolates
+    each date, count, code and key (checked where it matters)."""
+    return re.sub(r'</?bdi(?: dir="ltr")?>', "", html.split('<main id="main"', 1)[1])
+
+
 def _csv_rows(response: Any) -> list[list[str]]:
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
@@ -182,8 +188,11 @@ def test_treaty_page_shows_the_counts_participants_and_unconfirmed_actions(
     assert response.status_code == 200
     html = response.text
     cli = _cli_status(T0.date())
-    main = html.split('<main id="main"', 1)[1]
+    main = _main(html)
     assert html.count("<h1>") == 1
+    # dates, counts and codes read left to right in any language (Arabic: test_catalogs)
+    assert 'Status on <bdi dir="ltr">2026-11-24</bdi>' in html
+    assert f'<code><bdi dir="ltr">{cli["signatures"][0]["code"]}</bdi></code>' in html
     assert "Status on 2026-11-24" in main and "treaty-actions.csv (packaged)" in main
     assert f"<dd>{cli['signatories']}</dd>" in main
     assert f"{cli['instruments_counted']} of {cli['instruments_needed']} needed" in main
@@ -244,7 +253,7 @@ def test_entry_into_force_and_uncounted_instruments_match_the_command_line(
     assert cli["entry_into_force"] == "2026-05-19" and cli["include_unconfirmed"] is False
     assert client.get("/public/treaty.json").json() == cli
 
-    main = client.get("/public/treaty").text.split('<main id="main"', 1)[1]
+    main = _main(client.get("/public/treaty").text)
     assert says in main and "40th instrument deposited 2026-02-18" in main
     assert f"{cli['instruments_counted']} of 40 needed" in main
     assert "regional economic integration organization: not counted (art. 65(1))" in main
@@ -264,7 +273,7 @@ def test_entry_into_force_and_uncounted_instruments_match_the_command_line(
 
 def test_treaty_page_before_the_opening_has_no_participant(site: dict[str, Any]) -> None:
     site["clock"]["now"] = datetime(2025, 10, 1, tzinfo=UTC)
-    main = site["client"].get("/public/treaty").text.split('<main id="main"', 1)[1]
+    main = _main(site["client"].get("/public/treaty").text)
     assert "<dd>0</dd>" in main
     assert "No State or organization has signed" in main
     assert "Opens on 2025-10-25 (art. 64)" in main
@@ -274,7 +283,7 @@ def test_treaty_page_before_the_opening_has_no_participant(site: dict[str, Any])
 
 def test_treaty_page_after_the_signature_period_says_states_accede(site: dict[str, Any]) -> None:
     site["clock"]["now"] = datetime(2027, 1, 5, tzinfo=UTC)
-    main = site["client"].get("/public/treaty").text.split('<main id="main"', 1)[1]
+    main = _main(site["client"].get("/public/treaty").text)
     assert "Closed on 2026-12-31; States now accede (art. 64)" in main
     assert "Status on 2027-01-05" in main
 
@@ -330,8 +339,9 @@ def test_directory_page_shows_nodes_roles_keys_and_labels_demo_designations(
 ) -> None:
     directory: d.Directory = site["directory"]
     html = site["client"].get("/public/directory").text
-    main = html.split('<main id="main"', 1)[1]
+    main = _main(html)
     assert "version 7" in main
+    assert f'<code><bdi dir="ltr">{directory.nodes[0].id}</bdi></code>' in html
     nodes = main.split('id="nodes"', 1)[1].split('id="designations"', 1)[0]
     for entry in directory.nodes:
         assert f"<code>{entry.id}</code>" in nodes and entry.endpoint in nodes

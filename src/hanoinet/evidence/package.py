@@ -309,6 +309,8 @@ class Verification:
 
 
 LATER = ("tag manifests", "payload", "custody", "conditions", "CASE/UCO")
+CHECKS = ("decrypt", "structure", "signature", *LATER)
+"""The eight checks of ``verify``, in the order they run and are reported."""
 
 
 Trust = directory_module.Trust

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pyrage import x25519
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
 from hanoinet import __version__
 from hanoinet.convention.catalog import UNCONFIRMED, convention
 from hanoinet.errors import InvalidInput, TransitionRefused, UnknownCase
-from hanoinet.evidence import agekeys, bag
+from hanoinet.evidence import agekeys, bag, custody
 from hanoinet.evidence import package as pkg
 from hanoinet.evidence.conditions import conditions_for
 from hanoinet.evidence.custody import Collection
@@ -194,6 +194,8 @@ class Holding:
     reason: list[dict[str, str]] | None
     permissions: tuple[dict[str, str], ...]
     updated_at: datetime
+    verification: dict[str, Any] | None = None
+    """The last verification on this node (``verification_record``), None before any."""
 
     @property
     def progress(self) -> float:
@@ -243,6 +245,7 @@ def _holding(row: Any, permissions: Sequence[Any]) -> Holding:
             if p.package_id == row.id
         ),
         aware(row.updated_at),
+        json.loads(row.verification) if row.verification else None,
     )
 
 
@@ -531,3 +534,77 @@ def read_custody(
         validate_case=False,
     )
     return result, local_custody(ctx.store, package_id)
+
+
+# ---- verification on this node, for the case page ---------------------------------------
+
+FILES_SHOWN = 200
+"""The payload files a kept verification lists (the first by path): the case page stays one
+page whatever the package holds; ``evidence verify --json`` lists them all."""
+
+
+def verification_record(result: pkg.Verification, *, actor: str, at: datetime) -> dict[str, Any]:
+    """What the case page shows of a verification: each check with its outcome, the payload
+    files with their sizes and SHA-256 (as hashed in the stream and matched against the signed
+    manifests: listed only when the payload check passed) and the chain of custody read from
+    the verified package. No byte of the payload itself."""
+    payload_ok = any(c.name == "payload" and c.status == "passed" for c in result.checks)
+    files = sorted(result.files.items()) if payload_ok else []
+    steps = custody.timeline(result.custody) if result.custody is not None else []
+    return {
+        "at": at.isoformat(),
+        "by": actor,
+        "verified": result.ok,
+        "checks": [c.as_dict() for c in result.checks],
+        "files": [
+            {"path": name, "bytes": d.size, "sha256": d.hashes.get("sha256", "")}
+            for name, d in files[:FILES_SHOWN]
+        ],
+        "files_total": len(files),
+        "payload_bytes": sum(d.size for _, d in files),
+        "custody": [s.as_dict() for s in steps],
+    }
+
+
+def verify_held(
+    ctx: NodeContext, folder: Path, package_id: str, *, actor: str, at: datetime
+) -> Holding:
+    """Verify a package this node holds once more, with all eight checks (CASE validation
+    included), against this node's keys and newest directory, decrypting in the stream (no
+    plaintext is written); keep the result for the case page and record the verification in
+    the audit log with its outcome, in one transaction. A package received and refused, or
+    still arriving, has nothing kept to verify."""
+    with ctx.store.transaction() as conn:
+        row = conn.execute(select(evidence).where(evidence.c.id == package_id)).one_or_none()
+    if row is None:
+        raise UnknownCase(f"no evidence package {package_id} on this node")
+    if row.direction == "incoming" and row.state != "accepted":
+        raise InvalidInput(
+            f"{package_id} is {row.state}: only a package this node accepted is kept to verify"
+        )
+    source = Path(row.path) if row.direction == "outgoing" else folder / row.path
+    if not source.is_file():
+        raise InvalidInput(f"{package_id}: its file is missing from the evidence folder")
+    result = pkg.verify(
+        source, trust=pkg.Trust({}, directory=ctx.directory), identities=identities(ctx.keys)
+    )
+    record = verification_record(result, actor=actor, at=at)
+    with ctx.store.transaction() as conn:
+        conn.execute(
+            update(evidence)
+            .where(evidence.c.id == package_id)
+            .values(verification=json.dumps(record))
+        )
+        audit_log.append(
+            conn,
+            at=at,
+            actor=actor,
+            action="evidence.verify",
+            target=package_id,
+            legal_basis=PERMISSION_ARTICLE["consent"],
+            detail={
+                "verified": result.ok,
+                "failed": [c.name for c in result.checks if c.status == "failed"],
+            },
+        )
+    return _one(ctx.store, package_id)

@@ -42,7 +42,7 @@ from hanoinet.evidence.offer import (
     verify_offer,
 )
 from hanoinet.services.cases import _legal_basis as legal_basis_of
-from hanoinet.services.evidence import identities
+from hanoinet.services.evidence import identities, verification_record
 from hanoinet.services.federation import NodeContext
 from hanoinet.store import audit as audit_log
 from hanoinet.store.schema import evidence, requests
@@ -494,6 +494,7 @@ def _finish(ctx: NodeContext, folder: Path, row: Any, made: Offer, at: datetime)
         part = target  # moved into place before a crash: verify it there
     problems: list[dict[str, str]] = []
     conditions: str | None = None
+    verified: str | None = None
     if not part.exists():
         problems.append(
             {
@@ -504,7 +505,7 @@ def _finish(ctx: NodeContext, folder: Path, row: Any, made: Offer, at: datetime)
         )
         return _decide(ctx, row, made, problems, None, at)
     try:
-        problems, conditions = _check_whole(ctx, part, row, made)
+        problems, conditions, verified = _check_whole(ctx, part, row, made, at)
     except Exception as exc:  # a package that breaks the checker is refused, not half-accepted
         problems = [
             {
@@ -520,14 +521,17 @@ def _finish(ctx: NodeContext, folder: Path, row: Any, made: Offer, at: datetime)
     else:
         part.unlink(missing_ok=True)
         target.unlink(missing_ok=True)
-    return _decide(ctx, row, made, problems, conditions, at)
+    return _decide(ctx, row, made, problems, conditions, at, verified)
 
 
 def _check_whole(
-    ctx: NodeContext, part: Path, row: Any, made: Offer
-) -> tuple[list[dict[str, str]], str | None]:
+    ctx: NodeContext, part: Path, row: Any, made: Offer, at: datetime
+) -> tuple[list[dict[str, str]], str | None, str | None]:
+    """The problems, and for a package that verified its conditions and the verification as
+    the case page shows it (services.evidence.verification_record), as JSON."""
     problems: list[dict[str, str]] = []
     conditions: str | None = None
+    verified: str | None = None
     whole = hashlib.sha256()
     with open(part, "rb") as f:
         while chunk := f.read(1 << 20):
@@ -563,7 +567,8 @@ def _check_whole(
                 )
         if result.ok and not problems:
             conditions = json.dumps(result.as_dict()["conditions"])
-    return problems, conditions
+            verified = json.dumps(verification_record(result, actor=f"node:{ctx.node_id}", at=at))
+    return problems, conditions, verified
 
 
 def _decide(
@@ -573,6 +578,7 @@ def _decide(
     problems: list[dict[str, str]],
     conditions: str | None,
     at: datetime,
+    verified: str | None = None,
 ) -> Answer:
     state = "refused" if problems else "accepted"
     with ctx.store.transaction() as conn:
@@ -583,6 +589,7 @@ def _decide(
                 state=state,
                 conditions=conditions,
                 reason=json.dumps(problems) if problems else None,
+                verification=verified,
                 updated_at=at,
             )
         )

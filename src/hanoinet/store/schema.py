@@ -276,6 +276,11 @@ evidence = Table(
     ),
     Column("conditions", Text, doc="The use conditions (JSON), once the package verified"),
     Column("reason", Text, doc="Why the package was refused"),
+    Column(
+        "verification",
+        Text,
+        doc="The last verification on this node (JSON: when, by, checks, files, custody)",
+    ),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -31,6 +31,7 @@ from hanoinet.web import (
     documents,
     drafting,
     evidence,
+    evidence_pages,
     pages,
     public,
     statistics,
@@ -238,6 +239,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(evidence.router)
     app.include_router(pages.router)
+    app.include_router(evidence_pages.router)
     app.include_router(documents.router)
     app.include_router(drafting.router)
     app.include_router(articles.router)

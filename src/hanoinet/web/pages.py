@@ -26,8 +26,7 @@ from hanoinet.services import access, oversight, users
 from hanoinet.services import cases as case_service
 from hanoinet.services import desk as desk_service
 from hanoinet.services import documents as document_service
-from hanoinet.services import evidence as evidence_service
-from hanoinet.web import auth, case_view
+from hanoinet.web import auth, case_view, evidence_pages
 from hanoinet.web.common import (
     forbidden,
     login_first,
@@ -47,8 +46,6 @@ MAX_PAGE = 100_000
 list, never a number the database cannot hold)."""
 NOT_ON_THE_CASE_PAGE = frozenset({"edit"})
 """Editing replaces the document: that is the drafting wizard's work, not a button."""
-IN_TRANSFER = frozenset({"sending", "receiving"})
-"""The states of an evidence package whose chunks are still moving (services/transfer.py)."""
 GUARD_FIELDS = {
     "reason": "reason",
     "refusal_ground": "ground",
@@ -401,19 +398,6 @@ def _action_fields(action: str) -> list[str]:
     return fields
 
 
-def _evidence(request: Request, request_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Per request, its evidence packages and whether the section polls (a package is in
-    transfer)."""
-    found: dict[str, dict[str, Any]] = {}
-    for rid in request_ids:
-        packages = evidence_service.holdings(web(request).ctx.store, request_id=rid)
-        found[rid] = {
-            "packages": packages,
-            "polling": any(h.state in IN_TRANSFER for h in packages),
-        }
-    return found
-
-
 def _case_page(
     request: Request,
     ident: str,
@@ -493,7 +477,9 @@ def _case_page(
         },
         third_states=third_states,
         grounds=grounds,
-        evidence=_evidence(request, [r.summary.id for r in detail.requests]),
+        evidence=evidence_pages.sections(
+            request, [r.summary for r in detail.requests], current.principal
+        ),
         formal=document_service.kept(
             web(request).ctx.store, [r.summary.id for r in detail.requests]
         ),
@@ -518,9 +504,9 @@ def case_page(request: Request, ident: str, done: str = "") -> Response:
 def evidence_section(request: Request, ident: str) -> Response:
     """The evidence section of one request of the case page, alone: htmx asks for it every
     2 seconds while a package is in transfer. For the readers of the case page only, by the
-    same rule (a request the reader may not see answers like a missing one); not audited, as
-    it shows the packages' metadata and nothing of the request's or the evidence's content
-    (the case page that polls it was an audited read)."""
+    same rule (a request the reader may not see answers like a missing one); not audited while
+    it shows the packages' metadata only (the case page that polls it was an audited read);
+    audited when it shows a kept verification (file names, custody)."""
     current = session(request)
     if current is None or not access.can(current.principal, "cases.read"):
         return Response(status_code=401 if current is None else 403)
@@ -529,7 +515,13 @@ def evidence_section(request: Request, ident: str) -> Response:
     except UnknownCase:
         return Response(status_code=404)
     return page(
-        request, "_evidence.html", N_("Evidence"), s=found, evidence=_evidence(request, [found.id])
+        request,
+        "_evidence.html",
+        N_("Evidence"),
+        s=found,
+        evidence=evidence_pages.sections(
+            request, [found], current.principal, audited_at=now(request)
+        ),
     )
 
 

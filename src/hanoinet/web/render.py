@@ -72,6 +72,17 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return (_current.get() or _ENGLISH).ungettext(singular, plural, n)
 
 
+def ltr(value: object) -> Markup:
+    """A value that reads left to right in any page, Arabic included: an article key
+    (``42(2)(a)``), an id, a hash, a date, a number, isolated in ``<bdi dir="ltr">`` so that
+    neither it nor the text around it is reordered (the Unicode bidirectional algorithm would
+    otherwise show ``42(2)(a)`` as ``(a)(2)42`` in right-to-left text). Escaped; nothing for
+    None or an empty value."""
+    if value is None or value == "":
+        return Markup("")
+    return Markup('<bdi dir="ltr">%s</bdi>') % (value,)
+
+
 def verified_key(key: str) -> bool:
     """Whether hanoinet's data has checked the paragraph numbering of an article key (an
     unknown key is not: it is shown with the unconfirmed mark rather than as settled)."""
@@ -143,7 +154,9 @@ def _env() -> Environment:
     )
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     # globals: imported macros see them too
-    env.globals.update(tr=gettext, label=label, unconfirmed=UNCONFIRMED, verified_key=verified_key)
+    env.globals.update(
+        tr=gettext, label=label, ltr=ltr, unconfirmed=UNCONFIRMED, verified_key=verified_key
+    )
     return env
 
 
@@ -190,20 +203,24 @@ def render(
     status_code: int = 200,
 ) -> HTMLResponse:
     """Render ``template`` in ``lang``; ``when``, ``countdown`` and ``duration`` format times
-    for the reader, ``decimal``, ``percent`` and ``size`` numbers, shares and byte counts."""
+    for the reader, ``decimal``, ``percent`` and ``size`` numbers, shares and byte counts;
+    ``when`` comes isolated left to right (``ltr``), whatever the page's direction."""
     locale = Locale.parse(lang)
     zone = _zone(time_zone)
     rtl = lang in RTL
 
-    def when(at: datetime | str | None, style: str = "medium") -> str:
+    def when(at: datetime | str | None, style: str = "medium") -> Markup:
+        """A date no reader can misread (``when_text``), isolated left to right (``ltr``). In
+        a right-to-left language always ISO 8601 (to the minute, or to the second with
+        ``seconds``): a date with the month in Arabic words cannot be isolated left to right
+        without reordering its words, and ISO 8601 reads the same in every language."""
         if at is None:
-            return ""
+            return Markup("")
         if isinstance(at, str):  # as the services' shapes give it (ISO 8601, with its zone)
             at = datetime.fromisoformat(at)
-        text = when_text(at, style, zone, locale)
-        # ISO 8601 reads left to right in every language: isolated (LRI ... PDI) on a
-        # right-to-left page, or the bidi algorithm shows 2026-12-06 as 06-12-2026.
-        return f"\u2066{text}\u2069" if rtl and style in ("short", "seconds") else text
+        if rtl and style != "seconds":
+            style = "short"
+        return ltr(when_text(at, style, zone, locale))
 
     def countdown(until: datetime | None, now: datetime) -> str:
         if until is None:
@@ -215,9 +232,11 @@ def render(
         return text if left >= timedelta(0) else gettext("overdue by %(time)s") % {"time": text}
 
     def decimal(value: int | float) -> str:
+        # one run of digits and separators: it reads left to right in Arabic as it is
         return str(format_decimal(value, locale=locale))
 
     def size(count: int) -> str:
+        # not isolated: in Arabic the unit is in Arabic letters and reads right to left
         return size_of(count, locale)
 
     def duration(seconds: int | None) -> str:

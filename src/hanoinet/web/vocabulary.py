@@ -116,6 +116,42 @@ PERMISSION_NAMES = {
 }
 """What the sending State allowed beyond its conditions, as recorded on this node."""
 
+CHECK_NAMES = {
+    "decrypt": "Decryption (age)",
+    "structure": "Structure of the bag",
+    "signature": "Signature of the sending node",
+    "tag manifests": "Tag manifests",
+    "payload": "Payload: every file and its hashes",
+    "custody": "Chain of custody",
+    "conditions": "Use conditions",
+    "CASE/UCO": "CASE/UCO validation",
+}
+"""The eight checks of ``evidence verify`` (evidence/package.py), in their order."""
+
+CHECK_STATUS_NAMES = {
+    "passed": "Passed",
+    "failed": "Failed",
+    "not_checked": "Not checked",
+}
+
+CUSTODY_STEP_NAMES = {
+    "collection": "Collected",
+    "packaging": "Packed",
+    "evidence.offer": "Offered to the receiving node",
+    "evidence.offered": "Offered by the sending node",
+    "evidence.delivered": "Delivered: verified by the receiving node",
+    "evidence.received": "Received and verified",
+    "evidence.refused": "Refused",
+    "evidence.verify": "Verified again",
+    "evidence.export": "Exported",
+    "evidence.export_failed": "Export failed",
+    "evidence.consent": "Consent recorded",
+    "evidence.authorization": "Authorization recorded",
+    "evidence.custody": "Chain of custody read",
+}
+"""The steps of a package's chain of custody: in the package (CASE/UCO actions) and on this
+node (its audit log)."""
+
 ACCOUNT_STATE_NAMES = {
     "active": "Active",
     "disabled": "Disabled",
@@ -154,4 +190,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     "document_status": DOCUMENT_STATUS_NAMES,
     "condition": CONDITION_NAMES,
     "permission": PERMISSION_NAMES,
+    "check": CHECK_NAMES,
+    "check_status": CHECK_STATUS_NAMES,
+    "custody_step": CUSTODY_STEP_NAMES,
 }
