@@ -715,4 +715,4 @@ def test_the_evidence_section_in_arabic_keeps_hashes_and_ids_left_to_right(held:
     assert f'<bdi dir="ltr">{digest}</bdi>' in section
     assert f'<code><bdi dir="ltr">{held.package}</bdi></code>' in html
     # dates in ISO 8601, never CLDR's numeric day/month/year
-    assert '<bdi dir="ltr">2026-12-02 09:00</bdi>' in section
+    assert '<bdi dir="ltr">2026-12-02 09:00 UTC</bdi>' in section
