@@ -102,15 +102,14 @@ def streamed(method: str, path: str, port: int) -> tuple[int | None, int]:
     piece = b"%x\r\n" % PIECE + b"[" * PIECE + b"\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(_head(method, path, port, "Transfer-Encoding: chunked"))
-        try:
+        # Closed by the server: its answer may still be there to read.
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
             while sent < ANNOUNCED:
                 readable, _w, _x = select.select([sock], [], [], 0)
                 if readable:
                     break
                 sock.sendall(piece)
                 sent += PIECE
-        except (ConnectionResetError, BrokenPipeError):
-            pass  # closed by the server: its answer may still be there to read
         try:
             return _status(sock), sent
         except ConnectionResetError:
