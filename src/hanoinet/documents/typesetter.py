@@ -25,6 +25,7 @@ the child, where the bounds hold.
 
 from __future__ import annotations
 
+import atexit
 import os
 import pickle
 import resource
@@ -195,6 +196,13 @@ def configure(bounds: Bounds) -> None:
 
 def typesetter() -> Typesetter:
     return _shared
+
+
+@atexit.register
+def _close_shared() -> None:
+    """The child goes with its process: ended and its pipes closed, not left to the
+    interpreter's shutdown (which warns of a subprocess still running)."""
+    _shared.close()
 
 
 def _serve(memory_mb: int) -> None:
