@@ -716,3 +716,14 @@ def test_the_evidence_section_in_arabic_keeps_hashes_and_ids_left_to_right(held:
     assert f'<code><bdi dir="ltr">{held.package}</bdi></code>' in html
     # dates in ISO 8601, never CLDR's numeric day/month/year
     assert '<bdi dir="ltr">2026-12-02 09:00 UTC</bdi>' in section
+
+
+def test_a_refused_export_on_the_page_shows_no_command_line(held: Held) -> None:
+    carl, csrf = held.reader("carl", "central_authority_officer")
+    form = {"csrf": csrf, "purpose": "onward_transfer", "scope": "Europol"}
+    refused = carl.post(f"/evidence/{held.package}/export", data=form)
+    assert refused.status_code == 403 and "Record it first" in refused.text
+    main = refused.text.split("<main")[1]
+    assert (
+        "hanoinet evidence" not in main and "--authorize" not in main and "--reference" not in main
+    )

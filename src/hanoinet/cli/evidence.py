@@ -530,6 +530,12 @@ def export_command(
                     at=datetime.now(UTC),
                     progress=bar,
                 )
+        except service.PermissionMissing as exc:
+            flag = "--consent-for" if exc.kind == "consent" else "--authorize-transfer-to"
+            fail(
+                f"{exc.message} On the command line: hanoinet evidence permit {package} "
+                f"{flag} '{exc.scope}' --reference REF"
+            )
         finally:
             ctx.store.dispose()
     if json:

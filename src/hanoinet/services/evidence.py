@@ -391,12 +391,23 @@ def _required_permission(
         if kind == "consent"
         else f"onward transfer to {scope} needs the prior authorization of the sending State"
     )
-    flag = "--consent-for" if kind == "consent" else "--authorize-transfer-to"
-    raise TransitionRefused(
-        f"{holding.id}: {what}, art. {article}{mark}. Record it first: hanoinet evidence permit "
-        f"{holding.id} {flag} '{scope}' --reference REF",
+    raise PermissionMissing(
+        f"{holding.id}: {what}, art. {article}{mark}. Record it first, with the reference of "
+        "the sending State's message that gives it.",
         article=article,
+        kind=kind,
+        scope=scope,
     )
+
+
+class PermissionMissing(TransitionRefused):
+    """An export needs a consent (40(19)) or an authorization that is not recorded; says so in
+    words a page can show (the command line adds its command)."""
+
+    def __init__(self, message: str, *, article: str, kind: str, scope: str) -> None:
+        super().__init__(message, article=article)
+        self.kind = kind
+        self.scope = scope
 
 
 @dataclass(frozen=True)
