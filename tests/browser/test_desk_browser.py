@@ -26,7 +26,7 @@ import pyotp
 import pytest
 import uvicorn
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from hanoinet.exchange import directory as d
 from hanoinet.exchange.keys import KeySet
@@ -136,12 +136,12 @@ def _step(page: Page, name: str) -> None:
 def test_first_log_in_desk_acknowledge_and_case_page(node: dict[str, Any], page: Page) -> None:
     url = node["url"]
     page.goto(url + "/")
-    assert page.url.endswith("/login")
+    expect(page).to_have_url(re.compile(r".*/login$"))
     _step(page, "01-login")
     page.get_by_label("User name").fill("dora")
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Log in").click()
-    assert page.get_by_role("alert").is_visible()
+    expect(page.get_by_role("alert")).to_be_visible()
     assert page.get_by_label("User name").input_value() == "dora"  # what was typed is kept
     _step(page, "02-login-error")
     # The failure asked this client to wait a second before its next attempt is evaluated (the
@@ -149,25 +149,25 @@ def test_first_log_in_desk_acknowledge_and_case_page(node: dict[str, Any], page:
     page.wait_for_timeout(1100)
     page.get_by_label("Password").fill(node["password"])
     page.get_by_role("button", name="Log in").click()
-    assert page.url.endswith("/login/setup")
+    expect(page).to_have_url(re.compile(r".*/login/setup$"))
     _step(page, "03-setup")
     secret = page.locator("code.secret").inner_text().strip()
     page.get_by_label("New password", exact=True).fill("correct horse battery staple")
     page.get_by_label("New password again").fill("correct horse battery staple")
     page.get_by_label("Code the app shows now").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Save and log in").click()
-    assert page.url.endswith("/desk")
+    expect(page).to_have_url(re.compile(r".*/desk$"))
     row = page.get_by_role("row").filter(has_text=node["request"])
-    assert row.get_by_text("emergency").is_visible()
+    expect(row.get_by_text("emergency")).to_be_visible()
     _step(page, "04-desk")
     row.get_by_role("button", name=re.compile("Acknowledge")).click()
-    assert page.url.endswith("/desk")
+    expect(page).to_have_url(re.compile(r".*/desk$"))
     acknowledged = page.get_by_role("row").filter(has_text=node["request"])
-    assert acknowledged.get_by_text("acknowledged").is_visible()
+    expect(acknowledged.get_by_text("acknowledged")).to_be_visible()
     _step(page, "05-desk-acknowledged")
     acknowledged.get_by_role("link", name=node["request"]).click()
-    assert page.get_by_role("heading", level=1).is_visible()
-    assert page.get_by_text("Record preservation executed").is_visible()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.get_by_text("Record preservation executed")).to_be_visible()
     _step(page, "06-case")
     # Keyboard only: the skip link is the first stop and takes focus to the main content.
     page.keyboard.press("Tab")
@@ -175,8 +175,8 @@ def test_first_log_in_desk_acknowledge_and_case_page(node: dict[str, Any], page:
     # The same desk in Arabic: right to left, and still no serious accessibility violation.
     page.get_by_label("Language").select_option("ar")
     page.locator("form.lang button").click()
-    assert page.locator("html").get_attribute("dir") == "rtl"
-    assert page.locator("html").get_attribute("lang") == "ar"
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.locator("html")).to_have_attribute("lang", "ar")
     _step(page, "07-case-ar")
     page.goto(url + "/desk")
     _step(page, "08-desk-ar")
@@ -300,7 +300,9 @@ def test_draft_send_receive_acknowledge_preserve_and_the_receipts_come_back(
             # Aurelia's requester drafts a preservation request to Borealis.
             _first_log_in(sender, url["xa-ca"], "rita", two_nodes["passwords"]["rita"])
             sender.goto(url["xa-ca"] + "/drafts/new")
-            assert sender.locator("html").get_attribute("dir") == ("rtl" if lang == "ar" else "ltr")
+            expect(sender.locator("html")).to_have_attribute(
+                "dir", ("rtl" if lang == "ar" else "ltr")
+            )
             _step(sender, f"{shot}-01-new")
             sender.check("#kind-preservation")
             sender.select_option("#requested_state", "XB")
@@ -529,7 +531,7 @@ def test_the_case_page_shows_evidence_arriving_live_in_english_and_arabic(
     page.get_by_label("Language").select_option("ar")
     page.locator("form.lang button").click()
     page.wait_for_url(f"**/requests/{rid}")
-    assert page.locator("html").get_attribute("dir") == "rtl"
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
     section = page.locator(f"#evidence-{rid}")
     assert "37 من أصل 100 جزء" in section.inner_text()
     _step(page, "evidence-02-case-ar")
@@ -593,7 +595,7 @@ def test_the_case_page_offers_the_formal_document_signed_and_in_any_language(
     page.get_by_label("Language", exact=True).select_option("ar")
     page.locator("form.lang button").click()
     page.wait_for_url(f"**/requests/{rid}")
-    assert page.locator("html").get_attribute("dir") == "rtl"
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
     from hanoinet.web.render import translations
 
     issued_ar = translations("ar").ugettext(
@@ -689,7 +691,7 @@ def test_the_statistics_page_draws_its_charts_in_english_and_arabic(
     page.fill("#from", "2025-12-31")
     page.fill("#to", "2025-01-01")
     page.get_by_role("button", name="Show").click()
-    assert page.get_by_role("alert").is_visible()
+    expect(page.get_by_role("alert")).to_be_visible()
     assert page.locator("#to").input_value() == "2025-01-01"
     _step(page, "statistics-02-error")
     assert problems == [f"400 {url}/statistics?from=2025-12-31&to=2025-01-01"]
@@ -698,7 +700,7 @@ def test_the_statistics_page_draws_its_charts_in_english_and_arabic(
     page.get_by_label("Language").select_option("ar")
     page.locator("form.lang button").click()
     page.goto(url + "/statistics?from=2025-01-01&to=2025-12-31")
-    assert page.locator("html").get_attribute("dir") == "rtl"
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
     heading = translations("ar").ugettext("Statistics")
     assert page.get_by_role("heading", level=1).inner_text() == heading
     rtl = page.evaluate(
@@ -731,7 +733,7 @@ def _withheld_said_on_the_charts(page: Page, t: Any) -> None:
     said = [n.inner_text() for n in notes.all()]
     assert counts in said and set(said) <= {counts, times % {"k": 5}}, said
     for note in notes.all():
-        assert note.is_visible()
+        expect(note).to_be_visible()
         figure = note.locator("xpath=ancestor::figure[1]")
         canvas = figure.locator("canvas")
         assert canvas.get_attribute("aria-describedby") == note.get_attribute("id")
@@ -788,7 +790,7 @@ def test_the_supervisor_sees_a_refused_message_as_a_security_event(
             page.get_by_label("Language").select_option("ar")
             page.locator("form.lang button").click()
             page.goto(url + "/audit?security=1")
-            assert page.locator("html").get_attribute("dir") == "rtl"
+            expect(page.locator("html")).to_have_attribute("dir", "rtl")
             assert page.locator("tr.security .tag").inner_text() == "حدث أمني"
             _step(page, "audit-02-security-ar")
 
@@ -812,8 +814,8 @@ def users_node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
 def test_the_users_page_in_english_and_arabic(users_node: dict[str, Any], page: Page) -> None:
     url = users_node["url"]
     _first_log_in(page, url, "ada", users_node["password"])
-    assert page.url.endswith("/users")
-    assert page.get_by_role("row").filter(has_text="amina").is_visible()
+    expect(page).to_have_url(re.compile(r".*/users$"))
+    expect(page.get_by_role("row").filter(has_text="amina")).to_be_visible()
     _step(page, "users-01-list")
     page.get_by_role("link", name="amina").click()
     page.wait_for_url("**/users/amina")
@@ -822,11 +824,11 @@ def test_the_users_page_in_english_and_arabic(users_node: dict[str, Any], page: 
     assert page.get_by_role("status").inner_text().count("1 API token revoked.") == 1
     _step(page, "users-03-ended")
     page.get_by_role("button", name="Remove the user").click()  # the box not ticked
-    assert page.get_by_role("alert").is_visible()
+    expect(page.get_by_role("alert")).to_be_visible()
     _step(page, "users-04-remove-unconfirmed")
     page.get_by_label("Language").select_option("ar")
     page.locator("form.lang button").click()
-    assert page.locator("html").get_attribute("dir") == "rtl"
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
     _step(page, "users-05-user-ar")
     page.goto(url + "/users")
     _step(page, "users-06-list-ar")
@@ -861,9 +863,9 @@ def test_the_receiving_officer_reads_the_request_and_acts_in_english_and_arabic(
     # The risk to life comes first, as the requesting State wrote it.
     first = request.locator(".pair.first")
     assert first.locator("dt").inner_text().startswith("The emergency")
-    assert first.get_by_text("announces a bomb at a school").is_visible()
-    assert request.get_by_text("k.demo@mail.borealis.example").is_visible()
-    assert request.get_by_text("Written in English").is_visible()
+    expect(first.get_by_text("announces a bomb at a school")).to_be_visible()
+    expect(request.get_by_text("k.demo@mail.borealis.example")).to_be_visible()
+    expect(request.get_by_text("Written in English")).to_be_visible()
     _step(page, "request-01-emergency")
     page.get_by_role("button", name="Acknowledge").first.click()
     page.wait_for_load_state()
@@ -871,14 +873,14 @@ def test_the_receiving_officer_reads_the_request_and_acts_in_english_and_arabic(
     _step(page, "request-02-emergency-acknowledged")
     page.goto(f"{url}/requests/{desk_node['preservation']}")
     request = page.locator("section.request-content")
-    assert request.get_by_text("203.0.113.7").is_visible()
-    assert request.get_by_text("Borealis Hosting Ltd (demo)").is_visible()
-    assert request.get_by_text("Logs are kept 7 days only.").is_visible()
+    expect(request.get_by_text("203.0.113.7")).to_be_visible()
+    expect(request.get_by_text("Borealis Hosting Ltd (demo)")).to_be_visible()
+    expect(request.get_by_text("Logs are kept 7 days only.")).to_be_visible()
     _step(page, "request-03-preservation")
     page.get_by_label("Language").select_option("ar")
     page.locator("form.lang button").click()
-    assert page.locator("html").get_attribute("dir") == "rtl"
-    assert page.locator("section.request-content bdi[lang=en]").first.is_visible()
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.locator("section.request-content bdi[lang=en]").first).to_be_visible()
     _step(page, "request-04-preservation-ar")
     page.goto(f"{url}/requests/{desk_node['emergency']}")
     _step(page, "request-05-emergency-ar")
@@ -922,7 +924,7 @@ def test_keys_ids_and_dates_read_left_to_right_in_arabic(node: dict[str, Any], p
     # The measure itself: an article key left to the bidirectional algorithm in Arabic text is
     # reordered, and the measure sees it.
     page.goto(url + "/convention/42")
-    assert page.locator("html").get_attribute("dir") == "rtl"
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
     page.evaluate(
         "() => { const p = document.createElement('p'); p.id = 'control';"
         " p.textContent = 'المادة 42(2)(a) من الاتفاقية'; document.querySelector('main').append(p); }"
@@ -949,7 +951,7 @@ def test_keys_ids_and_dates_read_left_to_right_in_arabic(node: dict[str, Any], p
     # a date), the audit log's legal-basis column (a supervisor).
     _first_log_in(page, url, "dora", node["password"])
     page.goto(url + "/drafts/new")
-    assert page.locator("html").get_attribute("dir") == "rtl"  # the language chosen before
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")  # the language chosen before
     _reads_left_to_right(page, 'label[for="kind-preservation"]', "42(1)")
     _reads_left_to_right(page, 'label[for="kind-emergency_disclosure"]', "2(o)")
     _step(page, "rtl-03-new-request-ar")
@@ -967,7 +969,7 @@ def test_keys_ids_and_dates_read_left_to_right_in_arabic(node: dict[str, Any], p
     password = users.create_user(node["store"], "sami", "supervisor", actor="admin", at=_now())
     _first_log_in(page, url, "sami", password)
     page.goto(url + "/audit")
-    assert page.locator("html").get_attribute("dir") == "rtl"
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
     rows = page.locator("main table tbody tr").all_inner_texts()
     key = re.compile(r"\d+(?:\([0-9a-z]+\))+")
     n, basis = next((i, key.search(t)) for i, t in enumerate(rows, 1) if key.search(t))
