@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+import tempfile
+from contextlib import closing
+from pathlib import Path
+
+import httpx
+import pyotp
 import pytest
 
 from hanoinet import demo
@@ -29,3 +37,63 @@ def test_demo_story_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Borealis received it, verified" in out and "VERIFIED:" in out  # the signed PDF
     assert "Caldera received it in French, verified" in out
     assert "Overview of 2 reports" in out and "/statistics" in out  # signed, verified, combined
+
+
+def _logged_in(base: str, username: str, password: str) -> httpx.Client:
+    """A client through a first log-in on the node's pages: password, then a new one and an
+    authenticator, as a person does it."""
+    client = httpx.Client(base_url=base, timeout=30)
+    form = client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert token is not None
+    started = client.post(
+        "/login", data={"csrf": token[1], "username": username, "password": password, "code": ""}
+    )
+    assert started.headers["location"] == "/login/setup"
+    setup = client.get("/login/setup")
+    token = re.search(r'name="csrf" value="([^"]+)"', setup.text)
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', setup.text)
+    assert token is not None and secret is not None
+    new = "correct horse battery staple"
+    done = client.post(
+        "/login/setup",
+        data={
+            "csrf": token[1],
+            "new_password": new,
+            "repeat_password": new,
+            "code": pyotp.TOTP(secret[1]).now(),
+        },
+    )
+    assert done.status_code == 303, done.text
+    return client
+
+
+def test_where_to_look_is_one_short_line_per_page_and_each_page_answers() -> None:
+    root = Path(tempfile.mkdtemp(prefix="hanoinet-demo-"))  # where make demo puts it
+    made = demo.Demo(root)
+    try:
+        made.setup(("xb",))
+        made.start(("xb",))
+        case = made.json("xb", "case", "new", "--from", demo._example("preservation-xa-xb.json"))
+        lines = demo.where_to_look(made, {"xb": case["request"]})
+        assert all(len(line) < 100 for line in lines), [ln for ln in lines if len(ln) >= 100]
+        # One line per page, the URLs in one column.
+        urls = [line for line in lines if "http://" in line]
+        assert len(urls) == len(demo.PAGES)
+        assert len({line.index("http://") for line in urls}) == 1
+        assert f"/requests/{case['request']}" in "\n".join(urls)
+        # The folder, what it holds, and how to remove it.
+        assert any(str(root) in line and "passphrase" in line for line in lines)
+        assert any(f"rm -r {root}" in line for line in lines)
+        base = f"http://127.0.0.1:{made.ports['xb']}"
+        with (
+            closing(_logged_in(base, "duty", made.logins["xb"])) as duty,
+            closing(_logged_in(base, "chief", made.chiefs["xb"])) as chief,
+        ):
+            for line in urls:
+                url = line.split()[-1]
+                answers = [person.get(url).status_code for person in (duty, chief)]
+                assert 200 in answers, f"{line.strip()}: {answers}"
+    finally:
+        made.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -150,8 +150,8 @@ class Demo:
             chief = self.json(node, "user", "add", "chief", "--role", "supervisor")
             self.chiefs[node] = str(chief["initial_password"])
 
-    def start(self) -> None:
-        for node in NODES:
+    def start(self, nodes: tuple[str, ...] = tuple(NODES)) -> None:
+        for node in nodes:
             for command in (["serve"], ["worker", "--interval", "0.2"]):
                 with (self.root / node / f"{command[0]}.log").open("wb") as log:
                     # The child keeps its own copy of the file descriptor.
@@ -163,7 +163,7 @@ class Demo:
                             stderr=subprocess.STDOUT,
                         )
                     )
-        for node in NODES:
+        for node in nodes:
             # A loaded or slow machine takes a while to import everything three times over.
             self.wait(self._health_check(node), f"{NODES[node][1]} is up", timeout=90)
 
@@ -228,7 +228,8 @@ def _formal_document(demo: Demo, node: str, request: str, what: str) -> dict[str
     return dict(kept)
 
 
-def story(demo: Demo) -> None:
+def story(demo: Demo) -> dict[str, str]:
+    """The story; returns, for each node, a request whose case page shows much of it."""
     print("\n== 1. Emergency disclosure through the 24/7 network (art. 41)", flush=True)
     out = demo.json(
         "xa",
@@ -404,6 +405,41 @@ def story(demo: Demo) -> None:
         reports.append(str(report))
     directory = demo.root / "authority" / "directory-v1.jws"
     demo.run(None, "stats", "combine", *reports, "--directory", str(directory))
+    return {"xa": mla, "xb": asked["id"], "xc": theirs_fr["id"]}
+
+
+PAGES = (
+    ("24/7 desk", "/desk"),
+    ("Requests", "/requests"),
+    ("A case", "/requests/{case}"),
+    ("New request", "/drafts/new"),
+    ("Statistics", "/statistics"),
+    ("Audit log", "/audit"),
+    ("Treaty status", "/public/treaty"),
+    ("Directory", "/public/directory"),
+    ("API health", "/api/v1/health"),
+)
+"""What to open on each node's web desk: a name and a path (``{case}``: a request of the story)."""
+
+
+def where_to_look(demo: Demo, cases: dict[str, str]) -> list[str]:
+    """The lines that say where to look: for each node in ``cases`` (node -> a request to open),
+    who logs in and one line per page; then the demo's folder and how to remove it."""
+    lines = ["Where to look (a first log-in asks for a new password and an authenticator app):"]
+    for node, case in cases.items():
+        base = f"http://127.0.0.1:{demo.ports[node]}"
+        lines.append(f"  {NODES[node][1]}")
+        if node in demo.logins:
+            lines.append(f"    {'duty officer':<16}log in as duty / {demo.logins[node]}")
+            lines.append(f"    {'supervisor':<16}log in as chief / {demo.chiefs[node]}")
+        lines += [f"    {name:<16}{base}{path.format(case=case)}" for name, path in PAGES]
+    lines.append(f"  {'Logs':<18}{demo.root}/<node>/serve.log, worker.log")
+    lines.append(f"  {'Command line':<18}HANOINET_DATA_DIR={demo.root}/<node> hanoinet case list")
+    lines.append(
+        f"  {'Its folder':<18}{demo.root} (temporary: keys, a passphrase, admin passwords)"
+    )
+    lines.append(f"  {'When done':<18}Ctrl-C, then rm -r {demo.root}")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -419,29 +455,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         demo.setup()
         demo.start()
-        story(demo)
-        print("\nWhere to look:", flush=True)
-        for node in NODES:
-            print(
-                f"  {NODES[node][1]:<16} web desk http://127.0.0.1:{demo.ports[node]}/desk   "
-                f"log in as duty / {demo.logins[node]} (then a new password and an "
-                "authenticator app, as at any first log-in); new requests at /drafts/new",
-                flush=True,
-            )
-        for node in NODES:
-            print(
-                f"  {NODES[node][1]:<16} statistics http://127.0.0.1:{demo.ports[node]}/statistics   "
-                f"log in as chief / {demo.chiefs[node]} (supervisor; the audit log too)",
-                flush=True,
-            )
-        for node in NODES:
-            print(
-                f"  {NODES[node][1]:<16} http://127.0.0.1:{demo.ports[node]}/api/v1/health   "
-                f"HANOINET_DATA_DIR={root / node} HANOINET_DIRECTORY_AUTHORITY={demo.authority} "
-                "hanoinet case list",
-                flush=True,
-            )
-        print(f"  logs: {root}/*/serve.log, worker.log", flush=True)
+        cases = story(demo)
+        print("\n" + "\n".join(where_to_look(demo, cases)), flush=True)
         if exit_after:
             return 0
         print("\nThe nodes keep running; Ctrl-C stops them.", flush=True)

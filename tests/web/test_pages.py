@@ -903,7 +903,7 @@ def test_the_language_switch_turns_the_page_right_to_left_for_arabic(web_node: N
     assert html_tag(arabic.text) == '<html lang="ar" dir="rtl">'
     assert 'value="ar" selected' in arabic.text
     # The banner: an unofficial translation, the English text prevails (not in English).
-    assert '<p class="banner wrap" role="note">' in arabic.text
+    assert '<aside class="banner wrap">' in arabic.text
     client.get("/language", params={"lang": "fr", "next": "/login"})
     assert html_tag(client.get("/login").text) == '<html lang="fr" dir="ltr">'
     client.get("/language", params={"lang": "klingon", "next": "/login"})

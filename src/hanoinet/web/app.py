@@ -38,8 +38,9 @@ from hanoinet.web import (
     users,
 )
 from hanoinet.web import openapi as doc
-from hanoinet.web.common import Web
+from hanoinet.web.common import Web, message_page
 from hanoinet.web.limits import MAX_BATCH_BYTES, BodyLimits, Limits
+from hanoinet.web.render import N_
 
 JOSE = doc.JOSE
 MAX_BATCH = 200
@@ -265,6 +266,15 @@ def create_app(
                 str(exc.detail),
                 "http_error",
                 headers=exc.headers,
+            )
+        if exc.status_code == 404 and request.method in ("GET", "HEAD"):
+            # A page that does not exist is a page, in the reader's language, with a way on.
+            return message_page(
+                request,
+                N_("Not found"),
+                N_("Not found"),
+                N_("It does not exist on this node, or your role does not show it."),
+                404,
             )
         return PlainTextResponse(str(exc.detail), status_code=exc.status_code, headers=exc.headers)
 
