@@ -15,30 +15,6 @@ import pytest
 from hanoinet import demo
 
 
-def test_demo_story_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
-    assert demo.main(["--exit"]) == 0
-    out = capsys.readouterr().out
-    for step in (
-        "1. Emergency disclosure",
-        "2. Expedited preservation",
-        "3. The provider is in Caldera",
-        "4. The follow-up request",
-        "4b. The formal request follows each request",
-        "5. The evidence",
-        "6. Statistics for the Conference",
-    ):
-        assert step in out
-    assert "Aurelia sees it executed" in out
-    assert "Aurelia's node drafted a preservation request to Caldera" in out
-    assert "preserved -> held" in out
-    assert "message_delivered" in out
-    assert "EV-xb-node-000001: delivered" in out  # packed, sent in chunks, verified, accepted
-    assert "received from" in out or "incoming accepted" in out
-    assert "Borealis received it, verified" in out and "VERIFIED:" in out  # the signed PDF
-    assert "Caldera received it in French, verified" in out
-    assert "Overview of 2 reports" in out and "/statistics" in out  # signed, verified, combined
-
-
 def _logged_in(base: str, username: str, password: str) -> httpx.Client:
     """A client through a first log-in on the node's pages: password, then a new one and an
     authenticator, as a person does it."""
@@ -68,32 +44,53 @@ def _logged_in(base: str, username: str, password: str) -> httpx.Client:
     return client
 
 
-def test_where_to_look_is_one_short_line_per_page_and_each_page_answers() -> None:
+def test_the_demo_tells_its_story_and_says_where_to_look(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The whole demo once (the slowest test of the suite): its story, then each page it lists."""
     root = Path(tempfile.mkdtemp(prefix="hanoinet-demo-"))  # where make demo puts it
     made = demo.Demo(root)
     try:
-        made.setup(("xb",))
-        made.start(("xb",))
-        case = made.json("xb", "case", "new", "--from", demo._example("preservation-xa-xb.json"))
-        lines = demo.where_to_look(made, {"xb": case["request"]})
+        lines = demo.play(made)
+        out = capsys.readouterr().out
+        for step in (
+            "1. Emergency disclosure",
+            "2. Expedited preservation",
+            "3. The provider is in Caldera",
+            "4. The follow-up request",
+            "4b. The formal request follows each request",
+            "5. The evidence",
+            "6. Statistics for the Conference",
+        ):
+            assert step in out
+        assert "Aurelia sees it executed" in out
+        assert "Aurelia's node drafted a preservation request to Caldera" in out
+        assert "preserved -> held" in out
+        assert "message_delivered" in out
+        assert "EV-xb-node-000001: delivered" in out  # packed, sent in chunks, verified, accepted
+        assert "received from" in out or "incoming accepted" in out
+        assert "Borealis received it, verified" in out and "VERIFIED:" in out  # the signed PDF
+        assert "Caldera received it in French, verified" in out
+        assert "Overview of 2 reports" in out and "/statistics" in out  # signed, combined
+        # Where to look: one short line per page of each node, the URLs in one column.
+        assert "\n".join(lines) in out
         assert all(len(line) < 100 for line in lines), [ln for ln in lines if len(ln) >= 100]
-        # One line per page, the URLs in one column.
         urls = [line for line in lines if "http://" in line]
-        assert len(urls) == len(demo.PAGES)
+        assert len(urls) == len(demo.PAGES) * len(demo.NODES)
         assert len({line.index("http://") for line in urls}) == 1
-        assert f"/requests/{case['request']}" in "\n".join(urls)
         # The folder, what it holds, and how to remove it.
         assert any(str(root) in line and "passphrase" in line for line in lines)
         assert any(f"rm -r {root}" in line for line in lines)
-        base = f"http://127.0.0.1:{made.ports['xb']}"
-        with (
-            closing(_logged_in(base, "duty", made.logins["xb"])) as duty,
-            closing(_logged_in(base, "chief", made.chiefs["xb"])) as chief,
-        ):
-            for line in urls:
-                url = line.split()[-1]
-                answers = [person.get(url).status_code for person in (duty, chief)]
-                assert 200 in answers, f"{line.strip()}: {answers}"
+        for node in ("xb",):
+            base = f"http://127.0.0.1:{made.ports[node]}"
+            with (
+                closing(_logged_in(base, "duty", made.logins[node])) as duty,
+                closing(_logged_in(base, "chief", made.chiefs[node])) as chief,
+            ):
+                for line in (u for u in urls if u.split()[-1].startswith(base)):
+                    url = line.split()[-1]
+                    answers = [person.get(url).status_code for person in (duty, chief)]
+                    assert 200 in answers, f"{line.strip()}: {answers}"
     finally:
         made.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -442,6 +442,17 @@ def where_to_look(demo: Demo, cases: dict[str, str]) -> list[str]:
     return lines
 
 
+def play(demo: Demo) -> list[str]:
+    """Set up and start the nodes, tell the story, print where to look and return those lines
+    (the nodes keep running until ``demo.stop()``)."""
+    demo.setup()
+    demo.start()
+    cases = story(demo)
+    lines = where_to_look(demo, cases)
+    print("\n" + "\n".join(lines), flush=True)
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     exit_after = "--exit" in args or os.environ.get("HANOINET_DEMO_EXIT") == "1"
@@ -453,10 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     try:
-        demo.setup()
-        demo.start()
-        cases = story(demo)
-        print("\n" + "\n".join(where_to_look(demo, cases)), flush=True)
+        play(demo)
         if exit_after:
             return 0
         print("\nThe nodes keep running; Ctrl-C stops them.", flush=True)
