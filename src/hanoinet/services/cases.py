@@ -225,6 +225,7 @@ def create_in(
     title: str | None = None,
     uid: str | None = None,
     peer_node: str | None = None,
+    peer_ref: str | None = None,
 ) -> Created:
     """``new_case`` inside the caller's transaction."""
     item = prepare(
@@ -236,6 +237,7 @@ def create_in(
         title=title,
         uid=uid,
         peer_node=peer_node,
+        peer_ref=peer_ref,
     )
     return create_many(conn, [item], at=at)[0]
 
