@@ -178,6 +178,7 @@ def test_show_json(node: Path) -> None:
         "requesting_state",
         "requested_state",
         "urgency",
+        "peer_ref",
         "document",
         "document_sha256",
         "findings",
@@ -193,6 +194,7 @@ def test_show_json(node: Path) -> None:
     # opened from the command line by a name that is no node user: no approval step
     assert request["approval"] == {"required": False, "approved_by": None, "approved_at": None}
     assert request["preserved_until"] is None
+    assert request["peer_ref"] is None  # no message from the other State yet
     (event,) = request["timeline"]
     assert set(event) == EVENT_KEYS and event["action"] == "create"
     assert request["due"] == []
@@ -282,9 +284,32 @@ def test_list_json(node: Path) -> None:
             "requested_state",
             "urgency",
             "updated_at",
+            "peer_ref",
         }
+        assert r["peer_ref"] is None
     assert data["requests"][1]["direction"] == "outgoing"
     assert [r["id"] for r in ok_json("case", "list", "--open")["requests"]] == ["R-000001"]
+
+
+def test_the_other_states_reference_in_list_and_show(node: Path) -> None:
+    """Once the other State's node has said its reference (services/federation.py records
+    it), ``case list`` and ``case show`` give both, in text and in ``--json``."""
+    from sqlalchemy import update
+
+    from hanoinet.store import open_store
+    from hanoinet.store.schema import requests
+
+    open_case("--incoming")
+    store = open_store(f"sqlite:///{(node / 'hanoinet.db').resolve()}")
+    with store.transaction() as conn:
+        conn.execute(update(requests).values(peer_ref="AU/2026-17"))
+    store.dispose()
+    [listed] = ok_json("case", "list")["requests"]
+    assert (listed["id"], listed["peer_ref"]) == ("R-000001", "AU/2026-17")
+    [shown] = ok_json("case", "show", "R-000001")["requests"]
+    assert shown["peer_ref"] == "AU/2026-17"
+    assert "AU/2026-17" in run("case", "list").stdout
+    assert "references: ours R-000001, XA's AU/2026-17" in run("case", "show", "R-000001").stdout
 
 
 def test_third_state_drafts_a_request(node: Path) -> None:

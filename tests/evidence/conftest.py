@@ -113,6 +113,7 @@ def make_package(world: World, tmp_path: Path) -> Callable[..., pkg.Packed]:
         sender: pkg.Sender | None = None,
         package_id: str = "EV-xa-central-000001",
         confidential: bool = True,
+        peer_reference: tuple[str, str] | None = None,
     ) -> pkg.Packed:
         conditions = conditions_for(
             request_uid="0d1f6a7e-0000-4000-8000-000000000001",
@@ -135,6 +136,7 @@ def make_package(world: World, tmp_path: Path) -> Callable[..., pkg.Packed]:
             actor="alice",
             version="0.1.0",
             at=T0,
+            peer_reference=peer_reference,
         )
 
     return make

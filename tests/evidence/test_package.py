@@ -126,6 +126,45 @@ def test_standard_tools_read_the_package(
     assert folder.ok, (folder.checks, folder.problems)
 
 
+@pytest.mark.parametrize("theirs", [("XB", "XB/2026/4"), None])
+def test_both_states_references_are_in_the_bag_and_the_signed_statement(
+    world: World,
+    make_package: Make,
+    evidence_files: Path,
+    tmp_path: Path,
+    theirs: tuple[str, str] | None,
+) -> None:
+    """The sending State's reference of the request and, once it knows it, the requesting
+    State's: in bag-info.txt (BagIt's own tools read them) and in the signed statement."""
+    packed = make_package([evidence_files], peer_reference=theirs)
+    identity = tmp_path / "xb.key"
+    identity.write_text(
+        agekeys.identity_string(world.receiver_keys.active("enc", T0).private) + "\n"
+    )
+    identity.chmod(0o600)
+    plain = subprocess.run(
+        ["age", "-d", "-i", str(identity), str(packed.path)], capture_output=True, check=True
+    ).stdout
+    out = tmp_path / "extracted"
+    with tarfile.open(fileobj=io.BytesIO(plain)) as tar:
+        tar.extractall(out, filter="data")
+    bag = bagit.Bag(str(out / "EV-xa-central-000001"))
+    bag.validate()
+    assert bag.info["Internal-Sender-Identifier"] == "R-000001"
+    if theirs is None:
+        assert "Requesting-State-Reference" not in bag.info
+    else:
+        assert bag.info["Requesting-State-Reference"] == "XB XB/2026/4"
+        assert "request R-000001 (reference of XB: XB/2026/4)" in bag.info["External-Description"]
+    found = _verify(world, packed.path)
+    assert found.ok, (found.checks, found.problems)
+    said = found.as_dict()
+    assert (said["reference"], said["peer_reference"]) == (
+        "R-000001",
+        theirs[1] if theirs else None,
+    )
+
+
 def test_unpack_writes_a_complete_bag(
     world: World, make_package: Make, evidence_files: Path, tmp_path: Path
 ) -> None:

@@ -11,6 +11,7 @@ from hanoinet.exchange.origin import (
     OriginRefused,
     check_peer,
     check_request,
+    reference,
     request_uid,
     sender_roles,
     shown,
@@ -126,3 +127,14 @@ def test_a_request_id_is_a_uuid() -> None:
         with pytest.raises(OriginRefused) as refused:
             request_uid(body)
         assert refused.value.reason == "malformed_content"
+
+
+def test_a_reference_is_a_short_plain_id_or_absent() -> None:
+    assert reference({"request": "u"}) is None  # a node older than the field
+    for ref in ("R-000001", "AU/2026-17", "x.y_z", "R" * 32):
+        assert reference({"ref": ref}) == ref
+    for bad in (None, 7, "", "R" * 33, "R 1", "R-1\n", "<b>", "R-1\u0000", ["R-1"]):
+        with pytest.raises(OriginRefused) as refused:
+            reference({"ref": bad})
+        assert refused.value.reason == "malformed_content"
+        assert "<b>" not in refused.value.explanation

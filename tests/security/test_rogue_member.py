@@ -257,8 +257,11 @@ def test_a_document_for_another_peers_request_with_a_hostile_language_is_refused
         b"not json at all",
         b'"a string"',
         b'{"request": "\\u0000 not an id", "action": "acknowledge"}',
+        b'{"request": "'
+        + str(uuid.UUID(int=1)).encode()
+        + b'", "ref": "R-1\\u0000<b>", "action": "acknowledge"}',
     ],
-    ids=["deep-array", "deep-params", "not-json", "not-an-object", "bad-id"],
+    ids=["deep-array", "deep-params", "not-json", "not-an-object", "bad-id", "bad-ref"],
 )
 def test_malformed_content_is_refused_whoever_sends_it(
     world: dict[str, Any], sender: str, payload: bytes

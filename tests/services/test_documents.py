@@ -250,3 +250,39 @@ def test_rendering_is_audited_and_signed_only_once_sent_by_this_node(
 
 def test_federation_routes_document_messages(world: dict[str, Any]) -> None:
     assert fed.documents is documents
+
+
+def _pdf_text(pdf: bytes) -> str:
+    import subprocess
+
+    out = subprocess.run(
+        ["pdftotext", "-raw", "-enc", "UTF-8", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode("utf-8")
+    return " ".join(out.replace("\u2068", "").replace("\u2069", "").split())
+
+
+def test_a_document_made_on_either_node_names_the_other_states_reference(
+    world: dict[str, Any],
+) -> None:
+    """The formal document carries the sender's reference (``ref``) like every message; a
+    document made once the other State's number is known prints it under this node's."""
+    xa, xb = world["ctx"]["xa-ca"], world["ctx"]["xb-ca"]
+    case_service.new_case(xb.store, EXAMPLE.read_text(), direction="outgoing", actor="d", at=T0)
+    payload = _document_message(world)
+    assert payload["ref"] == "R-000001"
+    incoming = next(
+        r.id
+        for r in case_service.list_requests(xb.store, actor="duty", at=T0)
+        if r.direction == "incoming"
+    )
+    theirs = documents.render_request(xb.store, incoming, lang="en", actor="duty", at=T0)
+    text = _pdf_text(theirs.made.pdf)
+    assert "R-000002" in text and "Reference of Aurelia (demo State): R-000001" in text
+    mine = documents.render_request(xa.store, "R-000001", lang="fr", actor="o", at=T0)
+    assert "Référence attribuée par" not in _pdf_text(mine.made.pdf)  # not known yet
+    case_service.act(xb.store, incoming, "acknowledge", actor="duty", at=T0)
+    _deliver(world, "xb-ca", T0 + timedelta(seconds=3))
+    mine = documents.render_request(xa.store, "R-000001", lang="fr", actor="o", at=T0)
+    assert "Référence attribuée par Borealis (État de démonstration) : R-000002" in _pdf_text(
+        mine.made.pdf
+    )

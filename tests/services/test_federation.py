@@ -490,3 +490,74 @@ def test_a_request_never_changes_peer(world: dict[str, Any]) -> None:
     assert waiting.status == "retry"
     assert "node xb-ca, is not in the directory" in waiting.detail
     assert len(world["transport"].sent) == 1  # only the request, before
+
+
+# --- references: each node's own number, and the other State's ----------------------------------
+
+
+def _peer_ref(store: Store, request_id: str) -> str | None:
+    with store.engine.connect() as conn:
+        query = select(requests_table.c.peer_ref).where(requests_table.c.id == request_id)
+        return conn.execute(query).scalar_one()  # type: ignore[no-any-return]
+
+
+def test_both_nodes_learn_each_others_reference(world: dict[str, Any]) -> None:
+    """The request carries Aurelia's number to Borealis; Borealis's first reply carries its
+    own back. A later message naming another number does not replace the first."""
+    xa, xb = world["ctx"]["xa-ca"], world["ctx"]["xb-ca"]
+    # A draft of Borealis's own first: the two nodes' numbers for the request differ.
+    case_service.new_case(xb.store, EXAMPLE.read_text(), direction="outgoing", actor="duty", at=T0)
+    request_id = _send(world)
+    assert json.loads(_outbox_payload(xa.store))["ref"] == request_id
+    _deliver(world, "xa-ca", T0 + timedelta(seconds=1))
+    incoming = next(
+        r
+        for r in case_service.list_requests(xb.store, actor="duty", at=T0)
+        if r.direction == "incoming"
+    )
+    assert (incoming.id, incoming.peer_ref) == ("R-000002", request_id)
+    assert _peer_ref(xa.store, request_id) is None  # Borealis has not answered yet
+    case_service.act(xb.store, incoming.id, "acknowledge", actor="duty", at=T0)
+    _deliver(world, "xb-ca", T0 + timedelta(seconds=2))
+    [mine] = case_service.list_requests(xa.store, actor="officer", at=T0)
+    assert (mine.id, mine.peer_ref) == (request_id, "R-000002")
+    # Aurelia's node says another number for the same request: the first one stays.
+    with xa.store.engine.connect() as conn:
+        uid = conn.execute(select(requests_table.c.uid)).scalar_one()
+    later = _sealed(
+        world,
+        {"request": uid, "ref": "R-000099", "action": "status_enquiry", "params": {}},
+        "notice",
+    )
+    assert fed.receive(xb, later, now=T0 + timedelta(seconds=3)).status == "delivered"
+    assert _peer_ref(xb.store, incoming.id) == request_id
+
+
+def _outbox_payload(store: Store) -> str:
+    with store.engine.connect() as conn:
+        return str(conn.execute(select(outbox.c.payload).order_by(outbox.c.id)).scalars().first())
+
+
+@pytest.mark.parametrize("bad", [7, "", "R" * 33, "R 1", "R-1\n", "R-1%", None, ["R-1"]])
+def test_a_malformed_reference_is_refused_with_a_receipt(world: dict[str, Any], bad: Any) -> None:
+    xb = world["ctx"]["xb-ca"]
+    document = json.loads(EXAMPLE.read_text())
+    token = _sealed(world, {"request": str(uuid.uuid4()), "ref": bad, "document": document})
+    receipt = fed.receive(xb, token, now=T0)
+    assert (receipt.status, receipt.reason) == ("rejected", "malformed_content")
+    assert case_service.list_requests(xb.store, actor="duty", at=T0) == []
+    with xb.store.engine.connect() as conn:
+        [refused] = conn.execute(
+            select(audit_table).where(audit_table.c.action == fed.SECURITY_REFUSED)
+        ).all()
+    assert "reference (ref)" in json.loads(refused.detail)["explanation"]
+
+
+def test_a_message_without_a_reference_is_still_taken(world: dict[str, Any]) -> None:
+    """A node older than the field sends none: the request is received, its reference unknown."""
+    xb = world["ctx"]["xb-ca"]
+    document = json.loads(EXAMPLE.read_text())
+    token = _sealed(world, {"request": str(uuid.uuid4()), "document": document})
+    assert fed.receive(xb, token, now=T0).status == "delivered"
+    [received] = case_service.list_requests(xb.store, actor="duty", at=T0)
+    assert received.peer_ref is None

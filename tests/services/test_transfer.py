@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hanoinet.errors import TransferInterrupted, TransferRefused
+from hanoinet.evidence import package as pkg
 from hanoinet.evidence.custody import Collection
 from hanoinet.exchange import directory as d
 from hanoinet.exchange.keys import KeySet
@@ -121,6 +122,7 @@ def world(
                 at=T0,
                 uid=UID,
                 peer_node="xa-ca",
+                peer_ref=mine.request_id,
             )
         folders = {n: tmp_path / n / "evidence" for n in keys}
         apps = {
@@ -575,3 +577,19 @@ def test_two_first_offers_at_once_open_one_transfer(
         world["ctx"]["xa-ca"], world["folders"]["xa-ca"], made.token, at=T0
     )
     assert answer.state == "receiving" and answer.next_chunk == 0 and answer.chunks == made.chunks
+
+
+def test_the_package_names_both_states_references(world: dict[str, Any]) -> None:
+    """Borealis knows Aurelia's number for the request: its package says both, signed."""
+    xb = world["ctx"]["xb-ca"]
+    own = pkg.verify(
+        world["packed"].package.path,
+        trust=pkg.Trust({}, directory=xb.directory),
+        identities=evidence_service.identities(xb.keys),
+        validate_case=False,
+    )
+    assert own.ok and own.claims is not None
+    assert (own.claims["reference"], own.claims["peer_reference"]) == (
+        world["packed"].request_id,
+        world["xa_request"],
+    )

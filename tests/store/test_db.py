@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from hanoinet.errors import SchemaTooNew
 from hanoinet.store import Store
@@ -214,6 +214,52 @@ def test_0004_keeps_every_receipt_once_and_points_rows_to_it(
                 "batch-token",
                 None,
             ]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_0013_adds_the_other_states_reference_empty_and_takes_it_away(
+    kind: str, tmp_path: Path, store_factory: Any
+) -> None:
+    """Revision 0013: requests kept before it have no other State's reference (null: not yet
+    known), one can be recorded after it, and downgrading drops the column."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+
+    from hanoinet.store.db import _alembic_config
+
+    at = datetime(2026, 11, 24, tzinfo=UTC)
+    with store_factory(kind, tmp_path, revision="0012") as old:
+        with old.transaction() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO cases (id, title, state, created_at, created_by) "
+                    "VALUES ('C-1', 't', 'XB', :at, 'x')"
+                ),
+                {"at": at},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO requests (id, uid, case_id, direction, kind, state, urgency, "
+                    "document, document_sha256, error_findings, created_at, updated_at, version) "
+                    "VALUES ('R-1', 'u', 'C-1', 'incoming', 'preservation', 'received', "
+                    "'routine', '{}', 'h', 0, :at, :at, 1)"
+                ),
+                {"at": at},
+            )
+        old.migrate("0013")
+        assert old.current_revision() == "0013"
+        with old.transaction() as conn:
+            assert conn.execute(text("SELECT peer_ref FROM requests")).scalar_one() is None
+            conn.execute(text("UPDATE requests SET peer_ref = 'AU/2026-17'"))
+            assert conn.execute(text("SELECT peer_ref FROM requests")).scalar_one() == "AU/2026-17"
+        with old.engine.begin() as conn:
+            config = _alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0012")
+        with old.engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("requests")}
+        assert "peer_ref" not in columns and "peer_node" in columns
 
 
 def _sqlite(tmp_path: Path) -> Store:

@@ -254,3 +254,54 @@ def test_a_role_that_does_not_act_is_told_so_in_the_pages_language(node: Node) -
     summary = refused.text.split('<div class="error-summary"', 1)[1].split("</div>", 1)[0]
     assert "Votre rôle ne permet pas cette action sur cette demande." in summary
     assert "supervisor" not in summary and "acknowledge" not in summary
+
+
+def _peer(node: Node, request_id: str, ref: str | None, peer: str = "xa-ca") -> None:
+    from sqlalchemy import update
+
+    from hanoinet.store.schema import requests
+
+    with node.store.transaction() as conn:
+        conn.execute(
+            update(requests).where(requests.c.id == request_id).values(peer_node=peer, peer_ref=ref)
+        )
+
+
+def test_both_states_references_on_the_case_page_the_desk_and_the_list(node: Node) -> None:
+    by_name = {name: text for _where, name, text in DOCUMENTS}
+    known = receive(node, by_name["preservation-xa-xb.json"])
+    _peer(node, known, "AU/2026-17")
+    unknown = receive(node, by_name["emergency-xa-xb.json"])
+    officer, _ = first_log_in(node, "carl", "central_authority_officer")
+    page = visible(officer.get(f"/requests/{known}").text)
+    assert f"Our reference {known} · Reference of Aurelia (demo State) (XA): AU/2026-17" in (
+        " ".join(page.split())
+    )
+    page = visible(officer.get(f"/requests/{unknown}").text)
+    assert "Reference of Aurelia (demo State) (XA): not yet known" in " ".join(page.split())
+    listed = visible(officer.get("/requests").text)
+    assert "Their reference AU/2026-17" in " ".join(listed.split())
+    desk, _ = first_log_in(node, "dora", "duty_officer")
+    assert "Their reference AU/2026-17" in " ".join(visible(desk.get("/desk").text).split())
+    officer.get("/language", params={"lang": "fr", "next": "/"})
+    page = " ".join(visible(officer.get(f"/requests/{known}").text).split())
+    assert "Référence attribuée par Aurélie (État de démonstration) (XA) : AU/2026-17" in page
+
+
+def test_a_follow_up_is_linked_both_ways_or_named_by_the_other_states_reference(
+    node: Node,
+) -> None:
+    by_name = {name: text for _where, name, text in DOCUMENTS}
+    preservation = receive(node, by_name["preservation-xa-xb.json"])
+    _peer(node, preservation, "R-000005")
+    mla = receive(node, by_name["mla-xa-xb.json"], related_request="R-000005")
+    _peer(node, mla, "R-000009")
+    elsewhere = receive(node, by_name["mla-xa-xb.json"], related_request="R-000077")
+    _peer(node, elsewhere, "R-000010")
+    officer, _ = first_log_in(node, "carl", "central_authority_officer")
+    html = officer.get(f"/requests/{mla}").text
+    assert re.search(rf'<dt>Follows</dt><dd><a href="/requests/{preservation}">', html)
+    html = officer.get(f"/requests/{preservation}").text
+    assert re.search(rf'<dt>Followed by</dt><dd><a href="/requests/{mla}">', html)
+    page = " ".join(visible(officer.get(f"/requests/{elsewhere}").text).split())
+    assert "Follows their reference R-000077 (not on this node)" in page

@@ -158,6 +158,7 @@ def list_command(
     table = Table()
     for column in (
         "Request",
+        "Their ref",
         "Case",
         "Dir",
         "Kind",
@@ -171,6 +172,7 @@ def list_command(
     for r in rows:
         table.add_row(
             r.id,
+            r.peer_ref or "-",
             r.case_id,
             "out" if r.direction == "outgoing" else "in",
             r.kind,
@@ -206,6 +208,12 @@ def show_command(
         console.print(
             f"  {s.id} {s.direction} {s.kind} {s.requesting_state}->{s.requested_state} "
             f"[{s.urgency}] state: {s.state.replace('_', ' ')}",
+            markup=False,
+        )
+        other = s.requesting_state if s.direction == "incoming" else s.requested_state
+        console.print(
+            f"    references: ours {s.id}, {other or 'the other State'}'s "
+            f"{s.peer_ref or 'not yet known'}",
             markup=False,
         )
         if d.preserved_until:

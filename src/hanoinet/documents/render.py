@@ -296,9 +296,12 @@ def content(
     request_id: str | None,
     draft: bool,
     directory_token: str | None = None,
+    peer_reference: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """Everything the template prints, in ``lang``: phrases translated, values formatted,
-    the attachments; the one value Typst typesets (exposed for tests and previews)."""
+    the attachments; the one value Typst typesets (exposed for tests and previews).
+    ``peer_reference``: the other State (code) and its reference of the request, once
+    known, printed under this node's reference."""
     say = Phrases(lang)
     form = convention().forms[doc.kind]
     requires: dict[str, Any] = {r.field: r for r in form.requires}
@@ -448,7 +451,23 @@ def content(
             {"label": say("To"), "lines": to_lines},
             {
                 "label": say("Reference"),
-                "lines": [[_style(left_to_right(request_id) if request_id else "—", "mono")]],
+                "lines": [[_style(left_to_right(request_id) if request_id else "—", "mono")]]
+                + (
+                    [
+                        [
+                            _text(
+                                say(
+                                    "Reference of %(state)s:",
+                                    state=_state_name(peer_reference[0], lang),
+                                )
+                                + " "
+                            ),
+                            _style(left_to_right(peer_reference[1]), "mono"),
+                        ]
+                    ]
+                    if peer_reference
+                    else []
+                ),
             },
             {"label": say("Date"), "lines": date_lines},
         ],
@@ -701,6 +720,7 @@ def render(
     issuer: Issuer | None = None,
     request_id: str | None = None,
     directory_token: str | None = None,
+    peer_reference: tuple[str, str] | None = None,
 ) -> Rendered:
     """The request as an unsigned PDF/A-4f: final when it has no error, else a draft; a large
     one laid out in a child process within the node's time and memory bounds
@@ -718,6 +738,7 @@ def render(
         request_id=request_id,
         draft=draft,
         directory_token=directory_token,
+        peer_reference=peer_reference,
     )
     unprintable = _unprintable(_strings(data), language)
     if unprintable:

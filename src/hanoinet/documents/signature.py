@@ -383,6 +383,7 @@ def make(
     at: datetime,
     request_id: str | None = None,
     signer: Signer | None = None,
+    peer_reference: tuple[str, str] | None = None,
 ) -> Made:
     """The formal request: signed by ``signer`` when it is final; a draft is never signed."""
     issuer = Issuer(signer.node.id, signer.node.name, signer.node.state) if signer else None
@@ -395,6 +396,7 @@ def make(
         issuer=issuer,
         request_id=request_id,
         directory_token=signer.directory_token if signer else None,
+        peer_reference=peer_reference,
     )
     pdf, signed = rendered.pdf, False
     if signer is not None and not rendered.draft:

@@ -148,7 +148,12 @@ def bag_info(
     at: datetime,
     version: str,
     description: str,
+    references: tuple[str, tuple[str, str] | None] | None = None,
 ) -> bytes:
+    """The bag's metadata (RFC 8493, 2.2.2). ``references``: the sender's reference of the
+    request and, once known, the requesting State (code) with its own reference of it: the
+    first as ``Internal-Sender-Identifier``, the second as ``Requesting-State-Reference``
+    (``XA R-000001``)."""
     size = sum(d.size for d in payload.values())
     lines = [
         ("Bag-Software-Agent", f"hanoinet {version}"),
@@ -158,6 +163,11 @@ def bag_info(
         ("Payload-Oxum", f"{size}.{len(payload)}"),
         ("Source-Organization", sender.node_name),
     ]
+    if references is not None:
+        ours, theirs = references
+        lines.append(("Internal-Sender-Identifier", ours))
+        if theirs is not None:
+            lines.append(("Requesting-State-Reference", f"{theirs[0]} {theirs[1]}"))
     return "".join(f"{k}: {v}\n" for k, v in lines).encode()
 
 
@@ -177,20 +187,32 @@ def pack(
     version: str,
     at: datetime,
     progress: Progress | None = None,
+    peer_reference: tuple[str, str] | None = None,
 ) -> Packed:
     """Write the encrypted package to ``out`` (atomically: a ``.part`` file renamed at the
-    end; nothing is left behind on failure). Each payload file is read exactly once."""
+    end; nothing is left behind on failure). Each payload file is read exactly once.
+    ``peer_reference``: the requesting State (code) and its own reference of the request,
+    when known: in the bag's metadata and the signed statement beside ``reference``."""
     age_recipients = [x25519.Recipient.from_str(r) for r in recipients]
     packer = custody_module.Packer(
         sender.node_id, sender.node_name, sender.state, actor, at, "hanoinet", version
     )
-    description = f"Electronic evidence answering request {reference} under the UN Convention against Cybercrime"
+    theirs = f" (reference of {peer_reference[0]}: {peer_reference[1]})" if peer_reference else ""
+    description = f"Electronic evidence answering request {reference}{theirs} under the UN Convention against Cybercrime"
 
     def tag_files(payload: dict[str, Digests]) -> dict[str, bytes]:
         items = [custody_module.Item(name, d.size, d.hashes) for name, d in sorted(payload.items())]
         graph = custody_module.custody_graph(package_id, items, collection, packer)
         return {
-            BAG_INFO: bag_info(package_id, sender, payload, at, version, description),
+            BAG_INFO: bag_info(
+                package_id,
+                sender,
+                payload,
+                at,
+                version,
+                description,
+                (reference, peer_reference),
+            ),
             CUSTODY: custody_module.dumps(graph),
             CONDITIONS: (conditions.model_dump_json(indent=1) + "\n").encode(),
             DIRECTORY: sender.directory_token.encode() + b"\n",
@@ -202,6 +224,7 @@ def pack(
             "package": package_id,
             "request": request_uid,
             "reference": reference,
+            "peer_reference": peer_reference[1] if peer_reference else None,
             "sender": sender.node_id,
             "recipient": recipient_node,
             "created": at.isoformat(),
@@ -291,6 +314,7 @@ class Verification:
             "package": claims.get("package"),
             "request": claims.get("request"),
             "reference": claims.get("reference"),
+            "peer_reference": claims.get("peer_reference"),
             "sender": claims.get("sender"),
             "recipient": claims.get("recipient"),
             "created": claims.get("created"),

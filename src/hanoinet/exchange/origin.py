@@ -59,6 +59,8 @@ MESSAGE_TYPES = ("request", "notice", "document")
 """The types of message a node takes (``hn_type``, docs/exchange.md)."""
 
 _STATE = re.compile(r"[A-Z]{2}\Z")
+REFERENCE = re.compile(r"[A-Za-z0-9._/-]{1,32}\Z")
+"""What a node's own reference of a request looks like (``ref`` in a message: R-000001)."""
 
 
 class OriginRefused(EnvelopeRejected):
@@ -96,6 +98,21 @@ def request_uid(body: Mapping[str, Any]) -> str:
         with contextlib.suppress(ValueError):
             return str(uuid.UUID(value))
     raise OriginRefused("malformed_content", "the message names no request id (a UUID)")
+
+
+def reference(body: Mapping[str, Any]) -> str | None:
+    """The sender's own reference of the request (``ref``: 1 to 32 letters, digits and
+    ``._/-``), or None when the message carries none (a node older than the field); any
+    other value refuses the message."""
+    if "ref" not in body:
+        return None
+    value = body["ref"]
+    if isinstance(value, str) and REFERENCE.match(value):
+        return value
+    raise OriginRefused(
+        "malformed_content",
+        "the message's reference (ref) is not 1 to 32 letters, digits, '.', '_', '/' or '-'",
+    )
 
 
 def sender_roles(channel: str, form_key: str) -> frozenset[Role]:

@@ -180,6 +180,8 @@ class NewRequest:
     title: str | None = None
     uid: str | None = None
     peer_node: str | None = None
+    peer_ref: str | None = None
+    """The requesting node's own reference of the request (``ref`` of its message)."""
 
 
 def prepare(
@@ -192,6 +194,7 @@ def prepare(
     title: str | None = None,
     uid: str | None = None,
     peer_node: str | None = None,
+    peer_ref: str | None = None,
 ) -> NewRequest:
     """Parse and check a document without writing anything (raises NotARequest)."""
     doc, _ = parse_request(json.dumps(document))
@@ -207,6 +210,7 @@ def prepare(
         title,
         uid,
         peer_node,
+        peer_ref,
     )
 
 
@@ -221,6 +225,7 @@ def create_in(
     title: str | None = None,
     uid: str | None = None,
     peer_node: str | None = None,
+    peer_ref: str | None = None,
 ) -> Created:
     """``new_case`` inside the caller's transaction."""
     item = prepare(
@@ -232,6 +237,7 @@ def create_in(
         title=title,
         uid=uid,
         peer_node=peer_node,
+        peer_ref=peer_ref,
     )
     return create_many(conn, [item], at=at)[0]
 
@@ -271,6 +277,7 @@ def create_many(conn: Connection, items: list[NewRequest], *, at: datetime) -> l
                 at,
                 uid=item.uid,
                 peer_node=item.peer_node,
+                peer_ref=item.peer_ref,
             )
         )
         action = "create" if outgoing else "receive"
@@ -307,12 +314,14 @@ def _request_row_values(
     *,
     uid: str | None = None,
     peer_node: str | None = None,
+    peer_ref: str | None = None,
 ) -> dict[str, Any]:
     body = canonical(document)
     return dict(
         id=request_id,
         uid=uid or str(uuid.uuid4()),
         peer_node=peer_node,
+        peer_ref=peer_ref,
         case_id=case_id,
         direction=direction,
         kind=document["kind"],
@@ -419,7 +428,7 @@ def aware(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
-def _visible(principal: Principal | None) -> ColumnElement[bool] | None:
+def visible_filter(principal: Principal | None) -> ColumnElement[bool] | None:
     """The requests ``principal`` may see, as a filter (None: all; the CLI runs as the node)."""
     if principal is None:
         return None
@@ -445,7 +454,7 @@ def request_row(conn: Connection, ident: str, principal: Principal | None = None
         raise UnknownCase(
             f"no case or request '{ident}' on this node: ids look like C-000001 or R-000001"
         )
-    visible = _visible(principal)
+    visible = visible_filter(principal)
     query = select(requests).where(or_(requests.c.id == ident, requests.c.case_id == ident))
     if visible is not None:
         query = query.where(visible)
@@ -594,6 +603,7 @@ def _apply(
     if event.by == view.our_role and (event.action == "send" or not never_sent):
         payload: dict[str, Any] = {
             "request": row.uid,
+            "ref": row.id,
             "action": event.action,
             "params": event.params,
             "at": at.isoformat(),
@@ -754,6 +764,8 @@ class RequestSummary:
     updated_at: datetime
     created_at: datetime
     """When this node opened or received it (acknowledgement targets count from here)."""
+    peer_ref: str | None = None
+    """The other State's reference of this request, once its node has said it."""
 
     @classmethod
     def of(cls, r: Any) -> RequestSummary:
@@ -769,6 +781,7 @@ class RequestSummary:
             r.urgency,
             aware(r.updated_at),
             aware(r.created_at),
+            r.peer_ref,
         )
 
 
@@ -797,7 +810,7 @@ def list_requests(
     query = select(requests).order_by(
         _URGENCY_ORDER, requests.c.updated_at.desc(), requests.c.id.desc()
     )
-    visible = _visible(principal)
+    visible = visible_filter(principal)
     if visible is not None:
         query = query.where(visible)
     if open_only:
@@ -945,7 +958,7 @@ def show(
         row = request_row(conn, ident, principal)
         case = conn.execute(select(cases).where(cases.c.id == row.case_id)).one()
         query = select(requests).where(requests.c.case_id == case.id).order_by(requests.c.id)
-        visible = _visible(principal)
+        visible = visible_filter(principal)
         rows = conn.execute(query if visible is None else query.where(visible)).all()
         asked_by = principal.username if principal is not None else actor
         approval = _approval(conn, case.id, approval_policy, asked_by)

@@ -88,8 +88,15 @@ def render_request(
         at=at,
         request_id=row.id,
         signer=signed_by,
+        peer_reference=peer_reference(row),
     )
     return Rendered(row.id, made)
+
+
+def peer_reference(row: Any) -> tuple[str, str] | None:
+    """The other State and its reference of request ``row``, once its node has said it."""
+    state = row.requesting_state if row.direction == "incoming" else row.requested_state
+    return (str(state), str(row.peer_ref)) if row.peer_ref and state else None
 
 
 def _checked(text: str, at: datetime) -> tuple[RequestDocument, list[Finding]]:
@@ -326,6 +333,7 @@ def issue_pending(
                 at=now,
                 request_id=r.id,
                 signer=issuer,
+                peer_reference=peer_reference(r),
             )
             if not made.signed:
                 raise DocumentFailed("the request has errors: only a draft could be made")
@@ -360,6 +368,7 @@ def _keep_issued(store: Store, r: Any, made: Made, issuer: Signer, now: datetime
     pdf_sha256 = hashlib.sha256(made.pdf).hexdigest()
     payload = {
         "request": r.uid,
+        "ref": r.id,
         "action": "formal_document",
         "lang": made.lang,
         "request_sha256": made.request_sha256,

@@ -164,6 +164,9 @@ def pack(
             version=__version__,
             at=at,
             progress=progress,
+            peer_reference=(row.requesting_state, row.peer_ref)
+            if row.peer_ref and row.requesting_state
+            else None,
         )
     except bag.BagError as exc:
         raise InvalidInput(str(exc)) from None

@@ -325,6 +325,8 @@ class Screened:
     body: dict[str, Any]
     row: Any = None
     new: case_service.NewRequest | None = None
+    ref: str | None = None
+    """The sender's reference of the request the follow-up is about (``ref``), if it gave one."""
 
 
 def _screen(
@@ -342,6 +344,7 @@ def _screen(
     if not isinstance(body, dict):
         raise OriginRefused("malformed_content", "the message is not a JSON object")
     uid = origin.request_uid(body)
+    ref = origin.reference(body)
     sender = ctx.directory.node(h.sender)
     assert sender is not None  # open_envelope found it valid a moment ago
     if h.type == "request":
@@ -357,6 +360,7 @@ def _screen(
                 at=now,
                 uid=uid,
                 peer_node=h.sender,
+                peer_ref=ref,
             )
         except NotARequest as exc:
             raise OriginRefused(
@@ -379,10 +383,17 @@ def _screen(
         raise OriginRefused("malformed_content", "the message is of no type this node takes")
     row = conn.execute(_REQUEST_BY_UID, {"uid": uid}).first()
     origin.check_peer(h.sender, _recorded_peer(conn, row), uid)
-    return Screened(message, body, row=row)
+    return Screened(message, body, row=row, ref=ref)
 
 
 _REQUEST_BY_UID = select(requests).where(requests.c.uid == bindparam("uid"))
+_LEARN_REF = (
+    update(requests)
+    .where(requests.c.id == bindparam("rid"), requests.c.peer_ref.is_(None))
+    .values(peer_ref=bindparam("new_ref"))
+)
+"""The peer's reference of a request, from its first message that carries one; the first one
+stays (a later, different one is not applied over it)."""
 
 
 def _recorded_peer(conn: Connection, row: Any) -> str | None:
@@ -429,6 +440,9 @@ def _apply_follow_up(
     delivered; the case shows why it could not be applied). Each in a savepoint, so one that
     fails leaves its batch siblings as they were applied."""
     sender = message.message.headers.sender
+    if message.ref is not None and message.row.peer_ref is None:
+        # Whatever becomes of the action, the peer has said its number for the request.
+        conn.execute(_LEARN_REF, {"rid": message.row.id, "new_ref": message.ref})
     nested = conn.begin_nested()
     try:
         if message.message.headers.type == documents.MESSAGE_TYPE:

@@ -33,6 +33,7 @@ def summary_json(r: RequestSummary) -> dict[str, Any]:
         "requested_state": r.requested_state,
         "urgency": r.urgency,
         "updated_at": iso(r.updated_at),
+        "peer_ref": r.peer_ref,
     }
 
 
@@ -60,6 +61,7 @@ def request_json(d: RequestDetail) -> dict[str, Any]:
         "requesting_state": s.requesting_state,
         "requested_state": s.requested_state,
         "urgency": s.urgency,
+        "peer_ref": s.peer_ref,
         "document": d.document,
         "document_sha256": d.document_sha256,
         "findings": [f.as_dict() for f in d.findings],

@@ -51,6 +51,12 @@ requests = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("version", Integer, nullable=False, doc="Bumped by every command: optimistic lock."),
     Column("peer_node", String(64), doc="The other State's node, from the directory."),
+    Column(
+        "peer_ref",
+        String(32),
+        doc="The other State's reference of this request (its node's id), from the first "
+        "message that carried one; null until then (migration 0013).",
+    ),
 )
 Index("ix_requests_case", requests.c.case_id)
 URGENCY_RANK = case(

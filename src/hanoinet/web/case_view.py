@@ -142,7 +142,8 @@ def _raw(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _state(code: str, lang: str) -> str:
+def state_name(code: str, lang: str) -> str:
+    """A State as the page names it: its name in ``lang`` and its code."""
     try:
         return f"{participant(code).name(lang)} ({code})"
     except HanoinetError:
@@ -171,7 +172,7 @@ def _shown(path: str, value: Any, lang: str, item: dict[str, Any]) -> tuple[str,
     if not isinstance(value, str | int | float):
         return raw, True
     if key in STATE_FIELDS:
-        return _state(raw, lang), False
+        return state_name(raw, lang), False
     if key == "urgency":
         return gettext(label("urgency", raw)) if raw else raw, False
     if key == "kind" and raw in convention().forms:
@@ -301,7 +302,7 @@ def _state_codes() -> tuple[str, ...]:
 def state_choices(lang: str, exclude: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     """Every State by its name in ``lang`` (the demo States first), for a third State."""
     demo = set(demo_states())
-    choices = [(c, _state(c, lang)) for c in _state_codes() if c not in exclude]
+    choices = [(c, state_name(c, lang)) for c in _state_codes() if c not in exclude]
     return sorted(choices, key=lambda c: (c[0] not in demo, c[1].casefold()))
 
 
@@ -341,7 +342,7 @@ def confirmation(
     sent = [m for m in messages if m.action == action]
     if sent:
         status = "pending" if sent[-1].status not in TOLD else sent[-1].status
-        said += " " + gettext(TOLD[status]) % {"state": _state(peer, lang)}
+        said += " " + gettext(TOLD[status]) % {"state": state_name(peer, lang)}
     return said
 
 

@@ -74,6 +74,9 @@ class RequestSummary(BaseModel):
     requested_state: str | None
     urgency: str
     updated_at: str
+    peer_ref: str | None = Field(
+        description="The other State's reference of the request (its node's id), once known."
+    )
 
 
 class RequestPage(BaseModel):
@@ -126,6 +129,9 @@ class RequestDetail(BaseModel):
     requesting_state: str | None
     requested_state: str | None
     urgency: str
+    peer_ref: str | None = Field(
+        description="The other State's reference of the request (its node's id), once known."
+    )
     document: dict[str, Any]
     document_sha256: str
     findings: list[Finding]

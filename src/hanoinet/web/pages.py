@@ -26,6 +26,7 @@ from hanoinet.services import access, oversight, users
 from hanoinet.services import cases as case_service
 from hanoinet.services import desk as desk_service
 from hanoinet.services import documents as document_service
+from hanoinet.services import references as reference_service
 from hanoinet.web import auth, case_view, evidence_pages
 from hanoinet.web.common import (
     forbidden,
@@ -441,6 +442,7 @@ def _case_page(
     def peer(s: Any) -> str:
         return str(s.requesting_state if s.direction == "incoming" else s.requested_state)
 
+    ids = [r.summary.id for r in detail.requests]
     return page(
         request,
         "case.html",
@@ -476,6 +478,8 @@ def _case_page(
             if done and r.events and r.events[-1].actor == current.principal.actor
         },
         third_states=third_states,
+        peer_state=lambda s: case_view.state_name(peer(s), lang),
+        related=reference_service.related(web(request).ctx.store, ids, principal=current.principal),
         grounds=grounds,
         evidence=evidence_pages.sections(
             request, [r.summary for r in detail.requests], current.principal
