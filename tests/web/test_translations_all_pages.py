@@ -179,9 +179,7 @@ def _seed(node: Node) -> dict[str, tuple[str, str]]:
     emergency = received("emergency", oral=True)
     enquired = received("mla")
     act(enquired, "acknowledge")
-    case_service.act(
-        store, enquired, "status_enquiry", actor="node:xa-ca", at=T0, from_peer=True
-    )
+    case_service.act(store, enquired, "status_enquiry", actor="node:xa-ca", at=T0, from_peer=True)
     # outgoing: a draft with errors (XB to XA) and one checked
     draft_doc = json.loads(_document("mla"))
     draft_doc.update(requesting_state="XB", requested_state="XA", facts_summary="")
@@ -189,9 +187,7 @@ def _seed(node: Node) -> dict[str, tuple[str, str]]:
     draft = case_service.new_case(
         store, json.dumps(draft_doc), direction="outgoing", actor="carl", at=T0
     ).request_id
-    case_service.tick(
-        store, at=T0 + timedelta(days=2), ack_targets=case_service.ACK_TARGETS
-    )
+    case_service.tick(store, at=T0 + timedelta(days=2), ack_targets=case_service.ACK_TARGETS)
     return {
         "incoming MLA, received": ("officer", f"/requests/{mla}"),
         "incoming preservation, preserved": ("officer", f"/requests/{preserved}"),
