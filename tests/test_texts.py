@@ -24,6 +24,7 @@ def test_the_english_sentence_is_the_template_filled_in() -> None:
         "Aurelia (demo State) (XA) and Borealis (demo State) (XB) and preservation"
     )
     assert str(t("No placeholder, 100%")) == "No placeholder, 100%"
+    assert str(t("between %(a)s", a=State("XA", named=False))) == "between XA"
 
 
 def test_a_finding_keeps_its_english_message_and_shape() -> None:

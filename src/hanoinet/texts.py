@@ -54,12 +54,16 @@ def t(template: str, **params: Any) -> Text:
 
 @dataclass(frozen=True)
 class State:
+    """A State: its English name, or (``named=False``) its code where the English sentence
+    has always given the code; the web gives its name in the reader's language either way."""
+
     code: str
+    named: bool = True
 
     def __str__(self) -> str:
         from hanoinet.registry.participants import participant
 
-        return participant(self.code).name()
+        return participant(self.code).name() if self.named else self.code
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ def test_each_parameter_is_shown_by_its_kind() -> None:
     assert "central_authority" not in shown and "Autorité centrale" in shown
     with page_in("ar"):
         assert "أوريليا" in say(text)
+    with page_in("zh"):  # a State the English gives by its code is named on the page
+        assert say(t("%(a)s", a=State("XB", named=False))).startswith("北极光")
 
 
 def test_a_missing_content_names_the_field_by_its_label_and_isolates_the_key() -> None:

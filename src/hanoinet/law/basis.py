@@ -18,7 +18,7 @@ from hanoinet.law.document import RequestDocument
 from hanoinet.law.findings import Finding
 from hanoinet.law.profiles import judge
 from hanoinet.registry.participants import is_known_code
-from hanoinet.texts import N_, Codes, Data, States, t
+from hanoinet.texts import N_, Codes, Data, State, States, t
 
 OFFENCE_ARTICLES = {o.article: o for o in convention().offences.values()}
 
@@ -78,8 +78,8 @@ def check_basis(doc: RequestDocument, ctx: Context) -> Iterator[Finding]:
             "",
             t(
                 "Legal basis: the Convention is in force between %(a)s and %(b)s since %(since)s",
-                a=a,
-                b=b,
+                a=State(a, named=False),
+                b=State(b, named=False),
                 since=since,
             ),
         )
@@ -278,7 +278,7 @@ def _extradition_scope(doc: RequestDocument, ctx: Context) -> Iterator[Finding]:
                 t(
                     "In %(state)s the conduct is '%(offence)s', punishable by %(years)s years; "
                     "extradition needs at least %(minimum)s year in both States (37(1))",
-                    state=doc.requested_state,
+                    state=State(str(doc.requested_state), named=False),
                     offence=Data(verdict.national.name),
                     years=f"{verdict.national.max_penalty_years:g}",
                     minimum=minimum,

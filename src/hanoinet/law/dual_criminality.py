@@ -15,7 +15,7 @@ from hanoinet.law.context import Context
 from hanoinet.law.document import RequestDocument
 from hanoinet.law.findings import Finding, Severity
 from hanoinet.law.profiles import judge
-from hanoinet.texts import Codes, Data, Field, Text, t
+from hanoinet.texts import Codes, Data, Field, State, Text, t
 
 
 def check_dual_criminality(
@@ -62,7 +62,7 @@ def check_dual_criminality(
                 base,
                 t(
                     "hanoinet has no profile of %(state)s's law to compare the conduct with",
-                    state=doc.requested_state,
+                    state=State(str(doc.requested_state), named=False),
                 ),
             )
         elif verdict.verdict == "not_met":
@@ -82,7 +82,7 @@ def check_dual_criminality(
                         "As alleged, the conduct is not a crime in %(state)s: its '%(offence)s' "
                         "also requires %(missing)s; %(consequence)s. If the facts show it, add it "
                         "to %(field)s",
-                        state=doc.requested_state,
+                        state=State(str(doc.requested_state), named=False),
                         offence=Data(verdict.national.name),
                         missing=missing,
                         consequence=consequence,
@@ -98,7 +98,7 @@ def check_dual_criminality(
                     t(
                         "No offence of %(state)s covers this conduct of art. %(article)s; "
                         "%(consequence)s",
-                        state=doc.requested_state,
+                        state=State(str(doc.requested_state), named=False),
                         article=known.article,
                         consequence=consequence,
                     ),

@@ -98,7 +98,7 @@ def _param(name: str, value: object, lang: str) -> Markup | str:
     if isinstance(value, Text):
         return say(value, lang)
     if isinstance(value, State):
-        return participant(value.code).name(lang)
+        return _state_name(value.code, lang)
     if isinstance(value, States):
         names = [
             f"{participant(c).name(lang)} ({c})" if value.with_codes else participant(c).name(lang)
