@@ -35,6 +35,7 @@ from hanoinet.web.catalogs import po_path
 from hanoinet.web.render import LANGUAGES
 
 from .test_pages import EXAMPLES, FAST_HASHER, T0, Node, first_log_in, make_node
+from .test_pages_evidence import _conditions, put_package, put_permission
 
 OTHERS = LANGUAGES[1:]
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%%")
@@ -188,12 +189,37 @@ def _seed(node: Node) -> dict[str, tuple[str, str]]:
         store, json.dumps(draft_doc), direction="outgoing", actor="carl", at=T0
     ).request_id
     case_service.tick(store, at=T0 + timedelta(days=2), ack_targets=case_service.ACK_TARGETS)
+    # evidence: one on its way out, one delivered; one accepted in (with permissions), one
+    # refused
+    put_package(store, "EV-xb-ca-000001", mla, "outgoing", "sending", next_chunk=3)
+    put_package(store, "EV-xb-ca-000002", mla, "outgoing", "delivered", conditions=_conditions(mla))
+    imposed = ("Not to be shown to the press before the trial",)
+    put_package(
+        store,
+        "EV-xa-ca-000001",
+        draft,
+        "incoming",
+        "accepted",
+        chunks=2,
+        next_chunk=2,
+        conditions=_conditions(draft, imposed=imposed),
+    )
+    put_permission(store, "EV-xa-ca-000001", "consent", "Proceedings 2027/44", "XA-44/1")
+    put_package(
+        store,
+        "EV-xa-ca-000003",
+        draft,
+        "incoming",
+        "refused",
+        reason=[{"code": "damaged", "where": "EV-xa-ca-000003", "message": "chunks missing"}],
+    )
     return {
         "incoming MLA, received": ("officer", f"/requests/{mla}"),
         "incoming preservation, preserved": ("officer", f"/requests/{preserved}"),
         "incoming emergency, oral": ("officer", f"/requests/{emergency}"),
         "incoming MLA, status enquiry": ("officer", f"/requests/{enquired}"),
-        "evidence section": ("officer", f"/requests/{mla}/evidence"),
+        "evidence section, sent": ("officer", f"/requests/{mla}/evidence"),
+        "evidence section, received": ("officer", f"/requests/{draft}/evidence"),
         "outgoing draft": ("officer", f"/requests/{draft}"),
         "drafting, new": ("officer", "/drafts/new"),
         "drafting, first step": ("officer", f"/drafts/{draft}"),
@@ -237,6 +263,8 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
                     "officer",
                     f"{pages['drafting, first step'][1]}?step={step}",
                 )
+            evidence = clients["officer"].get(pages["evidence section, received"][1]).text
+            assert "EV-xa-ca-000001" in evidence and "EV-xa-ca-000003" in evidence
             yield Desk(node, clients, pages)
         finally:
             store.dispose()
