@@ -329,7 +329,7 @@ def test_the_case_page(world: World, role: str, name: str) -> None:
         assert response.status_code == 403 and "Your role does not open this page" in response.text
     elif name in SEES[role]:
         assert response.status_code == 200
-        assert f"<h1>{title(name)}</h1>" in response.text
+        assert f"<h1><bdi data-user-text>{title(name)}</bdi></h1>" in response.text
         assert ident in response.text
     else:
         assert response.status_code == 404

@@ -81,7 +81,8 @@ def test_the_page_shows_every_field_the_api_gives(
     assert shown_leaves(page.text) == leaves(sent)  # the page, every leaf and nothing else
     # The user's text is visible as written, isolated, in the document's language.
     assert re.search(
-        rf'<bdi lang="en">{re.escape(sent["facts_summary"])}</bdi>', unescape(page.text)
+        rf'<bdi data-user-text lang="en">{re.escape(sent["facts_summary"])}</bdi>',
+        unescape(page.text),
     )
     assert "Written in English" in page.text
     # Codes are named, not shown raw: the States by their names.
@@ -124,7 +125,7 @@ def test_the_request_is_named_in_the_readers_language(node: Node) -> None:
     page = officer.get(f"/requests/{received}").text
     assert "Rédigée en anglais" in page
     assert "Données relatives au trafic" in page  # a code by its translated name
-    assert '<bdi lang="en">Logs are kept 7 days only.</bdi>' in page  # as written
+    assert '<bdi data-user-text lang="en">Logs are kept 7 days only.</bdi>' in page  # as written
 
 
 def test_answering_a_status_enquiry_is_offered_once_one_is_received(node: Node) -> None:

@@ -488,7 +488,7 @@ def test_the_whole_flow_from_a_new_draft_to_a_sent_request(desk: Desk) -> None:
         "24/7 point of contact",
         "2026-12-31: The logs rotate on 2027-01-01.",
         "made orally, to be confirmed in writing",
-        "art. 7 (access); Acceso ilícito, up to 4.5 years",
+        "art. 7 (Accessing the whole or any part of an ICT system); Acceso ilícito, up to 4.5 years",
         FACTS,
         "The logs are kept 7 days only.",
         "Traffic data: 203.0.113.7, 198.51.100.23",
@@ -553,7 +553,7 @@ def test_the_preview_of_an_offence_without_a_penalty_names_no_years(web_desk: De
     preview = rita.get(f"/drafts/{ident}/preview")
     assert preview.status_code == 200
     text = text_of(preview.text)
-    assert "art. 7 (access)" in text
+    assert "art. 7 (Accessing the whole or any part of an ICT system)" in text
     assert "years" not in text
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from hanoinet.convention import convention
 from hanoinet.isodate import parse_day
+from hanoinet.texts import Text, t
 
 if TYPE_CHECKING:
     from hanoinet.cases.lifecycle import Event
@@ -31,7 +32,12 @@ class Due:
     kind: str
     at: datetime
     article: str
-    message: str
+    text: Text
+    """What it says (``hanoinet.texts``): the web translates it; ``message`` is the English."""
+
+    @property
+    def message(self) -> str:
+        return str(self.text)
 
 
 PRESERVING = ("record_preserved", "extend_preservation")
@@ -73,9 +79,19 @@ def dues(
                     "reminder",
                     expiry - timedelta(days=days),
                     "42",
-                    f"Preserved data may be released on {expiry:%Y-%m-%d %H:%M} UTC (in {days} "
-                    f"{'day' if days == 1 else 'days'}): "
-                    "link the MLA request or extend (42)",
+                    t(
+                        "Preserved data may be released on %(at)s UTC (in %(days)s day): "
+                        "link the MLA request or extend (42)",
+                        at=f"{expiry:%Y-%m-%d %H:%M}",
+                        days=days,
+                    )
+                    if days == 1
+                    else t(
+                        "Preserved data may be released on %(at)s UTC (in %(days)s days): "
+                        "link the MLA request or extend (42)",
+                        at=f"{expiry:%Y-%m-%d %H:%M}",
+                        days=days,
+                    ),
                 )
             )
         found.append(
@@ -84,7 +100,7 @@ def dues(
                 "lapse",
                 expiry,
                 "42",
-                f"The preservation expired on {expiry:%Y-%m-%d %H:%M} UTC (42)",
+                t("The preservation expired on %(at)s UTC (42)", at=f"{expiry:%Y-%m-%d %H:%M}"),
             )
         )
     if (
@@ -105,7 +121,7 @@ def dues(
                         "reminder",
                         start + k * every,
                         "40(14)",
-                        "The urgent oral request is still to be confirmed in writing (40(14))",
+                        t("The urgent oral request is still to be confirmed in writing (40(14))"),
                     )
                 )
     deadline = deadline_of(document)
@@ -117,7 +133,10 @@ def dues(
                 "reminder",
                 when,
                 "40(25)",
-                f"The requesting State's deadline {deadline} is reached (40(25))",
+                t(
+                    "The requesting State's deadline %(deadline)s is reached (40(25))",
+                    deadline=deadline,
+                ),
             )
         )
     return sorted(found, key=lambda d: d.at)

@@ -17,7 +17,8 @@ from hanoinet.law.context import Context
 from hanoinet.law.document import RequestDocument
 from hanoinet.law.findings import Finding
 from hanoinet.law.profiles import judge
-from hanoinet.registry.participants import is_known_code, participant
+from hanoinet.registry.participants import is_known_code
+from hanoinet.texts import N_, Codes, Data, State, States, t
 
 OFFENCE_ARTICLES = {o.article: o for o in convention().offences.values()}
 
@@ -31,7 +32,14 @@ def check_basis(doc: RequestDocument, ctx: Context) -> Iterator[Finding]:
                 "error",
                 "35(1)",
                 f"/{field}",
-                f"Give the {field.replace('_', ' ')} as an ISO 3166 code (e.g. FR)",
+                t(
+                    "Give the %(which)s as an ISO 3166 code (e.g. FR)",
+                    which=t(
+                        N_("requesting state")
+                        if field == "requesting_state"
+                        else N_("requested state")
+                    ),
+                ),
             )
         elif not is_known_code(code):
             yield Finding(
@@ -39,7 +47,10 @@ def check_basis(doc: RequestDocument, ctx: Context) -> Iterator[Finding]:
                 "error",
                 "35(1)",
                 f"/{field}",
-                f"'{code}' is not an ISO 3166-1 alpha-2 code; write it in capitals, e.g. FR",
+                t(
+                    "'%(code)s' is not an ISO 3166-1 alpha-2 code; write it in capitals, e.g. FR",
+                    code=code,
+                ),
             )
     a, b = doc.requesting_state, doc.requested_state
     if not (a and b and is_known_code(a) and is_known_code(b)):
@@ -50,7 +61,7 @@ def check_basis(doc: RequestDocument, ctx: Context) -> Iterator[Finding]:
             "error",
             "35(1)",
             "/requested_state",
-            "The requesting and the requested State are the same",
+            t("The requesting and the requested State are the same"),
         )
         return
     status = ctx.status
@@ -65,26 +76,40 @@ def check_basis(doc: RequestDocument, ctx: Context) -> Iterator[Finding]:
             "info",
             "65(2)",
             "",
-            f"Legal basis: the Convention is in force between {a} and {b} since {since}",
+            t(
+                "Legal basis: the Convention is in force between %(a)s and %(b)s since %(since)s",
+                a=State(a, named=False),
+                b=State(b, named=False),
+                since=since,
+            ),
         )
         return
-    names = " and ".join(f"{participant(c).name()} ({c})" for c in not_bound)
     if not status.in_force:
         article = "65(1)"
-        why = (
-            f"The Convention is not in force on {ctx.as_of} ({status.instruments_counted} of "
-            f"{status.instruments_needed} instruments counted, 65(1))"
+        why = t(
+            "The Convention is not in force on %(day)s (%(counted)s of %(needed)s instruments "
+            "counted, 65(1))",
+            day=ctx.as_of,
+            counted=status.instruments_counted,
+            needed=status.instruments_needed,
         )
     else:
         article = "65(2)"
-        why = f"The Convention is not in force for {names} on {ctx.as_of} (65(2))"
+        why = t(
+            "The Convention is not in force for %(states)s on %(day)s (65(2))",
+            states=States(tuple(not_bound)),
+            day=ctx.as_of,
+        )
     yield Finding(
         "no_convention_basis",
         "warning",
         article,
         "",
-        f"{why}; rely on another legal basis (a treaty between the two States, or "
-        "reciprocity) and name it in the request",
+        t(
+            "%(why)s; rely on another legal basis (a treaty between the two States, or "
+            "reciprocity) and name it in the request",
+            why=why,
+        ),
     )
 
 
@@ -99,8 +124,11 @@ def check_scope(doc: RequestDocument, form: CooperationForm, ctx: Context) -> It
                 "error",
                 "35(1)(a)",
                 f"/offences/{i}/article",
-                f"Article {offence.article} establishes no offence; Convention offences are "
-                "arts 7 to 17, anything else is a national offence (give its name and penalty)",
+                t(
+                    "Article %(article)s establishes no offence; Convention offences are arts 7 "
+                    "to 17, anything else is a national offence (give its name and penalty)",
+                    article=offence.article,
+                ),
             )
             continue
         conduct_ids = {c.id for c in known.conduct}
@@ -111,7 +139,12 @@ def check_scope(doc: RequestDocument, form: CooperationForm, ctx: Context) -> It
                     "error",
                     known.article,
                     f"/offences/{i}/conduct/{j}",
-                    f"'{c}' is not a conduct of art. {known.article}; use {', '.join(sorted(conduct_ids))}",
+                    t(
+                        "'%(value)s' is not a conduct of art. %(article)s; use %(choices)s",
+                        value=c,
+                        article=known.article,
+                        choices=Codes("conduct", tuple(sorted(conduct_ids))),
+                    ),
                 )
         optional = {o.id for o in known.optional_elements}
         for j, e in enumerate(offence.elements):
@@ -121,8 +154,15 @@ def check_scope(doc: RequestDocument, form: CooperationForm, ctx: Context) -> It
                     "error",
                     known.article,
                     f"/offences/{i}/elements/{j}",
-                    f"'{e}' is not an optional element of art. {known.article}; "
-                    f"use {', '.join(sorted(optional)) or 'none (it has none)'}",
+                    t(
+                        "'%(value)s' is not an optional element of art. %(article)s; "
+                        "use %(choices)s",
+                        value=e,
+                        article=known.article,
+                        choices=Codes("element", tuple(sorted(optional)))
+                        if optional
+                        else t("none (it has none)"),
+                    ),
                 )
     if form.scope == "evidence":
         yield from _evidence_scope(doc)
@@ -133,8 +173,10 @@ def check_scope(doc: RequestDocument, form: CooperationForm, ctx: Context) -> It
                 "warning",
                 "35(1)(a)",
                 "/offences",
-                "This form serves offences established under the Convention (arts 7-17); "
-                "name the Convention offence the conduct amounts to",
+                t(
+                    "This form serves offences established under the Convention (arts 7-17); "
+                    "name the Convention offence the conduct amounts to"
+                ),
             )
     elif form.scope == "extradition":
         yield from _extradition_scope(doc, ctx)
@@ -151,8 +193,12 @@ def _evidence_scope(doc: RequestDocument) -> Iterator[Finding]:
                 "error",
                 "2(h)",
                 f"/offences/{i}/max_penalty_years",
-                f"For a national offence give its maximum penalty in years: evidence is shared "
-                f"for serious crime, punishable by at least {threshold} years (2(h), 35(1)(c))",
+                t(
+                    "For a national offence give its maximum penalty in years: evidence is "
+                    "shared for serious crime, punishable by at least %(years)s years "
+                    "(2(h), 35(1)(c))",
+                    years=threshold,
+                ),
             )
     in_scope = any(
         o.article in OFFENCE_ARTICLES or (o.max_penalty_years or 0) >= threshold
@@ -166,8 +212,12 @@ def _evidence_scope(doc: RequestDocument) -> Iterator[Finding]:
             "error",
             "35(1)(c)",
             "/offences",
-            f"No offence is established under the Convention or punishable by at least "
-            f"{threshold} years (serious crime, 2(h)); the Convention does not cover this request",
+            t(
+                "No offence is established under the Convention or punishable by at least "
+                "%(years)s years (serious crime, 2(h)); the Convention does not cover this "
+                "request",
+                years=threshold,
+            ),
         )
 
 
@@ -183,8 +233,10 @@ def _extradition_scope(doc: RequestDocument, ctx: Context) -> Iterator[Finding]:
                 "error",
                 "37(1)",
                 f"{base}/article",
-                "Extradition under the Convention is only for offences established under it "
-                "(arts 7-17); give the article",
+                t(
+                    "Extradition under the Convention is only for offences established under it "
+                    "(arts 7-17); give the article"
+                ),
             )
             continue
         if offence.max_penalty_years is None:
@@ -193,7 +245,11 @@ def _extradition_scope(doc: RequestDocument, ctx: Context) -> Iterator[Finding]:
                 "error",
                 "37(1)",
                 f"{base}/max_penalty_years",
-                f"Give the maximum penalty in the requesting State: at least {minimum} year is needed (37(1))",
+                t(
+                    "Give the maximum penalty in the requesting State: at least %(years)s year "
+                    "is needed (37(1))",
+                    years=minimum,
+                ),
             )
         elif offence.max_penalty_years < minimum:
             yield Finding(
@@ -201,8 +257,12 @@ def _extradition_scope(doc: RequestDocument, ctx: Context) -> Iterator[Finding]:
                 "error",
                 "37(1)",
                 f"{base}/max_penalty_years",
-                f"Punishable by {offence.max_penalty_years:g} years in the requesting State; "
-                f"extradition needs at least {minimum} year in both States (37(1))",
+                t(
+                    "Punishable by %(years)s years in the requesting State; extradition needs "
+                    "at least %(minimum)s year in both States (37(1))",
+                    years=f"{offence.max_penalty_years:g}",
+                    minimum=minimum,
+                ),
             )
         verdict = judge(profile, known.id, tuple(offence.conduct), tuple(offence.elements))
         if (
@@ -215,7 +275,12 @@ def _extradition_scope(doc: RequestDocument, ctx: Context) -> Iterator[Finding]:
                 "error",
                 "37(1)",
                 base,
-                f"In {doc.requested_state} the conduct is '{verdict.national.name}', punishable by "
-                f"{verdict.national.max_penalty_years:g} years; extradition needs at least {minimum} "
-                "year in both States (37(1))",
+                t(
+                    "In %(state)s the conduct is '%(offence)s', punishable by %(years)s years; "
+                    "extradition needs at least %(minimum)s year in both States (37(1))",
+                    state=State(str(doc.requested_state), named=False),
+                    offence=Data(verdict.national.name),
+                    years=f"{verdict.national.max_penalty_years:g}",
+                    minimum=minimum,
+                ),
             )

@@ -15,6 +15,7 @@ from hanoinet.law.context import Context
 from hanoinet.law.document import RequestDocument
 from hanoinet.law.findings import Finding
 from hanoinet.registry.participants import participant
+from hanoinet.texts import Codes, FormTitle, Languages, State, States, Text, t
 
 
 def _is_demo(code: str) -> bool:
@@ -31,7 +32,7 @@ def check_channel(doc: RequestDocument, form: CooperationForm, ctx: Context) -> 
             "error",
             "40(14)",
             "/language",
-            "Say in which language the request is written (an ISO 639-1 code, e.g. fr)",
+            t("Say in which language the request is written (an ISO 639-1 code, e.g. fr)"),
         )
     if doc.channel is None:
         yield Finding(
@@ -39,7 +40,10 @@ def check_channel(doc: RequestDocument, form: CooperationForm, ctx: Context) -> 
             "warning",
             form.articles[0],
             "/channel",
-            f"Say how the request travels; this form goes by {', '.join(form.channels)}",
+            t(
+                "Say how the request travels; this form goes by %(channels)s",
+                channels=Codes("channel", tuple(form.channels)),
+            ),
         )
     elif doc.channel not in form.channels:
         yield Finding(
@@ -47,8 +51,12 @@ def check_channel(doc: RequestDocument, form: CooperationForm, ctx: Context) -> 
             "error",
             form.articles[0],
             "/channel",
-            f"A {form.title.lower()} request does not travel by {doc.channel}; "
-            f"use {', '.join(form.channels)}",
+            t(
+                "A %(form)s request does not travel by %(channel)s; use %(channels)s",
+                form=FormTitle(form.title),
+                channel=Codes("channel", (doc.channel,)),
+                channels=Codes("channel", tuple(form.channels)),
+            ),
         )
     designation = ctx.designations.get(doc.requested_state)
     if doc.requested_state is None:
@@ -60,26 +68,35 @@ def check_channel(doc: RequestDocument, form: CooperationForm, ctx: Context) -> 
             "info",
             "40(13)",
             "",
-            f"{' and '.join(participant(c).name() for c in demo)}: fictional demo "
-            "State(s); their designations and domestic law are illustrative, not facts",
+            t(
+                "%(states)s: fictional demo State(s); their designations and domestic law are "
+                "illustrative, not facts",
+                states=States(tuple(demo), with_codes=False),
+            ),
         )
     try:
-        name = participant(doc.requested_state).name()
+        participant(doc.requested_state)
     except Exception:  # an unknown code is reported by the basis check
         return
+    name = State(doc.requested_state)
     if designation is None:
         yield Finding(
             "no_designation",
             "warning",
             "40(13)",
             "/requested_state",
-            f"{name} has published no designation of its central authority, 24/7 point of "
-            "contact or accepted languages that hanoinet knows; confirm them before sending "
-            "(40(13), 40(14), 41(1))",
+            t(
+                "%(state)s has published no designation of its central authority, 24/7 point "
+                "of contact or accepted languages that hanoinet knows; confirm them before "
+                "sending (40(13), 40(14), 41(1))",
+                state=name,
+            ),
         )
         return
-    illustrative = (
-        " (illustrative demo designation)" if participant(doc.requested_state).illustrative else ""
+    illustrative: Text | str = (
+        t(" (illustrative demo designation)")
+        if participant(doc.requested_state).illustrative
+        else ""
     )
     if doc.language and doc.language not in designation.languages:
         yield Finding(
@@ -87,8 +104,14 @@ def check_channel(doc: RequestDocument, form: CooperationForm, ctx: Context) -> 
             "error",
             "40(14)",
             "/language",
-            f"{name} accepts requests in {', '.join(designation.languages)}, not "
-            f"'{doc.language}'{illustrative}; translate the request",
+            t(
+                "%(state)s accepts requests in %(languages)s, not '%(language)s'%(demo)s; "
+                "translate the request",
+                state=name,
+                languages=Languages(tuple(designation.languages)),
+                language=doc.language,
+                demo=illustrative,
+            ),
         )
     channel = doc.channel
     if channel is None or channel not in form.channels:
@@ -99,8 +122,14 @@ def check_channel(doc: RequestDocument, form: CooperationForm, ctx: Context) -> 
             "error",
             "40(13)",
             "/channel",
-            f"{name} does not accept requests by {channel}; it accepts "
-            f"{', '.join(designation.channels)}{illustrative}",
+            t(
+                "%(state)s does not accept requests by %(channel)s; it accepts "
+                "%(channels)s%(demo)s",
+                state=name,
+                channel=Codes("channel", (channel,)),
+                channels=Codes("channel", tuple(designation.channels)),
+                demo=illustrative,
+            ),
         )
     if channel == "point_of_contact" and designation.point_of_contact is None:
         yield Finding(
@@ -108,8 +137,12 @@ def check_channel(doc: RequestDocument, form: CooperationForm, ctx: Context) -> 
             "error",
             "41(1)",
             "/channel",
-            f"{name} has designated no 24/7 point of contact{illustrative}; "
-            "send through its central authority",
+            t(
+                "%(state)s has designated no 24/7 point of contact%(demo)s; send through its "
+                "central authority",
+                state=name,
+                demo=illustrative,
+            ),
         )
     if channel == "central_authority" and designation.central_authority is None:
         yield Finding(
@@ -117,7 +150,11 @@ def check_channel(doc: RequestDocument, form: CooperationForm, ctx: Context) -> 
             "error",
             "40(13)",
             "/channel",
-            f"{name} has designated no central authority{illustrative}",
+            t(
+                "%(state)s has designated no central authority%(demo)s",
+                state=name,
+                demo=illustrative,
+            ),
         )
     if channel == "interpol":
         if doc.urgency == "routine":
@@ -126,8 +163,10 @@ def check_channel(doc: RequestDocument, form: CooperationForm, ctx: Context) -> 
                 "error",
                 "40(13)",
                 "/urgency",
-                "INTERPOL may carry a request only in urgent circumstances (40(13)); "
-                "set urgency or use the central authority",
+                t(
+                    "INTERPOL may carry a request only in urgent circumstances (40(13)); "
+                    "set urgency or use the central authority"
+                ),
             )
         mine = ctx.designations.get(doc.requesting_state)
         if not designation.interpol_in_urgency or mine is None or not mine.interpol_in_urgency:
@@ -136,6 +175,8 @@ def check_channel(doc: RequestDocument, form: CooperationForm, ctx: Context) -> 
                 "error",
                 "40(13)",
                 "/channel",
-                "INTERPOL may be used only where both States agree (40(13)); one of them "
-                "has not said it accepts it",
+                t(
+                    "INTERPOL may be used only where both States agree (40(13)); one of them "
+                    "has not said it accepts it"
+                ),
             )

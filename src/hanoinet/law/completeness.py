@@ -12,6 +12,7 @@ from datetime import date
 from hanoinet.convention.model import CooperationForm, Requirement
 from hanoinet.law.document import RequestDocument
 from hanoinet.law.findings import Finding
+from hanoinet.texts import N_, Field, t
 
 
 def _blank(value: object) -> bool:
@@ -24,7 +25,12 @@ def _missing(req: Requirement, pointer: str, what: str | None = None) -> Finding
         "error",
         req.article,
         pointer,
-        f"Missing: {what or req.text} ({req.article}). Add it at {pointer or '/'}",
+        t(
+            "Missing: %(what)s (%(article)s). Add it at %(field)s",
+            what=t(what) if what else t(req.text),
+            article=req.article,
+            field=Field(pointer),
+        ),
     )
 
 
@@ -51,18 +57,22 @@ def _check_requirement(
                 "info",
                 req.article,
                 pointer,
-                f"{req.text}: give them where possible ({req.article})",
+                t(
+                    "%(what)s: give them where possible (%(article)s)",
+                    what=t(req.text),
+                    article=req.article,
+                ),
             )
         return
     if field == "requesting_authority":
         auth = doc.requesting_authority
         if auth is None or _blank(auth.name):
             yield _missing(
-                req, "/requesting_authority/name", "The name of the requesting authority"
+                req, "/requesting_authority/name", N_("The name of the requesting authority")
             )
         if auth is None or _blank(auth.contact):
             yield _missing(
-                req, "/requesting_authority/contact", "A contact at the requesting authority"
+                req, "/requesting_authority/contact", N_("A contact at the requesting authority")
             )
     elif field == "matter":
         matter = doc.matter
@@ -70,14 +80,14 @@ def _check_requirement(
             yield _missing(
                 req,
                 "/matter/nature",
-                "Whether it is an investigation, prosecution or judicial proceeding",
+                N_("Whether it is an investigation, prosecution or judicial proceeding"),
             )
         if matter is None or _blank(matter.description):
             yield _missing(
-                req, "/matter/description", "The subject matter and nature of the matter"
+                req, "/matter/description", N_("The subject matter and nature of the matter")
             )
         if matter is None or _blank(matter.authority):
-            yield _missing(req, "/matter/authority", "The authority conducting the matter")
+            yield _missing(req, "/matter/authority", N_("The authority conducting the matter"))
     elif field == "offences":
         if not doc.offences:
             yield _missing(req, pointer)
@@ -86,7 +96,7 @@ def _check_requirement(
                 yield _missing(
                     req,
                     f"/offences/{i}",
-                    "The offence (a Convention article or the national offence)",
+                    N_("The offence (a Convention article or the national offence)"),
                 )
     elif field == "data":
         yield from _check_data(doc, req)
@@ -95,7 +105,9 @@ def _check_requirement(
     elif field == "mla_to_follow":
         if doc.mla_to_follow is None:
             yield _missing(
-                req, pointer, "A statement that a request for mutual legal assistance will follow"
+                req,
+                pointer,
+                N_("A statement that a request for mutual legal assistance will follow"),
             )
         elif doc.mla_to_follow is False:
             yield Finding(
@@ -103,8 +115,11 @@ def _check_requirement(
                 "error",
                 req.article,
                 pointer,
-                f"Preservation is for data for which a request for mutual legal assistance "
-                f"will follow ({req.article}); if none will, this is not a preservation request",
+                t(
+                    "Preservation is for data for which a request for mutual legal assistance "
+                    "will follow (%(article)s); if none will, this is not a preservation request",
+                    article=req.article,
+                ),
             )
     elif field == "urgency":
         if form.key == "emergency_disclosure" and doc.urgency != "emergency":
@@ -113,7 +128,10 @@ def _check_requirement(
                 "error",
                 req.article,
                 pointer,
-                f'An emergency disclosure must be marked urgency "emergency" ({req.article})',
+                t(
+                    'An emergency disclosure must be marked urgency "emergency" (%(article)s)',
+                    article=req.article,
+                ),
             )
         elif form.key == "provisional_arrest" and doc.urgency == "routine":
             yield Finding(
@@ -121,7 +139,11 @@ def _check_requirement(
                 "error",
                 req.article,
                 pointer,
-                f"Provisional arrest is sought in urgency; set urgency and explain it ({req.article})",
+                t(
+                    "Provisional arrest is sought in urgency; set urgency and explain it "
+                    "(%(article)s)",
+                    article=req.article,
+                ),
             )
     elif _blank(value):
         yield _missing(req, pointer)
@@ -138,40 +160,49 @@ def _check_data(doc: RequestDocument, req: Requirement) -> Iterator[Finding]:
                 yield _missing(
                     req,
                     f"{base}/custodian",
-                    "The custodian of the data or the location of the system",
+                    N_("The custodian of the data or the location of the system"),
                 )
             continue
         if item.category is None:
             yield _missing(
                 req,
                 f"{base}/category",
-                "The category of data (subscriber, traffic, content, other)",
+                N_("The category of data (subscriber, traffic, content, other)"),
             )
         if not item.identifiers:
             yield _missing(
-                req, f"{base}/identifiers", "Identifiers of the data (accounts, addresses, numbers)"
+                req,
+                f"{base}/identifiers",
+                N_("Identifiers of the data (accounts, addresses, numbers)"),
             )
         if req.article.endswith("(c)") and _blank(item.relation_to_offence):
             yield _missing(
-                req, f"{base}/relation_to_offence", "The relationship of the data to the offence"
+                req,
+                f"{base}/relation_to_offence",
+                N_("The relationship of the data to the offence"),
             )
 
 
 def _check_period(doc: RequestDocument, req: Requirement) -> Iterator[Finding]:
     period = doc.period
     if period is None or period.start is None:
-        yield _missing(req, "/period/start", "The start of the period")
+        yield _missing(req, "/period/start", N_("The start of the period"))
     if period is None or period.end is None:
-        yield _missing(req, "/period/end", "The end of the period")
+        yield _missing(req, "/period/end", N_("The end of the period"))
     if period is None or _blank(period.justification):
-        yield _missing(req, "/period/justification", "Why the period is needed")
+        yield _missing(req, "/period/justification", N_("Why the period is needed"))
     if period is not None and period.start and period.end and period.end <= period.start:
         yield Finding(
             "period_reversed",
             "error",
             req.article,
             "/period/end",
-            f"The period ends ({period.end}) on or before it starts ({period.start}) ({req.article})",
+            t(
+                "The period ends (%(end)s) on or before it starts (%(start)s) (%(article)s)",
+                end=period.end,
+                start=period.start,
+                article=req.article,
+            ),
         )
 
 
@@ -184,8 +215,10 @@ def _consistency(doc: RequestDocument, as_of: date, required: set[str]) -> Itera
                 "warning",
                 "40(25)",
                 "/deadline/reason",
-                "The requested State takes full account of deadlines for which reasons are "
-                "given (40(25)); say why this date matters",
+                t(
+                    "The requested State takes full account of deadlines for which reasons are "
+                    "given (40(25)); say why this date matters"
+                ),
             )
         if deadline.date < as_of:
             yield Finding(
@@ -193,7 +226,11 @@ def _consistency(doc: RequestDocument, as_of: date, required: set[str]) -> Itera
                 "warning",
                 "40(25)",
                 "/deadline/date",
-                f"The deadline {deadline.date} is already past on {as_of}",
+                t(
+                    "The deadline %(deadline)s is already past on %(day)s",
+                    deadline=deadline.date,
+                    day=as_of,
+                ),
             )
     if doc.urgency == "emergency" and _blank(doc.emergency) and "emergency" not in required:
         yield Finding(
@@ -201,8 +238,10 @@ def _consistency(doc: RequestDocument, as_of: date, required: set[str]) -> Itera
             "error",
             "2(o)",
             "/emergency",
-            "An emergency is a significant and imminent risk to the life or safety of a "
-            "person (2(o)); describe the risk",
+            t(
+                "An emergency is a significant and imminent risk to the life or safety of a "
+                "person (2(o)); describe the risk"
+            ),
         )
     if doc.oral:
         yield Finding(
@@ -210,6 +249,8 @@ def _consistency(doc: RequestDocument, as_of: date, required: set[str]) -> Itera
             "info",
             "40(14)",
             "/oral",
-            "An urgent oral request must be confirmed in writing forthwith (40(14)); "
-            "hanoinet records the confirmation as due",
+            t(
+                "An urgent oral request must be confirmed in writing forthwith (40(14)); "
+                "hanoinet records the confirmation as due"
+            ),
         )

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from hanoinet.law.document import RequestDocument
 from hanoinet.law.findings import Finding
+from hanoinet.texts import t
 
 
 def check_data_protection(doc: RequestDocument) -> Iterator[Finding]:
@@ -18,7 +19,7 @@ def check_data_protection(doc: RequestDocument) -> Iterator[Finding]:
             "error",
             "36(3)",
             "/onward_transfer/recipient",
-            "Name the third State or organization the personal data would go to",
+            t("Name the third State or organization the personal data would go to"),
         )
     if not (transfer.received_from or "").strip():
         yield Finding(
@@ -26,16 +27,19 @@ def check_data_protection(doc: RequestDocument) -> Iterator[Finding]:
             "error",
             "36(3)",
             "/onward_transfer/received_from",
-            "Name the State the personal data came from: its authorization is needed",
+            t("Name the State the personal data came from: its authorization is needed"),
         )
     if not (transfer.authorization or "").strip():
-        source = (transfer.received_from or "").strip() or "the State that sent the data"
+        source = (transfer.received_from or "").strip() or t("the State that sent the data")
         yield Finding(
             "onward_transfer_unauthorized",
             "error",
             "36(3)",
             "/onward_transfer/authorization",
-            f"Personal data received under the Convention may go to a third State or "
-            f"organization only with the prior authorization of {source} (36(3)); record "
-            "its reference and date first",
+            t(
+                "Personal data received under the Convention may go to a third State or "
+                "organization only with the prior authorization of %(source)s (36(3)); record "
+                "its reference and date first",
+                source=source,
+            ),
         )

@@ -29,6 +29,7 @@ from hanoinet.boundedjson import MAX_DEPTH, depth
 from hanoinet.convention import convention
 from hanoinet.errors import NotARequest, RequestTooLarge
 from hanoinet.law.findings import Finding
+from hanoinet.texts import Data, t
 
 FORMAT: Literal["hanoinet.request/1"] = "hanoinet.request/1"
 MAX_DOCUMENT_BYTES = 512 << 10
@@ -297,10 +298,17 @@ def _shape_finding(kind: str, loc: tuple[int | str, ...], error_type: str, msg: 
     article = next((r.article for r in convention().forms[kind].requires if r.field == top), None)
     if error_type == "extra_forbidden":
         known = ", ".join(TOP_FIELDS) if len(loc) == 1 else "the fields in the schema"
-        message = f"'{loc[-1]}' is not a field of a request; check the spelling (fields: {known})"
+        message = t(
+            "'%(name)s' is not a field of a request; check the spelling (fields: %(known)s)",
+            name=str(loc[-1]),
+            known=known,
+        )
         code = "unknown_field"
     else:
-        message = f"{msg}; the field is ignored until corrected (see hanoinet schema request)"
+        message = t(
+            "%(problem)s; the field is ignored until corrected (see hanoinet schema request)",
+            problem=Data(msg),
+        )
         code = "invalid_value"
     return Finding(code, "error", article, pointer(loc), message)
 

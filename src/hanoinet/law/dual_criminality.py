@@ -15,6 +15,7 @@ from hanoinet.law.context import Context
 from hanoinet.law.document import RequestDocument
 from hanoinet.law.findings import Finding, Severity
 from hanoinet.law.profiles import judge
+from hanoinet.texts import Codes, Data, Field, State, Text, t
 
 
 def check_dual_criminality(
@@ -29,7 +30,7 @@ def check_dual_criminality(
             "info",
             article,
             "/offences",
-            f"Dual criminality is not required for this form ({article})",
+            t("Dual criminality is not required for this form (%(article)s)", article=article),
         )
         return
     severity: Severity = "error" if form.dual_criminality == "required" else "warning"
@@ -45,8 +46,11 @@ def check_dual_criminality(
                     "info",
                     "35(2)",
                     base,
-                    "Dual criminality is judged on conduct (35(2)): give the Convention offence "
-                    "(article) and the conduct alleged so the requested State's law can be compared",
+                    t(
+                        "Dual criminality is judged on conduct (35(2)): give the Convention "
+                        "offence (article) and the conduct alleged so the requested State's law "
+                        "can be compared"
+                    ),
                 )
             continue
         verdict = judge(profile, known.id, tuple(offence.conduct), tuple(offence.elements))
@@ -56,24 +60,34 @@ def check_dual_criminality(
                 "info",
                 "35(2)",
                 base,
-                f"hanoinet has no profile of {doc.requested_state}'s law to compare the conduct with",
+                t(
+                    "hanoinet has no profile of %(state)s's law to compare the conduct with",
+                    state=State(str(doc.requested_state), named=False),
+                ),
             )
         elif verdict.verdict == "not_met":
-            consequence = (
-                "extradition requires it (37(1))"
+            consequence: Text = (
+                t("extradition requires it (37(1))")
                 if severity == "error"
-                else f"the requested State may refuse ({article})"
+                else t("the requested State may refuse (%(article)s)", article=article)
             )
             if verdict.national is not None and verdict.missing:
-                missing = ", ".join(verdict.missing)
+                missing = Codes("element", tuple(verdict.missing))
                 yield Finding(
                     "dual_criminality_not_met",
                     severity,
                     article,
                     f"{base}/elements",
-                    f"As alleged, the conduct is not a crime in {doc.requested_state}: its "
-                    f"'{verdict.national.name}' also requires {missing}; {consequence}. If the "
-                    f"facts show it, add it to {base}/elements",
+                    t(
+                        "As alleged, the conduct is not a crime in %(state)s: its '%(offence)s' "
+                        "also requires %(missing)s; %(consequence)s. If the facts show it, add it "
+                        "to %(field)s",
+                        state=State(str(doc.requested_state), named=False),
+                        offence=Data(verdict.national.name),
+                        missing=missing,
+                        consequence=consequence,
+                        field=Field(f"{base}/elements"),
+                    ),
                 )
             else:
                 yield Finding(
@@ -81,6 +95,11 @@ def check_dual_criminality(
                     severity,
                     article,
                     base,
-                    f"No offence of {doc.requested_state} covers this conduct of art. "
-                    f"{known.article}; {consequence}",
+                    t(
+                        "No offence of %(state)s covers this conduct of art. %(article)s; "
+                        "%(consequence)s",
+                        state=State(str(doc.requested_state), named=False),
+                        article=known.article,
+                        consequence=consequence,
+                    ),
                 )

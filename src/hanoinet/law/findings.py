@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from hanoinet.texts import Data, Text, t
+
 Severity = Literal["error", "warning", "info"]
 
 
@@ -19,7 +21,18 @@ class Finding:
     of a field no article requires."""
     field: str
     """A JSON pointer into the document (``/data/0/custodian``); empty for the whole document."""
-    message: str
+    text: Text
+    """What it says: an English template and its parameters (``hanoinet.texts``), so the web
+    shows it in the reader's language; a plain string is kept as English data."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.text, str):
+            object.__setattr__(self, "text", t("%(message)s", message=Data(self.text)))
+
+    @property
+    def message(self) -> str:
+        """The English sentence (CLI, API, JSON)."""
+        return str(self.text)
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -71,6 +71,7 @@ from hanoinet.store.schema import (
     requests,
     users,
 )
+from hanoinet.texts import N_, Codes, t
 
 
 @dataclass(frozen=True)
@@ -258,8 +259,7 @@ def create_many(conn: Connection, items: list[NewRequest], *, at: datetime) -> l
             dict(
                 id=case_id,
                 title=item.title
-                or f"{form.title}: {_state_code(item.requesting_state) or '?'} to "
-                f"{_state_code(item.requested_state) or '?'}",
+                or system_title(item.kind, item.requesting_state, item.requested_state),
                 state=_state_code(item.requesting_state if outgoing else item.requested_state)
                 or "",
                 created_at=at,
@@ -731,6 +731,23 @@ def revise(
     return Acted(row.id, row.case_id, decision.event)
 
 
+SYSTEM_TITLE = N_("%(form)s: %(from)s to %(to)s")
+"""The title of a case no one named (a received request, a draft opened without one): the
+form and the two States' codes. Stored in English; the web shows it in its reader's language
+when the stored title is still this one (``system_title``)."""
+
+
+def system_title(kind: str, requesting: object, requested: object) -> str:
+    """The English title the node gives a case of ``kind`` between these States."""
+    return str(
+        t(
+            SYSTEM_TITLE,
+            form=convention().forms[kind].title,
+            **{"from": _state_code(requesting) or "?", "to": _state_code(requested) or "?"},
+        )
+    )
+
+
 def _state_code(value: object) -> str | None:
     """A State code for the request's columns (lists and filters): two capital letters, or
     nothing; anything else a document holds is reported by the checks, not stored here."""
@@ -1029,9 +1046,12 @@ def _escalations(row: Any, at: datetime, targets: dict[str, timedelta] | None) -
             "escalation",
             due,
             "41",
-            f"Not acknowledged within the node's target for {row.urgency} requests "
-            f"({int(targets[row.urgency].total_seconds() // 60)} min): escalated to the "
-            "supervisor",
+            t(
+                "Not acknowledged within the node's target for %(urgency)s requests "
+                "(%(minutes)s min): escalated to the supervisor",
+                urgency=Codes("urgency", (row.urgency,)),
+                minutes=int(targets[row.urgency].total_seconds() // 60),
+            ),
         )
     ]
 

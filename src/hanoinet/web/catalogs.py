@@ -1,12 +1,15 @@
 """The translation catalogs of the web desk: what is extracted, and how the catalogs follow.
 
-Texts come from four places, all in English (the source language):
+Texts come from five places, all in English (the source language):
 - templates: ``_("...")`` (Babel's Jinja2 extractor);
 - Python in ``hanoinet.web``: ``_()``, ``gettext()`` and ``N_()`` calls;
 - the vocabularies (``web/vocabulary.py``) and the drafting wizard's labels, hints, options
   and step titles (``web/drafting.py``), taken from the dictionaries themselves;
-- the Convention's data shown on pages: the titles of the forms of cooperation, the grounds
-  of refusal and postponement, and the marks for unverified keys.
+- the Convention's data shown on pages: the titles of the forms of cooperation, their
+  required contents, the offences' conduct and optional elements, the grounds of refusal and
+  postponement, and the marks for unverified keys;
+- the core's texts shown on pages (``law``, ``cases``, ``services``): the checks' findings,
+  clock reminders, the titles the node gives cases, marked ``t("...")`` or ``N_("...")``.
 
 ``python -m hanoinet.web.catalogs`` writes ``web/locale/messages.pot`` and brings every
 language's ``messages.po`` in step (new texts added empty, texts gone marked obsolete); a
@@ -17,6 +20,7 @@ extractor for values held in dictionaries; that part is ours.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from importlib import resources
@@ -31,6 +35,7 @@ from hanoinet.convention.catalog import UNCONFIRMED, UNVERIFIED_ARTICLE
 from hanoinet.documents import catalog as documents_catalog
 from hanoinet.web import drafting
 from hanoinet.web.render import LANGUAGES
+from hanoinet.web.texts import ON_THE_WEB
 from hanoinet.web.vocabulary import VOCABULARIES
 
 UNREVIEWED = i18n.UNREVIEWED
@@ -57,6 +62,27 @@ def _from_code(folder: Path) -> Iterator[tuple[str | tuple[str, ...], str, str]]
         yield message, f"hanoinet/web/{filename}:{lineno}", ""
 
 
+CORE = ("law", "cases", "services")
+"""Packages whose texts reach the pages: findings, clock reminders, case titles, marked
+``t("...")`` or ``N_("...")`` (``hanoinet.texts``)."""
+CORE_KEYWORDS = {"t": None, "N_": None}
+
+
+def _from_core() -> Iterator[tuple[str, str]]:
+    """(msgid, location) of the core's texts, but those the web says otherwise and those
+    that are only a placeholder (English data passed through)."""
+    root = web_folder().parent
+    for package in CORE:
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+            str(root / package), [("**.py", "python")], keywords=CORE_KEYWORDS
+        ):
+            if not isinstance(message, str) or message in ON_THE_WEB:
+                continue
+            if not re.sub(r"%\(\w+\)s", "", message).strip():
+                continue
+            yield message, f"hanoinet/{package}/{filename}:{lineno}"
+
+
 def _from_data() -> Iterator[tuple[str, str]]:
     """(msgid, where) of the texts held as data."""
     for name, vocabulary in VOCABULARIES.items():
@@ -74,6 +100,14 @@ def _from_data() -> Iterator[tuple[str, str]]:
         yield form.title, "hanoinet/convention/data/cooperation.yaml"
     for ground in convention().grounds.values():
         yield ground.text, "hanoinet/convention/data/grounds.yaml"
+    for form in convention().forms.values():
+        for requirement in form.requires:
+            yield requirement.text, "hanoinet/convention/data/cooperation.yaml (requires)"
+    for offence in convention().offences.values():
+        for conduct in offence.conduct:
+            yield conduct.text, "hanoinet/convention/data/offences.yaml (conduct)"
+        for element in offence.optional_elements:
+            yield element.text, "hanoinet/convention/data/offences.yaml (optional_elements)"
     yield UNCONFIRMED, "hanoinet/convention/catalog.py"
     yield UNVERIFIED_ARTICLE, "hanoinet/convention/catalog.py"
 
@@ -84,6 +118,9 @@ def extract(folder: Path | None = None) -> Catalog:
     for message, location, _context in _from_code(folder or web_folder()):
         if not message or (isinstance(message, tuple) and not message[0]):
             continue
+        path, _sep, line = location.rpartition(":")
+        found.add(message, locations=[(path, int(line))])
+    for message, location in _from_core():
         path, _sep, line = location.rpartition(":")
         found.add(message, locations=[(path, int(line))])
     for text, where in _from_data():

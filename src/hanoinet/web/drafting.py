@@ -37,6 +37,7 @@ from hanoinet.law.findings import Finding
 from hanoinet.registry.participants import participant
 from hanoinet.services import access
 from hanoinet.services import cases as case_service
+from hanoinet.texts import Data, Text, t
 from hanoinet.web import auth
 from hanoinet.web.common import login_first, message_page, now, page, session, web
 from hanoinet.web.render import LANGUAGES, N_, choose_language
@@ -283,7 +284,7 @@ class Input:
     """(value, label): the label is English, or already in the reader's language
     (State, language and article names come from CLDR and the Convention's data)."""
     translate_options: bool = True
-    errors: list[str] = field(default_factory=list)
+    errors: list[Text] = field(default_factory=list)
     max_length: int | None = None
     """The schema's maxLength for the text (law/document.py): the browser stops typing there."""
 
@@ -317,7 +318,7 @@ class Block:
     requirement: list[tuple[str, str, str | None]] = field(default_factory=list)
     """(article, text, when) of the form's requirements for this field (``when``: needed only
     in some cases)."""
-    errors: list[str] = field(default_factory=list)
+    errors: list[Text] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -459,7 +460,6 @@ def _input(
         item = name.rsplit(".", 1)[0]
         article = _get(document, item + ".article")
         found.options = _conduct_options(article, path.rsplit(".", 1)[1])
-        found.translate_options = False
         found.value = [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
         if not found.options:
             found.hint = (
@@ -643,25 +643,23 @@ class Placed:
     """A finding with where it belongs: its step and the input a link should focus."""
 
     finding: Finding
-    message: str
+    message: Text
+    """What the page says (``tr`` shows it in the reader's language)."""
     step: str | None
     anchor: str | None
     article_number: int | None
 
 
-_ADD_IT_AT = re.compile(r"\.? Add it at /\S*$")
-
-
-def _friendly(finding: Finding) -> str:
-    """The check's message, without the CLI's pointer, and plain words for a value that is
-    not of its type (the web form's own inputs)."""
+def _friendly(finding: Finding) -> Text:
+    """The check's text (the web says it without the CLI's pointer: ``web/texts.py``), and
+    plain words for a value that is not of its type (the web form's own inputs)."""
     path = ".".join(p for p in finding.field.split("/")[1:] if not p.isdigit())
     widget = WIDGETS.get(path, "")
     if finding.code == "invalid_value" and widget == "date":
-        return N_("Enter a real date, such as 2026-12-31")
+        return t(N_("Enter a real date, such as 2026-12-31"))
     if finding.code == "invalid_value" and widget == "number":
-        return N_("Enter the number of years, such as 5")
-    return _ADD_IT_AT.sub("", finding.message)
+        return t(N_("Enter the number of years, such as 5"))
+    return finding.text
 
 
 def place(findings: list[Finding], step_blocks: dict[str, list[Block]]) -> list[Placed]:
@@ -865,7 +863,9 @@ def _findings(document: dict[str, Any], at: datetime) -> list[Finding]:
     try:
         _doc, found = check_text(json.dumps(document), default_context(at.date()))
     except NotARequest as exc:
-        return [Finding("not_a_request", "error", None, "", exc.message)]
+        return [
+            Finding("not_a_request", "error", None, "", t("%(problem)s", problem=Data(exc.message)))
+        ]
     return found
 
 
@@ -1093,7 +1093,7 @@ def _preview_page(
     kind = draft.summary.kind
     document = draft.document
     placed = place(_findings(document, now(request)), _all_blocks(kind, document, lang, ctx))
-    errors = {
+    errors: dict[str, Text | str] = {
         f"/drafts/{draft.summary.id}?step={p.step}#{p.anchor}"
         if p.step and p.anchor
         else "": p.message

@@ -29,7 +29,10 @@ from starlette.responses import HTMLResponse
 from hanoinet import i18n
 from hanoinet.convention import convention
 from hanoinet.convention.catalog import UNCONFIRMED
-from hanoinet.errors import UnknownArticle
+from hanoinet.errors import HanoinetError, UnknownArticle
+from hanoinet.registry.participants import participant
+from hanoinet.texts import Text
+from hanoinet.web import texts
 from hanoinet.web.vocabulary import VOCABULARIES
 
 LANGUAGES = ("en", "ar", "zh", "fr", "ru", "es")
@@ -42,6 +45,7 @@ LANG_COOKIE = "hanoinet_lang"
 _current: contextvars.ContextVar[NullTranslations | None] = contextvars.ContextVar(
     "hanoinet_translations", default=None
 )
+_lang: contextvars.ContextVar[str] = contextvars.ContextVar("hanoinet_lang", default="en")
 _ENGLISH = NullTranslations()
 
 
@@ -55,6 +59,21 @@ def gettext(message: str) -> str:
     return (_current.get() or _ENGLISH).ugettext(message)
 
 
+def current_lang() -> str:
+    """The language of the page being rendered (English outside a page)."""
+    return _lang.get()
+
+
+def tr(value: object) -> str:
+    """A value in the reader's language: a text of the core (``hanoinet.texts.Text``) with its
+    parameters (``web/texts.py``), or a fixed English text through the catalog."""
+    if isinstance(value, Text):
+        from hanoinet.web.texts import say
+
+        return say(value)
+    return gettext(str(value))
+
+
 def N_(message: str) -> str:
     """Mark an English text for the catalogs where it is defined; translated where shown."""
     return message
@@ -66,6 +85,29 @@ def label(vocabulary: str, code: str | None) -> str:
     if code is None:
         return ""
     return gettext(VOCABULARIES[vocabulary].get(code, code))
+
+
+def audit_action(code: str) -> str:
+    """What an audit entry records, in words: its own name, a lifecycle action's, or the code
+    (an entry a newer version wrote)."""
+    for vocabulary in ("audit", "action"):
+        if code in VOCABULARIES[vocabulary]:
+            return label(vocabulary, code)
+    return code
+
+
+def state_name(code: str | None) -> str:
+    """A State's name in the page's language (CLDR; the demo States' own names)."""
+    if not code:
+        return ""
+    try:
+        return participant(code).name(current_lang())
+    except HanoinetError:
+        return code
+
+
+def language_name(code: str) -> str:
+    return texts.language_name(code, current_lang())
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
@@ -155,7 +197,17 @@ def _env() -> Environment:
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     # globals: imported macros see them too
     env.globals.update(
-        tr=gettext, label=label, ltr=ltr, unconfirmed=UNCONFIRMED, verified_key=verified_key
+        tr=tr,
+        case_title=texts.case_title,
+        audit_action=audit_action,
+        state_name=state_name,
+        language_name=language_name,
+        user_text=texts.user_text,
+        conduct_name=texts.conduct_name,
+        label=label,
+        ltr=ltr,
+        unconfirmed=UNCONFIRMED,
+        verified_key=verified_key,
     )
     return env
 
@@ -250,6 +302,7 @@ def render(
         return "—" if value is None else str(format_percent(value / 100, locale=locale))
 
     token = _current.set(translations(lang))
+    lang_token = _lang.set(lang)
     try:
         html = ENV.get_template(template).render(
             request=request,
@@ -268,4 +321,5 @@ def render(
         )
     finally:
         _current.reset(token)
+        _lang.reset(lang_token)
     return HTMLResponse(Markup(html), status_code=status_code)
