@@ -4,7 +4,8 @@ and Borealis (XB) side by side, the first log-in, the worker's delivery, and eac
 as a screenshot in test-artifacts/screenshots/ and checked with axe-core.
 
 With --import-mode=importlib a test module cannot import this file: the helpers reach the
-tests as fixtures (``step``, ``log_in``, ``deliver``, ``serving``, ``lone_node``)."""
+tests as fixtures (``step``, ``log_in``, ``deliver``, ``serving``, ``lone_node``,
+``glyph_xs``, ``reads_left_to_right``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,28 @@ LogIn = Callable[[Page, str, str, str], None]
 Deliver = Callable[[NodeContext], list[str]]
 Serving = Callable[[Any, int], AbstractContextManager[None]]
 LoneNode = Callable[[str, str], tuple[datetime, KeySet, int, d.Directory]]
+
+GLYPH_XS = """([selector, needle]) => {
+  // The horizontal centre of each character of ``needle`` as laid out in the first text node
+  // under ``selector`` that holds it (one Range per character).
+  const root = document.querySelector(selector);
+  if (!root) return null;
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const at = node.data.indexOf(needle);
+    if (at < 0) continue;
+    const xs = [];
+    for (let k = at; k < at + needle.length; k++) {
+      const range = document.createRange();
+      range.setStart(node, k);
+      range.setEnd(node, k + 1);
+      const box = range.getBoundingClientRect();
+      xs.push(box.left + box.width / 2);
+    }
+    return xs;
+  }
+  return null;
+}"""
 
 
 def _free_port() -> int:
@@ -101,6 +125,19 @@ def _step(page: Page, name: str, *, axe: bool = True) -> None:
     assert serious == [], f"{name}: accessibility violations: {serious}"
 
 
+def _glyph_xs(page: Page, selector: str, needle: str) -> list[float] | None:
+    xs = page.evaluate(GLYPH_XS, [selector, needle])
+    return None if xs is None else [float(x) for x in xs]
+
+
+def _reads_left_to_right(page: Page, selector: str, needle: str) -> None:
+    """``needle`` (a key, an id, a date) is laid out left to right under ``selector``, in
+    whatever direction the page is."""
+    xs = _glyph_xs(page, selector, needle)
+    assert xs is not None, f"{needle!r} not found under {selector}"
+    assert all(a < b for a, b in pairwise(xs)), f"{needle!r} under {selector} is reordered: {xs}"
+
+
 def _first_log_in(page: Page, url: str, username: str, password: str) -> None:
     """Password, then the set-up page: new password and the authenticator's code (TOTP)."""
     page.goto(url + "/login")
@@ -159,6 +196,16 @@ def serving() -> Serving:
 @pytest.fixture
 def lone_node() -> LoneNode:
     return _lone_node
+
+
+@pytest.fixture
+def glyph_xs() -> Callable[[Page, str, str], list[float] | None]:
+    return _glyph_xs
+
+
+@pytest.fixture
+def reads_left_to_right() -> Callable[[Page, str, str], None]:
+    return _reads_left_to_right
 
 
 @pytest.fixture(scope="module")

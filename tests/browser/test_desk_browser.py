@@ -42,6 +42,8 @@ LogIn = Callable[[Page, str, str, str], None]
 Deliver = Callable[[NodeContext], list[str]]
 Serving = Callable[[Any, int], AbstractContextManager[None]]
 LoneNode = Callable[[str, str], Any]
+GlyphXs = Callable[[Page, str, str], list[float] | None]
+ReadsLeftToRight = Callable[[Page, str, str], None]
 
 
 @pytest.fixture
@@ -752,37 +754,14 @@ def test_the_receiving_officer_reads_the_request_and_acts_in_english_and_arabic(
 
 # ---- right to left: keys, ids, hashes and dates read left to right inside Arabic text --------
 
-GLYPH_XS = """([selector, needle]) => {
-  // The horizontal centre of each character of ``needle`` as laid out in the first text node
-  // under ``selector`` that holds it (one Range per character).
-  const root = document.querySelector(selector);
-  if (!root) return null;
-  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const at = node.data.indexOf(needle);
-    if (at < 0) continue;
-    const xs = [];
-    for (let k = at; k < at + needle.length; k++) {
-      const range = document.createRange();
-      range.setStart(node, k);
-      range.setEnd(node, k + 1);
-      const box = range.getBoundingClientRect();
-      xs.push(box.left + box.width / 2);
-    }
-    return xs;
-  }
-  return null;
-}"""
-
-
-def _reads_left_to_right(page: Page, selector: str, needle: str) -> None:
-    xs = page.evaluate(GLYPH_XS, [selector, needle])
-    assert xs is not None, f"{needle!r} not found under {selector}"
-    assert all(a < b for a, b in pairwise(xs)), f"{needle!r} under {selector} is reordered: {xs}"
-
 
 def test_keys_ids_and_dates_read_left_to_right_in_arabic(
-    node: dict[str, Any], page: Page, step: Step, log_in: LogIn
+    node: dict[str, Any],
+    page: Page,
+    step: Step,
+    log_in: LogIn,
+    glyph_xs: GlyphXs,
+    reads_left_to_right: ReadsLeftToRight,
 ) -> None:
     url = node["url"]
     page.context.add_cookies([{"name": "hanoinet_lang", "value": "ar", "url": url}])
@@ -795,13 +774,13 @@ def test_keys_ids_and_dates_read_left_to_right_in_arabic(
         "() => { const p = document.createElement('p'); p.id = 'control';"
         " p.textContent = 'المادة 42(2)(a) من الاتفاقية'; document.querySelector('main').append(p); }"
     )
-    control = page.evaluate(GLYPH_XS, ["#control", "42(2)(a)"])
+    control = glyph_xs(page, "#control", "42(2)(a)")
     assert control is not None and not all(a < b for a, b in pairwise(control))
     page.evaluate("() => document.getElementById('control').remove()")
 
     # The article page: each provision's key.
     for key in ("42(2)(a)", "42(1)"):
-        _reads_left_to_right(page, f'dt[id="k-{key}"]', key)
+        reads_left_to_right(page, f'dt[id="k-{key}"]', key)
     step(page, "rtl-01-article-ar")
 
     # The public treaty page: the date, and the key inside a translated sentence.
@@ -809,8 +788,8 @@ def test_keys_ids_and_dates_read_left_to_right_in_arabic(
     status = page.locator("main p").first.inner_text()
     day = re.search(r"\d{4}-\d{2}-\d{2}", status)
     assert day is not None
-    _reads_left_to_right(page, "main > p", day.group(0))
-    _reads_left_to_right(page, "dl.summary", "65(1)")
+    reads_left_to_right(page, "main > p", day.group(0))
+    reads_left_to_right(page, "dl.summary", "65(1)")
     step(page, "rtl-02-treaty-ar")
 
     # Logged in: the wizard's list of forms (article keys), the request list (a request id and
@@ -818,17 +797,17 @@ def test_keys_ids_and_dates_read_left_to_right_in_arabic(
     log_in(page, url, "dora", node["password"])
     page.goto(url + "/drafts/new")
     expect(page.locator("html")).to_have_attribute("dir", "rtl")  # the language chosen before
-    _reads_left_to_right(page, 'label[for="kind-preservation"]', "42(1)")
-    _reads_left_to_right(page, 'label[for="kind-emergency_disclosure"]', "2(o)")
+    reads_left_to_right(page, 'label[for="kind-preservation"]', "42(1)")
+    reads_left_to_right(page, 'label[for="kind-emergency_disclosure"]', "2(o)")
     step(page, "rtl-03-new-request-ar")
 
     page.goto(url + "/requests")
     rid = node["request"]
-    _reads_left_to_right(page, f'a[href="/requests/{rid}"]', rid)
+    reads_left_to_right(page, f'a[href="/requests/{rid}"]', rid)
     updated = page.locator("main table tbody tr").first.inner_text()
     stamp = re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", updated)
     assert stamp is not None, "dates in Arabic are ISO 8601, never numeric day/month/year"
-    _reads_left_to_right(page, "main table tbody tr", stamp.group(0))
+    reads_left_to_right(page, "main table tbody tr", stamp.group(0))
     step(page, "rtl-04-requests-ar")
 
     page.locator("form[action='/logout'] button").click()
@@ -840,7 +819,7 @@ def test_keys_ids_and_dates_read_left_to_right_in_arabic(
     key = re.compile(r"\d+(?:\([0-9a-z]+\))+")
     n, basis = next((i, key.search(t)) for i, t in enumerate(rows, 1) if key.search(t))
     assert basis is not None
-    _reads_left_to_right(page, f"main table tbody tr:nth-child({n})", basis.group(0))
+    reads_left_to_right(page, f"main table tbody tr:nth-child({n})", basis.group(0))
     step(page, "rtl-05-audit-ar")
 
 
@@ -900,7 +879,11 @@ def _kept_verification(at: datetime) -> dict[str, Any]:
 
 
 def test_the_evidence_section_shows_checks_files_and_custody_in_english_and_arabic(
-    evidence_node: dict[str, Any], page: Page, step: Step, log_in: LogIn
+    evidence_node: dict[str, Any],
+    page: Page,
+    step: Step,
+    log_in: LogIn,
+    reads_left_to_right: ReadsLeftToRight,
 ) -> None:
     from sqlalchemy import update
 
@@ -929,10 +912,10 @@ def test_the_evidence_section_shows_checks_files_and_custody_in_english_and_arab
     page.locator("form.lang button").click()
     page.wait_for_url(f"**/requests/{rid}")
     digest = kept["files"][0]["sha256"]
-    _reads_left_to_right(page, "table.files", digest)
-    _reads_left_to_right(page, "#pkg-EV-xb-ca-000001", "EV-xb-ca-000001")
-    _reads_left_to_right(page, "ul.conditions", "40(19)")
+    reads_left_to_right(page, "table.files", digest)
+    reads_left_to_right(page, "#pkg-EV-xb-ca-000001", "EV-xb-ca-000001")
+    reads_left_to_right(page, "ul.conditions", "40(19)")
     stamp = kept["at"][:16].replace("T", " ")
-    _reads_left_to_right(page, "article.package p", stamp)
+    reads_left_to_right(page, "article.package p", stamp)
     page.locator("#pkg-EV-xb-ca-000001").scroll_into_view_if_needed()
     step(page, "evidence-04-checks-ar")

@@ -46,6 +46,7 @@ pytestmark = pytest.mark.skipif(
 Step = Callable[..., None]
 LogIn = Callable[[Page, str, str, str], None]
 Deliver = Callable[[NodeContext], list[str]]
+ReadsLeftToRight = Callable[[Page, str, str], None]
 
 CONSULTATION = "Could the request be limited to the subscriber data, under confidentiality?"
 REFUSAL = "Disclosure of the mailbox would prejudice an ongoing national security case."
@@ -89,8 +90,10 @@ class Journey:
         pages: tuple[Page, Page],
         step: Step,
         deliver: Deliver,
+        reads_left_to_right: ReadsLeftToRight,
     ) -> None:
         self.nodes, self.lang, self._step, self.deliver = two_nodes, lang, step, deliver
+        self.reads_left_to_right = reads_left_to_right
         self.page, self.peer = pages
         self.t = translations(lang).ugettext
         self.count = itertools.count(1)
@@ -115,6 +118,9 @@ class Journey:
         said = case_view.confirmation(request.events, request.messages, "XA", action, self.lang)
         assert said is not None
         expect(self.page.locator("p.confirmation[role=status]")).to_have_text(said)
+        stamp = re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", said)
+        assert stamp is not None
+        self.reads_left_to_right(self.page, "p.confirmation", stamp.group(0))
 
     def simple(self, rid: str, action: str, name: str) -> None:
         """A one-click action of "What you can do now"."""
@@ -128,8 +134,8 @@ class Journey:
         summary.click()
         panel = self.page.locator("details.panel[open]")
         if "ground" in fields:
-            panel.get_by_label(self.t("Ground")).select_option(fields["ground"])
-        panel.get_by_label(self.t("Reasons")).fill(fields["reason"])
+            panel.get_by_label(self.t("Ground"), exact=True).select_option(fields["ground"])
+        panel.get_by_label(self.t("Reasons"), exact=True).fill(fields["reason"])
         panel.get_by_role("button", name=self.action(action), exact=True).click()
         self.confirmed(rid, action)
         self.shot(self.page, name)
@@ -156,6 +162,7 @@ def journey(
     browser: Browser,
     step: Step,
     deliver: Deliver,
+    reads_left_to_right: ReadsLeftToRight,
     request: pytest.FixtureRequest,
 ) -> Iterator[Journey]:
     lang = request.param
@@ -164,7 +171,7 @@ def journey(
     contexts[1].add_cookies([{"name": "hanoinet_lang", "value": lang, "url": xa}])
     try:
         pages = (contexts[0].new_page(), contexts[1].new_page())
-        yield Journey(two_nodes, lang, pages, step, deliver)
+        yield Journey(two_nodes, lang, pages, step, deliver, reads_left_to_right)
     finally:
         for context in contexts:
             context.close()
@@ -257,6 +264,8 @@ def test_the_receiving_officer_acts_on_emergency_preservation_and_refusal(
     j.with_fields(stored["xb"], "consult", "consulted", reason=CONSULTATION)
     j.told(stored, "consulted", "sent", "consult")
     expect(j.peer.locator("ol.timeline > li").last).to_contain_text(CONSULTATION)
+    # What an officer wrote keeps its own direction, its final question mark included.
+    j.reads_left_to_right(j.peer, "ol.timeline > li:last-child", "confidentiality?")
     expect(refuse).to_be_visible()
     j.with_fields(stored["xb"], "refuse", "refused", ground="essential_interests", reason=REFUSAL)
     j.told(stored, "refused", "refused", "refuse", axe=True)

@@ -170,6 +170,20 @@ def test_an_action_says_what_it_did(node: Node) -> None:
     assert "confirmation" not in officer.get(f"/requests/{received}?done=refuse").text
 
 
+def test_the_time_of_a_confirmation_reads_left_to_right_in_arabic() -> None:
+    """Inside an Arabic sentence the date and time are isolated (U+2066 ... U+2069), else the
+    bidirectional algorithm shows the time before the date; other languages need nothing."""
+    from hanoinet.cases.lifecycle import Event
+    from hanoinet.web.case_view import confirmation
+
+    done = [Event("acknowledge", T0, "dora", "requested", "40(25)", "received", "acknowledged")]
+    stamp = f"{T0:%Y-%m-%d %H:%M} UTC"
+    arabic = confirmation(done, [], "XA", "acknowledge", "ar")
+    assert arabic is not None and f"\u2066{stamp}\u2069" in arabic
+    english = confirmation(done, [], "XA", "acknowledge", "en")
+    assert english == f"Acknowledged at {stamp}."
+
+
 def test_the_third_state_is_chosen_from_the_states(node: Node) -> None:
     by_name = {name: text for _where, name, text in DOCUMENTS}
     received = receive(node, by_name["preservation-xa-xb.json"])
