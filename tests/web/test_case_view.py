@@ -125,6 +125,13 @@ def test_the_request_is_named_in_the_readers_language(node: Node) -> None:
     assert "Rédigée en anglais" in page
     assert "Données relatives au trafic" in page  # a code by its translated name
     assert '<bdi lang="en">Logs are kept 7 days only.</bdi>' in page  # as written
+    # The case's title nobody wrote (the form and the two States) is in French too.
+    from hanoinet.web.render import translations
+
+    form = translations("fr").ugettext("Expedited preservation of stored electronic data")
+    assert form != "Expedited preservation of stored electronic data"
+    assert f'<h1>{form}: <bdi dir="ltr">XA → XB</bdi></h1>' in unescape(page)
+    assert f"<title>{form}: XA → XB · hanoinet</title>" in unescape(page)
 
 
 def test_answering_a_status_enquiry_is_offered_once_one_is_received(node: Node) -> None:

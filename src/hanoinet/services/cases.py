@@ -252,8 +252,9 @@ def create_many(conn: Connection, items: list[NewRequest], *, at: datetime) -> l
             dict(
                 id=case_id,
                 title=item.title
-                or f"{form.title}: {_state_code(item.requesting_state) or '?'} to "
-                f"{_state_code(item.requested_state) or '?'}",
+                or default_title(
+                    item.kind, _state_code(item.requesting_state), _state_code(item.requested_state)
+                ),
                 state=_state_code(item.requesting_state if outgoing else item.requested_state)
                 or "",
                 created_at=at,
@@ -719,6 +720,13 @@ def revise(
         row = request_row(conn, row.id)
         _apply(conn, row, view, decision, at)
     return Acted(row.id, row.case_id, decision.event)
+
+
+def default_title(kind: str, requesting_state: str | None, requested_state: str | None) -> str:
+    """The title of a case opened without one, as it is stored (in English): its form and
+    the two States. The web shows it in the reader's language (web/pages.py)."""
+    form = convention().forms[kind]
+    return f"{form.title}: {requesting_state or '?'} to {requested_state or '?'}"
 
 
 def _state_code(value: object) -> str | None:

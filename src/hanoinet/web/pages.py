@@ -36,7 +36,7 @@ from hanoinet.web.common import (
     session,
     web,
 )
-from hanoinet.web.render import LANG_COOKIE, LANGUAGES, N_, choose_language
+from hanoinet.web.render import LANG_COOKIE, LANGUAGES, N_, choose_language, translations
 from hanoinet.web.vocabulary import ACTION_NAMES
 
 router = APIRouter(include_in_schema=False)
@@ -441,12 +441,23 @@ def _case_page(
     def peer(s: Any) -> str:
         return str(s.requesting_state if s.direction == "incoming" else s.requested_state)
 
+    # A title nobody gave (the form and the two States, stored in English) is shown in the
+    # reader's language; a title an officer wrote is shown as written.
+    first = detail.requests[0].summary if detail.requests else None
+    generic = first is not None and detail.title == case_service.default_title(
+        first.kind, first.requesting_state, first.requested_state
+    )
+    title = detail.title
+    if first is not None and generic:
+        form_title = translations(lang).ugettext(convention().forms[first.kind].title)
+        title = f"{form_title}: {first.requesting_state} → {first.requested_state}"
     return page(
         request,
         "case.html",
-        detail.title,
+        title,
         active="requests",
         case=detail,
+        generic_title=generic,
         at=at,
         forms=convention().forms,
         fields_of=_action_fields,
