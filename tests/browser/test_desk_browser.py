@@ -12,11 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -24,12 +21,8 @@ from typing import Any
 
 import pyotp
 import pytest
-import uvicorn
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from hanoinet.exchange import directory as d
-from hanoinet.exchange.keys import KeySet
 from hanoinet.services import cases as case_service
 from hanoinet.services import users
 from hanoinet.services.federation import NodeContext
@@ -37,61 +30,27 @@ from hanoinet.web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "test-artifacts" / "screenshots"
 EXAMPLE = ROOT / "examples" / "preservation-xa-xb.json"
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's chromium is not installed (make test installs it)"
 )
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def _serving(app: Any, port: int) -> Iterator[None]:
-    """Serve ``app`` with uvicorn on loopback in a thread until the block ends."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the node did not start"
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-def _lone_node(node_id: str, name: str) -> tuple[datetime, KeySet, int, d.Directory]:
-    """A node alone in its directory, on a free loopback port: now (five minutes ago, so
-    that its keys are valid), its keys, the port and the directory."""
-    at = datetime.now(UTC) - timedelta(minutes=5)
-    keys = KeySet.generate(at - timedelta(days=1))
-    port = _free_port()
-    entry = d.NodeEntry(
-        id=node_id,
-        state=node_id[:2].upper(),
-        name=name,
-        roles=("central_authority", "point_of_contact"),
-        endpoint=f"http://127.0.0.1:{port}",
-        keys=tuple(d.PublicKey(**k) for k in keys.public()),
-        valid_from=at - timedelta(days=1),
-    )
-    directory = d.Directory(
-        version=1, issued_at=at, valid_until=at + timedelta(days=30), nodes=(entry,)
-    )
-    return at, keys, port, directory
+# The helpers of tests/browser/conftest.py, reached as fixtures.
+Step = Callable[[Page, str], None]
+LogIn = Callable[[Page, str, str, str], None]
+Deliver = Callable[[NodeContext], list[str]]
+Serving = Callable[[Any, int], AbstractContextManager[None]]
+LoneNode = Callable[[str, str], Any]
+GlyphXs = Callable[[Page, str, str], list[float] | None]
+ReadsLeftToRight = Callable[[Page, str, str], None]
 
 
 @pytest.fixture
-def node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
-    at, keys, port, directory = _lone_node("xb-ca", "Borealis central authority (illustrative)")
+def node(
+    tmp_path: Path, store_factory: Any, serving: Serving, lone_node: LoneNode
+) -> Iterator[dict[str, Any]]:
+    at, keys, port, directory = lone_node("xb-ca", "Borealis central authority (illustrative)")
     with store_factory("sqlite", tmp_path) as store:
         document = json.loads(EXAMPLE.read_text("utf-8"))
         document["urgency"] = "emergency"
@@ -99,7 +58,7 @@ def node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
             store, json.dumps(document), direction="incoming", actor="node:xa-ca", at=at
         )
         password = users.create_user(store, "dora", "duty_officer", actor="admin", at=at)
-        with _serving(create_app(NodeContext("xb-ca", keys, directory, store)), port):
+        with serving(create_app(NodeContext("xb-ca", keys, directory, store)), port):
             yield {
                 "url": f"http://127.0.0.1:{port}",
                 "password": password,
@@ -108,49 +67,26 @@ def node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
             }
 
 
-@pytest.fixture
-def page() -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
-
-
-def _step(page: Page, name: str) -> None:
-    """Save a screenshot of this step and check it with axe-core."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-    results = Axe().run(page)
-    serious = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("minor", "moderate", "serious", "critical")
-    ]
-    assert serious == [], f"{name}: accessibility violations: {serious}"
-
-
-def test_first_log_in_desk_acknowledge_and_case_page(node: dict[str, Any], page: Page) -> None:
+def test_first_log_in_desk_acknowledge_and_case_page(
+    node: dict[str, Any], page: Page, step: Step
+) -> None:
     url = node["url"]
     page.goto(url + "/")
     expect(page).to_have_url(re.compile(r".*/login$"))
-    _step(page, "01-login")
+    step(page, "01-login")
     page.get_by_label("User name").fill("dora")
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert")).to_be_visible()
     assert page.get_by_label("User name").input_value() == "dora"  # what was typed is kept
-    _step(page, "02-login-error")
+    step(page, "02-login-error")
     # The failure asked this client to wait a second before its next attempt is evaluated (the
     # server runs on the real clock here); a person retyping takes longer than that.
     page.wait_for_timeout(1100)
     page.get_by_label("Password").fill(node["password"])
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r".*/login/setup$"))
-    _step(page, "03-setup")
+    step(page, "03-setup")
     secret = page.locator("code.secret").inner_text().strip()
     page.get_by_label("New password", exact=True).fill("correct horse battery staple")
     page.get_by_label("New password again").fill("correct horse battery staple")
@@ -159,16 +95,16 @@ def test_first_log_in_desk_acknowledge_and_case_page(node: dict[str, Any], page:
     expect(page).to_have_url(re.compile(r".*/desk$"))
     row = page.get_by_role("row").filter(has_text=node["request"])
     expect(row.get_by_text("emergency")).to_be_visible()
-    _step(page, "04-desk")
+    step(page, "04-desk")
     row.get_by_role("button", name=re.compile("Acknowledge")).click()
     expect(page).to_have_url(re.compile(r".*/desk$"))
     acknowledged = page.get_by_role("row").filter(has_text=node["request"])
     expect(acknowledged.get_by_text("acknowledged")).to_be_visible()
-    _step(page, "05-desk-acknowledged")
+    step(page, "05-desk-acknowledged")
     acknowledged.get_by_role("link", name=node["request"]).click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     expect(page.get_by_text("Record preservation executed")).to_be_visible()
-    _step(page, "06-case")
+    step(page, "06-case")
     # Keyboard only: the skip link is the first stop and takes focus to the main content.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
@@ -177,81 +113,12 @@ def test_first_log_in_desk_acknowledge_and_case_page(node: dict[str, Any], page:
     page.locator("form.lang button").click()
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     expect(page.locator("html")).to_have_attribute("lang", "ar")
-    _step(page, "07-case-ar")
+    step(page, "07-case-ar")
     page.goto(url + "/desk")
-    _step(page, "08-desk-ar")
+    step(page, "08-desk-ar")
 
 
 # --- two nodes: draft, send, receive, acknowledge, preserve, receipts ---------------------------
-
-NEW_PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def two_nodes(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
-    """Aurelia (XA) and Borealis (XB), illustrative, each a node with its own database served
-    on loopback; a requester and a supervisor at XA, a duty officer at XB."""
-    at = datetime.now(UTC) - timedelta(minutes=5)
-    keys = {n: KeySet.generate(at - timedelta(days=1)) for n in ("xa-ca", "xb-ca")}
-    ports = {n: _free_port() for n in keys}
-    entries = tuple(
-        d.NodeEntry(
-            id=n,
-            state=n[:2].upper(),
-            name=f"{n} (illustrative)",
-            roles=("central_authority", "point_of_contact"),
-            endpoint=f"http://127.0.0.1:{ports[n]}",
-            keys=tuple(d.PublicKey(**k) for k in keys[n].public()),
-            languages=("en", "fr") if n == "xa-ca" else ("en", "es"),
-            channels=("central_authority", "point_of_contact"),
-            valid_from=at - timedelta(days=1),
-            illustrative=True,
-        )
-        for n in keys
-    )
-    directory = d.Directory(
-        version=1, issued_at=at, valid_until=at + timedelta(days=30), nodes=entries
-    )
-    (tmp_path / "xa").mkdir()
-    (tmp_path / "xb").mkdir()
-    with (
-        store_factory("sqlite", tmp_path / "xa") as xa,
-        store_factory("sqlite", tmp_path / "xb") as xb,
-    ):
-        ctx = {
-            "xa-ca": NodeContext("xa-ca", keys["xa-ca"], directory, xa),
-            "xb-ca": NodeContext("xb-ca", keys["xb-ca"], directory, xb),
-        }
-        passwords = {
-            "rita": users.create_user(xa, "rita", "requester", actor="admin", at=at),
-            "sam": users.create_user(xa, "sam", "supervisor", actor="admin", at=at),
-            "dora": users.create_user(xb, "dora", "duty_officer", actor="admin", at=at),
-        }
-        with (
-            _serving(create_app(ctx["xa-ca"]), ports["xa-ca"]),
-            _serving(create_app(ctx["xb-ca"]), ports["xb-ca"]),
-        ):
-            yield {
-                "ctx": ctx,
-                "url": {n: f"http://127.0.0.1:{p}" for n, p in ports.items()},
-                "passwords": passwords,
-            }
-
-
-def _first_log_in(page: Page, url: str, username: str, password: str) -> None:
-    """Password, then the set-up page: new password and the authenticator's code (TOTP)."""
-    page.goto(url + "/login")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url("**/login/setup")
-    secret = page.locator("code.secret").inner_text().strip()
-    page.fill("#new_password", NEW_PASSWORD)
-    page.fill("#repeat_password", NEW_PASSWORD)
-    page.fill("#code", pyotp.TOTP(secret).now())
-    page.click("form[action='/login/setup'] button[type=submit]")
-    page.wait_for_load_state()
-    assert "/login" not in page.url
 
 
 def _next(page: Page) -> None:
@@ -259,158 +126,142 @@ def _next(page: Page) -> None:
     page.wait_for_load_state()
 
 
-def _deliver(ctx: NodeContext) -> list[str]:
-    """What `hanoinet worker` does: deliver the outbox (one message per request per round,
-    in order) and settle it by the signed receipts, until nothing is left."""
-    from hanoinet.exchange.transport import HttpTransport
-    from hanoinet.services import federation
-
-    transport = HttpTransport()
-    statuses: list[str] = []
-    try:
-        for _round in range(10):
-            done = federation.deliver_batch(ctx, transport, now=datetime.now(UTC))
-            if not done:
-                break
-            statuses += [d.status for d in done]
-        return statuses
-    finally:
-        transport.close()
-
-
 @pytest.mark.parametrize("lang", ["en", "ar"])
 def test_draft_send_receive_acknowledge_preserve_and_the_receipts_come_back(
-    two_nodes: dict[str, Any], lang: str
+    two_nodes: dict[str, Any],
+    lang: str,
+    browser: Browser,
+    step: Step,
+    log_in: LogIn,
+    deliver: Deliver,
 ) -> None:
     from hanoinet.web.render import translations
 
     t = translations(lang).ugettext
     url = two_nodes["url"]
     shot = f"flow-{lang}"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        try:
-            contexts = []
-            for node_url in (url["xa-ca"], url["xb-ca"], url["xa-ca"]):
-                context = browser.new_context(viewport={"width": 1280, "height": 900})
-                context.add_cookies([{"name": "hanoinet_lang", "value": lang, "url": node_url}])
-                contexts.append(context)
-            sender, receiver, approver = (c.new_page() for c in contexts)
+    contexts = []
+    try:
+        for node_url in (url["xa-ca"], url["xb-ca"], url["xa-ca"]):
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.add_cookies([{"name": "hanoinet_lang", "value": lang, "url": node_url}])
+            contexts.append(context)
+        sender, receiver, approver = (c.new_page() for c in contexts)
 
-            # Aurelia's requester drafts a preservation request to Borealis.
-            _first_log_in(sender, url["xa-ca"], "rita", two_nodes["passwords"]["rita"])
-            sender.goto(url["xa-ca"] + "/drafts/new")
-            expect(sender.locator("html")).to_have_attribute(
-                "dir", ("rtl" if lang == "ar" else "ltr")
-            )
-            _step(sender, f"{shot}-01-new")
-            sender.check("#kind-preservation")
-            sender.select_option("#requested_state", "XB")
-            sender.click("form[action='/drafts/new'] button[type=submit]")
-            sender.wait_for_url("**/drafts/*?step=route")
-            sender.check("#f-urgency-urgent")
-            sender.select_option("#f-channel", "point_of_contact")
-            sender.select_option("#f-language", "en")
-            _step(sender, f"{shot}-02-route")
-            _next(sender)
-            sender.fill("#f-requesting_authority-name", "Aurelia Cybercrime Centre (demo)")
-            sender.fill("#f-requesting_authority-contact", "+000 100 7247")
-            sender.select_option("#f-offences-0-article", "7")
-            sender.click(".actions button[value=stay]")  # the article's conduct appears
-            sender.check("#f-offences-0-conduct-access")
-            _step(sender, f"{shot}-03-matter")
-            _next(sender)
-            sender.fill("#f-facts_summary", "Intrusion into a hospital's systems (illustrative).")
-            sender.fill("#f-necessity", "The logs are deleted after 30 days.")
-            _next(sender)
-            sender.select_option("#f-data-0-category", "traffic")
-            sender.fill("#f-data-0-identifiers", "203.0.113.7")
-            sender.fill("#f-data-0-relation_to_offence", "The intruder's address.")
-            sender.check("#f-mla_to_follow-yes")
-            # The custodian is missing: the live check says so, citing 42(2)(d).
-            live = sender.locator("#live")
-            live.get_by_text("custodian", exact=False).first.wait_for()
-            assert "42(2)(d)" in live.inner_text()
-            _step(sender, f"{shot}-04-data-finding")
-            sender.fill("#f-data-0-custodian", "Example Hosting (illustrative)")
-            sender.wait_for_function(
-                "() => !document.querySelector('#live').innerText.includes('42(2)(d)')"
-            )
-            _step(sender, f"{shot}-05-data-fixed")
-            _next(sender)
-            assert sender.url.endswith("/preview")
-            assert "Example Hosting (illustrative)" in sender.inner_text("article.formal")
-            _step(sender, f"{shot}-06-preview")
-            # A requester's request: the node's default policy (HANOINET_APPROVAL=requester)
-            # asks a supervisor's approval before it leaves.
-            sender.click("form.send button")
-            sender.wait_for_url("**/requests/R-*")
-            sent_url = sender.url
-            main = sender.inner_text("main")
-            assert t("Awaiting a supervisor's approval (node policy)") in main
-            assert sender.locator("button[disabled][aria-describedby^=send-held]").count() == 1
-            _step(sender, f"{shot}-06a-awaiting-approval")
+        # Aurelia's requester drafts a preservation request to Borealis.
+        log_in(sender, url["xa-ca"], "rita", two_nodes["passwords"]["rita"])
+        sender.goto(url["xa-ca"] + "/drafts/new")
+        expect(sender.locator("html")).to_have_attribute("dir", ("rtl" if lang == "ar" else "ltr"))
+        step(sender, f"{shot}-01-new")
+        sender.check("#kind-preservation")
+        sender.select_option("#requested_state", "XB")
+        sender.click("form[action='/drafts/new'] button[type=submit]")
+        sender.wait_for_url("**/drafts/*?step=route")
+        sender.check("#f-urgency-urgent")
+        sender.select_option("#f-channel", "point_of_contact")
+        sender.select_option("#f-language", "en")
+        step(sender, f"{shot}-02-route")
+        _next(sender)
+        sender.fill("#f-requesting_authority-name", "Aurelia Cybercrime Centre (demo)")
+        sender.fill("#f-requesting_authority-contact", "+000 100 7247")
+        sender.select_option("#f-offences-0-article", "7")
+        sender.click(".actions button[value=stay]")  # the article's conduct appears
+        sender.check("#f-offences-0-conduct-access")
+        step(sender, f"{shot}-03-matter")
+        _next(sender)
+        sender.fill("#f-facts_summary", "Intrusion into a hospital's systems (illustrative).")
+        sender.fill("#f-necessity", "The logs are deleted after 30 days.")
+        _next(sender)
+        sender.select_option("#f-data-0-category", "traffic")
+        sender.fill("#f-data-0-identifiers", "203.0.113.7")
+        sender.fill("#f-data-0-relation_to_offence", "The intruder's address.")
+        sender.check("#f-mla_to_follow-yes")
+        # The custodian is missing: the live check says so, citing 42(2)(d).
+        live = sender.locator("#live")
+        expect(live).to_contain_text("42(2)(d)")  # in the page's language
+        step(sender, f"{shot}-04-data-finding")
+        sender.fill("#f-data-0-custodian", "Example Hosting (illustrative)")
+        sender.wait_for_function(
+            "() => !document.querySelector('#live').innerText.includes('42(2)(d)')"
+        )
+        step(sender, f"{shot}-05-data-fixed")
+        _next(sender)
+        expect(sender).to_have_url(re.compile(r".*/preview$"))
+        assert "Example Hosting (illustrative)" in sender.inner_text("article.formal")
+        step(sender, f"{shot}-06-preview")
+        # A requester's request: the node's default policy (HANOINET_APPROVAL=requester)
+        # asks a supervisor's approval before it leaves.
+        sender.click("form.send button")
+        sender.wait_for_url("**/requests/R-*")
+        sent_url = sender.url
+        main = sender.inner_text("main")
+        assert t("Awaiting a supervisor's approval (node policy)") in main
+        assert sender.locator("button[disabled][aria-describedby^=send-held]").count() == 1
+        step(sender, f"{shot}-06a-awaiting-approval")
 
-            # Aurelia's supervisor finds it among the requests awaiting approval, approves it.
-            _first_log_in(approver, url["xa-ca"], "sam", two_nodes["passwords"]["sam"])
-            approver.goto(url["xa-ca"] + "/requests?awaiting=approval")
-            path = "/requests/" + sent_url.rsplit("/requests/", 1)[1]
-            assert approver.locator(f"main a[href='{path}']").count() == 1
-            _step(approver, f"{shot}-06b-awaiting-list")
-            approver.click(f"main a[href='{path}']")
-            approver.wait_for_url("**" + path)
-            approver.click("form:has(input[name=action][value=approve]) button")
-            approver.wait_for_load_state()
-            approved_by = t("Approved by %(by)s at %(at)s").split("%(by)s")[0].strip()
-            assert approved_by in approver.inner_text("main")
-            _step(approver, f"{shot}-06c-approved")
+        # Aurelia's supervisor finds it among the requests awaiting approval, approves it.
+        log_in(approver, url["xa-ca"], "sam", two_nodes["passwords"]["sam"])
+        approver.goto(url["xa-ca"] + "/requests?awaiting=approval")
+        path = "/requests/" + sent_url.rsplit("/requests/", 1)[1]
+        assert approver.locator(f"main a[href='{path}']").count() == 1
+        step(approver, f"{shot}-06b-awaiting-list")
+        approver.click(f"main a[href='{path}']")
+        approver.wait_for_url("**" + path)
+        approver.click("form:has(input[name=action][value=approve]) button")
+        approver.wait_for_load_state()
+        approved_by = t("Approved by %(by)s at %(at)s").split("%(by)s")[0].strip()
+        assert approved_by in approver.inner_text("main")
+        step(approver, f"{shot}-06c-approved")
 
-            # The requester sends it from its case page.
-            sender.goto(sent_url)
-            sender.click("form:has(input[name=action][value=send]) button")
-            sender.wait_for_load_state()
-            assert t("Sent") in sender.inner_text("main")
-            _step(sender, f"{shot}-07-sent")
-            assert _deliver(two_nodes["ctx"]["xa-ca"]) == ["delivered"]
+        # The requester sends it from its case page.
+        sender.goto(sent_url)
+        sender.click("form:has(input[name=action][value=send]) button")
+        sender.wait_for_load_state()
+        assert t("Sent") in sender.inner_text("main")
+        step(sender, f"{shot}-07-sent")
+        assert deliver(two_nodes["ctx"]["xa-ca"]) == ["delivered"]
 
-            # Borealis's duty officer sees it on the 24/7 desk, acknowledges, preserves.
-            _first_log_in(receiver, url["xb-ca"], "dora", two_nodes["passwords"]["dora"])
-            receiver.goto(url["xb-ca"] + "/desk")
-            row = receiver.locator("#queue tbody tr").filter(has_text="XA")
-            assert row.count() == 1
-            _step(receiver, f"{shot}-08-desk")
-            row.locator("button[type=submit]").click()
-            receiver.wait_for_url("**/desk")
-            assert t("Acknowledged") in receiver.inner_text("#queue")
-            _step(receiver, f"{shot}-09-acknowledged")
-            receiver.locator("#queue tbody tr").filter(has_text="XA").locator("a").first.click()
-            receiver.wait_for_url("**/requests/R-*")
-            receiver.click("form:has(input[name=action][value=record_preserved]) button")
-            receiver.wait_for_load_state()
-            assert t("Preserved") in receiver.inner_text("main")
-            _step(receiver, f"{shot}-10-preserved")
-            receiver.goto(url["xb-ca"] + "/desk")  # the desk counts down the preservation (42)
-            preserved = receiver.locator("#queue tbody tr").filter(has_text="XA").inner_text()
-            assert t("preserved until %(when)s").split("%")[0].strip() in preserved
-            _step(receiver, f"{shot}-10b-desk-preserved")
-            assert _deliver(two_nodes["ctx"]["xb-ca"]) == ["delivered", "delivered"]
+        # Borealis's duty officer sees it on the 24/7 desk, acknowledges, preserves.
+        log_in(receiver, url["xb-ca"], "dora", two_nodes["passwords"]["dora"])
+        receiver.goto(url["xb-ca"] + "/desk")
+        row = receiver.locator("#queue tbody tr").filter(has_text="XA")
+        assert row.count() == 1
+        step(receiver, f"{shot}-08-desk")
+        row.locator("button[type=submit]").click()
+        receiver.wait_for_url("**/desk")
+        assert t("Acknowledged") in receiver.inner_text("#queue")
+        step(receiver, f"{shot}-09-acknowledged")
+        receiver.locator("#queue tbody tr").filter(has_text="XA").locator("a").first.click()
+        receiver.wait_for_url("**/requests/R-*")
+        receiver.click("form:has(input[name=action][value=record_preserved]) button")
+        receiver.wait_for_load_state()
+        assert t("Preserved") in receiver.inner_text("main")
+        step(receiver, f"{shot}-10-preserved")
+        receiver.goto(url["xb-ca"] + "/desk")  # the desk counts down the preservation (42)
+        preserved = receiver.locator("#queue tbody tr").filter(has_text="XA").inner_text()
+        assert t("preserved until %(when)s").split("%")[0].strip() in preserved
+        step(receiver, f"{shot}-10b-desk-preserved")
+        assert deliver(two_nodes["ctx"]["xb-ca"]) == ["delivered", "delivered"]
 
-            # Back at Aurelia: the receipt and Borealis's answers are on the timeline.
-            sender.goto(sent_url)
-            main = sender.inner_text("main")
-            assert t("Delivered") in main
-            assert t("Acknowledge") in main and t("Record preservation executed") in main
-            assert t("Preserved") in main
-            _step(sender, f"{shot}-11-sender-timeline")
-        finally:
-            browser.close()
+        # Back at Aurelia: the receipt and Borealis's answers are on the timeline.
+        sender.goto(sent_url)
+        main = sender.inner_text("main")
+        assert t("Delivered") in main
+        assert t("Acknowledge") in main and t("Record preservation executed") in main
+        assert t("Preserved") in main
+        step(sender, f"{shot}-11-sender-timeline")
+    finally:
+        for context in contexts:
+            context.close()
 
 
 # --- the case page's evidence: a transfer under way, live, and what arrived --------------------
 
 
 @pytest.fixture
-def evidence_node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
+def evidence_node(
+    tmp_path: Path, store_factory: Any, serving: Serving, lone_node: LoneNode
+) -> Iterator[dict[str, Any]]:
     """Aurelia (XA) asked Borealis (XB) for evidence: one package arrived and was accepted
     (its use conditions, a consent recorded), another is still coming in (37 of 100 chunks);
     rows as services/transfer.py writes them."""
@@ -419,7 +270,7 @@ def evidence_node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]
     from hanoinet.evidence.conditions import conditions_for
     from hanoinet.store.schema import evidence, evidence_permissions
 
-    at, keys, port, directory = _lone_node("xa-ca", "Aurelia central authority (illustrative)")
+    at, keys, port, directory = lone_node("xa-ca", "Aurelia central authority (illustrative)")
     with store_factory("sqlite", tmp_path) as store:
         document = (ROOT / "examples" / "mla-xa-xb.json").read_text("utf-8")
         created = case_service.new_case(
@@ -488,7 +339,7 @@ def evidence_node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]
             )
         password = users.create_user(store, "carl", "central_authority_officer", actor="a", at=at)
         ctx = NodeContext("xa-ca", keys, directory, store)
-        with _serving(create_app(ctx), port):
+        with serving(create_app(ctx), port):
             yield {
                 "url": f"http://127.0.0.1:{port}",
                 "password": password,
@@ -499,7 +350,7 @@ def evidence_node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]
 
 
 def test_the_case_page_shows_evidence_arriving_live_in_english_and_arabic(
-    evidence_node: dict[str, Any], page: Page
+    evidence_node: dict[str, Any], page: Page, step: Step, log_in: LogIn
 ) -> None:
     from sqlalchemy import update
 
@@ -512,7 +363,7 @@ def test_the_case_page_shows_evidence_arriving_live_in_english_and_arabic(
             )
 
     url, rid = evidence_node["url"], evidence_node["request"]
-    _first_log_in(page, url, "carl", evidence_node["password"])
+    log_in(page, url, "carl", evidence_node["password"])
     page.goto(f"{url}/requests/{rid}")
     section = page.locator(f"#evidence-{rid}")
     bar = section.locator("progress")
@@ -525,7 +376,7 @@ def test_the_case_page_shows_evidence_arriving_live_in_english_and_arabic(
     assert conditions.count() == 4
     assert conditions.first.get_attribute("href") == "/convention/40#k-40(19)"
     section.scroll_into_view_if_needed()
-    _step(page, "evidence-01-case-en")
+    step(page, "evidence-01-case-en")
 
     # The same page in Arabic, right to left, the transfer still under way.
     page.get_by_label("Language").select_option("ar")
@@ -534,7 +385,7 @@ def test_the_case_page_shows_evidence_arriving_live_in_english_and_arabic(
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     section = page.locator(f"#evidence-{rid}")
     assert "37 من أصل 100 جزء" in section.inner_text()
-    _step(page, "evidence-02-case-ar")
+    step(page, "evidence-02-case-ar")
 
     # htmx asks again every 2 seconds: the chunks that arrive show without a reload ...
     set_package(next_chunk=80)
@@ -560,7 +411,7 @@ def test_the_case_page_shows_evidence_arriving_live_in_english_and_arabic(
 
 
 def test_the_case_page_offers_the_formal_document_signed_and_in_any_language(
-    evidence_node: dict[str, Any], page: Page
+    evidence_node: dict[str, Any], page: Page, step: Step, log_in: LogIn
 ) -> None:
     """The request was sent: its formal document is being made, then issued (the worker's
     round); the officer downloads the issued one, and makes it in French."""
@@ -569,7 +420,7 @@ def test_the_case_page_offers_the_formal_document_signed_and_in_any_language(
     from hanoinet.services import documents
 
     url, rid, ctx = evidence_node["url"], evidence_node["request"], evidence_node["ctx"]
-    _first_log_in(page, url, "carl", evidence_node["password"])
+    log_in(page, url, "carl", evidence_node["password"])
     page.goto(f"{url}/requests/{rid}")
     section = page.locator(f"#formal-{rid}")
     assert "Being made" in section.inner_text()
@@ -578,7 +429,7 @@ def test_the_case_page_offers_the_formal_document_signed_and_in_any_language(
     section = page.locator(f"#formal-{rid}")
     assert "Issued: signed by this node" in section.inner_text()
     section.scroll_into_view_if_needed()
-    _step(page, "document-01-case-en")
+    step(page, "document-01-case-en")
     trust = Trust({}, directory=ctx.directory)
     with page.expect_download() as issued:
         section.get_by_role("link", name="Download").click()
@@ -604,27 +455,29 @@ def test_the_case_page_offers_the_formal_document_signed_and_in_any_language(
     section = page.locator(f"#formal-{rid}")
     assert issued_ar in section.inner_text()
     section.scroll_into_view_if_needed()
-    _step(page, "document-02-case-ar")
+    step(page, "document-02-case-ar")
 
 
 # --- the statistics page: charts drawn, tables beside them, in English and Arabic -------------
 
 
 @pytest.fixture
-def statistics_node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
+def statistics_node(
+    tmp_path: Path, store_factory: Any, serving: Serving, lone_node: LoneNode
+) -> Iterator[dict[str, Any]]:
     """A node of Aurelia (XA) with an illustrative year of requests (bench/history.py)."""
     from hanoinet.bench import history
 
-    at, keys, port, directory = _lone_node("xa-ca", "Aurelia central authority (illustrative)")
+    at, keys, port, directory = lone_node("xa-ca", "Aurelia central authority (illustrative)")
     with store_factory("sqlite", tmp_path) as store:
         history.write(store, history.synthetic(8000, seed=4, me="XA"))
         password = users.create_user(store, "sam", "supervisor", actor="admin", at=at)
-        with _serving(create_app(NodeContext("xa-ca", keys, directory, store)), port):
+        with serving(create_app(NodeContext("xa-ca", keys, directory, store)), port):
             yield {"url": f"http://127.0.0.1:{port}", "password": password}
 
 
 def test_the_statistics_page_draws_its_charts_in_english_and_arabic(
-    statistics_node: dict[str, Any], page: Page
+    statistics_node: dict[str, Any], page: Page, step: Step, log_in: LogIn
 ) -> None:
     from hanoinet.web.render import translations
 
@@ -647,7 +500,7 @@ def test_the_statistics_page_draws_its_charts_in_english_and_arabic(
             else None
         ),
     )
-    _first_log_in(page, url, "sam", statistics_node["password"])
+    log_in(page, url, "sam", statistics_node["password"])
     page.get_by_role("link", name="Statistics").click()
     page.wait_for_url("**/statistics")
     page.fill("#from", "2025-01-01")
@@ -680,7 +533,7 @@ def test_the_statistics_page_draws_its_charts_in_english_and_arabic(
         ".tooltip.dataPoints.map(p => p.dataset.label)"
     )
     assert shown == ["Executed", "Partly executed", "Refused", "Withdrawn", "Lapsed", "Still open"]
-    _step(page, "statistics-01-en")
+    step(page, "statistics-01-en")
     with page.expect_download() as csv:
         page.get_by_role("link", name="Download CSV").click()
     assert csv.value.suggested_filename == "statistics-xa-ca-2025-01-01-2025-12-31.csv"
@@ -693,7 +546,7 @@ def test_the_statistics_page_draws_its_charts_in_english_and_arabic(
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_role("alert")).to_be_visible()
     assert page.locator("#to").input_value() == "2025-01-01"
-    _step(page, "statistics-02-error")
+    step(page, "statistics-02-error")
     assert problems == [f"400 {url}/statistics?from=2025-12-31&to=2025-01-01"]
     problems.clear()
 
@@ -709,19 +562,19 @@ def test_the_statistics_page_draws_its_charts_in_english_and_arabic(
     )
     assert rtl is True
     assert problems == [], problems
-    _step(page, "statistics-03-ar")
+    step(page, "statistics-03-ar")
 
     # A week holds few requests: the charts with withheld counts say so on themselves, above
     # their bars, in the reader's language; a chart with nothing in it says that instead.
     page.goto(url + "/statistics?from=2025-03-03&to=2025-03-09")
     _withheld_said_on_the_charts(page, translations("ar").ugettext)
-    _step(page, "statistics-05-withheld-ar")
+    step(page, "statistics-05-withheld-ar")
     page.get_by_label(translations("ar").ugettext("Language")).select_option("en")
     page.locator("form.lang button").click()
     page.goto(url + "/statistics?from=2025-03-03&to=2025-03-09")
     _withheld_said_on_the_charts(page, lambda text: text)
     page.locator(".chart-note").first.scroll_into_view_if_needed()
-    _step(page, "statistics-04-withheld-en")
+    step(page, "statistics-04-withheld-en")
     assert problems == [], problems
 
 
@@ -753,7 +606,13 @@ def _withheld_said_on_the_charts(page: Page, t: Any) -> None:
 
 
 def test_the_supervisor_sees_a_refused_message_as_a_security_event(
-    tmp_path: Path, store_factory: Any, page: Page
+    tmp_path: Path,
+    store_factory: Any,
+    page: Page,
+    step: Step,
+    log_in: LogIn,
+    serving: Serving,
+    lone_node: LoneNode,
 ) -> None:
     """A message claiming what its sender may not say, refused at the real inbox, shows on the
     supervisor's audit page: counted at the top, marked in the log, filtered; then in Arabic."""
@@ -761,10 +620,10 @@ def test_the_supervisor_sees_a_refused_message_as_a_security_event(
 
     from hanoinet.exchange.envelope import seal
 
-    at, keys, port, directory = _lone_node("xb-ca", "Borealis central authority (illustrative)")
+    at, keys, port, directory = lone_node("xb-ca", "Borealis central authority (illustrative)")
     with store_factory("sqlite", tmp_path) as store:
         password = users.create_user(store, "sam", "supervisor", actor="admin", at=at)
-        with _serving(create_app(NodeContext("xb-ca", keys, directory, store)), port):
+        with serving(create_app(NodeContext("xb-ca", keys, directory, store)), port):
             url = f"http://127.0.0.1:{port}"
             document = json.loads(EXAMPLE.read_text("utf-8"))  # in Aurelia's name, from XB
             body = {"request": str(uuid.uuid4()), "action": "send", "document": document}
@@ -778,7 +637,7 @@ def test_the_supervisor_sees_a_refused_message_as_a_security_event(
             )
             refused = page.request.post(url + "/api/v1/inbox", data=token)
             assert (refused.status, refused.json()["reason"]) == (422, "foreign_state")
-            _first_log_in(page, url, "sam", password)
+            log_in(page, url, "sam", password)
             page.goto(url + "/audit")
             status = page.get_by_role("status").filter(has_text="security event")
             assert "1 security event in the last 7 days" in status.inner_text()
@@ -786,61 +645,67 @@ def test_the_supervisor_sees_a_refused_message_as_a_security_event(
             status.get_by_role("link").click()
             page.wait_for_url("**/audit?security=1")
             assert page.locator("tbody tr").count() == page.locator("tr.security").count() == 1
-            _step(page, "audit-01-security-en")
+            step(page, "audit-01-security-en")
             page.get_by_label("Language").select_option("ar")
             page.locator("form.lang button").click()
             page.goto(url + "/audit?security=1")
             expect(page.locator("html")).to_have_attribute("dir", "rtl")
             assert page.locator("tr.security .tag").inner_text() == "حدث أمني"
-            _step(page, "audit-02-security-ar")
+            step(page, "audit-02-security-ar")
 
 
 # --- the node administrator's users page, in English and Arabic -------------------------------
 
 
 @pytest.fixture
-def users_node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
+def users_node(
+    tmp_path: Path, store_factory: Any, serving: Serving, lone_node: LoneNode
+) -> Iterator[dict[str, Any]]:
     """A node with its administrator and two officers, one of whom logged in already."""
-    at, keys, port, directory = _lone_node("xb-ca", "Borealis central authority (illustrative)")
+    at, keys, port, directory = lone_node("xb-ca", "Borealis central authority (illustrative)")
     with store_factory("sqlite", tmp_path) as store:
         password = users.create_user(store, "ada", "node_admin", actor="admin", at=at)
         users.create_user(store, "amina", "duty_officer", actor="ada", at=at)
         users.create_user(store, "omar", "central_authority_officer", actor="ada", at=at)
         users.create_token(store, "amina", "case system", "read", actor="ada", at=at)
-        with _serving(create_app(NodeContext("xb-ca", keys, directory, store)), port):
+        with serving(create_app(NodeContext("xb-ca", keys, directory, store)), port):
             yield {"url": f"http://127.0.0.1:{port}", "password": password}
 
 
-def test_the_users_page_in_english_and_arabic(users_node: dict[str, Any], page: Page) -> None:
+def test_the_users_page_in_english_and_arabic(
+    users_node: dict[str, Any], page: Page, step: Step, log_in: LogIn
+) -> None:
     url = users_node["url"]
-    _first_log_in(page, url, "ada", users_node["password"])
+    log_in(page, url, "ada", users_node["password"])
     expect(page).to_have_url(re.compile(r".*/users$"))
     expect(page.get_by_role("row").filter(has_text="amina")).to_be_visible()
-    _step(page, "users-01-list")
+    step(page, "users-01-list")
     page.get_by_role("link", name="amina").click()
     page.wait_for_url("**/users/amina")
-    _step(page, "users-02-user")
+    step(page, "users-02-user")
     page.get_by_role("button", name="End all sessions and API tokens").click()
     assert page.get_by_role("status").inner_text().count("1 API token revoked.") == 1
-    _step(page, "users-03-ended")
+    step(page, "users-03-ended")
     page.get_by_role("button", name="Remove the user").click()  # the box not ticked
     expect(page.get_by_role("alert")).to_be_visible()
-    _step(page, "users-04-remove-unconfirmed")
+    step(page, "users-04-remove-unconfirmed")
     page.get_by_label("Language").select_option("ar")
     page.locator("form.lang button").click()
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
-    _step(page, "users-05-user-ar")
+    step(page, "users-05-user-ar")
     page.goto(url + "/users")
-    _step(page, "users-06-list-ar")
+    step(page, "users-06-list-ar")
 
 
 # --- the requested State's desk: the request itself on the case page ---------------------------
 
 
 @pytest.fixture
-def desk_node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
+def desk_node(
+    tmp_path: Path, store_factory: Any, serving: Serving, lone_node: LoneNode
+) -> Iterator[dict[str, Any]]:
     """A node that received an emergency and a preservation request, and its duty officer."""
-    at, keys, port, directory = _lone_node("xb-ca", "Borealis central authority (illustrative)")
+    at, keys, port, directory = lone_node("xb-ca", "Borealis central authority (illustrative)")
     with store_factory("sqlite", tmp_path) as store:
         received = {}
         for form in ("emergency", "preservation"):
@@ -849,15 +714,15 @@ def desk_node(tmp_path: Path, store_factory: Any) -> Iterator[dict[str, Any]]:
                 store, text, direction="incoming", actor="node:xa-ca", at=at
             ).request_id
         password = users.create_user(store, "dora", "duty_officer", actor="admin", at=at)
-        with _serving(create_app(NodeContext("xb-ca", keys, directory, store)), port):
+        with serving(create_app(NodeContext("xb-ca", keys, directory, store)), port):
             yield {"url": f"http://127.0.0.1:{port}", "password": password, **received}
 
 
 def test_the_receiving_officer_reads_the_request_and_acts_in_english_and_arabic(
-    desk_node: dict[str, Any], page: Page
+    desk_node: dict[str, Any], page: Page, step: Step, log_in: LogIn
 ) -> None:
     url = desk_node["url"]
-    _first_log_in(page, url, "dora", desk_node["password"])
+    log_in(page, url, "dora", desk_node["password"])
     page.goto(f"{url}/requests/{desk_node['emergency']}")
     request = page.locator("section.request-content")
     # The risk to life comes first, as the requesting State wrote it.
@@ -866,58 +731,37 @@ def test_the_receiving_officer_reads_the_request_and_acts_in_english_and_arabic(
     expect(first.get_by_text("announces a bomb at a school")).to_be_visible()
     expect(request.get_by_text("k.demo@mail.borealis.example")).to_be_visible()
     expect(request.get_by_text("Written in English")).to_be_visible()
-    _step(page, "request-01-emergency")
+    step(page, "request-01-emergency")
     page.get_by_role("button", name="Acknowledge").first.click()
     page.wait_for_load_state()
     assert "Acknowledged at" in page.get_by_role("status").inner_text()
-    _step(page, "request-02-emergency-acknowledged")
+    step(page, "request-02-emergency-acknowledged")
     page.goto(f"{url}/requests/{desk_node['preservation']}")
     request = page.locator("section.request-content")
     expect(request.get_by_text("203.0.113.7")).to_be_visible()
     expect(request.get_by_text("Borealis Hosting Ltd (demo)")).to_be_visible()
     expect(request.get_by_text("Logs are kept 7 days only.")).to_be_visible()
-    _step(page, "request-03-preservation")
+    step(page, "request-03-preservation")
     page.get_by_label("Language").select_option("ar")
     page.locator("form.lang button").click()
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     expect(page.locator("section.request-content bdi[lang=en]").first).to_be_visible()
-    _step(page, "request-04-preservation-ar")
+    step(page, "request-04-preservation-ar")
     page.goto(f"{url}/requests/{desk_node['emergency']}")
-    _step(page, "request-05-emergency-ar")
+    step(page, "request-05-emergency-ar")
 
 
 # ---- right to left: keys, ids, hashes and dates read left to right inside Arabic text --------
 
-GLYPH_XS = """([selector, needle]) => {
-  // The horizontal centre of each character of ``needle`` as laid out in the first text node
-  // under ``selector`` that holds it (one Range per character).
-  const root = document.querySelector(selector);
-  if (!root) return null;
-  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const at = node.data.indexOf(needle);
-    if (at < 0) continue;
-    const xs = [];
-    for (let k = at; k < at + needle.length; k++) {
-      const range = document.createRange();
-      range.setStart(node, k);
-      range.setEnd(node, k + 1);
-      const box = range.getBoundingClientRect();
-      xs.push(box.left + box.width / 2);
-    }
-    return xs;
-  }
-  return null;
-}"""
 
-
-def _reads_left_to_right(page: Page, selector: str, needle: str) -> None:
-    xs = page.evaluate(GLYPH_XS, [selector, needle])
-    assert xs is not None, f"{needle!r} not found under {selector}"
-    assert all(a < b for a, b in pairwise(xs)), f"{needle!r} under {selector} is reordered: {xs}"
-
-
-def test_keys_ids_and_dates_read_left_to_right_in_arabic(node: dict[str, Any], page: Page) -> None:
+def test_keys_ids_and_dates_read_left_to_right_in_arabic(
+    node: dict[str, Any],
+    page: Page,
+    step: Step,
+    log_in: LogIn,
+    glyph_xs: GlyphXs,
+    reads_left_to_right: ReadsLeftToRight,
+) -> None:
     url = node["url"]
     page.context.add_cookies([{"name": "hanoinet_lang", "value": "ar", "url": url}])
 
@@ -929,53 +773,53 @@ def test_keys_ids_and_dates_read_left_to_right_in_arabic(node: dict[str, Any], p
         "() => { const p = document.createElement('p'); p.id = 'control';"
         " p.textContent = 'المادة 42(2)(a) من الاتفاقية'; document.querySelector('main').append(p); }"
     )
-    control = page.evaluate(GLYPH_XS, ["#control", "42(2)(a)"])
+    control = glyph_xs(page, "#control", "42(2)(a)")
     assert control is not None and not all(a < b for a, b in pairwise(control))
     page.evaluate("() => document.getElementById('control').remove()")
 
     # The article page: each provision's key.
     for key in ("42(2)(a)", "42(1)"):
-        _reads_left_to_right(page, f'dt[id="k-{key}"]', key)
-    _step(page, "rtl-01-article-ar")
+        reads_left_to_right(page, f'dt[id="k-{key}"]', key)
+    step(page, "rtl-01-article-ar")
 
     # The public treaty page: the date, and the key inside a translated sentence.
     page.goto(url + "/public/treaty")
     status = page.locator("main p").first.inner_text()
     day = re.search(r"\d{4}-\d{2}-\d{2}", status)
     assert day is not None
-    _reads_left_to_right(page, "main > p", day.group(0))
-    _reads_left_to_right(page, "dl.summary", "65(1)")
-    _step(page, "rtl-02-treaty-ar")
+    reads_left_to_right(page, "main > p", day.group(0))
+    reads_left_to_right(page, "dl.summary", "65(1)")
+    step(page, "rtl-02-treaty-ar")
 
     # Logged in: the wizard's list of forms (article keys), the request list (a request id and
     # a date), the audit log's legal-basis column (a supervisor).
-    _first_log_in(page, url, "dora", node["password"])
+    log_in(page, url, "dora", node["password"])
     page.goto(url + "/drafts/new")
     expect(page.locator("html")).to_have_attribute("dir", "rtl")  # the language chosen before
-    _reads_left_to_right(page, 'label[for="kind-preservation"]', "42(1)")
-    _reads_left_to_right(page, 'label[for="kind-emergency_disclosure"]', "2(o)")
-    _step(page, "rtl-03-new-request-ar")
+    reads_left_to_right(page, 'label[for="kind-preservation"]', "42(1)")
+    reads_left_to_right(page, 'label[for="kind-emergency_disclosure"]', "2(o)")
+    step(page, "rtl-03-new-request-ar")
 
     page.goto(url + "/requests")
     rid = node["request"]
-    _reads_left_to_right(page, f'a[href="/requests/{rid}"]', rid)
+    reads_left_to_right(page, f'a[href="/requests/{rid}"]', rid)
     updated = page.locator("main table tbody tr").first.inner_text()
     stamp = re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", updated)
     assert stamp is not None, "dates in Arabic are ISO 8601, never numeric day/month/year"
-    _reads_left_to_right(page, "main table tbody tr", stamp.group(0))
-    _step(page, "rtl-04-requests-ar")
+    reads_left_to_right(page, "main table tbody tr", stamp.group(0))
+    step(page, "rtl-04-requests-ar")
 
     page.locator("form[action='/logout'] button").click()
     password = users.create_user(node["store"], "sami", "supervisor", actor="admin", at=_now())
-    _first_log_in(page, url, "sami", password)
+    log_in(page, url, "sami", password)
     page.goto(url + "/audit")
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     rows = page.locator("main table tbody tr").all_inner_texts()
     key = re.compile(r"\d+(?:\([0-9a-z]+\))+")
     n, basis = next((i, key.search(t)) for i, t in enumerate(rows, 1) if key.search(t))
     assert basis is not None
-    _reads_left_to_right(page, f"main table tbody tr:nth-child({n})", basis.group(0))
-    _step(page, "rtl-05-audit-ar")
+    reads_left_to_right(page, f"main table tbody tr:nth-child({n})", basis.group(0))
+    step(page, "rtl-05-audit-ar")
 
 
 def _now() -> datetime:
@@ -1034,7 +878,11 @@ def _kept_verification(at: datetime) -> dict[str, Any]:
 
 
 def test_the_evidence_section_shows_checks_files_and_custody_in_english_and_arabic(
-    evidence_node: dict[str, Any], page: Page
+    evidence_node: dict[str, Any],
+    page: Page,
+    step: Step,
+    log_in: LogIn,
+    reads_left_to_right: ReadsLeftToRight,
 ) -> None:
     from sqlalchemy import update
 
@@ -1048,7 +896,7 @@ def test_the_evidence_section_shows_checks_files_and_custody_in_english_and_arab
             .values(verification=json.dumps(kept))
         )
     url, rid = evidence_node["url"], evidence_node["request"]
-    _first_log_in(page, url, "carl", evidence_node["password"])
+    log_in(page, url, "carl", evidence_node["password"])
     page.goto(f"{url}/requests/{rid}")
     package = page.locator("article.package").filter(has=page.locator("#pkg-EV-xb-ca-000001"))
     assert package.locator("table.checks tbody tr").count() == 8
@@ -1057,16 +905,16 @@ def test_the_evidence_section_shows_checks_files_and_custody_in_english_and_arab
     assert package.get_by_role("button", name="Verify again").count() == 1
     assert package.locator("form.export").count() == 1
     package.scroll_into_view_if_needed()
-    _step(page, "evidence-03-checks-en")
+    step(page, "evidence-03-checks-en")
 
     page.get_by_label("Language").select_option("ar")
     page.locator("form.lang button").click()
     page.wait_for_url(f"**/requests/{rid}")
     digest = kept["files"][0]["sha256"]
-    _reads_left_to_right(page, "table.files", digest)
-    _reads_left_to_right(page, "#pkg-EV-xb-ca-000001", "EV-xb-ca-000001")
-    _reads_left_to_right(page, "ul.conditions", "40(19)")
+    reads_left_to_right(page, "table.files", digest)
+    reads_left_to_right(page, "#pkg-EV-xb-ca-000001", "EV-xb-ca-000001")
+    reads_left_to_right(page, "ul.conditions", "40(19)")
     stamp = kept["at"][:16].replace("T", " ")
-    _reads_left_to_right(page, "article.package p", stamp)
+    reads_left_to_right(page, "article.package p", stamp)
     page.locator("#pkg-EV-xb-ca-000001").scroll_into_view_if_needed()
-    _step(page, "evidence-04-checks-ar")
+    step(page, "evidence-04-checks-ar")

@@ -126,6 +126,14 @@ def test_the_request_is_named_in_the_readers_language(node: Node) -> None:
     assert "Rédigée en anglais" in page
     assert "Données relatives au trafic" in page  # a code by its translated name
     assert '<bdi data-user-text lang="en">Logs are kept 7 days only.</bdi>' in page  # as written
+    # The case's title nobody wrote (the form and the two States) is in French too.
+    from hanoinet.web.render import translations
+
+    form = translations("fr").ugettext("Expedited preservation of stored electronic data")
+    assert form != "Expedited preservation of stored electronic data"
+    heading = re.search(r"<h1>(.*?)</h1>", unescape(page), re.S)
+    assert heading is not None and form in heading[1]
+    assert re.search(rf"<title>{re.escape(form)}[^<]*· hanoinet</title>", unescape(page))
 
 
 def test_answering_a_status_enquiry_is_offered_once_one_is_received(node: Node) -> None:
@@ -169,6 +177,20 @@ def test_an_action_says_what_it_did(node: Node) -> None:
     assert "Done: Consult the requesting State, at 2026-11-24 03:00 UTC." in again
     # A link for an action that is not the last one confirms nothing.
     assert "confirmation" not in officer.get(f"/requests/{received}?done=refuse").text
+
+
+def test_the_time_of_a_confirmation_reads_left_to_right_in_arabic() -> None:
+    """Inside an Arabic sentence the date and time are isolated (U+2066 ... U+2069), else the
+    bidirectional algorithm shows the time before the date; other languages need nothing."""
+    from hanoinet.cases.lifecycle import Event
+    from hanoinet.web.case_view import confirmation
+
+    done = [Event("acknowledge", T0, "dora", "requested", "40(25)", "received", "acknowledged")]
+    stamp = f"{T0:%Y-%m-%d %H:%M} UTC"
+    arabic = confirmation(done, [], "XA", "acknowledge", "ar")
+    assert arabic is not None and f"\u2066{stamp}\u2069" in arabic
+    english = confirmation(done, [], "XA", "acknowledge", "en")
+    assert english == f"Acknowledged at {stamp}."
 
 
 def test_the_third_state_is_chosen_from_the_states(node: Node) -> None:

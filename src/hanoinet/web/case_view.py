@@ -24,7 +24,7 @@ from hanoinet.errors import HanoinetError, TransitionRefused
 from hanoinet.registry.designations import demo_states
 from hanoinet.registry.participants import participant
 from hanoinet.web.drafting import LABELS, LISTS, OBJECTS, OPTION_NAMES
-from hanoinet.web.render import N_, label, translations
+from hanoinet.web.render import N_, RTL, label, translations
 from hanoinet.web.vocabulary import ACTION_NAMES, STATE_NAMES
 
 MORE_LABELS = {
@@ -335,6 +335,8 @@ def confirmation(
     gettext = translations(lang).ugettext
     event = events[-1]
     at = when_utc(event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC))
+    if lang in RTL:  # isolated (U+2066 ... U+2069), else Arabic text reorders it
+        at = f"\u2066{at}\u2069"
     if event.to_state != event.from_state and event.to_state in STATE_NAMES:
         said = gettext(NOW_IN) % {"state": gettext(STATE_NAMES[event.to_state]), "at": at}
     else:
