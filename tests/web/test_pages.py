@@ -803,6 +803,15 @@ def test_a_refused_action_shows_the_problem_and_keeps_what_was_typed(node: Node)
     # The other forms are not filled with it.
     assert re.search(r'id="consult-reason" name="reason" rows="3"></textarea>', again.text)
     assert state_of(node.store, received) == "received"
+    # With a ground, the refusal is made; the timeline names the ground and its article.
+    done = client.post(
+        f"/requests/{received}/act",
+        data={"csrf": token, "action": "refuse", "reason": "Prejudice.", "ground": "domestic_bar"},
+    )
+    assert done.status_code == 303
+    timeline = client.get(f"/requests/{received}").text.split('<ol class="timeline">')[1]
+    assert "Ground: Domestic law would bar the action in a similar domestic case" in timeline
+    assert '<bdi dir="ltr">40(21)(c)</bdi>' in timeline
 
 
 def test_an_action_without_the_form_token_changes_nothing(node: Node) -> None:

@@ -449,6 +449,7 @@ def _case_page(
         detail.title,
         active="requests",
         case=detail,
+        ground_of=lambda ground: convention().grounds.get(ground) if ground else None,
         at=at,
         forms=convention().forms,
         fields_of=_action_fields,
