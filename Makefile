@@ -17,9 +17,10 @@ $(STAMP): requirements.lock pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# `make demo KEEP=1` keeps the demo's folder (keys, logs, databases) after it ends.
 demo: install
 	@scripts/ensure-fonts
-	@$(BIN)/python -m hanoinet.demo
+	@$(BIN)/python -m hanoinet.demo $(if $(KEEP),--keep)
 
 test: install browser lint typecheck pytest
 

@@ -15,6 +15,68 @@ import pytest
 from hanoinet import demo
 
 
+@pytest.fixture
+def no_story(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[demo.Demo]:
+    """``main`` with its folder under ``tmp_path`` and, instead of the nodes and the story, a
+    ``play`` that writes a secret into the folder; the demos ``main`` made, to look at after."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    made: list[demo.Demo] = []
+
+    def play(d: demo.Demo) -> list[str]:
+        made.append(d)
+        (d.root / "xa" / "secrets").mkdir(parents=True)
+        (d.root / "xa" / "secrets" / "passphrase").write_text("not secret", encoding="utf-8")
+        return demo.where_to_look(d, {})
+
+    monkeypatch.setattr(demo, "play", play)
+    return made
+
+
+def test_the_demo_removes_its_folder_on_exit(
+    no_story: list[demo.Demo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert demo.main(["--exit"]) == 0
+    [made] = no_story
+    assert not made.root.exists()
+    out = capsys.readouterr().out
+    assert f"Everything is in {made.root}, removed when the demo ends." in out
+    assert out.splitlines()[-1] == f"Removed the demo's folder {made.root}."
+
+
+def test_the_demo_removes_its_folder_when_it_fails_or_is_interrupted(
+    no_story: list[demo.Demo], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def failing(d: demo.Demo) -> list[str]:
+        no_story.append(d)
+        (d.root / "authority").mkdir()
+        raise RuntimeError("timed out waiting until Aurelia (demo) is up")
+
+    monkeypatch.setattr(demo, "play", failing)
+    assert demo.main(["--exit"]) == 1
+    assert "KEEP=1" in capsys.readouterr().err
+
+    def interrupted(d: demo.Demo) -> list[str]:
+        no_story.append(d)
+        (d.root / "authority").mkdir()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo, "play", interrupted)
+    assert demo.main([]) == 0
+    assert len(no_story) == 2 and not any(d.root.exists() for d in no_story)
+
+
+def test_with_keep_the_folder_stays_and_it_says_how_to_remove_it(
+    no_story: list[demo.Demo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert demo.main(["--exit", "--keep"]) == 0
+    [made] = no_story
+    assert (made.root / "xa" / "secrets" / "passphrase").exists()
+    out = capsys.readouterr().out
+    assert f"rm -r {made.root}" in out.splitlines()[-1]
+    lines = demo.where_to_look(made, {})
+    assert lines[-1].split()[-3:] == ["rm", "-r", str(made.root)]
+
+
 def _logged_in(base: str, username: str, password: str) -> httpx.Client:
     """A client through a first log-in on the node's pages: password, then a new one and an
     authenticator, as a person does it."""
@@ -78,9 +140,21 @@ def test_the_demo_tells_its_story_and_says_where_to_look(
         urls = [line for line in lines if "http://" in line]
         assert len(urls) == len(demo.PAGES) * len(demo.NODES)
         assert len({line.index("http://") for line in urls}) == 1
-        # The folder, what it holds, and how to remove it.
+        # The folder, what it holds, and that Ctrl-C removes it (without --keep).
         assert any(str(root) in line and "passphrase" in line for line in lines)
-        assert any(f"rm -r {root}" in line for line in lines)
+        assert lines[-1].endswith("When done         Ctrl-C stops the nodes and removes the folder")
+        # Each result follows its command: `case new` is shown, the evidence packed by
+        # `evidence pack`, and lines of the demo's own are not indented as a command's output.
+        shown = out.split("\n")
+        new = shown.index(next(ln for ln in shown if "$ hanoinet case new" in ln))
+        assert re.fullmatch(r"    Case C-\d+, request R-\d+: draft", shown[new + 1])
+        pack = shown.index(next(ln for ln in shown if "$ hanoinet evidence pack" in ln))
+        assert shown[pack + 1].startswith("    EV-xb-node-000001: 2 files")
+        verify = shown.index(next(ln for ln in shown if "$ hanoinet document verify" in ln))
+        first, second = shown[verify + 1 : verify + 3]  # its check lines, aligned as printed
+        assert first.strip().startswith("ok") and second.strip().startswith("ok")
+        assert len(first) - len(first.lstrip()) == len(second) - len(second.lstrip()) >= 4
+        assert "\n... Borealis received it, verified\n" in out
         for node in ("xb",):
             base = f"http://127.0.0.1:{made.ports[node]}"
             with (

@@ -15,14 +15,20 @@ loopback ports, then runs the story with real ``hanoinet`` commands:
 6. each node's statistics (55, 57): exported signed, combined by the secretariat.
 
 Then it keeps running until Ctrl-C, printing where to look. ``--exit`` stops
-after the story (the tests use it).
+after the story (the tests use it). On the way out (Ctrl-C, ``--exit`` or a failure) it
+removes its folder, which holds keys, a passphrase and admin passwords, unless ``--keep``.
+
+Each command's output follows the command, indented by four spaces; what the demo itself
+notices or does between commands starts with ``...``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -49,8 +55,10 @@ def _free_port() -> int:
 
 
 class Demo:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, keep: bool = False) -> None:
         self.root = root
+        self.keep = keep
+        """Whether the folder stays after the demo (``--keep``); ``main`` removes it otherwise."""
         self.authority = root / "authority" / "authority.pub.json"
         self.ports = {n: _free_port() for n in NODES}
         self.processes: list[subprocess.Popen[bytes]] = []
@@ -86,7 +94,11 @@ class Demo:
             check=False,
         )
         if show and result.stdout.strip():
-            print("    " + result.stdout.strip().replace("\n", "\n    "), flush=True)
+            # Indented as a whole: a command's own indentation (its first line's too) stays.
+            lines = result.stdout.rstrip().split("\n")
+            while not lines[0].strip():
+                lines.pop(0)
+            print("\n".join(f"    {line}" if line else "" for line in lines), flush=True)
         if result.returncode != 0 and check:
             raise RuntimeError(
                 f"hanoinet {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}"
@@ -187,7 +199,7 @@ class Demo:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if condition():
-                print(f"    ... {what}", flush=True)
+                say(f"... {what}")
                 return
             time.sleep(0.2)
         raise RuntimeError(f"timed out waiting until {what}; logs in {self.root}")
@@ -228,19 +240,24 @@ def _formal_document(demo: Demo, node: str, request: str, what: str) -> dict[str
     return dict(kept)
 
 
+def say(text: str) -> None:
+    """A line of the demo's own, between commands (not indented: no command printed it)."""
+    print(text, flush=True)
+
+
+def _new_case(demo: Demo, node: str, example: str, title: str) -> tuple[str, str]:
+    """``case new`` from an example, shown; returns the request and the case it opened."""
+    out = demo.run(node, "case", "new", "--from", _example(example), "--title", title)
+    found = re.search(r"Case (\S+), request (\S+):", out)
+    if found is None:
+        raise RuntimeError(f"hanoinet case new printed no case and request: {out.strip()}")
+    return found[2], found[1]
+
+
 def story(demo: Demo) -> dict[str, str]:
     """The story; returns, for each node, a request whose case page shows much of it."""
     print("\n== 1. Emergency disclosure through the 24/7 network (art. 41)", flush=True)
-    out = demo.json(
-        "xa",
-        "case",
-        "new",
-        "--from",
-        _example("emergency-xa-xb.json"),
-        "--title",
-        "School bomb threat (demo)",
-    )
-    emergency = out["request"]
+    emergency, _ = _new_case(demo, "xa", "emergency-xa-xb.json", "School bomb threat (demo)")
     demo.run("xa", "case", "act", emergency, "check")
     demo.run("xa", "case", "act", emergency, "send")
     demo.wait(
@@ -255,16 +272,9 @@ def story(demo: Demo) -> dict[str, str]:
     demo.wait(lambda: demo.state("xa", emergency) == "executed", "Aurelia sees it executed")
 
     print("\n== 2. Expedited preservation (art. 42)", flush=True)
-    out = demo.json(
-        "xa",
-        "case",
-        "new",
-        "--from",
-        _example("preservation-xa-xb.json"),
-        "--title",
-        "Hospital mail server intrusion (demo)",
+    preservation, case = _new_case(
+        demo, "xa", "preservation-xa-xb.json", "Hospital mail server intrusion (demo)"
     )
-    preservation, case = out["request"], out["case"]
     demo.run("xa", "case", "act", preservation, "check")
     demo.run("xa", "case", "act", preservation, "send")
     demo.wait(lambda: demo.incoming("xb", "preservation") is not None, "Borealis received it")
@@ -296,11 +306,8 @@ def story(demo: Demo) -> dict[str, str]:
     seeded = demo.json("xa", "case", "show", case)["requests"][1]
     errors = [f for f in seeded["findings"] if f["severity"] == "error"]
     for f in errors:
-        print(f"    check: {f['message']} ({f['article']})", flush=True)
-    print(
-        "    The officer translates the request into French, as Caldera requires (40(14)):",
-        flush=True,
-    )
+        say(f"... its check finds: {f['message']} ({f['article']})")
+    say("... the officer translates the request into French, as Caldera requires (40(14)):")
     document = dict(seeded["document"], language="fr")
     translated = demo.root / "xa" / "preservation-to-caldera.fr.json"
     translated.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -310,16 +317,7 @@ def story(demo: Demo) -> dict[str, str]:
     demo.wait(lambda: demo.incoming("xc", "preservation") is not None, "Caldera received it")
 
     print("\n== 4. The follow-up request for mutual legal assistance (art. 44)", flush=True)
-    out = demo.json(
-        "xa",
-        "case",
-        "new",
-        "--from",
-        _example("mla-xa-xb.json"),
-        "--title",
-        "Hospital intrusion: logs (demo)",
-    )
-    mla = out["request"]
+    mla, _ = _new_case(demo, "xa", "mla-xa-xb.json", "Hospital intrusion: logs (demo)")
     demo.run("xa", "case", "act", mla, "check")
     demo.run("xa", "case", "act", mla, "send")
     demo.run("xa", "case", "act", preservation, "link_mla", "--related", mla)
@@ -338,7 +336,7 @@ def story(demo: Demo) -> dict[str, str]:
     kept = _formal_document(demo, "xb", theirs_mla["id"], "Borealis received it, verified")
     paper = demo.root / "xb" / "formal-request-from-aurelia.pdf"
     demo.run("xb", "document", "save", theirs_mla["id"], str(kept["id"]), "--out", str(paper))
-    print("    Anyone with the directory authority's public key can check it offline:", flush=True)
+    say("... anyone with the directory authority's public key can check it offline:")
     demo.run(None, "document", "verify", str(paper))
     theirs_fr = demo.incoming("xc", "preservation")
     assert theirs_fr is not None
@@ -363,7 +361,7 @@ def story(demo: Demo) -> dict[str, str]:
     )
     package = demo.root / "xb" / "evidence-for-aurelia.age"
     package.unlink(missing_ok=True)
-    packed = demo.json(
+    packed = demo.run(
         "xb",
         "evidence",
         "pack",
@@ -381,13 +379,10 @@ def story(demo: Demo) -> dict[str, str]:
         "--method",
         "export of the mail server's authentication log (illustrative)",
     )
-    print(
-        f"    {packed['package']}: {len(packed['files'])} files, {packed['payload_bytes']:,} bytes",
-        flush=True,
-    )
+    evidence = packed.split(":", 1)[0].strip()  # its first line: "EV-...: N files, ..."
     demo.run("xb", "evidence", "send", str(package), "--chunk-mib", "1")
     demo.run("xa", "evidence", "list")
-    demo.run("xa", "evidence", "custody", packed["package"])
+    demo.run("xa", "evidence", "custody", evidence)
     demo.run("xb", "case", "act", asked["id"], "execute")
 
     print(
@@ -424,7 +419,7 @@ PAGES = (
 
 def where_to_look(demo: Demo, cases: dict[str, str]) -> list[str]:
     """The lines that say where to look: for each node in ``cases`` (node -> a request to open),
-    who logs in and one line per page; then the demo's folder and how to remove it."""
+    who logs in and one line per page; then the demo's folder and whether it stays."""
     lines = ["Where to look (a first log-in asks for a new password and an authenticator app):"]
     for node, case in cases.items():
         base = f"http://127.0.0.1:{demo.ports[node]}"
@@ -435,10 +430,11 @@ def where_to_look(demo: Demo, cases: dict[str, str]) -> list[str]:
         lines += [f"    {name:<16}{base}{path.format(case=case)}" for name, path in PAGES]
     lines.append(f"  {'Logs':<18}{demo.root}/<node>/serve.log, worker.log")
     lines.append(f"  {'Command line':<18}HANOINET_DATA_DIR={demo.root}/<node> hanoinet case list")
-    lines.append(
-        f"  {'Its folder':<18}{demo.root} (temporary: keys, a passphrase, admin passwords)"
-    )
-    lines.append(f"  {'When done':<18}Ctrl-C, then rm -r {demo.root}")
+    lines.append(f"  {'Its folder':<18}{demo.root} (keys, a passphrase, admin passwords)")
+    if demo.keep:
+        lines.append(f"  {'When done':<18}Ctrl-C stops the nodes; then rm -r {demo.root}")
+    else:
+        lines.append(f"  {'When done':<18}Ctrl-C stops the nodes and removes the folder")
     return lines
 
 
@@ -453,14 +449,29 @@ def play(demo: Demo) -> list[str]:
     return lines
 
 
+def _tidy(demo: Demo) -> None:
+    """Stop the nodes, then remove the demo's folder, or say where it stays (``--keep``)."""
+    try:
+        demo.stop()
+    finally:
+        if demo.keep:
+            say(f"The demo's folder stays: {demo.root} (remove it with rm -r {demo.root})")
+        else:
+            shutil.rmtree(demo.root, ignore_errors=True)
+            say(f"Removed the demo's folder {demo.root}.")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """``make demo``: ``--exit`` stops after the story, ``--keep`` keeps the folder."""
     args = sys.argv[1:] if argv is None else argv
     exit_after = "--exit" in args or os.environ.get("HANOINET_DEMO_EXIT") == "1"
+    keep = "--keep" in args
     root = Path(tempfile.mkdtemp(prefix="hanoinet-demo-"))
-    demo = Demo(root)
+    demo = Demo(root, keep=keep)
     print(
         "hanoinet demo: three illustrative States (Aurelia XA, Borealis XB, Caldera XC), one node "
-        f"each, on loopback. Everything is in {root}.\n",
+        f"each, on loopback. Everything is in {root}, "
+        + ("kept after the demo (--keep).\n" if keep else "removed when the demo ends.\n"),
         flush=True,
     )
     try:
@@ -475,9 +486,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except RuntimeError as exc:
         print(f"demo failed: {exc}", file=sys.stderr, flush=True)
+        if not keep:
+            print(
+                "(make demo KEEP=1 keeps the folder, with each node's serve.log and worker.log)",
+                file=sys.stderr,
+                flush=True,
+            )
         return 1
     finally:
-        demo.stop()
+        _tidy(demo)
 
 
 if __name__ == "__main__":
