@@ -145,8 +145,8 @@ def _lower(text: str) -> str:
 
 def _bad_value(error: BadParameter) -> str:
     """``"abc" is not a whole number`` rather than the validation library's sentence."""
-    cause = error.__cause__
-    details = cause.errors() if hasattr(cause, "errors") else []
+    errors = getattr(error.__cause__, "errors", None)
+    details = errors() if callable(errors) else []
     if details and details[0].get("type") in NOT_A:
         return f'"{details[0].get("input")}" is not {NOT_A[details[0]["type"]]}'
     return _lower(error.message)
