@@ -102,7 +102,8 @@ def startup_command(
         if "meets_target" in r:
             verdict = "  met" if r["meets_target"] else "  NOT MET"
         console.print(
-            f"  {r['command']:<36} {r['best_seconds']:>6.3f} s  {r['max_rss_mib']:>6.1f} MB{verdict}",
+            f"  {r['command']:<32} {r['best_seconds']:>6.3f} s  (CPU {r['best_cpu_seconds']:.3f} s)"
+            f"  {r['max_rss_mib']:>5.1f} MB{verdict}",
             markup=False,
         )
     console.print(
