@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+import typer.main
+from typer._click.core import Context
 from typer.testing import CliRunner
 
 from hanoinet.cli.main import app
@@ -88,3 +90,12 @@ def test_help_shows_no_placeholder_on_flags_and_no_box(args: list[str]) -> None:
 def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.startswith("hanoinet ")
+
+
+def test_commands_are_listed_once_after_one_is_loaded() -> None:
+    root = typer.main.get_command(app)
+    ctx = Context(root, info_name="hanoinet")
+    before = root.list_commands(ctx)
+    assert root.get_command(ctx, "treaty") is not None
+    assert root.list_commands(ctx) == before
+    assert len(before) == len(set(before))

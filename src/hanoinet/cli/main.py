@@ -43,7 +43,9 @@ class Entry:
 
     module: str
     attribute: str
+    """A Typer app (a group: its name ends in ``app``) or a command function."""
     help: str
+    """The first paragraph of the group's or command's own help (a test compares them)."""
 
     @property
     def is_group(self) -> bool:
@@ -185,7 +187,8 @@ class LazyGroup(TyperGroup):
     """The root group: commands come from ``COMMANDS`` and are imported when run."""
 
     def list_commands(self, ctx: Context) -> list[str]:
-        return [*super().list_commands(ctx), *COMMANDS]
+        loaded = [n for n in super().list_commands(ctx) if n not in COMMANDS]
+        return [*COMMANDS, *loaded]
 
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
@@ -219,6 +222,8 @@ class LazyGroup(TyperGroup):
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except NoArgsIsHelpError as exc:
+            if not standalone_mode:
+                raise
             exc.show()
             code = exc.exit_code
         except ClickException as exc:
