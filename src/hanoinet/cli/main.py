@@ -11,13 +11,11 @@ printed as one line, ``error: ...`` on stderr, exit 2, like the commands' own er
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import typer
 import typer.main
@@ -37,8 +35,7 @@ from typer.core import TyperCommand, TyperGroup
 from hanoinet import __version__
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One top-level command: where it lives and what ``hanoinet --help`` says of it."""
 
     module: str
@@ -208,7 +205,9 @@ class LazyGroup(TyperGroup):
         name = args[0]
         if name.startswith("-") or name in COMMANDS or name in self.commands:
             return super().resolve_command(ctx, args)
-        close = difflib.get_close_matches(name, list(COMMANDS))
+        from difflib import get_close_matches  # only on a mistake: --help does not pay for it
+
+        close = get_close_matches(name, list(COMMANDS))
         raise UsageError(f'no command "{name}"{_did_you_mean(close)}', ctx)
 
     def main(  # type: ignore[override]
