@@ -53,6 +53,7 @@ bench: install
 	$(BIN)/hanoinet bench evidence
 	$(BIN)/hanoinet bench documents
 	$(BIN)/hanoinet bench stats
+	$(BIN)/hanoinet bench startup
 	$(BIN)/hanoinet bench door
 
 # Regenerate the lock after changing dependencies in pyproject.toml (needs uv on PATH).

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import typer.main
+from typer._click.core import Context
 
 import hanoinet.convention
 import hanoinet.registry
@@ -20,10 +21,11 @@ def _commands() -> list[tuple[str, Any]]:
     found: list[tuple[str, Any]] = []
 
     def walk(prefix: str, command: Any) -> None:
-        subcommands = getattr(command, "commands", None)
-        if subcommands:
-            for name, sub in subcommands.items():
-                walk(f"{prefix} {name}".strip(), sub)
+        # list_commands/get_command, not .commands: the root imports its groups on demand.
+        if hasattr(command, "list_commands"):
+            ctx = Context(command, info_name=prefix or "hanoinet")
+            for name in command.list_commands(ctx):
+                walk(f"{prefix} {name}".strip(), command.get_command(ctx, name))
         else:
             found.append((prefix, command))
 

@@ -81,6 +81,38 @@ def check_command(
     console.print(f"  {verdict} the target of {result['target_requests_per_second']:,} requests/s")
 
 
+@app.command("startup")
+def startup_command(
+    runs: Annotated[int, typer.Option("--runs", help="Runs of each command.")] = 5,
+    json: Json = False,
+) -> None:
+    """Start-up of the everyday commands (target 0.3 s, 60 MB) beside `python -c pass`."""
+    from hanoinet.bench import startup as startup_bench
+
+    if runs < 1:
+        fail("--runs must be at least 1")
+    result = startup_bench.run(runs)
+    result["environment"] = environment()
+    if json:
+        print_json(result)
+        return
+    console.print(f"bench startup: best of {runs} runs, each in a new process", markup=False)
+    for r in [result["reference"], *result["results"]]:
+        verdict = ""
+        if "meets_target" in r:
+            verdict = "  met" if r["meets_target"] else "  NOT MET"
+        console.print(
+            f"  {r['command']:<32} {r['best_seconds']:>6.3f} s  (CPU {r['best_cpu_seconds']:.3f} s)"
+            f"  {r['max_rss_mib']:>5.1f} MB{verdict}",
+            markup=False,
+        )
+    console.print(
+        f"  target: at most {result['target_seconds']} s and under {result['target_mib']:.0f} MB"
+        " per command (the reference is the interpreter alone)",
+        markup=False,
+    )
+
+
 @app.command("cases")
 def cases_command(
     cases: Annotated[

@@ -30,7 +30,7 @@ def _mark(verified: bool, article_level: bool = False) -> str:
 
 @app.command("article")
 def article_command(
-    number: Annotated[int, typer.Argument(help="Article number, 1 to 68.", metavar="N")],
+    given: Annotated[str, typer.Argument(help="Article number, 1 to 68.", metavar="N")],
     lang: Annotated[
         str, typer.Option("--lang", help="Language of the title: " + ", ".join(LANGUAGES) + ".")
     ] = "en",
@@ -39,6 +39,9 @@ def article_command(
     """An article: chapter, title, the provisions hanoinet knows, and what cites it."""
     if lang not in LANGUAGES:
         fail(f"--lang '{lang}' is not a UN language; use one of {', '.join(LANGUAGES)}")
+    if not given.isascii() or not given.isdigit():
+        fail(f'"{given}" is not an article number (1-68)')
+    number = int(given)
     c = convention()
     with user_errors():
         article = c.article(number)

@@ -147,7 +147,7 @@ def state_command(
         data = participant_dict(entry, day)
         data["as_of"] = day.isoformat()
         data["record"] = record
-        data["names"] = participant(code).names
+        data["names"] = dict(participant(code).names)
         data["actions"] = [
             {
                 "action": a.action.value,

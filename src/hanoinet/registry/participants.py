@@ -14,6 +14,7 @@ demonstrations and tests and are always marked illustrative.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -34,7 +35,7 @@ REIOS: dict[str, str] = {"EU": "European Union"}
 class Participant:
     code: str
     kind: Literal["state", "reio"]
-    names: dict[str, str]
+    names: Mapping[str, str]
     """CLDR names by language (en, ar, es, fr, ru, zh)."""
     illustrative: bool = False
     """A fictional demo State (codes XA-XC), never a real one."""
@@ -52,6 +53,34 @@ def is_known_code(code: str) -> bool:
     )
 
 
+class _CldrNames(Mapping[str, str]):
+    """A territory's CLDR names in the six languages, each language's data read when first
+    asked for: a command that prints English names does not load the other five."""
+
+    def __init__(self, code: str) -> None:
+        self._code = code
+
+    def __getitem__(self, lang: str) -> str:
+        if lang not in LANGUAGES:
+            raise KeyError(lang)
+        name: str = _locale(lang).territories.get(self._code, self._code)
+        return name
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(LANGUAGES)
+
+    def __len__(self) -> int:
+        return len(LANGUAGES)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+@cache
+def _locale(lang: str) -> Locale:
+    return Locale.parse(lang)
+
+
 @cache
 def participant(code: str) -> Participant:
     """The participant with ISO 3166 (or REIO) code ``code``; raises UnknownParticipant."""
@@ -60,8 +89,7 @@ def participant(code: str) -> Participant:
     demo = demo_states().get(code)
     if demo is not None:
         return Participant(code, "state", dict(demo.names), illustrative=True)
-    names = {lang: Locale.parse(lang).territories.get(code, code) for lang in LANGUAGES}
-    return Participant(code, "reio" if code in REIOS else "state", names)
+    return Participant(code, "reio" if code in REIOS else "state", _CldrNames(code))
 
 
 @cache

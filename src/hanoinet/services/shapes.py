@@ -5,21 +5,27 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hanoinet.cases.lifecycle import Event
-from hanoinet.services.cases import (
-    Acted,
-    CaseDetail,
-    Created,
-    RequestDetail,
-    RequestSummary,
-    aware,
-)
+if TYPE_CHECKING:
+    # Types only: ``hanoinet check --json`` and ``request kinds`` use this module and must
+    # not pay for the database layer that the case service imports.
+    from hanoinet.cases.lifecycle import Event
+    from hanoinet.services.cases import (
+        Acted,
+        CaseDetail,
+        Created,
+        RequestDetail,
+        RequestSummary,
+    )
 
 
 def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat() if value else None
+
+
+def _aware(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def summary_json(r: RequestSummary) -> dict[str, Any]:
@@ -40,7 +46,7 @@ def summary_json(r: RequestSummary) -> dict[str, Any]:
 def event_json(e: Event) -> dict[str, Any]:
     return {
         "action": e.action,
-        "at": iso(aware(e.at)),
+        "at": iso(_aware(e.at)),
         "actor": e.actor,
         "by": e.by,
         "article": e.article,
@@ -169,7 +175,7 @@ def audit_json(view: Any, limit: int, offset: int) -> dict[str, Any]:
         "entries": [
             {
                 "seq": e.seq,
-                "at": iso(aware(e.at)),
+                "at": iso(_aware(e.at)),
                 "actor": e.actor,
                 "action": e.action,
                 "target": e.target,
