@@ -59,7 +59,7 @@ def _rate(files: int, seconds: float) -> float:
     return round(files / seconds, 1) if seconds else float("inf")
 
 
-def run(files: int = 1000, runs: int = 3) -> dict[str, object]:
+def run(files: int = 1000, runs: int = 3) -> dict[str, Any]:
     """Best of ``runs`` for each measure."""
     from hanoinet.cli.request import check_files
 
