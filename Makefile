@@ -47,6 +47,7 @@ pytest: install
 bench: install
 	$(BIN)/hanoinet bench treaty
 	$(BIN)/hanoinet bench check
+	$(BIN)/hanoinet bench check-files
 	$(BIN)/hanoinet bench cases
 	$(BIN)/hanoinet bench exchange
 	$(BIN)/hanoinet bench web

@@ -26,7 +26,8 @@ apart, a ``detail`` for debugging that never reaches a peer or a user.
     ├── MissingTool              a program a command runs (``age`` ...) is not installed
     ├── DocumentFailed           a formal request document cannot be rendered (font, translation)
     └── StoreError               the database cannot be used as it is
-        └── SchemaTooNew         the database was migrated by a newer hanoinet
+        ├── SchemaTooNew         the database was migrated by a newer hanoinet
+        └── NoNode               no node's database where the settings point (``node init``)
 """
 
 from __future__ import annotations
@@ -187,6 +188,13 @@ class SchemaTooNew(StoreError):
     """The database was migrated by a newer hanoinet; refusing to run against it."""
 
     code = "schema_too_new"
+
+
+class NoNode(StoreError):
+    """No node's database where the settings point: only ``hanoinet node init`` creates one, so
+    a typo in ``HANOINET_DATA_DIR`` never makes a second, empty node."""
+
+    code = "no_node"
 
 
 class DirectoryRejected(HanoinetError):

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from hanoinet.cli.main import app
+from hanoinet.store import open_store
 
 runner = CliRunner()
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "preservation-xa-xb.json"
@@ -23,6 +24,7 @@ def node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HANOINET_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("HANOINET_USER", "alice")
     monkeypatch.delenv("HANOINET_DATABASE_URL", raising=False)
+    open_store(f"sqlite:///{tmp_path / 'hanoinet.db'}").dispose()  # a node's database
     return tmp_path
 
 

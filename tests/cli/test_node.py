@@ -236,3 +236,25 @@ def test_serve_without_a_node_says_what_to_do(
         result = runner.invoke(app, command)
         assert result.exit_code == 2
         assert "run `hanoinet node init` there first" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["case", "list"], ["user", "list"], ["document", "list", "C-000001"], ["stats"]],
+)
+def test_a_command_without_a_node_exits_2_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.delenv("HANOINET_DATABASE_URL", raising=False)
+    for folder in (empty, tmp_path / "nodes" / "typo"):
+        monkeypatch.setenv("HANOINET_DATA_DIR", str(folder))
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.strip() == (
+            f"error: no hanoinet node at {folder.resolve()} (no database there): create one "
+            'with "hanoinet node init", or set HANOINET_DATA_DIR to the node\'s folder'
+        )
+    assert list(empty.iterdir()) == []
+    assert not (tmp_path / "nodes").exists()

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hanoinet.cli.main import app
+from hanoinet.store import open_store
 
 runner = CliRunner()
 
@@ -18,6 +19,7 @@ runner = CliRunner()
 def node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HANOINET_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("HANOINET_DATABASE_URL", raising=False)
+    open_store(f"sqlite:///{tmp_path / 'hanoinet.db'}").dispose()  # a node's database
     for name, role in (("ada", "node_admin"), ("dora", "duty_officer")):
         added = runner.invoke(app, ["user", "add", name, "--role", role, "--json"])
         assert added.exit_code == 0, added.output

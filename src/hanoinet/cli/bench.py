@@ -81,6 +81,45 @@ def check_command(
     console.print(f"  {verdict} the target of {result['target_requests_per_second']:,} requests/s")
 
 
+@app.command("check-files")
+def check_files_command(
+    files: Annotated[int, typer.Option("--files", help="Request files to write and check.")] = 1000,
+    runs: Annotated[int, typer.Option("--runs", help="Timed runs of each measure; best of N.")] = 3,
+    json: Json = False,
+) -> None:
+    """`hanoinet check DIR --json` over 1,000 files, as a subprocess and in process (target 5,000 requests/s), beside the in-memory check rate."""
+    from hanoinet.bench import check_files as files_bench
+
+    if files < 1 or runs < 1:
+        fail("--files and --runs must be at least 1")
+    result = files_bench.run(files, runs)
+    result["environment"] = environment()
+    if json:
+        print_json(result)
+        return
+    console.print(
+        f"bench check-files: {files:,} request files ({result['not_requests']} not requests), "
+        f"best of {runs}, one core",
+        markup=False,
+    )
+    for r in result["results"]:
+        console.print(
+            f"  {r['name']:<58} {r['seconds']:>8.3f} s  {r['requests_per_second']:>10,.0f} requests/s",
+            markup=False,
+        )
+    console.print(
+        f"  start-up of `hanoinet --version`: {result['startup_seconds']:.3f} s; the subprocess "
+        f"beyond it: {result['beyond_startup_requests_per_second']:,.0f} requests/s",
+        markup=False,
+    )
+    verdict = "meets" if result["meets_target"] else "MISSES"
+    console.print(
+        f"  {verdict} the target of {result['target_requests_per_second']:,} requests/s end to "
+        "end (the subprocess)",
+        markup=False,
+    )
+
+
 @app.command("startup")
 def startup_command(
     runs: Annotated[int, typer.Option("--runs", help="Runs of each command.")] = 5,

@@ -12,9 +12,9 @@ from rich.table import Table
 
 from hanoinet.cli.output import console, parse_time, print_json, read_text, user_errors
 from hanoinet.services import cases as service
-from hanoinet.services import shapes
+from hanoinet.services import runtime, shapes
 from hanoinet.settings import load_settings
-from hanoinet.store import Store, open_store
+from hanoinet.store import Store
 from hanoinet.store import audit as audit_log
 
 app = typer.Typer(help="Cases and their requests on this node.", no_args_is_help=True)
@@ -34,7 +34,7 @@ At = Annotated[
 
 def _store() -> Store:
     with user_errors():
-        return open_store(load_settings().resolved_database_url())
+        return runtime.open_node_store(load_settings())
 
 
 def _now(at: str | None) -> datetime:

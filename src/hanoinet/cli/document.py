@@ -36,7 +36,6 @@ from hanoinet.law import check_text, default_context
 from hanoinet.services import documents as service
 from hanoinet.services import runtime
 from hanoinet.settings import load_settings
-from hanoinet.store import open_store
 
 app = typer.Typer(
     help="Formal request documents: the request as a signed PDF/A in a UN language.",
@@ -104,7 +103,7 @@ def render_command(
             note = "not signed: made from a file, not from a request this node has sent"
         else:
             issuer, note = _issuer(when)
-            store = open_store(load_settings().resolved_database_url())
+            store = runtime.open_node_store(load_settings())
             try:
                 rendered = service.render_request(
                     store,
@@ -205,7 +204,8 @@ def list_command(
     json: Json = False,
 ) -> None:
     """The formal documents this node issued or received for a request."""
-    store = open_store(load_settings().resolved_database_url())
+    with user_errors():
+        store = runtime.open_node_store(load_settings())
     try:
         with user_errors():
             request_id, kept = service.documents_of(store, case)
@@ -233,7 +233,8 @@ def save_command(
     json: Json = False,
 ) -> None:
     """Write a kept formal document, as it was signed or received (an audited read)."""
-    store = open_store(load_settings().resolved_database_url())
+    with user_errors():
+        store = runtime.open_node_store(load_settings())
     try:
         with user_errors():
             stored, pdf = service.read_pdf(
@@ -255,7 +256,8 @@ def reissue_command(
 ) -> None:
     """Queue again a formal document that could not be made (after installing a font or
     completing a catalog); the worker makes, signs and sends it (audited)."""
-    store = open_store(load_settings().resolved_database_url())
+    with user_errors():
+        store = runtime.open_node_store(load_settings())
     try:
         with user_errors():
             stored = service.reissue(store, case, actor=load_settings().user, at=parse_time(None))

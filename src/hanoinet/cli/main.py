@@ -53,7 +53,7 @@ COMMANDS: dict[str, Entry] = {
     "check": Entry(
         "hanoinet.cli.request",
         "check_command",
-        "Check a request against the Convention; every finding names its article.",
+        "Check requests against the Convention; every finding names its article.",
     ),
     "serve": Entry(
         "hanoinet.cli.serve",

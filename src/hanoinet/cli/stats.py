@@ -33,7 +33,6 @@ from hanoinet.services import runtime
 from hanoinet.services import stats as service
 from hanoinet.settings import Settings, load_settings
 from hanoinet.stats import report as report_model
-from hanoinet.store import open_store
 
 app = typer.Typer(
     help="Statistics of this node, without case content (arts 55, 57): show, export signed, "
@@ -77,7 +76,7 @@ def _made(
     at = parse_time(as_of, "--as-of")
     period = _period(first, last, at)
     node, state = _node(settings)
-    store = open_store(settings.resolved_database_url())
+    store = runtime.open_node_store(settings)
     try:
         return service.report(
             store,

@@ -12,10 +12,10 @@ import typer
 from rich.table import Table
 
 from hanoinet.cli.output import console, fail, print_json, user_errors
-from hanoinet.services import accounts, users
+from hanoinet.services import accounts, runtime, users
 from hanoinet.services.access import ROLES
 from hanoinet.settings import load_settings
-from hanoinet.store import Store, open_store
+from hanoinet.store import Store
 
 T = TypeVar("T")
 
@@ -37,7 +37,7 @@ def _act(call: Callable[[Store, datetime], T]) -> T:
 
 def _store() -> Store:
     with user_errors():
-        return open_store(load_settings().resolved_database_url())
+        return runtime.open_node_store(load_settings())
 
 
 @app.command("add")

@@ -205,6 +205,16 @@ def pointer(loc: tuple[int | str, ...]) -> str:
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in loc) if loc else ""
 
 
+def too_large(name: str, size: int) -> RequestTooLarge:
+    """The refusal of a text of ``size`` bytes, over ``MAX_TEXT_BYTES`` (also for a file, by its
+    size before it is read)."""
+    return RequestTooLarge(
+        f"{name} is {size:,} bytes; a request document may have at most "
+        f"{MAX_DOCUMENT_BYTES:,} (as compact UTF-8 JSON): shorten its texts, and send "
+        "annexes as evidence"
+    )
+
+
 def parse_request(text: str, name: str = "the document") -> tuple[RequestDocument, list[Finding]]:
     """Read a request; fields of the wrong shape become findings and are treated as absent.
 
@@ -212,11 +222,7 @@ def parse_request(text: str, name: str = "the document") -> tuple[RequestDocumen
     """
     size = len(text.encode())
     if size > MAX_TEXT_BYTES:
-        raise RequestTooLarge(
-            f"{name} is {size:,} bytes; a request document may have at most "
-            f"{MAX_DOCUMENT_BYTES:,} (as compact UTF-8 JSON): shorten its texts, and send "
-            "annexes as evidence"
-        )
+        raise too_large(name, size)
     found = depth(text.encode())
     if found > MAX_DEPTH:
         raise NotARequest(

@@ -7,12 +7,38 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hanoinet.errors import DirectoryRejected, InvalidInput
+from sqlalchemy.engine import make_url
+
+from hanoinet.errors import DirectoryRejected, InvalidInput, NoNode
 from hanoinet.exchange.directory import DirectoryCache, SignedDirectory
 from hanoinet.services import node as node_service
 from hanoinet.services.federation import NodeContext
 from hanoinet.settings import Settings
-from hanoinet.store import open_store
+from hanoinet.store import Store, open_store
+
+
+def open_node_store(settings: Settings) -> Store:
+    """The node's database, opened (and migrated); raises NoNode when there is none where the
+    settings point. The one place a command opens its node: only ``hanoinet node init`` creates
+    a database, so a typo in ``HANOINET_DATA_DIR`` is an error, not a second, empty node. A
+    server database (PostgreSQL) is created by its administrator and cannot be told apart
+    here from an empty one: it is opened as it is."""
+    url = settings.resolved_database_url()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        database = Path(parsed.database)
+        if not database.is_file():
+            if settings.database_url:
+                raise NoNode(
+                    f"no hanoinet node database at {database} (HANOINET_DATABASE_URL): create "
+                    'one with "hanoinet node init", or set HANOINET_DATABASE_URL to the node\'s '
+                    "database"
+                )
+            raise NoNode(
+                f"no hanoinet node at {settings.data_dir.resolve()} (no database there): create "
+                'one with "hanoinet node init", or set HANOINET_DATA_DIR to the node\'s folder'
+            )
+    return open_store(url)
 
 
 def authorities(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -54,5 +80,5 @@ def load_context(settings: Settings, now: datetime) -> tuple[NodeContext, Signed
         raise InvalidInput(
             f"this node ({descriptor.id}) is not in directory version {signed.directory.version}"
         )
-    store = open_store(settings.resolved_database_url())
+    store = open_node_store(settings)
     return NodeContext(descriptor.id, keys, signed.directory, store), signed
