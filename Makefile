@@ -38,10 +38,10 @@ typecheck: install
 # Two workers (pytest-xdist), one test file each at a time: the machines have two cores, and
 # much of the suite waits on subprocesses, sockets and fsync rather than computing. The
 # schemathesis tests run on their own after: under xdist its one test per API operation
-# collapses into a single item.
+# collapses into a single item. --durations=25 keeps the slowest tests in sight (issue 22).
 OPENAPI_TESTS = tests/web/test_openapi.py
 pytest: install
-	HANOINET_REQUIRE_POSTGRES=$(if $(CI),1,0) $(BIN)/pytest -q -n 2 --dist loadfile --ignore $(OPENAPI_TESTS)
+	HANOINET_REQUIRE_POSTGRES=$(if $(CI),1,0) $(BIN)/pytest -q -n 2 --dist loadfile --durations=25 --ignore $(OPENAPI_TESTS)
 	HANOINET_REQUIRE_POSTGRES=$(if $(CI),1,0) $(BIN)/pytest -q $(OPENAPI_TESTS)
 
 bench: install
