@@ -1101,3 +1101,21 @@ def test_no_page_shows_a_date_in_figures_only(web_node: Node, lang: str) -> None
     month = {"en": "November", "ar": "2026-11-24 03:", "zh": "11月", "fr": "novembre"}
     month |= {"ru": "ноября", "es": "noviembre"}
     assert month[lang] in pages[f"/requests/{kept}"]
+
+
+def test_a_draft_without_a_requested_state_shows_a_dash_and_the_version_reads_left_to_right(
+    node: Node,
+) -> None:
+    doc = json.loads((EXAMPLES / "preservation-xa-xb.json").read_text("utf-8"))
+    del doc["requested_state"]  # a draft begun on the command line, not yet addressed
+    draft = case_service.new_case(
+        node.store, json.dumps(doc), direction="outgoing", actor="dora", at=T0
+    ).request_id
+    client, _ = first_log_in(node, "dora", "duty_officer")
+    page = client.get("/desk").text
+    row = re.search(rf"<tr[^>]*>(?:(?!</tr>).)*{draft}(?:(?!</tr>).)*</tr>", page, re.S)
+    assert row is not None
+    assert "None" not in row[0] and "<td>—</td>" in row[0]
+    # The footer's "hanoinet 0.1.0" is isolated, so Arabic does not move its full stop.
+    arabic = client.get("/desk", headers={"Accept-Language": "ar"}).text
+    assert re.search(r'<bdi dir="ltr">hanoinet \d', arabic)
