@@ -187,9 +187,15 @@ def deliver() -> Deliver:
     return _deliver
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def serving() -> Serving:
+    """Serve an app on loopback for a block (a plain function: any fixture scope may use it)."""
     return _serving
+
+
+@pytest.fixture(scope="session")
+def free_port() -> Callable[[], int]:
+    return _free_port
 
 
 @pytest.fixture

@@ -9,11 +9,7 @@ alternative and the same figures in a table beside them, which axe accepts as th
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +18,6 @@ from urllib.parse import quote
 
 import pyotp
 import pytest
-import uvicorn
 from argon2 import PasswordHasher
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
@@ -46,29 +41,6 @@ LANGUAGES = ("en", "ar")
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's chromium is not installed (make test installs it)"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def _serving(app: Any, port: int) -> Iterator[None]:
-    """Serve ``app`` with uvicorn on loopback in a thread until the block ends."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the node did not start"
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 # --- the node and what it holds -----------------------------------------------------------------
@@ -175,12 +147,14 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(
+    tmp_path_factory: pytest.TempPathFactory, serving: Any, free_port: Callable[[], int]
+) -> Iterator[Site]:
     monkey = pytest.MonkeyPatch()  # argon2id at its cheapest: the set-up only
     monkey.setattr(users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     at = datetime.now(UTC) - timedelta(minutes=5)
     keys = KeySet.generate(at - timedelta(days=1))
-    port = _free_port()
+    port = free_port()
     entry = d.NodeEntry(
         id="xb-ca",
         state="XB",
@@ -207,7 +181,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     url = f"http://127.0.0.1:{port}"
     try:
         with (
-            _serving(create_app(NodeContext("xb-ca", keys, directory, store)), port),
+            serving(create_app(NodeContext("xb-ca", keys, directory, store)), port),
             sync_playwright() as p,
         ):
             browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
