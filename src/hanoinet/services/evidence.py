@@ -518,19 +518,24 @@ def local_custody(store: Store, package_id: str) -> list[dict[str, Any]]:
     ]
 
 
+def _held(conn: Connection, package_id: str, not_kept: str) -> Any:
+    """The row of a package this node holds: one it sent, or one it received and accepted
+    (a package refused or still arriving has nothing kept; ``not_kept`` says so)."""
+    row = conn.execute(select(evidence).where(evidence.c.id == package_id)).one_or_none()
+    if row is None:
+        raise UnknownCase(f"no evidence package {package_id} on this node")
+    if row.direction == "incoming" and row.state != "accepted":
+        raise InvalidInput(f"{package_id} is {row.state}: {not_kept}")
+    return row
+
+
 def read_custody(
     ctx: NodeContext, folder: Path, package_id: str, *, actor: str, at: datetime
 ) -> tuple[pkg.Verification, list[dict[str, Any]]]:
     """A package held here: its own chain of custody (read from the verified package; an
     audited read) and what happened to it on this node since."""
     with ctx.store.transaction() as conn:
-        row = conn.execute(select(evidence).where(evidence.c.id == package_id)).one_or_none()
-        if row is None:
-            raise UnknownCase(f"no evidence package {package_id} on this node")
-        if row.direction == "incoming" and row.state != "accepted":
-            raise InvalidInput(
-                f"{package_id} is {row.state}: it was not accepted, so there is none to read"
-            )
+        row = _held(conn, package_id, "it was not accepted, so there is none to read")
         audit_log.append(
             conn,
             at=at,
@@ -589,13 +594,7 @@ def verify_held(
     the audit log with its outcome, in one transaction. A package received and refused, or
     still arriving, has nothing kept to verify."""
     with ctx.store.transaction() as conn:
-        row = conn.execute(select(evidence).where(evidence.c.id == package_id)).one_or_none()
-    if row is None:
-        raise UnknownCase(f"no evidence package {package_id} on this node")
-    if row.direction == "incoming" and row.state != "accepted":
-        raise InvalidInput(
-            f"{package_id} is {row.state}: only a package this node accepted is kept to verify"
-        )
+        row = _held(conn, package_id, "only a package this node accepted is kept to verify")
     source = Path(row.path) if row.direction == "outgoing" else folder / row.path
     if not source.is_file():
         raise InvalidInput(f"{package_id}: its file is missing from the evidence folder")
