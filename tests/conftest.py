@@ -8,10 +8,15 @@ reached the PostgreSQL half is skipped with a reason that says so, and
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import sqlite3
+import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy
@@ -37,16 +42,73 @@ def _pg_reachable() -> str | None:
 _PG_PROBLEM = _pg_reachable()
 
 
+_SQLITE_TEMPLATES: dict[str, Path] = {}
+_PG_SCRIPTS: dict[str, list[tuple[str, Any]]] = {}
+"""Per test process and revision: a migrated SQLite file to copy, and the SQL that Alembic ran
+on PostgreSQL to replay. Running the migrations themselves costs a quarter of a second per
+store; most tests need a dozen stores (tests/store/test_db.py checks the copies against a store
+that Alembic migrated)."""
+
+
+def _sqlite_template(revision: str) -> Path:
+    if revision not in _SQLITE_TEMPLATES:
+        folder = Path(tempfile.mkdtemp(prefix="hanoinet-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        template = open_store(f"sqlite:///{folder / 'template.db'}", migrate=False)
+        try:
+            template.migrate(revision)
+        finally:
+            template.dispose()  # the last connection checkpoints the WAL into the file
+        _SQLITE_TEMPLATES[revision] = folder / "template.db"
+    return _SQLITE_TEMPLATES[revision]
+
+
+def _pg_script(revision: str) -> list[tuple[str, Any]]:
+    """What Alembic sends to PostgreSQL to migrate an empty schema to ``revision``: every
+    statement with its parameters, in order, as the driver received them (unqualified: the
+    schema comes from ``search_path``)."""
+    if revision not in _PG_SCRIPTS:
+        sent: list[tuple[str, Any]] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+            sent.append((statement, parameters))
+
+        with schema_store(PG_BASE, revision="base") as template:
+            sqlalchemy.event.listen(template.engine, "before_cursor_execute", record)
+            template.migrate(revision)
+        schema = template.engine.url.query["options"]
+        if any(str(schema).split("=")[-1] in f"{sql} {params}" for sql, params in sent):
+            raise RuntimeError("a migration named its schema; replaying it would be wrong")
+        _PG_SCRIPTS[revision] = sent
+    return _PG_SCRIPTS[revision]
+
+
+@contextmanager
+def _pg_store(revision: str) -> Iterator[Store]:
+    script = _pg_script(revision)
+    with schema_store(PG_BASE, revision="base") as opened:
+        with opened.engine.begin() as conn:
+            cursor = conn.connection.cursor()
+            for statement, parameters in script:
+                cursor.execute(statement, parameters or None)
+        yield opened
+
+
 @contextmanager
 def fresh_store(
     kind: str, folder: Path, name: str = "hanoinet", revision: str = "head"
 ) -> Iterator[Store]:
     """An empty store of ``kind`` (sqlite or postgresql) migrated to ``revision``, dropped
-    afterwards."""
+    afterwards. Made from a template migrated once per test process, not migrated again."""
     if kind == "sqlite":
+        folder.mkdir(parents=True, exist_ok=True)
+        with (
+            closing(sqlite3.connect(_sqlite_template(revision))) as source,
+            closing(sqlite3.connect(folder / f"{name}.db")) as target,
+        ):
+            source.backup(target)
         opened = open_store(f"sqlite:///{folder / name}.db", migrate=False)
         try:
-            opened.migrate(revision)
             yield opened
         finally:
             opened.dispose()
@@ -55,7 +117,7 @@ def fresh_store(
         if os.environ.get("HANOINET_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL required but unreachable at {PG_BASE}: {_PG_PROBLEM}")
         pytest.skip(f"PostgreSQL unreachable at {PG_BASE}: {_PG_PROBLEM}")
-    with schema_store(PG_BASE, revision=revision) as opened:
+    with _pg_store(revision) as opened:
         yield opened
 
 

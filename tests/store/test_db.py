@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from hanoinet.errors import SchemaTooNew
-from hanoinet.store import Store
+from hanoinet.store import Store, open_store, schema_store
 from hanoinet.store.db import head_revision
 
 
@@ -57,6 +57,50 @@ def _index_definition(sql: str) -> str:
     sql = sql.replace(" using btree", "")
     sql = re.sub(r"::(text|character varying)", "", sql)
     return re.sub(r"[\s()]", "", sql)
+
+
+def _described(store: Store) -> dict[str, Any]:
+    """Everything the database says of its schema, and the revision it records."""
+    found = inspect(store.engine)
+    tables: dict[str, Any] = {}
+    for table in sorted(found.get_table_names()):
+        tables[table] = (
+            [
+                (c["name"], str(c["type"]), c["nullable"], str(c["default"]))
+                for c in found.get_columns(table)
+            ],
+            found.get_pk_constraint(table),
+            sorted(map(repr, found.get_foreign_keys(table))),
+            sorted(map(repr, found.get_indexes(table))),
+            sorted(map(repr, found.get_unique_constraints(table))),
+            sorted(map(repr, found.get_check_constraints(table))),
+        )
+    with store.engine.connect() as conn:
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    return {"tables": tables, "version": version}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("revision", ["head", "0012"])
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+def test_the_tests_stores_are_what_the_migrations_make(
+    kind: str, revision: str, tmp_path: Path, store_factory: Any
+) -> None:
+    """The test suite's stores are copied from a template (SQLite) or made by replaying the
+    SQL the migrations sent (PostgreSQL): the same schema as running the migrations."""
+    with store_factory(kind, tmp_path, "copied", revision) as copied:
+        if kind == "sqlite":
+            migrated = open_store(f"sqlite:///{tmp_path / 'migrated.db'}", migrate=False)
+            try:
+                migrated.migrate(revision)
+                assert _described(copied) == _described(migrated)
+            finally:
+                migrated.dispose()
+        else:
+            base = copied.engine.url.set(query={}).render_as_string(hide_password=False)
+            with schema_store(base, revision=revision) as migrated:
+                assert _described(copied) == _described(migrated)
+        assert copied.current_revision() == (head_revision() if revision == "head" else revision)
 
 
 # SQLAlchemy and Alembic say so when they meet SQLite's index on an expression; that index is
