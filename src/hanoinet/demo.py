@@ -4,7 +4,8 @@ Aurelia (XA), Borealis (XB) and Caldera (XC) are fictional demo States. The
 demo creates, in a fresh folder, a directory authority and one node per State
 (its own keys and SQLite database), issues and distributes the signed
 directory, starts each node's server and worker as separate processes on free
-loopback ports, then runs the story with real ``hanoinet`` commands:
+loopback ports, then runs the story with real ``hanoinet`` commands (run in the demo's own
+process, each with its node's environment, as a shell would run them):
 
 1. an emergency disclosure through the 24/7 network (41), acknowledged and executed;
 2. a preservation request (42), acknowledged and preserved;
@@ -24,6 +25,8 @@ notices or does between commands starts with ``...``.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
@@ -52,6 +55,29 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _hanoinet(args: tuple[str, ...], env: dict[str, str]) -> tuple[int, str, str]:
+    """Run ``hanoinet *args`` in this process with exactly ``env`` as its environment: the same
+    command, output and exit code as in a shell, without a second or more of start-up for each
+    of the story's hundred-odd commands. Returns the exit code, stdout and stderr."""
+    from hanoinet.cli.main import app
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                app(args=list(args), prog_name="hanoinet")
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return code, out.getvalue(), err.getvalue()
 
 
 class Demo:
@@ -85,25 +111,16 @@ class Demo:
         label = f"[{NODES[node][1]}] " if node else "[secretariat] "
         if show:
             print(f"{label}$ hanoinet {shlex.join(args)}", flush=True)
-        env = self.env(node) | (extra or {})
-        result = subprocess.run(
-            [sys.executable, "-m", "hanoinet", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if show and result.stdout.strip():
+        code, stdout, stderr = _hanoinet(args, self.env(node) | (extra or {}))
+        if show and stdout.strip():
             # Indented as a whole: a command's own indentation (its first line's too) stays.
-            lines = result.stdout.rstrip().split("\n")
+            lines = stdout.rstrip().split("\n")
             while not lines[0].strip():
                 lines.pop(0)
             print("\n".join(f"    {line}" if line else "" for line in lines), flush=True)
-        if result.returncode != 0 and check:
-            raise RuntimeError(
-                f"hanoinet {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}"
-            )
-        return result.stdout
+        if code != 0 and check:
+            raise RuntimeError(f"hanoinet {' '.join(args)} failed ({code}): {stderr.strip()}")
+        return stdout
 
     def json(self, node: str, *args: str) -> Any:
         return json.loads(self.run(node, *args, "--json", show=False))
