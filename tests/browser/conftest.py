@@ -1,7 +1,10 @@
 """What the browser tests share: one Debian chromium (/usr/bin/chromium) per test module driven
 by Playwright (never a downloaded browser), nodes served by uvicorn on loopback, Aurelia (XA)
 and Borealis (XB) side by side, the first log-in, the worker's delivery, and each step saved
-as a screenshot in test-artifacts/screenshots/ and checked with axe-core.
+as a screenshot in test-artifacts/screenshots/ and checked with axe-core. The screenshots are
+for people to look at: CI (``CI=true``), which keeps no artifacts, takes none (they cost a
+third of a second each, some 250 of them); ``HANOINET_SCREENSHOTS=1`` takes them anyway and
+``=0`` never. No assertion reads them.
 
 With --import-mode=importlib a test module cannot import this file: the helpers reach the
 tests as fixtures (``step``, ``log_in``, ``deliver``, ``serving``, ``lone_node``,
@@ -9,6 +12,7 @@ tests as fixtures (``step``, ``log_in``, ``deliver``, ``serving``, ``lone_node``
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -109,11 +113,25 @@ def _lone_node(node_id: str, name: str) -> tuple[datetime, KeySet, int, d.Direct
     return at, keys, port, directory
 
 
+def _screenshots() -> bool:
+    wanted = os.environ.get("HANOINET_SCREENSHOTS")
+    if wanted in {"0", "1"}:
+        return wanted == "1"
+    return os.environ.get("CI", "").lower() not in {"true", "1"}
+
+
+def _shoot(page: Page, name: str) -> None:
+    """The whole page as test-artifacts/screenshots/<name>.png, for people to look at (not in
+    CI: see the module's docstring)."""
+    if _screenshots():
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
 def _step(page: Page, name: str, *, axe: bool = True) -> None:
     """Save a screenshot of this step and check it with axe-core (``axe=False``: a page
     already checked in this language, seen again for what it now says)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    _shoot(page, name)
     if not axe:
         return
     results = Axe().run(page)
@@ -175,6 +193,11 @@ def _deliver(ctx: NodeContext) -> list[str]:
 @pytest.fixture
 def step() -> Step:
     return _step
+
+
+@pytest.fixture(scope="session")
+def shoot() -> Callable[[Page, str], None]:
+    return _shoot
 
 
 @pytest.fixture

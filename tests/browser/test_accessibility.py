@@ -33,7 +33,6 @@ from hanoinet.web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "test-artifacts" / "screenshots"
 EXAMPLES = ROOT / "examples"
 PASSWORD = "correct horse battery staple"
 LANGUAGES = ("en", "ar")
@@ -288,7 +287,9 @@ def _violations(page: Page) -> list[str]:
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("visit", VISITS, ids=lambda v: v.name)
-def test_no_accessibility_violation(site: Site, visit: Visit, lang: str) -> None:
+def test_no_accessibility_violation(
+    site: Site, visit: Visit, lang: str, shoot: Callable[[Page, str], None]
+) -> None:
     page = site.contexts[visit.who].new_page()
     try:
         path = visit.path.format(**site.ids)
@@ -298,8 +299,7 @@ def test_no_accessibility_violation(site: Site, visit: Visit, lang: str) -> None
         if visit.then is not None:
             visit.then(page, site)
             expect(page.locator("html")).to_have_attribute("lang", lang)
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"a11y-{visit.name}-{lang}.png"), full_page=True)
+        shoot(page, f"a11y-{visit.name}-{lang}")
         problems = _violations(page)
         assert problems == [], f"{visit.name} ({lang}, {page.url}): {problems}"
     finally:
