@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from importlib import resources
+
 import pytest
 
 from hanoinet.convention.loader import parse_yaml, validate
@@ -50,3 +53,31 @@ def test_missing_field_is_reported_at_the_item() -> None:
         ConventionDataError, match=r"provisions.yaml:2: provisions.0.verified: Field required"
     ):
         validate(ProvisionsFile, parse_yaml(text, "provisions.yaml"), "provisions.yaml")
+
+
+def test_the_parsed_copy_holds_every_packaged_yaml_file_as_it_is_now() -> None:
+    """parsed.json is current: regenerate it with ``python -m hanoinet.convention``."""
+    from hanoinet.convention import loader
+
+    current = json.loads(
+        resources.files("hanoinet.convention").joinpath(loader.PARSED).read_text("utf-8")
+    )
+    assert current == loader.parsed_copy(), "run: .venv/bin/python -m hanoinet.convention"
+    assert len(current) == len(loader.packaged_yaml()) >= 14
+
+
+def test_a_text_the_parsed_copy_does_not_hold_is_read_as_yaml_and_errors_keep_their_line() -> None:
+    from hanoinet.convention import loader
+
+    text = resources.files("hanoinet.convention.data").joinpath("periods.yaml").read_text("utf-8")
+    packaged = loader.load_text(PeriodsFile, text, "periods.yaml")
+    edited = loader.load_text(PeriodsFile, text + "\n", "periods.yaml")  # not in the copy
+    assert edited == packaged
+    broken = text.replace("value: 90", "value: ninety", 1)
+    assert broken != text
+    with pytest.raises(ConventionDataError, match=r"periods.yaml:(\d+)") as caught:
+        loader.load_text(PeriodsFile, broken, "periods.yaml")
+    assert f"periods.yaml:{text[: text.index('value: 90')].count(chr(10)) + 1}" in str(caught.value)
+    # A text the copy holds, validated into the wrong model, is reported from the YAML too.
+    with pytest.raises(ConventionDataError, match=r"periods.yaml:\d+: .*provisions"):
+        loader.load_text(ProvisionsFile, text, "periods.yaml")

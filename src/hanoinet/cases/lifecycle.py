@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hanoinet.cases.approval import Approval
 from hanoinet.convention import convention
-from hanoinet.convention.loader import parse_yaml, validate
+from hanoinet.convention.loader import load_text
 from hanoinet.convention.model import ArticleKey
 from hanoinet.errors import TransitionRefused
 
@@ -83,7 +83,7 @@ class LifecycleFile(_Frozen):
 @cache
 def lifecycle() -> LifecycleFile:
     text = resources.files("hanoinet.cases.data").joinpath("lifecycle.yaml").read_text("utf-8")
-    data = validate(LifecycleFile, parse_yaml(text, "lifecycle.yaml"), "lifecycle.yaml")
+    data = load_text(LifecycleFile, text, "lifecycle.yaml")
     forms = set(convention().forms)
     for t in data.transitions:
         for state in (*t.from_, t.to):

@@ -5,16 +5,23 @@ path, so the loader builds mappings and sequences that remember the line of
 each key and item; a validation error is then reported at the line of the
 deepest part of its path that exists in the file. Duplicate keys, which YAML
 parsers silently merge, are rejected.
+
+Packaged files are read from ``parsed.json``, their parsed copy, when it holds the very same
+text (``load_text``): YAML is parsed, and PyYAML imported, only for a text it does not hold
+or to report an error at its line.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
+from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from hanoinet.errors import ConventionDataError
@@ -38,30 +45,43 @@ class LineList(list[Any]):
     item_lines: list[int]
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """libyaml's parser when PyYAML has it (ten times faster: every command starts sooner)."""
+@cache
+def _loader() -> type:
+    """PyYAML's safe loader, with libyaml's parser when PyYAML has it (ten times faster), whose
+    mappings and sequences remember their lines; dates stay strings (the models parse them, so
+    a bad date is reported like any other field). Imported only when a text must be parsed."""
+    import yaml
 
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        pass
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
-    loader.flatten_mapping(node)
-    result = LineDict()
-    result.line = node.start_mark.line + 1
-    result.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        if key in result:
-            raise _DuplicateKey(key, line, result.key_lines[key])
-        result[key] = loader.construct_object(value_node, deep=True)
-        result.key_lines[key] = line
-    return result
+    def mapping(loader: Any, node: Any) -> LineDict:
+        loader.flatten_mapping(node)
+        result = LineDict()
+        result.line = node.start_mark.line + 1
+        result.key_lines = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in result:
+                raise _DuplicateKey(key, line, result.key_lines[key])
+            result[key] = loader.construct_object(value_node, deep=True)
+            result.key_lines[key] = line
+        return result
 
+    def sequence(loader: Any, node: Any) -> LineList:
+        result = LineList(loader.construct_object(child, deep=True) for child in node.value)
+        result.line = node.start_mark.line + 1
+        result.item_lines = [child.start_mark.line + 1 for child in node.value]
+        return result
 
-def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
-    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
-    result.line = node.start_mark.line + 1
-    result.item_lines = [child.start_mark.line + 1 for child in node.value]
-    return result
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, sequence)
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader
 
 
 class _DuplicateKey(Exception):
@@ -70,24 +90,67 @@ class _DuplicateKey(Exception):
         self.line = line
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
-# Dates stay strings: the models parse them, so a bad date is reported like any other field.
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def parse_yaml(text: str, name: str) -> Any:
     """Parse YAML text, rejecting duplicate keys; errors name ``name`` and the line."""
+    import yaml
+
     try:
-        return yaml.load(text, Loader=_Loader)
+        return yaml.load(text, Loader=_loader())
     except _DuplicateKey as exc:
         raise ConventionDataError(name, exc.line, str(exc)) from None
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
         raise ConventionDataError(name, line, f"not valid YAML: {exc.problem}") from None
+
+
+PARSED = "parsed.json"
+"""Every YAML file packaged with hanoinet, parsed, by the SHA-256 of its text: reading it is
+thirty times faster than parsing the YAML, which every command that checks a request or reads
+the Convention would otherwise do at start-up. Generated by ``python -m
+hanoinet.convention``; a test fails when it is not current, and a text it does not hold
+(an edited file, a node's own designations) is parsed as YAML."""
+
+
+@cache
+def _parsed() -> dict[str, str]:
+    try:
+        index: dict[str, str] = json.loads(
+            resources.files("hanoinet.convention").joinpath(PARSED).read_bytes()
+        )
+    except FileNotFoundError:
+        return {}
+    return index
+
+
+def load_text(model: type[M], text: str, name: str) -> M:
+    """``text`` (YAML) validated into ``model``: from the parsed copy when it holds this very
+    text, else parsed; an error is always reported from the YAML, at its line."""
+    known = _parsed().get(hashlib.sha256(text.encode("utf-8")).hexdigest())
+    if known is not None:
+        try:
+            return model.model_validate(json.loads(known))
+        except ValidationError:
+            pass  # reported below, with the line
+    return validate(model, parse_yaml(text, name), name)
+
+
+def packaged_yaml() -> dict[str, str]:
+    """Every YAML file in the hanoinet package: its path in the package -> its text."""
+    root = Path(str(resources.files("hanoinet")))
+    return {
+        path.relative_to(root).as_posix(): path.read_text(encoding="utf-8")
+        for path in sorted(root.rglob("*.yaml"))
+    }
+
+
+def parsed_copy() -> dict[str, str]:
+    """What ``parsed.json`` must hold: each packaged YAML text's SHA-256 -> its data as JSON."""
+    return {
+        hashlib.sha256(text.encode("utf-8")).hexdigest(): json.dumps(
+            parse_yaml(text, name), ensure_ascii=False, sort_keys=True
+        )
+        for name, text in packaged_yaml().items()
+    }
 
 
 def line_of(data: Any, path: Sequence[int | str]) -> int | None:
@@ -128,4 +191,4 @@ def data_root() -> Traversable:
 def load_file(model: type[M], filename: str, root: Traversable | None = None) -> M:
     """Load ``filename`` from ``root`` (default: the packaged data folder) into ``model``."""
     text = (root or data_root()).joinpath(filename).read_text(encoding="utf-8")
-    return validate(model, parse_yaml(text, filename), filename)
+    return load_text(model, text, filename)

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from hanoinet.convention import convention
-from hanoinet.convention.loader import parse_yaml, validate
+from hanoinet.convention.loader import load_text
 from hanoinet.errors import ConventionDataError
 from hanoinet.law.document import RequestDocument
 
@@ -39,7 +39,7 @@ def clauses() -> tuple[Clause, ...]:
     """Every clause, checked against the Convention data: each article key and form exists."""
     name = "clauses.yaml"
     text = (resources.files("hanoinet.documents.data") / name).read_text(encoding="utf-8")
-    loaded = validate(ClausesFile, parse_yaml(text, name), name)
+    loaded = load_text(ClausesFile, text, name)
     catalog = convention()
     for clause in loaded.clauses:
         catalog.key(clause.article)  # raises UnknownArticle on a key the Convention lacks

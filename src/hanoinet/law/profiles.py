@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from hanoinet.convention import convention
-from hanoinet.convention.loader import parse_yaml, validate
+from hanoinet.convention.loader import load_text
 
 
 class _Frozen(BaseModel):
@@ -108,7 +108,7 @@ def judge(
 
 def _load(path: str) -> ProfilesFile:
     text = resources.files("hanoinet.law.data").joinpath(path).read_text(encoding="utf-8")
-    return validate(ProfilesFile, parse_yaml(text, path), path)
+    return load_text(ProfilesFile, text, path)
 
 
 @cache

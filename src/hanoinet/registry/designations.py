@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from hanoinet.convention.loader import parse_yaml, validate
+from hanoinet.convention.loader import load_text
 
 Channel = Literal[
     "central_authority", "point_of_contact", "interpol", "diplomatic", "law_enforcement"
@@ -68,7 +68,7 @@ def _load(path: str, model: type[DesignationsFile]) -> DesignationsFile:
     from importlib import resources
 
     text = resources.files("hanoinet.registry.data").joinpath(path).read_text(encoding="utf-8")
-    return validate(model, parse_yaml(text, path), path)
+    return load_text(model, text, path)
 
 
 @cache
@@ -93,5 +93,5 @@ def demo_states() -> dict[str, DemoState]:
 
     path = "demo/states.yaml"
     text = resources.files("hanoinet.registry.data").joinpath(path).read_text(encoding="utf-8")
-    data = validate(DemoStatesFile, parse_yaml(text, path), path)
+    data = load_text(DemoStatesFile, text, path)
     return {s.code: s for s in data.states}

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from hanoinet.cases.lifecycle import lifecycle
 from hanoinet.convention import convention
-from hanoinet.convention.loader import parse_yaml, validate
+from hanoinet.convention.loader import load_text
 from hanoinet.errors import ConventionDataError
 
 FILE = "measures.yaml"
@@ -79,7 +79,7 @@ def definitions() -> Definitions:
     """The definitions, each action checked against the lifecycle table and each article key
     against the Convention data; a milestone's actions must be the requested State's."""
     text = (resources.files("hanoinet.stats.data") / FILE).read_text(encoding="utf-8")
-    loaded = validate(Definitions, parse_yaml(text, FILE), FILE)
+    loaded = load_text(Definitions, text, FILE)
     by_action: dict[str, set[str]] = {}
     for t in lifecycle().transitions:
         by_action.setdefault(t.action, set()).add(t.by)
