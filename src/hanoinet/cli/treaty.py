@@ -7,9 +7,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from hanoinet.cli.output import console, iso, parse_date, print_json, read_text, user_errors
+from hanoinet.cli.output import (
+    console,
+    iso,
+    parse_date,
+    print_json,
+    print_table,
+    read_text,
+    user_errors,
+)
 from hanoinet.registry import (
     TreatyAction,
     packaged_actions,
@@ -94,20 +101,22 @@ def _print_status(status: TreatyStatus, record: str, day: date) -> None:
             f"Entry into force: {verb} {iso(status.entry_into_force)} "
             f"(40th instrument deposited {iso(status.fortieth_deposit)}; art. 65(1))"
         )
-    table = Table(title="Participants", title_justify="left")
-    for column in ("Participant", "Code", "Signed", "Instrument", "Deposit", "In force for it"):
-        table.add_column(column)
-    for p in status.participants:
-        table.add_row(
-            p.name,
-            p.code,
-            iso(p.signed),
-            (p.instrument.value if p.instrument else "—")
-            + ("" if p.counted or not p.deposit else " (REIO, not counted)"),
-            iso(p.deposit),
-            iso(p.in_force_for_party),
-        )
-    console.print(table)
+    print_table(
+        "Participants",
+        ("Participant", "Code", "Signed", "Instrument", "Deposit", "In force for it"),
+        [
+            (
+                p.name,
+                p.code,
+                iso(p.signed),
+                (p.instrument.value if p.instrument else "—")
+                + ("" if p.counted or not p.deposit else " (REIO, not counted)"),
+                iso(p.deposit),
+                iso(p.in_force_for_party),
+            )
+            for p in status.participants
+        ],
+    )
     if status.not_counted:
         console.print(
             "Not counted (unconfirmed or undated; use --include-unconfirmed for dated ones):"
