@@ -1,4 +1,5 @@
-"""The custody graph's CASE validation: the same answer as case-utils' own ``case_validate``."""
+"""The custody graph's CASE validation: the same answer as case-utils' own ``case_validate``,
+which reads the ontology afresh for every call."""
 
 from __future__ import annotations
 
@@ -70,8 +71,11 @@ def _case_utils(graph: dict[str, Any], folder: Path) -> bool:
 def test_the_answer_is_case_validate_s(change: str | None, tmp_path: Path) -> None:
     graph = _graph() if change is None else _broken(change)
     ours = custody.validate(json.dumps(graph).encode())
-    assert ours.conforms is _case_utils(graph, tmp_path)
     assert ours.conforms is (change is None)
+    if change is None or "superclass" in change:
+        # case_validate itself (three seconds a call) on the graph that conforms and on the
+        # one that needs the ontology mixed in as it mixes it; the others only fail
+        assert ours.conforms is _case_utils(graph, tmp_path)
     if change == "a class the ontology does not define":
         assert "Organisation" in ours.report  # named, not only counted
     elif change is not None:

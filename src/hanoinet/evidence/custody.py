@@ -303,7 +303,7 @@ def _ontology() -> tuple[Any, Any]:
     ontology = get_ontology_graph(None, None)
     disable_tbox_review(ontology)
     axioms = rdflib.Graph()
-    inoculate(axioms, ontology)
+    inoculate(axioms, ontology)  # type: ignore[arg-type]  # a Graph is all it uses
     return ontology, axioms
 
 
