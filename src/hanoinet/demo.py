@@ -122,6 +122,14 @@ class Demo:
             raise RuntimeError(f"hanoinet {' '.join(args)} failed ({code}): {stderr.strip()}")
         return stdout
 
+    def call(
+        self, node: str | None, *args: str, extra: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``hanoinet *args`` as ``node``, in this process, unshown: its exit code, stdout and
+        stderr (for tests of the commands, which need no second interpreter for each)."""
+        code, stdout, stderr = _hanoinet(args, self.env(node) | (extra or {}))
+        return subprocess.CompletedProcess(["hanoinet", *args], code, stdout, stderr)
+
     def json(self, node: str, *args: str) -> Any:
         return json.loads(self.run(node, *args, "--json", show=False))
 

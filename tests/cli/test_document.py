@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,13 +26,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> demo.Demo:
 
 
 def _run(cluster: demo.Demo, node: str | None, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hanoinet", *args],
-        env=cluster.env(node),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return cluster.call(node, *args)
 
 
 def _json(cluster: demo.Demo, node: str | None, *args: str) -> Any:

@@ -54,14 +54,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> demo.Demo:
 def _run(
     cluster: demo.Demo, node: str | None, *args: str, extra: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = cluster.env(node) | (extra or {})
-    return subprocess.run(
-        [sys.executable, "-m", "hanoinet", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return cluster.call(node, *args, extra=extra)
 
 
 def _files(tmp_path: Path) -> Path:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +30,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> demo.Demo:
 
 
 def _run(cluster: demo.Demo, node: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hanoinet", "stats", *args],
-        env=cluster.env(node),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return cluster.call(node, "stats", *args)
 
 
 def _json(cluster: demo.Demo, node: str, *args: str) -> Any:
