@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy
+from argon2 import PasswordHasher
 
 from hanoinet.store import Store, open_store, schema_store
 
@@ -119,6 +120,19 @@ def fresh_store(
         pytest.skip(f"PostgreSQL unreachable at {PG_BASE}: {_PG_PROBLEM}")
     with _pg_store(revision) as opened:
         yield opened
+
+
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id at its cheapest in every test (a test of the real parameters sets
+    ``users._HASHER`` back): at its real cost, 150 ms a hash, made fixtures that add a few
+    users take half a second."""
+    from hanoinet.services import users
+
+    monkeypatch.setattr(users, "_HASHER", FAST_HASHER)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -10,7 +10,6 @@ from typing import Any
 
 import pyotp
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from hanoinet.errors import AccountRefused, InvalidInput, LoginRefused
@@ -24,13 +23,6 @@ T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 STEP = timedelta(seconds=30)
 NEW = "correct horse battery staple"
 INITIAL = "initial-password-given-once"
-
-
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        users_service, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
 
 
 def enrolled(store: Store, name: str, role: str = "duty_officer") -> str:

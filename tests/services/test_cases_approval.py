@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from hanoinet.cases.approval import Policy
@@ -25,7 +24,6 @@ from hanoinet.store.schema import events, outbox
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "preservation-xa-xb.json"
 TEXT = EXAMPLE.read_text("utf-8")
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
-FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 PEOPLE: dict[str, Role] = {
     "rita": "requester",
     "carl": "central_authority_officer",
@@ -37,8 +35,7 @@ PEOPLE: dict[str, Role] = {
 
 
 @pytest.fixture
-def node(store: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
-    monkeypatch.setattr(users, "_HASHER", FAST_HASHER)
+def node(store: Store) -> Store:
     for name, role in PEOPLE.items():
         users.create_user(store, name, role, actor="admin", at=T0)
     return store

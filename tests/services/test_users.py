@@ -30,14 +30,6 @@ STEP = timedelta(seconds=30)
 T1 = T0 + STEP
 """The first moment after ``enrolled``'s set-up (at T0) whose code opens a log-in."""
 REAL_HASHER = users_service._HASHER
-FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-
-
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """argon2id with the cheapest parameters: the flows below hash and verify dozens of times
-    (the real parameters are checked in ``test_the_hash_uses_argon2_cffi_defaults``)."""
-    monkeypatch.setattr(users_service, "_HASHER", FAST_HASHER)
 
 
 def test_the_hash_uses_argon2_cffi_defaults(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,6 @@ from typing import Any
 
 import pyotp
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select, update
 
@@ -40,13 +39,7 @@ from ..services.test_transfer import _send, world  # noqa: F401  (the fixture)
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PASSWORD = "correct horse battery staple"
-FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 UNCONFIRMED = "para. number unconfirmed"
-
-
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users, "_HASHER", FAST_HASHER)
 
 
 @dataclass
