@@ -24,7 +24,6 @@ from . import test_pages_evidence
 from .test_pages_evidence import T0, Desk
 
 desk = test_pages_evidence.desk  # the fixture: a node with a request received and one sent
-fast_hashing = test_pages_evidence.fast_hashing
 
 
 def _audited(store: Store, action: str) -> list[Any]:
