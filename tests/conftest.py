@@ -13,8 +13,9 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import uuid
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import pytest
 import sqlalchemy
 from argon2 import PasswordHasher
 
-from hanoinet.store import Store, open_store, schema_store
+from hanoinet.store import Store, open_store
 
 PG_BASE = os.environ.get(
     "HANOINET_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -45,6 +46,7 @@ _PG_PROBLEM = _pg_reachable()
 
 _SQLITE_TEMPLATES: dict[str, Path] = {}
 _PG_SCRIPTS: dict[str, list[tuple[str, Any]]] = {}
+_PG_ADMIN: list[sqlalchemy.Engine] = []
 """Per test process and revision: a migrated SQLite file to copy, and the SQL that Alembic ran
 on PostgreSQL to replay. Running the migrations themselves costs a quarter of a second per
 store; most tests need a dozen stores (tests/store/test_db.py checks the copies against a store
@@ -64,6 +66,32 @@ def _sqlite_template(revision: str) -> Path:
     return _SQLITE_TEMPLATES[revision]
 
 
+def _pg_admin() -> sqlalchemy.Engine:
+    if not _PG_ADMIN:
+        _PG_ADMIN.append(sqlalchemy.create_engine(PG_BASE))
+        atexit.register(_PG_ADMIN[0].dispose)
+    return _PG_ADMIN[0]
+
+
+@contextmanager
+def _pg_schema(replay: list[tuple[str, Any]]) -> Iterator[Store]:
+    """A store in a new, empty schema, after ``replay``; the schema is dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with _pg_admin().begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        conn.exec_driver_sql(f"SET LOCAL search_path TO {schema}")  # until the commit
+        cursor = conn.connection.cursor()
+        for statement, parameters in replay:
+            cursor.execute(statement, parameters)
+    opened = open_store(f"{PG_BASE}?options=-csearch_path%3D{schema}", migrate=False)
+    try:
+        yield opened
+    finally:
+        opened.dispose()
+        with _pg_admin().begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+
+
 def _pg_script(revision: str) -> list[tuple[str, Any]]:
     """What Alembic sends to PostgreSQL to migrate an empty schema to ``revision``: every
     statement with its parameters, in order, as the driver received them (unqualified: the
@@ -74,25 +102,31 @@ def _pg_script(revision: str) -> list[tuple[str, Any]]:
         def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
             sent.append((statement, parameters))
 
-        with schema_store(PG_BASE, revision="base") as template:
+        with _pg_schema([]) as template:
             sqlalchemy.event.listen(template.engine, "before_cursor_execute", record)
             template.migrate(revision)
-        schema = template.engine.url.query["options"]
-        if any(str(schema).split("=")[-1] in f"{sql} {params}" for sql, params in sent):
+            schema = str(template.engine.url.query["options"]).split("=")[-1]
+        if any(schema in f"{sql} {params}" for sql, params in sent):
             raise RuntimeError("a migration named its schema; replaying it would be wrong")
         _PG_SCRIPTS[revision] = sent
     return _PG_SCRIPTS[revision]
 
 
-@contextmanager
-def _pg_store(revision: str) -> Iterator[Store]:
-    script = _pg_script(revision)
-    with schema_store(PG_BASE, revision="base") as opened:
-        with opened.engine.begin() as conn:
-            cursor = conn.connection.cursor()
-            for statement, parameters in script:
-                cursor.execute(statement, parameters or None)
-        yield opened
+def _batched(script: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """Consecutive statements without parameters joined into one (one round trip to the server
+    instead of eighty: PostgreSQL runs several statements sent together without parameters)."""
+    batches: list[tuple[str, Any]] = []
+    for statement, parameters in script:
+        if not parameters and batches and not batches[-1][1]:
+            batches[-1] = (f"{batches[-1][0]};\n{statement}", None)
+        else:
+            batches.append((statement, parameters or None))
+    return batches
+
+
+def _pg_store(revision: str) -> AbstractContextManager[Store]:
+    """A schema of its own, made by replaying the migrations' SQL on one pooled connection."""
+    return _pg_schema(_batched(_pg_script(revision)))
 
 
 @contextmanager
