@@ -19,7 +19,7 @@ from hanoinet.services import cases as case_service
 from hanoinet.services import users
 from hanoinet.web.case_view import leaves
 
-from .test_pages import FAST_HASHER, T0, Node, action_buttons, csrf_of, first_log_in, make_node
+from .test_pages import T0, Node, action_buttons, csrf_of, first_log_in, make_node
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DOCUMENTS = sorted(
@@ -33,11 +33,6 @@ DOCUMENTS = sorted(
 """Every illustrative request the project ships: each form the demo sends."""
 LEAF = re.compile(r'<data value="([^"]*)" data-field="([^"]+)">')
 CLI_OR_CODE = re.compile(r"--[a-z]|\b[a-z]+_[a-z_]+\b")
-
-
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users, "_HASHER", FAST_HASHER)
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from typing import Any
 
 import pyotp
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -36,7 +35,6 @@ from hanoinet.store.schema import events, outbox, requests
 from hanoinet.web.app import create_app
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
-FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 PASSWORD = "correct horse battery staple"
 MISSING = "R-999999"
 CONTINUE = "Continue anyway: the draft is saved"
@@ -75,12 +73,6 @@ COMPLETE: dict[str, Any] = {
     "channel": "point_of_contact",
 }
 """A preservation request from XB to XA with no error: ready to send."""
-
-
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """argon2id with its cheapest parameters (the real ones: tests/services/test_users.py)."""
-    monkeypatch.setattr(users, "_HASHER", FAST_HASHER)
 
 
 # --- a node with a directory of two States, and people logged in ------------------------------

@@ -37,6 +37,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 INITIAL = "initial-password-given-once"
 NEW = "correct horse battery staple"
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+"""For module-scoped fixtures, which run before the root conftest's fast hashing applies."""
 OFF_SITE = [
     "//evil.example",
     "//evil.example/login",
@@ -49,13 +50,6 @@ OFF_SITE = [
     "",
 ]
 """Targets of a redirect that leave this site (or are no path at all): each goes to ``/``."""
-
-
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """argon2id with its cheapest parameters: these tests log in dozens of times (the real
-    parameters are tested in tests/services/test_users.py)."""
-    monkeypatch.setattr(users, "_HASHER", FAST_HASHER)
 
 
 # --- a node, its clock, and people logging in through the pages --------------------------------

@@ -16,7 +16,6 @@ from hanoinet.services import accounts, users
 from hanoinet.store import Store
 
 from .test_pages import (
-    FAST_HASHER,
     INITIAL,
     NEW,
     T0,
@@ -33,11 +32,6 @@ from .test_pages import (
 def node(store: Store) -> Node:
     """A node on SQLite and on PostgreSQL."""
     return make_node(store)
-
-
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users, "_HASHER", FAST_HASHER)
 
 
 def visible(html: str) -> str:
