@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from contextlib import suppress
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -127,10 +128,8 @@ def load_text(model: type[M], text: str, name: str) -> M:
     text, else parsed; an error is always reported from the YAML, at its line."""
     known = _parsed().get(hashlib.sha256(text.encode("utf-8")).hexdigest())
     if known is not None:
-        try:
+        with suppress(ValidationError):  # reported below, from the YAML, at its line
             return model.model_validate(json.loads(known))
-        except ValidationError:
-            pass  # reported below, with the line
     return validate(model, parse_yaml(text, name), name)
 
 
