@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hanoinet import boundedjson
-from hanoinet.boundedjson import TooDeep, TooLarge, depth, loads
+from hanoinet.boundedjson import TooDeep, TooLarge, depth, depth_over, loads
 from hanoinet.errors import InvalidInput
 
 
@@ -25,6 +25,14 @@ def test_a_deep_value_is_refused_before_parsing_with_the_limit_named() -> None:
         loads(deep, max_bytes=1 << 20, what="the message body")
     assert "the message body nests 100000 levels deep; at most 32" in caught.value.message
     assert isinstance(caught.value, InvalidInput)
+
+
+def test_depth_over_counts_brackets_first_and_scans_only_past_the_limit() -> None:
+    assert depth_over(b'{"a": [1, {"b": []}]}', 4) is None
+    assert depth_over(b'{"a": [1, {"b": []}]}', 3) == 4
+    # more brackets than the limit, all in strings or side by side: scanned, and within it
+    assert depth_over(b'[[], [], [], {"x": "[[[[[[[["}]', 3) is None
+    assert depth_over(b"[" * 40 + b"]" * 40, 32) == 40
 
 
 def test_a_large_value_is_refused_before_parsing() -> None:
@@ -57,4 +65,5 @@ def test_depth_agrees_with_the_parsed_value(value: object) -> None:
 
     text = json.dumps(value)
     assert depth(text.encode()) == nesting(value)
+    assert depth_over(text.encode(), 2) == (nesting(value) if nesting(value) > 2 else None)
     assert loads(text, max_bytes=1 << 20, max_depth=boundedjson.MAX_DEPTH + 100) == value

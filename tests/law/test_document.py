@@ -276,6 +276,16 @@ def test_texts_each_within_their_limit_may_not_add_up_past_the_whole(
     assert not [f for f in findings if f.code == "invalid_value"]
 
 
+def test_numbers_that_grow_when_written_out_are_measured_as_written(
+    example: dict[str, Any],
+) -> None:
+    # 140,000 bytes of text, 532,000 as compact JSON: 1e15 is written 1000000000000000.0
+    text = json.dumps(example)[:-1] + ', "x": [' + ",".join(["1e15"] * 28_000) + "]}"
+    assert len(text) < MAX_DOCUMENT_BYTES < len(json.dumps(json.loads(text), separators=(",", ":")))
+    with pytest.raises(RequestTooLarge, match=r"bytes as JSON; .* at most 524,288"):
+        parse_request(text)
+
+
 def test_a_text_too_large_for_any_document_is_refused_before_it_is_parsed() -> None:
     text = "[" + " " * MAX_TEXT_BYTES  # not even JSON: never read as such
     with pytest.raises(RequestTooLarge, match=r"2,097,153 bytes; .* at most 524,288"):

@@ -14,10 +14,10 @@ import typer
 from hanoinet.cli.output import (
     EXIT_BAD_INPUT,
     EXIT_FINDING,
-    console,
     fail,
     parse_date,
     print_json,
+    say,
     user_errors,
 )
 from hanoinet.convention import convention
@@ -49,7 +49,7 @@ def kinds_command(json: Json = False) -> None:
         print_json(shapes.kinds_json())
         return
     for f in forms:
-        console.print(f"{f.key:<28} {f.title} ({', '.join(f.articles)})", markup=False)
+        say(f"{f.key:<28} {f.title} ({', '.join(f.articles)})")
 
 
 @app.command("template")
@@ -153,7 +153,7 @@ def _check_one(file: Path, day: date, ctx: Context, json: bool) -> None:
         print_json(shapes.check_json(doc.kind, day, findings))
     else:
         for line in _report(file, doc, findings, day):
-            console.print(line, markup=False)
+            say(line)
     if has_errors(findings):
         raise typer.Exit(EXIT_FINDING)
 
@@ -182,7 +182,12 @@ def read_request_file(path: Path, label: str = "") -> str:
             size = os.fstat(handle.fileno()).st_size
             if size > MAX_TEXT_BYTES:
                 raise too_large(str(path), size)
-            data = handle.read(MAX_TEXT_BYTES + 1)
+            # What fstat said, and one byte more to see growth; then up to the limit, for a
+            # file that grew or a device that reports no size. Asking for the limit at once
+            # costs a 2 MiB buffer per file.
+            data = handle.read(size + 1)
+            if len(data) > size:
+                data += handle.read(MAX_TEXT_BYTES + 1 - len(data))
     except FileNotFoundError:
         raise NotARequest(f"{label}{path}: no such file") from None
     except IsADirectoryError:

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hanoinet.boundedjson import MAX_DEPTH, depth
+from hanoinet.boundedjson import MAX_DEPTH, depth_over
 from hanoinet.evidence.offer import MAX_CHUNK_SIZE
 from hanoinet.exchange.envelope import MAX_BYTES
 from hanoinet.law.document import MAX_DOCUMENT_BYTES
@@ -123,8 +123,8 @@ class BodyLimits:
             if not message.get("more_body", False):
                 break
         if path.startswith("/api/") and _is_json(scope):
-            found = depth(bytes(body))
-            if found > self.limits.json_depth:
+            found = depth_over(bytes(body), self.limits.json_depth)
+            if found is not None:
                 detail = (
                     f"{where} nests {found} levels deep; at most {self.limits.json_depth} are "
                     "accepted (HANOINET_MAX_JSON_DEPTH)"
