@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from hanoinet.cli.output import console, fail, print_json, user_errors
+from hanoinet.cli.output import fail, print_json, say, user_errors
 from hanoinet.convention import (
     AUTHORITATIVE_TEXT,
     LANGUAGES,
@@ -91,25 +91,22 @@ def article_command(
         )
         return
     translation = "" if title.status == "official" else " (unofficial translation)"
-    console.print(
+    say(
         f"Article {article.number} — {title.text}{translation}{_mark(article.verified, True)}",
-        markup=False,
     )
-    console.print(f"Chapter {chapter.roman}: {chapter_title.text}", markup=False)
-    console.print(f"Authoritative text: {AUTHORITATIVE_TEXT[lang]} (A/RES/79/243, annex)")
+    say(f"Chapter {chapter.roman}: {chapter_title.text}")
+    say(f"Authoritative text: {AUTHORITATIVE_TEXT[lang]} (A/RES/79/243, annex)")
     if provisions:
-        console.print("Provisions (paraphrase, not the text of the Convention):")
+        say("Provisions (paraphrase, not the text of the Convention):")
         for p in provisions:
-            console.print(f"  {p.key}{_mark(p.verified)} {p.text}", markup=False)
+            say(f"  {p.key}{_mark(p.verified)} {p.text}")
     if forms:
-        console.print(
+        say(
             "Cooperation forms citing it: " + ", ".join(f"{f.key} ({f.title})" for f in forms),
-            markup=False,
         )
     for period in periods:
-        console.print(
+        say(
             f"Period: {period.value} {period.unit} — {period.text} ({period.article})",
-            markup=False,
         )
 
 
@@ -136,9 +133,7 @@ def search_command(
         )
         return
     if not hits:
-        console.print(
-            f"Nothing in the Convention's titles or provisions matches '{text}'.", markup=False
-        )
+        say(f"Nothing in the Convention's titles or provisions matches '{text}'.")
         return
     for h in hits:
-        console.print(f"{h.key:<10} {h.text}{_mark(h.verified, '(' not in h.key)}", markup=False)
+        say(f"{h.key:<10} {h.text}{_mark(h.verified, '(' not in h.key)}")

@@ -48,7 +48,7 @@ def _progress(total: int, label: str, quiet: bool) -> Iterator[Callable[[int], N
         DownloadColumn(),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
-        console=err_console,
+        console=err_console.real,
         transient=True,
     ) as bar:
         task = bar.add_task(label, total=total)

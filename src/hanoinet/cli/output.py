@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
-from rich.console import Console
 
 from hanoinet.errors import HanoinetError, InvalidInput
 from hanoinet.isodate import parse_day
@@ -25,11 +24,40 @@ EXIT_OK = 0
 EXIT_FINDING = 1
 EXIT_BAD_INPUT = 2
 
-console = Console(highlight=False, soft_wrap=True)
-if not console.is_terminal:
-    # Piped or captured output: wide tables rather than wrapped cells.
-    console.width = 160
-err_console = Console(stderr=True, highlight=False)
+
+class LazyConsole:
+    """A rich ``Console``, made when first used: importing rich costs about 30 ms, which the
+    commands that print plain lines (``check``, ``treaty status``, ``convention``) need not
+    pay before they answer. ``real`` is the console itself, for what needs one (a progress
+    bar); anything else is passed through."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Any = None
+
+    @property
+    def real(self) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            made = Console(**self._options)
+            if not made.stderr and not made.is_terminal:
+                # Piped or captured output: wide tables rather than wrapped cells.
+                made.width = 160
+            self._console = made
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+console = LazyConsole(highlight=False, soft_wrap=True)
+err_console = LazyConsole(stderr=True, highlight=False)
+
+
+def say(text: object = "") -> None:
+    """One line on stdout as it is written: no markup, no colour, no wrapping."""
+    sys.stdout.write(f"{text}\n")
 
 
 def print_json(data: Any) -> None:

@@ -9,12 +9,12 @@ from typing import Annotated
 import typer
 
 from hanoinet.cli.output import (
-    console,
     iso,
     parse_date,
     print_json,
     print_table,
     read_text,
+    say,
     user_errors,
 )
 from hanoinet.registry import (
@@ -82,22 +82,22 @@ def status_command(
 
 
 def _print_status(status: TreatyStatus, record: str, day: date) -> None:
-    console.print(f"UN Convention against Cybercrime — status on {day.isoformat()}")
-    console.print(f"Record: {record}")
-    console.print(f"Signature: {'open' if status.signature_open else 'closed'} (art. 64)")
-    console.print(f"Signatories: {status.signatories}")
-    console.print(
+    say(f"UN Convention against Cybercrime — status on {day.isoformat()}")
+    say(f"Record: {record}")
+    say(f"Signature: {'open' if status.signature_open else 'closed'} (art. 64)")
+    say(f"Signatories: {status.signatories}")
+    say(
         f"Instruments counted: {status.instruments_counted} of "
         f"{status.instruments_needed} needed (art. 65(1))"
     )
     if status.entry_into_force is None:
-        console.print(
+        say(
             f"Entry into force: not yet; {status.instruments_still_needed} more "
             "instruments needed, then 90 days (art. 65(1))"
         )
     else:
         verb = "in force since" if status.in_force else "enters into force on"
-        console.print(
+        say(
             f"Entry into force: {verb} {iso(status.entry_into_force)} "
             f"(40th instrument deposited {iso(status.fortieth_deposit)}; art. 65(1))"
         )
@@ -118,11 +118,9 @@ def _print_status(status: TreatyStatus, record: str, day: date) -> None:
         ],
     )
     if status.not_counted:
-        console.print(
-            "Not counted (unconfirmed or undated; use --include-unconfirmed for dated ones):"
-        )
+        say("Not counted (unconfirmed or undated; use --include-unconfirmed for dated ones):")
         for a in status.not_counted:
-            console.print(
+            say(
                 f"  ! {a.participant} ({a.code}) {a.action} {iso(a.date, 'date unknown')} "
                 f"— unconfirmed; source: {a.source}"
             )
@@ -170,23 +168,21 @@ def state_command(
         ]
         print_json(data)
         return
-    console.print(f"{entry.name} ({code}) — on {day.isoformat()}: {entry.state}")
-    console.print(f"  Signed: {iso(entry.signed)}")
+    say(f"{entry.name} ({code}) — on {day.isoformat()}: {entry.state}")
+    say(f"  Signed: {iso(entry.signed)}")
     instrument = entry.instrument.value if entry.instrument else "—"
-    console.print(
+    say(
         f"  Instrument: {instrument}, deposited {iso(entry.deposit)}"
         + ("" if entry.counted or entry.deposit is None else " (REIO: not counted, art. 65(1))")
     )
-    console.print(f"  In force for it: {iso(entry.in_force_for_party)} (art. 65)")
+    say(f"  In force for it: {iso(entry.in_force_for_party)} (art. 65)")
     if entry.denunciation_effective:
-        console.print(
+        say(
             f"  Denunciation: notified {iso(entry.denunciation_notified)}, "
             f"effective {iso(entry.denunciation_effective)} (art. 67)"
         )
     if not shown:
-        console.print("  No action of this participant is in the record.")
+        say("  No action of this participant is in the record.")
     for a in shown:
         mark = "" if a.confirmed else " [unconfirmed]"
-        console.print(
-            f"  - {a.action} {iso(a.date, 'date unknown')}{mark}: {a.source}", markup=False
-        )
+        say(f"  - {a.action} {iso(a.date, 'date unknown')}{mark}: {a.source}")

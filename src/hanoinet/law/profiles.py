@@ -22,7 +22,7 @@ from hanoinet.convention.loader import load_text
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class NationalOffence(_Frozen):
