@@ -3,12 +3,19 @@
 The files are written to a temporary folder from the examples and the mix of
 ``bench check`` (complete requests of three forms, an incomplete template of
 every form), each made different by its facts, and a few that
-are not requests at all. Timed twice: ``hanoinet check DIR --json`` as a
-subprocess (the interpreter's start-up and imports included, as a user sees
-it) and the same checks in this process (reading, checking and writing the
-JSON lines). The reference, measured in the same run, is the in-memory check
-rate of ``bench check`` on the same texts: nothing read, nothing written.
-Target: at least 5,000 requests per second on one core.
+are not requests at all. Timed: ``hanoinet check DIR --json`` as a subprocess
+(the interpreter's start-up and imports included, as a user sees it), the same
+command on one of the files (what every run pays once: start-up, imports, the
+first check), and the same checks in this process (reading, checking and
+writing the JSON lines). The reference, measured in the same run, is the
+in-memory check rate of ``check_text`` on the same texts: nothing read,
+nothing written.
+
+Target: at least 5,000 requests per second on one core, end to end past the
+start-up: each file after the first, ``(files - 1) / (folder - one file)``.
+The start-up has a target of its own (``bench startup``, at most 0.3 s); with
+it counted, 1,000 files at 5,000 a second would have to take 0.2 s in all,
+less than the start-up that target allows.
 """
 
 from __future__ import annotations
@@ -91,12 +98,11 @@ def run(files: int = 1000, runs: int = 3) -> dict[str, Any]:
                     f"hanoinet check exited {done.returncode} with {lines} lines: "
                     f"{done.stderr.decode(errors='replace')[-500:]}"
                 )
+        one = [*command[:4], str(paths[0]), *command[5:]]
         startup: list[float] = []
         for _ in range(runs):
             started = time.perf_counter()
-            subprocess.run(
-                [sys.executable, "-m", "hanoinet", "--version"], check=True, capture_output=True
-            )
+            subprocess.run(one, check=False, capture_output=True)
             startup.append(time.perf_counter() - started)
         in_process: list[float] = []
         for _ in range(runs):
@@ -124,9 +130,8 @@ def run(files: int = 1000, runs: int = 3) -> dict[str, Any]:
         }
         for name, s in measures
     ]
-    seconds = min(subprocess_seconds)
-    beyond_startup = max(seconds - min(startup), 1e-9)
-    end_to_end = files / seconds
+    beyond_startup = max(min(subprocess_seconds) - min(startup), 1e-9)
+    past_startup = _rate(files - 1, beyond_startup) if files > 1 else 0.0
     return {
         "benchmark": "check-files",
         "files": files,
@@ -134,7 +139,7 @@ def run(files: int = 1000, runs: int = 3) -> dict[str, Any]:
         "not_requests": sum(1 for i in range(files) if i % 100 == 99),
         "results": results,
         "startup_seconds": round(min(startup), 4),
-        "beyond_startup_requests_per_second": _rate(files, beyond_startup),
+        "beyond_startup_requests_per_second": past_startup,
         "target_requests_per_second": TARGET_PER_SECOND,
-        "meets_target": end_to_end >= TARGET_PER_SECOND,
+        "meets_target": past_startup >= TARGET_PER_SECOND,
     }
