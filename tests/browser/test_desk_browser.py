@@ -21,7 +21,7 @@ from typing import Any
 
 import pyotp
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from hanoinet.services import cases as case_service
 from hanoinet.services import users
@@ -134,6 +134,7 @@ def test_draft_send_receive_acknowledge_preserve_and_the_receipts_come_back(
     step: Step,
     log_in: LogIn,
     deliver: Deliver,
+    axe_in_pages: Callable[[BrowserContext], None],
 ) -> None:
     from hanoinet.web.render import translations
 
@@ -144,6 +145,7 @@ def test_draft_send_receive_acknowledge_preserve_and_the_receipts_come_back(
     try:
         for node_url in (url["xa-ca"], url["xb-ca"], url["xa-ca"]):
             context = browser.new_context(viewport={"width": 1280, "height": 900})
+            axe_in_pages(context)
             context.add_cookies([{"name": "hanoinet_lang", "value": lang, "url": node_url}])
             contexts.append(context)
         sender, receiver, approver = (c.new_page() for c in contexts)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from hanoinet.convention import convention
 from hanoinet.services import cases as case_service
@@ -173,10 +173,14 @@ def journey(
     step: Step,
     deliver: Deliver,
     reads_left_to_right: ReadsLeftToRight,
+    axe_in_pages: Callable[[BrowserContext], None],
     request: pytest.FixtureRequest,
 ) -> Iterator[Journey]:
     lang = request.param
     contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(2)]
+    if lang in AXE_LANGUAGES:
+        for context in contexts:
+            axe_in_pages(context)
     xa = two_nodes["url"]["xa-ca"]
     contexts[1].add_cookies([{"name": "hanoinet_lang", "value": lang, "url": xa}])
     try:
