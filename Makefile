@@ -8,7 +8,7 @@ LOCKS  := requirements.lock requirements-installer.lock pyproject.toml
 STAMP  := $(VENV)/.installed-$(shell cat $(LOCKS) | cksum | cut -d' ' -f1)
 UV     := $(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode
 
-.PHONY: install browser demo test lint typecheck pytest bench lock clean
+.PHONY: install browser demo test lint typecheck pytest pytest-suite pytest-api bench lock clean
 
 install: $(STAMP)
 
@@ -30,7 +30,11 @@ demo: install
 	@scripts/ensure-fonts
 	@$(BIN)/python -m hanoinet.demo $(if $(KEEP),--keep)
 
-test: install browser lint typecheck pytest
+# The checks run side by side (their lines interleave, each line whole): the suite's two
+# workers leave a core idle a third of the time, waiting on browsers, sockets and fsync, and
+# ruff, mypy and the API fuzzing fill it. make stops with an error if any of them fails.
+test: install browser
+	@$(MAKE) --no-print-directory --jobs=4 --output-sync=line lint typecheck pytest-suite pytest-api
 
 browser:
 	@scripts/ensure-chromium
@@ -45,12 +49,18 @@ typecheck: install
 # In CI PostgreSQL must be there: its tests fail instead of skipping (tests/conftest.py).
 # Two workers (pytest-xdist), one test file each at a time: the machines have two cores, and
 # much of the suite waits on subprocesses, sockets and fsync rather than computing. The
-# schemathesis tests run on their own after: under xdist its one test per API operation
-# collapses into a single item. --durations=25 keeps the slowest tests in sight (issue 22).
+# schemathesis tests run in a process of their own (beside the suite under `make test`):
+# under xdist its one test per API operation collapses into a single item. --durations=25
+# keeps the slowest tests in sight (issue 22).
 OPENAPI_TESTS = tests/web/test_openapi.py
-pytest: install
-	HANOINET_REQUIRE_POSTGRES=$(if $(CI),1,0) $(BIN)/pytest -q -n 2 --dist loadfile --durations=25 --ignore $(OPENAPI_TESTS)
-	HANOINET_REQUIRE_POSTGRES=$(if $(CI),1,0) $(BIN)/pytest -q $(OPENAPI_TESTS)
+PYTEST = HANOINET_REQUIRE_POSTGRES=$(if $(CI),1,0) $(BIN)/pytest
+pytest: pytest-suite pytest-api
+
+pytest-suite: install
+	$(PYTEST) -q -n 2 --dist loadfile --durations=25 --ignore $(OPENAPI_TESTS)
+
+pytest-api: install
+	$(PYTEST) -q -p no:cacheprovider $(OPENAPI_TESTS)
 
 bench: install
 	$(BIN)/hanoinet bench treaty
