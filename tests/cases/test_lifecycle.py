@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -464,6 +465,28 @@ def _from_here(state: str) -> list[str]:
     return sorted({t.action for t in lifecycle().transitions if state in t.from_})
 
 
+# The walk's strategies, made once: made anew at each draw, hypothesis validated and labelled
+# them again every step (four fifths of the test's time).
+_HOURS = st.integers(0, 24 * 40)
+_BOOLS = st.booleans()
+_GROUND = st.sampled_from([*GROUND_IDS, "", "whim"])
+_REASON = st.sampled_from(["", "Reasons.", "  "]) | st.text(max_size=8)
+_THIRD_STATE = st.sampled_from(["XC", "XC", "xc", "QQ", ""])
+_FROM_PEER = {owns: st.sampled_from([owns, owns, owns, not owns]) for owns in (True, False)}
+
+
+@cache
+def _actions_from(state: str) -> st.SearchStrategy[str]:
+    """Any action, often one the state allows, sometimes one that does not exist."""
+    here = [a for a in _from_here(state) if a != "withdraw"] or ALL_ACTIONS
+    return st.one_of(
+        st.sampled_from(ALL_ACTIONS),
+        st.sampled_from(here),
+        st.sampled_from(here),
+        st.just("frobnicate"),
+    )
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.data(),
@@ -487,29 +510,21 @@ def test_random_walk(
     at = T0
     steps = data.draw(st.integers(1, 40))
     for _ in range(steps):
-        at += timedelta(hours=data.draw(st.integers(0, 24 * 40)))
-        here = [a for a in _from_here(request.state) if a != "withdraw"] or ALL_ACTIONS
-        action = data.draw(
-            st.one_of(
-                st.sampled_from(ALL_ACTIONS),
-                st.sampled_from(here),
-                st.sampled_from(here),
-                st.just("frobnicate"),
-            )
-        )
+        at += timedelta(hours=data.draw(_HOURS))
+        action = data.draw(_actions_from(request.state))
         params: dict[str, str] = {}
-        if data.draw(st.booleans()):
-            params["ground"] = data.draw(st.sampled_from([*GROUND_IDS, "", "whim"]))
-        params["reason"] = data.draw(st.sampled_from(["", "Reasons.", "  "]) | st.text(max_size=8))
-        if data.draw(st.booleans()):
+        if data.draw(_BOOLS):
+            params["ground"] = data.draw(_GROUND)
+        params["reason"] = data.draw(_REASON)
+        if data.draw(_BOOLS):
             params["related"] = "R-000009"
-        if data.draw(st.booleans()):
-            params["third_state"] = data.draw(st.sampled_from(["XC", "XC", "xc", "QQ", ""]))
+        if data.draw(_BOOLS):
+            params["third_state"] = data.draw(_THIRD_STATE)
         # mostly the side that owns the action; sometimes the wrong one
         owners = {t.by for t in transitions_for(action, kind)}
         peer_owns = bool(owners) and request.our_role not in owners
-        from_peer = data.draw(st.sampled_from([peer_owns, peer_owns, peer_owns, not peer_owns]))
-        system = data.draw(st.booleans()) if action == "lapse" else False
+        from_peer = data.draw(_FROM_PEER[peer_owns])
+        system = data.draw(_BOOLS) if action == "lapse" else False
         before = request
         try:
             decision = decide(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 
 import pycountry
 from hypothesis import given, settings
@@ -47,9 +48,20 @@ class History:
         return self.states + eu
 
 
+@cache
+def _up_to(n: int) -> st.SearchStrategy[int]:
+    """0 to n; each strategy made once (hypothesis validates a strategy made anew at each of a
+    history's hundreds of draws)."""
+    return st.integers(0, n)
+
+
+_CONSENT = st.sampled_from(CONSENT_AFTER_SIGNATURE)
+_BOOLS = st.booleans()
+
+
 def day_between(draw: st.DrawFn, first: date, last: date) -> date:
     """A day in [first, last]; integer offsets are cheaper to draw than st.dates()."""
-    return first + timedelta(days=draw(st.integers(0, (last - first).days)))
+    return first + timedelta(days=draw(_up_to((last - first).days)))
 
 
 @st.composite
@@ -65,31 +77,31 @@ def histories(draw: st.DrawFn, *, denunciations: bool = True) -> History:
     rows = iter(range(2, 10_000))
     states: list[TreatyAction] = []
     for code in codes:
-        signs = draw(st.integers(0, 9)) < 7
+        signs = draw(_up_to(9)) < 7
         signed = day_between(draw, OPENS, CLOSES) if signs else None
         if signed is not None:
             states.append(act(code, ActionKind.SIGNATURE, signed, next(rows)))
-        if draw(st.integers(0, 9)) >= deposit_chance:
+        if draw(_up_to(9)) >= deposit_chance:
             continue
         if signed is not None:
-            kind = draw(st.sampled_from(CONSENT_AFTER_SIGNATURE))
+            kind = draw(_CONSENT)
             deposit = day_between(draw, signed, LAST_DEPOSIT)
         else:
             kind = ActionKind.ACCESSION
             deposit = day_between(draw, OPENS, LAST_DEPOSIT)
         states.append(act(code, kind, deposit, next(rows)))
-        if denunciations and draw(st.integers(0, 19)) == 0:
+        if denunciations and draw(_up_to(19)) == 0:
             notified = day_between(draw, deposit, LAST_DEPOSIT)
             states.append(act(code, ActionKind.DENUNCIATION, notified, next(rows)))
     eu_signature = eu_instrument = None
-    if draw(st.booleans()):
+    if draw(_BOOLS):
         eu_signed = day_between(draw, OPENS, CLOSES)
         eu_signature = act("EU", ActionKind.SIGNATURE, eu_signed, next(rows))
-        if draw(st.booleans()):
+        if draw(_BOOLS):
             eu_deposit = day_between(draw, eu_signed, LAST_DEPOSIT)
             eu_instrument = act("EU", ActionKind.APPROVAL, eu_deposit, next(rows))
     # The record's row order need not be chronological.
-    if draw(st.booleans()):
+    if draw(_BOOLS):
         states.reverse()
     return History(states, eu_signature, eu_instrument)
 
