@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -134,13 +135,19 @@ def english_texts(lang: str) -> list[str]:
     return sorted(found, key=len, reverse=True)
 
 
+@cache
+def _needle(text: str) -> re.Pattern[str]:
+    """The pattern of one English text, compiled once: there are some 2,000 a language, past
+    what the re module keeps, so each page compiled them all again."""
+    pattern = (r"\b" if text[0].isalnum() else "") + re.escape(text)
+    return re.compile(pattern + (r"\b" if text[-1].isalnum() else ""))
+
+
 def english_on(text: str, needles: list[str]) -> list[str]:
     """Each English text found, with a few words around it."""
     hits = []
     for needle in needles:
-        pattern = (r"\b" if needle[0].isalnum() else "") + re.escape(needle)
-        pattern += r"\b" if needle[-1].isalnum() else ""
-        found = re.search(pattern, text)
+        found = _needle(needle).search(text)
         if found:
             around = text[max(0, found.start() - 40) : found.end() + 40]
             hits.append(f"{needle!r} in «{around}»")
