@@ -34,6 +34,7 @@ from typer._click.utils import echo, make_default_short_help
 from typer.core import TyperCommand, TyperGroup
 
 from hanoinet import __version__
+from hanoinet.cli.entry import resume_gc
 
 # pydantic looks for plugins among the entry points of every installed distribution before it
 # builds its first model (about 15 ms of every command's start-up); hanoinet uses none. A
@@ -127,6 +128,7 @@ def load(name: str) -> Command:
         command = typer.main.get_command(single)
     command.name = name
     _plain(command)
+    resume_gc()
     return command
 
 
