@@ -80,3 +80,12 @@ def test_the_answer_is_case_validate_s(change: str | None, tmp_path: Path) -> No
         assert "Organisation" in ours.report  # named, not only counted
     elif change is not None:
         assert "Results (" in ours.report
+
+
+def test_the_same_custody_file_is_judged_once() -> None:
+    data = json.dumps(_graph()).encode()
+    first = custody.validate(data)
+    assert first.conforms
+    assert custody.validate(bytes(data)) is first  # the same bytes: the kept verdict
+    changed = json.dumps(_broken("a size that is not a number")).encode()
+    assert custody.validate(changed) is not first and not custody.validate(changed).conforms

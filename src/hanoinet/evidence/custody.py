@@ -17,7 +17,7 @@ import uuid
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 CONTEXT = {
@@ -307,11 +307,14 @@ def _ontology() -> tuple[Any, Any]:
     return ontology, axioms
 
 
+@lru_cache(maxsize=64)
 def validate(data: bytes) -> CaseValidation:
     """SHACL validation against the CASE ontology shipped with case-utils: what
     ``case_validate --allow-warnings`` would not allow, this refuses too (a concept with a CASE
     or UCO address that the ontology does not define included). About a second; the ontology is
-    read once per process instead of once per call (tests compare both)."""
+    read once per process instead of once per call (tests compare both). The verdict depends on
+    the bytes alone, so the last few are kept: a package is checked on arrival, when verified
+    again and when exported, each time the same custody file."""
     import pyshacl
     import rdflib
     from case_utils.case_validate.validate_utils import get_invalid_cdo_concepts
