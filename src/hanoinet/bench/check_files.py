@@ -62,6 +62,20 @@ def texts(files: int) -> list[str]:
     return made
 
 
+def _check_command(target: str) -> list[str]:
+    """``hanoinet check TARGET --json`` as a user runs it, a new interpreter."""
+    return [
+        sys.executable,
+        "-m",
+        "hanoinet",
+        "check",
+        target,
+        "--json",
+        "--as-of",
+        AS_OF.isoformat(),
+    ]
+
+
 def _rate(files: int, seconds: float) -> float:
     return round(files / seconds, 1) if seconds else float("inf")
 
@@ -76,16 +90,7 @@ def run(files: int = 1000, runs: int = 3) -> dict[str, Any]:
         paths = [Path(folder) / f"request-{i:05d}.json" for i in range(files)]
         for path, text in zip(paths, written, strict=True):
             path.write_text(text, encoding="utf-8")
-        command = [
-            sys.executable,
-            "-m",
-            "hanoinet",
-            "check",
-            folder,
-            "--json",
-            "--as-of",
-            AS_OF.isoformat(),
-        ]
+        command = _check_command(folder)
         subprocess_seconds: list[float] = []
         lines = 0
         for _ in range(runs):
@@ -98,7 +103,7 @@ def run(files: int = 1000, runs: int = 3) -> dict[str, Any]:
                     f"hanoinet check exited {done.returncode} with {lines} lines: "
                     f"{done.stderr.decode(errors='replace')[-500:]}"
                 )
-        one = [*command[:4], str(paths[0]), *command[5:]]
+        one = _check_command(str(paths[0]))
         startup: list[float] = []
         for _ in range(runs):
             started = time.perf_counter()
