@@ -34,9 +34,11 @@ def test_a_finding_keeps_its_english_message_and_shape() -> None:
         "code": "c",
         "severity": "error",
         "article": "40(14)",
+        "article_verified": False,
+        "basis": "convention",
         "field": "/language",
         "message": "In English data",
     }
-    plain = Finding("c", "info", None, "", "50% as typed")
+    plain = Finding("c", "info", None, "", "50% as typed", basis="format")
     assert plain.message == "50% as typed" and isinstance(plain.text.params["message"], Data)
     assert len({finding, finding}) == 1  # hashable, as before

@@ -26,6 +26,29 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+_INVISIBLE = {
+    c: f"\\u{c:04X}"
+    for c in (
+        *range(0x00, 0x09),
+        *range(0x0B, 0x20),
+        *range(0x7F, 0xA0),
+        0x061C,
+        0x200E,
+        0x200F,
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    )
+}
+"""Control characters, and those that change the direction of text (bidi embeddings,
+overrides, isolates and marks), as visible escapes (``\\u202E``)."""
+
+
+def visible(value: str) -> str:
+    """``value`` with every control character shown as an escape: in a message or a line of
+    plain output, a value someone wrote cannot reorder the text around it (a right-to-left
+    override), move the cursor or colour a terminal."""
+    return value.translate(_INVISIBLE)
+
 
 def N_(message: str) -> str:
     """Mark an English phrase for the catalogs; it is translated where it is shown."""
@@ -41,7 +64,9 @@ class Text:
     def __str__(self) -> str:
         if not self.params:
             return self.template
-        return self.template % {k: str(v) for k, v in self.params.items()}
+        return self.template % {
+            k: str(v) if isinstance(v, Text) else visible(str(v)) for k, v in self.params.items()
+        }
 
     def __hash__(self) -> int:
         return hash((self.template, tuple(sorted((k, str(v)) for k, v in self.params.items()))))

@@ -48,7 +48,15 @@ def test_new_json(node: Path) -> None:
     assert set(data) == {"case", "request", "state", "findings"}
     assert (data["case"], data["request"], data["state"]) == ("C-000001", "R-000001", "draft")
     for finding in data["findings"]:
-        assert set(finding) == {"code", "severity", "article", "field", "message"}
+        assert set(finding) == {
+            "code",
+            "severity",
+            "article",
+            "article_verified",
+            "basis",
+            "field",
+            "message",
+        }
     incoming = open_case("--incoming", "--title", "From Aurelia")
     assert (incoming["case"], incoming["request"], incoming["state"]) == (
         "C-000002",

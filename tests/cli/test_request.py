@@ -44,7 +44,8 @@ def test_unknown_template_kind_exits_2() -> None:
 def test_check_example_is_ready_with_a_basis_warning() -> None:
     result = runner.invoke(app, ["check", str(EXAMPLE), "--as-of", "2026-11-24"])
     assert result.exit_code == 0, result.output
-    assert "WARNING (65(1))" in result.stdout
+    assert "WARNING (65(1))" in result.stdout  # verified: no mark
+    assert "INFO    (42(3), para. number unconfirmed) at /offences" in result.stdout
     assert "ready to send" in result.stdout
 
 
@@ -53,7 +54,31 @@ def test_check_json_shape() -> None:
     data = json.loads(result.stdout)
     assert set(data) == {"ok", "kind", "as_of", "findings"}
     for finding in data["findings"]:
-        assert set(finding) == {"code", "severity", "article", "field", "message"}
+        assert set(finding) == {
+            "code",
+            "severity",
+            "article",
+            "article_verified",
+            "basis",
+            "field",
+            "message",
+        }
+
+
+def test_check_reads_a_byte_order_mark_and_escapes_direction_controls(tmp_path: Path) -> None:
+    """A file saved "UTF-8 with BOM" is read; a right-to-left override in a field name is
+    shown as an escape in the plain report, so the line reads as written."""
+    document = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    document["requesting_authority"]["n\u202eame"] = "x"
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(document).encode())
+    result = runner.invoke(app, ["check", str(path), "--as-of", "2026-11-24"])
+    assert result.exit_code == 1, result.output
+    assert "\u202e" not in result.stdout
+    assert (
+        "(42(2)(a), para. number unconfirmed) at /requesting_authority/n\\u202Eame: "
+        in result.stdout
+    )
 
 
 def test_check_not_a_request_exits_2(tmp_path: Path) -> None:
@@ -142,7 +167,7 @@ def test_check_several_files_text_each_headed_by_its_name_and_a_summary(tmp_path
     assert result.exit_code == 1  # one has errors, all are requests
     out = result.stdout
     assert out.index(f"{names[0]}: ") < out.index(f"{names[1]}: ") < out.index(f"{names[2]}: ")
-    assert "not ready" in out and "ERROR   (40(15)(a))" in out
+    assert "not ready" in out and "ERROR   (40(15)(a), para. number unconfirmed)" in out
     assert out.splitlines()[-1] == "3 files: 2 pass, 1 with errors, 0 not requests"
 
 

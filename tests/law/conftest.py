@@ -40,6 +40,7 @@ STORED_DATA: dict[str, Any] = {
     ],
     "facts_summary": "Unknown persons accessed the mail server of a hospital on 2026-11-20.",
     "assistance_sought": "Disclosure of the subscriber data of 203.0.113.7.",
+    "data": [{"category": "subscriber", "identifiers": ["203.0.113.7"]}],
     "persons": [{"name": "Unknown", "role": "suspect"}],
     "purpose": "To identify the persons who accessed the server.",
     "language": "en",

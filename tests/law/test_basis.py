@@ -256,30 +256,75 @@ def test_known_conduct_and_elements(findings: Check, example: dict[str, Any]) ->
     assert not {"unknown_conduct", "unknown_element"} & set(codes(findings(example)))
 
 
-# --- Scope: Convention offences only (35(1)(a)) ----------------------------------------
+# --- Scope: what the Convention covers for a crime it does not establish (35(1)(c)) ---------
+
+
+NATIONAL = [{"name": "Fraud (demo national offence)", "max_penalty_years": 10}]
+CONVENTION = [{"article": "17", "conduct": ["convert"]}]
 
 
 @pytest.mark.parametrize(
-    ("offences", "flagged"),
+    "kind",
     [
-        ([{"name": "Fraud", "max_penalty_years": 10}], True),
-        ([{"article": "17", "conduct": ["convert"]}], False),
-        ([], False),
+        "confiscation",
+        "freezing",
+        "return_of_property",
+        "transfer_proceedings",
+        "transfer_sentenced_persons",
     ],
 )
-def test_confiscation_serves_convention_offences(
-    findings: Check, offences: list[dict[str, Any]], flagged: bool
+@pytest.mark.parametrize(
+    ("offences", "outside"), [(NATIONAL, True), (CONVENTION, False), ([], False)]
+)
+def test_35_1_c_forms_other_than_electronic_evidence_serve_convention_offences_only(
+    findings: Check, kind: str, offences: list[dict[str, Any]], outside: bool
 ) -> None:
-    doc = {
-        "kind": "confiscation",
-        "requesting_state": "XA",
-        "requested_state": "XB",
-        "offences": offences,
-    }
+    """For a serious crime the Convention does not establish, cooperation under it covers only
+    the collecting of evidence in electronic form (35(1)(c)): confiscation, a transfer of
+    proceedings (39) or of a sentenced person is outside, an error, not a hint."""
+    doc = {"kind": kind, "requesting_state": "XA", "requested_state": "XB", "offences": offences}
     found = [f for f in findings(doc) if f.code == "not_convention_offence"]
     assert [(f.severity, f.article, f.field) for f in found] == (
-        [("warning", "35(1)(a)", "/offences")] if flagged else []
+        [("error", "35(1)(c)", "/offences")] if outside else []
     )
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "preservation",
+        "traffic_disclosure",
+        "stored_data",
+        "realtime_traffic",
+        "interception",
+        "emergency_disclosure",
+    ],
+)
+def test_35_1_c_electronic_evidence_of_a_serious_crime_is_inside(
+    findings: Check, kind: str
+) -> None:
+    doc = {"kind": kind, "requesting_state": "XA", "requested_state": "XB", "offences": NATIONAL}
+    scope = {"out_of_scope", "not_convention_offence", "evidence_not_electronic"}
+    assert not scope & set(codes(findings(doc)))
+
+
+def test_35_1_c_general_assistance_for_a_serious_crime_covers_only_electronic_data(
+    findings: Check, stored_data: dict[str, Any]
+) -> None:
+    """A hearing of witnesses for a crime outside arts 7-17 is not the collecting of evidence
+    in electronic form: general assistance must name the electronic data it seeks, and is
+    told that anything else needs another basis."""
+    doc = dict(stored_data, kind="mla_general", offences=NATIONAL)
+    doc["data"] = []
+    doc["assistance_sought"] = "Hear the witness (demo)"
+    found = [(f.code, f.severity, f.article, f.field) for f in findings(doc)]
+    assert ("evidence_not_electronic", "error", "35(1)(c)", "/data") in found
+    doc["data"] = [{"category": "subscriber", "identifiers": ["203.0.113.7"]}]
+    found = [(f.code, f.severity, f.article, f.field) for f in findings(doc)]
+    assert ("evidence_not_electronic", "error", "35(1)(c)", "/data") not in found
+    assert ("electronic_evidence_only", "info", "35(1)(c)", "/assistance_sought") in found
+    doc["offences"] = CONVENTION  # a Convention offence: every form of assistance (35(1)(a))
+    assert not {"evidence_not_electronic", "electronic_evidence_only"} & set(codes(findings(doc)))
 
 
 # --- Scope: extradition (37(1)) ----------------------------------------------------------

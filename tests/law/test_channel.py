@@ -244,3 +244,107 @@ def test_missing_language_is_reported_once_across_all_checks() -> None:
     del doc["language"]
     _, found = check_text(json.dumps(doc), default_context(date(2026, 11, 24)))
     assert [f.code for f in found if f.field == "/language"] == ["language_missing"]
+
+
+# --- Oral requests (40(14)) -----------------------------------------------------------------
+
+
+def _oral(found: list[Finding]) -> list[tuple[str, str, str | None, str]]:
+    return [(f.code, f.severity, f.article, f.field) for f in found if f.code.startswith("oral_")]
+
+
+def test_40_14_an_oral_request_only_in_urgent_circumstances(
+    findings: Check, stored_data: dict[str, Any]
+) -> None:
+    doc = dict(stored_data, oral=True, urgency="routine")
+    assert ("oral_not_urgent", "error", "40(14)", "/urgency") in _oral(findings(doc))
+    doc["urgency"] = "urgent"
+    assert _oral(findings(doc)) == [("oral_confirm_in_writing", "info", "40(14)", "/oral")]
+
+
+@pytest.mark.parametrize(
+    ("requested", "expected"),
+    [
+        ("XB", []),  # both demo States accept one (illustrative designations)
+        ("XC", [("oral_not_agreed", "error", "40(14)", "/oral")]),  # says it does not
+        ("FR", [("oral_not_agreed", "warning", "40(14)", "/oral")]),  # nothing known
+    ],
+)
+def test_40_14_an_oral_request_only_where_the_states_agree(
+    findings: Check, stored_data: dict[str, Any], requested: str, expected: list[Any]
+) -> None:
+    doc = dict(stored_data, oral=True, urgency="urgent", requested_state=requested)
+    found = [o for o in _oral(findings(doc)) if o[0] == "oral_not_agreed"]
+    assert found == expected
+    doc["oral"] = False
+    assert _oral(findings(doc)) == []
+
+
+def test_the_demo_state_notice_cites_no_article(
+    findings: Check, stored_data: dict[str, Any]
+) -> None:
+    [notice] = [f for f in findings(stored_data) if f.code == "illustrative_states"]
+    assert (notice.article, notice.basis) == (None, "node policy")
+
+
+# --- Forms whose language and channel the requested State's law sets -------------------------
+
+
+def test_extradition_language_and_channel_follow_the_requested_state_not_40_13_or_40_14(
+    findings: Check, extradition: dict[str, Any]
+) -> None:
+    """For extradition, provisional arrest and transfers, the requested State's law and the
+    treaties that bind it set the language and the channel: the findings rest on what it
+    published for the form (its designation's ``forms``), named, and cite no 40(13)/(14)."""
+    doc = dict(extradition, requested_state="XB", language="es", channel="central_authority")
+    found = findings(doc)
+    [language] = [f for f in found if f.code == "language_not_accepted"]
+    assert (language.severity, language.article, language.basis) == (
+        "error",
+        None,
+        "requested state",
+    )
+    assert "Borealis Extradition Act (demo), s. 8" in language.message
+    assert not {"40(13)", "40(14)"} & {f.article for f in found}
+    doc = dict(doc, language="en")
+    assert "language_not_accepted" not in {f.code for f in findings(doc)}
+    doc = dict(extradition, requested_state="XC", language="fr", channel="central_authority")
+    [channel] = [f for f in findings(doc) if f.code == "channel_not_accepted"]
+    assert (channel.article, channel.basis) == (None, "requested state")
+    assert "Caldera Law on Extradition (demo), art. 12" in channel.message
+
+
+def test_a_state_that_published_nothing_for_the_form_is_a_warning_to_confirm(
+    findings: Check, extradition: dict[str, Any]
+) -> None:
+    doc = dict(extradition, requesting_state="XA", requested_state="FR")
+    found = findings(doc)
+    codes = {f.code for f in found}
+    assert "form_requirements_unknown" in codes and "no_designation" not in codes
+    assert not {"40(13)", "40(14)"} & {f.article for f in found}
+
+
+def test_mutual_legal_assistance_keeps_the_languages_notified_under_40_14(
+    findings: Check, stored_data: dict[str, Any]
+) -> None:
+    doc = dict(stored_data, language="de")
+    [language] = [f for f in findings(doc) if f.code == "language_not_accepted"]
+    assert (language.article, language.basis) == ("40(14)", "convention")
+
+
+def test_the_demo_designations_publish_forms_the_requested_states_law_governs() -> None:
+    from hanoinet.convention import convention
+
+    governed = {
+        k for k, f in convention().forms.items() if f.language_and_channel == "requested_state"
+    }
+    assert governed == {
+        "extradition",
+        "provisional_arrest",
+        "transfer_sentenced_persons",
+        "transfer_proceedings",
+    }
+    for designation in demo_designations().by_state.values():
+        assert set(designation.forms) <= governed, designation.state
+        for required in designation.forms.values():
+            assert "(demo)" in required.rests_on

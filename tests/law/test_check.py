@@ -27,8 +27,8 @@ from hanoinet.law import (
     parse_request,
     template,
 )
-from hanoinet.law.document import TOP_FIELDS
-from hanoinet.law.findings import ORDER, sort_findings
+from hanoinet.law.document import TOP_FIELDS, set_aside
+from hanoinet.law.findings import BASES, ORDER, sort_findings
 from hanoinet.law.profiles import demo_profiles
 from hanoinet.registry import ActionKind, TreatyAction
 from hanoinet.registry.designations import demo_designations
@@ -54,8 +54,10 @@ def assert_well_formed(found: list[Finding]) -> None:
         assert f.message.strip(), f
         assert f.field == "" or f.field.startswith("/"), f
         if f.article is None:
-            assert f.code in SHAPE_CODES, f
+            assert f.basis in BASES and f.basis != "convention", f
+            assert f.basis != "format" or f.code in SHAPE_CODES, f
         else:
+            assert f.basis == "convention", f
             assert convention_.key(f.article).key == f.article
     ranks = [ORDER[f.severity] for f in found]
     assert ranks == sorted(ranks)
@@ -83,7 +85,7 @@ def test_check_text_adds_shape_findings_in_severity_order() -> None:
     doc["oral"] = True
     _, found = check_text(json.dumps(doc), CTX)
     assert found[0].code == "invalid_value"
-    assert {f.code for f in found} >= {"invalid_value", "oral_confirm_in_writing"}
+    assert {f.code for f in found} >= {"invalid_value"}
     assert_well_formed(found)
 
 
@@ -94,20 +96,25 @@ def test_check_text_raises_not_a_request_for_non_requests() -> None:
 
 def test_sort_findings_keeps_document_order_within_a_severity() -> None:
     made = [
-        Finding("i1", "info", None, "", "m"),
-        Finding("e1", "error", None, "", "m"),
-        Finding("w1", "warning", None, "", "m"),
-        Finding("e2", "error", None, "", "m"),
-        Finding("i2", "info", None, "", "m"),
-        Finding("w2", "warning", None, "", "m"),
+        Finding("i1", "info", None, "", "m", basis="format"),
+        Finding("e1", "error", None, "", "m", basis="format"),
+        Finding("w1", "warning", None, "", "m", basis="format"),
+        Finding("e2", "error", None, "", "m", basis="format"),
+        Finding("i2", "info", None, "", "m", basis="format"),
+        Finding("w2", "warning", None, "", "m", basis="format"),
     ]
     assert [f.code for f in sort_findings(made)] == ["e1", "e2", "w1", "w2", "i1", "i2"]
 
 
 def test_has_errors() -> None:
     assert not has_errors([])
-    assert not has_errors([Finding("w", "warning", None, "", "m")])
-    assert has_errors([Finding("w", "warning", None, "", "m"), Finding("e", "error", "7", "", "m")])
+    assert not has_errors([Finding("w", "warning", None, "", "m", basis="format")])
+    assert has_errors(
+        [
+            Finding("w", "warning", None, "", "m", basis="format"),
+            Finding("e", "error", "7", "", "m"),
+        ]
+    )
 
 
 def test_finding_as_dict() -> None:
@@ -116,6 +123,8 @@ def test_finding_as_dict() -> None:
         "code": "missing_content",
         "severity": "error",
         "article": "42(2)(e)",
+        "article_verified": False,
+        "basis": "convention",
         "field": "/necessity",
         "message": "Missing",
     }
@@ -289,3 +298,133 @@ def test_check_sorts_errors_warnings_infos() -> None:
     assert severities[0] == "error" and severities[-1] == "info"
     assert {"warning"} <= set(severities)
     assert found[-1].code in {"oral_confirm_in_writing", "dual_criminality_not_required"}
+
+
+# --- One bad value gives findings about it alone (item 5 of issue 23) ------------------------
+
+from tests.law.conftest import COLLECTION, EMERGENCY, EXTRADITION, STORED_DATA  # noqa: E402
+
+VALID = {
+    "preservation": json.loads(EXAMPLE.read_text(encoding="utf-8")),
+    "stored_data": STORED_DATA,
+    "realtime_traffic": COLLECTION,
+    "emergency_disclosure": EMERGENCY,
+    "extradition": EXTRADITION,
+}
+FIXED = {("format",), ("kind",)}
+"""Values that decide whether a file is a request at all (NotARequest, not a finding)."""
+
+
+def _places(value: Any, at: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every value inside a document, by its path: objects, lists and what they hold."""
+    found = [at] if at and at not in FIXED else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _places(item, (*at, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += _places(item, (*at, i))
+    return found
+
+
+def _corruptions(path: tuple[str | int, ...], value: Any) -> list[Any]:
+    """Values of the wrong kind for ``value``, and, for codes a check reads, a wrong code of
+    the right kind (lower case, unknown)."""
+    wrong: list[Any] = [{"x": 1}] if not isinstance(value, dict) else [[1]]
+    wrong.append(12345 if isinstance(value, str | list | dict | bool) else "many")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        wrong.append(-1)
+    if path[-1] in ("requesting_state", "requested_state") and isinstance(value, str):
+        wrong.append(value.lower())
+    if "conduct" in path and isinstance(value, str):
+        wrong.append("no_such_conduct")
+    return wrong
+
+
+def _put(doc: dict[str, Any], path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(doc)
+    node: Any = changed
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    return changed
+
+
+def _pointer(path: tuple[str | int, ...]) -> str:
+    return "/" + "/".join(str(p) for p in path)
+
+
+def _value_at(doc: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        doc = doc[part]
+    return doc
+
+
+CASES = [
+    (kind, path, bad)
+    for kind, doc in VALID.items()
+    for path in _places(doc)
+    for bad in _corruptions(path, _value_at(doc, path))
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(CASES))
+def test_one_bad_value_gives_findings_about_it_alone(
+    case: tuple[str, tuple[str | int, ...], Any],
+) -> None:
+    """Corrupt one value of a valid request: every finding that was not there before points at
+    that value or at what it sets aside (a list, for a bad item of it), never at a field
+    judged wrongly because of it."""
+    kind, path, bad = case
+    before = VALID[kind]
+    _, found_before = check_text(json.dumps(before), CTX)
+    _, found = check_text(json.dumps(_put(before, path, bad)), CTX)
+    known = {(f.code, f.field) for f in found_before}
+    where = _pointer(path)
+    aside = set_aside(where)
+    new = [f for f in found if (f.code, f.field) not in known]
+    assert new, f"{where} = {bad!r} was not reported"
+    for f in new:
+        assert "does not take" not in f.message, f"{where} = {bad!r}: no plain words for it"
+        assert any(f.field == p or f.field.startswith(p + "/") for p in (where, aside)), (
+            f"{where} = {bad!r} also gave {f.code} at {f.field}: {f.message}"
+        )
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "bad", "expected"),
+    [
+        (
+            "realtime_traffic",
+            ("period", "start"),
+            "the first",
+            [("invalid_value", "/period/start")],
+        ),
+        (
+            "stored_data",
+            ("offences", 0, "max_penalty_years"),
+            -2,
+            [("invalid_value", "/offences/0/max_penalty_years")],
+        ),
+        (
+            "stored_data",
+            ("offences", 0, "conduct", 0),
+            "no_such_conduct",
+            [("unknown_conduct", "/offences/0/conduct/0")],
+        ),
+        ("stored_data", ("requested_state",), "xb", [("state_unknown", "/requested_state")]),
+        ("preservation", ("requesting_state",), "xa", [("state_unknown", "/requesting_state")]),
+    ],
+)
+def test_a_bad_value_is_one_finding_not_three(
+    kind: str, path: tuple[str | int, ...], bad: object, expected: list[tuple[str, str]]
+) -> None:
+    """The cases a reader of the Convention found (issue 23): a bad period start did report
+    its end and justification missing, a negative penalty the whole offence, an unknown
+    conduct also a dual-criminality warning, a lower-case State code three findings."""
+    before = VALID[kind]
+    _, found_before = check_text(json.dumps(before), CTX)
+    _, found = check_text(json.dumps(_put(before, path, bad)), CTX)
+    known = {(f.code, f.field) for f in found_before}
+    assert [(f.code, f.field) for f in found if (f.code, f.field) not in known] == expected

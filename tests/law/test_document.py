@@ -4,6 +4,7 @@ the template of every form and the published JSON Schema."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import pytest
@@ -11,7 +12,14 @@ from jsonschema import Draft202012Validator
 
 from hanoinet.convention import convention
 from hanoinet.errors import NotARequest, RequestTooLarge
-from hanoinet.law import FORMAT, check_text, parse_request, request_schema, template
+from hanoinet.law import (
+    FORMAT,
+    check_text,
+    default_context,
+    parse_request,
+    request_schema,
+    template,
+)
 from hanoinet.law.document import (
     CODE,
     FEW,
@@ -25,6 +33,7 @@ from hanoinet.law.document import (
     RequestDocument,
     pointer,
     read_request,
+    set_aside,
 )
 
 FORMS = list(convention().forms)
@@ -130,11 +139,48 @@ def test_wrong_typed_field_is_a_finding_and_treated_as_absent(
     example[field] = value
     doc, shape = parse(example)
     assert [(f.code, f.severity, f.field) for f in shape] == [("invalid_value", "error", where)]
-    assert shape[0].message
-    assert "ignored" in shape[0].message
-    assert getattr(doc, field) == RequestDocument.model_fields[field].get_default(
-        call_default_factory=True
+    assert "set aside until corrected" in shape[0].message
+    # Only the bad value is set aside (a whole list for a bad item of it): what surrounds it
+    # is read as if it were not there.
+    without = json.loads(json.dumps(example))
+    parts = set_aside(where).split("/")[1:]
+    node = without
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    del node[parts[-1]]
+    assert doc == RequestDocument.model_validate(without)
+
+
+def test_a_bad_value_inside_a_part_keeps_the_rest_of_it(example: dict[str, Any]) -> None:
+    example["period"] = {"start": "the first", "end": "2026-02-01", "justification": "why"}
+    doc, shape = parse(example)
+    assert [f.field for f in shape] == ["/period/start"]
+    assert doc.period is not None
+    assert (doc.period.start, str(doc.period.end), doc.period.justification) == (
+        None,
+        "2026-02-01",
+        "why",
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        (
+            {"nature": 5},
+            "should be one of: 'investigation', 'prosecution' or 'judicial_proceeding', not a number",
+        ),
+        ([], "should be a group of fields in braces {...}, not a list"),
+        ("the police", "should be a group of fields in braces {...}, not text"),
+    ],
+)
+def test_a_wrong_value_is_said_in_plain_words(
+    example: dict[str, Any], value: object, says: str
+) -> None:
+    example["matter"] = value
+    _, shape = parse(example)
+    assert says in shape[0].message
+    assert "Input should" not in shape[0].message and "instance of" not in shape[0].message
 
 
 def test_shape_finding_cites_the_article_that_requires_the_field(example: dict[str, Any]) -> None:
@@ -155,8 +201,8 @@ def test_every_bad_field_is_reported_and_the_rest_is_still_checked(
     doc, found = check_text(json.dumps(example), ctx)
     invalid = {f.field for f in found if f.code == "invalid_value"}
     assert invalid == {"/offences", "/urgency", "/deadline/date"}
-    # the bad field counts as absent: its requirement is reported too
-    assert any(f.code == "missing_content" and f.field == "/offences" for f in found)
+    # the bad value is reported once: not again as missing
+    assert not any(f.code == "missing_content" and f.field == "/offences" for f in found)
     # the other problems are still found
     assert any(f.code == "missing_content" and f.field == "/necessity" for f in found)
     # the good fields are kept
@@ -190,7 +236,7 @@ def test_unknown_nested_field_is_named(example: dict[str, Any]) -> None:
         ("unknown_field", "/requesting_authority/phone", "42(2)(a)")
     ]
     assert "'phone'" in shape[0].message
-    assert "fields in the schema" in shape[0].message
+    assert "not a field here" in shape[0].message
 
 
 def test_unknown_field_names_are_escaped_in_the_pointer(example: dict[str, Any]) -> None:
@@ -375,3 +421,19 @@ def test_non_json_constants_are_not_a_request(constant: str) -> None:
     text = '{"kind": "preservation", "offences": [{"max_penalty_years": ' + constant + "}]}"
     with pytest.raises(NotARequest, match="not JSON"):
         parse_request(text)
+
+
+def test_a_utf8_file_with_a_byte_order_mark_is_read(example: dict[str, Any]) -> None:
+    doc, shape = parse_request("\ufeff" + json.dumps(example))
+    assert shape == [] and doc.kind == example["kind"]
+
+
+def test_direction_controls_in_a_value_are_shown_as_escapes(example: dict[str, Any]) -> None:
+    """A field name or value someone wrote cannot reorder the message around it: the
+    right-to-left override (U+202E) and its kind appear as visible escapes."""
+    example["requesting_authority"]["n\u202eame"] = "x"
+    example["requested_state"] = "X\u202eB"
+    _, found = check_text(json.dumps(example), default_context(date(2026, 11, 24)))
+    messages = " ".join(f.message for f in found)
+    assert "\u202e" not in messages
+    assert "n\\u202Eame" in messages and "X\\u202EB" in messages

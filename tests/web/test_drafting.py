@@ -945,6 +945,11 @@ def test_the_live_check_answers_findings_and_writes_nothing(desk: Desk) -> None:
         assert "<html" not in answer.text  # a fragment for htmx, not a page
         assert "On this step" in answer.text
         assert "Elsewhere in the request" in answer.text
+        # an article key the data has not verified carries its mark here too (issue 23)
+        assert re.search(
+            r"art\.\s*<bdi dir=\"ltr\">42\(2\)\(b\)</bdi></a>\s*<span class=\"tag urgent\">para\. number unconfirmed",
+            answer.text,
+        ), answer.text[:2000]
     blank_links = [h for h, _ in Page(blank.text).links]
     typed_links = [h for h, _ in Page(typed.text).links]
     assert "#f-requesting_authority-name" in blank_links

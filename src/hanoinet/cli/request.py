@@ -21,6 +21,7 @@ from hanoinet.cli.output import (
     user_errors,
 )
 from hanoinet.convention import convention
+from hanoinet.convention.catalog import UNCONFIRMED
 from hanoinet.errors import NotARequest
 from hanoinet.law import (
     Context,
@@ -34,6 +35,7 @@ from hanoinet.law import (
 )
 from hanoinet.law.document import MAX_TEXT_BYTES, too_large
 from hanoinet.services import shapes
+from hanoinet.texts import visible
 
 app = typer.Typer(help="Cooperation request documents: forms and templates.", no_args_is_help=True)
 schema_app = typer.Typer(help="Published JSON Schemas.", no_args_is_help=True)
@@ -208,13 +210,19 @@ def _report(file: Path, doc: RequestDocument, findings: list[Finding], day: date
     errors = sum(f.severity == "error" for f in findings)
     warnings = sum(f.severity == "warning" for f in findings)
     lines = [
-        f"{file}: {form.title} from {doc.requesting_state or '?'} to "
-        f"{doc.requested_state or '?'}, checked on {day}"
+        visible(
+            f"{file}: {form.title} from {doc.requesting_state or '?'} to "
+            f"{doc.requested_state or '?'}, checked on {day}"
+        )
     ]
     for f in findings:
         where = f" at {f.field}" if f.field else ""
-        article = f" ({f.article})" if f.article else ""
-        lines.append(f"  {f.severity.upper():<7}{article}{where}: {f.message}")
+        article = (
+            f" ({f.article}{'' if f.article_verified else ', ' + UNCONFIRMED})"
+            if f.article
+            else f" [{f.basis}]"
+        )
+        lines.append(visible(f"  {f.severity.upper():<7}{article}{where}: {f.message}"))
     verdict = "ready to send" if errors == 0 else "not ready"
     lines.append(f"{errors} error(s), {warnings} warning(s): {verdict}")
     return lines

@@ -212,6 +212,11 @@ class CooperationForm(Frozen):
     (35(1)(b)-(c)), Convention offences only (35(1)(a)), extradition (37(1)), or no test."""
     grounds: Literal["mla", "preservation", "extradition", "none"] = "none"
     """Which grounds of grounds.yaml (by `applies_to`) a refusal or postponement may invoke."""
+    language_and_channel: Literal["convention", "requested_state"] = "convention"
+    """What sets the language and the channel of a request: the Convention (the languages
+    notified under 40(14), the central authority of 40(13)), or the requested State's law
+    and the treaties that bind it (extradition, transfers), as that State publishes them
+    for the form."""
     requires: tuple[Requirement, ...]
 
 

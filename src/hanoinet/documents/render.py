@@ -44,7 +44,7 @@ from hanoinet.documents.typesetter import LayoutError, typeset
 from hanoinet.errors import DocumentFailed, MissingTool, UnknownArticle
 from hanoinet.law.document import RequestDocument
 from hanoinet.law.findings import Finding
-from hanoinet.registry.designations import demo_designations, demo_states
+from hanoinet.registry.designations import demo_designations, demo_states, languages_for
 from hanoinet.store.audit import canonical
 
 FORMAT = "hanoinet.formal-document/1"
@@ -162,7 +162,7 @@ def language_for(doc: RequestDocument, lang: str | None) -> str:
     if doc.language in LANGUAGES:
         return doc.language
     designation = demo_designations().get(doc.requested_state)
-    accepted = [code for code in designation.languages if code in LANGUAGES] if designation else []
+    accepted = [code for code in languages_for(designation, doc.kind) if code in LANGUAGES]
     return accepted[0] if accepted else "en"
 
 
@@ -441,7 +441,7 @@ def content(
             "heading": say(
                 "Draft: this request cannot be issued until these errors are corrected."
             ),
-            "items": [[_finding(f, art)] for f in errors],
+            "items": [[_finding(f, art, say)] for f in errors],
         },
         "kicker": say("Request"),
         "under": say("under the United Nations Convention against Cybercrime"),
@@ -501,10 +501,13 @@ def content(
     }
 
 
-def _finding(f: Finding, art: str) -> Line:
+def _finding(f: Finding, art: str, say: Phrases) -> Line:
     line: Line = []
     if f.article:
         line.append(_style(f"{art} {left_to_right(f.article)} ", "mark"))
+        mark = _article(f.article, say)["mark"]
+        if mark:  # never an unconfirmed key presented as settled
+            line.append(_style(f"({mark}) ", "mark"))
     if f.field:
         line += [_style(left_to_right(f.field), "mono"), _text(": ")]
     line.append(_user(f.message))

@@ -165,24 +165,26 @@ def check_scope(doc: RequestDocument, form: CooperationForm, ctx: Context) -> It
                     ),
                 )
     if form.scope == "evidence":
-        yield from _evidence_scope(doc)
+        yield from _evidence_scope(doc, form)
     elif form.scope == "convention_offences":
         if doc.offences and not any(o.article in OFFENCE_ARTICLES for o in doc.offences):
             yield Finding(
                 "not_convention_offence",
-                "warning",
-                "35(1)(a)",
+                "error",
+                "35(1)(c)",
                 "/offences",
                 t(
-                    "This form serves offences established under the Convention (arts 7-17); "
-                    "name the Convention offence the conduct amounts to"
+                    "This form serves only offences established under the Convention (arts 7 "
+                    "to 17, 35(1)(a)); for any other serious crime the Convention covers only "
+                    "the collecting of evidence in electronic form (35(1)(c)). Name the "
+                    "Convention offence the conduct amounts to, or rely on another legal basis"
                 ),
             )
     elif form.scope == "extradition":
         yield from _extradition_scope(doc, ctx)
 
 
-def _evidence_scope(doc: RequestDocument) -> Iterator[Finding]:
+def _evidence_scope(doc: RequestDocument, form: CooperationForm) -> Iterator[Finding]:
     threshold = convention().period("serious_crime_years").value
     if not doc.offences:
         return
@@ -204,6 +206,9 @@ def _evidence_scope(doc: RequestDocument) -> Iterator[Finding]:
         o.article in OFFENCE_ARTICLES or (o.max_penalty_years or 0) >= threshold
         for o in doc.offences
     )
+    convention_offence = any(o.article in OFFENCE_ARTICLES for o in doc.offences)
+    if in_scope and not convention_offence and form.key == "mla_general":
+        yield from _electronic_only(doc)
     if not in_scope and all(
         o.article is not None or o.max_penalty_years is not None for o in doc.offences
     ):
@@ -217,6 +222,38 @@ def _evidence_scope(doc: RequestDocument) -> Iterator[Finding]:
                 "%(years)s years (serious crime, 2(h)); the Convention does not cover this "
                 "request",
                 years=threshold,
+            ),
+        )
+
+
+def _electronic_only(doc: RequestDocument) -> Iterator[Finding]:
+    """General mutual legal assistance for a serious crime that is not a Convention offence:
+    the Convention covers only the evidence in electronic form (35(1)(c)), so the request
+    must say which electronic data it seeks; any other assistance needs another basis."""
+    if not doc.data:
+        yield Finding(
+            "evidence_not_electronic",
+            "error",
+            "35(1)(c)",
+            "/data",
+            t(
+                "For an offence not established under the Convention, cooperation under it "
+                "covers only the collecting of evidence in electronic form of a serious crime "
+                "(35(1)(c)): list the electronic data sought; a hearing of witnesses, service "
+                "of documents or other assistance needs another legal basis"
+            ),
+        )
+    else:
+        yield Finding(
+            "electronic_evidence_only",
+            "info",
+            "35(1)(c)",
+            "/assistance_sought",
+            t(
+                "For an offence not established under the Convention, the Convention covers "
+                "only the collecting of the electronic data listed (35(1)(c)); any other "
+                "assistance asked for (a hearing of witnesses, service of documents) needs "
+                "another legal basis"
             ),
         )
 

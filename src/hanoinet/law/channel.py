@@ -14,8 +14,9 @@ from hanoinet.convention.model import CooperationForm
 from hanoinet.law.context import Context
 from hanoinet.law.document import RequestDocument
 from hanoinet.law.findings import Finding
+from hanoinet.registry.designations import Designation
 from hanoinet.registry.participants import participant
-from hanoinet.texts import Codes, FormTitle, Languages, State, States, Text, t
+from hanoinet.texts import Codes, Data, FormTitle, Languages, State, States, Text, t
 
 
 def _is_demo(code: str) -> bool:
@@ -26,13 +27,15 @@ def _is_demo(code: str) -> bool:
 
 
 def check_channel(doc: RequestDocument, form: CooperationForm, ctx: Context) -> Iterator[Finding]:
+    by_state = form.language_and_channel == "requested_state"
     if not doc.language:
         yield Finding(
             "language_missing",
             "error",
-            "40(14)",
+            None if by_state else "40(14)",
             "/language",
             t("Say in which language the request is written (an ISO 639-1 code, e.g. fr)"),
+            basis="requested state" if by_state else None,
         )
     if doc.channel is None:
         yield Finding(
@@ -66,19 +69,25 @@ def check_channel(doc: RequestDocument, form: CooperationForm, ctx: Context) -> 
         yield Finding(
             "illustrative_states",
             "info",
-            "40(13)",
+            None,
             "",
             t(
                 "%(states)s: fictional demo State(s); their designations and domestic law are "
                 "illustrative, not facts",
                 states=States(tuple(demo), with_codes=False),
             ),
+            basis="node policy",
         )
     try:
         participant(doc.requested_state)
     except Exception:  # an unknown code is reported by the basis check
         return
     name = State(doc.requested_state)
+    if by_state:
+        yield from _by_requested_state(doc, form, designation)
+        return
+    if doc.oral:
+        yield from _oral_agreed(doc, ctx)
     if designation is None:
         yield Finding(
             "no_designation",
@@ -180,3 +189,104 @@ def check_channel(doc: RequestDocument, form: CooperationForm, ctx: Context) -> 
                     "has not said it accepts it"
                 ),
             )
+
+
+def _oral_agreed(doc: RequestDocument, ctx: Context) -> Iterator[Finding]:
+    """An oral request only where both States agree (40(14)): each says so in its
+    designation. Unknown is a warning (agree it first), a designation without it an error."""
+    for code in (doc.requested_state, doc.requesting_state):
+        if not code:
+            continue
+        designation = ctx.designations.get(code)
+        if designation is None:
+            yield Finding(
+                "oral_not_agreed",
+                "warning",
+                "40(14)",
+                "/oral",
+                t(
+                    "An oral request only where the States agree (40(14)): hanoinet does not "
+                    "know whether %(state)s accepts one; agree it before relying on it",
+                    state=State(code),
+                ),
+            )
+        elif not designation.oral_in_urgency:
+            yield Finding(
+                "oral_not_agreed",
+                "error",
+                "40(14)",
+                "/oral",
+                t(
+                    "An oral request only where the States agree (40(14)): %(state)s has not "
+                    "said it accepts one; make the request in writing",
+                    state=State(code),
+                ),
+            )
+
+
+def _by_requested_state(
+    doc: RequestDocument, form: CooperationForm, designation: Designation | None
+) -> Iterator[Finding]:
+    """Language and channel of a form the requested State's own law and treaties govern
+    (extradition, provisional arrest, transfers), not 40(13)-(14): what that State publishes
+    for the form, cited by what it rests on."""
+    state = State(str(doc.requested_state))
+    required = designation.forms.get(form.key) if designation else None
+    if required is None:
+        yield Finding(
+            "form_requirements_unknown",
+            "warning",
+            None,
+            "/requested_state",
+            t(
+                "%(state)s has published no language or channel for %(form)s requests that "
+                "hanoinet knows: its law and the treaties that bind it set them; confirm them "
+                "before sending",
+                state=state,
+                form=FormTitle(form.title),
+            ),
+            basis="requested state",
+        )
+        return
+    demo: Text | str = (
+        t(" (illustrative demo designation)")
+        if participant(str(doc.requested_state)).illustrative
+        else ""
+    )
+    if doc.language and required.languages and doc.language not in required.languages:
+        yield Finding(
+            "language_not_accepted",
+            "error",
+            None,
+            "/language",
+            t(
+                "%(state)s takes %(form)s requests in %(languages)s, not '%(language)s' "
+                "(%(rests_on)s)%(demo)s; translate the request",
+                state=state,
+                form=FormTitle(form.title),
+                languages=Languages(tuple(required.languages)),
+                language=doc.language,
+                rests_on=Data(required.rests_on),
+                demo=demo,
+            ),
+            basis="requested state",
+        )
+    channel = doc.channel
+    if channel in form.channels and required.channels and channel not in required.channels:
+        yield Finding(
+            "channel_not_accepted",
+            "error",
+            None,
+            "/channel",
+            t(
+                "%(state)s takes %(form)s requests by %(channels)s, not by %(channel)s "
+                "(%(rests_on)s)%(demo)s",
+                state=state,
+                form=FormTitle(form.title),
+                channels=Codes("channel", tuple(required.channels)),
+                channel=Codes("channel", (str(channel),)),
+                rests_on=Data(required.rests_on),
+                demo=demo,
+            ),
+            basis="requested state",
+        )

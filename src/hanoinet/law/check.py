@@ -8,7 +8,7 @@ from hanoinet.law.channel import check_channel
 from hanoinet.law.completeness import check_completeness
 from hanoinet.law.context import Context
 from hanoinet.law.data_protection import check_data_protection
-from hanoinet.law.document import RequestDocument, parse_request
+from hanoinet.law.document import RequestDocument, parse_request, set_aside
 from hanoinet.law.dual_criminality import check_dual_criminality
 from hanoinet.law.findings import Finding, sort_findings
 
@@ -26,9 +26,24 @@ def check(doc: RequestDocument, ctx: Context) -> list[Finding]:
     return sort_findings(findings)
 
 
+def check_parsed(doc: RequestDocument, shape: list[Finding], ctx: Context) -> list[Finding]:
+    """The findings on a document read with ``shape`` findings (values of the wrong shape,
+    set aside): those, and the checks' findings less any about a value set aside. A bad
+    value is reported once, where it is: not again as missing, nor by a check that would
+    judge what is left without it."""
+    aside = {set_aside(f.field) for f in shape}
+    return sort_findings(
+        [*shape, *(f for f in check(doc, ctx) if not any(_within(f.field, a) for a in aside))]
+    )
+
+
+def _within(field: str, part: str) -> bool:
+    return field == part or field.startswith(part + "/")
+
+
 def check_text(
     text: str, ctx: Context, name: str = "the document"
 ) -> tuple[RequestDocument, list[Finding]]:
     """Parse and check; raises NotARequest when ``text`` is not a request at all."""
     doc, shape = parse_request(text, name)
-    return doc, sort_findings([*shape, *check(doc, ctx)])
+    return doc, check_parsed(doc, shape, ctx)

@@ -71,8 +71,18 @@ def _check_requirement(
                 req, "/requesting_authority/name", N_("The name of the requesting authority")
             )
         if auth is None or _blank(auth.contact):
-            yield _missing(
-                req, "/requesting_authority/contact", N_("A contact at the requesting authority")
+            yield Finding(
+                "contact_missing",
+                "warning",
+                None,
+                "/requesting_authority/contact",
+                t(
+                    "Give a person the requested State can ask, with a telephone or e-mail: "
+                    "templates and central authorities ask for one, though %(article)s requires "
+                    "only the identity of the requesting authority",
+                    article=req.article,
+                ),
+                basis="good practice",
             )
     elif field == "matter":
         matter = doc.matter
@@ -243,7 +253,18 @@ def _consistency(doc: RequestDocument, as_of: date, required: set[str]) -> Itera
                 "person (2(o)); describe the risk"
             ),
         )
-    if doc.oral:
+    if doc.oral and doc.urgency == "routine":
+        yield Finding(
+            "oral_not_urgent",
+            "error",
+            "40(14)",
+            "/urgency",
+            t(
+                "A request may be made orally only in urgent circumstances (40(14)); set the "
+                "urgency and say why, or make the request in writing"
+            ),
+        )
+    elif doc.oral:
         yield Finding(
             "oral_confirm_in_writing",
             "info",

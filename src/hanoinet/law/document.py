@@ -28,8 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from hanoinet.boundedjson import MAX_DEPTH, depth_over
 from hanoinet.convention import convention
 from hanoinet.errors import NotARequest, RequestTooLarge
-from hanoinet.law.findings import Finding
-from hanoinet.texts import Data, t
+from hanoinet.law.findings import Basis, Finding
+from hanoinet.texts import N_, Data, t
+from hanoinet.texts import Field as FieldLabel
 
 FORMAT: Literal["hanoinet.request/1"] = "hanoinet.request/1"
 MAX_DOCUMENT_BYTES = 512 << 10
@@ -218,8 +219,10 @@ def too_large(name: str, size: int) -> RequestTooLarge:
 def parse_request(text: str, name: str = "the document") -> tuple[RequestDocument, list[Finding]]:
     """Read a request; fields of the wrong shape become findings and are treated as absent.
 
-    Raises NotARequest when ``text`` is not a JSON object naming a known ``kind``.
+    Raises NotARequest when ``text`` is not a JSON object naming a known ``kind``. A byte-order
+    mark at the start (as some editors write UTF-8) is read past.
     """
+    text = text.removeprefix("\ufeff")
     data = text.encode()
     if len(data) > MAX_TEXT_BYTES:
         raise too_large(name, len(data))
@@ -280,19 +283,84 @@ def read_request(
             )
     data = dict(raw)
     findings: list[Finding] = []
-    for _ in range(len(TOP_FIELDS) + len(data) + 1):
+    while True:  # each round removes at least one value: it ends
         try:
             return RequestDocument.model_validate(data), findings
         except ValidationError as exc:
             _refuse_too_long(name, exc)
-            for error in exc.errors():
-                loc = tuple(p for p in error["loc"] if isinstance(p, int | str))
-                top = str(loc[0]) if loc else ""
-                if top not in data:
-                    continue
-                findings.append(_shape_finding(kind, loc, error["type"], error["msg"]))
-                del data[top]
-    raise AssertionError("unreachable: every error removes a field")  # pragma: no cover
+            removed = False
+            errors = [
+                (tuple(p for p in error["loc"] if isinstance(p, int | str)), error)
+                for error in exc.errors()
+            ]
+            # The outermost first: a bad list goes whole before any item inside it is judged.
+            for loc, error in sorted(errors, key=lambda e: len(ignored_part(e[0]))):
+                if loc and _remove(data, ignored_part(loc)):
+                    findings.append(
+                        _shape_finding(
+                            kind, loc, error["type"], error.get("ctx", {}), error.get("input")
+                        )
+                    )
+                    removed = True
+            if not removed:  # pragma: no cover - pydantic names where each error is
+                raise NotARequest(f"{name} could not be read: {exc.errors()[0]['msg']}") from None
+
+
+def ignored_part(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """What is set aside for a bad value at ``loc``: the value itself under its field name,
+    or, for an item of a list, the whole list (removing one item would renumber the rest,
+    and every other finding on the list would point at the wrong item)."""
+    end = len(loc)
+    while end > 1 and isinstance(loc[end - 1], int):
+        end -= 1
+    return loc[:end]
+
+
+DEFINING = {"offences": "article"}
+"""For items of these lists, the field that says what the item is: an offence's article makes
+it a Convention offence (with its conduct, its elements, no penalty needed) or, absent, a
+national one. When it is bad, nothing about that item can be judged."""
+
+
+def set_aside(field: str) -> str:
+    """The JSON pointer of what cannot be judged because of a bad value at ``field``: what
+    ``read_request`` removed (``ignored_part``: ``/offences/0/conduct/2`` sets aside
+    ``/offences/0/conduct``), or the whole item whose defining field it is (``DEFINING``:
+    ``/offences/0/article`` sets aside ``/offences/0``)."""
+    parts = field.split("/")
+    while len(parts) > 2 and parts[-1].isdigit():
+        parts.pop()
+    if len(parts) == 4 and parts[2].isdigit() and DEFINING.get(parts[1]) == parts[3]:
+        parts.pop()
+    return "/".join(parts)
+
+
+def _at(node: dict[str, Any] | list[Any], part: int | str) -> Any:
+    """What ``node`` holds at ``part``, or None when nothing is there."""
+    if isinstance(node, dict):
+        return node.get(part) if isinstance(part, str) else None
+    return node[part] if isinstance(part, int) and 0 <= part < len(node) else None
+
+
+def _remove(data: dict[str, Any], loc: tuple[int | str, ...]) -> bool:
+    """Remove the value at ``loc`` from ``data``, copying every object and list on the way
+    (the caller's document is not changed). False if there is nothing there."""
+    node: dict[str, Any] | list[Any] = data
+    for part in loc[:-1]:
+        child = _at(node, part)
+        if not isinstance(child, dict | list):
+            return False
+        copied: dict[str, Any] | list[Any] = dict(child) if isinstance(child, dict) else list(child)
+        if isinstance(node, dict):
+            node[str(part)] = copied
+        else:
+            node[int(part)] = copied
+        node = copied
+    last = loc[-1]
+    if isinstance(node, dict) and isinstance(last, str) and last in node:
+        del node[last]
+        return True
+    return False
 
 
 def _refuse_too_long(name: str, exc: ValidationError) -> None:
@@ -311,24 +379,100 @@ def _refuse_too_long(name: str, exc: ValidationError) -> None:
         )
 
 
-def _shape_finding(kind: str, loc: tuple[int | str, ...], error_type: str, msg: str) -> Finding:
+_SHOULD_BE: dict[str, str] = {
+    "string_type": N_("should be text, in quotes"),
+    "model_type": N_("should be a group of fields in braces {...}"),
+    "dict_type": N_("should be a group of fields in braces {...}"),
+    "model_attributes_type": N_("should be a group of fields in braces {...}"),
+    "list_type": N_("should be a list in brackets [...]"),
+    "bool_type": N_("should be true or false"),
+    "bool_parsing": N_("should be true or false"),
+    "float_type": N_("should be a number"),
+    "float_parsing": N_("should be a number"),
+    "finite_number": N_("should be a number"),
+    "greater_than_equal": N_("should be zero or more"),
+    "date_type": N_("should be a date written YYYY-MM-DD, e.g. 2026-03-01"),
+    "date_parsing": N_("should be a date written YYYY-MM-DD, e.g. 2026-03-01"),
+    "date_from_datetime_parsing": N_("should be a date written YYYY-MM-DD, e.g. 2026-03-01"),
+    "date_from_datetime_inexact": N_("should be a date written YYYY-MM-DD, e.g. 2026-03-01"),
+    "literal_error": N_("should be one of: %(choices)s"),
+    "enum": N_("should be one of: %(choices)s"),
+}
+"""What a value of the wrong shape should be, in words, for each kind of pydantic error that
+the request model can raise: findings say it this way, not in the validator's words."""
+
+
+_FOUND: dict[str, str] = {
+    "null": N_("null"),
+    "bool": N_("true or false"),
+    "number": N_("a number"),
+    "text": N_("text"),
+    "list": N_("a list"),
+    "object": N_("a group of fields"),
+}
+
+
+def _json_kind(value: object) -> str:
+    """What was found, by its JSON kind, in words (``_FOUND``)."""
+    if value is None:
+        kind = "null"
+    elif isinstance(value, bool):
+        kind = "bool"
+    elif isinstance(value, int | float):
+        kind = "number"
+    elif isinstance(value, str):
+        kind = "text"
+    elif isinstance(value, list):
+        kind = "list"
+    else:
+        kind = "object"
+    return _FOUND[kind]
+
+
+def _shape_finding(
+    kind: str, loc: tuple[int | str, ...], error_type: str, error_ctx: dict[str, Any], value: object
+) -> Finding:
     top = str(loc[0])
     article = next((r.article for r in convention().forms[kind].requires if r.field == top), None)
+    basis: Basis | None = None if article else "format"
+    where = pointer(loc)
     if error_type == "extra_forbidden":
-        known = ", ".join(TOP_FIELDS) if len(loc) == 1 else "the fields in the schema"
-        message = t(
-            "'%(name)s' is not a field of a request; check the spelling (fields: %(known)s)",
-            name=str(loc[-1]),
-            known=known,
+        known = ", ".join(TOP_FIELDS) if len(loc) == 1 else None
+        message = (
+            t(
+                "'%(name)s' is not a field of a request; check the spelling (fields: %(known)s)",
+                name=Data(str(loc[-1])),
+                known=known,
+            )
+            if known
+            else t(
+                "'%(name)s' is not a field here; check the spelling against the request format",
+                name=Data(str(loc[-1])),
+            )
         )
-        code = "unknown_field"
-    else:
+        return Finding("unknown_field", "error", article, where, message, basis=basis)
+    should = _SHOULD_BE.get(error_type)
+    found = t(_json_kind(value))
+    if should is None:  # pragma: no cover - every error the request model raises is named
         message = t(
-            "%(problem)s; the field is ignored until corrected (see hanoinet schema request)",
-            problem=Data(msg),
+            "%(field)s has a value this field does not take (%(found)s); it is set aside "
+            "until corrected",
+            field=FieldLabel(where),
+            found=found,
         )
-        code = "invalid_value"
-    return Finding(code, "error", article, pointer(loc), message)
+        return Finding("invalid_value", "error", article, where, message, basis=basis)
+    problem = (
+        t(should, choices=Data(str(error_ctx.get("expected", ""))))
+        if "%(choices)s" in should
+        else t(should)
+    )
+    message = t(
+        "%(field)s %(problem)s, not %(found)s; it is set aside until corrected",
+        field=FieldLabel(where),
+        problem=problem,
+        found=found,
+    )
+    return Finding("invalid_value", "error", article, where, message, basis=basis)
 
 
 def request_schema() -> dict[str, Any]:

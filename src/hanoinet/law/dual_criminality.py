@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from hanoinet.convention import convention
-from hanoinet.convention.model import CooperationForm
+from hanoinet.convention.model import CooperationForm, Offence
 from hanoinet.law.context import Context
 from hanoinet.law.document import RequestDocument
 from hanoinet.law.findings import Finding, Severity
 from hanoinet.law.profiles import judge
+from hanoinet.registry.participants import is_known_code
 from hanoinet.texts import Codes, Data, Field, State, Text, t
 
 
@@ -33,12 +34,16 @@ def check_dual_criminality(
             t("Dual criminality is not required for this form (%(article)s)", article=article),
         )
         return
+    if not (doc.requested_state and is_known_code(doc.requested_state)):
+        return  # no State to compare with: the basis check reports the code
     severity: Severity = "error" if form.dual_criminality == "required" else "warning"
     offences = {o.article: o for o in convention().offences.values()}
     profile = ctx.profiles.get(doc.requested_state)
     for i, offence in enumerate(doc.offences):
         base = f"/offences/{i}"
         known = offences.get(offence.article or "")
+        if known is not None and not _all_known(known, offence.conduct, offence.elements):
+            continue  # an unknown conduct or element is reported by the scope check
         if known is None:
             if offence.article is None:
                 yield Finding(
@@ -103,3 +108,9 @@ def check_dual_criminality(
                         consequence=consequence,
                     ),
                 )
+
+
+def _all_known(known: Offence, conduct: list[str], elements: list[str]) -> bool:
+    return {c.id for c in known.conduct} >= set(conduct) and {
+        e.id for e in known.optional_elements
+    } >= set(elements)

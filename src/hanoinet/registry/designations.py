@@ -31,6 +31,18 @@ class Contact(_Frozen):
     contact: str
 
 
+class FormRequirements(_Frozen):
+    """What a State requires of a request of one form whose language and channel its own law
+    and treaties set (extradition, provisional arrest, transfers): as it publishes them."""
+
+    languages: tuple[str, ...] = ()
+    channels: tuple[Channel, ...] = ()
+    authority: Contact | None = None
+    rests_on: str
+    """What the requirements come from, as the State names it (an act and its section, a
+    treaty), shown with every finding based on them."""
+
+
 class Designation(_Frozen):
     state: str
     central_authority: Contact | None = None
@@ -38,6 +50,22 @@ class Designation(_Frozen):
     languages: tuple[str, ...] = ()
     channels: tuple[Channel, ...] = ()
     interpol_in_urgency: bool = False
+    oral_in_urgency: bool = False
+    """Whether the State accepts urgent requests made orally, to be confirmed in writing
+    forthwith (40(14): only where the States agree)."""
+    forms: dict[str, FormRequirements] = {}
+    """By form key: the State's own requirements for the forms its law sets the language and
+    channel of (``language_and_channel: requested_state`` in cooperation.yaml)."""
+
+
+def languages_for(designation: Designation | None, kind: str) -> tuple[str, ...]:
+    """The languages ``designation``'s State takes a request of form ``kind`` in: those it
+    published for the form where its law sets them (``forms``), else those notified under
+    40(14); none when nothing is known."""
+    if designation is None:
+        return ()
+    required = designation.forms.get(kind)
+    return required.languages if required and required.languages else designation.languages
 
 
 class DesignationsFile(_Frozen):

@@ -51,7 +51,8 @@ from hanoinet.cases.lifecycle import (
 )
 from hanoinet.convention import convention
 from hanoinet.errors import Forbidden, InvalidInput, StoreError, TransitionRefused, UnknownCase
-from hanoinet.law import check, default_context, parse_request
+from hanoinet.law import default_context, parse_request
+from hanoinet.law.check import check_parsed
 from hanoinet.law.document import read_request
 from hanoinet.law.findings import Finding
 from hanoinet.services import access
@@ -138,7 +139,7 @@ def _next_id(conn: Connection, name: str, prefix: str) -> str:
 
 def _findings(document: dict[str, Any], at: datetime) -> list[Finding]:
     doc, shape = parse_request(json.dumps(document))
-    return [*shape, *check(doc, default_context(at.date()))]
+    return check_parsed(doc, shape, default_context(at.date()))
 
 
 def _legal_basis(kind: str) -> str:
@@ -199,7 +200,7 @@ def prepare(
 ) -> NewRequest:
     """Parse and check a document without writing anything (raises NotARequest)."""
     doc, _ = parse_request(json.dumps(document))
-    findings = [*shape, *check(doc, default_context(at.date()))]
+    findings = check_parsed(doc, shape, default_context(at.date()))
     return NewRequest(
         document,
         doc.kind,

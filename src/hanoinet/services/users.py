@@ -64,11 +64,12 @@ _HASHER = PasswordHasher()
 
 
 @functools.cache
-def _dummy_hash() -> str:
+def _dummy_hash(hasher: PasswordHasher) -> str:
     """A hash to verify against when the user does not exist, so that a wrong name takes as
-    long as a wrong password. Made on first use: hashing costs a sixth of a second, and
-    every process that imports this module (each command, each server) would pay it."""
-    return _HASHER.hash("not a password of anyone")
+    long as a wrong password; made by the hasher in use, on first use: hashing costs a sixth
+    of a second, and every process that imports this module (each command, each server)
+    would pay it."""
+    return hasher.hash("not a password of anyone")
 
 
 STEP_TIME = timedelta(minutes=10)
@@ -256,7 +257,7 @@ def check_password(store: Store, username: str, password: str) -> bool:
 def _verify(password_hash: str | None, password: str) -> bool:
     try:
         # An unknown user costs the same time as a known one.
-        return bool(_HASHER.verify(password_hash or _dummy_hash(), password)) and bool(
+        return bool(_HASHER.verify(password_hash or _dummy_hash(_HASHER), password)) and bool(
             password_hash
         )
     except (VerificationError, InvalidHashError):

@@ -647,7 +647,6 @@ class Placed:
     """What the page says (``tr`` shows it in the reader's language)."""
     step: str | None
     anchor: str | None
-    article_number: int | None
 
 
 def _friendly(finding: Finding) -> Text:
@@ -685,8 +684,7 @@ def place(findings: list[Finding], step_blocks: dict[str, list[Block]]) -> list[
                 if item_inputs:
                     anchor = item_inputs[0].anchor
                     break
-        number = article_of(f.article) if f.article else None
-        placed.append(Placed(f, _friendly(f), step, anchor, number))
+        placed.append(Placed(f, _friendly(f), step, anchor))
     return placed
 
 
@@ -864,7 +862,14 @@ def _findings(document: dict[str, Any], at: datetime) -> list[Finding]:
         _doc, found = check_text(json.dumps(document), default_context(at.date()))
     except NotARequest as exc:
         return [
-            Finding("not_a_request", "error", None, "", t("%(problem)s", problem=Data(exc.message)))
+            Finding(
+                "not_a_request",
+                "error",
+                None,
+                "",
+                t("%(problem)s", problem=Data(exc.message)),
+                basis="format",
+            )
         ]
     return found
 

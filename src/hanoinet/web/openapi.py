@@ -48,7 +48,14 @@ class Problem(BaseModel):
 class Finding(BaseModel):
     code: str
     severity: Literal["error", "warning", "info"]
-    article: str | None
+    article: str | None = Field(description="The article key it rests on, or null.")
+    article_verified: bool | None = Field(
+        description="Whether hanoinet's data has verified that paragraph key (null without "
+        "one); false: show it as 'para. number unconfirmed'."
+    )
+    basis: Literal["convention", "format", "node policy", "good practice", "requested state"] = (
+        Field(description="What it rests on: the article (convention) or, without one, what.")
+    )
     field: str
     message: str
 

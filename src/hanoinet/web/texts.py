@@ -22,7 +22,18 @@ from markupsafe import Markup
 from hanoinet.convention import convention
 from hanoinet.errors import HanoinetError
 from hanoinet.registry.participants import participant
-from hanoinet.texts import N_, Codes, Data, Field, FormTitle, Languages, State, States, Text
+from hanoinet.texts import (
+    N_,
+    Codes,
+    Data,
+    Field,
+    FormTitle,
+    Languages,
+    State,
+    States,
+    Text,
+    visible,
+)
 
 ON_THE_WEB = {
     "Missing: %(what)s (%(article)s). Add it at %(field)s": N_("Missing: %(what)s (%(article)s)"),
@@ -116,12 +127,12 @@ def _param(name: str, value: object, lang: str) -> Markup | str:
     if isinstance(value, Field):
         return _field_label(value.pointer)
     if isinstance(value, Data):
-        return Markup('<bdi lang="en">%s</bdi>') % (value.text,)
+        return Markup('<bdi lang="en">%s</bdi>') % (visible(value.text),)
     if isinstance(value, int | float):
         return str(value)
     if isinstance(value, date | datetime) or name in ISOLATED:
-        return ltr(str(value))
-    return user_text(value)
+        return ltr(visible(str(value)))
+    return user_text(visible(str(value)))
 
 
 def language_name(code: str, lang: str) -> str:
