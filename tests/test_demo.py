@@ -168,3 +168,15 @@ def test_the_demo_tells_its_story_and_says_where_to_look(
     finally:
         made.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_the_demo_answers_help_and_refuses_an_unknown_option_before_starting(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from hanoinet.demo import main
+
+    assert main(["--help"]) == 0
+    assert "--keep" in capsys.readouterr().out
+    assert main(["--kep"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --kep is not an option of the demo")

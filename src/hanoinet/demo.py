@@ -489,6 +489,17 @@ def _tidy(demo: Demo) -> None:
 def main(argv: list[str] | None = None) -> int:
     """``make demo``: ``--exit`` stops after the story, ``--keep`` keeps the folder."""
     args = sys.argv[1:] if argv is None else argv
+    usage = "usage: make demo [KEEP=1]  (python -m hanoinet.demo [--keep] [--exit])"
+    if "--help" in args or "-h" in args:
+        print(
+            usage + "\n  --keep  keep the demo's folder (keys, logs, databases) after it ends"
+            "\n  --exit  stop after the story instead of serving until Ctrl-C"
+        )
+        return 0
+    unknown = [a for a in args if a not in ("--keep", "--exit")]
+    if unknown:
+        print(f"error: {unknown[0]} is not an option of the demo\n{usage}", file=sys.stderr)
+        return 2
     exit_after = "--exit" in args or os.environ.get("HANOINET_DEMO_EXIT") == "1"
     keep = "--keep" in args
     root = Path(tempfile.mkdtemp(prefix="hanoinet-demo-"))

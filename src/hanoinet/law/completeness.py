@@ -14,6 +14,10 @@ from hanoinet.law.document import RequestDocument
 from hanoinet.law.findings import Finding
 from hanoinet.texts import N_, Field, t
 
+IDENTITY_ONLY = frozenset({"40(15)(a)", "42(2)(a)"})
+"""The paragraphs that ask for the identity of the requesting authority, and nothing more of
+it: a contact person is good practice, not their requirement."""
+
 
 def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
@@ -81,6 +85,12 @@ def _check_requirement(
                     "templates and central authorities ask for one, though %(article)s requires "
                     "only the identity of the requesting authority",
                     article=req.article,
+                )
+                if req.article in IDENTITY_ONLY
+                else t(
+                    "Give a person the requested State can ask, with a telephone or e-mail: "
+                    "templates and central authorities ask for one, though the Convention does "
+                    "not require it"
                 ),
                 basis="good practice",
             )
