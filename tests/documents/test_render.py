@@ -168,3 +168,128 @@ def test_page_images_of_a_sample_are_kept(tmp_path: Path, kind: str, lang: str) 
     subprocess.run(["pdftoppm", "-r", "60", "-png", str(source), str(prefix)], check=True)
     pages = sorted(SHOTS.glob(f"document-{kind}-{lang}-*.png"))
     assert pages and all(p.stat().st_size > 5_000 for p in pages)  # not blank
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "ar"])
+def test_the_legal_basis_names_the_treaty_the_request_rests_on(lang: str) -> None:
+    """Where the Convention is not in force between the two States (65), the request names
+    another basis; the document says it rests on it, first, and lists the Convention's
+    provisions it follows after it."""
+    document = complete("preservation")
+    document["legal_basis"] = {
+        "instrument": "treaty",
+        "name": "Aurelia-Borealis Treaty on Mutual Legal Assistance (demo)",
+        "article": "art. 3",
+    }
+    doc, findings = checked(document)
+    say = Phrases(lang)
+    made = render.content(
+        doc,
+        document,
+        findings,
+        lang=lang,
+        issued_at=AT,
+        issuer=None,
+        request_id="R-1",
+        draft=False,
+    )
+    basis = made["basis"]
+    assert basis["intro"] == say(
+        "This request is made under the instrument named first below; it follows the "
+        "provisions of the United Nations Convention against Cybercrime listed after it:"
+    )
+    first = " ".join(run["t"] for line in basis["items"][0] for run in line)
+    # the user's text as written, isolated (U+2068 ... U+2069) in any direction of the page
+    assert (
+        first.strip("\u2068\u2069")
+        == "Aurelia-Borealis Treaty on Mutual Legal Assistance (demo), art. 3"
+    )
+    assert len(basis["items"]) == 1 + len(convention().forms["preservation"].articles)
+    document["legal_basis"] = {"instrument": "reciprocity"}
+    doc, findings = checked(document)
+    made = render.content(
+        doc,
+        document,
+        findings,
+        lang=lang,
+        issued_at=AT,
+        issuer=None,
+        request_id="R-1",
+        draft=False,
+    )
+    assert made["basis"]["intro"] == say(
+        "This request is made on the basis of reciprocity; it follows these provisions of "
+        "the United Nations Convention against Cybercrime:"
+    )
+    assert len(made["basis"]["items"]) == len(convention().forms["preservation"].articles)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_contacts_and_references_are_made_in_every_language(lang: str) -> None:
+    """Every fixed phrase of the two sections is in each catalog (a missing one is an error)."""
+    document = complete("stored_data")
+    document["contacts"] = {"name": "A", "backup": "B", "office_hours": "8-18", "time_zone": "UTC"}
+    document["references"] = {
+        "own_reference": "X-1",
+        "date": "2026-12-01",
+        "earlier_requests": ["X-0"],
+        "earlier_contacts": ["T-7"],
+    }
+    doc, findings = checked(document)
+    made = render.content(
+        doc,
+        document,
+        findings,
+        lang=lang,
+        issued_at=AT,
+        issuer=None,
+        request_id="R-1",
+        draft=False,
+    )
+    assert {"contacts", "references"} <= {s["field"] for s in made["sections"]}
+
+
+def test_contacts_and_references_are_printed_when_given_and_not_when_blank() -> None:
+    document = complete("stored_data")
+    document["contacts"] = {"name": "Ana Lima (demo), +000 1 555", "time_zone": "Europe/Paris"}
+    document["references"] = {
+        "own_reference": "AUR-2026-0042 (demo)",
+        "date": "2026-12-01",
+        "earlier_requests": [],
+        "earlier_contacts": ["24/7 ticket 7781 (demo)"],
+    }
+    doc, findings = checked(document)
+    made = render.content(
+        doc,
+        document,
+        findings,
+        lang="en",
+        issued_at=AT,
+        issuer=None,
+        request_id="R-1",
+        draft=False,
+    )
+    shown = {
+        s["field"]: " | ".join(
+            "".join(run["t"] for run in line) for entry in s["entries"] for line in entry
+        )
+        for s in made["sections"]
+    }
+    assert "Contact person: \u2068Ana Lima (demo), +000 1 555\u2069" in shown["contacts"]
+    assert "Time zone: \u2068Europe/Paris\u2069" in shown["contacts"]
+    assert "Our file number: \u2068AUR-2026-0042 (demo)\u2069" in shown["references"]
+    assert "Date of the request: December 1, 2026" in shown["references"]  # month in words
+    assert "Earlier requests" not in shown["references"]  # none given
+    document["contacts"] = {"name": "", "backup": "", "office_hours": "", "time_zone": ""}
+    doc, findings = checked(document)
+    made = render.content(
+        doc,
+        document,
+        findings,
+        lang="en",
+        issued_at=AT,
+        issuer=None,
+        request_id="R-1",
+        draft=False,
+    )
+    assert "contacts" not in {s["field"] for s in made["sections"]}

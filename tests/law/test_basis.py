@@ -105,10 +105,48 @@ def test_packaged_record_today_gives_no_convention_basis(
     findings: Check, example: dict[str, Any]
 ) -> None:
     f = only(findings(example), "no_convention_basis")
-    assert (f.severity, f.article, f.field) == ("warning", "65(1)", "")
+    assert (f.severity, f.article, f.field) == ("warning", "65(1)", "/legal_basis")
     assert "0 of 40" in f.message
     assert "2026-11-24" in f.message
     assert "another legal basis" in f.message
+
+
+@pytest.mark.parametrize(
+    ("basis", "satisfied", "says"),
+    [
+        (
+            {
+                "instrument": "treaty",
+                "name": "Aurelia-Borealis MLA Treaty (demo)",
+                "article": "art. 3",
+            },
+            True,
+            "the treaty Aurelia-Borealis MLA Treaty (demo), art. 3",
+        ),
+        ({"instrument": "reciprocity"}, True, "reciprocity"),
+        (
+            {"instrument": "domestic_law", "name": "Aurelia MLA Act (demo)"},
+            True,
+            "the law Aurelia MLA Act (demo)",
+        ),
+        ({"instrument": "treaty", "name": " "}, False, ""),  # which treaty?
+        ({"instrument": "convention"}, False, ""),  # not in force: the Convention cannot serve
+        ({}, False, ""),
+    ],
+)
+def test_art_65_not_in_force_asks_for_another_basis_and_is_satisfied_by_it(
+    findings: Check, example: dict[str, Any], basis: dict[str, str], satisfied: bool, says: str
+) -> None:
+    example["legal_basis"] = basis
+    found = {f.code: f for f in findings(example)}
+    if satisfied:
+        assert "no_convention_basis" not in found
+        f = found["other_basis"]
+        assert (f.severity, f.article, f.field) == ("info", "65(1)", "/legal_basis")
+        assert f.message.endswith(f"the request rests on {says}")
+    else:
+        assert "other_basis" not in found
+        assert found["no_convention_basis"].severity == "warning"
 
 
 def test_in_force_for_both_is_a_convention_basis(findings: Check, example: dict[str, Any]) -> None:

@@ -310,6 +310,27 @@ VALID = {
     "realtime_traffic": COLLECTION,
     "emergency_disclosure": EMERGENCY,
     "extradition": EXTRADITION,
+    "mla_general": {
+        **STORED_DATA,
+        "kind": "mla_general",
+        "legal_basis": {
+            "instrument": "treaty",
+            "name": "Aurelia-Borealis Treaty on Mutual Legal Assistance (demo)",
+            "article": "art. 3",
+        },
+        "contacts": {
+            "name": "Ana Lima (demo), +000 1 555",
+            "backup": "Duty desk (demo), +000 1 000",
+            "office_hours": "08:00-18:00",
+            "time_zone": "Europe/Paris",
+        },
+        "references": {
+            "own_reference": "AUR-2026-0042 (demo)",
+            "date": "2026-11-20",
+            "earlier_requests": ["AUR-2026-0040 (demo)"],
+            "earlier_contacts": ["24/7 ticket 7781 (demo)"],
+        },
+    },
 }
 FIXED = {("format",), ("kind",)}
 """Values that decide whether a file is a request at all (NotARequest, not a finding)."""

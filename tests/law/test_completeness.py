@@ -416,3 +416,32 @@ def test_40_15_a_and_42_2_a_ask_the_authority_s_identity_a_contact_is_good_pract
     assert ("missing_content", article, "/requesting_authority/name") in {
         (f.code, f.article, f.field) for f in findings(doc) if f.severity == "error"
     }
+
+
+def test_a_named_contact_answers_the_good_practice_warning(
+    findings: Check, stored_data: dict[str, Any]
+) -> None:
+    doc = copy.deepcopy(stored_data)
+    doc["requesting_authority"]["contact"] = ""
+    doc["contacts"] = {"name": "Ana Lima (demo), +000 1 555, ana@justice.aurelia.example"}
+    assert "contact_missing" not in {f.code for f in findings(doc)}
+
+
+@pytest.mark.parametrize(
+    ("zone", "wrong"),
+    [
+        ("Europe/Paris", False),
+        ("Asia/Ho_Chi_Minh", False),
+        ("Europe", True),
+        ("CET+1", True),
+        ("../../etc/passwd", True),
+    ],
+)
+def test_the_contacts_time_zone_is_one_of_the_iana_database(
+    findings: Check, stored_data: dict[str, Any], zone: str, wrong: bool
+) -> None:
+    doc = dict(stored_data, contacts={"office_hours": "08:00-18:00", "time_zone": zone})
+    found = [f for f in findings(doc) if f.code == "time_zone_unknown"]
+    assert [(f.severity, f.basis, f.field) for f in found] == (
+        [("error", "format", "/contacts/time_zone")] if wrong else []
+    )

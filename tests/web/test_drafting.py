@@ -1202,3 +1202,75 @@ def test_every_step_page_and_the_preview_is_an_audited_read(desk: Desk) -> None:
         assert json.loads(new_entries[0].detail) == {"requests": [ident]}
     with desk.store.engine.connect() as conn:
         assert audit_log.verify(conn).ok
+
+
+def test_the_legal_basis_is_asked_where_the_request_goes_and_satisfies_art_65(
+    desk: Desk,
+) -> None:
+    """While the Convention is not in force between the two States (65), the wizard asks what
+    else the request rests on; a treaty named there answers the warning."""
+    rita = desk.user("rita", "requester")
+    ident = new_draft(rita)
+    page = Page(rita.get(f"/drafts/{ident}?step=route").text)
+    assert page.attrs("f-legal_basis-instrument")
+    url = f"/drafts/{ident}/check?step=route"
+    before = rita.post(url, {"_document": json.dumps(stored(desk.store, ident))})
+    assert "rely on another legal basis" in text_of(before.text)
+    assert "#f-legal_basis-instrument" in [h for h, _ in Page(before.text).links]
+    saved = save(
+        rita,
+        ident,
+        "route",
+        {
+            "legal_basis.instrument": "treaty",
+            "legal_basis.name": "Aurelia-Borealis Treaty on Mutual Legal Assistance (demo)",
+            "legal_basis.article": "art. 3",
+        },
+    )
+    assert saved.status_code == 303
+    assert stored(desk.store, ident)["legal_basis"] == {
+        "instrument": "treaty",
+        "name": "Aurelia-Borealis Treaty on Mutual Legal Assistance (demo)",
+        "article": "art. 3",
+    }
+    after = rita.post(url, {"_document": json.dumps(stored(desk.store, ident))})
+    said = text_of(after.text)
+    assert "rely on another legal basis" not in said
+    assert "the request rests on the treaty Aurelia-Borealis Treaty" in said
+
+
+def test_contacts_and_references_are_asked_with_the_requesting_authority(desk: Desk) -> None:
+    rita = desk.user("rita", "requester")
+    ident = new_draft(rita)
+    page = Page(rita.get(f"/drafts/{ident}?step=matter").text)
+    for ident_ in (
+        "f-contacts-name",
+        "f-contacts-time_zone",
+        "f-references-own_reference",
+        "f-references-date",
+        "f-references-earlier_requests",
+    ):
+        assert page.attrs(ident_), ident_
+    saved = save(
+        rita,
+        ident,
+        "matter",
+        {
+            "contacts.name": "Ana Lima (demo), +000 1 555",
+            "contacts.time_zone": "Europe/Paris",
+            "references.own_reference": "AUR-2026-0042 (demo)",
+            "references.date": "2026-12-01",
+            "references.earlier_requests": "R-000007\nAUR-2026-0040 (demo)",
+        },
+    )
+    assert saved.status_code == 303
+    document = stored(desk.store, ident)
+    assert document["contacts"] == {
+        "name": "Ana Lima (demo), +000 1 555",
+        "time_zone": "Europe/Paris",
+    }
+    assert document["references"] == {
+        "own_reference": "AUR-2026-0042 (demo)",
+        "date": "2026-12-01",
+        "earlier_requests": ["R-000007", "AUR-2026-0040 (demo)"],
+    }

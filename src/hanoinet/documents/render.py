@@ -79,6 +79,8 @@ N_ = str  # marks an English text for the catalog where it is defined; translate
 
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("requesting_authority", N_("Requesting authority")),
+    ("contacts", N_("Contacts")),
+    ("references", N_("References")),
     ("matter", N_("Subject matter and nature of the matter")),
     ("offences", N_("Offences")),
     ("facts_summary", N_("Summary of the facts")),
@@ -327,6 +329,8 @@ def content(
             if missing
             else _entries(field, value, say, lang, day, label)
         )
+        if entries == [[]] and field not in wanting:
+            continue  # a group of optional fields all left blank (contacts, references)
         sections.append(
             {
                 "field": field,
@@ -471,14 +475,7 @@ def content(
             },
             {"label": say("Date"), "lines": date_lines},
         ],
-        "basis": {
-            "heading": say("Legal basis"),
-            "intro": say(
-                "This request is made under the United Nations Convention against "
-                "Cybercrime, in particular:"
-            ),
-            "items": [[_basis_line(key, say)] for key in form.articles],
-        },
+        "basis": _basis(doc, form.articles, say),
         "sections": sections,
         "clauses": {
             "heading": say("Conditions and undertakings"),
@@ -512,6 +509,37 @@ def _finding(f: Finding, art: str, say: Phrases) -> Line:
         line += [_style(left_to_right(f.field), "mono"), _text(": ")]
     line.append(_user(f.message))
     return line
+
+
+def _basis(doc: RequestDocument, articles: tuple[str, ...], say: Phrases) -> dict[str, Any]:
+    """The legal basis: the Convention's provisions the request follows, after the treaty or
+    law the request names as its basis, or reciprocity (where the Convention is not in force
+    between the two States, 65)."""
+    items = [[_basis_line(key, say)] for key in articles]
+    basis = doc.legal_basis
+    named = basis.name.strip() if basis and basis.name else ""
+    if basis and basis.instrument in ("treaty", "domestic_law") and named:
+        cited = (
+            f"{named}, {basis.article.strip()}"
+            if basis.article and basis.article.strip()
+            else named
+        )
+        intro = say(
+            "This request is made under the instrument named first below; it follows the "
+            "provisions of the United Nations Convention against Cybercrime listed after it:"
+        )
+        items.insert(0, [[_user(cited)]])
+    elif basis and basis.instrument == "reciprocity":
+        intro = say(
+            "This request is made on the basis of reciprocity; it follows these provisions of "
+            "the United Nations Convention against Cybercrime:"
+        )
+    else:
+        intro = say(
+            "This request is made under the United Nations Convention against Cybercrime, in "
+            "particular:"
+        )
+    return {"heading": say("Legal basis"), "intro": intro, "items": items}
 
 
 def _basis_line(key: str, say: Phrases) -> Line:
@@ -602,6 +630,31 @@ def _entries(
         return [lines], False
     if field == "related_request":
         return [[[_style(left_to_right(value), "mono")]]], False
+    if field == "contacts":
+        lines = []
+        for key, text in (
+            ("name", N_("Contact person")),
+            ("backup", N_("Backup contact")),
+            ("office_hours", N_("Office hours")),
+            ("time_zone", N_("Time zone")),
+        ):
+            if getattr(value, key):
+                lines.append(_labelled(say(text), getattr(value, key)))
+        return [lines], False
+    if field == "references":
+        lines = []
+        if value.own_reference:
+            lines.append(_labelled(say("Our file number"), value.own_reference))
+        if value.date:
+            dated = say("Date of the request")
+            lines.append([_text(f"{dated}: {day(value.date)}")])
+        for key, text in (
+            ("earlier_requests", N_("Earlier requests")),
+            ("earlier_contacts", N_("Earlier 24/7 contacts or tickets")),
+        ):
+            if getattr(value, key):
+                lines.append(_labelled(say(text), ", ".join(getattr(value, key))))
+        return [lines], False
     return [[[_user(part)] for part in str(value).split("\n")]], False
 
 

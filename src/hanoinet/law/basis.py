@@ -18,7 +18,7 @@ from hanoinet.law.document import RequestDocument
 from hanoinet.law.findings import Finding
 from hanoinet.law.profiles import judge
 from hanoinet.registry.participants import is_known_code
-from hanoinet.texts import N_, Codes, Data, State, States, t
+from hanoinet.texts import N_, Codes, Data, State, States, Text, t
 
 OFFENCE_ARTICLES = {o.article: o for o in convention().offences.values()}
 
@@ -100,17 +100,45 @@ def check_basis(doc: RequestDocument, ctx: Context) -> Iterator[Finding]:
             states=States(tuple(not_bound)),
             day=ctx.as_of,
         )
-    yield Finding(
-        "no_convention_basis",
-        "warning",
-        article,
-        "",
-        t(
-            "%(why)s; rely on another legal basis (a treaty between the two States, or "
-            "reciprocity) and name it in the request",
-            why=why,
-        ),
+    other = _other_basis(doc)
+    if other is None:
+        yield Finding(
+            "no_convention_basis",
+            "warning",
+            article,
+            "/legal_basis",
+            t(
+                "%(why)s; rely on another legal basis (a treaty between the two States, or "
+                "reciprocity) and name it in the request",
+                why=why,
+            ),
+        )
+    else:
+        yield Finding(
+            "other_basis",
+            "info",
+            article,
+            "/legal_basis",
+            t("%(why)s; the request rests on %(basis)s", why=why, basis=other),
+        )
+
+
+def _other_basis(doc: RequestDocument) -> Text | None:
+    """The basis other than the Convention that the request names, in words; None when it
+    names none, or names a treaty or a law without saying which."""
+    basis = doc.legal_basis
+    if basis is None or basis.instrument in (None, "convention"):
+        return None
+    if basis.instrument == "reciprocity":
+        return t("reciprocity")
+    if not basis.name or not basis.name.strip():
+        return None
+    cited = (
+        f"{basis.name}, {basis.article}" if basis.article and basis.article.strip() else basis.name
     )
+    if basis.instrument == "treaty":
+        return t("the treaty %(name)s", name=cited)
+    return t("the law %(name)s", name=cited)
 
 
 def check_scope(doc: RequestDocument, form: CooperationForm, ctx: Context) -> Iterator[Finding]:

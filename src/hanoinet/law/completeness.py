@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from functools import cache
 
 from hanoinet.convention.model import CooperationForm, Requirement
 from hanoinet.law.document import RequestDocument
@@ -44,6 +45,7 @@ def check_completeness(
     for req in form.requires:
         yield from _check_requirement(doc, form, req)
     yield from _consistency(doc, as_of, {r.field for r in form.requires})
+    yield from _contacts(doc)
 
 
 def _check_requirement(
@@ -74,7 +76,9 @@ def _check_requirement(
             yield _missing(
                 req, "/requesting_authority/name", N_("The name of the requesting authority")
             )
-        if auth is None or _blank(auth.contact):
+        if (auth is None or _blank(auth.contact)) and (
+            doc.contacts is None or _blank(doc.contacts.name)
+        ):
             yield Finding(
                 "contact_missing",
                 "warning",
@@ -224,6 +228,35 @@ def _check_period(doc: RequestDocument, req: Requirement) -> Iterator[Finding]:
                 article=req.article,
             ),
         )
+
+
+def _contacts(doc: RequestDocument) -> Iterator[Finding]:
+    zone = doc.contacts.time_zone if doc.contacts else None
+    if zone and zone.strip() and not _is_time_zone(zone.strip()):
+        yield Finding(
+            "time_zone_unknown",
+            "error",
+            None,
+            "/contacts/time_zone",
+            t(
+                "'%(zone)s' is not a time zone; write it as the IANA database names it, "
+                "e.g. Europe/Paris or Asia/Ho_Chi_Minh",
+                zone=zone,
+            ),
+            basis="format",
+        )
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    from zoneinfo import available_timezones
+
+    return frozenset(available_timezones())
+
+
+def _is_time_zone(name: str) -> bool:
+    """A name of the IANA time zone database (a folder such as ``Europe`` is not one)."""
+    return name in _time_zones()
 
 
 def _consistency(doc: RequestDocument, as_of: date, required: set[str]) -> Iterator[Finding]:

@@ -144,6 +144,50 @@ class OnwardTransfer(Part):
     )
 
 
+class LegalBasis(Part):
+    """What the request rests on (T-CY, EPOC and UNODC templates ask for it): the Convention,
+    another treaty between the two States, reciprocity, or the requesting State's law."""
+
+    instrument: Literal["convention", "treaty", "reciprocity", "domestic_law"] | None = None
+    name: Name | None = Field(
+        None, description="The treaty or law, as it is cited (for a treaty or domestic law)."
+    )
+    article: Name | None = Field(None, description="Its article or articles relied on.")
+
+
+class References(Part):
+    """How the requesting authority and the requested State find the request again (T-CY and
+    UNODC templates ask for them)."""
+
+    own_reference: Name | None = Field(
+        None, description="The requesting authority's own file or case number."
+    )
+    date: dt.date | None = Field(None, description="The date of the request.")
+    earlier_requests: list[Name] = Field(
+        default_factory=list,
+        max_length=FEW,
+        description="References of earlier requests in the same matter.",
+    )
+    earlier_contacts: list[Name] = Field(
+        default_factory=list,
+        max_length=FEW,
+        description="Earlier 24/7 contacts or ticket numbers in the same matter.",
+    )
+
+
+class Contacts(Part):
+    """Whom the requested State can reach about the request, and when."""
+
+    name: Name | None = Field(
+        None, description="A named person who can answer, with telephone and e-mail."
+    )
+    backup: Name | None = Field(None, description="Another person, when the first is away.")
+    office_hours: Name | None = Field(None, description="When they can be reached.")
+    time_zone: Code | None = Field(
+        None, description="The time zone of those hours (IANA, e.g. Europe/Paris)."
+    )
+
+
 class RequestDocument(Part):
     """A cooperation request under the UN Convention against Cybercrime."""
 
@@ -158,7 +202,14 @@ class RequestDocument(Part):
     kind: str = Field(description="The cooperation form: see `hanoinet request kinds`.")
     requesting_state: Code | None = Field(None, description="ISO 3166-1 alpha-2 code.")
     requested_state: Code | None = Field(None, description="ISO 3166-1 alpha-2 code.")
+    legal_basis: LegalBasis | None = Field(
+        None,
+        description="What the request rests on; needed where the Convention is not in force "
+        "between the two States (65).",
+    )
     requesting_authority: Authority | None = None
+    contacts: Contacts | None = None
+    references: References | None = None
     matter: Matter | None = None
     offences: list[Offence] = Field(default_factory=list, max_length=FEW)
     facts_summary: Long | None = None
@@ -320,18 +371,24 @@ DEFINING = {"offences": "article"}
 """For items of these lists, the field that says what the item is: an offence's article makes
 it a Convention offence (with its conduct, its elements, no penalty needed) or, absent, a
 national one. When it is bad, nothing about that item can be judged."""
+WHOLE = frozenset({"legal_basis"})
+"""Objects judged as one: a bad value in any of their fields sets the whole aside (the legal
+basis is the instrument, its name and article together)."""
 
 
 def set_aside(field: str) -> str:
     """The JSON pointer of what cannot be judged because of a bad value at ``field``: what
     ``read_request`` removed (``ignored_part``: ``/offences/0/conduct/2`` sets aside
     ``/offences/0/conduct``), or the whole item whose defining field it is (``DEFINING``:
-    ``/offences/0/article`` sets aside ``/offences/0``)."""
+    ``/offences/0/article`` sets aside ``/offences/0``; ``WHOLE``: ``/legal_basis/name`` sets
+    aside ``/legal_basis``)."""
     parts = field.split("/")
     while len(parts) > 2 and parts[-1].isdigit():
         parts.pop()
     if len(parts) == 4 and parts[2].isdigit() and DEFINING.get(parts[1]) == parts[3]:
         parts.pop()
+    if len(parts) > 2 and parts[1] in WHOLE:
+        del parts[2:]
     return "/".join(parts)
 
 
@@ -497,12 +554,23 @@ def template(kind: str) -> dict[str, Any]:
     needed = {r.field for r in form.requires} | {
         "requesting_state",
         "requested_state",
+        "legal_basis",
+        "contacts",
+        "references",
         "language",
         "urgency",
         "channel",
     }
     blanks: dict[str, Any] = {
+        "legal_basis": {"instrument": None, "name": "", "article": ""},
         "requesting_authority": {"name": "", "contact": ""},
+        "contacts": {"name": "", "backup": "", "office_hours": "", "time_zone": ""},
+        "references": {
+            "own_reference": "",
+            "date": None,
+            "earlier_requests": [],
+            "earlier_contacts": [],
+        },
         "matter": {"nature": None, "description": "", "authority": ""},
         "offences": [
             {"article": None, "name": "", "max_penalty_years": None, "conduct": [], "elements": []}

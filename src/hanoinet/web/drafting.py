@@ -58,9 +58,22 @@ STEPS = (
     Step(
         "route",
         N_("Where the request goes"),
-        ("requested_state", "urgency", "emergency", "channel", "language", "oral", "deadline"),
+        (
+            "requested_state",
+            "legal_basis",
+            "urgency",
+            "emergency",
+            "channel",
+            "language",
+            "oral",
+            "deadline",
+        ),
     ),
-    Step("matter", "Who asks, and about what", ("requesting_authority", "matter", "offences")),
+    Step(
+        "matter",
+        "Who asks, and about what",
+        ("requesting_authority", "contacts", "references", "matter", "offences"),
+    ),
     Step(
         "facts",
         N_("Facts and assistance sought"),
@@ -96,6 +109,9 @@ STEP_KEYS = tuple(s.key for s in STEPS)
 ALWAYS = frozenset(
     {
         "requested_state",
+        "legal_basis",
+        "contacts",
+        "references",
         "urgency",
         "emergency",
         "channel",
@@ -107,10 +123,13 @@ ALWAYS = frozenset(
         "related_request",
     }
 )
-"""Fields every form may carry (40(14) language and oral urgency, 40(20) confidentiality,
-40(25) deadline); the others appear where the form requires them (cooperation.yaml)."""
+"""Fields every form may carry (the legal basis, 65; 40(14) language and oral urgency, 40(20)
+confidentiality, 40(25) deadline); the others appear where the form requires them (cooperation.yaml)."""
 
 OBJECTS = {
+    "legal_basis": ("instrument", "name", "article"),
+    "contacts": ("name", "backup", "office_hours", "time_zone"),
+    "references": ("own_reference", "date", "earlier_requests", "earlier_contacts"),
     "requesting_authority": ("name", "contact"),
     "matter": ("nature", "description", "authority"),
     "deadline": ("date", "reason"),
@@ -132,6 +151,17 @@ WIDGETS = {
     "no_user_notice": "check",
     "mla_to_follow": "yesno",
     "related_request": "text",
+    "legal_basis.instrument": "select",
+    "legal_basis.name": "text",
+    "legal_basis.article": "text",
+    "contacts.name": "text",
+    "contacts.backup": "text",
+    "contacts.office_hours": "text",
+    "contacts.time_zone": "text",
+    "references.own_reference": "text",
+    "references.date": "date",
+    "references.earlier_requests": "lines",
+    "references.earlier_contacts": "lines",
     "deadline.date": "date",
     "deadline.reason": "text",
     "period.start": "date",
@@ -171,6 +201,20 @@ LABELS = {
     "language": "Language of the request",
     "oral": "Made orally in urgency, to be confirmed in writing",
     "deadline": "Deadline",
+    "legal_basis": "Legal basis",
+    "legal_basis.instrument": "The request rests on",
+    "legal_basis.name": "Treaty or law",
+    "legal_basis.article": "Article or articles relied on",
+    "contacts": "Contacts",
+    "contacts.name": "Contact person (name, telephone, e-mail)",
+    "contacts.backup": "Backup contact",
+    "contacts.office_hours": "Office hours",
+    "contacts.time_zone": "Time zone of those hours",
+    "references": "References",
+    "references.own_reference": "Our file number",
+    "references.date": "Date of the request",
+    "references.earlier_requests": "Earlier requests in this matter (one per line)",
+    "references.earlier_contacts": "Earlier 24/7 contacts or ticket numbers (one per line)",
     "deadline.date": "Date",
     "deadline.reason": "Why by then",
     "requesting_authority": "Requesting authority",
@@ -224,6 +268,10 @@ LABELS = {
 """English labels, translated in the templates (gettext)."""
 
 HINTS = {
+    "legal_basis.instrument": "Needed where the Convention is not in force between the two "
+    "States (65); the page's checks say whether it is.",
+    "legal_basis.name": "For a treaty or a law: its name as it is cited.",
+    "contacts.time_zone": "As the time zone database names it, e.g. Europe/Paris.",
     "emergency": "Only for an emergency (2(o)): a significant and imminent risk.",
     "oral": "The requested State may accept an oral request in urgency (40(14)).",
     "offences.article": "Choose the article, or leave it and name the national offence.",
@@ -238,6 +286,12 @@ OPTION_NAMES = {
         "interpol": "INTERPOL",
         "diplomatic": "Diplomatic channels",
         "law_enforcement": "Law enforcement cooperation",
+    },
+    "legal_basis.instrument": {
+        "convention": "The Convention",
+        "treaty": "Another treaty between the two States",
+        "reciprocity": "Reciprocity",
+        "domestic_law": "The requesting State's law",
     },
     "matter.nature": {
         "investigation": "Investigation",
