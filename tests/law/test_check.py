@@ -318,6 +318,10 @@ VALID = {
             "name": "Aurelia-Borealis Treaty on Mutual Legal Assistance (demo)",
             "article": "art. 3",
         },
+        "authorities": {
+            "conducting": "Aurelia Public Prosecutor (demo)",
+            "validating": "Aurelia Court of First Instance (demo)",
+        },
         "contacts": {
             "name": "Ana Lima (demo), +000 1 555",
             "backup": "Duty desk (demo), +000 1 000",

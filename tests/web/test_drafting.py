@@ -388,6 +388,9 @@ def test_the_whole_flow_from_a_new_draft_to_a_sent_request(desk: Desk) -> None:
     steps = {
         "route": {
             "requested_state": "XA",
+            "legal_basis.instrument": "reciprocity",
+            "legal_basis.name": "",
+            "legal_basis.article": "",
             "urgency": "urgent",
             "emergency": "",
             "channel": "point_of_contact",
@@ -399,6 +402,16 @@ def test_the_whole_flow_from_a_new_draft_to_a_sent_request(desk: Desk) -> None:
         "matter": {
             "requesting_authority.name": AUTHORITY,
             "requesting_authority.contact": "+000 200 7247",
+            "authorities.conducting": "",
+            "authorities.validating": "Juzgado de Instrucción n.º 3 (demo)",
+            "contacts.name": "Inés Duarte (demo), +000 200 7000",
+            "contacts.backup": "",
+            "contacts.office_hours": "08:00-20:00",
+            "contacts.time_zone": "America/Montevideo",
+            "references.own_reference": "BOR-CCU-2026-118 (demo)",
+            "references.date": "2026-12-06",
+            "references.earlier_requests": "",
+            "references.earlier_contacts": "24/7 ticket 5521 (demo)",
             "offences.0.article": "7",
             "offences.0.name": "Acceso ilícito",
             "offences.0.max_penalty_years": "4,5",
@@ -440,7 +453,19 @@ def test_the_whole_flow_from_a_new_draft_to_a_sent_request(desk: Desk) -> None:
         "language": "fr",
         "oral": True,
         "deadline": {"date": "2026-12-31", "reason": "The logs rotate on 2027-01-01."},
+        "legal_basis": {"instrument": "reciprocity"},
         "requesting_authority": {"name": AUTHORITY, "contact": "+000 200 7247"},
+        "authorities": {"validating": "Juzgado de Instrucción n.º 3 (demo)"},
+        "contacts": {
+            "name": "Inés Duarte (demo), +000 200 7000",
+            "office_hours": "08:00-20:00",
+            "time_zone": "America/Montevideo",
+        },
+        "references": {
+            "own_reference": "BOR-CCU-2026-118 (demo)",
+            "date": "2026-12-06",
+            "earlier_contacts": ["24/7 ticket 5521 (demo)"],
+        },
         "offences": [
             {
                 "article": "7",
@@ -475,6 +500,10 @@ def test_the_whole_flow_from_a_new_draft_to_a_sent_request(desk: Desk) -> None:
     for typed in (
         AUTHORITY,
         "+000 200 7247",
+        "Juzgado de Instrucción n.º 3 (demo)",
+        "BOR-CCU-2026-118 (demo)",
+        "America/Montevideo",
+        "Reciprocity",
         "Borealis (demo State) (XB)",
         "Aurelia (demo State) (XA)",
         "24/7 point of contact",

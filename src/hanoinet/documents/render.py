@@ -79,6 +79,7 @@ N_ = str  # marks an English text for the catalog where it is defined; translate
 
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("requesting_authority", N_("Requesting authority")),
+    ("authorities", N_("Other authorities")),
     ("contacts", N_("Contacts")),
     ("references", N_("References")),
     ("matter", N_("Subject matter and nature of the matter")),
@@ -630,6 +631,15 @@ def _entries(
         return [lines], False
     if field == "related_request":
         return [[[_style(left_to_right(value), "mono")]]], False
+    if field == "authorities":
+        lines = []
+        for key, text in (
+            ("conducting", N_("Investigating or prosecuting authority or court")),
+            ("validating", N_("Validated by")),
+        ):
+            if getattr(value, key):
+                lines.append(_labelled(say(text), getattr(value, key)))
+        return [lines], False
     if field == "contacts":
         lines = []
         for key, text in (

@@ -188,6 +188,22 @@ class Contacts(Part):
     )
 
 
+class Authorities(Part):
+    """The authorities behind a request other than the one that sends it (templates ask for
+    them: the EU's EPOC forms, the UNODC Request Writer)."""
+
+    conducting: Name | None = Field(
+        None,
+        description="The investigating or prosecuting authority or court, when it is not the "
+        "requesting authority.",
+    )
+    validating: Name | None = Field(
+        None,
+        description="The judicial authority that validated the request, where the requesting "
+        "State's law requires one.",
+    )
+
+
 class RequestDocument(Part):
     """A cooperation request under the UN Convention against Cybercrime."""
 
@@ -208,6 +224,7 @@ class RequestDocument(Part):
         "between the two States (65).",
     )
     requesting_authority: Authority | None = None
+    authorities: Authorities | None = None
     contacts: Contacts | None = None
     references: References | None = None
     matter: Matter | None = None
@@ -555,6 +572,7 @@ def template(kind: str) -> dict[str, Any]:
         "requesting_state",
         "requested_state",
         "legal_basis",
+        "authorities",
         "contacts",
         "references",
         "language",
@@ -564,6 +582,7 @@ def template(kind: str) -> dict[str, Any]:
     blanks: dict[str, Any] = {
         "legal_basis": {"instrument": None, "name": "", "article": ""},
         "requesting_authority": {"name": "", "contact": ""},
+        "authorities": {"conducting": "", "validating": ""},
         "contacts": {"name": "", "backup": "", "office_hours": "", "time_zone": ""},
         "references": {
             "own_reference": "",

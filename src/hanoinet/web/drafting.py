@@ -72,7 +72,7 @@ STEPS = (
     Step(
         "matter",
         "Who asks, and about what",
-        ("requesting_authority", "contacts", "references", "matter", "offences"),
+        ("requesting_authority", "authorities", "contacts", "references", "matter", "offences"),
     ),
     Step(
         "facts",
@@ -110,6 +110,7 @@ ALWAYS = frozenset(
     {
         "requested_state",
         "legal_basis",
+        "authorities",
         "contacts",
         "references",
         "urgency",
@@ -128,6 +129,7 @@ confidentiality, 40(25) deadline); the others appear where the form requires the
 
 OBJECTS = {
     "legal_basis": ("instrument", "name", "article"),
+    "authorities": ("conducting", "validating"),
     "contacts": ("name", "backup", "office_hours", "time_zone"),
     "references": ("own_reference", "date", "earlier_requests", "earlier_contacts"),
     "requesting_authority": ("name", "contact"),
@@ -154,6 +156,8 @@ WIDGETS = {
     "legal_basis.instrument": "select",
     "legal_basis.name": "text",
     "legal_basis.article": "text",
+    "authorities.conducting": "text",
+    "authorities.validating": "text",
     "contacts.name": "text",
     "contacts.backup": "text",
     "contacts.office_hours": "text",
@@ -205,6 +209,9 @@ LABELS = {
     "legal_basis.instrument": "The request rests on",
     "legal_basis.name": "Treaty or law",
     "legal_basis.article": "Article or articles relied on",
+    "authorities": "Other authorities",
+    "authorities.conducting": "Investigating or prosecuting authority or court",
+    "authorities.validating": "Judicial authority that validated the request",
     "contacts": "Contacts",
     "contacts.name": "Contact person (name, telephone, e-mail)",
     "contacts.backup": "Backup contact",
@@ -272,6 +279,8 @@ HINTS = {
     "States (65); the page's checks say whether it is.",
     "legal_basis.name": "For a treaty or a law: its name as it is cited.",
     "contacts.time_zone": "As the time zone database names it, e.g. Europe/Paris.",
+    "authorities.conducting": "Only when it is not the requesting authority.",
+    "authorities.validating": "Where your law requires a judge or prosecutor to validate it.",
     "emergency": "Only for an emergency (2(o)): a significant and imminent risk.",
     "oral": "The requested State may accept an oral request in urgency (40(14)).",
     "offences.article": "Choose the article, or leave it and name the national offence.",
