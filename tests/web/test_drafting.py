@@ -642,18 +642,23 @@ def test_a_wrong_date_is_kept_as_typed_and_shown_to_be_corrected(desk: Desk) -> 
     assert stored(desk.store, ident)["deadline"] == {"date": "31/12/2026", "reason": "Trial"}
     page = Page(refused.text)
     field = page.attrs("f-deadline-date")
-    assert (field["type"], field["value"]) == ("text", "31/12/2026")  # not a blank date picker
+    assert (field["type"], field["value"]) == ("text", "31/12/2026")  # kept as typed
     assert field["aria-invalid"] == "true"
     assert page.errors["f-deadline-date"] == "Enter a real date, such as 2026-12-31"
     assert ("#f-deadline-date", "Enter a real date, such as 2026-12-31") in page.summary
     assert page.dangling() == []
     assert (f"/drafts/{ident}?step=matter", CONTINUE) in page.links
-    # the step page shows it the same way later; a real date gets the date picker back
-    later = Page(rita.get(f"/drafts/{ident}?step=route").text).attrs("f-deadline-date")
-    assert (later["type"], later["value"]) == ("text", "31/12/2026")
+    # the step page shows it the same way later; a real date is echoed with the month in
+    # words (a browser's date picker would show it in its own numeric order, 12/31/2026)
+    later = rita.get(f"/drafts/{ident}?step=route").text
+    assert (Page(later).attrs("f-deadline-date")["value"]) == "31/12/2026"
+    assert 'class="date-in-words"' not in later
     assert save(rita, ident, "route", {"deadline.date": "2026-12-31"}).status_code == 303
-    fixed = Page(rita.get(f"/drafts/{ident}?step=route").text).attrs("f-deadline-date")
-    assert (fixed["type"], fixed["value"]) == ("date", "2026-12-31")
+    shown = rita.get(f"/drafts/{ident}?step=route").text
+    fixed = Page(shown).attrs("f-deadline-date")
+    assert (fixed["type"], fixed["value"]) == ("text", "2026-12-31")
+    assert '<span class="date-in-words">December 31, 2026</span>' in shown
+    assert "Year-month-day, e.g. 2026-12-31" in text_of(shown)
 
 
 def test_a_penalty_typed_wrong_is_kept_and_reported_at_its_field(desk: Desk) -> None:

@@ -17,11 +17,12 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
 from babel import Locale
+from babel.dates import format_date
 from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
@@ -351,12 +352,15 @@ class Input:
     max_length: int | None = None
     """The schema's maxLength for the text (law/document.py): the browser stops typing there."""
 
+    in_words: str = ""
+    """A date field's value with the month in words, in the reader's language (none in a
+    right-to-left page, where dates are ISO 8601 throughout)."""
+
     @property
     def html_type(self) -> str:
-        """A date picker while the value is a date (or blank); else the text as typed, so a
-        wrong date is shown to be corrected, not blanked by the browser."""
-        if self.widget == "date" and (not self.value or _ISO_DATE.match(str(self.value))):
-            return "date"
+        """Text, dates too: a browser's date picker shows the date in its own numeric order
+        (12/31/2026 or 31/12/2026), which people misread; typed as ISO 8601 and echoed with
+        the month in words, it is not, and a wrong date stays as typed to be corrected."""
         return "text"
 
     @property
@@ -505,6 +509,20 @@ def _accepted(document: dict[str, Any], ctx: Any) -> dict[str, Any]:
     return {"nodes": nodes, "languages": languages, "channels": channels}
 
 
+def _in_words(value: Any, lang: str) -> str:
+    """``value``, a date as ISO 8601, with the month in words in ``lang``; "" for anything
+    else, and in a right-to-left language (``render.RTL``)."""
+    from hanoinet.web.render import RTL
+
+    if lang in RTL or not isinstance(value, str) or not _ISO_DATE.match(value):
+        return ""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return ""
+    return str(format_date(day, "long", locale=Locale.parse(lang)))
+
+
 def _input(
     path: str, name: str, value: Any, kind: str, document: dict[str, Any], lang: str, ctx: Any
 ) -> Input:
@@ -513,6 +531,9 @@ def _input(
     found = Input(ident, name, widget, LABELS.get(path, path), value, HINTS.get(path, ""), [], True)
     if widget in ("area", "text"):
         found.max_length = max_lengths().get(path)
+    if widget == "date":
+        found.hint = found.hint or N_("Year-month-day, e.g. 2026-12-31")
+        found.in_words = _in_words(value, lang)
     if widget in ("select", "radio"):
         found.options = _options(path, kind, document, lang, ctx)
         found.translate_options = path not in ("requested_state", "language", "offences.article")
