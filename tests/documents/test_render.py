@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -170,6 +171,19 @@ def test_page_images_of_a_sample_are_kept(tmp_path: Path, kind: str, lang: str) 
     assert pages and all(p.stat().st_size > 5_000 for p in pages)  # not blank
 
 
+def _content(doc: Any, document: dict[str, Any], findings: Any, lang: str) -> dict[str, Any]:
+    return render.content(
+        doc,
+        document,
+        findings,
+        lang=lang,
+        issued_at=AT,
+        issuer=None,
+        request_id="R-1",
+        draft=False,
+    )
+
+
 @pytest.mark.parametrize("lang", ["en", "fr", "ar"])
 def test_the_legal_basis_names_the_treaty_the_request_rests_on(lang: str) -> None:
     """Where the Convention is not in force between the two States (65), the request names
@@ -183,16 +197,7 @@ def test_the_legal_basis_names_the_treaty_the_request_rests_on(lang: str) -> Non
     }
     doc, findings = checked(document)
     say = Phrases(lang)
-    made = render.content(
-        doc,
-        document,
-        findings,
-        lang=lang,
-        issued_at=AT,
-        issuer=None,
-        request_id="R-1",
-        draft=False,
-    )
+    made = _content(doc, document, findings, lang)
     basis = made["basis"]
     assert basis["intro"] == say(
         "This request is made under the instrument named first below; it follows the "
@@ -207,16 +212,7 @@ def test_the_legal_basis_names_the_treaty_the_request_rests_on(lang: str) -> Non
     assert len(basis["items"]) == 1 + len(convention().forms["preservation"].articles)
     document["legal_basis"] = {"instrument": "reciprocity"}
     doc, findings = checked(document)
-    made = render.content(
-        doc,
-        document,
-        findings,
-        lang=lang,
-        issued_at=AT,
-        issuer=None,
-        request_id="R-1",
-        draft=False,
-    )
+    made = _content(doc, document, findings, lang)
     assert made["basis"]["intro"] == say(
         "This request is made on the basis of reciprocity; it follows these provisions of "
         "the United Nations Convention against Cybercrime:"
@@ -236,16 +232,7 @@ def test_contacts_and_references_are_made_in_every_language(lang: str) -> None:
         "earlier_contacts": ["T-7"],
     }
     doc, findings = checked(document)
-    made = render.content(
-        doc,
-        document,
-        findings,
-        lang=lang,
-        issued_at=AT,
-        issuer=None,
-        request_id="R-1",
-        draft=False,
-    )
+    made = _content(doc, document, findings, lang)
     assert {"contacts", "references"} <= {s["field"] for s in made["sections"]}
 
 
@@ -259,16 +246,7 @@ def test_contacts_and_references_are_printed_when_given_and_not_when_blank() -> 
         "earlier_contacts": ["24/7 ticket 7781 (demo)"],
     }
     doc, findings = checked(document)
-    made = render.content(
-        doc,
-        document,
-        findings,
-        lang="en",
-        issued_at=AT,
-        issuer=None,
-        request_id="R-1",
-        draft=False,
-    )
+    made = _content(doc, document, findings, "en")
     shown = {
         s["field"]: " | ".join(
             "".join(run["t"] for run in line) for entry in s["entries"] for line in entry
@@ -282,14 +260,5 @@ def test_contacts_and_references_are_printed_when_given_and_not_when_blank() -> 
     assert "Earlier requests" not in shown["references"]  # none given
     document["contacts"] = {"name": "", "backup": "", "office_hours": "", "time_zone": ""}
     doc, findings = checked(document)
-    made = render.content(
-        doc,
-        document,
-        findings,
-        lang="en",
-        issued_at=AT,
-        issuer=None,
-        request_id="R-1",
-        draft=False,
-    )
+    made = _content(doc, document, findings, "en")
     assert "contacts" not in {s["field"] for s in made["sections"]}

@@ -555,6 +555,26 @@ def _basis_line(key: str, say: Phrases) -> Line:
     return line
 
 
+PART_LABELS: dict[str, tuple[tuple[str, str], ...]] = {
+    "onward_transfer": (
+        ("recipient", N_("Recipient")),
+        ("received_from", N_("Received from")),
+        ("authorization", N_("Authorization")),
+    ),
+    "authorities": (
+        ("conducting", N_("Investigating or prosecuting authority or court")),
+        ("validating", N_("Validated by")),
+    ),
+    "contacts": (
+        ("name", N_("Contact person")),
+        ("backup", N_("Backup contact")),
+        ("office_hours", N_("Office hours")),
+        ("time_zone", N_("Time zone")),
+    ),
+}
+"""Parts of a request printed as one labelled line per field given, in this order."""
+
+
 def _entries(
     field: str, value: Any, say: Phrases, lang: str, day: Any, label: Any
 ) -> tuple[list[Entry], bool]:
@@ -619,38 +639,16 @@ def _entries(
         if value.justification:
             lines.append([_user(value.justification)])
         return [lines], False
-    if field == "onward_transfer":
-        lines = []
-        for key, text in (
-            ("recipient", N_("Recipient")),
-            ("received_from", N_("Received from")),
-            ("authorization", N_("Authorization")),
-        ):
-            if getattr(value, key):
-                lines.append(_labelled(say(text), getattr(value, key)))
-        return [lines], False
+    if field in PART_LABELS:
+        return [
+            [
+                _labelled(say(text), getattr(value, key))
+                for key, text in PART_LABELS[field]
+                if getattr(value, key)
+            ]
+        ], False
     if field == "related_request":
         return [[[_style(left_to_right(value), "mono")]]], False
-    if field == "authorities":
-        lines = []
-        for key, text in (
-            ("conducting", N_("Investigating or prosecuting authority or court")),
-            ("validating", N_("Validated by")),
-        ):
-            if getattr(value, key):
-                lines.append(_labelled(say(text), getattr(value, key)))
-        return [lines], False
-    if field == "contacts":
-        lines = []
-        for key, text in (
-            ("name", N_("Contact person")),
-            ("backup", N_("Backup contact")),
-            ("office_hours", N_("Office hours")),
-            ("time_zone", N_("Time zone")),
-        ):
-            if getattr(value, key):
-                lines.append(_labelled(say(text), getattr(value, key)))
-        return [lines], False
     if field == "references":
         lines = []
         if value.own_reference:
