@@ -109,17 +109,10 @@ STEPS = (
 STEP_KEYS = tuple(s.key for s in STEPS)
 ALWAYS = frozenset(
     {
-        "requested_state",
-        "legal_basis",
+        *STEPS[0].fields,  # where the request goes: every field of the first step
         "authorities",
         "contacts",
         "references",
-        "urgency",
-        "emergency",
-        "channel",
-        "language",
-        "oral",
-        "deadline",
         "confidential",
         "no_user_notice",
         "related_request",
