@@ -175,7 +175,10 @@ def test_draft_send_receive_acknowledge_preserve_and_the_receipts_come_back(
         sender.fill("#f-necessity", "The logs are deleted after 30 days.")
         _next(sender)
         sender.select_option("#f-data-0-category", "traffic")
-        sender.fill("#f-data-0-identifiers", "203.0.113.7")
+        sender.select_option("#f-data-0-identifiers-0-kind", "ip")
+        sender.fill("#f-data-0-identifiers-0-value", "203.0.113.7")
+        sender.fill("#f-data-0-identifiers-0-timestamp", "2026-11-20T02:14")
+        sender.fill("#f-data-0-identifiers-0-time_zone", "UTC")
         sender.fill("#f-data-0-relation_to_offence", "The intruder's address.")
         sender.check("#f-mla_to_follow-yes")
         # The custodian is missing: the live check says so, citing 42(2)(d).

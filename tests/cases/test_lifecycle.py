@@ -133,6 +133,7 @@ HAPPY = [
     Case("proceed_anyway", "preservation", "outgoing", "not_ensured", "in_execution", "42", "requesting"),
     Case("disclose_partial_traffic", "preservation", "incoming", "in_execution", "in_execution", "43", "requested", params={"third_state": "XC"}),
     Case("release", "preservation", "incoming", "held", "executed", "42", "requested", params=R),
+    Case("answer_consultation", "parallel_proceedings", "incoming", "acknowledged", "executed", "22(5)", "requested", params=R),
     Case("lapse", "preservation", "incoming", "preserved", "lapsed", "42", "system", system=True, events=("record_preserved",)),
     Case("lapse", "preservation", "outgoing", "preserved", "lapsed", "42", "system", system=True, events=("record_preserved",)),
 ]  # fmt: skip
@@ -309,7 +310,8 @@ def test_unknown_action_lists_the_actions_of_the_form() -> None:
 
 @pytest.mark.parametrize("action", [a for a in ALL_ACTIONS if a != "lapse"])
 def test_system_may_take_no_action_but_lapse(action: str) -> None:
-    t = transitions_for(action, "preservation")[0]
+    kind = "parallel_proceedings" if action == "answer_consultation" else "preservation"
+    t = transitions_for(action, kind)[0]
     request, params = _satisfying(t, t.from_[0], as_peer=False)
     with pytest.raises(TransitionRefused) as info:
         decide(request, action, at=T0, actor="clock", params=params, system=True)

@@ -17,7 +17,7 @@ def test_kinds_json_lists_every_form_with_its_article() -> None:
     result = runner.invoke(app, ["request", "kinds", "--json"])
     assert result.exit_code == 0
     kinds = {k["key"]: k for k in json.loads(result.stdout)["kinds"]}
-    assert len(kinds) == 17
+    assert len(kinds) == 18  # 17 forms of cooperation and the 22(5) consultation
     assert kinds["preservation"]["article"] == "42"
     assert kinds["extradition"]["dual_criminality"] == "required"
 

@@ -24,6 +24,9 @@ AS_OF = date(2026, 11, 24)
 
 AUTHORITY = {"name": "Aurelia Ministry of Justice (demo)", "contact": "+000 100 0000"}
 
+IP = {"kind": "ip", "value": "203.0.113.7", "port": 51234, "timestamp": "2026-11-20T02:14:00Z"}
+"""The address used for the access, as a provider can resolve it."""
+
 STORED_DATA: dict[str, Any] = {
     "format": "hanoinet.request/1",
     "kind": "stored_data",
@@ -40,7 +43,7 @@ STORED_DATA: dict[str, Any] = {
     ],
     "facts_summary": "Unknown persons accessed the mail server of a hospital on 2026-11-20.",
     "assistance_sought": "Disclosure of the subscriber data of 203.0.113.7.",
-    "data": [{"category": "subscriber", "identifiers": ["203.0.113.7"]}],
+    "data": [{"category": "subscriber", "identifiers": [IP]}],
     "persons": [{"name": "Unknown", "role": "suspect"}],
     "purpose": "To identify the persons who accessed the server.",
     "language": "en",
@@ -50,7 +53,7 @@ STORED_DATA: dict[str, Any] = {
 COLLECTION: dict[str, Any] = {
     **STORED_DATA,
     "kind": "realtime_traffic",
-    "data": [{"category": "traffic", "identifiers": ["203.0.113.7"]}],
+    "data": [{"category": "traffic", "identifiers": [IP]}],
     "period": {
         "start": "2026-12-01",
         "end": "2026-12-31",

@@ -344,7 +344,9 @@ def test_the_schema_states_every_limit() -> None:
     assert schema["properties"]["persons"]["maxItems"] == MANY
     assert str(MAX_DOCUMENT_BYTES) in schema["$comment"]
     person = schema["$defs"]["Person"]["properties"]
-    assert person["identifiers"]["items"]["maxLength"] == NAME
+    assert person["identifiers"]["items"]["oneOf"][0]["maxLength"] == NAME
+    typed = schema["$defs"]["Identifier"]["properties"]
+    assert typed["value"]["anyOf"][0]["maxLength"] == NAME
     texts = [
         prop
         for part in [schema, *schema["$defs"].values()]
@@ -367,7 +369,7 @@ def test_schema_is_a_valid_draft_2020_12_schema() -> None:
 
 def test_schema_kind_enum_is_the_forms() -> None:
     assert request_schema()["properties"]["kind"]["enum"] == FORMS
-    assert len(FORMS) == 17
+    assert len(FORMS) == 18  # the 17 forms of cooperation and the 22(5) consultation
 
 
 def test_schema_properties_are_the_document_fields() -> None:

@@ -561,3 +561,80 @@ def test_a_message_without_a_reference_is_still_taken(world: dict[str, Any]) -> 
     assert fed.receive(xb, token, now=T0).status == "delivered"
     [received] = case_service.list_requests(xb.store, actor="duty", at=T0)
     assert received.peer_ref is None
+
+
+CONSULTATION = {
+    "format": "hanoinet.request/1",
+    "kind": "parallel_proceedings",
+    "requesting_state": "XA",
+    "requested_state": "XB",
+    "requesting_authority": {"name": "Aurelia Public Prosecutor (demo)", "contact": "+000 1 555"},
+    "matter": {
+        "nature": "investigation",
+        "description": "Ransomware attacks on hospitals (demo)",
+        "authority": "Aurelia Public Prosecutor (demo)",
+    },
+    "offences": [{"article": "7", "conduct": ["access"]}],
+    "facts_summary": "The same group attacked hospitals in Aurelia and Borealis (demo).",
+    "assistance_sought": "Agree which State prosecutes; share what each has found.",
+    "channel": "central_authority",
+    "language": "en",
+}
+
+
+def test_22_5_a_consultation_on_the_same_conduct_is_recorded_on_both_nodes(
+    world: dict[str, Any],
+) -> None:
+    """22(5): Aurelia tells Borealis it investigates the same conduct; Borealis asks for more,
+    Aurelia gives it, Borealis answers how to coordinate. Each step is on both nodes, and the
+    steps of a request for assistance (execute, refuse) are not offered."""
+    xa, xb = world["ctx"]["xa-ca"].store, world["ctx"]["xb-ca"].store
+    at = T0
+    created = case_service.new_case(
+        xa, json.dumps(CONSULTATION), direction="outgoing", actor="officer", at=at
+    )
+    ours = created.request_id
+    case_service.act(xa, ours, "check", actor="officer", at=at)
+    case_service.act(xa, ours, "send", actor="officer", at=at)
+
+    def travel(node: str) -> None:
+        nonlocal at
+        at += timedelta(minutes=1)
+        assert [d.status for d in _deliver(world, node, at)] == ["delivered"]
+
+    travel("xa-ca")
+    [theirs] = case_service.list_requests(xb, actor="duty", at=at)
+    assert (theirs.kind, theirs.state) == ("parallel_proceedings", "received")
+    steps = [
+        (xb, theirs.id, "request_more_info", {"reason": "Which hospitals, and since when?"}),
+        (xa, ours, "provide_more_info", {"reason": "Three hospitals, since 2026-10-01."}),
+        (xb, theirs.id, "answer_consultation", {"reason": "Borealis defers to Aurelia."}),
+    ]
+    for store, ident, action, params in steps:
+        case_service.act(store, ident, action, actor="duty", at=at, params=params)
+        travel("xb-ca" if store is xb else "xa-ca")
+    for store, ident in ((xa, ours), (xb, theirs.id)):
+        detail = case_service.show(store, ident, actor="duty", at=at).requests[0]
+        assert detail.summary.state == "executed"
+        answer = next(e for e in detail.events if e.action == "answer_consultation")
+        assert answer.params["reason"] == "Borealis defers to Aurelia."
+        assert answer.article == "22(5)"
+    case_service.act(xa, ours, "close", actor="officer", at=at)
+    for store in (xa, xb):
+        with store.transaction() as conn:
+            assert audit_log.verify(conn).ok
+
+
+def test_22_5_a_consultation_cannot_be_executed_or_refused(world: dict[str, Any]) -> None:
+    from hanoinet.errors import TransitionRefused
+
+    xb = world["ctx"]["xb-ca"].store
+    created = case_service.new_case(
+        xb, json.dumps(CONSULTATION), direction="incoming", actor="duty", at=T0
+    )
+    case_service.act(xb, created.request_id, "acknowledge", actor="duty", at=T0)
+    for action in ("start_execution", "refuse"):
+        with pytest.raises(TransitionRefused, match="not an action on a parallel_proceedings"):
+            case_service.act(
+                xb, created.request_id, action, actor="duty", at=T0, params={"reason": "x"}
+            )

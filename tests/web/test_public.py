@@ -363,6 +363,25 @@ def test_directory_page_shows_nodes_roles_keys_and_labels_demo_designations(
     _accessible(html)
 
 
+def test_directory_page_shows_oral_requests_and_each_forms_own_requirements(
+    site: dict[str, Any],
+) -> None:
+    """What the checks judge a request by is on the public page: whether a State takes urgent
+    oral requests (40(14)) and, for the forms its own law governs, its languages, channels,
+    authority and what they rest on (issue 23)."""
+    html = site["client"].get("/public/directory").text
+    designations = _main(html).split('id="designations"', 1)[1]
+    assert "Oral requests in urgency (art. 40(14))" in designations
+    caldera = designations.split("Caldera Ministry of Foreign Affairs", 1)[1].split("</tr>")[0]
+    assert caldera.rstrip().endswith("<td>no</td>")  # Caldera takes no oral request
+    forms = designations.split("forms whose language and channel its own law and treaties set")
+    assert len(forms) == 4  # Aurelia, Borealis, Caldera
+    borealis = next(part for part in forms if "Borealis Extradition Act (demo), s. 8" in part)
+    assert "Extradition" in borealis and "Borealis Office of the Prosecutor General" in borealis
+    assert "Borealis Code of Criminal Procedure (demo), art. 301" in borealis
+    _accessible(html)
+
+
 def test_directory_page_says_when_the_directory_has_expired(site: dict[str, Any]) -> None:
     site["clock"]["now"] = T0 + timedelta(days=31)
     assert "This directory has expired" in site["client"].get("/public/directory").text

@@ -68,6 +68,11 @@ class Transition(_Frozen):
     guards: tuple[str, ...] = ()
     article: ArticleKey
     forms: tuple[str, ...] | None = None
+    not_forms: tuple[str, ...] = ()
+
+    def applies_to(self, kind: str) -> bool:
+        """Whether the action exists for a request of ``kind`` (``forms``, ``not_forms``)."""
+        return (self.forms is None or kind in self.forms) and kind not in self.not_forms
 
 
 class Reminders(_Frozen):
@@ -89,7 +94,7 @@ def lifecycle() -> LifecycleFile:
         for state in (*t.from_, t.to):
             if state != "same" and state not in STATES:
                 raise ValueError(f"lifecycle.yaml: action {t.action} names unknown state '{state}'")
-        for form in t.forms or ():
+        for form in (*(t.forms or ()), *t.not_forms):
             if form not in forms:
                 raise ValueError(f"lifecycle.yaml: action {t.action} names unknown form '{form}'")
         convention().key(t.article)
@@ -106,17 +111,13 @@ def actions_guarded_by(*guards: str) -> frozenset[str]:
 
 
 def transitions_for(action: str, kind: str) -> list[Transition]:
-    return [
-        t
-        for t in lifecycle().transitions
-        if t.action == action and (t.forms is None or kind in t.forms)
-    ]
+    return [t for t in lifecycle().transitions if t.action == action and t.applies_to(kind)]
 
 
 def actions_for(kind: str) -> list[str]:
     seen: list[str] = []
     for t in lifecycle().transitions:
-        if (t.forms is None or kind in t.forms) and t.action not in seen:
+        if t.applies_to(kind) and t.action not in seen:
             seen.append(t.action)
     return seen
 
@@ -231,7 +232,7 @@ def allowed_actions(request: RequestView, at: datetime) -> list[str]:
     for t in lifecycle().transitions:
         if t.by != role or request.state not in t.from_ or t.action in allowed:
             continue
-        if t.forms is not None and request.kind not in t.forms:
+        if not t.applies_to(request.kind):
             continue
         try:
             for guard in t.guards:

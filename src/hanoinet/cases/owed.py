@@ -13,6 +13,7 @@ acknowledge                 incoming, received                                  
 record_preserved            incoming preservation, acknowledged or in execution  the same clock:
                             (acknowledged is not preserved: the clock runs on)   receipt + target
 start_execution, execute    incoming, acknowledged (start), in execution         the deadline
+answer_consultation         incoming consultation (22(5)), acknowledged          the deadline
 resume                      incoming, postponed                                  the deadline
 answer_status_enquiry       incoming, an enquiry newer than the last answer      (none)
 check, send                 outgoing, draft (check it), checked (send it)        (none)
@@ -131,6 +132,7 @@ def owed(facts: Facts, ack_target: timedelta | None) -> list[Duty]:
             wanted.append(("record_preserved", _earliest(ack_due, deadline)))
         elif facts.state == "acknowledged":
             wanted.append(("start_execution", deadline))
+            wanted.append(("answer_consultation", deadline))  # 22(5): no execution
         elif facts.state == "in_execution":
             wanted.append(("execute", deadline))
         if facts.state == "postponed":

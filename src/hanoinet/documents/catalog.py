@@ -21,6 +21,7 @@ from hanoinet.convention import convention
 from hanoinet.convention.catalog import UNCONFIRMED, UNVERIFIED_ARTICLE
 from hanoinet.convention.model import LANGUAGES
 from hanoinet.documents.clauses import clauses
+from hanoinet.law.identifiers import KIND_NAMES
 
 DOMAIN = "documents"
 EXTRA = ("unofficial title",)
@@ -45,6 +46,8 @@ def extract(base: Path | None = None) -> Catalog:
         found.add(form.title, locations=[("hanoinet/convention/data/cooperation.yaml", 0)])
     for text in (UNCONFIRMED, UNVERIFIED_ARTICLE, *EXTRA):
         found.add(text, locations=[("hanoinet/convention/catalog.py", 0)])
+    for text in KIND_NAMES.values():
+        found.add(text, locations=[("hanoinet/law/identifiers.py (KIND_NAMES)", 0)])
     return found
 
 

@@ -42,8 +42,9 @@ from hanoinet.convention.model import LANGUAGES
 from hanoinet.documents.clauses import applicable
 from hanoinet.documents.typesetter import LayoutError, typeset
 from hanoinet.errors import DocumentFailed, MissingTool, UnknownArticle
-from hanoinet.law.document import RequestDocument
+from hanoinet.law.document import Identifier, RequestDocument
 from hanoinet.law.findings import Finding
+from hanoinet.law.identifiers import kind_name, written
 from hanoinet.registry.designations import demo_designations, demo_states, languages_for
 from hanoinet.store.audit import canonical
 
@@ -281,6 +282,11 @@ def _style(value: object, style: str) -> Run:
 def _labelled(label: str, value: object, *, mono: bool = False) -> Line:
     shown = _style(left_to_right(value), "mono") if mono else _user(value)
     return [_text(f"{label}: "), shown]
+
+
+def _identifiers(identifiers: list[str | Identifier], say: Phrases) -> list[Line]:
+    """One line for each identifier, named by its kind (``law/identifiers.py``)."""
+    return [_labelled(say(kind_name(i)), written(i), mono=True) for i in identifiers]
 
 
 def _article_ref(key: str, say: Phrases) -> dict[str, str]:
@@ -606,16 +612,22 @@ def _entries(
                 lines.append(_labelled(say("Nationality"), p.nationality))
             if p.location:
                 lines.append(_labelled(say("Location"), p.location))
-            if p.identifiers:
-                lines.append(_labelled(say("Identifiers"), ", ".join(p.identifiers), mono=True))
+            lines += _identifiers(p.identifiers, say)
             found.append(lines)
         return found, True
     if field == "data":
         found = []
         for d in value:
             lines = [[_style(label(d.category), "strong")]] if d.category else []
-            if d.identifiers:
-                lines.append(_labelled(say("Identifiers"), ", ".join(d.identifiers), mono=True))
+            lines += _identifiers(d.identifiers, say)
+            if d.period is not None and (d.period.start or d.period.end):
+                period = say(
+                    "From %(start)s to %(end)s",
+                    start=day(d.period.start) or "—",
+                    end=day(d.period.end) or "—",
+                )
+                named = say("Period of the data")
+                lines.append([_text(f"{named}: {period}")])
             if d.custodian:
                 lines.append(_labelled(say("Custodian"), d.custodian))
             if d.location:

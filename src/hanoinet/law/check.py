@@ -11,6 +11,7 @@ from hanoinet.law.data_protection import check_data_protection
 from hanoinet.law.document import RequestDocument, parse_request, set_aside
 from hanoinet.law.dual_criminality import check_dual_criminality
 from hanoinet.law.findings import Finding, sort_findings
+from hanoinet.law.identifiers import check_identifiers
 
 
 def check(doc: RequestDocument, ctx: Context) -> list[Finding]:
@@ -23,6 +24,7 @@ def check(doc: RequestDocument, ctx: Context) -> list[Finding]:
     findings.extend(check_channel(doc, form, ctx))
     findings.extend(check_dual_criminality(doc, form, ctx))
     findings.extend(check_data_protection(doc))
+    findings.extend(check_identifiers(doc))
     return sort_findings(findings)
 
 

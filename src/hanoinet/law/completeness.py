@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from functools import cache
 
 from hanoinet.convention.model import CooperationForm, Requirement
 from hanoinet.law.document import RequestDocument
 from hanoinet.law.findings import Finding
+from hanoinet.law.identifiers import is_time_zone
 from hanoinet.texts import N_, Field, t
 
 IDENTITY_ONLY = frozenset({"40(15)(a)", "42(2)(a)"})
@@ -232,7 +232,7 @@ def _check_period(doc: RequestDocument, req: Requirement) -> Iterator[Finding]:
 
 def _contacts(doc: RequestDocument) -> Iterator[Finding]:
     zone = doc.contacts.time_zone if doc.contacts else None
-    if zone and zone.strip() and not _is_time_zone(zone.strip()):
+    if zone and zone.strip() and not is_time_zone(zone.strip()):
         yield Finding(
             "time_zone_unknown",
             "error",
@@ -245,18 +245,6 @@ def _contacts(doc: RequestDocument) -> Iterator[Finding]:
             ),
             basis="format",
         )
-
-
-@cache
-def _time_zones() -> frozenset[str]:
-    from zoneinfo import available_timezones
-
-    return frozenset(available_timezones())
-
-
-def _is_time_zone(name: str) -> bool:
-    """A name of the IANA time zone database (a folder such as ``Europe`` is not one)."""
-    return name in _time_zones()
 
 
 def _consistency(doc: RequestDocument, as_of: date, required: set[str]) -> Iterator[Finding]:

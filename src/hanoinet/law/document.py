@@ -21,9 +21,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
 
 from hanoinet.boundedjson import MAX_DEPTH, depth_over
 from hanoinet.convention import convention
@@ -103,21 +112,92 @@ class Offence(Part):
     )
 
 
+IdentifierKind = Literal["ip", "account", "email", "telephone", "domain", "wallet", "other"]
+IDENTIFIER_KINDS: tuple[str, ...] = get_args(IdentifierKind)
+
+
+def _written_time(value: Any) -> Any:
+    """A moment as written text: pydantic would read a number as seconds since 1970, which
+    nobody writing a request means."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise PydanticCustomError("datetime_type", "a date and time is written as text")
+    return value
+
+
+Moment = Annotated[dt.datetime, BeforeValidator(_written_time)]
+
+
+class Identifier(Part):
+    """An identifier by its kind, so that it can be checked and a provider can resolve it
+    (T-CY, EPOC and UNODC templates ask for them this way). An IP address means something to
+    a provider only with the time it was used and that time's zone (and, behind shared
+    addresses, the port)."""
+
+    kind: IdentifierKind | None = None
+    value: Name | None = Field(
+        None, description="The address, account name, e-mail address, number, domain or wallet."
+    )
+    port: int | None = Field(None, ge=0, le=65535, description="For an IP address: the port.")
+    timestamp: Moment | None = Field(
+        None,
+        description="For an IP address: when it was used (ISO 8601, e.g. 2026-03-01T14:30:00Z).",
+    )
+    time_zone: Code | None = Field(
+        None,
+        description="The time zone of a timestamp written without an offset (IANA, e.g. UTC).",
+    )
+    service: Name | None = Field(
+        None,
+        description="For an account: the service it is on; for a wallet: its network or currency.",
+    )
+
+
+TEXT_TAG, TYPED_TAG = "_text", "_typed"
+UNION_TAGS = frozenset({TEXT_TAG, TYPED_TAG})
+"""How pydantic names the branch of an identifier in an error's location; not a field, so
+dropped from the pointer a finding gives."""
+
+
+def _identifier_branch(value: Any) -> str:
+    return TYPED_TAG if isinstance(value, dict | Identifier) else TEXT_TAG
+
+
+AnyIdentifier = Annotated[
+    Annotated[Name, Tag(TEXT_TAG)] | Annotated[Identifier, Tag(TYPED_TAG)],
+    Discriminator(_identifier_branch),
+]
+"""Free text (as every ``hanoinet.request/1`` document before typed identifiers had), or an
+``Identifier`` by its kind."""
+
+
 class Person(Part):
     name: Name | None = None
     role: Literal["suspect", "accused", "witness", "victim", "expert", "other"] | None = None
     nationality: Code | None = None
     location: Text | None = None
-    identifiers: list[Name] = Field(default_factory=list, max_length=MANY)
+    identifiers: list[AnyIdentifier] = Field(
+        default_factory=list,
+        max_length=MANY,
+        description="Accounts, addresses, numbers of the person: text, or typed (Identifier).",
+    )
+
+
+class DataPeriod(Part):
+    """The period the data sought covers (stored data from, to)."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
 
 
 class DataItem(Part):
     category: Literal["subscriber", "traffic", "content", "other"] | None = None
-    identifiers: list[Name] = Field(
+    identifiers: list[AnyIdentifier] = Field(
         default_factory=list,
         max_length=MANY,
-        description="Accounts, addresses, numbers that identify the data.",
+        description="Accounts, addresses, numbers that identify the data: text, or typed "
+        "(Identifier).",
     )
+    period: DataPeriod | None = Field(None, description="The period the data sought covers.")
     custodian: Text | None = Field(None, description="The service provider or other custodian.")
     location: Text | None = Field(None, description="Where the ICT system or the data is.")
     relation_to_offence: Text | None = None
@@ -357,10 +437,7 @@ def read_request(
         except ValidationError as exc:
             _refuse_too_long(name, exc)
             removed = False
-            errors = [
-                (tuple(p for p in error["loc"] if isinstance(p, int | str)), error)
-                for error in exc.errors()
-            ]
+            errors = [(_loc(error["loc"]), error) for error in exc.errors()]
             # The outermost first: a bad list goes whole before any item inside it is judged.
             for loc, error in sorted(errors, key=lambda e: len(ignored_part(e[0]))):
                 if loc and _remove(data, ignored_part(loc)):
@@ -372,6 +449,11 @@ def read_request(
                     removed = True
             if not removed:  # pragma: no cover - pydantic names where each error is
                 raise NotARequest(f"{name} could not be read: {exc.errors()[0]['msg']}") from None
+
+
+def _loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """An error's location in the document: union branch names (``UNION_TAGS``) left out."""
+    return tuple(p for p in loc if isinstance(p, int) or p not in UNION_TAGS)
 
 
 def ignored_part(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
@@ -442,7 +524,7 @@ def _refuse_too_long(name: str, exc: ValidationError) -> None:
     for error in exc.errors():
         if error["type"] not in ("string_too_long", "too_long"):
             continue
-        loc = tuple(p for p in error["loc"] if isinstance(p, int | str))
+        loc = _loc(error["loc"])
         limit = error.get("ctx", {}).get("max_length", 0)
         value = error.get("input")
         size = len(value) if isinstance(value, str | list) else 0
@@ -465,6 +547,22 @@ _SHOULD_BE: dict[str, str] = {
     "float_parsing": N_("should be a number"),
     "finite_number": N_("should be a number"),
     "greater_than_equal": N_("should be zero or more"),
+    "less_than_equal": N_("should be at most %(limit)s"),
+    "int_type": N_("should be a whole number"),
+    "int_parsing": N_("should be a whole number"),
+    "int_from_float": N_("should be a whole number"),
+    "datetime_type": N_(
+        "should be a date and time written YYYY-MM-DDTHH:MM, e.g. 2026-03-01T14:30"
+    ),
+    "datetime_parsing": N_(
+        "should be a date and time written YYYY-MM-DDTHH:MM, e.g. 2026-03-01T14:30"
+    ),
+    "datetime_from_date_parsing": N_(
+        "should be a date and time written YYYY-MM-DDTHH:MM, e.g. 2026-03-01T14:30"
+    ),
+    "datetime_object_invalid": N_(
+        "should be a date and time written YYYY-MM-DDTHH:MM, e.g. 2026-03-01T14:30"
+    ),
     "date_type": N_("should be a date written YYYY-MM-DD, e.g. 2026-03-01"),
     "date_parsing": N_("should be a date written YYYY-MM-DD, e.g. 2026-03-01"),
     "date_from_datetime_parsing": N_("should be a date written YYYY-MM-DD, e.g. 2026-03-01"),
@@ -507,7 +605,11 @@ def _shape_finding(
     kind: str, loc: tuple[int | str, ...], error_type: str, error_ctx: dict[str, Any], value: object
 ) -> Finding:
     top = str(loc[0])
-    article = next((r.article for r in convention().forms[kind].requires if r.field == top), None)
+    article = (
+        None  # how an identifier is written is the format's business, not the form's article
+        if "identifiers" in loc[:-1]
+        else next((r.article for r in convention().forms[kind].requires if r.field == top), None)
+    )
     basis: Basis | None = None if article else "format"
     where = pointer(loc)
     if error_type == "extra_forbidden":
@@ -526,7 +628,11 @@ def _shape_finding(
         )
         return Finding("unknown_field", "error", article, where, message, basis=basis)
     should = _SHOULD_BE.get(error_type)
-    found = t(_json_kind(value))
+    found = (
+        Data(str(value))  # a number out of range: say which
+        if error_type in ("greater_than_equal", "less_than_equal")
+        else t(_json_kind(value))
+    )
     if should is None:  # pragma: no cover - every error the request model raises is named
         message = t(
             "%(field)s has a value this field does not take (%(found)s); it is set aside "
@@ -535,11 +641,12 @@ def _shape_finding(
             found=found,
         )
         return Finding("invalid_value", "error", article, where, message, basis=basis)
-    problem = (
-        t(should, choices=Data(str(error_ctx.get("expected", ""))))
-        if "%(choices)s" in should
-        else t(should)
-    )
+    if "%(choices)s" in should:
+        problem = t(should, choices=Data(str(error_ctx.get("expected", ""))))
+    elif "%(limit)s" in should:
+        problem = t(should, limit=Data(str(error_ctx.get("le", ""))))
+    else:
+        problem = t(should)
     message = t(
         "%(field)s %(problem)s, not %(found)s; it is set aside until corrected",
         field=FieldLabel(where),
@@ -600,7 +707,8 @@ def template(kind: str) -> dict[str, Any]:
         "data": [
             {
                 "category": None,
-                "identifiers": [],
+                "identifiers": [{"kind": None, "value": "", "timestamp": None, "time_zone": ""}],
+                "period": {"start": None, "end": None},
                 "custodian": "",
                 "location": "",
                 "relation_to_offence": "",

@@ -262,6 +262,7 @@ PRIORITY = (
     "start_execution",
     "execute",
     "execute_partially",
+    "answer_consultation",
     "extend_preservation",
     "release",
     "provide_more_info",
@@ -355,6 +356,9 @@ REASON_FOR = {
     "provide_more_info": N_("Give the information asked for in writing (art. %(article)s)"),
     "answer_status_enquiry": N_("Write the answer to the status enquiry (art. %(article)s)"),
     "consult": N_("Write what you ask or propose to the requesting State (art. %(article)s)"),
+    "answer_consultation": N_(
+        "Write how your State proposes to coordinate with the other State (art. %(article)s)"
+    ),
 }
 GUARD_MESSAGES = {
     "reason": N_("Give the reason in writing (art. %(article)s)"),

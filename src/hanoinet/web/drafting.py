@@ -24,6 +24,7 @@ from typing import Any
 from babel import Locale
 from babel.dates import format_date
 from fastapi import APIRouter, Request
+from pydantic import ValidationError
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
@@ -33,8 +34,9 @@ from hanoinet.convention.model import article_of
 from hanoinet.errors import Forbidden, HanoinetError, InvalidInput, NotARequest, UnknownCase
 from hanoinet.law import default_context
 from hanoinet.law.check import check_text
-from hanoinet.law.document import FORMAT, MAX_TEXT_BYTES, RequestDocument
+from hanoinet.law.document import FORMAT, MAX_TEXT_BYTES, Identifier, RequestDocument
 from hanoinet.law.findings import Finding
+from hanoinet.law.identifiers import KIND_NAMES, kind_name, written
 from hanoinet.registry.participants import participant
 from hanoinet.services import access
 from hanoinet.services import cases as case_service
@@ -135,8 +137,19 @@ OBJECTS = {
 LISTS = {
     "offences": ("article", "name", "max_penalty_years", "conduct", "elements"),
     "persons": ("name", "role", "nationality", "location", "identifiers"),
-    "data": ("category", "identifiers", "custodian", "location", "relation_to_offence"),
+    "data": (
+        "category",
+        "identifiers",
+        "period.start",
+        "period.end",
+        "custodian",
+        "location",
+        "relation_to_offence",
+    ),
 }
+"""The fields of each item; ``period.start`` is ``start`` inside the item's ``period``."""
+IDENTIFIER_PARTS = ("kind", "value", "port", "timestamp", "time_zone", "service")
+"""The fields of a typed identifier (law/document.py ``Identifier``), one row each."""
 WIDGETS = {
     "requested_state": "select",
     "urgency": "radio",
@@ -179,9 +192,11 @@ WIDGETS = {
     "persons.role": "select",
     "persons.nationality": "text",
     "persons.location": "text",
-    "persons.identifiers": "lines",
+    "persons.identifiers": "identifiers",
     "data.category": "select",
-    "data.identifiers": "lines",
+    "data.identifiers": "identifiers",
+    "data.period.start": "date",
+    "data.period.end": "date",
     "data.custodian": "text",
     "data.location": "text",
     "data.relation_to_offence": "area",
@@ -246,10 +261,13 @@ LABELS = {
     "persons.role": "Role",
     "persons.nationality": "Nationality",
     "persons.location": "Location",
-    "persons.identifiers": "Identifiers (one per line)",
+    "persons.identifiers": "Identifiers",
     "data": "Data",
     "data.category": "Category",
-    "data.identifiers": "Accounts, addresses or numbers (one per line)",
+    "data.identifiers": "Accounts, addresses or numbers",
+    "data.period": "Period of the data",
+    "data.period.start": "Data from",
+    "data.period.end": "Data until",
     "data.custodian": "Custodian (service provider)",
     "data.location": "Location of the system or data",
     "data.relation_to_offence": "How the data relates to the offence",
@@ -280,6 +298,10 @@ HINTS = {
     "offences.article": "Choose the article, or leave it and name the national offence.",
     "offences.max_penalty_years": "Needed for a national offence (serious crime: 4 years, 2(h)).",
     "related_request": "For example the preservation request this request follows.",
+    "persons.identifiers": "One row for each: choose its kind, so that it can be checked. "
+    "A new row appears when you save.",
+    "data.identifiers": "One row for each: choose its kind, so that it can be checked; an IP "
+    "address with the date, time and time zone it was used. A new row appears when you save.",
 }
 OPTION_NAMES = {
     "urgency": {"routine": "Routine", "urgent": "Urgent", "emergency": "Emergency"},
@@ -316,12 +338,34 @@ OPTION_NAMES = {
         "other": "Other data",
     },
 }
+for _owner in ("persons", "data"):
+    WIDGETS |= {
+        f"{_owner}.identifiers.kind": "select",
+        f"{_owner}.identifiers.port": "number",
+    } | {
+        f"{_owner}.identifiers.{p}": "text" for p in ("value", "timestamp", "time_zone", "service")
+    }
+    LABELS |= {
+        f"{_owner}.identifiers.kind": "Kind",
+        f"{_owner}.identifiers.value": "Identifier",
+        f"{_owner}.identifiers.port": "Port",
+        f"{_owner}.identifiers.timestamp": "Used at (date and time)",
+        f"{_owner}.identifiers.time_zone": "Time zone",
+        f"{_owner}.identifiers.service": "Service or network",
+    }
+    HINTS |= {
+        f"{_owner}.identifiers.timestamp": "Year-month-day and time, e.g. 2026-03-01T14:30",
+        f"{_owner}.identifiers.time_zone": "E.g. UTC or Asia/Ho_Chi_Minh",
+    }
+    OPTION_NAMES[f"{_owner}.identifiers.kind"] = dict(KIND_NAMES)
 ITEM_LABELS = {"offences": "Offence", "persons": "Person", "data": "Data item"}
 ADD_LABELS = {
     "offences": "Add another offence",
     "persons": "Add another person",
     "data": "Add another data item",
 }
+LEFT_TO_RIGHT = ("identifiers.value", "timestamp", "time_zone", "port")
+"""Fields (by the end of their path) whose values are written left to right in any language."""
 FIRST_FOCUS = {"radio", "multi", "yesno"}
 """Widgets that are a group of inputs: a link to them goes to their first option."""
 
@@ -344,6 +388,12 @@ class Input:
     errors: list[Text] = field(default_factory=list)
     max_length: int | None = None
     """The schema's maxLength for the text (law/document.py): the browser stops typing there."""
+
+    ltr: bool = False
+    """A value written left to right whatever the page's language (an address, a time, a
+    time zone, a number): in a right-to-left page its input is still left to right."""
+    rows: list[list[Input]] = field(default_factory=list)
+    """For a list of identifiers: one row of inputs each, and a blank row to add one."""
 
     in_words: str = ""
     """A date field's value with the month in words, in the reader's language (none in a
@@ -385,7 +435,8 @@ class Block:
         return f"f-{self.name}"
 
     def all_inputs(self) -> list[Input]:
-        return [*self.inputs, *(i for item in self.items for i in item)]
+        found = [*self.inputs, *(i for item in self.items for i in item)]
+        return found + [sub for i in found for row in i.rows for sub in row]
 
     @property
     def anchor(self) -> str:
@@ -479,7 +530,7 @@ def max_lengths() -> dict[str, int]:
 
     def walk(properties: dict[str, Any], prefix: str) -> None:
         for name, prop in properties.items():
-            for option in [prop, *prop.get("anyOf", [])]:
+            for option in [prop, *prop.get("anyOf", []), *prop.get("items", {}).get("oneOf", [])]:
                 ref = option.get("$ref") or option.get("items", {}).get("$ref")
                 if ref:
                     walk(defs[ref.rsplit("/", 1)[1]]["properties"], f"{prefix}{name}.")
@@ -524,6 +575,7 @@ def _input(
     found = Input(ident, name, widget, LABELS.get(path, path), value, HINTS.get(path, ""), [], True)
     if widget in ("area", "text"):
         found.max_length = max_lengths().get(path)
+    found.ltr = widget in ("date", "number") or path.endswith(LEFT_TO_RIGHT)
     if widget == "date":
         found.hint = found.hint or N_("Year-month-day, e.g. 2026-12-31")
         found.in_words = _in_words(value, lang)
@@ -546,6 +598,24 @@ def _input(
             )
     elif widget == "lines":
         found.value = "\n".join(str(v) for v in value) if isinstance(value, list) else _text(value)
+    elif widget == "identifiers":
+        rows = [v for v in value if isinstance(v, str | dict)] if isinstance(value, list) else []
+        found.rows = [
+            [
+                _input(
+                    f"{path}.{part}",
+                    f"{name}.{index}.{part}",
+                    (row if isinstance(row, dict) else {"value": row}).get(part),
+                    kind,
+                    document,
+                    lang,
+                    ctx,
+                )
+                for part in IDENTIFIER_PARTS
+            ]
+            for index, row in enumerate([*rows, {}])
+        ]
+        found.value = None
     elif widget in ("check", "yesno"):
         found.value = value
     else:
@@ -598,7 +668,7 @@ def blocks(
                         _input(
                             f"{name}.{part}",
                             f"{name}.{index}.{part}",
-                            entry.get(part),
+                            _get(entry, part),
                             kind,
                             document,
                             lang,
@@ -689,16 +759,52 @@ def _list_items(name: str, form: FormData, remove: str) -> list[dict[str, Any]]:
     for index in indices:
         if remove == f"{name}.{index}":
             continue
-        item = {
-            part: _value(f"{name}.{part}", form.getlist(f"{name}.{index}.{part}"))
-            for part in LISTS[name]
-        }
+        item: dict[str, Any] = {}
+        for part in LISTS[name]:
+            at = f"{name}.{index}.{part}"
+            value = (
+                _identifier_rows(form, at)
+                if WIDGETS.get(f"{name}.{part}") == "identifiers"
+                else _value(f"{name}.{part}", form.getlist(at))
+            )
+            if "." in part:  # a field of an object inside the item: period.start
+                outer, inner = part.split(".", 1)
+                if not _empty(value):
+                    item.setdefault(outer, {})[inner] = value
+            else:
+                item[part] = value
         if name == "offences":
             _keep_known_conduct(item)
         item = {k: v for k, v in item.items() if not _empty(v)}
         if item:
             items.append(item)
     return items
+
+
+def _identifier_rows(form: FormData, at: str) -> list[str | dict[str, Any]]:
+    """The identifiers typed in rows ``{at}.{n}.{part}``: a row with only its value, as text
+    (as a request without kinds has them); a row with a kind or more, as a typed identifier;
+    a blank row, nothing."""
+    owner = at.split(".", 1)[0]
+    rows = sorted(
+        {
+            int(key[len(at) + 1 :].split(".", 1)[0])
+            for key in form
+            if key.startswith(f"{at}.") and key[len(at) + 1 :].split(".", 1)[0].isdigit()
+        }
+    )
+    found: list[str | dict[str, Any]] = []
+    for row in rows:
+        typed = {
+            part: _value(f"{owner}.identifiers.{part}", form.getlist(f"{at}.{row}.{part}"))
+            for part in IDENTIFIER_PARTS
+        }
+        typed = {k: v for k, v in typed.items() if not _empty(v)}
+        if set(typed) == {"value"} and isinstance(typed["value"], str):
+            found.append(typed["value"])
+        elif typed:
+            found.append(typed)
+    return found
 
 
 def _keep_known_conduct(item: dict[str, Any]) -> None:
@@ -1200,10 +1306,33 @@ def _preview_page(
         state_name=lambda code: _state_name(code, lang) if code else "",
         option_names=OPTION_NAMES,
         labels=LABELS,
+        identifiers=identifier_lines,
         accepted=_accepted(document, ctx),
         channel_names=OPTION_NAMES["channel"],
         status_code=status,
     )
+
+
+def identifier_lines(identifiers: Any) -> list[tuple[str, str]]:
+    """(English name of its kind, the identifier as one line) for each identifier of a draft,
+    as typed: one the checks set aside is shown by its value alone."""
+    found: list[tuple[str, str]] = []
+    for raw in identifiers if isinstance(identifiers, list) else []:
+        if isinstance(raw, str):
+            found.append((kind_name(raw), written(raw)))
+            continue
+        if not isinstance(raw, dict):
+            continue
+        try:
+            typed = Identifier.model_validate(raw)
+        except ValidationError:
+            kind = raw.get("kind")
+            found.append(
+                (KIND_NAMES.get(str(kind), KIND_NAMES["other"]), str(raw.get("value", "")))
+            )
+        else:
+            found.append((kind_name(typed), written(typed)))
+    return found
 
 
 def _awaits_approval(draft: Any) -> bool:

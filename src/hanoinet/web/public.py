@@ -263,6 +263,7 @@ def directory_page(request: Request) -> HTMLResponse:
         state_names={code: _names(code) for code in codes},
         illustrative_states={code for code in codes if _illustrative(code)},
         role_articles=ROLE_ARTICLES,
+        forms=convention().forms,
         real_designations=[d for d, illustrative in found if not illustrative],
         demo_designations=[d for d, illustrative in found if illustrative],
         signed_available=current.directory_token is not None,
