@@ -23,6 +23,7 @@ apart, a ``detail`` for debugging that never reaches a peer or a user.
     ├── Forbidden                the role does not allow this action
     ├── TransferRefused          the receiving node refused an evidence offer or chunk (reason)
     ├── TransferInterrupted      an evidence transfer lost its connection; run it again to resume
+    ├── NotDispatched            a request to a State outside the network could not be e-mailed
     ├── MissingTool              a program a command runs (``age`` ...) is not installed
     ├── DocumentFailed           a formal request document cannot be rendered (font, translation)
     └── StoreError               the database cannot be used as it is
@@ -233,3 +234,11 @@ class TransferInterrupted(HanoinetError):
     """An evidence transfer failed more times than allowed; run it again to resume."""
 
     code = "transfer_interrupted"
+
+
+class NotDispatched(HanoinetError):
+    """A request to a State that runs no node could not be sent by e-mail (the mail server
+    refused, could not be reached, or offered no STARTTLS): nothing was recorded as sent, and
+    the attempt is kept with its reason for the case page."""
+
+    code = "not_dispatched"

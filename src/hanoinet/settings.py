@@ -17,6 +17,9 @@
 | ``HANOINET_MAX_JSON_DEPTH`` | 32 | deepest JSON nesting the API reads |
 | ``HANOINET_DOCUMENT_RENDER_SECONDS`` | 30 | longest time typesetting one formal document |
 | ``HANOINET_DOCUMENT_RENDER_MEMORY_MB`` | 1024 | most memory of the typesetting process |
+| ``HANOINET_SMTP_HOST``, ``_PORT`` (587), ``_USERNAME``, ``_PASSWORD``, ``_SENDER`` | none | the mail server that e-mails requests to States that run no node; always over STARTTLS |
+| ``HANOINET_SMTP_CA_FILE`` | none | CA certificates to trust for that server, beside the system's |
+| ``HANOINET_SMTP_TIMEOUT_SECONDS`` | 30 | longest wait for the mail server at each step |
 | ``HANOINET_APPROVAL`` | ``requester`` | which outgoing requests a supervisor approves before they are sent: ``none``, ``requester`` (cases opened by a requester), ``all`` (node policy) |
 """
 
@@ -117,6 +120,25 @@ class Settings(BaseSettings):
     )
     key_passphrase: SecretStr | None = Field(
         default=None, description="Unlocks the node's private keys; never logged."
+    )
+    smtp_host: str | None = Field(
+        default=None,
+        description="The mail server that sends requests by e-mail to States that run no node.",
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="Its submission port.")
+    smtp_username: str | None = Field(default=None, description="The account on it, if any.")
+    smtp_password: SecretStr | None = Field(
+        default=None, description="That account's password; never logged."
+    )
+    smtp_sender: str | None = Field(
+        default=None, description="The From address of those e-mails (the authority's own)."
+    )
+    smtp_ca_file: Path | None = Field(
+        default=None,
+        description="CA certificates to trust for the mail server's TLS, beside the system's.",
+    )
+    smtp_timeout_seconds: int = Field(
+        default=30, ge=1, description="Longest wait for the mail server at each step."
     )
 
     def render_bounds(self) -> tuple[int, int]:

@@ -415,3 +415,52 @@ def test_audit_verify_exits_1_when_the_end_is_cut(node: Path) -> None:
     result = run("audit", "verify", "--json")
     assert result.exit_code == 1
     assert "removed from the end" in json.loads(result.stdout)["breaks"][0]["problem"]
+
+
+@pytest.fixture(scope="module")
+def aurelia(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Aurelia's node as the demo sets it up (keys, a signed directory without Dorado)."""
+    from hanoinet import demo
+
+    cluster = demo.Demo(tmp_path_factory.mktemp("outside"))
+    cluster.setup(("xa",), users=False)
+    return cluster
+
+
+def test_send_by_the_diplomatic_channel_to_a_state_without_a_node(
+    aurelia: Any, tmp_path: Path
+) -> None:
+    """``case act ID send --by MEANS``: Dorado (XD) runs no node (docs/outside.md)."""
+    to_dorado = tmp_path / "to-dorado.json"
+    to_dorado.write_text(json.dumps(json.loads(EXAMPLE.read_text()) | {"requested_state": "XD"}))
+    made = json.loads(aurelia.call("xa", "case", "new", "--from", str(to_dorado), "--json").stdout)
+    ident = made["request"]
+    assert aurelia.call("xa", "case", "act", ident, "check").returncode == 0
+    for args, words in (
+        (("--by", "post"), "needs its reference"),
+        (("--by", "email"), "needs this node's mail server: set HANOINET_SMTP_HOST"),
+        (("--by", "pigeon"), "use one of email, post, courier, diplomatic"),
+    ):
+        refused = aurelia.call("xa", "case", "act", ident, "send", *args)
+        assert refused.returncode == 2 and words in refused.stderr, refused.stderr
+    plain = aurelia.call("xa", "case", "act", ident, "send")  # over the network: no node
+    assert plain.returncode == 2 and "XD runs no node in directory version" in plain.stderr
+    wrong = aurelia.call("xa", "case", "act", ident, "check", "--by", "post")
+    assert wrong.returncode == 2 and "--by and --reference go with send" in wrong.stderr
+    sent = aurelia.call(
+        "xa", "case", "act", ident, "send", "--by", "diplomatic", "--reference", "NV 12/2026",
+        "--json",
+    )  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+    data = json.loads(sent.stdout)
+    assert set(data) == {
+        "request", "means", "status", "address", "reference", "request_sha256", "pdf_sha256",
+        "lang",
+    }  # fmt: skip
+    assert (data["means"], data["status"], data["reference"]) == (
+        "diplomatic",
+        "recorded",
+        "NV 12/2026",
+    )
+    shown = json.loads(aurelia.call("xa", "case", "show", ident, "--json").stdout)
+    assert shown["requests"][0]["state"] == "sent"

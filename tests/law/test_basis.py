@@ -72,7 +72,7 @@ def test_state_missing(
 
 
 @pytest.mark.parametrize("field", ["requesting_state", "requested_state"])
-@pytest.mark.parametrize("value", ["xa", "Xa", "ZZ", "XD", "FRA", "Aurelia", "F"])
+@pytest.mark.parametrize("value", ["xa", "Xa", "ZZ", "XZ", "FRA", "Aurelia", "F"])
 def test_state_unknown(findings: Check, example: dict[str, Any], field: str, value: str) -> None:
     example[field] = value
     found = findings(example)

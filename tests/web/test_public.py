@@ -309,7 +309,12 @@ def test_directory_json_lists_each_node_with_state_roles_and_kids(site: dict[str
     assert vn["state_name"] == "Vietnam" and vn["illustrative"] is False
     assert vn["valid_until"] is not None and xa["valid_until"] is None
     designations = {x["state"]: x for x in data["designations"]}
-    assert set(designations) == {"XA", "XB", "XC"}
+    assert set(designations) == {"XA", "XB", "XC", "XD"}
+    dorado = designations["XD"]  # runs no node: its published addresses, their source and date
+    assert dorado["runs_a_node"] is False and designations["XA"]["runs_a_node"] is True
+    assert dorado["central_authority"]["email"] == "cooperacion@fiscalia.dorado.example"
+    assert dorado["central_authority"]["postal_address"].startswith("Avenida Central 100")
+    assert dorado["as_of"] == "2026-11-02" and dorado["source"].startswith("Illustrative")
     assert all(x["illustrative"] for x in designations.values())
     assert designations["XC"]["point_of_contact"] is None
 
@@ -353,10 +358,14 @@ def test_directory_page_shows_nodes_roles_keys_and_labels_demo_designations(
     assert "Aurelia (demo State)" in nodes and "Vietnam" in nodes
     assert nodes.count("illustrative (demo)") == 1  # Aurelia's node, not Viet Nam's
     assert "=HYPERLINK(1)" in nodes  # shown as it is in the page, only the CSV defuses it
-    designations = main.split('id="designations"', 1)[1]
+    designations, outside = main.split('id="designations"', 1)[1].split('id="outside"', 1)
     assert "No State has yet published a designation" in designations
     assert "Illustrative designations (demo)" in designations
-    assert designations.count("illustrative (demo)") == 3
+    assert designations.count("illustrative (demo)") == 4
+    # Borealis, Caldera and Dorado run no node in this directory: their published addresses.
+    assert outside.count("illustrative (demo)") == 3
+    assert 'href="mailto:cooperacion@fiscalia.dorado.example"' in outside
+    assert "Avenida Central 100" in outside and "as of" in outside
     assert "Caldera Ministry of Foreign Affairs" in designations
     assert 'href="/public/directory.json"' in main and 'href="/public/directory.csv"' in main
     assert "has expired" not in main

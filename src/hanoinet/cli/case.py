@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from hanoinet.cli.output import console, parse_time, print_json, read_text, user_errors
+from hanoinet.errors import HanoinetError, InvalidInput
 from hanoinet.services import cases as service
 from hanoinet.services import runtime, shapes
 from hanoinet.settings import load_settings
@@ -313,11 +314,33 @@ def act_command(
             "--from-peer", help="Record an action the other State took (by message or telephone)."
         ),
     ] = False,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="send to a State that runs no node: email (to the address it published, "
+            "through HANOINET_SMTP_*), post, courier or diplomatic (docs/outside.md).",
+            metavar="MEANS",
+        ),
+    ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference",
+            help="With --by post, courier or diplomatic: the dispatch reference (registered "
+            "letter, waybill, note verbale).",
+        ),
+    ] = None,
     at: At = None,
     json: Json = False,
 ) -> None:
     """Take an action on a request; refused with the article if the state does not allow it."""
+    if by is not None or reference is not None:
+        _send_outside(ident, action, by, reference, at, json)
+        return
     store = _store()
+    if action == "send":
+        _reachable_or_refuse(store, ident, _now(at))
     params = {
         "ground": ground or "",
         "reason": reason or "",
@@ -345,6 +368,70 @@ def act_command(
     )
     if acted.created_request:
         console.print(f"Drafted preservation request {acted.created_request} to {third_state} (43)")
+
+
+def _reachable_or_refuse(store: Store, ident: str, when: datetime) -> None:
+    """A request to a State the node's directory lists no node of goes with ``--by``: over
+    the network it would wait in the outbox for a node that does not exist."""
+    settings = load_settings()
+    try:
+        signed = runtime.cache(settings).newest(when)
+    except HanoinetError:
+        return  # no directory on this node: the outbox says so when it tries
+    if signed is None:
+        return
+    with user_errors():
+        with store.transaction() as conn:
+            row = service.request_row(conn, ident)
+        state = row.requested_state
+        if row.direction == "outgoing" and state and not signed.directory.nodes_of(state):
+            raise InvalidInput(
+                f"{state} runs no node in directory version {signed.directory.version}: send "
+                f"{row.id} with --by email, or --by post, courier or diplomatic with "
+                "--reference REF (docs/outside.md)"
+            )
+
+
+def _send_outside(
+    ident: str, action: str, by: str | None, reference: str | None, at: str | None, json: bool
+) -> None:
+    """``case act ID send --by MEANS``: to a State that runs no node (services/outside.py)."""
+    from hanoinet.services import outside
+
+    settings = load_settings()
+    when = _now(at)
+    with user_errors():
+        if action != "send" or by is None:
+            raise InvalidInput(
+                "--by and --reference go with send: `hanoinet case act ID send --by email` "
+                "(or post, courier, diplomatic --reference REF)"
+            )
+        ctx, signed = runtime.load_context(settings, when)
+        try:
+            sent = outside.send_outside(
+                ctx,
+                ident,
+                means=by,
+                reference=reference,
+                mailer=outside.Mailer.from_settings(settings),
+                directory_token=signed.token,
+                actor=_actor(),
+                at=when,
+                approval_policy=settings.approval,
+            )
+        finally:
+            ctx.store.dispose()
+    if json:
+        print_json(shapes.dispatched_json(sent))
+        return
+    how = (
+        "e-mailed to"
+        if sent.status == "sent"
+        else f"recorded as sent by {outside.MEANS_NAMES[by]} to"
+    )
+    console.print(f"{sent.request_id}: send — {how} {sent.address}", markup=False)
+    console.print(f"  reference {sent.reference}; formal document in {sent.lang}", markup=False)
+    console.print(f"  request SHA-256 {sent.request_sha256}", markup=False)
 
 
 @audit_app.command("verify")

@@ -10,12 +10,14 @@ fictional States and says so (``illustrative``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from hanoinet.convention.loader import load_text
+from hanoinet.errors import ConventionDataError
 
 Channel = Literal[
     "central_authority", "point_of_contact", "interpol", "diplomatic", "law_enforcement"
@@ -28,7 +30,12 @@ class _Frozen(BaseModel):
 
 class Contact(_Frozen):
     name: str
-    contact: str
+    contact: str = ""
+    """Telephone, e-mail, address as the State writes them, in one line."""
+    postal_address: str | None = None
+    email: str | None = None
+    """Where requests may be e-mailed (``send --by email``), for a State that runs no node."""
+    telephone: str | None = None
 
 
 class FormRequirements(_Frozen):
@@ -53,6 +60,11 @@ class Designation(_Frozen):
     oral_in_urgency: bool = False
     """Whether the State accepts urgent requests made orally, to be confirmed in writing
     forthwith (40(14): only where the States agree)."""
+    source: str | None = None
+    """Where the designation was published (a notification's symbol, a web page): required
+    for a real designation, so that nothing here is hanoinet's own word."""
+    as_of: date | None = None
+    """The date of that information: contacts change, and a reader must know how old they are."""
     forms: dict[str, FormRequirements] = {}
     """By form key: the State's own requirements for the forms its law sets the language and
     channel of (``language_and_channel: requested_state`` in cooperation.yaml)."""
@@ -102,6 +114,14 @@ def _load(path: str, model: type[DesignationsFile]) -> DesignationsFile:
 @cache
 def real_designations() -> Designations:
     data = _load("designations.yaml", DesignationsFile)
+    for d in data.designations:
+        if not d.source or d.as_of is None:
+            raise ConventionDataError(
+                "designations.yaml",
+                None,
+                f"the designation of {d.state} needs its source and as_of (where and when it "
+                "was published): a real designation is never hanoinet's own word",
+            )
     return Designations({d.state: d for d in data.designations}, illustrative=False)
 
 

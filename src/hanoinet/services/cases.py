@@ -601,7 +601,10 @@ def _apply(
         },
     )
     never_sent = view.direction == "outgoing" and event.from_state in ("draft", "checked")
-    if event.by == view.our_role and (event.action == "send" or not never_sent):
+    networked = getattr(row, "means", "network") == "network"
+    # A State that runs no node is written to by e-mail or letter (services/outside.py): the
+    # outbox only ever speaks to nodes.
+    if networked and event.by == view.our_role and (event.action == "send" or not never_sent):
         payload: dict[str, Any] = {
             "request": row.uid,
             "ref": row.id,
@@ -620,7 +623,7 @@ def _apply(
                 status="pending",
             )
         )
-    if event.action == "send" and view.direction == "outgoing":
+    if event.action == "send" and view.direction == "outgoing" and networked:
         # The formal request (signed PDF) follows as its own message: the worker makes it
         # outside this transaction, so sending never waits on a layout (services/documents.py).
         conn.execute(

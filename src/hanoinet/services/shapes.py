@@ -188,3 +188,17 @@ def audit_json(view: Any, limit: int, offset: int) -> dict[str, Any]:
         "offset": offset,
         "next_offset": offset + limit if view.more else None,
     }
+
+
+def dispatched_json(sent: Any) -> dict[str, Any]:
+    """``case act ID send --by MEANS --json`` (docs/cli.md)."""
+    return {
+        "request": sent.request_id,
+        "means": sent.means,
+        "status": sent.status,
+        "address": sent.address,
+        "reference": sent.reference,
+        "request_sha256": sent.request_sha256,
+        "pdf_sha256": sent.pdf_sha256,
+        "lang": sent.lang,
+    }

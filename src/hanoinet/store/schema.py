@@ -57,6 +57,14 @@ requests = Table(
         doc="The other State's reference of this request (its node's id), from the first "
         "message that carried one; null until then (migration 0013).",
     ),
+    Column(
+        "means",
+        String(12),
+        nullable=False,
+        server_default="network",
+        doc="How it travels with the other State: network (its node), or email, post, "
+        "courier, diplomatic for a State that runs no node (migration 0014).",
+    ),
 )
 Index("ix_requests_case", requests.c.case_id)
 URGENCY_RANK = case(
@@ -359,3 +367,48 @@ the first recorded time of every measure of ``stats/data/measures.yaml``, in who
 events (services/stats.py ``project``), rebuilt from them by ``rebuild``. Statistics over a
 million events read it instead (one row per request, no time arithmetic in the database).
 No case content: codes, times, the outcome and a ground key."""
+
+
+dispatches = Table(
+    "dispatches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(32), ForeignKey("requests.id"), nullable=False),
+    Column("direction", String(8), nullable=False, doc="out (sent from here) or in (received)"),
+    Column("action", String(40), nullable=False, doc="The lifecycle action it carried (send ...)"),
+    Column("means", String(12), nullable=False, doc="email, post, courier or diplomatic"),
+    Column(
+        "status",
+        String(12),
+        nullable=False,
+        doc="out: sent (e-mail accepted by the server), recorded (post, courier, diplomatic), "
+        "failed (nothing was sent; see problem); in: received",
+    ),
+    Column("address", Text, doc="Where it went or came from (e-mail address, postal address)"),
+    Column("reference", String(500), doc="The e-mail's Message-ID, or the dispatch reference"),
+    Column("problem", Text, doc="Why it was not sent"),
+    Column("request_sha256", String(64), doc="The request document it carried"),
+    Column("occurred_at", DateTime(timezone=True), nullable=False, doc="When it went or came"),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+)
+"""Letters and e-mails exchanged outside the network (migration 0014): one row each, kept even
+when sending failed, so the case page says why it was not dispatched."""
+Index("ix_dispatches_request", dispatches.c.request_id)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(32), ForeignKey("requests.id"), nullable=False),
+    Column("dispatch_id", Integer, ForeignKey("dispatches.id"), nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+"""What a dispatch carried: the formal document and the request as JSON (out), the scanned
+letter or the e-mail (in); each read is audited (migration 0014)."""
+Index("ix_attachments_dispatch", attachments.c.dispatch_id)

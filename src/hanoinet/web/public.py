@@ -219,9 +219,19 @@ def _designations() -> list[tuple[Designation, bool]]:
     return found
 
 
-def _designation_dict(designation: Designation, illustrative: bool) -> dict[str, object]:
-    def contact(value: Any) -> dict[str, str] | None:
-        return {"name": value.name, "contact": value.contact} if value is not None else None
+def _designation_dict(
+    designation: Designation, illustrative: bool, directory: Directory
+) -> dict[str, object]:
+    def contact(value: Any) -> dict[str, str | None] | None:
+        if value is None:
+            return None
+        return {
+            "name": value.name,
+            "contact": value.contact,
+            "postal_address": value.postal_address,
+            "email": value.email,
+            "telephone": value.telephone,
+        }
 
     return {
         "state": designation.state,
@@ -232,6 +242,10 @@ def _designation_dict(designation: Designation, illustrative: bool) -> dict[str,
         "languages": list(designation.languages),
         "channels": list(designation.channels),
         "interpol_in_urgency": designation.interpol_in_urgency,
+        "oral_in_urgency": designation.oral_in_urgency,
+        "runs_a_node": bool(directory.nodes_of(designation.state)),
+        "source": designation.source,
+        "as_of": designation.as_of.isoformat() if designation.as_of else None,
     }
 
 
@@ -242,7 +256,7 @@ def directory_dict(directory: Directory) -> dict[str, object]:
         "issued_at": directory.issued_at.isoformat(),
         "valid_until": directory.valid_until.isoformat(),
         "nodes": [_node_dict(n) for n in directory.nodes],
-        "designations": [_designation_dict(d, i) for d, i in _designations()],
+        "designations": [_designation_dict(d, i, directory) for d, i in _designations()],
     }
 
 
@@ -266,6 +280,7 @@ def directory_page(request: Request) -> HTMLResponse:
         forms=convention().forms,
         real_designations=[d for d, illustrative in found if not illustrative],
         demo_designations=[d for d, illustrative in found if illustrative],
+        outside=[d for d, _ in found if not directory.nodes_of(d.state)],
         signed_available=current.directory_token is not None,
     )
 

@@ -1,0 +1,299 @@
+"""Requests to a State that runs no node (issue 24): e-mailed over STARTTLS to a real SMTP
+server on loopback (aiosmtpd), or recorded as dispatched by post, courier or the diplomatic
+channel; a refusal leaves the request as it was, with the reason kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import json
+import socket
+import ssl
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from hanoinet.documents.signature import verify
+from hanoinet.errors import InvalidInput, NotDispatched, TransitionRefused
+from hanoinet.exchange.directory import Trust
+from hanoinet.services import cases as case_service
+from hanoinet.services import documents
+from hanoinet.services.outside import Mailer, send_outside
+from hanoinet.store import audit as audit_log
+from hanoinet.store.schema import attachments, audit, dispatches, outbox, requests
+
+from . import test_federation
+from .test_federation import EXAMPLE, T0
+
+world = test_federation.world  # two nodes, XA and XB; Dorado (XD) runs none
+DORADO_247 = "247@policia.dorado.example"
+PASSWORD = "correct horse battery staple"
+
+
+def _certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-issued certificate for 127.0.0.1: the mail server's, and the CA file to trust."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "smtp.crt", folder / "smtp.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Inbox:
+    """What the server received: (envelope sender, recipients, the message's bytes)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted for delivery"
+
+
+def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+    ok = isinstance(data, LoginPassword) and data.password == PASSWORD.encode()
+    return AuthResult(success=ok, handled=False)  # not handled: the server answers 535
+
+
+@pytest.fixture
+def smtp(tmp_path: Path) -> Iterator[tuple[Inbox, Mailer]]:
+    """A real SMTP server on loopback that requires STARTTLS and a log-in, and the node's
+    mailer set to use it."""
+    cert_file, key_file = _certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    inbox = Inbox()
+    port = _free_port()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=context,
+        require_starttls=True,
+        authenticator=_authenticate,
+        auth_require_tls=True,
+    )
+    controller.start()
+    try:
+        yield (
+            inbox,
+            Mailer(
+                "127.0.0.1",
+                port,
+                "mla@justice.aurelia.example",
+                "aurelia",
+                SecretStr(PASSWORD),
+                cert_file,
+                timeout=10,
+            ),
+        )
+    finally:
+        controller.stop()
+
+
+def _checked_to_dorado(world: dict[str, Any]) -> str:
+    store = world["ctx"]["xa-ca"].store
+    document = json.loads(EXAMPLE.read_text())
+    document["requested_state"] = "XD"
+    document["references"] = {"own_reference": "AUR-CCU-2026-0042 (demo)"}
+    created = case_service.new_case(
+        store, json.dumps(document), direction="outgoing", actor="officer", at=T0
+    )
+    case_service.act(store, created.request_id, "check", actor="officer", at=T0)
+    return created.request_id
+
+
+def _rows(store: Any, table: Any) -> list[Any]:
+    with store.engine.connect() as conn:
+        return list(conn.execute(select(table).order_by(table.c.id)))
+
+
+def test_a_request_to_a_state_without_a_node_is_emailed_with_both_attachments(
+    world: dict[str, Any], smtp: tuple[Inbox, Mailer]
+) -> None:
+    inbox, mailer = smtp
+    xa = world["ctx"]["xa-ca"]
+    ident = _checked_to_dorado(world)
+    sent = send_outside(xa, ident, means="email", mailer=mailer, actor="officer", at=T0)
+    assert (sent.status, sent.address) == ("sent", DORADO_247)
+    [(sender, recipients, raw)] = inbox.messages
+    assert (sender, recipients) == ("mla@justice.aurelia.example", [DORADO_247])
+    message = message_from_bytes(raw, policy=policy.default)
+    subject = str(message["Subject"])
+    assert ident in subject and "AUR-CCU-2026-0042 (demo)" in subject  # both references
+    [pdf, data] = [part.get_content() for part in message.iter_attachments()]
+    [row] = _rows(xa.store, requests)
+    assert data == row.document.encode()  # the request as stored, byte for byte
+    assert hashlib.sha256(data).hexdigest() == row.document_sha256 == sent.request_sha256
+    assert str(message["X-Hanoinet-Request-SHA256"]).strip() == row.document_sha256
+    assert row.document_sha256 in message.get_body(("plain",)).get_content()
+    result = verify(pdf, Trust({}, directory=world["directory"]))
+    assert result.ok and result.signer and result.signer["node"] == "xa-ca"
+    # The same lifecycle as a networked request, and nothing in the outbox for a node.
+    assert (row.state, row.means) == ("sent", "email")
+    assert _rows(xa.store, outbox) == []
+    [dispatch] = _rows(xa.store, dispatches)
+    assert (dispatch.status, dispatch.means, dispatch.reference) == (
+        "sent",
+        "email",
+        str(message["Message-ID"]),
+    )
+    kept = {a.filename: a for a in _rows(xa.store, attachments)}
+    assert kept[f"request-{ident}.pdf"].sha256 == hashlib.sha256(pdf).hexdigest()
+    assert kept[f"request-{ident}.json"].sha256 == row.document_sha256
+    _, [document] = documents.documents_of(xa.store, ident)
+    assert (document.status, document.signer) == ("issued", "xa-ca")
+    detail = case_service.show(xa.store, ident, actor="officer", at=T0).requests[0]
+    send = next(e for e in detail.events if e.action == "send")
+    assert send.params["means"] == "email"
+    with xa.store.transaction() as conn:
+        assert audit_log.verify(conn).ok
+
+
+def test_a_refused_connection_leaves_the_request_not_dispatched_with_its_reason(
+    world: dict[str, Any], smtp: tuple[Inbox, Mailer]
+) -> None:
+    _, mailer = smtp
+    closed = Mailer("127.0.0.1", _free_port(), mailer.sender, ca_file=mailer.ca_file, timeout=5)
+    xa = world["ctx"]["xa-ca"]
+    ident = _checked_to_dorado(world)
+    with pytest.raises(NotDispatched, match="refused the connection") as info:
+        send_outside(xa, ident, means="email", mailer=closed, actor="officer", at=T0)
+    assert f"{ident} was not dispatched" in info.value.message
+    [row] = _rows(xa.store, requests)
+    assert (row.state, row.means) == ("checked", "network")  # nothing half-recorded
+    [failed] = _rows(xa.store, dispatches)
+    assert failed.status == "failed" and "refused the connection" in failed.problem
+    assert _rows(xa.store, attachments) == [] and _rows(xa.store, outbox) == []
+    _, kept = documents.documents_of(xa.store, ident)
+    assert kept == []
+    with xa.store.engine.connect() as conn:
+        assert "dispatch.failed" in [r.action for r in conn.execute(select(audit.c.action))]
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"password": SecretStr("wrong")}, "refused the log-in of aurelia"),
+        ({"ca_file": None}, "could not be verified"),
+    ],
+)
+def test_a_mail_server_that_refuses_is_named_with_what_to_fix(
+    world: dict[str, Any], smtp: tuple[Inbox, Mailer], change: dict[str, Any], words: str
+) -> None:
+    inbox, mailer = smtp
+    from dataclasses import replace
+
+    xa = world["ctx"]["xa-ca"]
+    ident = _checked_to_dorado(world)
+    with pytest.raises(NotDispatched, match=words):
+        send_outside(xa, ident, means="email", mailer=replace(mailer, **change), actor="o", at=T0)
+    assert inbox.messages == []
+    assert [r.state for r in _rows(xa.store, requests)] == ["checked"]
+
+
+def test_a_dispatch_by_post_is_recorded_with_its_reference_and_the_document(
+    world: dict[str, Any],
+) -> None:
+    xa = world["ctx"]["xa-ca"]
+    ident = _checked_to_dorado(world)
+    with pytest.raises(InvalidInput, match="needs its reference"):
+        send_outside(xa, ident, means="post", actor="officer", at=T0)
+    sent = send_outside(
+        xa, ident, means="diplomatic", reference="Note verbale 123/2026", actor="officer", at=T0
+    )
+    assert (sent.status, sent.reference) == ("recorded", "Note verbale 123/2026")
+    assert "Avenida Central 100" not in sent.address  # the 24/7 point published no post
+    [row] = _rows(xa.store, requests)
+    assert (row.state, row.means) == ("sent", "diplomatic")
+    [dispatch] = _rows(xa.store, dispatches)
+    assert (dispatch.means, dispatch.status) == ("diplomatic", "recorded")
+    assert len(_rows(xa.store, attachments)) == 2
+
+
+def test_bad_dispatches_are_refused_and_change_nothing(
+    world: dict[str, Any], smtp: tuple[Inbox, Mailer]
+) -> None:
+    _, mailer = smtp
+    xa = world["ctx"]["xa-ca"]
+    ident = _checked_to_dorado(world)
+    with pytest.raises(InvalidInput, match="use one of email, post, courier, diplomatic"):
+        send_outside(xa, ident, means="pigeon", actor="o", at=T0)
+    with pytest.raises(InvalidInput, match="needs this node's mail server"):
+        send_outside(xa, ident, means="email", actor="o", at=T0)
+    # A State that runs a node is reached over the network.
+    networked = json.loads(EXAMPLE.read_text())
+    created = case_service.new_case(
+        xa.store, json.dumps(networked), direction="outgoing", actor="o", at=T0
+    )
+    with pytest.raises(InvalidInput, match="XB runs a node"):
+        send_outside(xa, created.request_id, means="email", mailer=mailer, actor="o", at=T0)
+    # The lifecycle's guards hold before anything is made or mailed: a draft is not sent.
+    draft = json.loads(EXAMPLE.read_text()) | {"requested_state": "XD"}
+    unchecked = case_service.new_case(
+        xa.store, json.dumps(draft), direction="outgoing", actor="o", at=T0
+    )
+    with pytest.raises(TransitionRefused):
+        send_outside(xa, unchecked.request_id, means="email", mailer=mailer, actor="o", at=T0)
+    assert _rows(xa.store, dispatches) == [] and _rows(xa.store, attachments) == []
+    assert {r.state for r in _rows(xa.store, requests)} == {"checked", "draft"}
+
+
+def test_a_state_that_published_no_email_is_refused_by_email(
+    world: dict[str, Any], smtp: tuple[Inbox, Mailer]
+) -> None:
+    """Caldera (XC) published an e-mail only inside free text: not an address to send to."""
+    _, mailer = smtp
+    xa = world["ctx"]["xa-ca"]
+    document = json.loads(EXAMPLE.read_text()) | {
+        "requested_state": "XC",
+        "channel": "central_authority",
+        "language": "fr",
+    }
+    created = case_service.new_case(
+        xa.store, json.dumps(document), direction="outgoing", actor="o", at=T0
+    )
+    with pytest.raises(InvalidInput, match="XC has published no e-mail address"):
+        send_outside(xa, created.request_id, means="email", mailer=mailer, actor="o", at=T0)
+    assert _rows(xa.store, dispatches) == []
