@@ -445,7 +445,7 @@ def test_send_by_the_diplomatic_channel_to_a_state_without_a_node(
         assert refused.returncode == 2 and words in refused.stderr, refused.stderr
     plain = aurelia.call("xa", "case", "act", ident, "send")  # over the network: no node
     assert plain.returncode == 2 and "XD runs no node in directory version" in plain.stderr
-    wrong = aurelia.call("xa", "case", "act", ident, "check", "--by", "post")
+    wrong = aurelia.call("xa", "case", "act", ident, "check", "--reference", "X")
     assert wrong.returncode == 2 and "--by and --reference go with send" in wrong.stderr
     sent = aurelia.call(
         "xa", "case", "act", ident, "send", "--by", "diplomatic", "--reference", "NV 12/2026",
@@ -464,3 +464,38 @@ def test_send_by_the_diplomatic_channel_to_a_state_without_a_node(
     )
     shown = json.loads(aurelia.call("xa", "case", "show", ident, "--json").stdout)
     assert shown["requests"][0]["state"] == "sent"
+
+    # Dorado's acknowledgement comes by post: recorded with the scanned letter.
+    scan = tmp_path / "ack.pdf"
+    scan.write_bytes(b"%PDF-1.7\n% Dorado's acknowledgement (test)\n%%EOF\n")
+    fake = tmp_path / "fake.pdf"
+    fake.write_text("not a PDF")
+    refused = aurelia.call(
+        "xa", "case", "act", ident, "acknowledge", "--by", "post", "--attach", str(fake)
+    )
+    assert refused.returncode == 2 and "fake.pdf is not a PDF" in refused.stderr
+    recorded = aurelia.call(
+        "xa", "case", "act", ident, "acknowledge", "--by", "post", "--attach", str(scan),
+        "--reference", "DOR/77", "--json",
+    )  # fmt: skip
+    assert recorded.returncode == 0, recorded.stderr
+    assert json.loads(recorded.stdout)["action"] == "acknowledge"
+    letters = json.loads(aurelia.call("xa", "case", "letters", ident, "--json").stdout)
+    assert [(x["direction"], x["action"], x["means"]) for x in letters["letters"]] == [
+        ("out", "send", "diplomatic"),
+        ("in", "acknowledge", "post"),
+    ]
+    [kept] = letters["letters"][1]["files"]
+    out = tmp_path / "saved.pdf"
+    saved = aurelia.call("xa", "case", "attachment", ident, str(kept["id"]), "--out", str(out))
+    assert saved.returncode == 0 and out.read_bytes() == scan.read_bytes()
+
+    # A request that came by letter from Dorado is registered from it.
+    came = tmp_path / "from-dorado.json"
+    came.write_text(json.dumps(json.loads(EXAMPLE.read_text()) | {"requesting_state": "XD"}))
+    registered = aurelia.call(
+        "xa", "case", "new", "--from", str(came), "--incoming", "--by", "email",
+        "--attach", str(scan), "--json",
+    )  # fmt: skip
+    assert registered.returncode == 0, registered.stderr
+    assert json.loads(registered.stdout)["action"] == "receive"

@@ -297,3 +297,184 @@ def test_a_state_that_published_no_email_is_refused_by_email(
     with pytest.raises(InvalidInput, match="XC has published no e-mail address"):
         send_outside(xa, created.request_id, means="email", mailer=mailer, actor="o", at=T0)
     assert _rows(xa.store, dispatches) == []
+
+
+# --- what comes back, and what arrives, by hand ------------------------------------------------
+
+from hanoinet.services.outside import (  # noqa: E402
+    MAX_ATTACHMENT_BYTES,
+    Scan,
+    dispatches_of,
+    read_attachment,
+    record_by_hand,
+    register_letter,
+)
+
+PDF = Scan("reply.pdf", b"%PDF-1.7\n% a scanned letter (test)\n%%EOF\n")
+JPEG = Scan("photo.JPG", b"\xff\xd8\xff\xe0" + b"\x00" * 64)
+EML = Scan(
+    "reply.eml",
+    b"From: 247@policia.dorado.example\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n"
+    b"Subject: RE: R-000001\r\n\r\nWe need the exact time of the access.\r\n",
+)
+
+
+def _sent_to_dorado(world: dict[str, Any]) -> str:
+    ident = _checked_to_dorado(world)
+    send_outside(
+        world["ctx"]["xa-ca"], ident, means="post", reference="RR 1", actor="officer", at=T0
+    )
+    return ident
+
+
+def _state(store: Any, ident: str) -> str:
+    return str(case_service.show(store, ident, actor="o", at=T0).requests[0].summary.state)
+
+
+def test_what_comes_back_by_hand_moves_the_same_lifecycle_with_its_scans(
+    world: dict[str, Any],
+) -> None:
+    xa = world["ctx"]["xa-ca"].store
+    ident = _sent_to_dorado(world)
+    later = T0 + dt.timedelta(days=2)
+    steps: list[tuple[str, str, list[Scan], dict[str, str]]] = [
+        ("acknowledge", "post", [PDF], {}),
+        ("request_more_info", "email", [EML], {"reason": "The exact time of the access."}),
+    ]
+    for action, means, scans, params in steps:
+        record_by_hand(
+            xa, ident, action, means=means, occurred_at=T0 + dt.timedelta(days=1), scans=scans,
+            params=params, reference="DOR-2026-77", actor="clerk", at=later,
+        )  # fmt: skip
+    assert _state(xa, ident) == "more_info_requested"
+    # Our answer is ours to send by post: nothing goes to the outbox of a node.
+    case_service.act(
+        xa, ident, "provide_more_info", actor="officer", at=later, params={"reason": "02:14 UTC"}
+    )
+    for action in ("start_execution", "execute"):
+        record_by_hand(
+            xa, ident, action, means="courier", occurred_at=later, scans=[JPEG], actor="clerk",
+            at=later,
+        )  # fmt: skip
+    assert _state(xa, ident) == "executed"
+    assert _rows(xa, outbox) == []
+    letters = dispatches_of(xa, ident)
+    assert [(x.direction, x.action, x.means, x.status) for x in letters] == [
+        ("out", "send", "post", "recorded"),
+        ("in", "acknowledge", "post", "received"),
+        ("in", "request_more_info", "email", "received"),
+        ("in", "start_execution", "courier", "received"),
+        ("in", "execute", "courier", "received"),
+    ]
+    eml = letters[2].files[0]
+    assert (eml.filename, eml.media_type) == ("reply.eml", "message/rfc822")
+    assert eml.sha256 == hashlib.sha256(EML.content).hexdigest()
+    kept, content = read_attachment(xa, ident, eml.id, actor="auditor", at=later)
+    assert content == EML.content and kept.sha256 == eml.sha256
+    detail = case_service.show(xa, ident, actor="o", at=later).requests[0]
+    ack = next(e for e in detail.events if e.action == "acknowledge")
+    assert ack.params["means"] == "post" and ack.params["received_on"].startswith("2026-11-25")
+    with xa.engine.connect() as conn:
+        actions = [r.action for r in conn.execute(select(audit.c.action))]
+    assert actions.count("dispatch.received") == 4 and "attachment.read" in actions
+    with xa.transaction() as conn:
+        assert audit_log.verify(conn).ok
+
+
+def test_a_refusal_by_letter_needs_its_ground_reasons_and_consultation(
+    world: dict[str, Any],
+) -> None:
+    xa = world["ctx"]["xa-ca"].store
+    ident = _sent_to_dorado(world)
+    refusal = {"ground": "preservation_essential_interests", "reason": "Sovereignty (demo)."}
+    with pytest.raises(TransitionRefused, match="consult"):
+        record_by_hand(
+            xa, ident, "refuse", means="post", occurred_at=T0, scans=[PDF], params=refusal,
+            actor="clerk", at=T0,
+        )  # fmt: skip
+    assert _state(xa, ident) == "sent" and len(dispatches_of(xa, ident)) == 1
+    record_by_hand(
+        xa, ident, "consult", means="email", occurred_at=T0, scans=[EML],
+        params={"reason": "Could it be given under conditions?"}, actor="clerk", at=T0,
+    )  # fmt: skip
+    record_by_hand(
+        xa, ident, "refuse", means="post", occurred_at=T0, scans=[PDF], params=refusal,
+        actor="clerk", at=T0,
+    )  # fmt: skip
+    assert _state(xa, ident) == "refused"
+
+
+@pytest.mark.parametrize(
+    ("scans", "words"),
+    [
+        ([Scan("reply.pdf", b"<html>not a pdf</html>")], "reply.pdf is not a PDF"),
+        ([Scan("reply.eml", b"\x00\x01binary")], "reply.eml is not an e-mail"),
+        ([Scan("reply.docx", b"PK\x03\x04")], "not .docx"),
+        ([Scan("reply.pdf", b"")], "reply.pdf is empty"),
+        ([Scan("big.pdf", b"%PDF-" + b"0" * MAX_ATTACHMENT_BYTES)], "at most 26,214,400"),
+    ],
+)
+def test_an_attachment_that_is_not_what_it_claims_is_refused_and_nothing_changes(
+    world: dict[str, Any], scans: list[Scan], words: str
+) -> None:
+    xa = world["ctx"]["xa-ca"].store
+    ident = _sent_to_dorado(world)
+    with pytest.raises(InvalidInput, match=words):
+        record_by_hand(
+            xa, ident, "acknowledge", means="post", occurred_at=T0, scans=scans, actor="c", at=T0
+        )
+    assert _state(xa, ident) == "sent"
+    assert [x.direction for x in dispatches_of(xa, ident)] == ["out"]
+
+
+def test_a_reply_out_of_order_or_out_of_place_is_refused_and_nothing_changes(
+    world: dict[str, Any],
+) -> None:
+    xa = world["ctx"]["xa-ca"].store
+    ident = _sent_to_dorado(world)
+    with pytest.raises(TransitionRefused):  # executed before it was even acknowledged
+        record_by_hand(
+            xa, ident, "execute", means="post", occurred_at=T0, scans=[PDF], actor="c", at=T0
+        )
+    with pytest.raises(InvalidInput, match="is after today"):
+        record_by_hand(
+            xa, ident, "acknowledge", means="post", occurred_at=T0 + dt.timedelta(days=1),
+            scans=[PDF], actor="c", at=T0,
+        )  # fmt: skip
+    networked = case_service.new_case(
+        xa, EXAMPLE.read_text(), direction="outgoing", actor="o", at=T0
+    ).request_id
+    with pytest.raises(InvalidInput, match="travels over the network"):
+        record_by_hand(
+            xa, networked, "acknowledge", means="post", occurred_at=T0, scans=[], actor="c", at=T0
+        )
+    assert _state(xa, ident) == "sent" and len(dispatches_of(xa, ident)) == 1
+
+
+def test_a_request_that_came_by_letter_is_registered_and_answered_by_post(
+    world: dict[str, Any],
+) -> None:
+    xb = world["ctx"]["xb-ca"].store
+    letter = json.loads(EXAMPLE.read_text()) | {"requesting_state": "XD", "requested_state": "XB"}
+    received = register_letter(
+        xb, json.dumps(letter), means="diplomatic", occurred_at=T0, scans=[PDF],
+        reference="Note verbale 45/2026", actor="clerk", at=T0 + dt.timedelta(hours=1),
+    )  # fmt: skip
+    ident = received.request_id
+    [row] = _rows(xb, requests)
+    assert (row.direction, row.state, row.means, row.requesting_state) == (
+        "incoming",
+        "received",
+        "diplomatic",
+        "XD",
+    )
+    [arrived] = dispatches_of(xb, ident)
+    assert (arrived.direction, arrived.action, arrived.reference) == (
+        "in",
+        "receive",
+        "Note verbale 45/2026",
+    )
+    assert arrived.files[0].sha256 == hashlib.sha256(PDF.content).hexdigest()
+    case_service.act(xb, ident, "acknowledge", actor="duty", at=T0 + dt.timedelta(hours=2))
+    assert _state(xb, ident) == "acknowledged"
+    assert _rows(xb, outbox) == []  # the answer goes back by the means chosen, not to a node

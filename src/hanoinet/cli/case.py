@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -18,11 +18,31 @@ from hanoinet.settings import load_settings
 from hanoinet.store import Store
 from hanoinet.store import audit as audit_log
 
+if TYPE_CHECKING:
+    from hanoinet.services import outside
+
 app = typer.Typer(help="Cases and their requests on this node.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 clock_app = typer.Typer(help="Clocks: reminders and expiries.", no_args_is_help=True)
 
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object (shape in docs/cli.md).")]
+ReceivedOn = Annotated[
+    str | None,
+    typer.Option(
+        "--received-on",
+        help="With --by: when the letter or e-mail came (ISO 8601 date or time; default now).",
+        metavar="TIME",
+    ),
+]
+Attach = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--attach",
+        help="With --by: the scanned letter or the e-mail (.pdf, .png, .jpg, .tif, .eml); "
+        "repeat for several.",
+        metavar="FILE",
+    ),
+]
 At = Annotated[
     str | None,
     typer.Option(
@@ -64,12 +84,32 @@ def new_command(
     title: Annotated[
         str | None, typer.Option("--title", help="A short title for the case.")
     ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="With --incoming: it came from a State that runs no node, by email, post, "
+            "courier or diplomatic (docs/outside.md).",
+            metavar="MEANS",
+        ),
+    ] = None,
+    received_on: ReceivedOn = None,
+    attach: Attach = None,
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", help="With --by: the letter's own reference."),
+    ] = None,
     at: At = None,
     json: Json = False,
 ) -> None:
     """Open a case from a request document: a draft to send, or a request received."""
     text = read_text(file, "--from")
     store = _store()
+    if by is not None:
+        _register_letter(
+            store, text, file, incoming, by, received_on, attach, reference, title, at, json
+        )
+        return
     with user_errors():
         created = service.new_case(
             store,
@@ -319,7 +359,8 @@ def act_command(
         typer.Option(
             "--by",
             help="send to a State that runs no node: email (to the address it published, "
-            "through HANOINET_SMTP_*), post, courier or diplomatic (docs/outside.md).",
+            "through HANOINET_SMTP_*), post, courier or diplomatic (docs/outside.md). Any other "
+            "action: record what that State did, by that means (with --attach).",
             metavar="MEANS",
         ),
     ] = None,
@@ -328,13 +369,39 @@ def act_command(
         typer.Option(
             "--reference",
             help="With --by post, courier or diplomatic: the dispatch reference (registered "
-            "letter, waybill, note verbale).",
+            "letter, waybill, note verbale); recording the other State's answer: its letter's.",
         ),
     ] = None,
+    received_on: ReceivedOn = None,
+    attach: Attach = None,
     at: At = None,
     json: Json = False,
 ) -> None:
     """Take an action on a request; refused with the article if the state does not allow it."""
+    if by is not None and action != "send":
+        from hanoinet.services import outside
+
+        when = _now(at)
+        with user_errors():
+            received = outside.record_by_hand(
+                _store(),
+                ident,
+                action,
+                means=by,
+                occurred_at=parse_time(received_on, "--received-on") if received_on else when,
+                scans=_scans(attach),
+                actor=_actor(),
+                at=when,
+                params={
+                    "ground": ground or "",
+                    "reason": reason or "",
+                    "related": related or "",
+                    "third_state": third_state or "",
+                },
+                reference=reference,
+            )
+        _say_received(received, json)
+        return
     if by is not None or reference is not None:
         _send_outside(ident, action, by, reference, at, json)
         return
@@ -368,6 +435,127 @@ def act_command(
     )
     if acted.created_request:
         console.print(f"Drafted preservation request {acted.created_request} to {third_state} (43)")
+
+
+def _scans(files: list[Path] | None) -> list[outside.Scan]:
+    from hanoinet.services import outside
+
+    found = []
+    for path in files or []:
+        try:
+            found.append(outside.Scan(path.name, path.read_bytes()))
+        except OSError as exc:
+            raise InvalidInput(f"--attach {path}: {exc.strerror}") from None
+    return found
+
+
+def _register_letter(
+    store: Store,
+    text: str,
+    file: Path,
+    incoming: bool,
+    by: str,
+    received_on: str | None,
+    attach: list[Path] | None,
+    reference: str | None,
+    title: str | None,
+    at: str | None,
+    json: bool,
+) -> None:
+    from hanoinet.services import outside
+
+    when = _now(at)
+    with user_errors():
+        if not incoming:
+            raise InvalidInput(
+                "--by with case new registers a request that came by letter or e-mail: add "
+                "--incoming (a request to send is sent with `case act ID send --by`)"
+            )
+        received = outside.register_letter(
+            store,
+            text,
+            means=by,
+            occurred_at=parse_time(received_on, "--received-on") if received_on else when,
+            scans=_scans(attach),
+            actor=_actor(),
+            at=when,
+            reference=reference,
+            title=title,
+            name=str(file),
+        )
+    _say_received(received, json)
+
+
+def _say_received(received: outside.Received, json: bool) -> None:
+    if json:
+        print_json(
+            {
+                "request": received.request_id,
+                "case": received.case_id,
+                "action": received.action,
+                "means": received.means,
+                "dispatch": received.dispatch_id,
+                "attachments": [{"file": f, "sha256": h} for f, h in received.attachments],
+            }
+        )
+        return
+    console.print(
+        f"{received.request_id}: {received.action} recorded, by {received.means}", markup=False
+    )
+    for name, digest in received.attachments:
+        console.print(f"  attached {name} (SHA-256 {digest})", markup=False)
+
+
+@app.command("letters")
+def letters_command(
+    ident: Annotated[str, typer.Argument(help="A case or request id.", metavar="ID")],
+    json: Json = False,
+) -> None:
+    """The letters and e-mails of a request outside the network, and the files each carried."""
+    from hanoinet.services import outside
+
+    store = _store()
+    with user_errors():
+        found = outside.dispatches_of(store, ident)
+    if json:
+        print_json({"request": ident, "letters": [shapes.correspondence_json(x) for x in found]})
+        return
+    if not found:
+        console.print(f"{ident}: no letter or e-mail (it travels over the network)")
+    for x in found:
+        way = "to" if x.direction == "out" else "from"
+        console.print(
+            f"{x.id}  {x.occurred_at:%Y-%m-%d %H:%M} UTC  {x.action} {way} the other State by "
+            f"{x.means}: {x.status}" + (f" ({x.problem})" if x.problem else ""),
+            markup=False,
+        )
+        for f in x.files:
+            console.print(f"    [{f.id}] {f.filename}  {f.size:,} bytes  {f.sha256}", markup=False)
+
+
+@app.command("attachment")
+def attachment_command(
+    ident: Annotated[str, typer.Argument(help="A case or request id.", metavar="ID")],
+    number: Annotated[int, typer.Argument(help="The file's number (case letters).", metavar="N")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write it.", metavar="FILE")],
+    json: Json = False,
+) -> None:
+    """Save a file a letter or e-mail carried (the reading is audited)."""
+    from hanoinet.services import outside
+
+    store = _store()
+    with user_errors():
+        kept, content = outside.read_attachment(store, ident, number, actor=_actor(), at=_now(None))
+        try:
+            out.write_bytes(content)
+        except OSError as exc:
+            raise InvalidInput(f"--out {out}: {exc.strerror}") from None
+    if json:
+        print_json(
+            {"file": kept.filename, "path": str(out), "bytes": kept.size, "sha256": kept.sha256}
+        )
+        return
+    console.print(f"Saved {kept.filename} to {out} ({kept.size:,} bytes, SHA-256 {kept.sha256})")
 
 
 def _reachable_or_refuse(store: Store, ident: str, when: datetime) -> None:

@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, insert, select, update
 
 from hanoinet.cases.approval import DEFAULT_POLICY, Policy
 from hanoinet.documents.mail import Letter, compose
 from hanoinet.documents.signature import make
-from hanoinet.errors import DocumentFailed, InvalidInput, NotDispatched
-from hanoinet.law import default_context
+from hanoinet.errors import DocumentFailed, InvalidInput, NotDispatched, UnknownCase
+from hanoinet.law import default_context, parse_request
 from hanoinet.registry.designations import Contact, Designation
 from hanoinet.services import cases as case_service
 from hanoinet.services import documents as documents_service
@@ -403,7 +403,9 @@ def _attach(
     media_type: str,
     content: bytes,
     at: datetime,
-) -> None:
+) -> tuple[str, str]:
+    """Keep one file a dispatch carried; its name and SHA-256."""
+    digest = hashlib.sha256(content).hexdigest()
     conn.execute(
         insert(attachments).values(
             request_id=request_id,
@@ -411,8 +413,346 @@ def _attach(
             filename=filename,
             media_type=media_type,
             size=len(content),
-            sha256=hashlib.sha256(content).hexdigest(),
+            sha256=digest,
             content=content,
             created_at=at,
         )
     )
+    return filename, digest
+
+
+# --- what comes back, and what arrives, by hand ----------------------------------------------
+
+MAX_ATTACHMENT_BYTES = 25 << 20
+"""A scanned letter or an e-mail: 25 MiB, what mail servers commonly take (docs/limits.md)."""
+MAX_ATTACHMENTS = 20
+KINDS = {
+    ".pdf": ("application/pdf", "a PDF"),
+    ".png": ("image/png", "a PNG image"),
+    ".jpg": ("image/jpeg", "a JPEG image"),
+    ".jpeg": ("image/jpeg", "a JPEG image"),
+    ".tif": ("image/tiff", "a TIFF image"),
+    ".tiff": ("image/tiff", "a TIFF image"),
+    ".eml": ("message/rfc822", "an e-mail (.eml)"),
+}
+"""What a scan or an e-mail may be, by its file name's ending: its media type, in words."""
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A file as the user gave it: its name and its bytes."""
+
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Received:
+    request_id: str
+    case_id: str
+    action: str
+    means: str
+    dispatch_id: int
+    attachments: list[tuple[str, str]]
+    """(file name, SHA-256) of each file kept."""
+
+
+def media_type(scan: Scan) -> str:
+    """The media type of ``scan``, when its content is what its name says; InvalidInput (what
+    it is not, and what is accepted) otherwise. Read from the bytes, never trusted from the
+    name alone."""
+    name = scan.filename
+    suffix = Path(name).suffix.lower()
+    if suffix not in KINDS:
+        raise InvalidInput(
+            f"{name}: attach a scan or an e-mail as "
+            + ", ".join(sorted({k for k in KINDS}))
+            + f", not {suffix or 'a file without an ending'}"
+        )
+    kind, words = KINDS[suffix]
+    if len(scan.content) > MAX_ATTACHMENT_BYTES:
+        raise InvalidInput(
+            f"{name} is {len(scan.content):,} bytes; an attachment may have at most "
+            f"{MAX_ATTACHMENT_BYTES:,}: scan it at a lower resolution, or split it"
+        )
+    if not scan.content:
+        raise InvalidInput(f"{name} is empty")
+    if not _looks_like(kind, scan.content):
+        raise InvalidInput(
+            f"{name} is not {words}, though its name says so: attach the file itself"
+        )
+    return kind
+
+
+def _looks_like(kind: str, content: bytes) -> bool:
+    head = content[:16]
+    if kind == "application/pdf":
+        return head.startswith(b"%PDF-")
+    if kind == "image/png":
+        return head.startswith(b"\x89PNG\r\n\x1a\n")
+    if kind == "image/jpeg":
+        return head.startswith(b"\xff\xd8\xff")
+    if kind == "image/tiff":
+        return head.startswith((b"II*\x00", b"MM\x00*"))
+    # An e-mail: headers (at least From and Date) before the first blank line, as RFC 5322.
+    from email.parser import BytesHeaderParser
+    from email.policy import compat32
+
+    if b"\x00" in content[:65536]:
+        return False
+    headers = BytesHeaderParser(policy=compat32).parsebytes(content[:65536])
+    return bool(headers.get("From") and headers.get("Date")) and not headers.defects
+
+
+def record_by_hand(
+    store: Any,
+    ident: str,
+    action: str,
+    *,
+    means: str,
+    occurred_at: datetime,
+    scans: list[Scan],
+    actor: str,
+    at: datetime,
+    params: dict[str, str] | None = None,
+    reference: str | None = None,
+    principal: Principal | None = None,
+) -> Received:
+    """Record ``action`` the other State took by ``means`` (its letter or e-mail, ``scans``
+    attached), on a request that travels outside the network: the same lifecycle, guards and
+    clocks as a networked peer's message. One transaction; nothing is written if refused."""
+    if means not in MEANS:
+        raise InvalidInput(f"--by {means}: use one of {', '.join(MEANS)}")
+    kinds = _checked_scans(scans)
+    if occurred_at > at:
+        raise InvalidInput(
+            f"--received-on {occurred_at.date().isoformat()} is after today "
+            f"({at.date().isoformat()}): give the day the letter or e-mail came"
+        )
+    with store.transaction() as conn:
+        row = case_service.request_row(conn, ident, principal)
+        if row.means == "network":
+            raise InvalidInput(
+                f"{row.id} travels over the network: the other State's node sends its answers, "
+                "signed. Record by hand only what a State that runs no node sends"
+            )
+        if occurred_at.date() < case_service.aware(row.created_at).date():  # a day may be given
+            raise InvalidInput(
+                f"--received-on {occurred_at.date().isoformat()} is before {row.id} was opened "
+                f"({row.created_at.date().isoformat()})"
+            )
+        acted = case_service.act_in(
+            conn,
+            row,
+            action,
+            actor=actor,
+            at=at,
+            params={**(params or {}), "means": means, "received_on": occurred_at.isoformat()},
+            from_peer=True,
+        )
+        dispatch_id = _dispatch_in(conn, row, action, means, occurred_at, reference, actor, at)
+        kept = [
+            _attach(conn, row.id, dispatch_id, s.filename, kind, s.content, at)
+            for s, kind in zip(scans, kinds, strict=True)
+        ]
+        _audit(
+            conn,
+            row,
+            "dispatch.received",
+            actor=actor,
+            at=at,
+            detail={"action": action, "means": means, "attachments": [h for _, h in kept]},
+        )
+    return Received(row.id, row.case_id, acted.event.action, means, dispatch_id, kept)
+
+
+def register_letter(
+    store: Any,
+    text: str,
+    *,
+    means: str,
+    occurred_at: datetime,
+    scans: list[Scan],
+    actor: str,
+    at: datetime,
+    reference: str | None = None,
+    title: str | None = None,
+    name: str = "the document",
+) -> Received:
+    """Register a request that came by letter or e-mail from a State that runs no node: typed
+    in as a request document (``text``), its letter attached; checked like any other and
+    worked on the desk, its answers going back by ``means``. One transaction."""
+    if means not in MEANS:
+        raise InvalidInput(f"--by {means}: use one of {', '.join(MEANS)}")
+    kinds = _checked_scans(scans)
+    if occurred_at > at:
+        raise InvalidInput(
+            f"--received-on {occurred_at.date().isoformat()} is after today "
+            f"({at.date().isoformat()}): give the day the letter or e-mail came"
+        )
+    _doc, shape = parse_request(text, name)
+    with store.transaction() as conn:
+        created = case_service.create_in(
+            conn, json.loads(text), shape, direction="incoming", actor=actor, at=at, title=title
+        )
+        conn.execute(
+            update(requests).where(requests.c.id == created.request_id).values(means=means)
+        )
+        row = case_service.request_row(conn, created.request_id)
+        dispatch_id = _dispatch_in(conn, row, "receive", means, occurred_at, reference, actor, at)
+        kept = [
+            _attach(conn, row.id, dispatch_id, s.filename, kind, s.content, at)
+            for s, kind in zip(scans, kinds, strict=True)
+        ]
+        _audit(
+            conn,
+            row,
+            "dispatch.received",
+            actor=actor,
+            at=at,
+            detail={"action": "receive", "means": means, "attachments": [h for _, h in kept]},
+        )
+    return Received(row.id, row.case_id, "receive", means, dispatch_id, kept)
+
+
+def _checked_scans(scans: list[Scan]) -> list[str]:
+    if len(scans) > MAX_ATTACHMENTS:
+        raise InvalidInput(f"{len(scans)} files: attach at most {MAX_ATTACHMENTS}")
+    return [media_type(s) for s in scans]
+
+
+def _dispatch_in(
+    conn: Connection,
+    row: Any,
+    action: str,
+    means: str,
+    occurred_at: datetime,
+    reference: str | None,
+    actor: str,
+    at: datetime,
+) -> int:
+    """Keep one letter or e-mail that came to this node about ``row``; its id."""
+    return int(
+        conn.execute(
+            insert(dispatches)
+            .values(
+                request_id=row.id,
+                direction="in",
+                action=action,
+                means=means,
+                status="received",
+                reference=(reference or "").strip() or None,
+                request_sha256=row.document_sha256,
+                occurred_at=occurred_at,
+                recorded_at=at,
+                actor=actor,
+            )
+            .returning(dispatches.c.id)
+        ).scalar_one()
+    )
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A file a dispatch carried, without its bytes."""
+
+    id: int
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Correspondence:
+    """One letter or e-mail, out or in, and what it carried."""
+
+    id: int
+    direction: str
+    action: str
+    means: str
+    status: str
+    address: str | None
+    reference: str | None
+    problem: str | None
+    occurred_at: datetime
+    actor: str
+    files: list[Kept]
+
+
+def dispatches_of(
+    store: Any, ident: str, principal: Principal | None = None
+) -> list[Correspondence]:
+    """The letters and e-mails of a request, oldest first, with the files each carried (their
+    names and hashes: the bytes are read with ``read_attachment``, audited)."""
+    with store.transaction() as conn:
+        row = case_service.request_row(conn, ident, principal)
+        found = conn.execute(
+            select(dispatches).where(dispatches.c.request_id == row.id).order_by(dispatches.c.id)
+        ).all()
+        files = conn.execute(
+            select(
+                attachments.c.id,
+                attachments.c.dispatch_id,
+                attachments.c.filename,
+                attachments.c.media_type,
+                attachments.c.size,
+                attachments.c.sha256,
+            )
+            .where(attachments.c.request_id == row.id)
+            .order_by(attachments.c.id)
+        ).all()
+    return [
+        Correspondence(
+            d.id,
+            d.direction,
+            d.action,
+            d.means,
+            d.status,
+            d.address,
+            d.reference,
+            d.problem,
+            case_service.aware(d.occurred_at),
+            d.actor,
+            [
+                Kept(f.id, f.filename, f.media_type, f.size, f.sha256)
+                for f in files
+                if f.dispatch_id == d.id
+            ],
+        )
+        for d in found
+    ]
+
+
+def read_attachment(
+    store: Any,
+    ident: str,
+    attachment_id: int,
+    *,
+    actor: str,
+    at: datetime,
+    principal: Principal | None = None,
+) -> tuple[Kept, bytes]:
+    """The bytes of one file a letter or e-mail of request ``ident`` carried; audited."""
+    with store.transaction() as conn:
+        row = case_service.request_row(conn, ident, principal)
+        found = conn.execute(
+            select(attachments).where(
+                attachments.c.id == attachment_id, attachments.c.request_id == row.id
+            )
+        ).first()
+        if found is None:
+            raise UnknownCase(
+                f"{row.id} has no attachment {attachment_id}: `hanoinet case letters {row.id}` "
+                "lists them"
+            )
+        _audit(
+            conn,
+            row,
+            "attachment.read",
+            actor=actor,
+            at=at,
+            detail={"attachment": found.id, "sha256": found.sha256},
+        )
+    kept = Kept(found.id, found.filename, found.media_type, found.size, found.sha256)
+    return kept, bytes(found.content)

@@ -202,3 +202,29 @@ def dispatched_json(sent: Any) -> dict[str, Any]:
         "pdf_sha256": sent.pdf_sha256,
         "lang": sent.lang,
     }
+
+
+def correspondence_json(x: Any) -> dict[str, Any]:
+    """One letter or e-mail of ``case letters ID --json`` (docs/cli.md)."""
+    return {
+        "id": x.id,
+        "direction": x.direction,
+        "action": x.action,
+        "means": x.means,
+        "status": x.status,
+        "address": x.address,
+        "reference": x.reference,
+        "problem": x.problem,
+        "at": x.occurred_at.isoformat(),
+        "actor": x.actor,
+        "files": [
+            {
+                "id": f.id,
+                "file": f.filename,
+                "media_type": f.media_type,
+                "bytes": f.size,
+                "sha256": f.sha256,
+            }
+            for f in x.files
+        ],
+    }
