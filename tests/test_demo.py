@@ -123,6 +123,7 @@ def test_the_demo_tells_its_story_and_says_where_to_look(
             "4b. The formal request follows each request",
             "5. The evidence",
             "6. Statistics for the Conference",
+            "7. Dorado runs no node",
         ):
             assert step in out
         assert "Aurelia sees it executed" in out
@@ -134,6 +135,8 @@ def test_the_demo_tells_its_story_and_says_where_to_look(
         assert "Borealis received it, verified" in out and "VERIFIED:" in out  # the signed PDF
         assert "Caldera received it in French, verified" in out
         assert "Overview of 2 reports" in out and "/statistics" in out  # signed, combined
+        assert "send — recorded as sent by the diplomatic channel to" in out
+        assert "acknowledge recorded, by post" in out and "dorado-acknowledgement.pdf" in out
         # Where to look: one short line per page of each node, the URLs in one column.
         assert "\n".join(lines) in out
         assert all(len(line) < 100 for line in lines), [ln for ln in lines if len(ln) >= 100]

@@ -425,7 +425,48 @@ def story(demo: Demo) -> dict[str, str]:
         reports.append(str(report))
     directory = demo.root / "authority" / "directory-v1.jws"
     demo.run(None, "stats", "combine", *reports, "--directory", str(directory))
+    outside_the_network(demo)
     return {"xa": mla, "xb": asked["id"], "xc": theirs_fr["id"]}
+
+
+SCAN = (
+    b"%PDF-1.4\n% ILLUSTRATIVE: stands for the scan of Dorado's letter of acknowledgement\n"
+    b"1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+)
+"""What the demo attaches as Dorado's scanned letter: a PDF that says it is illustrative."""
+
+
+def outside_the_network(demo: Demo) -> str:
+    """Dorado (XD) runs no node: Aurelia sends it a preservation request through the
+    diplomatic channel, and records its acknowledgement, which comes by post, with the
+    scanned letter (docs/outside.md)."""
+    print(
+        "\n== 7. Dorado runs no node: the request goes through the diplomatic channel and its "
+        "answer comes by post (arts 40(13), 40(14))",
+        flush=True,
+    )
+    document = json.loads(Path(_example("preservation-xa-xb.json")).read_text(encoding="utf-8"))
+    document["requested_state"] = "XD"
+    to_dorado = demo.root / "xa" / "preservation-xa-xd.json"
+    to_dorado.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    out = demo.run("xa", "case", "new", "--from", str(to_dorado), "--title", "To Dorado (demo)")
+    found = re.search(r"Case (\S+), request (\S+):", out)
+    if found is None:
+        raise RuntimeError(f"hanoinet case new printed no case and request: {out.strip()}")
+    request = found[2]
+    demo.run("xa", "case", "act", request, "check")
+    demo.run(
+        "xa", "case", "act", request, "send", "--by", "diplomatic",
+        "--reference", "Note verbale 12/2026 (demo)",
+    )  # fmt: skip
+    scan = demo.root / "xa" / "dorado-acknowledgement.pdf"
+    scan.write_bytes(SCAN)
+    demo.run(
+        "xa", "case", "act", request, "acknowledge", "--by", "post", "--attach", str(scan),
+        "--reference", "DOR/FGN/2026/77 (demo)",
+    )  # fmt: skip
+    demo.run("xa", "case", "letters", request)
+    return request
 
 
 PAGES = (

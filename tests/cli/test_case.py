@@ -189,6 +189,7 @@ def test_show_json(node: Path) -> None:
         "requested_state",
         "urgency",
         "peer_ref",
+        "means",
         "document",
         "document_sha256",
         "findings",
@@ -295,6 +296,7 @@ def test_list_json(node: Path) -> None:
             "urgency",
             "updated_at",
             "peer_ref",
+            "means",
         }
         assert r["peer_ref"] is None
     assert data["requests"][1]["direction"] == "outgoing"

@@ -363,6 +363,59 @@ def test_the_evidence_section(world: World, role: str, name: str) -> None:
     assert (by_case.status_code, by_case.text) == (response.status_code, response.text)
 
 
+_SCANS: dict[str, int] = {}
+
+
+def scan_of(world: World, name: str) -> int:
+    """A letter's scan kept under request ``name`` (as recorded from a State outside the
+    network), made once per module: its attachment number."""
+    from sqlalchemy import insert
+
+    from hanoinet.store.schema import attachments, dispatches
+
+    if name not in _SCANS:
+        with world.store.transaction() as conn:
+            letter = conn.execute(
+                insert(dispatches)
+                .values(request_id=world.ids[name], direction="in", action="acknowledge",
+                        means="post", status="received", occurred_at=T0, recorded_at=T0,
+                        actor="clerk")
+                .returning(dispatches.c.id)
+            ).scalar_one()  # fmt: skip
+            _SCANS[name] = conn.execute(
+                insert(attachments)
+                .values(request_id=world.ids[name], dispatch_id=letter, filename=f"{name}.pdf",
+                        media_type="application/pdf", size=9, sha256="0" * 64,
+                        content=b"%PDF-scan", created_at=T0)
+                .returning(attachments.c.id)
+            ).scalar_one()  # fmt: skip
+    return _SCANS[name]
+
+
+@pytest.mark.parametrize("name", [*REQUESTS, "missing"])
+@pytest.mark.parametrize("role", ROLES)
+def test_a_letters_attachment(world: World, role: str, name: str) -> None:
+    """A scan or e-mail of a request outside the network: to the readers of the case page
+    only, always downloaded; one of another request, or of a request the role may not see,
+    answers like a missing one."""
+    ident = world.ids.get(name, MISSING)
+    number = scan_of(world, name) if name in REQUESTS else 1
+    got = world.clients[role].get(f"/requests/{ident}/attachments/{number}")
+    if role not in OPENS_CASES:
+        assert (got.status_code, got.text) == (403, "")
+    elif name in SEES[role]:
+        assert got.status_code == 200 and got.content == b"%PDF-scan"
+        assert got.headers["content-disposition"].startswith("attachment; filename=")
+        assert got.headers["cache-control"] == "no-store"
+        other = next(n for n in REQUESTS if n != name)
+        elsewhere = world.clients[role].get(
+            f"/requests/{ident}/attachments/{scan_of(world, other)}"
+        )
+        assert elsewhere.status_code == 404
+    else:
+        assert got.status_code == 404 and "No such case or request" in got.text
+
+
 @pytest.mark.parametrize("name", [*REQUESTS, "missing"])
 @pytest.mark.parametrize("role", ROLES)
 def test_the_formal_document(world: World, role: str, name: str) -> None:
@@ -959,6 +1012,7 @@ ROUTES: dict[tuple[str, str], Callable[..., None] | str] = {
     ("GET", "/requests/{ident}/evidence"): test_the_evidence_section,
     ("GET", "/requests/{ident}/document.pdf"): test_the_formal_document,
     ("GET", "/requests/{ident}/documents/{number}.pdf"): test_the_formal_document,
+    ("GET", "/requests/{ident}/attachments/{number}"): test_a_letters_attachment,
     ("POST", "/requests/{ident}/act"): test_taking_an_action,
     ("GET", "/audit"): test_the_audit_log_opens_for_the_supervisor_only,
     ("GET", "/drafts/new"): test_the_new_draft_page_offers_the_forms_the_role_may_start,

@@ -31,7 +31,7 @@ from hanoinet.services import cases as case_service
 from hanoinet.services.federation import NodeContext
 from hanoinet.store import Store
 from hanoinet.store import audit as audit_log
-from hanoinet.store.schema import events, outbox, requests
+from hanoinet.store.schema import audit, events, outbox, requests
 from hanoinet.web.app import create_app
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
@@ -369,7 +369,8 @@ def test_the_whole_flow_from_a_new_draft_to_a_sent_request(desk: Desk) -> None:
     rita = desk.user("rita", "requester")
     form = rita.get("/drafts/new")
     assert form.status_code == 200
-    assert Page(form.text).options["requested_state"] == ["", "XA"]  # not our own State, XB
+    # not our own State, XB; Caldera and Dorado run no node: written to by e-mail or letter
+    assert Page(form.text).options["requested_state"] == ["", "XA", "XC", "XD"]
     ident = new_draft(rita, title="Hospital mail server")
     assert stored(desk.store, ident) == {
         "format": FORMAT,
@@ -383,7 +384,7 @@ def test_the_whole_flow_from_a_new_draft_to_a_sent_request(desk: Desk) -> None:
     route = rita.get(f"/drafts/{ident}?step=route")
     assert route.status_code == 200
     route_page = Page(route.text)
-    assert route_page.options["f-requested_state"] == ["", "XA"]
+    assert route_page.options["f-requested_state"] == ["", "XA", "XC", "XD"]
     assert route_page.options["f-language"][:3] == ["", "en", "fr"]  # what XA accepts first
     steps = {
         "route": {
@@ -1338,3 +1339,45 @@ def test_contacts_and_references_are_asked_with_the_requesting_authority(desk: D
         "date": "2026-12-01",
         "earlier_requests": ["R-000007", "AUR-2026-0040 (demo)"],
     }
+
+
+def test_a_request_to_a_state_without_a_node_is_sent_by_the_means_chosen(
+    web_desk: Desk,
+) -> None:
+    """Dorado (XD) runs no node: the preview asks how the request goes; the diplomatic
+    channel records the dispatch with its reference, and the case page lists the letter with
+    the formal document it carried, downloaded through an audited read (issue 24)."""
+    dora = web_desk.user("dora", "duty_officer")
+    ident = complete_draft(web_desk.store, "dora", {**COMPLETE, "requested_state": "XD"})
+    preview = dora.get(f"/drafts/{ident}/preview")
+    assert preview.status_code == 200
+    text = text_of(preview.text)
+    assert "How the request goes" in text and "runs no node in the directory" in text
+    assert "By e-mail to 247@policia.dorado.example" in text
+    assert "This node has no mail server set" in text  # e-mail offered only with one
+    page = Page(preview.text)
+    assert page.named("means")[0].get("disabled") is not None
+    unchosen = dora.post(f"/drafts/{ident}/send", {})
+    assert unchosen.status_code == 400 and "Choose how the request goes" in unchosen.text
+    assert request_row(web_desk.store, ident).state in ("draft", "checked")
+    no_reference = dora.post(f"/drafts/{ident}/send", {"means": "diplomatic"})
+    assert no_reference.status_code == 400 and "needs its reference" in no_reference.text
+    assert request_row(web_desk.store, ident).state == "checked"  # checked, not sent
+    sent = dora.post(
+        f"/drafts/{ident}/send", {"means": "diplomatic", "reference": "Note verbale 9/2026"}
+    )
+    assert sent.status_code == 303 and sent.headers["location"] == f"/requests/{ident}"
+    row = request_row(web_desk.store, ident)
+    assert (row.state, row.means) == ("sent", "diplomatic")
+    case = dora.get(f"/requests/{ident}")
+    letters = text_of(case.text)
+    assert "Letters and e-mails" in letters and "Note verbale 9/2026" in letters
+    assert "Dispatch recorded" in letters
+    link = re.search(rf'href="(/requests/{ident}/attachments/\d+)">request-{ident}.pdf', case.text)
+    assert link, case.text
+    pdf = dora.get(link.group(1))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert pdf.headers["content-disposition"].startswith("attachment")
+    with web_desk.store.engine.connect() as conn:
+        actions = [r.action for r in conn.execute(select(audit.c.action))]
+    assert "dispatch.sent" in actions and "attachment.read" in actions

@@ -526,7 +526,8 @@ def letters_command(
         way = "to" if x.direction == "out" else "from"
         console.print(
             f"{x.id}  {x.occurred_at:%Y-%m-%d %H:%M} UTC  {x.action} {way} the other State by "
-            f"{x.means}: {x.status}" + (f" ({x.problem})" if x.problem else ""),
+            f"{outside.MEANS_NAMES.get(x.means, x.means)}: {x.status}"
+            + (f" ({x.problem})" if x.problem else ""),
             markup=False,
         )
         for f in x.files:

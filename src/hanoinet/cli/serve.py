@@ -63,6 +63,7 @@ def serve_command(
 
 
 def _app(ctx: federation.NodeContext, directory_token: str, settings: Settings) -> Any:
+    from hanoinet.services.outside import Mailer
     from hanoinet.web.app import create_app, settle_heap
     from hanoinet.web.limits import Limits
 
@@ -76,6 +77,7 @@ def _app(ctx: federation.NodeContext, directory_token: str, settings: Settings) 
         limits=Limits(
             settings.max_api_body_bytes, settings.max_form_body_bytes, settings.max_json_depth
         ),
+        mailer=Mailer.from_settings(settings),
     )
     typesetter.configure(typesetter.Bounds(*settings.render_bounds()))
     settle_heap()

@@ -787,6 +787,9 @@ class RequestSummary:
     """When this node opened or received it (acknowledgement targets count from here)."""
     peer_ref: str | None = None
     """The other State's reference of this request, once its node has said it."""
+    means: str = "network"
+    """How it travels with the other State: its node, or e-mail, post, courier, the
+    diplomatic channel (a State that runs no node: services/outside.py)."""
 
     @classmethod
     def of(cls, r: Any) -> RequestSummary:
@@ -803,6 +806,7 @@ class RequestSummary:
             aware(r.updated_at),
             aware(r.created_at),
             r.peer_ref,
+            r.means,
         )
 
 

@@ -44,6 +44,7 @@ from hanoinet.services import documents as documents_service
 from hanoinet.services.access import Principal
 from hanoinet.settings import Settings
 from hanoinet.store.schema import attachments, dispatches, formal_documents, requests
+from hanoinet.texts import N_
 
 _audit = documents_service._audit  # an audit entry about a request, under its legal basis
 
@@ -52,11 +53,13 @@ MEANS = ("email", "post", "courier", "diplomatic")
 otherwise)."""
 BY_HAND = ("post", "courier", "diplomatic")
 MEANS_NAMES = {
-    "email": "e-mail",
-    "post": "post",
-    "courier": "courier",
-    "diplomatic": "the diplomatic channel",
+    "network": N_("the network"),
+    "email": N_("e-mail"),
+    "post": N_("post"),
+    "courier": N_("courier"),
+    "diplomatic": N_("the diplomatic channel"),
 }
+"""How each means is named (English; the web says it in the reader's language)."""
 
 
 @dataclass(frozen=True)

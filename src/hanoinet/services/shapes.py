@@ -40,6 +40,7 @@ def summary_json(r: RequestSummary) -> dict[str, Any]:
         "urgency": r.urgency,
         "updated_at": iso(r.updated_at),
         "peer_ref": r.peer_ref,
+        "means": r.means,
     }
 
 
@@ -68,6 +69,7 @@ def request_json(d: RequestDetail) -> dict[str, Any]:
         "requested_state": s.requested_state,
         "urgency": s.urgency,
         "peer_ref": s.peer_ref,
+        "means": s.means,
         "document": d.document,
         "document_sha256": d.document_sha256,
         "findings": [f.as_dict() for f in d.findings],

@@ -111,6 +111,7 @@ def create_app(
     evidence_dir: Path | None = None,
     stats_threshold: int = DEFAULT_THRESHOLD,
     limits: Limits | None = None,
+    mailer: Any = None,
 ) -> FastAPI:
     now = clock or (lambda: datetime.now(UTC))
     app = FastAPI(
@@ -231,6 +232,7 @@ def create_app(
         approval,
         evidence_dir,
         stats_threshold,
+        mailer,
     )
     app.mount(
         "/static",

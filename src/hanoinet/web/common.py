@@ -41,6 +41,9 @@ class Web:
     """Where evidence packages are received and kept (``<data dir>/evidence``); None: none."""
     stats_threshold: int = DEFAULT_THRESHOLD
     """Counts below this are withheld from the statistics (HANOINET_STATS_THRESHOLD)."""
+    mailer: Any = None
+    """The mail server for requests to States that run no node (services/outside.py
+    ``Mailer``, HANOINET_SMTP_*); None: sending by e-mail is not offered."""
 
 
 def web(request: Request) -> Web:

@@ -99,3 +99,29 @@ def kept_document(request: Request, ident: str, number: int, download: str = "")
     lang = stored.lang if stored.lang in LANGUAGES else "xx"
     name = f"{stored.request_id}-{stored.direction}-{stored.id}-{lang}.pdf"
     return _pdf(pdf, name, bool(download))
+
+
+@router.get("/requests/{ident}/attachments/{number}")
+def letter_attachment(request: Request, ident: str, number: int) -> Response:
+    """A file a letter or e-mail of a request outside the network carried (a scan, an .eml,
+    the formal document sent): always downloaded, never shown in the page's origin; the
+    reading is audited (services/outside.py)."""
+    from hanoinet.services.outside import read_attachment
+
+    current = _reader(request)
+    if isinstance(current, Response):
+        return current
+    if not 0 < number <= MAX_NUMBER:
+        return no_such_request(request)
+    try:
+        kept, content = read_attachment(
+            web(request).ctx.store,
+            ident,
+            number,
+            actor=current.principal.actor,
+            at=now(request),
+            principal=current.principal,
+        )
+    except UnknownCase:
+        return no_such_request(request)
+    return attachment(content, kept.media_type, kept.filename, inline=False)

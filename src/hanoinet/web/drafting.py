@@ -473,11 +473,16 @@ def _text(value: Any) -> str:
 
 def _options(path: str, kind: str, document: dict[str, Any], lang: str, ctx: Any) -> list[Any]:
     if path == "requested_state":
-        codes = sorted({n.state for n in ctx.directory.nodes} - {ctx.me.state})
+        networked = {n.state for n in ctx.directory.nodes}
+        # and the States outside the network whose designation tells where to write to
+        published = set(default_context(date.today()).designations.by_state)
+        codes = sorted((networked | published) - {ctx.me.state})
         current = document.get("requested_state")
         if isinstance(current, str) and current and current not in codes:
             codes.append(current)
-        return [("", N_("Choose a State"))] + [(c, _state_name(c, lang)) for c in codes]
+        return [("", N_("Choose a State"))] + [
+            (c, _state_name(c, lang) + ("" if c in networked else " ✉")) for c in codes
+        ]
     if path == "channel":
         names = OPTION_NAMES["channel"]
         return [("", N_("Choose a channel"))] + [
@@ -1273,8 +1278,36 @@ def preview(request: Request, ident: str) -> Response:
     return _preview_page(request, current, draft)
 
 
+def _outside(request: Request, document: dict[str, Any], lang: str, form: Any = None) -> Any:
+    """For a request to a State that runs no node: whom it goes to and how it may (the page's
+    choice of means); None for a State with a node."""
+    from hanoinet.services.outside import recipient
+
+    state = document.get("requested_state")
+    current = web(request)
+    if not isinstance(state, str) or not state or current.ctx.directory.nodes_of(state):
+        return None
+    designation = default_context(now(request).date()).designations.get(state)
+    to = recipient(designation, document.get("channel"))
+    chosen = _str(form.get("means")) if form is not None else ""
+    return {
+        "state_name": _state_name(state, lang),
+        "email": to.email if to else None,
+        "postal": f"{to.name}, {to.postal_address}" if to and to.postal_address else None,
+        "mailer": current.mailer is not None,
+        "chosen": chosen,
+        "reference": _str(form.get("reference")) if form is not None else "",
+    }
+
+
 def _preview_page(
-    request: Request, current: Any, draft: Any, problem: str = "", status: int = 200
+    request: Request,
+    current: Any,
+    draft: Any,
+    problem: str = "",
+    status: int = 200,
+    form: Any = None,
+    means_error: str = "",
 ) -> Response:
     ctx = web(request).ctx
     lang = choose_language(request, current.locale)
@@ -1307,6 +1340,8 @@ def _preview_page(
         option_names=OPTION_NAMES,
         labels=LABELS,
         identifiers=identifier_lines,
+        outside=_outside(request, document, lang, form),
+        means_error=means_error,
         accepted=_accepted(document, ctx),
         channel_names=OPTION_NAMES["channel"],
         status_code=status,
@@ -1361,10 +1396,19 @@ async def send(request: Request, ident: str) -> Response:
         )
     store = web(request).ctx.store
     steps = [] if draft.summary.state == "checked" and draft.approved else ["check"]
+    outside = _outside(request, draft.document, "en")
+    means = _str(form.get("means"))
+    if outside is not None and not _awaits_approval(draft) and not means:
+        return _preview_page(
+            request, current, draft, "", 400, form, N_("Choose how the request goes.")
+        )
     if not _awaits_approval(draft):
         steps.append("send")
     try:
         for action in steps:
+            if action == "send" and outside is not None:
+                _send_outside(request, current, draft.summary.id, means, form)
+                continue
             case_service.act(
                 store,
                 draft.summary.id,
@@ -1378,5 +1422,24 @@ async def send(request: Request, ident: str) -> Response:
         fresh, other = _draft(request, current, ident)
         if other is not None:
             return other
-        return _preview_page(request, current, fresh, exc.message, 400)
+        return _preview_page(request, current, fresh, exc.message, 400, form)
     return _redirect(f"/requests/{draft.summary.id}")
+
+
+def _send_outside(request: Request, current: Any, ident: str, means: str, form: Any) -> None:
+    """``send`` to a State that runs no node, by the means chosen (services/outside.py)."""
+    from hanoinet.services.outside import send_outside
+
+    state = web(request)
+    send_outside(
+        state.ctx,
+        ident,
+        means=means,
+        reference=_str(form.get("reference")),
+        mailer=state.mailer,
+        directory_token=state.directory_token,
+        actor=current.principal.actor,
+        at=now(request),
+        principal=current.principal,
+        approval_policy=state.approval,
+    )

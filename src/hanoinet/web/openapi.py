@@ -84,6 +84,10 @@ class RequestSummary(BaseModel):
     peer_ref: str | None = Field(
         description="The other State's reference of the request (its node's id), once known."
     )
+    means: Literal["network", "email", "post", "courier", "diplomatic"] = Field(
+        description="How it travels with the other State: its node, or, for a State that runs "
+        "no node, e-mail, post, courier or the diplomatic channel."
+    )
 
 
 class RequestPage(BaseModel):
@@ -138,6 +142,10 @@ class RequestDetail(BaseModel):
     urgency: str
     peer_ref: str | None = Field(
         description="The other State's reference of the request (its node's id), once known."
+    )
+    means: Literal["network", "email", "post", "courier", "diplomatic"] = Field(
+        description="How it travels with the other State: its node, or, for a State that runs "
+        "no node, e-mail, post, courier or the diplomatic channel."
     )
     document: dict[str, Any]
     document_sha256: str

@@ -26,7 +26,9 @@ from hanoinet.services import access, oversight, users
 from hanoinet.services import cases as case_service
 from hanoinet.services import desk as desk_service
 from hanoinet.services import documents as document_service
+from hanoinet.services import outside as outside_service
 from hanoinet.services import references as reference_service
+from hanoinet.services.outside import MEANS_NAMES
 from hanoinet.web import auth, case_view, evidence_pages
 from hanoinet.web.common import (
     forbidden,
@@ -488,6 +490,14 @@ def _case_page(
         formal=document_service.kept(
             web(request).ctx.store, [r.summary.id for r in detail.requests]
         ),
+        letters={
+            r.summary.id: outside_service.dispatches_of(
+                web(request).ctx.store, r.summary.id, current.principal
+            )
+            for r in detail.requests
+            if r.summary.means != "network"
+        },
+        means_names=MEANS_NAMES,
         document_languages=DOCUMENT_LANGUAGES,
         unsent=document_service.UNSENT,
         action_names=ACTION_NAMES,
