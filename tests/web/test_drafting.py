@@ -1381,3 +1381,31 @@ def test_a_request_to_a_state_without_a_node_is_sent_by_the_means_chosen(
     with web_desk.store.engine.connect() as conn:
         actions = [r.action for r in conn.execute(select(audit.c.action))]
     assert "dispatch.sent" in actions and "attachment.read" in actions
+
+
+def test_an_approved_request_to_a_state_without_a_node_is_sent_from_its_case_page(
+    web_desk: Desk,
+) -> None:
+    """A requester's request waits for a supervisor's approval (node policy); once approved,
+    its case page asks how it goes to Dorado, which runs no node (issue 24)."""
+    rita = web_desk.user("rita", "requester")
+    web_desk.user("sam", "supervisor")
+    ident = complete_draft(web_desk.store, "rita", {**COMPLETE, "requested_state": "XD"})
+    asked = rita.post(f"/drafts/{ident}/send", {})
+    assert asked.status_code == 303 and request_row(web_desk.store, ident).state == "checked"
+    case_service.act(web_desk.store, ident, "approve", actor="sam", at=T0)
+    page = rita.get(f"/requests/{ident}")
+    assert "How the request goes" in text_of(page.text)
+    assert 'name="means" value="courier"' in page.text
+    unchosen = rita.post(f"/requests/{ident}/act", {"action": "send"})
+    assert unchosen.status_code == 400 and "Choose how the request goes" in unchosen.text
+    assert 'href="#f-means"' in unchosen.text
+    assert request_row(web_desk.store, ident).state == "checked"
+    sent = rita.post(
+        f"/requests/{ident}/act",
+        {"action": "send", "means": "courier", "reference": "Waybill 1Z999 (demo)"},
+    )
+    assert sent.status_code == 303, sent.text
+    row = request_row(web_desk.store, ident)
+    assert (row.state, row.means) == ("sent", "courier")
+    assert count(web_desk.store, outbox) == 0

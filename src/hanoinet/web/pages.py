@@ -29,7 +29,7 @@ from hanoinet.services import documents as document_service
 from hanoinet.services import outside as outside_service
 from hanoinet.services import references as reference_service
 from hanoinet.services.outside import MEANS_NAMES
-from hanoinet.web import auth, case_view, evidence_pages
+from hanoinet.web import auth, case_view, drafting, evidence_pages
 from hanoinet.web.common import (
     forbidden,
     login_first,
@@ -498,6 +498,11 @@ def _case_page(
             if r.summary.means != "network"
         },
         means_names=MEANS_NAMES,
+        outside_of={
+            r.summary.id: drafting._outside(request, r.document, lang)
+            for r in detail.requests
+            if r.summary.direction == "outgoing" and r.summary.state == "checked"
+        },
         document_languages=DOCUMENT_LANGUAGES,
         unsent=document_service.UNSENT,
         action_names=ACTION_NAMES,
@@ -540,6 +545,17 @@ def evidence_section(request: Request, ident: str) -> Response:
     )
 
 
+def _outside_request(request: Request, ident: str, current: Any) -> bool:
+    """Whether ``ident`` is an outgoing request to a State the directory lists no node of
+    (it is sent by e-mail or letter: services/outside.py)."""
+    with web(request).ctx.store.transaction() as conn:
+        row = case_service.request_row(conn, ident, current.principal)
+    state = row.requested_state
+    return bool(
+        row.direction == "outgoing" and state and not web(request).ctx.directory.nodes_of(state)
+    )
+
+
 @router.post("/requests/{ident}/act")
 async def act(request: Request, ident: str) -> Response:
     current = session(request)
@@ -560,16 +576,29 @@ async def act(request: Request, ident: str) -> Response:
         if form.get(name, "").strip()
     }
     try:
-        case_service.act(
-            web(request).ctx.store,
-            ident,
-            action,
-            actor=current.principal.actor,
-            at=now(request),
-            params=params,
-            principal=current.principal,
-            approval_policy=web(request).approval,
-        )
+        if action == "send" and _outside_request(request, ident, current):
+            means = form.get("means", "")
+            if not means:
+                return _case_page(
+                    request,
+                    ident,
+                    errors={"f-means": N_("Choose how the request goes.")},
+                    typed=params,
+                    failed_action=action,
+                    status_code=400,
+                )
+            drafting._send_outside(request, current, ident, means, form)
+        else:
+            case_service.act(
+                web(request).ctx.store,
+                ident,
+                action,
+                actor=current.principal.actor,
+                at=now(request),
+                params=params,
+                principal=current.principal,
+                approval_policy=web(request).approval,
+            )
     except UnknownCase:
         return _case_page(request, ident)
     except Forbidden:
