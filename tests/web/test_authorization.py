@@ -471,6 +471,29 @@ def test_taking_an_action(world: World, role: str, name: str) -> None:
     assert state_and_events(world.store) == before
 
 
+@pytest.mark.parametrize("name", [*REQUESTS, "missing"])
+@pytest.mark.parametrize("role", ROLES)
+def test_recording_a_letter(world: World, role: str, name: str) -> None:
+    """What a State outside the network sent, recorded from the case page: the roles that act
+    on the request are let through to the service (which refuses it here: these requests
+    travel over the network), the others refused as for any action; nothing changes."""
+    ident = world.ids.get(name, MISSING)
+    before = state_and_events(world.store)
+    response = world.post(
+        role, f"/requests/{ident}/letters", {"action": "acknowledge", "means": "post"}
+    )
+    if role not in OPENS_CASES:
+        assert response.status_code == 403 and "Your role does not open this page" in response.text
+    elif name in ACTS_ON[role]:
+        assert response.status_code == 400 and "travels over the network" in response.text
+    elif name in SEES[role]:
+        assert response.status_code == 403
+        assert "Your role does not take this action on this request." in response.text
+    else:
+        assert response.status_code == 404 and "No such case or request" in response.text
+    assert state_and_events(world.store) == before
+
+
 def test_every_acting_role_is_refused_only_by_the_lifecycle(world: World) -> None:
     """The matrix above, read the other way: each role acts on exactly ACTS_ON."""
     for role in ROLES:
@@ -1014,6 +1037,7 @@ ROUTES: dict[tuple[str, str], Callable[..., None] | str] = {
     ("GET", "/requests/{ident}/documents/{number}.pdf"): test_the_formal_document,
     ("GET", "/requests/{ident}/attachments/{number}"): test_a_letters_attachment,
     ("POST", "/requests/{ident}/act"): test_taking_an_action,
+    ("POST", "/requests/{ident}/letters"): test_recording_a_letter,
     ("GET", "/audit"): test_the_audit_log_opens_for_the_supervisor_only,
     ("GET", "/drafts/new"): test_the_new_draft_page_offers_the_forms_the_role_may_start,
     ("POST", "/drafts/new"): test_starting_a_draft,

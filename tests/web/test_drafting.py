@@ -1409,3 +1409,40 @@ def test_an_approved_request_to_a_state_without_a_node_is_sent_from_its_case_pag
     row = request_row(web_desk.store, ident)
     assert (row.state, row.means) == ("sent", "courier")
     assert count(web_desk.store, outbox) == 0
+
+
+def test_what_a_state_without_a_node_sent_is_recorded_from_the_case_page(
+    web_desk: Desk,
+) -> None:
+    """Its letter moves the request as its node's message would, the scan kept with it; a file
+    that is not what its name says, or a date that is none, changes nothing (issue 24)."""
+    from hanoinet.services.outside import send_outside
+
+    carl = web_desk.user("carl", "central_authority_officer")
+    ident = complete_draft(web_desk.store, "carl", {**COMPLETE, "requested_state": "XD"})
+    case_service.act(web_desk.store, ident, "check", actor="carl", at=T0)
+    ctx = web_desk.app.state.web.ctx
+    send_outside(ctx, ident, means="post", reference="RR 7", actor="carl", at=T0)
+    page = carl.get(f"/requests/{ident}")
+    assert "Record what the other State sent" in text_of(page.text)
+    assert 'enctype="multipart/form-data"' in page.text
+    assert Page(page.text).options[f"letter-action-{ident}"][:1] == ["acknowledge"]
+
+    def record(content: bytes, name: str = "ack.pdf", **fields: str) -> Any:
+        data = {"csrf": carl.csrf, "action": "acknowledge", "means": "post", **fields}
+        return carl.client.post(
+            f"/requests/{ident}/letters",
+            data=data,
+            files={"scan": (name, content, "application/octet-stream")},
+        )
+
+    fake = record(b"<html>no</html>")
+    assert fake.status_code == 400 and "ack.pdf is not a PDF" in fake.text
+    no_date = record(b"%PDF-1.7 scan", received_on="the 24th")
+    assert no_date.status_code == 400 and "Enter a real date" in no_date.text
+    assert request_row(web_desk.store, ident).state == "sent"
+    done = record(b"%PDF-1.7 scan", received_on="2026-11-24", reference="DOR/77")
+    assert done.status_code == 303, done.text
+    assert request_row(web_desk.store, ident).state == "acknowledged"
+    letters = text_of(carl.get(f"/requests/{ident}").text)
+    assert "Received: Acknowledge" in letters and "DOR/77" in letters and "ack.pdf" in letters

@@ -36,9 +36,10 @@ from sqlalchemy import Connection, insert, select, update
 from hanoinet.cases.approval import DEFAULT_POLICY, Policy
 from hanoinet.documents.mail import Letter, compose
 from hanoinet.documents.signature import make
-from hanoinet.errors import DocumentFailed, InvalidInput, NotDispatched, UnknownCase
+from hanoinet.errors import DocumentFailed, Forbidden, InvalidInput, NotDispatched, UnknownCase
 from hanoinet.law import default_context, parse_request
 from hanoinet.registry.designations import Contact, Designation
+from hanoinet.services import access
 from hanoinet.services import cases as case_service
 from hanoinet.services import documents as documents_service
 from hanoinet.services.access import Principal
@@ -534,6 +535,10 @@ def record_by_hand(
         )
     with store.transaction() as conn:
         row = case_service.request_row(conn, ident, principal)
+        if principal is not None and not access.may_act(principal, direction=row.direction):
+            raise Forbidden(
+                access.refusal(principal, action, direction=row.direction, request_id=row.id)
+            )
         if row.means == "network":
             raise InvalidInput(
                 f"{row.id} travels over the network: the other State's node sends its answers, "

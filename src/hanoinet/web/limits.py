@@ -35,6 +35,7 @@ from hanoinet.boundedjson import MAX_DEPTH, depth_over
 from hanoinet.evidence.offer import MAX_CHUNK_SIZE
 from hanoinet.exchange.envelope import MAX_BYTES
 from hanoinet.law.document import MAX_DOCUMENT_BYTES
+from hanoinet.services.outside import MAX_ATTACHMENT_BYTES
 from hanoinet.web.api import problem
 from hanoinet.web.evidence import MAX_OFFER_BYTES
 from hanoinet.web.render import N_, choose_language, translations
@@ -53,6 +54,10 @@ format allows (law/document.py). Fixed by the format, as the peer routes' limits
 TOO_LARGE = N_("Too large: this form sends more than this node accepts. Shorten the text.")
 BAD_LENGTH = N_("Bad request: the length of what was sent is not a number.")
 _CHUNK = re.compile(r"^/api/v1/evidence/[^/]+/chunks/[^/]+$")
+_LETTER = re.compile(r"^/requests/[^/]+/letters$")
+LETTER_BODY_BYTES = MAX_ATTACHMENT_BYTES + (1 << 20)
+"""A letter or e-mail recorded from the case page: one scan (``services/outside.py``) and a
+few fields. Read as a stream: the form's file is spooled to disk as it arrives, never held."""
 _STREAMED = {
     ("POST", "/api/v1/inbox"): MAX_BYTES,
     ("POST", "/api/v1/inbox/batch"): MAX_BATCH_BYTES,
@@ -76,6 +81,8 @@ class Limits:
             return fixed, True, ""
         if method == "PUT" and _CHUNK.match(path):
             return MAX_CHUNK_SIZE, True, ""
+        if method == "POST" and _LETTER.match(path):
+            return LETTER_BODY_BYTES, True, ""
         if path.startswith("/api/"):
             return self.api_body_bytes, False, "HANOINET_MAX_API_BODY_BYTES"
         if path.startswith("/drafts/"):

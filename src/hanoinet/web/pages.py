@@ -498,6 +498,15 @@ def _case_page(
             if r.summary.means != "network"
         },
         means_names=MEANS_NAMES,
+        peer_actions={
+            r.summary.id: _peer_actions(r.summary)
+            for r in detail.requests
+            if r.summary.means != "network"
+        },
+        may_record={
+            r.summary.id: access.may_act(current.principal, direction=r.summary.direction)
+            for r in detail.requests
+        },
         outside_of={
             r.summary.id: drafting._outside(request, r.document, lang)
             for r in detail.requests
@@ -543,6 +552,80 @@ def evidence_section(request: Request, ident: str) -> Response:
             request, [found], current.principal, audited_at=now(request)
         ),
     )
+
+
+def _peer_actions(summary: Any) -> list[str]:
+    """What the other State of a request outside the network may do now, as the lifecycle
+    says: the steps its letters and e-mails are recorded as."""
+    other = "requested" if summary.direction == "outgoing" else "requesting"
+    found: list[str] = []
+    for t in lifecycle().transitions:
+        usable = t.by == other and summary.state in t.from_ and t.applies_to(summary.kind)
+        if usable and t.action not in found:
+            found.append(t.action)
+    return found
+
+
+@router.post("/requests/{ident}/letters")
+async def record_letter(request: Request, ident: str) -> Response:
+    """Record what a State that runs no node sent, its letter or e-mail attached (one file
+    a post, read as a stream: web/limits.py). The session is checked before the body is read."""
+    current = session(request)
+    if current is None:
+        return login_first(request)
+    if not access.can(current.principal, "cases.read"):
+        return forbidden(request)
+    async with request.form(max_files=1, max_fields=20) as data:  # closes the spooled file
+        fields = {k: v.strip() for k, v in data.items() if isinstance(v, str)}
+        upload = data.get("scan")
+        scans: list[Any] = []
+        if upload is not None and not isinstance(upload, str) and upload.filename:
+            scans.append(outside_service.Scan(upload.filename, await upload.read()))
+    if not auth.csrf_ok(current.csrf, fields.get("csrf")):
+        return _case_page(
+            request, ident, errors={"": N_("This form had expired. Please try again.")},
+            status_code=400,
+        )  # fmt: skip
+    action = fields.get("action", "")
+    at = now(request)
+    params = {n: fields[n] for n in ("reason", "ground") if fields.get(n)}
+    try:
+        occurred = (
+            datetime.fromisoformat(fields["received_on"]) if fields.get("received_on") else at
+        )
+        if occurred.tzinfo is None:
+            occurred = occurred.replace(tzinfo=UTC)
+        outside_service.record_by_hand(
+            web(request).ctx.store,
+            ident,
+            action,
+            means=fields.get("means", ""),
+            occurred_at=occurred,
+            scans=scans,
+            actor=current.principal.actor,
+            at=at,
+            params=params,
+            reference=fields.get("reference"),
+            principal=current.principal,
+        )
+    except UnknownCase:
+        return _case_page(request, ident)
+    except ValueError:
+        return _case_page(
+            request, ident, errors={"letter-received_on": N_("Enter a real date, such as 2026-12-31")},
+            typed=fields, failed_action="letter", status_code=400,
+        )  # fmt: skip
+    except Forbidden:
+        lang = choose_language(request, current.locale)
+        return _case_page(
+            request, ident, errors=case_view.not_your_role(action, lang), status_code=403
+        )
+    except HanoinetError as exc:
+        return _case_page(
+            request, ident, errors={"letter-action": exc.message}, typed=fields,
+            failed_action="letter", status_code=400,
+        )  # fmt: skip
+    return _redirect(f"/requests/{ident}?{urlencode({'done': action})}")
 
 
 def _outside_request(request: Request, ident: str, current: Any) -> bool:
