@@ -39,6 +39,10 @@ def _about_identifiers(found: list[Any]) -> list[tuple[str, str, str, str | None
         ("email", "k.demo@mail.borealis.example"),
         ("telephone", "+84 24 1234 5678"),
         ("telephone", "(024) 1234-5678"),
+        ("telephone", "(+84) 24 1234 5678"),
+        ("telephone", "+84 24 1234 5678 ext. 12"),
+        ("telephone", "024/1234-5678"),
+        ("telephone", "+٩٦٦ ١٢ ٣٤٥ ٦٧٨٩"),
         ("domain", "borealis.example"),
         ("domain", "xn--80ak6aa92e.com"),
         ("domain", "пример.рф"),
@@ -234,3 +238,11 @@ def test_an_identifier_is_written_on_one_line_the_same_in_every_language(
     typed: dict[str, Any], line: str
 ) -> None:
     assert written(Identifier.model_validate(typed)) == line
+
+
+def test_a_field_named_like_a_union_branch_is_an_unknown_field_not_a_crash() -> None:
+    _doc, shape = read_request({**STORED_DATA, "_text": 1, "_typed": {}})
+    assert sorted((f.code, f.field) for f in shape) == [
+        ("unknown_field", "/_text"),
+        ("unknown_field", "/_typed"),
+    ]

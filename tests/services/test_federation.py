@@ -638,3 +638,25 @@ def test_22_5_a_consultation_cannot_be_executed_or_refused(world: dict[str, Any]
             case_service.act(
                 xb, created.request_id, action, actor="duty", at=T0, params={"reason": "x"}
             )
+
+
+def test_22_5_an_answer_straight_from_receipt_moves_both_nodes(world: dict[str, Any]) -> None:
+    """The requested State may answer before it acknowledges: the consulting node, still at
+    sent, takes the answer (both nodes end executed)."""
+    xa, xb = world["ctx"]["xa-ca"].store, world["ctx"]["xb-ca"].store
+    ours = case_service.new_case(
+        xa, json.dumps(CONSULTATION), direction="outgoing", actor="officer", at=T0
+    ).request_id
+    for action in ("check", "send"):
+        case_service.act(xa, ours, action, actor="officer", at=T0)
+    _deliver(world, "xa-ca", T0 + timedelta(seconds=1))
+    [theirs] = case_service.list_requests(xb, actor="duty", at=T0)
+    case_service.act(
+        xb, theirs.id, "answer_consultation", actor="duty", at=T0, params={"reason": "Agreed."}
+    )
+    [back] = _deliver(world, "xb-ca", T0 + timedelta(seconds=2))
+    assert back.status == "delivered"
+    for store, ident in ((xa, ours), (xb, theirs.id)):
+        assert case_service.show(store, ident, actor="d", at=T0).requests[0].summary.state == (
+            "executed"
+        )

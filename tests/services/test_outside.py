@@ -478,3 +478,54 @@ def test_a_request_that_came_by_letter_is_registered_and_answered_by_post(
     case_service.act(xb, ident, "acknowledge", actor="duty", at=T0 + dt.timedelta(hours=2))
     assert _state(xb, ident) == "acknowledged"
     assert _rows(xb, outbox) == []  # the answer goes back by the means chosen, not to a node
+
+
+def test_a_request_is_sent_once_even_when_sent_again(
+    world: dict[str, Any], smtp: tuple[Inbox, Mailer]
+) -> None:
+    """A request already dispatched, or being dispatched by another send right now, is not
+    dispatched again; a claim abandoned by a process that died no longer blocks it."""
+    inbox, mailer = smtp
+    xa = world["ctx"]["xa-ca"]
+    ident = _checked_to_dorado(world)
+    from sqlalchemy import insert
+
+    with xa.store.transaction() as conn:  # another send, under way for a minute
+        conn.execute(
+            insert(dispatches).values(
+                request_id=ident, direction="out", action="send", means="email",
+                status="sending", occurred_at=T0, recorded_at=T0 - dt.timedelta(minutes=1),
+                actor="other",
+            )
+        )  # fmt: skip
+    with pytest.raises(InvalidInput, match="is already being sent or was sent"):
+        send_outside(xa, ident, means="email", mailer=mailer, actor="o", at=T0)
+    assert inbox.messages == []
+    later = T0 + dt.timedelta(minutes=20)  # that claim is abandoned now
+    send_outside(xa, ident, means="email", mailer=mailer, actor="o", at=later)
+    assert len(inbox.messages) == 1
+    with pytest.raises((InvalidInput, TransitionRefused)):
+        send_outside(xa, ident, means="post", reference="RR 2", actor="o", at=later)
+    assert len(inbox.messages) == 1
+    assert [d.status for d in _rows(xa.store, dispatches)] == ["sending", "sent"]
+
+
+def test_a_reference_with_a_line_break_stays_on_the_subject_line(
+    world: dict[str, Any], smtp: tuple[Inbox, Mailer]
+) -> None:
+    inbox, mailer = smtp
+    store = world["ctx"]["xa-ca"].store
+    document = json.loads(EXAMPLE.read_text()) | {
+        "requested_state": "XD",
+        "references": {"own_reference": "AUR-1\r\nBcc: someone@example.org"},
+    }
+    created = case_service.new_case(
+        store, json.dumps(document), direction="outgoing", actor="o", at=T0
+    )
+    case_service.act(store, created.request_id, "check", actor="o", at=T0)
+    send_outside(world["ctx"]["xa-ca"], created.request_id, means="email", mailer=mailer,
+                 actor="o", at=T0)  # fmt: skip
+    [(_, recipients, raw)] = inbox.messages
+    message = message_from_bytes(raw, policy=policy.default)
+    assert recipients == [DORADO_247] and message["Bcc"] is None
+    assert "AUR-1 Bcc: someone@example.org" in str(message["Subject"])

@@ -585,3 +585,29 @@ def test_a_supervisor_approves_through_the_one_actions_route(api: dict[str, Any]
     }
     sent = client.post(f"{url}/send", headers=_auth(api, "rita-act"))
     assert sent.status_code == 200 and sent.json()["event"]["to"] == "sent"
+
+
+def test_send_to_a_state_without_a_node_is_refused_with_where_to_send_it(
+    api: dict[str, Any],
+) -> None:
+    """Over the API a request to a State that runs no node would wait in the outbox for a
+    node that does not exist: refused, naming how it goes (issue 24)."""
+    import json as json_module
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "preservation-xa-xb.json"
+    document = json_module.loads(example.read_text()) | {
+        "requesting_state": "XB",
+        "requested_state": "XD",
+    }
+    created = case_service.new_case(
+        api["store"], json_module.dumps(document), direction="outgoing", actor="t", at=T0
+    )
+    case_service.act(api["store"], created.request_id, "check", actor="t", at=T0)
+    refused = api["client"].post(
+        f"/api/v1/requests/{created.request_id}/actions/send", headers=_auth(api, "lara-act")
+    )
+    body = _is_problem(refused, 422, "invalid_input")
+    assert "XD runs no node" in body["detail"] and "send --by" in body["detail"]
+    state = case_service.list_requests(api["store"], actor="t", at=T0)[0].state
+    assert state == "checked"

@@ -1397,6 +1397,12 @@ def test_an_approved_request_to_a_state_without_a_node_is_sent_from_its_case_pag
     page = rita.get(f"/requests/{ident}")
     assert "How the request goes" in text_of(page.text)
     assert 'name="means" value="courier"' in page.text
+    sam = web_desk.user("sam2", "supervisor")  # reads and approves; does not send
+    refused = sam.post(
+        f"/requests/{ident}/act", {"action": "send", "means": "courier", "reference": "W 1"}
+    )
+    assert refused.status_code == 403
+    assert request_row(web_desk.store, ident).state == "checked"
     unchosen = rita.post(f"/requests/{ident}/act", {"action": "send"})
     assert unchosen.status_code == 400 and "Choose how the request goes" in unchosen.text
     assert 'href="#f-means"' in unchosen.text

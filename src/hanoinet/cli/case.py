@@ -3,6 +3,8 @@ the web desk uses. Each command is one transaction; a refused action writes noth
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from hanoinet.cli.output import console, parse_time, print_json, read_text, user_errors
+from hanoinet.cli.output import console, fail, parse_time, print_json, read_text, user_errors
 from hanoinet.errors import HanoinetError, InvalidInput
 from hanoinet.services import cases as service
 from hanoinet.services import runtime, shapes
@@ -581,6 +583,17 @@ def _reachable_or_refuse(store: Store, ident: str, when: datetime) -> None:
             )
 
 
+@contextmanager
+def _not_dispatched_is_exit_1() -> Iterator[None]:
+    """An e-mail the mail server did not take is a failure to act, not bad input: exit 1."""
+    from hanoinet.errors import NotDispatched
+
+    try:
+        yield
+    except NotDispatched as exc:
+        fail(exc.message, 1)
+
+
 def _send_outside(
     ident: str, action: str, by: str | None, reference: str | None, at: str | None, json: bool
 ) -> None:
@@ -589,7 +602,7 @@ def _send_outside(
 
     settings = load_settings()
     when = _now(at)
-    with user_errors():
+    with user_errors(), _not_dispatched_is_exit_1():
         if action != "send" or by is None:
             raise InvalidInput(
                 "--by and --reference go with send: `hanoinet case act ID send --by email` "

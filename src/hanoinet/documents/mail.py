@@ -50,8 +50,8 @@ def compose(letter: Letter, *, sender: str, to: str, at: object) -> EmailMessage
     title = say(convention().forms[doc.kind].title)
     own = doc.references.own_reference if doc.references else None
     subject = say("Request %(reference)s: %(title)s", reference=letter.request_id, title=title)
-    if own:
-        subject += f" · {own}"  # the requesting authority's own file number, as it wrote it
+    if own:  # the requesting authority's own file number, on one line (no header injection)
+        subject += " · " + " ".join(own.split())
     requesting = _state(doc.requesting_state, letter.lang)
     requested = _state(doc.requested_state, letter.lang)
     lines = [

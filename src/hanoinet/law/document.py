@@ -452,8 +452,13 @@ def read_request(
 
 
 def _loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
-    """An error's location in the document: union branch names (``UNION_TAGS``) left out."""
-    return tuple(p for p in loc if isinstance(p, int) or p not in UNION_TAGS)
+    """An error's location in the document: union branch names (``UNION_TAGS``, which come
+    right after an item's index) left out; a field that happens to bear such a name is kept."""
+    return tuple(
+        p
+        for i, p in enumerate(loc)
+        if not (isinstance(p, str) and p in UNION_TAGS and i > 0 and isinstance(loc[i - 1], int))
+    )
 
 
 def ignored_part(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:

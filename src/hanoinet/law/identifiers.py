@@ -26,7 +26,10 @@ from hanoinet.law.findings import Finding
 from hanoinet.texts import N_, Data, Text, t
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-_TELEPHONE = re.compile(r"^\+?[0-9(][0-9 ().\-]*$")
+_TELEPHONE = re.compile(r"^\(?\+?\d[\d ().\-/]*$")
+"""Digits in any script, with the usual separators and a leading + (or (+); an extension
+after it is read apart (``_EXTENSION``)."""
+_EXTENSION = re.compile(r"\s*(?:ext\.?|x|#)\s*\d+$", re.IGNORECASE)
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _WALLET = re.compile(r"^[A-Za-z0-9:._\-]{8,}$")
 
@@ -98,8 +101,9 @@ def _problem(kind: str, value: str) -> Text | None:
             "'%(value)s' is not an e-mail address; write it as name@example.org",
             value=Data(value),
         )
+    number = _EXTENSION.sub("", value)
     if kind == "telephone" and not (
-        _TELEPHONE.match(value) and sum(c.isdigit() for c in value) >= 5
+        _TELEPHONE.match(number) and sum(c.isdigit() for c in number) >= 5
     ):
         return t(
             "'%(value)s' is not a telephone number; write it with its country code, "

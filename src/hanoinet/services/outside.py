@@ -26,7 +26,7 @@ import json
 import smtplib
 import ssl
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,14 @@ from sqlalchemy import Connection, insert, select, update
 from hanoinet.cases.approval import DEFAULT_POLICY, Policy
 from hanoinet.documents.mail import Letter, compose
 from hanoinet.documents.signature import make
-from hanoinet.errors import DocumentFailed, Forbidden, InvalidInput, NotDispatched, UnknownCase
+from hanoinet.errors import (
+    DocumentFailed,
+    Forbidden,
+    HanoinetError,
+    InvalidInput,
+    NotDispatched,
+    UnknownCase,
+)
 from hanoinet.law import default_context, parse_request
 from hanoinet.registry.designations import Contact, Designation
 from hanoinet.services import access
@@ -181,7 +188,7 @@ def send_outside(
     """Send request ``ident`` to a State that runs no node, by ``means`` (``MEANS``)."""
     if means not in MEANS:
         raise InvalidInput(f"--by {means}: use one of {', '.join(MEANS)}")
-    reference = (reference or "").strip() or None
+    reference = _reference(reference)
     if means in BY_HAND and reference is None:
         raise InvalidInput(
             f"a dispatch by {MEANS_NAMES[means]} needs its reference (the registered letter's "
@@ -190,6 +197,10 @@ def send_outside(
     store = ctx.store
     with store.transaction() as conn:
         row = case_service.request_row(conn, ident, principal)
+    if principal is not None and not access.may_take(principal, "send", direction=row.direction):
+        raise Forbidden(
+            access.refusal(principal, "send", direction=row.direction, request_id=row.id)
+        )
     if row.direction != "outgoing":
         raise InvalidInput(f"request {row.id} is incoming: only a request this node makes is sent")
     state = row.requested_state
@@ -204,22 +215,43 @@ def send_outside(
     address = _address(means, state, to, mailer)
     _preflight(store, row.id, actor, at, principal, approval_policy)
     made, letter = _made(ctx, row, at, directory_token)
+    claim = _claim(store, row, means, address, actor, at)
     if means == "email":
         assert mailer is not None  # _address refused the e-mail otherwise
         message = compose(letter, sender=mailer.sender, to=address, at=at)
         try:
             mailer.send(message)
         except NotDispatched as exc:
-            _keep_failure(store, row, means, address, exc.message, actor, at)
+            _keep_failure(store, row, claim, exc.message, at)
             raise NotDispatched(
                 f"{row.id} was not dispatched: {exc.message}. Nothing was recorded as sent; "
                 "try again, or send it by post, courier or the diplomatic channel"
             ) from None
         reference = str(message["Message-ID"])
     assert reference is not None
-    return _keep_sent(
-        store, row, means, address, reference, made, letter, ctx.node_id, actor, at, approval_policy
-    )
+    try:
+        return _keep_sent(
+            store, row, claim, means, address, reference, made, letter, ctx.node_id, actor, at,
+            approval_policy,
+        )  # fmt: skip
+    except HanoinetError as exc:
+        if means != "email":
+            _keep_failure(store, row, claim, exc.message, at)
+            raise
+        # The e-mail is out: say so on the record, though the request could not move.
+        _keep_failure(store, row, claim, f"e-mailed ({reference}), but {exc.message}", at)
+        raise NotDispatched(
+            f"{row.id} was e-mailed ({reference}) but could not be recorded as sent: "
+            f"{exc.message}. Tell the other State, and look at the request before sending again"
+        ) from None
+
+
+def _reference(value: str | None) -> str | None:
+    """A dispatch or letter reference as given, or None; one line, at most 500 characters."""
+    text = " ".join((value or "").split())
+    if len(text) > 500:
+        raise InvalidInput(f"--reference has {len(text):,} characters; at most 500")
+    return text or None
 
 
 def _address(means: str, state: str, to: Contact | None, mailer: Mailer | None) -> str:
@@ -260,7 +292,10 @@ def _preflight(
     try:
         with store.transaction() as conn:
             row = case_service.request_row(conn, ident, principal)
-            case_service.act_in(conn, row, "send", actor=actor, at=at, approval_policy=policy)
+            case_service.act_in(
+                conn, row, "send", actor=actor, at=at, approval_policy=policy,
+                asked_by=principal.username if principal is not None else actor,
+            )  # fmt: skip
             raise _DryRun
     except _DryRun:
         pass
@@ -283,24 +318,53 @@ def _made(ctx: Any, row: Any, at: datetime, directory_token: str | None) -> tupl
     return made, letter
 
 
-def _keep_failure(
-    store: Any, row: Any, means: str, address: str, problem: str, actor: str, at: datetime
-) -> None:
+STALE = timedelta(minutes=15)
+"""A dispatch still "sending" after this is taken as abandoned (its process died between
+claiming the request and recording what happened): a new send may claim it."""
+
+
+def _claim(store: Any, row: Any, means: str, address: str, actor: str, at: datetime) -> int:
+    """Claim request ``row`` for one dispatch before anything leaves: a second send at the
+    same time, or of a request already sent by hand or e-mail, is refused here. The
+    request's row is locked while it looks (PostgreSQL; SQLite serializes writers)."""
     with store.transaction() as conn:
-        _dispatch(conn, row, means, "failed", address, actor, at, problem=problem)
-        _audit(
-            conn,
-            row,
-            "dispatch.failed",
-            actor=actor,
-            at=at,
-            detail={"means": means, "problem": problem},
+        query = select(requests.c.id).where(requests.c.id == row.id)
+        if store.dialect == "postgresql":
+            query = query.with_for_update()
+        conn.execute(query).one()
+        busy = conn.execute(
+            select(dispatches.c.id, dispatches.c.status, dispatches.c.recorded_at).where(
+                dispatches.c.request_id == row.id,
+                dispatches.c.direction == "out",
+                dispatches.c.status.in_(("sending", "sent", "recorded")),
+            )
+        ).all()
+        for d in busy:
+            if d.status != "sending" or at - case_service.aware(d.recorded_at) < STALE:
+                raise InvalidInput(
+                    f"{row.id} is already being sent or was sent (dispatch {d.id}, "
+                    f"{d.status}): `hanoinet case letters {row.id}` shows it"
+                )
+        return _dispatch(conn, row, means, "sending", address, actor, at)
+
+
+def _keep_failure(store: Any, row: Any, claim: int, problem: str, at: datetime) -> None:
+    with store.transaction() as conn:
+        conn.execute(
+            update(dispatches)
+            .where(dispatches.c.id == claim)
+            .values(status="failed", problem=problem, recorded_at=at)
         )
+        _audit(
+            conn, row, "dispatch.failed", actor="hanoinet", at=at,
+            detail={"dispatch": claim, "problem": problem},
+        )  # fmt: skip
 
 
 def _keep_sent(
     store: Any,
     row: Any,
+    claim: int,
     means: str,
     address: str,
     reference: str,
@@ -339,7 +403,12 @@ def _keep_sent(
                 updated_at=at,
             )
         )
-        dispatch_id = _dispatch(conn, row, means, status, address, actor, at, reference=reference)
+        conn.execute(
+            update(dispatches)
+            .where(dispatches.c.id == claim)
+            .values(status=status, reference=reference, request_sha256=current.document_sha256)
+        )
+        dispatch_id = claim
         for name, media_type, content in (
             (f"request-{row.id}.pdf", "application/pdf", made.pdf),
             (f"request-{row.id}.json", "application/json", letter.request_json),
@@ -466,6 +535,8 @@ def media_type(scan: Scan) -> str:
     it is not, and what is accepted) otherwise. Read from the bytes, never trusted from the
     name alone."""
     name = scan.filename
+    if len(name) > 255:
+        raise InvalidInput(f"the file name {name[:40]}... is over 255 characters: rename the file")
     suffix = Path(name).suffix.lower()
     if suffix not in KINDS:
         raise InvalidInput(
@@ -528,7 +599,8 @@ def record_by_hand(
     if means not in MEANS:
         raise InvalidInput(f"--by {means}: use one of {', '.join(MEANS)}")
     kinds = _checked_scans(scans)
-    if occurred_at > at:
+    reference = _reference(reference)
+    if occurred_at.date() > (at + timedelta(hours=14)).date():  # today somewhere on Earth
         raise InvalidInput(
             f"--received-on {occurred_at.date().isoformat()} is after today "
             f"({at.date().isoformat()}): give the day the letter or e-mail came"
@@ -593,7 +665,8 @@ def register_letter(
     if means not in MEANS:
         raise InvalidInput(f"--by {means}: use one of {', '.join(MEANS)}")
     kinds = _checked_scans(scans)
-    if occurred_at > at:
+    reference = _reference(reference)
+    if occurred_at.date() > (at + timedelta(hours=14)).date():  # today somewhere on Earth
         raise InvalidInput(
             f"--received-on {occurred_at.date().isoformat()} is after today "
             f"({at.date().isoformat()}): give the day the letter or e-mail came"

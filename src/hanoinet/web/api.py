@@ -271,6 +271,8 @@ def act(
 ) -> JSONResponse:
     # approve is the supervisor's: the case service refuses anyone else with what to do next
     who = _who(request, "cases.read" if action == "approve" else "cases.act", unsafe=True)
+    if action == "send":
+        _reachable(request, ident, who)
     acted = case_service.act(
         web(request).ctx.store,
         ident,
@@ -282,6 +284,21 @@ def act(
         approval_policy=web(request).approval,
     )
     return JSONResponse(shapes.acted_json(acted))
+
+
+def _reachable(request: Request, ident: str, who: Any) -> None:
+    """A request to a State that runs no node goes by e-mail or letter (the case page, or
+    `hanoinet case act ID send --by`), not to an outbox no node will read."""
+    ctx = web(request).ctx
+    with ctx.store.transaction() as conn:
+        row = case_service.request_row(conn, ident, who)
+    state = row.requested_state
+    if row.direction == "outgoing" and state and not ctx.directory.nodes_of(state):
+        raise InvalidInput(
+            f"{state} runs no node: {row.id} is sent by e-mail, post, courier or the diplomatic "
+            "channel, from its case page or with `hanoinet case act ID send --by` "
+            "(docs/outside.md)"
+        )
 
 
 @router.put(

@@ -560,7 +560,12 @@ def _peer_actions(summary: Any) -> list[str]:
     other = "requested" if summary.direction == "outgoing" else "requesting"
     found: list[str] = []
     for t in lifecycle().transitions:
-        usable = t.by == other and summary.state in t.from_ and t.applies_to(summary.kind)
+        usable = (
+            t.by == other
+            and summary.state in t.from_
+            and t.applies_to(summary.kind)
+            and not set(t.guards) & {"third_state", "related_request"}  # not on this form
+        )
         if usable and t.action not in found:
             found.append(t.action)
     return found
