@@ -596,15 +596,7 @@ def record_by_hand(
     """Record ``action`` the other State took by ``means`` (its letter or e-mail, ``scans``
     attached), on a request that travels outside the network: the same lifecycle, guards and
     clocks as a networked peer's message. One transaction; nothing is written if refused."""
-    if means not in MEANS:
-        raise InvalidInput(f"--by {means}: use one of {', '.join(MEANS)}")
-    kinds = _checked_scans(scans)
-    reference = _reference(reference)
-    if occurred_at.date() > (at + timedelta(hours=14)).date():  # today somewhere on Earth
-        raise InvalidInput(
-            f"--received-on {occurred_at.date().isoformat()} is after today "
-            f"({at.date().isoformat()}): give the day the letter or e-mail came"
-        )
+    kinds, reference = _incoming(means, scans, reference, occurred_at, at)
     with store.transaction() as conn:
         row = case_service.request_row(conn, ident, principal)
         if principal is not None and not access.may_act(principal, direction=row.direction):
@@ -630,18 +622,8 @@ def record_by_hand(
             params={**(params or {}), "means": means, "received_on": occurred_at.isoformat()},
             from_peer=True,
         )
-        dispatch_id = _dispatch_in(conn, row, action, means, occurred_at, reference, actor, at)
-        kept = [
-            _attach(conn, row.id, dispatch_id, s.filename, kind, s.content, at)
-            for s, kind in zip(scans, kinds, strict=True)
-        ]
-        _audit(
-            conn,
-            row,
-            "dispatch.received",
-            actor=actor,
-            at=at,
-            detail={"action": action, "means": means, "attachments": [h for _, h in kept]},
+        dispatch_id, kept = _keep_incoming(
+            conn, row, action, means, occurred_at, reference, scans, kinds, actor, at
         )
     return Received(row.id, row.case_id, acted.event.action, means, dispatch_id, kept)
 
@@ -662,15 +644,7 @@ def register_letter(
     """Register a request that came by letter or e-mail from a State that runs no node: typed
     in as a request document (``text``), its letter attached; checked like any other and
     worked on the desk, its answers going back by ``means``. One transaction."""
-    if means not in MEANS:
-        raise InvalidInput(f"--by {means}: use one of {', '.join(MEANS)}")
-    kinds = _checked_scans(scans)
-    reference = _reference(reference)
-    if occurred_at.date() > (at + timedelta(hours=14)).date():  # today somewhere on Earth
-        raise InvalidInput(
-            f"--received-on {occurred_at.date().isoformat()} is after today "
-            f"({at.date().isoformat()}): give the day the letter or e-mail came"
-        )
+    kinds, reference = _incoming(means, scans, reference, occurred_at, at)
     _doc, shape = parse_request(text, name)
     with store.transaction() as conn:
         created = case_service.create_in(
@@ -680,40 +654,43 @@ def register_letter(
             update(requests).where(requests.c.id == created.request_id).values(means=means)
         )
         row = case_service.request_row(conn, created.request_id)
-        dispatch_id = _dispatch_in(conn, row, "receive", means, occurred_at, reference, actor, at)
-        kept = [
-            _attach(conn, row.id, dispatch_id, s.filename, kind, s.content, at)
-            for s, kind in zip(scans, kinds, strict=True)
-        ]
-        _audit(
-            conn,
-            row,
-            "dispatch.received",
-            actor=actor,
-            at=at,
-            detail={"action": "receive", "means": means, "attachments": [h for _, h in kept]},
+        dispatch_id, kept = _keep_incoming(
+            conn, row, "receive", means, occurred_at, reference, scans, kinds, actor, at
         )
     return Received(row.id, row.case_id, "receive", means, dispatch_id, kept)
 
 
-def _checked_scans(scans: list[Scan]) -> list[str]:
-    if len(scans) > MAX_ATTACHMENTS:
-        raise InvalidInput(f"{len(scans)} files: attach at most {MAX_ATTACHMENTS}")
-    return [media_type(s) for s in scans]
+def _incoming(
+    means: str, scans: list[Scan], reference: str | None, occurred_at: datetime, at: datetime
+) -> tuple[list[str], str | None]:
+    """What every letter or e-mail recorded here must be, before anything is written: a
+    means, files that are what their names say (their media types), a bounded reference, a
+    day not after today anywhere on Earth."""
+    if means not in MEANS:
+        raise InvalidInput(f"--by {means}: use one of {', '.join(MEANS)}")
+    kinds = _checked_scans(scans)
+    if occurred_at.date() > (at + timedelta(hours=14)).date():
+        raise InvalidInput(
+            f"--received-on {occurred_at.date().isoformat()} is after today "
+            f"({at.date().isoformat()}): give the day the letter or e-mail came"
+        )
+    return kinds, _reference(reference)
 
 
-def _dispatch_in(
+def _keep_incoming(
     conn: Connection,
     row: Any,
     action: str,
     means: str,
     occurred_at: datetime,
     reference: str | None,
+    scans: list[Scan],
+    kinds: list[str],
     actor: str,
     at: datetime,
-) -> int:
-    """Keep one letter or e-mail that came to this node about ``row``; its id."""
-    return int(
+) -> tuple[int, list[tuple[str, str]]]:
+    """Keep a letter or e-mail that came about ``row`` with its files, and audit it."""
+    dispatch_id = int(
         conn.execute(
             insert(dispatches)
             .values(
@@ -731,6 +708,25 @@ def _dispatch_in(
             .returning(dispatches.c.id)
         ).scalar_one()
     )
+    kept = [
+        _attach(conn, row.id, dispatch_id, s.filename, kind, s.content, at)
+        for s, kind in zip(scans, kinds, strict=True)
+    ]
+    _audit(
+        conn,
+        row,
+        "dispatch.received",
+        actor=actor,
+        at=at,
+        detail={"action": action, "means": means, "attachments": [h for _, h in kept]},
+    )
+    return dispatch_id, kept
+
+
+def _checked_scans(scans: list[Scan]) -> list[str]:
+    if len(scans) > MAX_ATTACHMENTS:
+        raise InvalidInput(f"{len(scans)} files: attach at most {MAX_ATTACHMENTS}")
+    return [media_type(s) for s in scans]
 
 
 @dataclass(frozen=True)
