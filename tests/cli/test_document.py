@@ -59,6 +59,11 @@ def test_a_sent_request_renders_signed_and_verifies_offline(
     assert checked["request_sha256"] == made["request_sha256"]
     text = _run(cluster, None, "document", "verify", str(out))
     assert text.returncode == 0 and "VERIFIED:" in text.stdout and "ok   signer" in text.stdout
+    assert "ECDSA P-256 key" in text.stdout  # the node's document key, as the directory lists
+    # A common reader (Poppler, as in Evince and Okular) checks it too (issue 24 item 5).
+    poppler = subprocess.run(["pdfsig", str(out)], capture_output=True, text=True, check=False)
+    assert "Signature Validation: Signature is Valid." in poppler.stdout, poppler.stdout
+    assert "Total document signed" in poppler.stdout
 
     tampered = tmp_path / "tampered.pdf"
     data = bytearray(out.read_bytes())

@@ -45,7 +45,7 @@ def test_node_init_writes_locked_keys_and_a_public_descriptor(
     folder = _init(tmp_path, monkeypatch, "xa-ca", "XA", 8101)
     descriptor = json.loads((folder / "node.json").read_text())
     assert descriptor["id"] == "xa-ca" and descriptor["illustrative"] is True
-    assert {k["use"] for k in descriptor["keys"]} == {"sig", "enc"}
+    assert {k["use"] for k in descriptor["keys"]} == {"sig", "enc", "doc"}
     assert all("d" not in k for k in descriptor["keys"])
     keys = (folder / "keys.jwe").read_text()
     assert keys.count(".") == 4 and '"d"' not in keys  # a compact JWE, not plaintext JSON
@@ -175,6 +175,15 @@ def test_rotate_then_revoke_updates_keys_and_descriptor(
     assert keys[old_sig]["revoked"] is not None
     unknown = runner.invoke(app, ["node", "revoke-key", "no-such-kid"])
     assert unknown.exit_code == 2 and "no key no-such-kid" in unknown.stderr
+    # The document-signing key rotates like the others; an unknown use is one clear line.
+    old_doc = next(k["kid"] for k in before if k["use"] == "doc")
+    doc = runner.invoke(app, ["node", "rotate-keys", "--use", "doc", "--json"])
+    assert doc.exit_code == 0, doc.output
+    keys = {k["kid"]: k for k in json.loads((folder / "node.json").read_text())["keys"]}
+    assert keys[json.loads(doc.stdout)["active"]]["crv"] == "P-256"
+    assert keys[old_doc]["valid_until"] is not None
+    bogus = runner.invoke(app, ["node", "rotate-keys", "--use", "pdf"])
+    assert bogus.exit_code == 2 and "--use must be sig, enc or doc" in bogus.stderr
 
 
 def test_fetch_verifies_and_keeps_a_served_directory(

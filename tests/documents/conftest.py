@@ -134,11 +134,13 @@ class Issuers:
     token: str
     authorities: dict[str, dict[str, Any]]
 
-    def signer(self, keys: KeySet | None = None, node: str = "xa-ca") -> Signer:
+    def signer(self, keys: KeySet | None = None, node: str = "xa-ca", use: str = "doc") -> Signer:
+        """The node as issuer, signing with its P-256 ``doc`` key (as nodes do) or, with
+        ``use="sig"``, its Ed25519 key (as a node made before ``doc`` keys does)."""
         entry = self.directory.node(node)
         assert entry is not None
-        sig = (keys or self.keys).active("sig", AT)
-        return Signer(entry, sig.kid, sig.private, sig.created, self.token)
+        key = (keys or self.keys).active(use, AT)  # type: ignore[arg-type]
+        return Signer(entry, key.kid, key.private, key.created, self.token)
 
     @property
     def trust(self) -> Trust:

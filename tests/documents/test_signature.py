@@ -29,10 +29,13 @@ def _checks(result: signature.DocumentVerification) -> dict[str, bool | None]:
     return {c.name: c.ok for c in result.checks}
 
 
+@pytest.mark.parametrize(("use", "named"), [("doc", "ECDSA P-256"), ("sig", "Ed25519")])
 def test_a_signed_document_verifies_offline_with_the_directory_it_carries(
-    issuers: Issuers,
+    issuers: Issuers, use: str, named: str
 ) -> None:
-    made = _signed(issuers, signer=issuers.signer())
+    """With the P-256 key nodes sign documents with, and with the Ed25519 key a node made
+    before it had one signed them with: hanoinet verifies both."""
+    made = _signed(issuers, signer=issuers.signer(use=use))
     assert made.signed
     result = verify(
         made.pdf, issuers.trust, expected_sha256=request_sha256(complete("stored_data"))
@@ -43,8 +46,9 @@ def test_a_signed_document_verifies_offline_with_the_directory_it_carries(
         "node": "xa-ca",
         "state": "XA",
         "name": "Central authority of XA (demo)",
-        "kid": issuers.keys.active("sig", AT).kid,
+        "kid": issuers.keys.active(use, AT).kid,  # type: ignore[arg-type]
     }
+    assert result.check("signature").detail.startswith(f"{named} key ")
     assert shaped["request_id"] == "R-000042" and shaped["language"] == "en"
     assert shaped["draft"] is False and shaped["signed_at"]
     assert [c["name"] for c in shaped["checks"]] == list(signature.CHECKS)
@@ -82,9 +86,10 @@ def test_a_key_the_directory_does_not_list_is_refused(issuers: Issuers) -> None:
     assert "not listed for any node" in result.check("signer").detail
 
 
-def test_a_key_revoked_before_signing_is_refused(issuers: Issuers) -> None:
-    sig = issuers.keys.active("sig", AT)
-    revoked = issuers.keys.revoke(sig.kid, AT - timedelta(hours=1))
+@pytest.mark.parametrize("use", ["doc", "sig"])
+def test_a_key_revoked_before_signing_is_refused(issuers: Issuers, use: str) -> None:
+    key = issuers.keys.active(use, AT)  # type: ignore[arg-type]
+    revoked = issuers.keys.revoke(key.kid, AT - timedelta(hours=1))
     entry = issuers.directory.node("xa-ca")
     assert entry is not None
     listed = entry.model_copy(
@@ -93,7 +98,7 @@ def test_a_key_revoked_before_signing_is_refused(issuers: Issuers) -> None:
     directory = issuers.directory.model_copy(
         update={"nodes": (listed, *issuers.directory.nodes[1:])}
     )
-    made = _signed(issuers, signer=issuers.signer())
+    made = _signed(issuers, signer=issuers.signer(use=use))
     result = verify(made.pdf, Trust({}, directory=directory))
     assert result.check("signer").ok is False
     assert "revoked or expired" in result.check("signer").detail
@@ -171,3 +176,48 @@ def test_an_unsigned_pdf_says_so(issuers: Issuers) -> None:
     assert result.check("signature").ok is False
     assert "not signed" in result.check("signature").detail
     assert result.check("request").ok is True  # the request travels, hash and all
+
+
+def _pdfsig(pdf: bytes, tmp_path: Any) -> str:
+    """What Poppler's ``pdfsig`` (the reader behind Evince, Okular and most Linux viewers)
+    says about the file's signature."""
+    import subprocess
+
+    path = tmp_path / "document.pdf"
+    path.write_bytes(pdf)
+    done = subprocess.run(
+        ["pdfsig", str(path)], capture_output=True, text=True, timeout=60, check=False
+    )
+    return done.stdout + done.stderr
+
+
+def test_a_common_reader_finds_the_signature_valid_and_the_document_whole(
+    issuers: Issuers, tmp_path: Any
+) -> None:
+    """Item 5 of issue 24: what a State outside the network opens it with verifies it."""
+    made = _signed(issuers, signer=issuers.signer())
+    said = _pdfsig(made.pdf, tmp_path)
+    assert "Signature Validation: Signature is Valid." in said, said
+    assert "Total document signed" in said
+    assert "OU=xa-ca" in said and "Signing Hash Algorithm: SHA-256" in said
+    assert verify(made.pdf, issuers.trust).ok
+
+
+def test_a_common_reader_sees_a_changed_byte(issuers: Issuers, tmp_path: Any) -> None:
+    pdf = bytearray(_signed(issuers, signer=issuers.signer()).pdf)
+    at = pdf.index(b"/MediaBox")
+    pdf[at + 12] = ord("9") if pdf[at + 12] != ord("9") else ord("8")
+    said = _pdfsig(bytes(pdf), tmp_path)
+    assert "Signature is Valid." not in said, said
+    assert "Digest Mismatch" in said or "Signature is Invalid" in said
+
+
+def test_a_p256_key_listed_for_another_node_is_refused(issuers: Issuers) -> None:
+    """The document key is matched by its whole point (x and y), and for the node that the
+    certificate names: another node's P-256 key does not sign for this one."""
+    made = _signed(issuers, signer=issuers.signer(issuers.other_keys, node="xa-ca"))
+    result = verify(made.pdf, issuers.trust)
+    assert result.check("signer").ok is False
+    assert "the certificate names node 'xa-ca', but the key is xb-ca's" in (
+        result.check("signer").detail
+    )

@@ -30,12 +30,13 @@ def all_keys(value: Any) -> set[str]:
     return set()
 
 
-def test_generate_has_one_signing_and_one_encryption_key(t0: datetime) -> None:
+def test_generate_has_a_signing_an_encryption_and_a_document_key(t0: datetime) -> None:
     keys = KeySet.generate(t0)
-    assert sorted(e.use for e in keys.entries) == ["enc", "sig"]
-    sig, enc = keys.active("sig", t0), keys.active("enc", t0)
+    assert sorted(e.use for e in keys.entries) == ["doc", "enc", "sig"]
+    sig, enc, doc = keys.active("sig", t0), keys.active("enc", t0), keys.active("doc", t0)
     assert sig.private["crv"] == "Ed25519"
     assert enc.private["crv"] == "X25519"
+    assert (doc.private["kty"], doc.private["crv"]) == ("EC", "P-256") and "y" in doc.private
     for entry in keys.entries:
         assert entry.created == t0
         assert entry.not_after is None
@@ -44,7 +45,7 @@ def test_generate_has_one_signing_and_one_encryption_key(t0: datetime) -> None:
         assert set(entry.private) >= {"kty", "crv", "x", "d"}
         assert keys.get(entry.kid) == entry
     assert keys.get("no-such-kid") is None
-    assert sig.kid != enc.kid
+    assert len({sig.kid, enc.kid, doc.kid}) == 3
     assert KeySet.generate(t0).active("sig", t0).kid != sig.kid
 
 
@@ -74,13 +75,13 @@ def test_active_picks_the_newest_valid_key(t0: datetime) -> None:
     assert rotated.active("enc", t0 + timedelta(days=100)) == keys.active("enc", t0)
 
 
-@pytest.mark.parametrize("use", ["sig", "enc"])
+@pytest.mark.parametrize("use", ["sig", "enc", "doc"])
 def test_rotate_keeps_the_old_key_valid_for_the_overlap_only(t0: datetime, use: str) -> None:
     at = t0 + timedelta(days=30)
     keys = KeySet.generate(t0)
     old = keys.active(use, t0)  # type: ignore[arg-type]
     rotated = keys.rotate(use, at, OVERLAP)  # type: ignore[arg-type]
-    assert len(rotated.entries) == 3
+    assert len(rotated.entries) == 4
     ended = rotated.get(old.kid)
     assert ended is not None
     assert ended.not_after == at + OVERLAP
@@ -93,9 +94,9 @@ def test_rotate_keeps_the_old_key_valid_for_the_overlap_only(t0: datetime, use: 
     assert not ended.valid_at(at + OVERLAP)
     assert not ended.valid_at(at + OVERLAP + timedelta(days=365))
     assert rotated.active(use, at + OVERLAP).kid == new.kid  # type: ignore[arg-type]
-    # The other use is untouched.
-    other = "enc" if use == "sig" else "sig"
-    assert rotated.active(other, at + OVERLAP) == keys.active(other, t0)  # type: ignore[arg-type]
+    # The other uses are untouched.
+    for other in {"sig", "enc", "doc"} - {use}:
+        assert rotated.active(other, at + OVERLAP) == keys.active(other, t0)  # type: ignore[arg-type]
 
 
 def test_rotating_again_shortens_but_never_extends_an_overlap(t0: datetime) -> None:
@@ -159,7 +160,7 @@ def test_public_never_contains_private_material(t0: datetime) -> None:
     keys = KeySet.generate(t0).rotate("enc", t0 + timedelta(days=1), OVERLAP)
     keys = keys.revoke(keys.active("sig", t0).kid, t0 + timedelta(days=2))
     public = keys.public()
-    assert len(public) == 3
+    assert len(public) == 4
     assert "d" not in all_keys(public)
     text = json.dumps(public)
     for entry in keys.entries:
@@ -167,7 +168,7 @@ def test_public_never_contains_private_material(t0: datetime) -> None:
     for jwk, entry in zip(public, keys.entries, strict=True):
         assert jwk["kid"] == entry.kid == crypto.thumbprint(jwk)
         assert jwk["use"] == entry.use
-        assert jwk["alg"] == ("Ed25519" if entry.use == "sig" else "ECDH-ES")
+        assert jwk["alg"] == {"sig": "Ed25519", "enc": "ECDH-ES", "doc": "ES256"}[entry.use]
         assert jwk["valid_from"] == entry.created.isoformat()
         key = PublicKey(**jwk)  # what the directory publishes
         assert key.usable_at(t0 + timedelta(days=1)) == entry.valid_at(t0 + timedelta(days=1))
@@ -235,3 +236,42 @@ def test_save_never_exposes_the_key_file_to_others(
     assert opened == [0o600]
     assert stat.S_IMODE((tmp_path / "keys.jwe").stat().st_mode) == 0o600
     assert not (tmp_path / "keys.tmp").exists()
+
+
+def test_a_key_set_from_before_document_keys_gets_its_first_by_rotation(t0: datetime) -> None:
+    """A node made before ``doc`` keys has none; rotating ``doc`` gives it one, and until then
+    ``newest_valid`` says so instead of failing."""
+    old = KeySet(tuple(e for e in KeySet.generate(t0).entries if e.use != "doc"))
+    assert old.newest_valid("doc", t0) is None
+    with pytest.raises(CryptoFailure, match="no valid doc key"):
+        old.active("doc", t0)
+    rotated = old.rotate("doc", t0 + SECOND, OVERLAP)
+    assert rotated.active("doc", t0 + SECOND).private["crv"] == "P-256"
+
+
+def test_the_document_key_never_signs_a_message(t0: datetime) -> None:
+    doc = KeySet.generate(t0).active("doc", t0)
+    with pytest.raises(CryptoFailure, match="signs documents only"):
+        doc.key  # noqa: B018
+    public = PublicKey(**doc.public())
+    assert (public.kty, public.crv, public.alg, public.use) == ("EC", "P-256", "ES256", "doc")
+    assert public.y and "d" not in public.model_dump()
+
+
+@pytest.mark.parametrize(
+    ("use", "kty", "crv", "y"),
+    [
+        ("sig", "EC", "P-256", "AAAA"),  # a P-256 key listed to sign messages
+        ("doc", "OKP", "Ed25519", None),  # an Ed25519 key listed to sign documents
+        ("doc", "EC", "P-256", None),  # an EC key without its y
+        ("sig", "OKP", "Ed25519", "AAAA"),  # an OKP key with a y
+    ],
+)
+def test_a_directory_key_must_be_the_kind_its_use_needs(
+    t0: datetime, use: str, kty: str, crv: str, y: str | None
+) -> None:
+    from pydantic import ValidationError
+
+    listed = {"x": "AAAA", "kid": "k", "alg": "x", "valid_from": t0.isoformat()}
+    with pytest.raises(ValidationError):
+        PublicKey(**listed, use=use, kty=kty, crv=crv, y=y)

@@ -301,7 +301,7 @@ def test_directory_json_lists_each_node_with_state_roles_and_kids(site: dict[str
         assert node["roles"] == list(entry.roles)
         assert node["endpoint"] == entry.endpoint
         assert [k["kid"] for k in node["keys"]] == [k.kid for k in entry.keys]
-        assert [k["use"] for k in node["keys"]] == ["sig", "enc"]
+        assert [k["use"] for k in node["keys"]] == ["sig", "enc", "doc"]
         assert "x" not in node["keys"][0]
     xa, vn = data["nodes"]
     assert xa["state_name"] == "Aurelia (demo State)" and xa["illustrative"] is True

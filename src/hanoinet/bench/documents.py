@@ -54,7 +54,7 @@ def _peak_rss_mib() -> float:
 
 
 def _prepare() -> dict[str, Any]:
-    from hanoinet.documents.signature import Signer
+    from hanoinet.documents.signature import Signer, issuing_key
     from hanoinet.exchange import crypto
     from hanoinet.exchange import directory as directory_module
     from hanoinet.exchange.directory import Directory, NodeEntry, PublicKey, Trust
@@ -85,7 +85,7 @@ def _prepare() -> dict[str, Any]:
         nodes=(node,),
     )
     token = directory_module.issue(directory, authority, kid).token
-    sig = keys.active("sig", AT)
+    sig = issuing_key(keys, node, AT)
     _material.update(
         document=json.loads(text),
         doc=doc,

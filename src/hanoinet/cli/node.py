@@ -130,7 +130,13 @@ def _create_admin(settings: Settings, username: str) -> Path:
 
 @app.command("rotate-keys")
 def rotate_command(
-    use: Annotated[str, typer.Option("--use", help="sig (signing) or enc (encryption).")] = "sig",
+    use: Annotated[
+        str,
+        typer.Option(
+            "--use",
+            help="sig (signing messages), enc (encryption) or doc (signing formal documents).",
+        ),
+    ] = "sig",
     overlap_days: Annotated[
         int, typer.Option("--overlap-days", help="Days the old key stays valid.")
     ] = 14,

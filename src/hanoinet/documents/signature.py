@@ -1,11 +1,14 @@
 """PAdES signatures on formal request documents, made with the node's own key.
 
-The node signs with its Ed25519 signing key, the one the signed directory publishes, so
-trust needs nothing new: the certificate in the signature is self-issued by that key (it
-carries the node's id and State), and a verifier trusts it because the directory lists the
-key for that node and the key was usable when the document was signed, exactly as for a
-signed message. Ed25519 in PDF is ISO 32002, on PDF 2.0 (hence PDF/A-4f). Poppler's
-``pdfsig`` does not know Ed25519; pyHanko does, and ``hanoinet document verify`` uses it.
+The node signs with its ECDSA P-256 document-signing key (``doc``), published in the signed
+directory beside its Ed25519 key, so that the readers people open documents with (Adobe
+Acrobat, Poppler's ``pdfsig``) can check the signature: neither knows Ed25519. A node made
+before it had a ``doc`` key (or whose ``doc`` key the directory does not list yet) signs
+with its Ed25519 key as before (ISO 32002, on PDF 2.0); ``hanoinet document verify`` accepts
+both. Trust needs nothing new: the certificate in the signature is self-issued by the key
+(it carries the node's id and State), and a verifier trusts it because the directory lists
+the key for that node and the key was usable when the document was signed, exactly as for
+a signed message. Whoever has no directory sees a valid signature by an unknown issuer.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from typing import Any, TypeVar
 from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped]
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 
@@ -34,6 +38,7 @@ from hanoinet.errors import DirectoryRejected
 from hanoinet.exchange import crypto
 from hanoinet.exchange import directory as directory_module
 from hanoinet.exchange.directory import NodeEntry, PublicKey
+from hanoinet.exchange.keys import KeyEntry, KeySet
 from hanoinet.law.document import RequestDocument
 from hanoinet.law.findings import Finding
 from hanoinet.store.audit import canonical
@@ -57,11 +62,20 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
+def _private_key(jwk_json: str) -> Ed25519PrivateKey | ec.EllipticCurvePrivateKey:
+    jwk = json.loads(jwk_json)
+    key = (
+        crypto.import_document_key(jwk) if jwk.get("kty") == "EC" else crypto.import_key(jwk)
+    ).private_key
+    assert isinstance(key, Ed25519PrivateKey | ec.EllipticCurvePrivateKey)
+    return key
+
+
 @lru_cache(maxsize=16)
 def _certificate(kid: str, jwk_json: str, node_id: str, state: str, valid_from: str) -> bytes:
-    """A certificate for the node's key, self-issued (deterministic: Ed25519 signatures are)."""
-    key = crypto.import_key(json.loads(jwk_json)).private_key
-    assert isinstance(key, Ed25519PrivateKey)
+    """A certificate for the node's key, self-issued (made once per key and process)."""
+    key = _private_key(jwk_json)
+    digest = hashes.SHA256() if isinstance(key, ec.EllipticCurvePrivateKey) else None
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, f"hanoinet node {node_id}"),
@@ -83,7 +97,7 @@ def _certificate(kid: str, jwk_json: str, node_id: str, state: str, valid_from: 
             x509.KeyUsage(True, True, False, False, False, False, False, False, False),
             critical=True,
         )
-        .sign(key, None)
+        .sign(key, digest)
     )
     return cert.public_bytes(serialization.Encoding.DER)
 
@@ -107,9 +121,7 @@ def _signer(kid: str, jwk_json: str, node_id: str, state: str, valid_from: str) 
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     der = _certificate(kid, jwk_json, node_id, state, valid_from)
-    key = crypto.import_key(json.loads(jwk_json)).private_key
-    assert isinstance(key, Ed25519PrivateKey)
-    pkcs8 = key.private_bytes(
+    pkcs8 = _private_key(jwk_json).private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     return signers.SimpleSigner(
@@ -201,21 +213,29 @@ def _embedded(reader: Any) -> dict[str, bytes]:
     return found
 
 
-def _public_x(cert: Any) -> str | None:
-    public = cert.public_key
-    if public.algorithm != "ed25519":
-        return None
-    loaded = serialization.load_der_public_key(public.dump())
-    assert isinstance(loaded, Ed25519PublicKey)
-    return _b64(loaded.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+ALGORITHM_NAMES = {"sig": "Ed25519", "doc": "ECDSA P-256"}
+
+
+def _public_members(cert: Any) -> tuple[str, str, str | None] | None:
+    """The certificate's key as (use, x, y) of the JWK a directory lists it under; None for
+    a kind of key no node signs documents with."""
+    loaded = serialization.load_der_public_key(cert.public_key.dump())
+    if isinstance(loaded, Ed25519PublicKey):
+        raw = loaded.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return "sig", _b64(raw), None
+    if isinstance(loaded, ec.EllipticCurvePublicKey) and isinstance(loaded.curve, ec.SECP256R1):
+        numbers = loaded.public_numbers()
+        return "doc", _b64(numbers.x.to_bytes(32, "big")), _b64(numbers.y.to_bytes(32, "big"))
+    return None
 
 
 def _listed_signer(
-    directory: directory_module.Directory, x: str, at: datetime
+    directory: directory_module.Directory, members: tuple[str, str, str | None], at: datetime
 ) -> tuple[NodeEntry, PublicKey] | str:
+    use, x, y = members
     for node in directory.nodes:
         for key in node.keys:
-            if key.use == "sig" and key.x == x:
+            if key.use == use and key.x == x and key.y == y:
                 if not key.usable_at(at):
                     return (
                         f"the key {key.kid} of node {node.id} was not valid at "
@@ -255,10 +275,11 @@ def verify(
         return result
     embedded = signatures[-1]
     cert = embedded.signer_cert
-    x = _public_x(cert)
-    if x is None:
+    members = _public_members(cert)
+    if members is None:
         result.failed(
-            "signature", f"signed with {cert.public_key.algorithm}, not a node's Ed25519 key"
+            "signature",
+            f"signed with {cert.public_key.algorithm}, not a node's Ed25519 or P-256 key",
         )
         return result
     signed_at = embedded.self_reported_timestamp
@@ -273,7 +294,7 @@ def verify(
         result.failed("signer", f"the directory is refused: {exc.message}")
         return result
     at = result.signed_at or datetime.now(UTC)
-    listed = _listed_signer(directory, x, at)
+    listed = _listed_signer(directory, members, at)
     if isinstance(listed, str):
         result.failed("signer", listed)
         return result
@@ -289,7 +310,7 @@ def verify(
             "signature", "the signature does not match the document: it was altered after signing"
         )
         return result
-    result.passed("signature", f"Ed25519 key {key.kid}, PAdES")
+    result.passed("signature", f"{ALGORITHM_NAMES[key.use]} key {key.kid}, PAdES")
     result.signer = {"node": node.id, "state": node.state, "name": node.name, "kid": key.kid}
     subject = cert.subject.native.get("organizational_unit_name")
     if subject != node.id:
@@ -362,6 +383,17 @@ class Signer:
     private_jwk: dict[str, Any] = field(repr=False)
     key_created: datetime
     directory_token: str | None = field(default=None, repr=False)
+
+
+def issuing_key(keys: KeySet, node: NodeEntry, at: datetime) -> KeyEntry:
+    """The key that signs this node's documents at ``at``: its newest P-256 ``doc`` key the
+    directory lists, else its Ed25519 signing key (a node made before ``doc`` keys, or one
+    whose new key the directory does not list yet: a document signed with an unlisted key
+    would verify nowhere)."""
+    doc = keys.newest_valid("doc", at)
+    if doc is not None and any(k.kid == doc.kid and k.usable_at(at) for k in node.keys):
+        return doc
+    return keys.active("sig", at)
 
 
 @dataclass(frozen=True)

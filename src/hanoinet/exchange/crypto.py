@@ -6,6 +6,9 @@
   ``A256GCM`` content encryption.
 - ``lock``/``unlock``: private keys at rest, as a JWE with ``PBES2-HS512+A256KW``
   under a passphrase.
+- ``generate_document_key``/``import_document_key``: the ECDSA P-256 key that signs formal
+  documents (PAdES), because the PDF readers people use (Acrobat, Poppler) do not know
+  Ed25519. It never signs a message: the JWS registry accepts ``Ed25519`` only.
 
 Every failure raises ``CryptoFailure``; callers at the envelope boundary turn it
 into one opaque rejection with a reason code.
@@ -22,11 +25,13 @@ from typing import Any
 from joserfc import jwe, jws
 from joserfc.errors import JoseError
 from joserfc.jwe import JWERegistry
-from joserfc.jwk import OctKey, OKPKey
+from joserfc.jwk import ECKey, OctKey, OKPKey
 from joserfc.jws import JWSRegistry
 from joserfc.registry import HeaderParameter
 
 SIGNING_ALG = "Ed25519"
+DOCUMENT_ALG = "ES256"
+DOCUMENT_CURVE = "P-256"
 KEY_AGREEMENT_ALG = "ECDH-ES"
 CONTENT_ENC = "A256GCM"
 AT_REST_ALG = "PBES2-HS512+A256KW"
@@ -71,12 +76,29 @@ def generate_encryption_key() -> OKPKey:
     return OKPKey.generate_key("X25519")
 
 
-def public_jwk(key: OKPKey) -> dict[str, Any]:
+def generate_document_key() -> ECKey:
+    return ECKey.generate_key(DOCUMENT_CURVE)
+
+
+def public_jwk(key: OKPKey | ECKey) -> dict[str, Any]:
     return dict(key.as_dict(private=False))
 
 
-def private_jwk(key: OKPKey) -> dict[str, Any]:
+def private_jwk(key: OKPKey | ECKey) -> dict[str, Any]:
     return dict(key.as_dict(private=True))
+
+
+def import_document_key(jwk: dict[str, Any]) -> ECKey:
+    """A P-256 document-signing key from its JWK (public, or private with ``d``)."""
+    if jwk.get("kty") != "EC" or jwk.get("crv") != DOCUMENT_CURVE:
+        raise CryptoFailure(f"not a {DOCUMENT_CURVE} key (kty {jwk.get('kty')!r})")
+    members: dict[str, str | list[str]] = {
+        k: str(jwk[k]) for k in ("kty", "crv", "x", "y", "d") if k in jwk
+    }
+    try:
+        return ECKey.import_key(members)
+    except (JoseError, ValueError, TypeError, KeyError) as exc:
+        raise CryptoFailure(f"not a {DOCUMENT_CURVE} key: {type(exc).__name__}: {exc}") from None
 
 
 def import_key(jwk: dict[str, Any]) -> OKPKey:
@@ -96,6 +118,8 @@ def _import(members: tuple[tuple[str, Any], ...]) -> OKPKey:
 
 def thumbprint(jwk: dict[str, Any]) -> str:
     """RFC 7638 thumbprint (SHA-256, base64url): the key id hanoinet uses."""
+    if jwk.get("kty") == "EC":
+        return import_document_key(jwk).thumbprint()
     return import_key(jwk).thumbprint()
 
 

@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from joserfc.jwk import OKPKey
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from hanoinet.errors import DirectoryRejected
 from hanoinet.exchange import crypto
@@ -37,16 +46,39 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+KEY_KINDS = {"sig": ("OKP", "Ed25519"), "enc": ("OKP", "X25519"), "doc": ("EC", "P-256")}
+"""What each use of a key must be: a message-signing key is Ed25519, never the P-256 key
+that signs documents, and the other way round."""
+
+
 class PublicKey(_Frozen):
-    kty: Literal["OKP"]
-    crv: Literal["Ed25519", "X25519"]
+    kty: Literal["OKP", "EC"]
+    crv: Literal["Ed25519", "X25519", "P-256"]
     x: str
+    y: str | None = None
+    """Only for the P-256 document-signing key (``doc``)."""
     kid: str
-    use: Literal["sig", "enc"]
+    use: Literal["sig", "enc", "doc"]
     alg: str
     valid_from: AwareDatetime
     valid_until: AwareDatetime | None = None
     revoked: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _kind_fits_use(self) -> PublicKey:
+        if (self.kty, self.crv) != KEY_KINDS[self.use]:
+            kty, crv = KEY_KINDS[self.use]
+            raise ValueError(f"a {self.use} key must be {kty} {crv}, not {self.kty} {self.crv}")
+        if (self.y is None) != (self.kty == "OKP"):
+            raise ValueError("y belongs to an EC key, and only to one")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_empty_y(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        dumped: dict[str, Any] = handler(self)
+        if dumped.get("y") is None:
+            dumped.pop("y", None)
+        return dumped
 
     def usable_at(self, at: datetime) -> bool:
         """Valid and not revoked at ``at``."""

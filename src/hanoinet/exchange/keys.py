@@ -1,4 +1,5 @@
-"""A node's keys: Ed25519 to sign, X25519 to receive encrypted messages.
+"""A node's keys: Ed25519 to sign, X25519 to receive encrypted messages, and ECDSA P-256
+to sign formal documents (``doc``) so that common PDF readers can verify them.
 
 Keys rotate with an overlap: the new key is used from its creation, the old
 one stays valid (for verifying and decrypting) until ``not_after``. A revoked
@@ -15,12 +16,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from joserfc.jwk import OKPKey
+from joserfc.jwk import ECKey, OKPKey
 
 from hanoinet.exchange import crypto
 
-Use = Literal["sig", "enc"]
+Use = Literal["sig", "enc", "doc"]
+USES: tuple[Use, ...] = ("sig", "enc", "doc")
 FORMAT = "hanoinet.keyset/1"
+ALGORITHMS: dict[str, str] = {
+    "sig": crypto.SIGNING_ALG,
+    "enc": crypto.KEY_AGREEMENT_ALG,
+    "doc": crypto.DOCUMENT_ALG,
+}
 
 
 @dataclass(frozen=True)
@@ -41,16 +48,21 @@ class KeyEntry:
 
     @property
     def key(self) -> OKPKey:
+        if self.use == "doc":
+            raise crypto.CryptoFailure(f"key {self.kid} signs documents only")
         return crypto.import_key(self.private)
 
     def public(self) -> dict[str, Any]:
         """The public JWK with hanoinet's validity members, as published in the directory."""
-        jwk = crypto.public_jwk(self.key)
+        key: OKPKey | ECKey = (
+            crypto.import_document_key(self.private) if self.use == "doc" else self.key
+        )
+        jwk = crypto.public_jwk(key)
         return {
             **jwk,
             "kid": self.kid,
             "use": self.use,
-            "alg": crypto.SIGNING_ALG if self.use == "sig" else crypto.KEY_AGREEMENT_ALG,
+            "alg": ALGORITHMS[self.use],
             "valid_from": self.created.isoformat(),
             "valid_until": self.not_after.isoformat() if self.not_after else None,
             "revoked": self.revoked.isoformat() if self.revoked else None,
@@ -58,7 +70,13 @@ class KeyEntry:
 
 
 def _new(use: Use, at: datetime) -> KeyEntry:
-    key = crypto.generate_signing_key() if use == "sig" else crypto.generate_encryption_key()
+    key: OKPKey | ECKey
+    if use == "sig":
+        key = crypto.generate_signing_key()
+    elif use == "enc":
+        key = crypto.generate_encryption_key()
+    else:
+        key = crypto.generate_document_key()
     jwk = crypto.private_jwk(key)
     return KeyEntry(crypto.thumbprint(jwk), use, at, None, None, jwk)
 
@@ -69,14 +87,19 @@ class KeySet:
 
     @classmethod
     def generate(cls, at: datetime) -> KeySet:
-        return cls((_new("sig", at), _new("enc", at)))
+        return cls(tuple(_new(use, at) for use in USES))
 
     def active(self, use: Use, at: datetime) -> KeyEntry:
         """The newest key of ``use`` valid at ``at``: the one to sign or be encrypted to."""
-        valid = [e for e in self.entries if e.use == use and e.valid_at(at)]
-        if not valid:
+        found = self.newest_valid(use, at)
+        if found is None:
             raise crypto.CryptoFailure(f"no valid {use} key at {at.isoformat()}; rotate keys")
-        return max(valid, key=lambda e: e.created)
+        return found
+
+    def newest_valid(self, use: Use, at: datetime) -> KeyEntry | None:
+        """Like ``active``, but None when there is none (a node made before ``doc`` keys)."""
+        valid = [e for e in self.entries if e.use == use and e.valid_at(at)]
+        return max(valid, key=lambda e: e.created) if valid else None
 
     def get(self, kid: str) -> KeyEntry | None:
         return next((e for e in self.entries if e.kid == kid), None)

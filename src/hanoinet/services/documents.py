@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from hanoinet.convention.model import LANGUAGES
-from hanoinet.documents.signature import Made, Signer, make, verify
+from hanoinet.documents.signature import Made, Signer, issuing_key, make, verify
 from hanoinet.errors import DocumentFailed, HanoinetError, InvalidInput, UnknownCase
 from hanoinet.exchange.directory import Trust
 from hanoinet.law import check_text, default_context
@@ -45,8 +45,8 @@ MESSAGE_TYPE = "document"
 
 
 def signer(ctx: Any, directory_token: str | None, at: datetime) -> Signer:
-    """This node as the issuer of documents: its entry and its active signing key."""
-    key = ctx.keys.active("sig", at)
+    """This node as the issuer of documents: its entry and the key that signs documents."""
+    key = issuing_key(ctx.keys, ctx.me, at)
     return Signer(ctx.me, key.kid, key.private, key.created, directory_token)
 
 

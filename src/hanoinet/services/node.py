@@ -23,7 +23,7 @@ from joserfc.jwk import OKPKey
 from hanoinet.errors import InvalidInput
 from hanoinet.exchange import crypto
 from hanoinet.exchange.directory import ROLE_ARTICLES, NodeEntry, PublicKey
-from hanoinet.exchange.keys import KeySet
+from hanoinet.exchange.keys import USES, KeySet
 from hanoinet.registry.participants import is_known_code
 
 DESCRIPTOR = "node.json"
@@ -170,12 +170,13 @@ def _publish(data_dir: Path, keys: KeySet, secret: str) -> NodeEntry:
 def rotate_keys(
     data_dir: Path, *, use: str, overlap: timedelta, at: datetime, passphrase: str | None
 ) -> tuple[KeySet, NodeEntry]:
-    """Add a new key of ``use`` (sig or enc); the old one stays valid for ``overlap``.
-    The descriptor is updated: give it to the directory authority for the next version."""
-    if use not in ("sig", "enc"):
-        raise InvalidInput(f"--use must be sig or enc, not {use!r}")
+    """Add a new key of ``use`` (sig, enc or doc); the old one stays valid for ``overlap``.
+    The descriptor is updated: give it to the directory authority for the next version.
+    A node made before document-signing keys gets its first ``doc`` key this way."""
+    if use not in USES:
+        raise InvalidInput(f"--use must be sig, enc or doc, not {use!r}")
     secret = passphrase_for(data_dir, passphrase)
-    keys = load_keys(data_dir, secret).rotate(use, at, overlap)  # type: ignore[arg-type]
+    keys = load_keys(data_dir, secret).rotate(use, at, overlap)
     return keys, _publish(data_dir, keys, secret)
 
 
