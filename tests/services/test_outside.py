@@ -10,6 +10,7 @@ import ipaddress
 import json
 import socket
 import ssl
+import subprocess
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -150,7 +151,7 @@ def _rows(store: Any, table: Any) -> list[Any]:
 
 
 def test_a_request_to_a_state_without_a_node_is_emailed_with_both_attachments(
-    world: dict[str, Any], smtp: tuple[Inbox, Mailer]
+    world: dict[str, Any], smtp: tuple[Inbox, Mailer], tmp_path: Path
 ) -> None:
     inbox, mailer = smtp
     xa = world["ctx"]["xa-ca"]
@@ -170,6 +171,13 @@ def test_a_request_to_a_state_without_a_node_is_emailed_with_both_attachments(
     assert row.document_sha256 in message.get_body(("plain",)).get_content()
     result = verify(pdf, Trust({}, directory=world["directory"]))
     assert result.ok and result.signer and result.signer["node"] == "xa-ca"
+    assert result.signer["kid"] == xa.keys.active("doc", T0).kid  # the P-256 document key
+    # ... and what Dorado opens it with says so too: Poppler's pdfsig (item 5).
+    pdf_file = tmp_path / "request.pdf"
+    pdf_file.write_bytes(pdf)
+    said = subprocess.run(["pdfsig", str(pdf_file)], capture_output=True, text=True, check=False)
+    assert "Signature Validation: Signature is Valid." in said.stdout, said.stdout
+    assert "Total document signed" in said.stdout
     # The same lifecycle as a networked request, and nothing in the outbox for a node.
     assert (row.state, row.means) == ("sent", "email")
     assert _rows(xa.store, outbox) == []
@@ -327,6 +335,12 @@ def _sent_to_dorado(world: dict[str, Any]) -> str:
     return ident
 
 
+def _tracks(store: Any, at: dt.datetime) -> list[Any]:
+    from hanoinet.services import stats as stats_service
+
+    return stats_service.tracks(store, stats_service.default_period(at), at)
+
+
 def _state(store: Any, ident: str) -> str:
     return str(case_service.show(store, ident, actor="o", at=T0).requests[0].summary.state)
 
@@ -377,6 +391,10 @@ def test_what_comes_back_by_hand_moves_the_same_lifecycle_with_its_scans(
     with xa.engine.connect() as conn:
         actions = [r.action for r in conn.execute(select(audit.c.action))]
     assert actions.count("dispatch.received") == 4 and "attachment.read" in actions
+    # Statistics count it under its channel, its clocks from what was recorded (item 6).
+    [track] = _tracks(xa, later)
+    assert (track.direction, track.channel, track.outcome) == ("outgoing", "post", "executed")
+    assert track.times[0] == (later - T0).total_seconds()  # acknowledged, as recorded
     with xa.transaction() as conn:
         assert audit_log.verify(conn).ok
 
@@ -478,6 +496,13 @@ def test_a_request_that_came_by_letter_is_registered_and_answered_by_post(
     case_service.act(xb, ident, "acknowledge", actor="duty", at=T0 + dt.timedelta(hours=2))
     assert _state(xb, ident) == "acknowledged"
     assert _rows(xb, outbox) == []  # the answer goes back by the means chosen, not to a node
+    # Counted under the channel it came by, though registered (and so projected) first.
+    [track] = _tracks(xb, T0 + dt.timedelta(hours=3))
+    assert (track.direction, track.requesting_state, track.channel) == (
+        "incoming",
+        "XD",
+        "diplomatic",
+    )
 
 
 def test_a_request_is_sent_once_even_when_sent_again(

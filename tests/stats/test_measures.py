@@ -24,10 +24,21 @@ def track(
     outcome: str = "open",
     ground: str | None = None,
     flags: tuple[str, ...] = (),
+    channel: str = "network",
 ) -> Track:
     bits = sum(1 << FLAGS.index(f) for f in flags)
     return Track(
-        direction, a, b, form, urgency, (ack, None, None, None), age, outcome, ground, bits
+        direction,
+        a,
+        b,
+        form,
+        urgency,
+        (ack, None, None, None),
+        age,
+        outcome,
+        ground,
+        bits,
+        channel,
     )
 
 
@@ -37,8 +48,9 @@ def cell(
     a: str | None = None,
     b: str | None = None,
     form: str | None = None,
+    channel: str | None = None,
 ) -> Cell:
-    return next(c for c in cells if c.key == (direction, a, b, form))
+    return next(c for c in cells if c.key == (direction, a, b, form, channel))
 
 
 def test_median_and_90th_percentile_of_ten_acknowledgements() -> None:
@@ -68,9 +80,12 @@ def test_margins_add_the_pairs_and_the_forms() -> None:
         "pair",
         "form",
         "form",
+        "channel",
         "pair_form",
         "pair_form",
         "pair_form",
+        "form_channel",
+        "form_channel",
     ]
 
 
@@ -146,3 +161,30 @@ def test_every_measure_names_lifecycle_actions_and_articles() -> None:
     assert d.start.outgoing == "send" and d.start.incoming == "receive"
     assert "acknowledge" not in d.milestones.first_answer.actions
     assert all(m.article for m in d.measures().values())
+
+
+def test_the_channel_is_a_dimension_of_its_own() -> None:
+    """Issue 24 item 6: the time to answer by the network and by post, side by side, per
+    direction and per form; the pairs and the forms still count every channel."""
+    tracks = (
+        [track(b="XB", ack=1 * H)] * 3
+        + [track(b="XD", ack=240 * H, channel="post")] * 2
+        + [track(b="XD", form="preservation", ack=300 * H, channel="diplomatic")]
+    )
+    cells = tabulate(tracks, GROUNDS, TARGETS)
+    network = cell(cells, "outgoing", channel="network")
+    post = cell(cells, "outgoing", channel="post")
+    assert (network.level, network.counts["requests"], median(network.times["acknowledge"])) == (
+        "channel",
+        3,
+        1 * H,
+    )
+    assert (post.counts["requests"], median(post.times["acknowledge"])) == (2, 240 * H)
+    by_form = cell(cells, "outgoing", form="stored_data", channel="post")
+    assert (by_form.level, by_form.counts["requests"]) == ("form_channel", 2)
+    assert (
+        cell(cells, "outgoing", form="preservation", channel="diplomatic").counts["requests"] == 1
+    )
+    assert cell(cells, "outgoing", "XA", "XD").counts["requests"] == 3  # every channel
+    assert cell(cells, "outgoing", form="stored_data").counts["requests"] == 5
+    assert not any(c.channel and c.requesting_state for c in cells)  # never pair and channel

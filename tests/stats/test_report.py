@@ -202,3 +202,13 @@ def test_combine_refuses_other_periods_and_doubles() -> None:
         r.combine([("a", one), ("b", other)])
     with pytest.raises(r.ReportRefused, match="two reports of xa-ca"):
         r.combine([("a", one), ("b", one)])
+
+
+def test_the_channels_a_report_may_name_are_the_means_requests_travel_by() -> None:
+    from typing import get_args
+
+    from hanoinet.services.outside import MEANS
+    from hanoinet.stats.measures import CHANNELS
+    from hanoinet.stats.report import Channel
+
+    assert get_args(Channel) == CHANNELS == ("network", *MEANS)

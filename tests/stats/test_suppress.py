@@ -21,9 +21,20 @@ def t(
     outcome: str = "executed",
     ack: float | None = 3600.0,
     ground: str | None = None,
+    channel: str = "network",
 ) -> Track:
     return Track(
-        "outgoing", "XA", b, form, "routine", (ack, None, None, None), 1e7, outcome, ground, 0
+        "outgoing",
+        "XA",
+        b,
+        form,
+        "routine",
+        (ack, None, None, None),
+        1e7,
+        outcome,
+        ground,
+        0,
+        channel,
     )
 
 
@@ -56,6 +67,20 @@ def test_a_small_pair_is_not_recoverable_from_the_margin() -> None:
         p.cell.requested_state: p.counts["requests"] for p in published if p.cell.level == "pair"
     }
     assert pairs["XC"] is None and pairs["XD"] is None and pairs["XB"] == 9
+
+
+def test_a_small_channel_is_not_recoverable_from_the_direction_or_its_form() -> None:
+    """Two letters by post among nine networked requests: the post's count is withheld, and
+    so is the network's (the direction's total minus it would give the post's away)."""
+    tracks = [t()] * 9 + [t(b="XD", channel="post")] * 2
+    published = suppress(tabulate(tracks, GROUNDS, TARGETS), 5)
+    channels = {
+        p.cell.channel: p.counts["requests"] for p in published if p.cell.level == "channel"
+    }
+    assert channels == {"network": None, "post": None}
+    by_form = [p.counts["requests"] for p in published if p.cell.level == "form_channel"]
+    assert by_form == [None, None]  # stored_data by network, and by post
+    assert published[0].counts["requests"] == 11
 
 
 def test_durations_need_the_threshold_of_measured_requests() -> None:
@@ -91,6 +116,7 @@ def test_no_sum_ever_has_exactly_one_withheld_term(seed: int) -> None:
             (o := rng.choice(outcomes)),
             rng.choice(GROUNDS) if o == "refused" else None,
             rng.randrange(1 << len(FLAGS)),
+            rng.choice(("network", "network", "email", "post", "diplomatic")),
         )
         for _ in range(rng.randrange(20, 120))
     ]

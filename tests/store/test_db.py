@@ -306,6 +306,60 @@ def test_0013_adds_the_other_states_reference_empty_and_takes_it_away(
         assert "peer_ref" not in columns and "peer_node" in columns
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_0015_gives_the_statistics_each_requests_channel(
+    kind: str, tmp_path: Path, store_factory: Any
+) -> None:
+    """Revision 0015: the statistics' projection learns the channel of each request already
+    projected (a letter from a State outside the network stays a letter), and the network for
+    the others; downgrading drops the column."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+
+    from hanoinet.store.db import _alembic_config
+
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    with store_factory(kind, tmp_path, revision="0014") as old:
+        with old.transaction() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO cases (id, title, state, created_at, created_by) "
+                    "VALUES ('C-1', 't', 'XB', :at, 'x')"
+                ),
+                {"at": at},
+            )
+            for rid, means in (("R-1", "network"), ("R-2", "post")):
+                conn.execute(
+                    text(
+                        "INSERT INTO requests (id, uid, case_id, direction, kind, state, "
+                        "urgency, document, document_sha256, error_findings, created_at, "
+                        "updated_at, version, means) VALUES (:id, :id, 'C-1', 'incoming', "
+                        "'preservation', 'received', 'routine', '{}', 'h', 0, :at, :at, 1, :m)"
+                    ),
+                    {"at": at, "id": rid, "m": means},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO request_milestones (request_id, direction, kind, urgency) "
+                        "VALUES (:id, 'incoming', 'preservation', 'routine')"
+                    ),
+                    {"id": rid},
+                )
+        old.migrate("0015")
+        with old.engine.connect() as conn:
+            rows = conn.execute(text("SELECT request_id, means FROM request_milestones"))
+            got = {rid: means for rid, means in rows}
+        assert got == {"R-1": "network", "R-2": "post"}
+        with old.engine.begin() as conn:
+            config = _alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0014")
+        with old.engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("request_milestones")}
+        assert "means" not in columns
+
+
 def _sqlite(tmp_path: Path) -> Store:
     from hanoinet.store import open_store
 

@@ -154,6 +154,7 @@ def test_the_page_shows_the_services_figures_in_charts_and_tables(node: Node) ->
         "chart-times-incoming",
         "chart-outcomes",
         "chart-forms",
+        "chart-channels",
         "chart-refusals",
         "chart-desk",
         "chart-preservations",
@@ -170,6 +171,20 @@ def test_the_page_shows_the_services_figures_in_charts_and_tables(node: Node) ->
     factor = {"minutes": 60, "hours": 3600, "days": 86400}[times["unit"]]
     medians = times["series"][0]["values"]
     assert medians[3] == round(received.times.execution.median_s / factor, 1)
+    # Networked and non-networked cooperation side by side (issue 24 item 6).
+    channels = {(g.direction, g.channel): g for g in made.groups if g.level == "channel"}
+    assert {c for _d, c in channels} == {"network", "email", "post", "diplomatic"}
+    chart = specs["chart-channels"]
+    assert chart["labels"] == ["Network", "E-mail", "Post", "Diplomatic channel"]
+    factor = {"minutes": 60, "hours": 3600, "days": 86400}[chart["unit"]]
+    sent_by = dict(zip(chart["labels"], chart["series"][0]["values"], strict=True))
+    post = channels[("outgoing", "post")].times.first_answer.median_s
+    network = channels[("outgoing", "network")].times.first_answer.median_s
+    assert post is not None and network is not None and post > network
+    assert sent_by["Post"] == round(post / factor, 1)
+    assert sent_by["Network"] == round(network / factor, 1)
+    row = re.search(r'<tr><th scope="row">Post</th><td>Sent</td><td>([^<]+)</td>', html)
+    assert row is not None and row.group(1) == f"{channels[('outgoing', 'post')].requests:,}"
     desk = {s["name"]: s["values"] for s in specs["chart-desk"]["series"]}
     assert desk["Late"] == [received.desk.emergency.late, received.desk.urgent.late]
     # ... and the table beside it the same, every pair a row.

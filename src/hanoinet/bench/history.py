@@ -1,7 +1,8 @@
 """A recorded event history, written straight into a store's tables: for the statistics
 benchmark (a million events) and for tests whose figures must come out as computed by hand.
 
-ILLUSTRATIVE: the requests are synthetic (the demo States XA, XB, XC; a one-line document),
+ILLUSTRATIVE: the requests are synthetic (the demo States XA, XB, XC, and XD, which runs no
+node and answers by e-mail, post or the diplomatic channel; a one-line document),
 never sent; only what statistics read is realistic: who asked whom for what, the urgency,
 and each event's action, time and role.
 """
@@ -48,6 +49,7 @@ class Story:
     start: datetime
     steps: list[tuple[str, float, dict[str, Any]]] = field(default_factory=list)
     urgency: str = "routine"
+    means: str = "network"
 
 
 def rows(
@@ -81,6 +83,7 @@ def rows(
                 requesting_state=s.requesting_state,
                 requested_state=s.requested_state,
                 urgency=s.urgency,
+                means=s.means,
                 document="{}",
                 document_sha256="0" * 64,
                 error_findings=0,
@@ -164,13 +167,42 @@ def synthetic(events_wanted: int, *, seed: int = 9, me: str = "XA") -> list[Stor
     """Stories of about ``events_wanted`` events in all, spread over 2025, in a mix of
     outcomes (executed, partly, refused on a ground, withdrawn, lapsed, still open)."""
     rng = random.Random(seed)
+    letters = random.Random(seed * 7919 + 1)  # its own draws: the networked stories stay
     stories: list[Story] = []
     total = 0
     while total < events_wanted:
         story = _story(rng, me)
+        if story.urgency != "emergency" and letters.random() < OUTSIDE_SHARE:
+            story = _by_hand(story, letters.choice(("email", "post", "diplomatic")), me)
         stories.append(story)
         total += len(story.steps) + (3 if story.direction == "outgoing" else 1)
     return stories
+
+
+OUTSIDE_SHARE = 0.15
+"""Of the requests that are not emergencies, those with XD, outside the network."""
+SLOWER_BY_HAND = 3.0
+"""How much slower each step is when it travels by e-mail, post or the diplomatic bag."""
+
+
+def _by_hand(story: Story, means: str, me: str) -> Story:
+    """``story`` with XD, which runs no node: nothing is delivered over the network, and
+    each step takes longer."""
+    outgoing = story.direction == "outgoing"
+    return Story(
+        story.direction,
+        me if outgoing else "XD",
+        "XD" if outgoing else me,
+        story.kind,
+        story.start,
+        [
+            (action, hours * SLOWER_BY_HAND, params)
+            for action, hours, params in story.steps
+            if action != "message_delivered"
+        ],
+        story.urgency,
+        means,
+    )
 
 
 def _story(rng: random.Random, me: str) -> Story:

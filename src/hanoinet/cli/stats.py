@@ -148,7 +148,7 @@ def _print(made: report_model.Report) -> None:
         rows = [
             g
             for g in made.groups
-            if g.direction == direction and g.level in ("direction", "pair", "form")
+            if g.direction == direction and g.level in ("direction", "pair", "form", "channel")
         ]
         if not rows:
             continue
@@ -174,6 +174,8 @@ def _print(made: report_model.Report) -> None:
                 if g.level == "direction"
                 else f"{g.requesting_state} → {g.requested_state}"
                 if g.level == "pair"
+                else f"by {g.channel}"
+                if g.level == "channel"
                 else str(g.form)
             )
             t = g.times

@@ -49,6 +49,7 @@ from hanoinet.registry.designations import Contact, Designation
 from hanoinet.services import access
 from hanoinet.services import cases as case_service
 from hanoinet.services import documents as documents_service
+from hanoinet.services import stats as stats_service
 from hanoinet.services.access import Principal
 from hanoinet.settings import Settings
 from hanoinet.store.schema import attachments, dispatches, formal_documents, requests
@@ -378,7 +379,7 @@ def _keep_sent(
     pdf_sha256 = hashlib.sha256(made.pdf).hexdigest()
     status = "sent" if means == "email" else "recorded"
     with store.transaction() as conn:
-        conn.execute(update(requests).where(requests.c.id == row.id).values(means=means))
+        stats_service.travels_by(conn, row.id, means)
         current = case_service.request_row(conn, row.id)
         case_service.act_in(
             conn,
@@ -650,9 +651,7 @@ def register_letter(
         created = case_service.create_in(
             conn, json.loads(text), shape, direction="incoming", actor=actor, at=at, title=title
         )
-        conn.execute(
-            update(requests).where(requests.c.id == created.request_id).values(means=means)
-        )
+        stats_service.travels_by(conn, created.request_id, means)
         row = case_service.request_row(conn, created.request_id)
         dispatch_id, kept = _keep_incoming(
             conn, row, "receive", means, occurred_at, reference, scans, kinds, actor, at

@@ -2,7 +2,7 @@
 
 ``project`` keeps ``request_milestones``, the event log's projection, in step: per request,
 the first recorded time of each measure (seconds since the epoch), its outcome and refusal
-ground, beside its direction, States, form and urgency; the case service calls it in the
+ground, beside its direction, States, form, urgency and channel (``means``); the case service calls it in the
 transaction that records the events, and ``rebuild`` makes it again from the events.
 ``tracks`` reads that table alone, one row per request: nothing else of a request, not its
 document, title, actors or any free text. ``figures`` tabulates and suppresses
@@ -119,7 +119,7 @@ def period_of(first: date | None, last: date | None, as_of: datetime) -> Period:
 
 TIME_COLUMNS = ("started", *MILESTONES)
 _EVERY = (*TIME_COLUMNS, "outcome", "outcome_at", "ground", *FLAGS)
-_ABOUT = ("direction", "kind", "requesting_state", "requested_state", "urgency")
+_ABOUT = ("direction", "kind", "requesting_state", "requested_state", "urgency", "means")
 
 
 @cache
@@ -190,9 +190,19 @@ def project(conn: Connection, items: list[tuple[str, Event]]) -> None:
     conn.execute(_first_recorded(), changes)
 
 
-def rebuild(conn: Connection) -> int:
+def travels_by(conn: Connection, request_id: str, means: str) -> None:
+    """Record how a request travels (``requests.means``), and in its projection if it has
+    one: a letter registered from outside is projected when it is created, before this."""
+    conn.execute(update(requests).where(requests.c.id == request_id).values(means=means))
+    m = request_milestones
+    conn.execute(update(m).where(m.c.request_id == request_id).values(means=means))
+
+
+def rebuild(conn: Connection, about: tuple[str, ...] = _ABOUT) -> int:
     """The projection made again from every recorded event (migration 0010; after a change
-    to ``measures.yaml``), inside the caller's transaction; returns the requests projected."""
+    to ``measures.yaml``), inside the caller's transaction; returns the requests projected.
+    ``about``: the request's columns copied (migration 0010 names those it had: ``means``
+    came with 0015)."""
     conn.execute(delete(request_milestones))
     columns_of = _columns_of()
     by_column: dict[str, list[str]] = defaultdict(list)
@@ -219,12 +229,12 @@ def rebuild(conn: Connection) -> int:
     )
     query = select(
         per_request.c.rid,
-        *(requests.c[c] for c in _ABOUT),
+        *(requests.c[c] for c in about),
         *(per_request.c[c] for c in chosen),
         per_request.c.outcome,
     ).join(requests, requests.c.id == per_request.c.rid)
     conn.execute(
-        insert(request_milestones).from_select(["request_id", *_ABOUT, *chosen, "outcome"], query)
+        insert(request_milestones).from_select(["request_id", *about, *chosen, "outcome"], query)
     )
     grounds = []
     for r in conn.execute(
@@ -268,6 +278,7 @@ def _query(period: Period, as_of: datetime) -> Any:
             (case((m.c[f] <= as_of.timestamp(), 1 << i), else_=0) for i, f in enumerate(FLAGS)),
             start=literal(0),
         ).label("flags"),
+        m.c.means,
     ).where(m.c.started >= lo, m.c.started < cut)
 
 
@@ -292,6 +303,7 @@ def tracks(store: Store, period: Period, as_of: datetime) -> list[Track]:
                     outcome,
                     r[n + 7] if outcome == "refused" and r[n + 7] in grounds else None,
                     r[n + 8],
+                    r[n + 9],
                 )
             )
     return found

@@ -1,10 +1,13 @@
 """The figures of a set of requests, from their milestones: pure, time passed in.
 
 Each request is a ``Track``: who asked whom for what, when it started and how long each
-milestone took (``definitions``), where it ended. ``tabulate`` counts them in cells, per
-direction, State pair and cooperation form, with the margins (per direction; per direction
-and pair; per direction and form), so one report answers "how long does it take, and where
-does it get stuck?" at every level. Nothing of a case's content is read: a track holds no
+milestone took (``definitions``), where it ended, and the channel it travelled by (the
+network, or e-mail, post, courier or the diplomatic channel with a State that runs no
+node). ``tabulate`` counts them in cells, per direction, State pair and cooperation form,
+with the margins (per direction; per direction and pair; per direction and form), and per
+channel (per direction and channel; per direction, form and channel), so one report answers
+"how long does it take, and where does it get stuck?" at every level, and compares
+networked with non-networked cooperation. Nothing of a case's content is read: a track holds no
 identifier, name or text.
 """
 
@@ -24,6 +27,8 @@ DESK_URGENCIES = ("emergency", "urgent")
 """The urgencies the 24/7 desk has an acknowledgement target for (HANOINET_ACK_*)."""
 OPEN = "open"
 """The outcome of a request that reached none of the outcomes by the cut-off."""
+CHANNELS = ("network", "email", "post", "courier", "diplomatic")
+"""How a request travelled (``requests.means``): the network, or by hand outside it."""
 
 
 class Track(NamedTuple):
@@ -44,10 +49,12 @@ class Track(NamedTuple):
     """The refusal ground's key, for a refused request."""
     flags: int = 0
     """Which of ``definitions.FLAGS`` happened by the cut-off: bit ``i`` for ``FLAGS[i]``."""
+    channel: str = "network"
+    """One of ``CHANNELS``."""
 
 
-Key = tuple[str, str | None, str | None, str | None]
-"""(direction, requesting State, requested State, form); None is "all"."""
+Key = tuple[str, str | None, str | None, str | None, str | None]
+"""(direction, requesting State, requested State, form, channel); None is "all"."""
 
 
 @dataclass
@@ -56,24 +63,37 @@ class Cell:
     requesting_state: str | None = None
     requested_state: str | None = None
     form: str | None = None
+    channel: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
     times: dict[str, list[float]] = field(default_factory=dict)
     """Each duration measured, in seconds: the milestones, and ``desk.<urgency>``."""
 
     @property
     def key(self) -> Key:
-        return (self.direction, self.requesting_state, self.requested_state, self.form)
+        return (
+            self.direction,
+            self.requesting_state,
+            self.requested_state,
+            self.form,
+            self.channel,
+        )
 
     @property
     def level(self) -> str:
         pair = self.requesting_state is not None
         form = self.form is not None
         return {
-            (False, False): "direction",
-            (True, False): "pair",
-            (False, True): "form",
-            (True, True): "pair_form",
-        }[(pair, form)]
+            (False, False, False): "direction",
+            (True, False, False): "pair",
+            (False, True, False): "form",
+            (True, True, False): "pair_form",
+            (False, False, True): "channel",
+            (False, True, True): "form_channel",
+        }[(pair, form, self.channel is not None)]
+
+
+LEVELS = ("direction", "pair", "form", "channel", "pair_form", "form_channel")
+"""The order reports list their cells in: the margins, then the finer cells."""
 
 
 def count_names(grounds: Iterable[str]) -> tuple[str, ...]:
@@ -100,16 +120,16 @@ desk urgency and desk verdict (within_target, late, pending)."""
 def tabulate(
     tracks: Iterable[Track], grounds: Iterable[str], ack_targets: Mapping[str, timedelta]
 ) -> list[Cell]:
-    """The cells of ``tracks``: margins first (per direction, then per pair, then per
-    form), then per pair and form; within a level, in key order; each duration list sorted.
-    One pass counts each request's profile in its pair-and-form cell; margins add those."""
+    """The cells of ``tracks``, by level in ``LEVELS`` order (margins first), within a level
+    in key order; each duration list sorted. One pass counts each request's profile in its
+    finest cell (pair, form and channel: never published); the published cells add those."""
     names = count_names(grounds)
     targets = {u: t.total_seconds() for u, t in ack_targets.items() if u in DESK_URGENCIES}
     desk_slot = {u: len(MILESTONES) + i for i, u in enumerate(DESK_URGENCIES)}
     profiles: dict[Key, Counter[Profile]] = defaultdict(Counter)
     durations: dict[Key, list[list[float]]] = {}
     for t in tracks:
-        key: Key = (t.direction, t.requesting_state, t.requested_state, t.form)
+        key: Key = (t.direction, t.requesting_state, t.requested_state, t.form, t.channel)
         lists = durations.get(key)
         if lists is None:
             lists = durations[key] = [[] for _ in SLOTS]
@@ -133,10 +153,15 @@ def tabulate(
             values.sort()
     cells: dict[Key, Cell] = {}
     for key, counted in profiles.items():
-        d, a, b, f = key
-        into: list[Key] = [(d, None, None, None), (d, None, None, f)]
+        d, a, b, f, ch = key
+        into: list[Key] = [
+            (d, None, None, None, None),
+            (d, None, None, f, None),
+            (d, None, None, None, ch),
+            (d, None, None, f, ch),
+        ]
         if a is not None and b is not None:
-            into += [(d, a, b, None), key]
+            into += [(d, a, b, None, None), (d, a, b, f, None)]
         for cell_key in into:
             c = cells.get(cell_key)
             if c is None:
@@ -150,7 +175,7 @@ def tabulate(
     for c in cells.values():
         for values in c.times.values():
             values.sort()  # sorted runs, merged: Timsort finds them
-    order = {"direction": 0, "pair": 1, "form": 2, "pair_form": 3}
+    order = {level: i for i, level in enumerate(LEVELS)}
     return sorted(cells.values(), key=lambda c: (order[c.level], tuple(v or "" for v in c.key)))
 
 

@@ -2,8 +2,8 @@
 
 The schema has no field that could carry case content, by construction: every model
 forbids extra members; every string is a code (a direction, a level, a two-letter State
-code, a cooperation form or refusal ground key from the Convention data, the reporting
-node's id) checked against its list or pattern; everything else is a count, a duration in
+code, a cooperation form or refusal ground key from the Convention data, a channel, the
+reporting node's id) checked against its list or pattern; everything else is a count, a duration in
 seconds, a date or the cut-off time. There is no name, identifier of a case or person, and
 no free text (``tests/stats/test_report.py`` walks the JSON Schema to keep it so). The only
 identifier is the reporting node's own, which signs the report and which a verifier checks
@@ -144,7 +144,8 @@ class Desk(_Model):
     urgent: DeskTimes
 
 
-Level = Literal["direction", "pair", "form", "pair_form"]
+Level = Literal["direction", "pair", "form", "channel", "pair_form", "form_channel"]
+Channel = Literal["network", "email", "post", "courier", "diplomatic"]
 
 
 class Group(_Model):
@@ -153,6 +154,12 @@ class Group(_Model):
     requesting_state: StateCode | None
     requested_state: StateCode | None
     form: FormKey | None
+    channel: Channel | None = Field(
+        default=None,
+        description="How the requests travelled: the network, or e-mail, post, courier or the "
+        "diplomatic channel with a State that runs no node; null where all channels are counted "
+        "(a report made before channels were counted has none).",
+    )
     requests: Count
     times: Milestones
     outcomes: Outcomes
@@ -197,6 +204,7 @@ def build(
                 requesting_state=c.requesting_state,
                 requested_state=c.requested_state,
                 form=c.form,
+                channel=c.channel,
                 requests=counts["requests"],
                 times=Milestones(**{m: _times(p, m) for m in MILESTONES}),
                 outcomes=Outcomes(**{o: counts[f"outcomes.{o}"] for o in (*OUTCOMES, OPEN)}),
@@ -396,7 +404,15 @@ def _total(parts: list[int | None] | None) -> int | None:
 
 
 def columns() -> list[str]:
-    cols = ["level", "direction", "requesting_state", "requested_state", "form", "requests"]
+    cols = [
+        "level",
+        "direction",
+        "requesting_state",
+        "requested_state",
+        "form",
+        "channel",
+        "requests",
+    ]
     for m in MILESTONES:
         cols += [f"{m}_n", f"{m}_median_hours", f"{m}_p90_hours"]
     cols += [f"outcome_{o}" for o in (*OUTCOMES, OPEN)]
@@ -440,6 +456,7 @@ def to_csv(groups: Iterable[Group], threshold: int, *, reported_by: bool = False
             "requesting_state": g.requesting_state or "",
             "requested_state": g.requested_state or "",
             "form": g.form or "",
+            "channel": g.channel or "",
             "requests": n(g.requests),
         }
         if reported_by:

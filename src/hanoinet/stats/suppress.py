@@ -86,16 +86,21 @@ def _sums(cells: list[Cell]) -> list[tuple[Ref, list[Ref]]]:
     index = {c.key: i for i, c in enumerate(cells)}
     children: dict[int, list[int]] = defaultdict(list)
     for i, c in enumerate(cells):
-        d, a, b, f = c.key
-        if c.level in ("pair", "form"):
-            children[index[(d, None, None, None)]].append(i)
+        d, a, b, f, ch = c.key
+        if c.level in ("pair", "form", "channel"):
+            children[index[(d, None, None, None, None)]].append(i)
         elif c.level == "pair_form":
-            children[index[(d, a, b, None)]].append(i)
-            children[index[(d, None, None, f)]].append(i)
+            children[index[(d, a, b, None, None)]].append(i)
+            children[index[(d, None, None, f, None)]].append(i)
+        elif c.level == "form_channel":
+            children[index[(d, None, None, f, None)]].append(i)
+            children[index[(d, None, None, None, ch)]].append(i)
     for parent, kids in children.items():
         groups: dict[str, list[int]] = defaultdict(list)
         for k in kids:
-            groups[cells[k].level].append(k)  # pairs and forms each add up to the direction
+            # pairs, forms and channels each add up to the direction; a form's pairs and its
+            # channels each add up to the form; a channel's forms to the channel
+            groups[cells[k].level].append(k)
         for same_level in groups.values():
             for name in cells[parent].counts:
                 found.append(((parent, name), [(k, name) for k in same_level]))

@@ -348,6 +348,13 @@ request_milestones = Table(
     Column("requesting_state", String(2)),
     Column("requested_state", String(2)),
     Column("urgency", String(10), nullable=False),
+    Column(
+        "means",
+        String(12),
+        nullable=False,
+        server_default="network",
+        doc="the channel: network, email, post, courier, diplomatic (migration 0015)",
+    ),
     Column("started", BigInteger, doc="sent (outgoing) or received (incoming)"),
     Column("acknowledge", BigInteger),
     Column("first_answer", BigInteger),
@@ -363,7 +370,7 @@ request_milestones = Table(
 )
 """The statistics' projection of the event log (migration 0010): one row per request with
 the first recorded time of every measure of ``stats/data/measures.yaml``, in whole seconds since
-1970 (UTC), beside the request's direction, States, form and urgency. Written with the
+1970 (UTC), beside the request's direction, States, form, urgency and channel. Written with the
 events (services/stats.py ``project``), rebuilt from them by ``rebuild``. Statistics over a
 million events read it instead (one row per request, no time arithmetic in the database).
 No case content: codes, times, the outcome and a ground key."""

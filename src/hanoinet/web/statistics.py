@@ -66,6 +66,15 @@ OUTCOME_COLOURS = {
     "open": "pink",
 }
 """Okabe and Ito's colours, told apart with any colour vision (static/statistics.js)."""
+CHANNEL_NAMES = {
+    "network": N_("Network"),
+    "email": N_("E-mail"),
+    "post": N_("Post"),
+    "courier": N_("Courier"),
+    "diplomatic": N_("Diplomatic channel"),
+}
+"""How requests travelled (``stats.measures.CHANNELS``): the network, or by hand with a
+State that runs no node."""
 QUICK_RANGES = ((30, N_("Last 30 days")), (90, N_("Last 90 days")), (365, N_("Last 12 months")))
 
 
@@ -164,6 +173,7 @@ def statistics_page(request: Request) -> Response:
         share=share,
         milestone_names=MILESTONE_NAMES,
         outcome_names=OUTCOME_NAMES,
+        channel_names=CHANNEL_NAMES,
         forms=convention().forms,
         grounds=convention().grounds,
         status_code=400 if asked.errors else 200,
@@ -271,6 +281,11 @@ class View:
         """Sent first, then received."""
         self.pairs = [g for g in made.groups if g.level == "pair"]
         self.forms = [g for g in made.groups if g.level == "form"]
+        self.channels = sorted(
+            (g for g in made.groups if g.level == "channel" and g.channel),
+            key=lambda g: (list(CHANNEL_NAMES).index(g.channel or ""), g.direction != "outgoing"),
+        )
+        """The network first, then the ways outside it; sent before received."""
         self.grounds = self._grounds()
 
     @property
@@ -366,6 +381,28 @@ class View:
                 (N_("Sent"), "blue", [count.get(("outgoing", k), 0) for k in kinds]),
                 (N_("Received"), "orange", [count.get(("incoming", k), 0) for k in kinds]),
             ],
+        )
+
+    def channels_chart(self) -> dict[str, Any]:
+        """The median time to the first answer by each channel, sent and received: how
+        networked cooperation compares with letters, e-mail and the diplomatic bag."""
+        channels = list(dict.fromkeys(g.channel for g in self.channels if g.channel))
+        median: dict[tuple[str, str | None], int | None] = {
+            (g.direction, g.channel): g.times.first_answer.median_s for g in self.channels
+        }
+        unit, unit_name = _unit(list(median.values()))
+        return self._spec(
+            N_("Median time to the first answer, per channel"),
+            [gettext(CHANNEL_NAMES[c]) for c in channels],
+            [
+                (name, colour, [_in(median.get((direction, c)), unit) for c in channels])
+                for direction, name, colour in (
+                    ("outgoing", N_("Sent"), "blue"),
+                    ("incoming", N_("Received"), "orange"),
+                )
+            ],
+            unit=unit_name,
+            note=N_("Some times are not shown: fewer than %(k)s requests reached the milestone."),
         )
 
     def grounds_chart(self) -> dict[str, Any]:

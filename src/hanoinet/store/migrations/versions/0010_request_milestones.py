@@ -36,7 +36,7 @@ def upgrade() -> None:
     )
     from hanoinet.services.stats import rebuild  # derived data: today's definitions
 
-    rebuild(op.get_bind())
+    rebuild(op.get_bind(), ("direction", "kind", "requesting_state", "requested_state", "urgency"))
 
 
 def downgrade() -> None:
