@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -491,6 +492,32 @@ def test_send_by_the_diplomatic_channel_to_a_state_without_a_node(
     out = tmp_path / "saved.pdf"
     saved = aurelia.call("xa", "case", "attachment", ident, str(kept["id"]), "--out", str(out))
     assert saved.returncode == 0 and out.read_bytes() == scan.read_bytes()
+
+    # Dorado's evidence comes by courier on a USB stick: kept as a package of this node
+    # (``hanoinet evidence import``), its receipt in the chain of custody.
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    (stick / "subscriber.csv").write_text("account,name\nuser42,(demo)\n")
+    base = ("xa", "evidence", "import", str(stick), "--case", ident)
+    today = datetime.now(UTC).date().isoformat()  # the request was opened today
+    letter = ("--collected-by", "Policía Nacional de Dorado (demo)", "--collected-at", today)
+    wrong = aurelia.call(*base, "--by", "pigeon", "--arrived-on", today, *letter)
+    assert wrong.returncode == 2 and "--by pigeon: use one of post" in wrong.stderr
+    imported = aurelia.call(
+        *base, "--by", "courier", "--arrived-on", today, *letter,
+        "--medium", "USB stick SN 4C53", "--reference", "DOR/78", "--json",
+    )  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    got = json.loads(imported.stdout)
+    assert (got["request"], got["from_state"], got["files"]) == (ident, "XD", 1)
+    assert [step["action"] for step in got["custody"]] == ["collection", "receipt", "packaging"]
+    listed = json.loads(aurelia.call("xa", "evidence", "list", "--json").stdout)
+    [package] = [p for p in listed["packages"] if p["package"] == got["package"]]
+    assert (package["direction"], package["state"], package["peer_node"]) == (
+        "incoming",
+        "accepted",
+        "XD",
+    )
 
     # A request that came by letter from Dorado is registered from it.
     came = tmp_path / "from-dorado.json"

@@ -137,6 +137,105 @@ def pack_command(
     )
 
 
+@app.command("import")
+def import_command(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="The files or folders as they arrived (folders are walked)."),
+    ],
+    case: Annotated[
+        str,
+        typer.Option("--case", help="The request this node sent that they answer (R-...)."),
+    ],
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by", help="How they came: post, courier, diplomatic, email, download or hand."
+        ),
+    ],
+    arrived_on: Annotated[
+        str,
+        typer.Option("--arrived-on", help="When they arrived (ISO 8601: a day, or a time)."),
+    ],
+    collected_by: Annotated[
+        str,
+        typer.Option("--collected-by", help="Who collected them, as the covering letter says."),
+    ],
+    collected_at: Annotated[
+        str,
+        typer.Option("--collected-at", help="When, as the letter says (ISO 8601, UTC if no zone)."),
+    ],
+    medium: Annotated[
+        str | None,
+        typer.Option("--medium", help="What they came on (a USB stick and its serial, a disc)."),
+    ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", help="The covering letter's reference."),
+    ] = None,
+    tool: Annotated[
+        str | None, typer.Option("--tool", help="The tool the letter says was used.")
+    ] = None,
+    method: Annotated[str | None, typer.Option("--method", help="How, as the letter says.")] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Where they come from, as the letter says.")
+    ] = None,
+    condition: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--condition",
+            help="A condition the other State's letter imposes (36(1)), in its words; repeatable.",
+        ),
+    ] = None,
+    json: Json = False,
+) -> None:
+    """Keep evidence a State that runs no node sent on media or by download as a package of
+    this node: its receipt in the chain of custody, the request's use conditions."""
+    from hanoinet.services import arrived
+
+    with user_errors():
+        now = datetime.now(UTC)
+        collection = custody.Collection(
+            collected_by=collected_by,
+            collected_at=parse_time(collected_at, "--collected-at"),
+            tool=tool,
+            method=method,
+            source=source,
+        )
+        ctx, signed, folder = _node()
+        total = sum(_size(p) for p in paths)
+        with _progress(total, f"importing for {case}", json) as progress:
+            done = arrived.import_evidence(
+                ctx,
+                signed.token,
+                folder,
+                case,
+                paths,
+                arrived_by=by,
+                arrived_at=parse_time(arrived_on, "--arrived-on"),
+                collection=collection,
+                medium=medium,
+                reference=reference,
+                imposed=tuple(condition or ()),
+                actor=load_settings().user,
+                at=now,
+                progress=progress,
+            )
+    data = done.as_dict()
+    if json:
+        print_json(data)
+        return
+    console.print(
+        f"{data['package']}: {data['files']} files, {data['payload_bytes']:,} bytes from "
+        f"{data['from_state']}, kept for {data['request']} (encrypted, verified)",
+        markup=False,
+    )
+    for step in data["custody"]:
+        console.print(
+            f"  {step['at']}  {step['action']}: {step['description'] or ''}", markup=False
+        )
+
+
 def _identities(identity: Path | None, source: Path) -> list[x25519.Identity]:
     """The keys to open an encrypted package: an age identity file, else this node's keys."""
     if not pkg.is_encrypted(source):

@@ -3,7 +3,10 @@
 ``custody_graph`` describes who collected the items, when, how and with
 which tool, each item's size and hashes, and who packaged and signed them
 with hanoinet: two ``case-investigation:InvestigativeAction`` nodes around a
-``case-investigation:ProvenanceRecord``. Node ids end in a UUID derived from
+``case-investigation:ProvenanceRecord``. Evidence that came from a State that runs
+no node (on media, by post or courier, or by download) has a third action between
+them, its receipt: from which State, by what means, when, on what medium, and who
+received it; the receiving node packs it. Node ids end in a UUID derived from
 the package id, as CASE asks, so the same package always gives the same graph.
 ``validate`` runs ``case_utils`` (SHACL, the CASE ontology it ships);
 ``timeline`` reads the actions back in time order.
@@ -47,6 +50,22 @@ class Collection:
 
 
 @dataclass(frozen=True)
+class Receipt:
+    """How evidence from a State that runs no node arrived at the node that packs it."""
+
+    received_from: str
+    """The State that sent it, by name and code."""
+    means: str
+    """post, courier, diplomatic, email, download or hand (delivered in person)."""
+    arrived_at: datetime
+    received_by: str
+    reference: str | None = None
+    """The covering letter's reference, or the download link's."""
+    medium: str | None = None
+    """What it came on (a USB stick and its serial, a DVD, a download address)."""
+
+
+@dataclass(frozen=True)
 class Packer:
     node_id: str
     node_name: str
@@ -75,7 +94,11 @@ def _time(at: datetime) -> dict[str, str]:
 
 
 def custody_graph(
-    package_id: str, items: list[Item], collection: Collection, packer: Packer
+    package_id: str,
+    items: list[Item],
+    collection: Collection,
+    packer: Packer,
+    receipt: Receipt | None = None,
 ) -> dict[str, Any]:
     namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"urn:hanoinet:evidence:{package_id}")
 
@@ -165,6 +188,38 @@ def custody_graph(
         )
         collected["uco-action:instrument"] = {"@id": collection_tool}
     graph.append(collected)
+    packaging = (
+        "Packaged as a BagIt bag, signed by the sending node and encrypted to the receiving node"
+    )
+    if receipt is not None:
+        receiver = node_id("receiver")
+        graph.append(
+            {
+                "@id": receiver,
+                "@type": "uco-identity:Identity",
+                "uco-core:name": receipt.received_by,
+            }
+        )
+        said = f"Received from {receipt.received_from} by {receipt.means}"
+        if receipt.medium:
+            said += f" on {receipt.medium}"
+        if receipt.reference:
+            said += f"; reference: {receipt.reference}"
+        graph.append(
+            {
+                "@id": node_id("action", "receipt"),
+                "@type": "case-investigation:InvestigativeAction",
+                "uco-core:name": "receipt",
+                "uco-core:description": said,
+                "uco-action:performer": {"@id": receiver},
+                "uco-action:environment": {"@id": organization},
+                "uco-action:startTime": _time(receipt.arrived_at),
+                "uco-action:object": files,
+            }
+        )
+        packaging = (
+            "Packaged on receipt as a BagIt bag, signed by the receiving node and encrypted to it"
+        )
     graph.append(
         {
             "@id": record,
@@ -178,7 +233,7 @@ def custody_graph(
             "@id": node_id("action", "packaging"),
             "@type": "case-investigation:InvestigativeAction",
             "uco-core:name": "packaging",
-            "uco-core:description": "Packaged as a BagIt bag, signed by the sending node and encrypted to the receiving node",
+            "uco-core:description": packaging,
             "uco-action:performer": {"@id": operator},
             "uco-action:environment": {"@id": organization},
             "uco-action:instrument": {"@id": hanoinet_tool},

@@ -188,21 +188,26 @@ def pack(
     at: datetime,
     progress: Progress | None = None,
     peer_reference: tuple[str, str] | None = None,
+    receipt: custody_module.Receipt | None = None,
 ) -> Packed:
     """Write the encrypted package to ``out`` (atomically: a ``.part`` file renamed at the
     end; nothing is left behind on failure). Each payload file is read exactly once.
     ``peer_reference``: the requesting State (code) and its own reference of the request,
-    when known: in the bag's metadata and the signed statement beside ``reference``."""
+    when known: in the bag's metadata and the signed statement beside ``reference``.
+    ``receipt``: evidence a State that runs no node sent by hand, packed on arrival by the
+    node that received it (the sender and the recipient are then the same node)."""
     age_recipients = [x25519.Recipient.from_str(r) for r in recipients]
     packer = custody_module.Packer(
         sender.node_id, sender.node_name, sender.state, actor, at, "hanoinet", version
     )
     theirs = f" (reference of {peer_reference[0]}: {peer_reference[1]})" if peer_reference else ""
     description = f"Electronic evidence answering request {reference}{theirs} under the UN Convention against Cybercrime"
+    if receipt is not None:
+        description = f"Electronic evidence received from {receipt.received_from} by {receipt.means}, answering request {reference}{theirs} under the UN Convention against Cybercrime"
 
     def tag_files(payload: dict[str, Digests]) -> dict[str, bytes]:
         items = [custody_module.Item(name, d.size, d.hashes) for name, d in sorted(payload.items())]
-        graph = custody_module.custody_graph(package_id, items, collection, packer)
+        graph = custody_module.custody_graph(package_id, items, collection, packer, receipt)
         return {
             BAG_INFO: bag_info(
                 package_id,
