@@ -513,7 +513,7 @@ def test_the_statistics_page_draws_its_charts_in_english_and_arabic(
     page.get_by_role("button", name="Show").click()
     page.wait_for_url("**/statistics?from=2025-01-01&to=2025-12-31")
     charts = page.locator("canvas[data-spec]")
-    assert charts.count() == 7
+    assert charts.count() == 8  # with the channels (issue 24)
     # Chart.js drew each chart (a chart instance on every canvas, with its bars laid out).
     drawn = page.evaluate(
         "() => [...document.querySelectorAll('canvas[data-spec]')].map(c => {"
@@ -521,7 +521,7 @@ def test_the_statistics_page_draws_its_charts_in_english_and_arabic(
         " return chart ? chart.getDatasetMeta(0).data.length : -1; })"
     )
     assert all(n > 0 for n in drawn), drawn
-    assert page.get_by_role("table").count() == 7
+    assert page.get_by_role("table").count() == 8
     assert problems == [], problems  # no CSP violation, no script error
     # Pointing at a State pair's bar shows every outcome of that pair in one tooltip.
     outcomes = page.locator("#chart-outcomes")

@@ -528,3 +528,30 @@ def test_send_by_the_diplomatic_channel_to_a_state_without_a_node(
     )  # fmt: skip
     assert registered.returncode == 0, registered.stderr
     assert json.loads(registered.stdout)["action"] == "receive"
+
+    # Aurelia acknowledges it: the letter that says so waits, is printed, then posted.
+    came_id = json.loads(registered.stdout)["request"]
+    assert aurelia.call("xa", "case", "act", came_id, "acknowledge").returncode == 0
+    owed = json.loads(aurelia.call("xa", "case", "letters", came_id, "--json").stdout)["letters"]
+    [letter] = [x for x in owed if x["direction"] == "out"]
+    assert (letter["action"], letter["status"], letter["means"]) == (
+        "acknowledge",
+        "to_send",
+        "email",
+    )
+    printed = tmp_path / "letter.pdf"
+    done = aurelia.call(
+        "xa", "case", "dispatch", came_id, str(letter["id"]), "--out", str(printed), "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    assert printed.read_bytes().startswith(b"%PDF-") and json.loads(done.stdout)["lang"] == "en"
+    unset = aurelia.call("xa", "case", "dispatch", came_id, str(letter["id"]))  # by e-mail
+    assert unset.returncode == 2 and "HANOINET_SMTP_HOST" in unset.stderr
+    posted = aurelia.call(
+        "xa", "case", "dispatch", came_id, str(letter["id"]), "--by", "post",
+        "--reference", "RR 123", "--json",
+    )  # fmt: skip
+    assert posted.returncode == 0, posted.stderr
+    assert json.loads(posted.stdout)["status"] == "recorded"
+    again = aurelia.call("xa", "case", "dispatch", came_id, str(letter["id"]), "--by", "post")
+    assert again.returncode == 2 and "it is sent once" in again.stderr

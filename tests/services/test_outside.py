@@ -377,6 +377,7 @@ def test_what_comes_back_by_hand_moves_the_same_lifecycle_with_its_scans(
         ("out", "send", "post", "recorded"),
         ("in", "acknowledge", "post", "received"),
         ("in", "request_more_info", "email", "received"),
+        ("out", "provide_more_info", "post", "to_send"),  # our answer, its letter to send
         ("in", "start_execution", "courier", "received"),
         ("in", "execute", "courier", "received"),
     ]

@@ -494,6 +494,44 @@ def test_recording_a_letter(world: World, role: str, name: str) -> None:
     assert state_and_events(world.store) == before
 
 
+@pytest.mark.parametrize("name", [*REQUESTS, "missing"])
+@pytest.mark.parametrize("role", ROLES)
+def test_a_letters_document(world: World, role: str, name: str) -> None:
+    """The formal letter of a step owed to a State outside the network, to print: to the
+    readers of the case page only (these requests travel over the network and owe none, so
+    a reader finds no such letter); a request the role may not see answers like a missing
+    one. The letter itself: tests/web/test_drafting.py."""
+    ident = world.ids.get(name, MISSING)
+    got = world.clients[role].get(f"/requests/{ident}/letters/1/document")
+    if role not in OPENS_CASES:
+        assert (got.status_code, got.text) == (403, "")
+    else:
+        assert got.status_code == 404 and "No such case or request" in got.text
+
+
+@pytest.mark.parametrize("name", [*REQUESTS, "missing"])
+@pytest.mark.parametrize("role", ROLES)
+def test_sending_a_letter(world: World, role: str, name: str) -> None:
+    """Sending a letter owed to a State outside the network: the roles that act on the
+    request are let through to the service (which finds no such letter here), the others
+    refused as for any action; nothing changes."""
+    ident = world.ids.get(name, MISSING)
+    before = state_and_events(world.store)
+    response = world.post(
+        role, f"/requests/{ident}/letters/1/send", {"means": "post", "reference": "RR 1"}
+    )
+    if role not in OPENS_CASES:
+        assert response.status_code == 403 and "Your role does not open this page" in response.text
+    elif name in ACTS_ON[role]:
+        assert response.status_code == 404 and "There is no such letter to send" in response.text
+    elif name in SEES[role]:
+        assert response.status_code == 403
+        assert "Your role does not take this action on this request." in response.text
+    else:
+        assert response.status_code == 404 and "No such case or request" in response.text
+    assert state_and_events(world.store) == before
+
+
 def test_every_acting_role_is_refused_only_by_the_lifecycle(world: World) -> None:
     """The matrix above, read the other way: each role acts on exactly ACTS_ON."""
     for role in ROLES:
@@ -1038,6 +1076,8 @@ ROUTES: dict[tuple[str, str], Callable[..., None] | str] = {
     ("GET", "/requests/{ident}/attachments/{number}"): test_a_letters_attachment,
     ("POST", "/requests/{ident}/act"): test_taking_an_action,
     ("POST", "/requests/{ident}/letters"): test_recording_a_letter,
+    ("GET", "/requests/{ident}/letters/{number}/document"): test_a_letters_document,
+    ("POST", "/requests/{ident}/letters/{number}/send"): test_sending_a_letter,
     ("GET", "/audit"): test_the_audit_log_opens_for_the_supervisor_only,
     ("GET", "/drafts/new"): test_the_new_draft_page_offers_the_forms_the_role_may_start,
     ("POST", "/drafts/new"): test_starting_a_draft,

@@ -1452,3 +1452,50 @@ def test_what_a_state_without_a_node_sent_is_recorded_from_the_case_page(
     assert request_row(web_desk.store, ident).state == "acknowledged"
     letters = text_of(carl.get(f"/requests/{ident}").text)
     assert "Received: Acknowledge" in letters and "DOR/77" in letters and "ack.pdf" in letters
+
+
+def test_a_step_on_a_request_outside_the_network_is_sent_as_a_letter_from_the_case_page(
+    web_desk: Desk,
+) -> None:
+    """A status enquiry to Dorado waits as a letter to send: printed from the case page, then
+    recorded as posted with its reference (issue 24). A letter with no reference, or one sent
+    already, is refused in words; nothing changes."""
+    from hanoinet.services.outside import dispatches_of, send_outside
+
+    carl = web_desk.user("carl", "central_authority_officer")
+    ident = complete_draft(web_desk.store, "carl", {**COMPLETE, "requested_state": "XD"})
+    case_service.act(web_desk.store, ident, "check", actor="carl", at=T0)
+    ctx = web_desk.app.state.web.ctx
+    send_outside(ctx, ident, means="post", reference="RR 7", actor="carl", at=T0)
+    asked = carl.post(f"/requests/{ident}/act", {"action": "status_enquiry"})
+    assert asked.status_code == 303, asked.text
+    [_, owed] = dispatches_of(web_desk.store, ident)
+    assert (owed.action, owed.status) == ("status_enquiry", "to_send")
+    page = carl.get(f"/requests/{ident}")
+    shown = text_of(page.text)
+    assert "To send" in shown and "Send the letter: Ask for the status" in shown
+    assert Page(page.text).options[f"send-{owed.id}-means"] == [
+        "post",
+        "courier",
+        "diplomatic",
+    ]  # no mail server
+    printed = carl.client.get(f"/requests/{ident}/letters/{owed.id}/document")
+    assert printed.status_code == 200 and printed.content.startswith(b"%PDF-")
+    assert printed.headers["content-disposition"].startswith("attachment")
+    url = f"/requests/{ident}/letters/{owed.id}/send"
+    unnamed = carl.post(url, {"means": "post"})
+    assert unnamed.status_code == 400 and "Give the letter's reference" in text_of(unnamed.text)
+    assert "--reference" not in unnamed.text
+    assert dispatches_of(web_desk.store, ident)[1].status == "to_send"
+    posted = carl.post(url, {"means": "post", "reference": "RR 8"})
+    assert posted.status_code == 303, posted.text
+    [_, sent] = dispatches_of(web_desk.store, ident)
+    assert (sent.status, sent.reference) == ("recorded", "RR 8")
+    assert [f.filename for f in sent.files] == [f"letter-{ident}-status_enquiry.pdf"]
+    again = carl.post(url, {"means": "post", "reference": "RR 9"})
+    assert again.status_code == 400 and "the letter went already" in again.text
+    assert "hanoinet case" not in again.text
+    missing = carl.post(
+        f"/requests/{ident}/letters/99999/send", {"means": "post", "reference": "X"}
+    )
+    assert missing.status_code == 404 and "There is no such letter to send" in missing.text

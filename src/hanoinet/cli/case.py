@@ -536,6 +536,86 @@ def letters_command(
             console.print(f"    [{f.id}] {f.filename}  {f.size:,} bytes  {f.sha256}", markup=False)
 
 
+@app.command("dispatch")
+def dispatch_command(
+    ident: Annotated[str, typer.Argument(help="A case or request id.", metavar="ID")],
+    number: Annotated[int, typer.Argument(help="The letter's number (case letters).", metavar="N")],
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by", help="email, post, courier or diplomatic (default: as the request travels)."
+        ),
+    ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", help="The registered letter's number, the waybill, the note."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Only write the signed letter here, to print it; send nothing.",
+            metavar="FILE",
+        ),
+    ] = None,
+    json: Json = False,
+) -> None:
+    """Send a letter this node owes a State that runs no node (a step it took), with its
+    signed formal letter: by e-mail, or record it posted with its reference."""
+    from hanoinet.services import letters, outside
+
+    settings = load_settings()
+    when = _now(None)
+    with user_errors(), _not_dispatched_is_exit_1():
+        ctx, signed = runtime.load_context(settings, when)
+        try:
+            if out is not None:
+                made = letters.letter_document(
+                    ctx, ident, number, actor=_actor(), at=when, directory_token=signed.token
+                )
+                try:
+                    out.write_bytes(made.pdf)
+                except OSError as exc:
+                    raise InvalidInput(f"--out {out}: {exc.strerror}") from None
+                printed = {
+                    "letter": number,
+                    "path": str(out),
+                    "bytes": len(made.pdf),
+                    "lang": made.lang,
+                }
+            else:
+                sent = letters.send_letter(
+                    ctx,
+                    ident,
+                    number,
+                    means=by,
+                    reference=reference,
+                    mailer=outside.Mailer.from_settings(settings),
+                    directory_token=signed.token,
+                    actor=_actor(),
+                    at=when,
+                )
+        finally:
+            ctx.store.dispose()
+    if out is not None:
+        if json:
+            print_json(printed)
+        else:
+            console.print(
+                f"Letter {number} written to {out}, signed; it is not sent yet.", markup=False
+            )
+        return
+    if json:
+        print_json(sent.as_dict())
+        return
+    how = "e-mailed to" if sent.means == "email" else f"recorded as sent by {sent.means} to"
+    console.print(
+        f"Letter {sent.letter} ({sent.action}) of {sent.request_id} {how} {sent.address}; "
+        f"reference {sent.reference}",
+        markup=False,
+    )
+
+
 @app.command("attachment")
 def attachment_command(
     ident: Annotated[str, typer.Argument(help="A case or request id.", metavar="ID")],

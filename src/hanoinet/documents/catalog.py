@@ -1,8 +1,9 @@
 """The translation catalog of formal documents: what is extracted, and how the catalogs follow.
 
-Texts come from ``render.py`` (``say("...")``: every phrase the template prints, and
-``N_("...")``: section headings and the names of codes), from ``data/clauses.yaml`` and from the Convention's data
-(the titles of the forms of cooperation, the marks for unverified keys). English is the
+Texts come from ``render.py`` and ``letter.py`` (``say("...")``: every phrase the template
+prints, and ``N_("...")``: section headings, letter titles and the names of codes), from
+``data/clauses.yaml`` and from the Convention's data (the titles of the forms of
+cooperation, the grounds of refusal and postponement, the marks for unverified keys). English is the
 source. ``python -m hanoinet.web.catalogs`` brings ``documents/locale/*/documents.po`` in
 step along with the web desk's; tests/documents/test_catalog.py fails while one misses a text.
 A missing translation is an error when a document is made, never English passed off.
@@ -44,6 +45,8 @@ def extract(base: Path | None = None) -> Catalog:
         found.add(clause.text, locations=[("hanoinet/documents/data/clauses.yaml", 0)])
     for form in convention().forms.values():
         found.add(form.title, locations=[("hanoinet/convention/data/cooperation.yaml", 0)])
+    for ground in convention().grounds.values():  # a letter of refusal or postponement
+        found.add(ground.text, locations=[("hanoinet/convention/data/grounds.yaml", 0)])
     for text in (UNCONFIRMED, UNVERIFIED_ARTICLE, *EXTRA):
         found.add(text, locations=[("hanoinet/convention/catalog.py", 0)])
     for text in KIND_NAMES.values():

@@ -67,8 +67,32 @@ def compose(letter: Letter, *, sender: str, to: str, at: object) -> EmailMessage
     ]
     if own:
         lines.append(say("Reference of the requesting authority: %(reference)s", reference=own))
-    lines += [
-        say("SHA-256 of the request (JSON): %(hash)s", hash=letter.sha256),
+    message = _message(say, letter.request_id, letter.sha256, subject, lines, sender, to, at)
+    name = f"request-{letter.request_id}"
+    message.add_attachment(
+        letter.pdf, maintype="application", subtype="pdf", filename=f"{name}.pdf"
+    )
+    message.add_attachment(
+        letter.request_json, maintype="application", subtype="json", filename=f"{name}.json"
+    )
+    return message
+
+
+def _message(
+    say: Phrases,
+    request_id: str,
+    sha256: str,
+    subject: str,
+    lines: list[str],
+    sender: str,
+    to: str,
+    at: object,
+) -> EmailMessage:
+    """The e-mail with its headers and body (``lines``, then the request's hash and the
+    closing request), attachments still to add."""
+    lines = [
+        *lines,
+        say("SHA-256 of the request (JSON): %(hash)s", hash=sha256),
         "",
         say("Please quote our reference in every reply, and reply to this address."),
     ]
@@ -78,15 +102,61 @@ def compose(letter: Letter, *, sender: str, to: str, at: object) -> EmailMessage
     message["Subject"] = subject
     message["Date"] = format_datetime(at)  # type: ignore[arg-type]
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-    message["X-Hanoinet-Request"] = letter.request_id
-    message["X-Hanoinet-Request-SHA256"] = letter.sha256
-    message["Content-Language"] = letter.lang
+    message["X-Hanoinet-Request"] = request_id
+    message["X-Hanoinet-Request-SHA256"] = sha256
+    message["Content-Language"] = say.lang
     message.set_content("\n".join(lines) + "\n")
-    name = f"request-{letter.request_id}"
-    message.add_attachment(
-        letter.pdf, maintype="application", subtype="pdf", filename=f"{name}.pdf"
+    return message
+
+
+@dataclass(frozen=True)
+class StepLetter:
+    """A step's letter (``documents/letter.py``) as an e-mail carries it."""
+
+    request_id: str
+    document: RequestDocument
+    sha256: str
+    """Of the request the letter concerns."""
+    title: str
+    """The letter's title, in English (translated here)."""
+    action: str
+    pdf: bytes
+    lang: str
+    sender_state: str
+    recipient_state: str
+
+
+def compose_step(letter: StepLetter, *, sender: str, to: str, at: object) -> EmailMessage:
+    """The e-mail of a step's letter: its title and both references in the subject, the
+    signed letter attached."""
+    say = Phrases(letter.lang)
+    doc = letter.document
+    own = doc.references.own_reference if doc.references else None
+    subject = say(
+        "%(title)s · request %(reference)s", title=say(letter.title), reference=letter.request_id
     )
+    if own:
+        subject += " · " + " ".join(own.split())
+    lines = [
+        say(
+            "%(sender)s writes to %(recipient)s about the request below, under the United "
+            "Nations Convention against Cybercrime: %(title)s.",
+            sender=_state(letter.sender_state, letter.lang),
+            recipient=_state(letter.recipient_state, letter.lang),
+            title=say(letter.title),
+        ),
+        "",
+        say("Attached: the letter, signed (PDF)."),
+        say("Our reference: %(reference)s", reference=letter.request_id),
+    ]
+    if own:
+        lines.append(say("Reference of the requesting authority: %(reference)s", reference=own))
+    message = _message(say, letter.request_id, letter.sha256, subject, lines, sender, to, at)
+    message["X-Hanoinet-Step"] = letter.action
     message.add_attachment(
-        letter.request_json, maintype="application", subtype="json", filename=f"{name}.json"
+        letter.pdf,
+        maintype="application",
+        subtype="pdf",
+        filename=f"letter-{letter.request_id}-{letter.action}.pdf",
     )
     return message

@@ -816,10 +816,17 @@ def render(
         directory_token=directory_token,
         peer_reference=peer_reference,
     )
+    pdf = typeset_document(data, language, issued_at)
+    return Rendered(pdf, language, draft, data["footer"]["hash"], _pages(pdf))
+
+
+def typeset_document(data: dict[str, Any], language: str, issued_at: datetime) -> bytes:
+    """The PDF/A-4f of a document's content (``content``, or a letter's that has its shape):
+    every character checked against the fonts first, laid out by the one template."""
     unprintable = _unprintable(_strings(data), language)
     if unprintable:
         raise DocumentFailed(
-            "the request contains characters no installed font can print ("
+            "the document contains characters no installed font can print ("
             + ", ".join(unprintable[:3])
             + "); install a font for that script or correct the text"
         )
@@ -837,7 +844,7 @@ def render(
     if warned:
         raise DocumentFailed("the document could not be laid out cleanly: " + "; ".join(warned))
     assert isinstance(pdf, bytes)
-    return Rendered(pdf, language, draft, data["footer"]["hash"], _pages(pdf))
+    return pdf
 
 
 def _pages(pdf: bytes) -> int:

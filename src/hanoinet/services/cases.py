@@ -65,6 +65,7 @@ from hanoinet.store.schema import (
     URGENCY_RANK,
     cases,
     counters,
+    dispatches,
     events,
     fired,
     formal_documents,
@@ -623,6 +624,26 @@ def _apply(
                 status="pending",
             )
         )
+    if not networked and event.by == view.our_role and not never_sent and _told(event.action):
+        # The State that runs no node is told of this step by letter or e-mail, with its
+        # formal letter: it waits on the case page (services/letters.py) until it is sent.
+        seq = conn.execute(
+            select(func.max(events.c.seq)).where(events.c.request_id == row.id)
+        ).scalar_one()
+        conn.execute(
+            insert(dispatches).values(
+                request_id=row.id,
+                direction="out",
+                action=event.action,
+                means=row.means,
+                status="to_send",
+                request_sha256=row.document_sha256,
+                occurred_at=at,
+                recorded_at=at,
+                actor=event.actor,
+                event_seq=seq,
+            )
+        )
     if event.action == "send" and view.direction == "outgoing" and networked:
         # The formal request (signed PDF) follows as its own message: the worker makes it
         # outside this transaction, so sending never waits on a layout (services/documents.py).
@@ -639,6 +660,12 @@ def _apply(
     if event.action == "disclose_partial_traffic" and view.direction == "outgoing":
         return _seed_preservation(conn, row, view, event, at)
     return None
+
+
+def _told(action: str) -> bool:
+    from hanoinet.documents.letter import told  # only for requests outside the network
+
+    return told(action)
 
 
 def _seed_preservation(

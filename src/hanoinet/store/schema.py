@@ -388,8 +388,9 @@ dispatches = Table(
         "status",
         String(12),
         nullable=False,
-        doc="out: sent (e-mail accepted by the server), recorded (post, courier, diplomatic), "
-        "failed (nothing was sent; see problem); in: received",
+        doc="out: to_send (a step's letter, waiting to go), sending, sent (e-mail accepted by "
+        "the server), recorded (post, courier, diplomatic), failed (nothing was sent; see "
+        "problem); in: received",
     ),
     Column("address", Text, doc="Where it went or came from (e-mail address, postal address)"),
     Column("reference", String(500), doc="The e-mail's Message-ID, or the dispatch reference"),
@@ -398,6 +399,7 @@ dispatches = Table(
     Column("occurred_at", DateTime(timezone=True), nullable=False, doc="When it went or came"),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("actor", String(64), nullable=False),
+    Column("event_seq", Integer, doc="The step (event) a letter out tells (migration 0016)"),
 )
 """Letters and e-mails exchanged outside the network (migration 0014): one row each, kept even
 when sending failed, so the case page says why it was not dispatched."""

@@ -125,3 +125,34 @@ def letter_attachment(request: Request, ident: str, number: int) -> Response:
     except UnknownCase:
         return no_such_request(request)
     return attachment(content, kept.media_type, kept.filename, inline=False)
+
+
+@router.get("/requests/{ident}/letters/{number}/document")
+def letter_document(request: Request, ident: str, number: int) -> Response:
+    """The signed formal letter of one step this node owes a State that runs no node, to
+    print and post (services/letters.py); the reading is audited. Downloaded."""
+    from hanoinet.services.letters import letter_document as make_letter
+
+    current = _reader(request)
+    if isinstance(current, Response):
+        return current
+    if not 0 < number <= MAX_NUMBER:
+        return no_such_request(request)
+    state = web(request)
+    try:
+        made = make_letter(
+            state.ctx,
+            ident,
+            number,
+            actor=current.principal.actor,
+            at=now(request),
+            directory_token=state.directory_token,
+            principal=current.principal,
+        )
+    except UnknownCase:
+        return no_such_request(request)
+    except HanoinetError as exc:
+        return message_page(
+            request, N_("Not made"), N_("The letter could not be made"), exc.message, 503
+        )
+    return _pdf(made.pdf, f"letter-{ident}-{number}-{made.lang}.pdf", True)

@@ -21,7 +21,14 @@ from hanoinet.cases.guards import GROUND_KINDS, grounds_for
 from hanoinet.cases.lifecycle import PARAM_GUARDS, lifecycle
 from hanoinet.convention import convention
 from hanoinet.convention.model import LANGUAGES as DOCUMENT_LANGUAGES
-from hanoinet.errors import Forbidden, HanoinetError, InvalidInput, LoginRefused, UnknownCase
+from hanoinet.errors import (
+    Forbidden,
+    HanoinetError,
+    InvalidInput,
+    LoginRefused,
+    NotDispatched,
+    UnknownCase,
+)
 from hanoinet.services import access, oversight, users
 from hanoinet.services import cases as case_service
 from hanoinet.services import desk as desk_service
@@ -498,6 +505,7 @@ def _case_page(
             if r.summary.means != "network"
         },
         means_names=MEANS_NAMES,
+        may_email=web(request).mailer is not None,
         peer_actions={
             r.summary.id: _peer_actions(r.summary)
             for r in detail.requests
@@ -631,6 +639,84 @@ async def record_letter(request: Request, ident: str) -> Response:
             failed_action="letter", status_code=400,
         )  # fmt: skip
     return _redirect(f"/requests/{ident}?{urlencode({'done': action})}")
+
+
+LETTER_ERRORS = {
+    "means": N_("Choose how the letter goes."),
+    "reference": N_(
+        "Give the letter's reference: the registered letter's number, the courier's waybill or "
+        "the note verbale's number."
+    ),
+    "no_mailer": N_(
+        "This node has no mail server for e-mail: send it by post, courier or the diplomatic "
+        "channel."
+    ),
+    "not_taken": N_(
+        "The mail server did not take it: nothing was sent. Try again, or send it by post, "
+        "courier or the diplomatic channel."
+    ),
+    "refused": N_(
+        "It cannot be sent that way now: the other State may have published no e-mail address, "
+        "or the letter went already. Look at its status above, or choose another way."
+    ),
+}
+
+
+@router.post("/requests/{ident}/letters/{number}/send")
+async def send_letter(request: Request, ident: str, number: int) -> Response:
+    """Send a letter this node owes a State that runs no node: by e-mail, or record it
+    posted with its reference (services/letters.py)."""
+    from hanoinet.services import letters as letters_service
+
+    current = session(request)
+    form = await _form(request)
+    if current is None:
+        return login_first(request)
+    if not auth.csrf_ok(current.csrf, form.get("csrf")):
+        return _case_page(
+            request, ident, errors={"": N_("This form had expired. Please try again.")},
+            status_code=400,
+        )  # fmt: skip
+    means = form.get("means", "").strip()
+    reference = form.get("reference", "").strip()
+    state = web(request)
+    field = f"send-{number}"
+    problem = (
+        "means"
+        if means not in outside_service.MEANS
+        else "reference"
+        if means in outside_service.BY_HAND and not reference
+        else "no_mailer"
+        if means == "email" and state.mailer is None
+        else None
+    )
+    if problem is None:
+        try:
+            letters_service.send_letter(
+                state.ctx, ident, number, means=means, reference=reference or None,
+                mailer=state.mailer, directory_token=state.directory_token,
+                actor=current.principal.actor, at=now(request), principal=current.principal,
+            )  # fmt: skip
+        except UnknownCase:
+            return _case_page(
+                request, ident, errors={"": N_("There is no such letter to send.")},
+                status_code=404,
+            )  # fmt: skip
+        except Forbidden:
+            lang = choose_language(request, current.locale)
+            return _case_page(
+                request, ident, errors=case_view.not_your_role("send", lang), status_code=403
+            )
+        except NotDispatched:
+            problem = "not_taken"
+        except HanoinetError:
+            problem = "refused"
+    if problem is not None:
+        return _case_page(
+            request, ident, errors={field: LETTER_ERRORS[problem]},
+            typed={"means": means, "reference": reference}, failed_action=field, status_code=400,
+        )  # fmt: skip
+    return _redirect(f"/requests/{ident}#letters-{ident}")
 
 
 def _outside_request(request: Request, ident: str, current: Any) -> bool:
