@@ -3,9 +3,11 @@
 Aurelia's central-authority officer sends Dorado (XD, which runs no node) a request by
 e-mail from the preview (a real SMTP server on loopback takes it, STARTTLS and all), then
 records Dorado's acknowledgement, the start of execution and the execution from the case
-page, each with its scanned letter attached. Dorado's own request came by the diplomatic bag
-and was registered from its letter (as `hanoinet case new --incoming` does); the officer
-acknowledges it from its case page and sends the letter that says so by e-mail. The desk
+page, each with its scanned letter attached. Dorado's own request came by the diplomatic bag:
+the officer starts a draft "sent by letter" from Dorado, types it in (here through the
+service, as the wizard's steps would: tests/web/test_drafting.py), and registers it from the
+preview with the scanned note; then acknowledges it from its case page and sends the letter
+that says so by e-mail. The desk
 lists Dorado's request with its acknowledgement clock; the statistics count both channels.
 The case pages are seen, and checked with axe-core, in English and in Arabic."""
 
@@ -25,7 +27,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from hanoinet.services import cases as case_service
 from hanoinet.services import users
 from hanoinet.services.federation import NodeContext
-from hanoinet.services.outside import dispatches_of, register_letter
+from hanoinet.services.outside import dispatches_of
 from hanoinet.web.app import create_app
 
 from ..services import test_outside
@@ -64,17 +66,13 @@ def aurelia(
             at=at,
         ).request_id
         letter = example | {"requesting_state": "XD", "requested_state": "XA", "urgency": "urgent"}
-        from_dorado = register_letter(
-            store, json.dumps(letter), means="diplomatic", occurred_at=at, scans=[],
-            reference="Note verbale 45/2026 (demo)", actor="clerk", at=at,
-        ).request_id  # fmt: skip
         with serving(create_app(ctx, mailer=mailer), port):
             yield {
                 "url": f"http://127.0.0.1:{port}",
                 "store": store,
                 "password": password,
                 "out": to_dorado,
-                "in": from_dorado,
+                "letter": letter,
                 "inbox": inbox,
                 "directory": directory,
             }
@@ -112,7 +110,7 @@ def test_a_request_to_and_a_request_from_a_state_that_runs_no_node(
     tmp_path: Path,
 ) -> None:
     url, store, inbox = aurelia["url"], aurelia["store"], aurelia["inbox"]
-    out, came = aurelia["out"], aurelia["in"]
+    out = aurelia["out"]
     log_in(page, url, "carl", aurelia["password"])
 
     # To Dorado, by e-mail from the preview: the signed document and the request as data.
@@ -147,10 +145,35 @@ def test_a_request_to_and_a_request_from_a_state_that_runs_no_node(
     step(page, "outside-03-executed")
     assert [x.status for x in dispatches_of(store, out)] == ["sent"] + ["received"] * 3
 
-    # Dorado's request, registered from its note verbale: on the desk, owing its acknowledgement.
+    # Dorado's request came by the diplomatic bag: typed in, then registered with its note.
+    page.goto(f"{url}/drafts/new")
+    page.locator("#kind-stored_data").check()
+    page.get_by_label("Or: a request another State sent by letter or e-mail").select_option("XD")
+    page.get_by_role("button", name="Start the draft").click()
+    expect(page).to_have_url(re.compile(r"/drafts/R-\d+"))
+    match = re.search(r"/drafts/(R-\d+)", page.url)
+    assert match is not None
+    came = match.group(1)
+    case_service.edit(
+        store, came, json.dumps(aurelia["letter"]), actor="carl", at=dt.datetime.now(dt.UTC)
+    )
+    page.goto(f"{url}/drafts/{came}/preview")
+    note = tmp_path / "note-verbale.pdf"
+    note.write_bytes(SCAN)
+    register = page.locator(f"form[action='/drafts/{came}/register']")
+    register.get_by_label("How it came").select_option("diplomatic")
+    register.get_by_label("Its reference").fill("Note verbale 45/2026 (demo)")
+    register.get_by_label("The scanned letter or the e-mail").set_input_files(str(note))
+    step(page, "outside-04-register")
+    register.get_by_role("button", name="Register it as received").click()
+    expect(page).to_have_url(re.compile(rf"/requests/{came}\?done=receive"))
+    expect(page.locator("dl.summary strong").first).to_have_text("Received")
+    expect(page.locator(f"#letters-{came}")).to_contain_text("note-verbale.pdf")
+
+    # On the desk, owing its acknowledgement.
     page.goto(f"{url}/desk")
     expect(page.locator("#queue")).to_contain_text(came)
-    step(page, "outside-04-desk")
+    step(page, "outside-05-desk")
     page.goto(f"{url}/requests/{came}")
     page.get_by_role("button", name="Acknowledge", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/requests/{came}\?done=acknowledge"))

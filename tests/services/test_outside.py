@@ -555,3 +555,44 @@ def test_a_reference_with_a_line_break_stays_on_the_subject_line(
     message = message_from_bytes(raw, policy=policy.default)
     assert recipients == [DORADO_247] and message["Bcc"] is None
     assert "AUR-1 Bcc: someone@example.org" in str(message["Subject"])
+
+
+def test_only_a_letter_typed_in_as_a_draft_is_registered_from_it(world: dict[str, Any]) -> None:
+    """register_transcription turns a draft whose requesting State is the other one into the
+    request received; a draft of this node's own request, or one already registered, is
+    refused and nothing changes."""
+    from hanoinet.services.outside import register_transcription
+
+    xb = world["ctx"]["xb-ca"].store
+    own = case_service.new_case(
+        xb, json.dumps(json.loads(EXAMPLE.read_text()) | {"requesting_state": "XB",
+                                                          "requested_state": "XA"}),
+        direction="outgoing", actor="o", at=T0,
+    ).request_id  # fmt: skip
+    typed = case_service.new_case(
+        xb, json.dumps(json.loads(EXAMPLE.read_text()) | {"requesting_state": "XD",
+                                                          "requested_state": "XB"}),
+        direction="outgoing", actor="o", at=T0,
+    ).request_id  # fmt: skip
+
+    def register(ident: str) -> Any:
+        return register_transcription(
+            xb, ident, own_state="XB", means="post", occurred_at=T0, scans=[PDF],
+            actor="clerk", at=T0 + dt.timedelta(hours=1), reference="RR 3",
+        )  # fmt: skip
+
+    with pytest.raises(InvalidInput, match="not a letter typed in to register"):
+        register(own)
+    done = register(typed)
+    detail = case_service.show(xb, typed, actor="o", at=T0).requests[0]
+    assert (detail.summary.direction, detail.summary.state, detail.summary.means) == (
+        "incoming",
+        "received",
+        "post",
+    )
+    assert [e.action for e in detail.events] == ["create", "receive"]
+    assert done.action == "receive" and len(done.attachments) == 1
+    with pytest.raises(InvalidInput, match="not a letter typed in to register"):
+        register(typed)
+    [track] = [t for t in _tracks(xb, T0 + dt.timedelta(hours=2)) if t.requesting_state == "XD"]
+    assert (track.direction, track.channel) == ("incoming", "post")

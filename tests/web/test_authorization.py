@@ -715,16 +715,24 @@ def test_saving_a_step_and_sending(world: World, role: str, name: str) -> None:
         csrf=False,
     )
     sent = world.post(role, f"/drafts/{ident}/send", {}, csrf=False)
+    # registering a letter typed in goes by the same rules as sending
+    registered = world.post(role, f"/drafts/{ident}/register", {}, csrf=False)
     if role not in DRAFTERS:
         assert refused_to_draft(saved) and refused_to_draft(sent)
+        assert refused_to_draft(registered)
     elif name in EDITS[role]:
         assert saved.status_code == 400 and "nothing was saved" in saved.text
-        assert sent.status_code == 400 and "This form had expired" in sent.text
+        for response in (sent, registered):
+            assert response.status_code == 400 and "This form had expired" in response.text
     elif name in SEES[role]:
         assert saved.status_code == 409 and "no longer a draft" in saved.text
-        assert (sent.status_code, sent.headers["location"]) == (303, f"/requests/{ident}")
+        for response in (sent, registered):
+            assert (response.status_code, response.headers["location"]) == (
+                303,
+                f"/requests/{ident}",
+            )
     else:
-        for response in (saved, sent):
+        for response in (saved, sent, registered):
             assert response.status_code == 404 and "No such draft" in response.text
     assert (state_and_events(world.store), documents(world.store)) == before
 
@@ -1086,6 +1094,7 @@ ROUTES: dict[tuple[str, str], Callable[..., None] | str] = {
     ("POST", "/drafts/{ident}/check"): test_the_live_check_needs_a_drafting_role_and_the_form_token,
     ("GET", "/drafts/{ident}/preview"): test_a_draft_step_and_its_preview,
     ("POST", "/drafts/{ident}/send"): test_saving_a_step_and_sending,
+    ("POST", "/drafts/{ident}/register"): test_saving_a_step_and_sending,
     ("GET", "/users"): test_the_users_pages_open_for_the_node_administrator_only,
     ("GET", "/users/{username:path}"): test_the_users_pages_open_for_the_node_administrator_only,
     ("POST", "/users/{username:path}"): test_acting_on_a_user,

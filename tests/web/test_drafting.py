@@ -1499,3 +1499,68 @@ def test_a_step_on_a_request_outside_the_network_is_sent_as_a_letter_from_the_ca
         f"/requests/{ident}/letters/99999/send", {"means": "post", "reference": "X"}
     )
     assert missing.status_code == 404 and "There is no such letter to send" in missing.text
+
+
+def test_a_letter_from_a_state_without_a_node_is_typed_in_and_registered_as_received(
+    web_desk: Desk,
+) -> None:
+    """Dorado's request came by the diplomatic bag: the officer starts a draft "sent by
+    letter" from Dorado, types it in the wizard, and registers it from the preview with the
+    scanned note; it is then the request received, on the same id (issue 24 item 4). A
+    scan that is not what it says, or no way it came, changes nothing."""
+    from hanoinet.services.outside import dispatches_of
+
+    carl = web_desk.user("carl", "central_authority_officer")
+    rita = web_desk.user("rita", "requester")
+    assert "letter_from" not in Page(rita.get("/drafts/new").text).options  # not her work
+    options = Page(carl.get("/drafts/new").text).options["letter_from"]
+    assert options == ["", "XC", "XD"]  # those that run no node here and published where
+    wrong = carl.post("/drafts/new", {"kind": "preservation", "letter_from": "XA"})
+    assert wrong.status_code == 400 and "Choose a State that runs no node" in wrong.text
+    made = carl.post("/drafts/new", {"kind": "preservation", "letter_from": "XD"})
+    assert made.status_code == 303
+    ident = re.search(r"/drafts/(R-\d+)", made.headers["location"]).group(1)  # type: ignore[union-attr]
+    started = json.loads(request_row(web_desk.store, ident).document)
+    assert (started["requesting_state"], started["requested_state"]) == ("XD", "XB")
+    # typed in as the wizard would (every step), then previewed: registered, not sent
+    case_service.edit(
+        web_desk.store, ident,
+        json.dumps({**COMPLETE, "requesting_state": "XD", "requested_state": "XB",
+                    "requesting_authority": {"name": "Fiscalía de Dorado (demo)"}}),
+        actor="carl", at=T0,
+    )  # fmt: skip
+    preview = carl.get(f"/drafts/{ident}/preview")
+    shown = text_of(preview.text)
+    assert "Register it as received" in shown and "Send the request" not in shown
+
+    def register(content: bytes, name: str = "note.pdf", **fields: str) -> Any:
+        data = {"csrf": carl.csrf, "means": "diplomatic", "received_on": "2026-11-23", **fields}
+        return carl.client.post(
+            f"/drafts/{ident}/register",
+            data=data,
+            files={"scan": (name, content, "application/octet-stream")},
+        )
+
+    fake = register(b"<html>no</html>")
+    assert fake.status_code == 400 and "note.pdf is not a PDF" in fake.text
+    unsaid = register(b"%PDF-1.7 note", means="")
+    assert unsaid.status_code == 400 and "Choose how the letter came" in unsaid.text
+    assert request_row(web_desk.store, ident).direction == "outgoing"
+    done = register(b"%PDF-1.7 note", reference="NV 45/2026 (demo)")
+    assert done.status_code == 303, done.text
+    assert done.headers["location"] == f"/requests/{ident}?done=receive"
+    row = request_row(web_desk.store, ident)
+    assert (row.direction, row.state, row.means) == ("incoming", "received", "diplomatic")
+    [came] = dispatches_of(web_desk.store, ident)
+    assert (came.direction, came.action, came.reference) == ("in", "receive", "NV 45/2026 (demo)")
+    assert [f.filename for f in came.files] == ["note.pdf"]
+    # It is worked as any received request: acknowledged, and Dorado owed a letter.
+    acked = carl.post(f"/requests/{ident}/act", {"action": "acknowledge"})
+    assert acked.status_code == 303
+    assert [(x.direction, x.action, x.status) for x in dispatches_of(web_desk.store, ident)] == [
+        ("in", "receive", "received"),
+        ("out", "acknowledge", "to_send"),
+    ]
+    register(b"%PDF-1.7 note")  # no longer a draft: shown as it is, nothing registered again
+    assert request_row(web_desk.store, ident).state == "acknowledged"
+    assert len(dispatches_of(web_desk.store, ident)) == 2

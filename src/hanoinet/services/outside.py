@@ -34,6 +34,8 @@ from pydantic import SecretStr
 from sqlalchemy import Connection, insert, select, update
 
 from hanoinet.cases.approval import DEFAULT_POLICY, Policy
+from hanoinet.cases.lifecycle import Event
+from hanoinet.convention import convention
 from hanoinet.documents.mail import Letter, compose
 from hanoinet.documents.signature import make
 from hanoinet.errors import (
@@ -52,7 +54,7 @@ from hanoinet.services import documents as documents_service
 from hanoinet.services import stats as stats_service
 from hanoinet.services.access import Principal
 from hanoinet.settings import Settings
-from hanoinet.store.schema import attachments, dispatches, formal_documents, requests
+from hanoinet.store.schema import attachments, cases, dispatches, formal_documents, requests
 from hanoinet.texts import N_
 
 _audit = documents_service._audit  # an audit entry about a request, under its legal basis
@@ -651,12 +653,88 @@ def register_letter(
         created = case_service.create_in(
             conn, json.loads(text), shape, direction="incoming", actor=actor, at=at, title=title
         )
-        stats_service.travels_by(conn, created.request_id, means)
-        row = case_service.request_row(conn, created.request_id)
-        dispatch_id, kept = _keep_incoming(
-            conn, row, "receive", means, occurred_at, reference, scans, kinds, actor, at
+        return _came(
+            conn, created.request_id, means, occurred_at, reference, scans, kinds, actor, at
         )
+
+
+def _came(
+    conn: Connection,
+    request_id: str,
+    means: str,
+    occurred_at: datetime,
+    reference: str | None,
+    scans: list[Scan],
+    kinds: list[str],
+    actor: str,
+    at: datetime,
+) -> Received:
+    """A request received by ``means``: how it travels, and its letter with the scans."""
+    stats_service.travels_by(conn, request_id, means)
+    row = case_service.request_row(conn, request_id)
+    dispatch_id, kept = _keep_incoming(
+        conn, row, "receive", means, occurred_at, reference, scans, kinds, actor, at
+    )
     return Received(row.id, row.case_id, "receive", means, dispatch_id, kept)
+
+
+def register_transcription(
+    store: Any,
+    ident: str,
+    *,
+    own_state: str,
+    means: str,
+    occurred_at: datetime,
+    scans: list[Scan],
+    actor: str,
+    at: datetime,
+    reference: str | None = None,
+    principal: Principal | None = None,
+) -> Received:
+    """Register as received a letter typed into the drafting wizard (a draft whose requesting
+    State is the other one, this node's the requested): the same request, now incoming and
+    ``received``, its letter attached, checked like any other (a finding does not stop it:
+    the officer asks for more). One transaction; a refusal writes nothing. The timeline keeps
+    the typing (``create``, ``edit`` by this node's officer) before ``receive``."""
+    kinds, reference = _incoming(means, scans, reference, occurred_at, at)
+    with store.transaction() as conn:
+        row = case_service.request_row(conn, ident, principal)
+        if principal is not None and not access.may_act(principal, direction="incoming"):
+            raise Forbidden(
+                access.refusal(principal, "receive", direction="incoming", request_id=row.id)
+            )
+        if (
+            row.direction != "outgoing"
+            or row.state not in ("draft", "checked")
+            or row.requested_state != own_state
+            or row.requesting_state in (None, own_state)
+        ):
+            raise InvalidInput(
+                f"{row.id} is not a letter typed in to register: it must be a draft whose "
+                f"requesting State is the other one and whose requested State is {own_state}"
+            )
+        kind = convention().forms[row.kind]
+        moved = conn.execute(
+            update(requests)
+            .where(requests.c.id == row.id, requests.c.version == row.version)
+            .values(direction="incoming", state="received", version=row.version + 1, updated_at=at)
+        ).rowcount
+        if moved != 1:
+            raise InvalidInput(f"{row.id} was changed meanwhile; look again and retry")
+        conn.execute(update(cases).where(cases.c.id == row.case_id).values(state=own_state))
+        case_service.insert_event(
+            conn,
+            row.id,
+            Event(
+                "receive", at, actor, "requested", kind.articles[0], row.state, "received",
+                {"means": means, "received_on": occurred_at.isoformat()},
+            ),
+        )  # fmt: skip
+        _audit(
+            conn, row, "receive", actor=actor, at=at,
+            detail={"case": row.case_id, "kind": row.kind, "transcribed": True, "means": means},
+        )  # fmt: skip
+        return _came(conn, row.id, means, occurred_at, reference, scans, kinds, actor, at)
 
 
 def _incoming(

@@ -17,9 +17,10 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
+from urllib.parse import urlencode
 
 from babel import Locale
 from babel.dates import format_date
@@ -40,6 +41,7 @@ from hanoinet.law.identifiers import KIND_NAMES, kind_name, written
 from hanoinet.registry.participants import participant
 from hanoinet.services import access
 from hanoinet.services import cases as case_service
+from hanoinet.services.outside import MEANS_NAMES
 from hanoinet.texts import Data, Text, t
 from hanoinet.web import auth
 from hanoinet.web.common import login_first, message_page, now, page, session, web
@@ -941,6 +943,7 @@ def _new_page(
         kinds=_kinds_for(current.principal),
         forms=convention().forms,
         states=states,
+        letter_states=_letter_states(request, current, lang),
         typed=typed,
         errors=errors,
         status_code=status,
@@ -961,11 +964,17 @@ async def create(request: Request) -> Response:
     ctx = web(request).ctx
     kind = typed.get("kind", "")
     state = typed.get("requested_state", "")
+    letter_from = typed.get("letter_from", "")
     errors: dict[str, str] = {}
     kinds = _kinds_for(current.principal)
     if kind not in kinds:
         errors["kind-" + (kinds[0] if kinds else "none")] = N_("Choose the form of cooperation")
-    if not state:
+    if letter_from:
+        allowed = {code for code, _name in _letter_states(request, current, "en")}
+        if letter_from not in allowed:
+            errors["letter_from"] = N_("Choose a State that runs no node, among those listed")
+        state = ctx.me.state
+    elif not state:
         errors["requested_state"] = N_("Choose the requested State")
     elif state == ctx.me.state:
         errors["requested_state"] = N_("Choose another State than your own")
@@ -975,7 +984,7 @@ async def create(request: Request) -> Response:
     document: dict[str, Any] = {
         "format": FORMAT,
         "kind": kind,
-        "requesting_state": ctx.me.state,
+        "requesting_state": letter_from or ctx.me.state,
         "requested_state": state,
         "urgency": "emergency" if kind == "emergency_disclosure" else "routine",
     }
@@ -983,7 +992,8 @@ async def create(request: Request) -> Response:
     channel = next((c for c in form_def.channels if c in accepted["channels"]), None)
     if channel:
         document["channel"] = channel
-    title = typed.get("title", "").strip() or f"{form_def.title}: {_state_name(state, 'en')}"
+    other = letter_from or state
+    title = typed.get("title", "").strip() or f"{form_def.title}: {_state_name(other, 'en')}"
     created = case_service.new_case(
         ctx.store,
         json.dumps(document),
@@ -993,6 +1003,25 @@ async def create(request: Request) -> Response:
         title=title[:200],
     )
     return _redirect(f"/drafts/{created.request_id}?step={STEP_KEYS[0]}")
+
+
+def _letter_states(request: Request, current: Any, lang: str) -> list[tuple[str, str]]:
+    """The States a request may come from by letter, to be typed in and registered: those
+    that run no node and published a designation; none for a role that does not act on
+    received requests."""
+    if not access.may_act(current.principal, direction="incoming"):
+        return []
+    ctx = web(request).ctx
+    networked = {n.state for n in ctx.directory.nodes}
+    published = set(default_context(now(request).date()).designations.by_state)
+    return [(c, _state_name(c, lang)) for c in sorted(published - networked - {ctx.me.state})]
+
+
+def transcribed(request: Request, document: dict[str, Any]) -> bool:
+    """Whether a draft is a letter from another State typed in to register (its requesting
+    State is not this node's)."""
+    mine = web(request).ctx.me.state
+    return document.get("requesting_state") not in (None, "", mine)
 
 
 def _draft(
@@ -1340,7 +1369,9 @@ def _preview_page(
         option_names=OPTION_NAMES,
         labels=LABELS,
         identifiers=identifier_lines,
-        outside=_outside(request, document, lang, form),
+        outside=None if transcribed(request, document) else _outside(request, document, lang, form),
+        transcription=transcribed(request, document),
+        means_names=MEANS_NAMES,
         means_error=means_error,
         accepted=_accepted(document, ctx),
         channel_names=OPTION_NAMES["channel"],
@@ -1424,6 +1455,60 @@ async def send(request: Request, ident: str) -> Response:
             return other
         return _preview_page(request, current, fresh, exc.message, 400, form)
     return _redirect(f"/requests/{draft.summary.id}")
+
+
+REGISTER_ERRORS = {
+    "means": N_("Choose how the letter came."),
+    "date": N_("Enter a real date, such as 2026-12-31"),
+}
+
+
+@router.post("/drafts/{ident}/register")
+async def register(request: Request, ident: str) -> Response:
+    """Register a letter typed into the wizard as a request received, its scan attached (one
+    file a post, read as a stream: web/limits.py); the session is checked before the body is
+    read. The draft becomes the received request (services/outside.py)."""
+    from hanoinet.services.outside import MEANS, Scan, register_transcription
+
+    current, refused = _drafter(request)
+    if refused is not None:
+        return refused
+    async with request.form(max_files=1, max_fields=20) as data:  # closes the spooled file
+        fields = {k: v.strip() for k, v in data.items() if isinstance(v, str)}
+        upload = data.get("scan")
+        scans: list[Any] = []
+        if upload is not None and not isinstance(upload, str) and upload.filename:
+            scans.append(Scan(upload.filename, await upload.read()))
+    draft, other = _draft(request, current, ident)
+    if other is not None:
+        return other
+    if not auth.csrf_ok(current.csrf, fields.get("csrf")):
+        return _preview_page(
+            request, current, draft, "This form had expired. Please try again.", 400
+        )
+    at = now(request)
+    means = fields.get("means", "")
+    problem: str = REGISTER_ERRORS["means"] if means not in MEANS else ""
+    occurred = at
+    if not problem and fields.get("received_on"):
+        try:
+            occurred = datetime.fromisoformat(fields["received_on"])
+        except ValueError:
+            problem = REGISTER_ERRORS["date"]
+        else:
+            occurred = occurred if occurred.tzinfo else occurred.replace(tzinfo=UTC)
+    if not problem:
+        try:
+            register_transcription(
+                web(request).ctx.store, draft.summary.id, own_state=web(request).ctx.me.state,
+                means=means, occurred_at=occurred, scans=scans, actor=current.principal.actor,
+                at=at, reference=fields.get("reference"), principal=current.principal,
+            )  # fmt: skip
+        except HanoinetError as exc:
+            problem = exc.message
+    if problem:
+        return _preview_page(request, current, draft, problem, 400, fields)
+    return _redirect(f"/requests/{draft.summary.id}?{urlencode({'done': 'receive'})}")
 
 
 def _send_outside(request: Request, current: Any, ident: str, means: str, form: Any) -> None:

@@ -54,9 +54,9 @@ format allows (law/document.py). Fixed by the format, as the peer routes' limits
 TOO_LARGE = N_("Too large: this form sends more than this node accepts. Shorten the text.")
 BAD_LENGTH = N_("Bad request: the length of what was sent is not a number.")
 _CHUNK = re.compile(r"^/api/v1/evidence/[^/]+/chunks/[^/]+$")
-_LETTER = re.compile(r"^/requests/[^/]+/letters$")
+_LETTER = re.compile(r"^(/requests/[^/]+/letters|/drafts/[^/]+/register)$")
 LETTER_BODY_BYTES = MAX_ATTACHMENT_BYTES + (1 << 20)
-"""A letter or e-mail recorded from the case page: one scan (``services/outside.py``) and a
+"""A letter or e-mail recorded from the case page (or registered from the wizard): one scan (``services/outside.py``) and a
 few fields. Read as a stream: the form's file is spooled to disk as it arrives, never held."""
 _STREAMED = {
     ("POST", "/api/v1/inbox"): MAX_BYTES,
