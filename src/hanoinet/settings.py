@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     key_passphrase: SecretStr | None = Field(
         default=None, description="Unlocks the node's private keys; never logged."
     )
+    backup_recipients: str | None = Field(
+        default=None,
+        description="The age X25519 recipients node backups are encrypted to, comma-separated.",
+    )
     smtp_host: str | None = Field(
         default=None,
         description="The mail server that sends requests by e-mail to States that run no node.",

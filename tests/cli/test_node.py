@@ -267,3 +267,34 @@ def test_a_command_without_a_node_exits_2_and_creates_nothing(
         )
     assert list(empty.iterdir()) == []
     assert not (tmp_path / "nodes").exists()
+
+
+def test_backup_and_restore_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """node backup-key, node backup, node restore as an operator runs them (docs/backup.md)."""
+    folder = _init(tmp_path, monkeypatch, "xa-ca", "XA", 8101)
+    key = tmp_path / "offline.key"
+    made = runner.invoke(app, ["node", "backup-key", "--out", str(key), "--json"])
+    assert made.exit_code == 0, made.output
+    recipient = json.loads(made.stdout)["recipient"]
+    assert recipient.startswith("age1") and stat.S_IMODE(key.stat().st_mode) == 0o600
+    archive = tmp_path / "xa.backup"
+    unsaid = runner.invoke(app, ["node", "backup", "--out", str(archive)])
+    assert unsaid.exit_code == 2 and "give --to RECIPIENT" in unsaid.stderr
+    monkeypatch.setenv("HANOINET_BACKUP_RECIPIENTS", recipient)
+    done = runner.invoke(app, ["node", "backup", "--out", str(archive), "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["database"] == "sqlite"
+    occupied = runner.invoke(app, ["node", "restore", str(archive), "--identity", str(key)])
+    assert occupied.exit_code == 2 and "is not empty" in occupied.stderr
+    monkeypatch.setenv("HANOINET_DATA_DIR", str(tmp_path / "new"))
+    restored = runner.invoke(
+        app, ["node", "restore", str(archive), "--identity", str(key), "--json"]
+    )
+    assert restored.exit_code == 0, restored.output
+    shown = json.loads(restored.stdout)
+    assert (shown["node"], shown["audit_ok"]) == ("xa-ca", True)
+    assert (tmp_path / "new" / "keys.jwe").read_bytes() == (folder / "keys.jwe").read_bytes()
+    verified = runner.invoke(app, ["audit", "verify", "--json"])
+    assert verified.exit_code == 0 and json.loads(verified.stdout)["ok"] is True
