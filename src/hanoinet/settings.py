@@ -121,6 +121,15 @@ class Settings(BaseSettings):
     key_passphrase: SecretStr | None = Field(
         default=None, description="Unlocks the node's private keys; never logged."
     )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port of the Prometheus metrics listener of `hanoinet serve`; unset: none.",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address the metrics listener binds (keep it private)."
+    )
     backup_recipients: str | None = Field(
         default=None,
         description="The age X25519 recipients node backups are encrypted to, comma-separated.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -39,23 +41,32 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def test_several_server_and_worker_processes_deliver_each_message_once(tmp_path: Path) -> None:
     cluster = demo.Demo(tmp_path)
     cluster.setup(("xa", "xb"), users=False)
     procs: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(name: str, node: str, *args: str) -> None:
+    metrics_port = _free_port()
+
+    def start(name: str, node: str, *args: str, **extra: str) -> None:
         with (tmp_path / node / f"{name}.log").open("ab") as log:
             procs[name] = subprocess.Popen(
                 [sys.executable, "-m", "hanoinet", *args],
                 # Formal documents off: this test is about messages, and 200 documents
                 # would add their layout to it (their path: tests/cli/test_document.py).
-                env=cluster.env(node) | {"HANOINET_FORMAL_DOCUMENTS": "false"},
+                env=cluster.env(node) | {"HANOINET_FORMAL_DOCUMENTS": "false"} | extra,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
 
-    start("xb-serve", "xb", "serve", "--workers", "2")
+    # Borealis's metrics on a listener of their own, in the main process only
+    start("xb-serve", "xb", "serve", "--workers", "2", HANOINET_METRICS_PORT=str(metrics_port))
     start("xa-serve", "xa", "serve")
     start("xa-worker-1", "xa", "worker", "--interval", "0.05")
     start("xa-worker-2", "xa", "worker", "--interval", "0.05")
@@ -93,6 +104,13 @@ def test_several_server_and_worker_processes_deliver_each_message_once(tmp_path:
             return unsettled == 0 and unsettled_documents == 0
 
         cluster.wait(settled, "every message has its receipt", timeout=120)
+        # what every server process received, counted once, from the shared database
+        scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+        assert (
+            f'hanoinet_messages_received_total{{status="applied",type="request"}} {MESSAGES}.0'
+            in scraped
+        ), scraped
+        assert "hanoinet_ready 1.0" in scraped
     finally:
         for proc in procs.values():
             proc.send_signal(signal.SIGTERM)

@@ -1120,6 +1120,7 @@ ROUTES: dict[tuple[str, str], Callable[..., None] | str] = {
     ("GET", "/public/directory.csv"): PUBLIC,
     ("*", "/static"): PUBLIC,
     ("GET", "/api/v1/health"): PUBLIC,
+    ("GET", "/api/v1/ready"): PUBLIC,
     ("GET", "/api/v1/directory"): PUBLIC,
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("POST", "/api/v1/inbox"): PEERS,

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 import typer
 
-from hanoinet.cli.output import console, user_errors
+from hanoinet.cli.output import console, fail, user_errors
 from hanoinet.documents import typesetter
 from hanoinet.exchange.transport import HttpTransport
 from hanoinet.services import cases as case_service
@@ -52,6 +52,7 @@ def serve_command(
     )
     address = host or endpoint.hostname or "127.0.0.1"
     number = port or endpoint.port or 8000
+    _metrics(ctx, settings)
     if workers == 1:
         server.run(_app(ctx, signed.token, settings), host=address, port=number)
         return
@@ -78,10 +79,37 @@ def _app(ctx: federation.NodeContext, directory_token: str, settings: Settings) 
             settings.max_api_body_bytes, settings.max_form_body_bytes, settings.max_json_depth
         ),
         mailer=Mailer.from_settings(settings),
+        delivery_alarm=timedelta(minutes=settings.delivery_alarm_minutes),
     )
     typesetter.configure(typesetter.Bounds(*settings.render_bounds()))
     settle_heap()
     return app
+
+
+def _metrics(ctx: federation.NodeContext, settings: Settings) -> None:
+    """The Prometheus listener (HANOINET_METRICS_PORT), in this process only: the figures
+    come from the database, the same for every server process (web/metrics.py)."""
+    if settings.metrics_port is None:
+        return
+    from hanoinet.web import metrics
+
+    collected = metrics.registry(
+        ctx,
+        lambda: datetime.now(UTC),
+        timedelta(minutes=settings.delivery_alarm_minutes),
+        settings.ack_targets(),
+    )
+    try:
+        metrics.serve(settings.metrics_host, settings.metrics_port, collected)
+    except OSError as exc:
+        fail(
+            f"HANOINET_METRICS_PORT {settings.metrics_port}: cannot listen on "
+            f"{settings.metrics_host}: {exc.strerror}"
+        )
+    console.print(
+        f"metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics",
+        markup=False,
+    )
 
 
 def app_from_settings() -> Any:

@@ -112,6 +112,7 @@ def create_app(
     stats_threshold: int = DEFAULT_THRESHOLD,
     limits: Limits | None = None,
     mailer: Any = None,
+    delivery_alarm: timedelta = timedelta(minutes=15),
 ) -> FastAPI:
     now = clock or (lambda: datetime.now(UTC))
     app = FastAPI(
@@ -195,6 +196,18 @@ def create_app(
             "directory_version": ctx.directory.version,
             "version": __version__,
         }
+
+    @app.get(
+        "/api/v1/ready",
+        summary="Readiness: database, directory, keys, outbox backlog",
+        response_model=doc.Ready,
+        responses={503: {"model": doc.Ready, "description": "Not ready: the failed checks"}},
+    )
+    def ready() -> JSONResponse:
+        from hanoinet.services.operations import readiness
+
+        found = readiness(ctx, now=now(), alarm=delivery_alarm)
+        return JSONResponse(found.as_dict(), status_code=200 if found.ready else 503)
 
     @app.get(
         "/api/v1/directory",

@@ -262,6 +262,24 @@ class Health(BaseModel):
     version: str
 
 
+class ReadyCheck(BaseModel):
+    name: str = Field(description="database, directory, keys or outbox")
+    status: Literal["ok", "warning", "failed"]
+    detail: str
+
+
+class ReadyOutbox(BaseModel):
+    pending: int
+    oldest_age_seconds: int | None
+
+
+class Ready(BaseModel):
+    ready: bool = Field(description="No check failed (a warning is served)")
+    node: str
+    checks: list[ReadyCheck]
+    outbox: ReadyOutbox
+
+
 PROBLEMS = {
     400: "Bad request",
     401: "Not authenticated: no valid API token or session",
