@@ -65,6 +65,7 @@ def serve_command(
 
 def _app(ctx: federation.NodeContext, directory_token: str, settings: Settings) -> Any:
     from hanoinet.services.outside import Mailer
+    from hanoinet.web import requestlog
     from hanoinet.web.app import create_app, settle_heap
     from hanoinet.web.limits import Limits
 
@@ -82,6 +83,7 @@ def _app(ctx: federation.NodeContext, directory_token: str, settings: Settings) 
         delivery_alarm=timedelta(minutes=settings.delivery_alarm_minutes),
     )
     typesetter.configure(typesetter.Bounds(*settings.render_bounds()))
+    requestlog.configure()  # one JSON line per request on stderr, with its id
     settle_heap()
     return app
 

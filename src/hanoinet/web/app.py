@@ -41,6 +41,7 @@ from hanoinet.web import openapi as doc
 from hanoinet.web.common import Web, message_page
 from hanoinet.web.limits import MAX_BATCH_BYTES, BodyLimits, Limits
 from hanoinet.web.render import N_
+from hanoinet.web.requestlog import RequestLog
 
 JOSE = doc.JOSE
 MAX_BATCH = 200
@@ -313,4 +314,6 @@ def create_app(
             response.headers.setdefault("strict-transport-security", HSTS)
         return response
 
+    # Outermost: every request is logged once, with its id, whatever answered it.
+    app.add_middleware(RequestLog)
     return app
