@@ -91,6 +91,8 @@ class Demo:
         self.logins: dict[str, str] = {}
         self.chiefs: dict[str, str] = {}
         """Each node's supervisor (statistics, audit log): the initial password."""
+        self.extra_env: dict[str, dict[str, str]] = {}
+        """Settings of a node beyond the demo's (tests: a node on PostgreSQL)."""
 
     def env(self, node: str | None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HANOINET_")}
@@ -98,6 +100,7 @@ class Demo:
         env["HANOINET_USER"] = f"{node or 'secretariat'}-officer (demo)"
         if node:
             env["HANOINET_DATA_DIR"] = str(self.root / node)
+            env.update(self.extra_env.get(node, {}))
         return env
 
     def run(

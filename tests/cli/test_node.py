@@ -298,3 +298,18 @@ def test_backup_and_restore_from_the_command_line(
     assert (tmp_path / "new" / "keys.jwe").read_bytes() == (folder / "keys.jwe").read_bytes()
     verified = runner.invoke(app, ["audit", "verify", "--json"])
     assert verified.exit_code == 0 and json.loads(verified.stdout)["ok"] is True
+
+
+def test_migrate_runs_once_and_never_makes_a_node(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _init(tmp_path, monkeypatch, "xa-ca", "XA", 8101)
+    done = runner.invoke(app, ["node", "migrate", "--json"])
+    assert done.exit_code == 0, done.output
+    shown = json.loads(done.stdout)
+    assert shown["from"] == shown["to"] and shown["migrated"] is False
+    assert (folder / "hanoinet.db").is_file()
+    monkeypatch.setenv("HANOINET_DATA_DIR", str(tmp_path / "typo"))
+    missing = runner.invoke(app, ["node", "migrate"])
+    assert missing.exit_code == 2 and "no hanoinet node at" in missing.stderr
+    assert not (tmp_path / "typo").exists()

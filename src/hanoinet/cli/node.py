@@ -128,6 +128,31 @@ def _create_admin(settings: Settings, username: str) -> Path:
     return path
 
 
+@app.command("migrate")
+def migrate_command(json: Json = False) -> None:
+    """Bring this node's database to this hanoinet's schema, once, before its servers start
+    (an upgrade: docs/deploy.md). Servers find it done."""
+    from hanoinet.services import runtime
+    from hanoinet.store.db import head_revision
+
+    settings = load_settings()
+    with user_errors():
+        store = runtime.open_node_store(settings, migrate=False)  # no node: said, not made
+        try:
+            was = store.current_revision()
+            store.migrate()  # refuses a database from a newer hanoinet
+        finally:
+            store.dispose()
+    head = head_revision()
+    if json:
+        print_json({"from": was, "to": head, "migrated": was != head})
+        return
+    console.print(
+        f"Database at schema {head}" + (f" (was {was})" if was != head else " already"),
+        markup=False,
+    )
+
+
 @app.command("backup-key")
 def backup_key_command(
     out: Annotated[

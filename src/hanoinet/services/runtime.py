@@ -17,7 +17,7 @@ from hanoinet.settings import Settings
 from hanoinet.store import Store, open_store
 
 
-def open_node_store(settings: Settings) -> Store:
+def open_node_store(settings: Settings, *, migrate: bool = True) -> Store:
     """The node's database, opened (and migrated); raises NoNode when there is none where the
     settings point. The one place a command opens its node: only ``hanoinet node init`` creates
     a database, so a typo in ``HANOINET_DATA_DIR`` is an error, not a second, empty node. A
@@ -38,7 +38,7 @@ def open_node_store(settings: Settings) -> Store:
                 f"no hanoinet node at {settings.data_dir.resolve()} (no database there): create "
                 'one with "hanoinet node init", or set HANOINET_DATA_DIR to the node\'s folder'
             )
-    return open_store(url)
+    return open_store(url, migrate=migrate)
 
 
 def authorities(settings: Settings) -> dict[str, dict[str, Any]]:

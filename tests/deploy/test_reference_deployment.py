@@ -1,0 +1,173 @@
+"""The reference deployment (issue 25 item 4), run the way its units run: the commands of
+deploy/systemd/*.service with the settings of deploy/hanoinet.env, a node on this machine's
+PostgreSQL with its database migrated once, two server processes and two workers; a second
+node sends it a request, which arrives once; it is ready. The units' hardening is checked."""
+
+from __future__ import annotations
+
+import configparser
+import shlex
+import signal
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy
+from sqlalchemy import func, select
+
+from hanoinet import demo
+from hanoinet.services import cases as case_service
+from hanoinet.settings import Settings
+from hanoinet.store import open_store
+from hanoinet.store.schema import inbox, outbox
+
+ROOT = Path(__file__).resolve().parents[2]
+UNITS = ROOT / "deploy" / "systemd"
+BIN = "/opt/hanoinet/.venv/bin/hanoinet"
+HARDENING = {
+    "User": "hanoinet",
+    "NoNewPrivileges": "yes",
+    "ProtectSystem": "strict",
+    "ProtectHome": "yes",
+    "PrivateTmp": "yes",
+    "CapabilityBoundingSet": "",
+    "ReadWritePaths": "/var/lib/hanoinet",
+    "UMask": "0077",
+}
+
+
+def unit(name: str) -> configparser.RawConfigParser:
+    parsed = configparser.RawConfigParser(strict=False, delimiters=("=",))
+    parsed.optionxform = str  # type: ignore[assignment,method-assign]
+    parsed.read(UNITS / name, encoding="utf-8")
+    return parsed
+
+
+def command(name: str) -> list[str]:
+    """The unit's ExecStart as this test runs it: this interpreter instead of the venv's."""
+    words = shlex.split(unit(name)["Service"]["ExecStart"])
+    assert words[0] == BIN, words
+    return [sys.executable, "-m", "hanoinet", *words[1:]]
+
+
+def env_file() -> dict[str, str]:
+    lines = (ROOT / "deploy" / "hanoinet.env").read_text(encoding="utf-8").splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+@pytest.mark.parametrize(
+    "name", ["hanoinet-migrate.service", "hanoinet-serve.service", "hanoinet-worker@.service"]
+)
+def test_every_unit_is_hardened_and_runs_a_real_command(name: str) -> None:
+    service = unit(name)["Service"]
+    for key, value in HARDENING.items():
+        assert service.get(key) == value, (name, key)
+    assert service["EnvironmentFile"] == "/etc/hanoinet/hanoinet.env"
+    words = command(name)
+    verbs = [w for w in words[3:] if not w.startswith("-")][: 2 if "node" in words else 1]
+    help_text = subprocess.run(
+        [*words[:3], *verbs, "--help"], capture_output=True, text=True, check=False
+    )
+    assert help_text.returncode == 0, help_text.stderr
+    if name != "hanoinet-migrate.service":
+        assert unit(name)["Unit"]["Requires"] == "hanoinet-migrate.service"
+
+
+def test_the_settings_file_names_only_real_settings() -> None:
+    names = {f"HANOINET_{n.upper()}" for n in Settings.model_fields}
+    assert set(env_file()) <= names
+    caddy = (ROOT / "deploy" / "Caddyfile").read_text(encoding="utf-8")
+    assert "Strict-Transport-Security" in caddy and "reverse_proxy 127.0.0.1:8101" in caddy
+
+
+def test_the_node_runs_as_its_units_run_on_postgresql(tmp_path: Path) -> None:
+    base = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    admin = sqlalchemy.create_engine(base)
+    schema = f"deploy_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    except sqlalchemy.exc.OperationalError as exc:
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    url = f"{base}?options=-csearch_path%3D{schema}"
+    cluster = demo.Demo(tmp_path)
+    settings = env_file()
+    cluster.extra_env["xb"] = {
+        "HANOINET_DATABASE_URL": url,
+        "HANOINET_DELIVERY_ALARM_MINUTES": settings["HANOINET_DELIVERY_ALARM_MINUTES"],
+    }
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        cluster.setup(("xa", "xb"), users=False)
+        migrated = subprocess.run(
+            command("hanoinet-migrate.service"), env=cluster.env("xb"),
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert migrated.returncode == 0 and "already" in migrated.stdout, migrated.stderr
+
+        def start(node: str, words: list[str], log: str) -> None:
+            with (tmp_path / node / log).open("ab") as out:
+                procs.append(
+                    subprocess.Popen(
+                        words,
+                        env=cluster.env(node) | {"HANOINET_FORMAL_DOCUMENTS": "false"},
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+
+        serve = command("hanoinet-serve.service")
+        port = serve[serve.index("--port") + 1]
+        serve[serve.index("--port") + 1] = str(cluster.ports["xb"])  # its endpoint, here
+        start("xb", serve, "serve.log")
+        for n in (1, 2):
+            start("xb", command("hanoinet-worker@.service"), f"worker-{n}.log")
+        start("xa", [sys.executable, "-m", "hanoinet", "serve"], "serve.log")
+        start("xa", [sys.executable, "-m", "hanoinet", "worker", "--interval", "0.1"], "w.log")
+        assert port == "8101"
+        cluster.wait(cluster._health_check("xb"), "Borealis is up", timeout=90)
+        sender = open_store(f"sqlite:///{tmp_path / 'xa' / 'hanoinet.db'}", migrate=False)
+        receiver = open_store(url, migrate=False)
+        try:
+            text = resources.files("hanoinet.demo_data").joinpath("preservation-xa-xb.json")
+            now = datetime.now(UTC)
+            made = case_service.new_case(
+                sender, text.read_text("utf-8"), direction="outgoing", actor="t", at=now
+            )
+            for action in ("check", "send"):
+                case_service.act(sender, made.request_id, action, actor="t", at=now)
+
+            def arrived() -> bool:
+                with receiver.engine.connect() as conn:
+                    got = conn.execute(select(func.count()).select_from(inbox)).scalar_one()
+                with sender.engine.connect() as conn:
+                    left = conn.execute(
+                        select(func.count())
+                        .select_from(outbox)
+                        .where(outbox.c.status != "delivered")
+                    ).scalar_one()
+                return bool(got == 1 and left == 0)
+
+            cluster.wait(arrived, "the request arrives once", timeout=120)
+        finally:
+            sender.dispose()
+            receiver.dispose()
+        ready: Any = httpx.get(f"http://127.0.0.1:{cluster.ports['xb']}/api/v1/ready", timeout=10)
+        assert ready.status_code == 200 and ready.json()["ready"] is True
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
