@@ -29,6 +29,7 @@ from hanoinet.services import evidence as evidence_service
 from hanoinet.services import federation as fed
 from hanoinet.services import transfer
 from hanoinet.store import audit as audit_log
+from hanoinet.store import open_store
 from hanoinet.store.schema import audit, evidence
 from hanoinet.web.app import create_app
 
@@ -593,3 +594,45 @@ def test_the_package_names_both_states_references(world: dict[str, Any]) -> None
         world["packed"].request_id,
         world["xa_request"],
     )
+
+
+def test_two_server_processes_sharing_the_database_and_the_evidence_path_receive_one_transfer(
+    world: dict[str, Any],
+) -> None:
+    """Several hosts (issue 25 item 5): a second server of the receiving node, with its own
+    connection pool and app but the same database and the same evidence path, takes every
+    other chunk of one transfer; the package is assembled and accepted. Nothing is kept per
+    process (docs/deploy.md)."""
+    xa = world["ctx"]["xa-ca"]
+    url = xa.store.engine.url.render_as_string(hide_password=False)
+    second_store = open_store(url, migrate=False)  # another process's pool
+    try:
+        second = fed.NodeContext("xa-ca", xa.keys, xa.directory, second_store)
+        servers = [
+            world["apps"]["http://xa-ca.test"],
+            TestClient(
+                create_app(second, clock=lambda: T0, evidence_dir=world["folders"]["xa-ca"])
+            ),
+        ]
+        served: list[int] = []
+
+        class RoundRobin(Client):
+            def chunk(
+                self, endpoint: str, package: str, n: int, data: bytes, *, last: bool
+            ) -> dict[str, Any]:
+                served.append(n % 2)
+                self.apps[endpoint] = servers[n % 2]
+                return super().chunk(endpoint, package, n, data, last=last)
+
+        client = RoundRobin(dict(world["apps"]))
+        sent = transfer.send(
+            world["ctx"]["xb-ca"], client, _offer(world), actor="bo", clock=lambda: T0,
+            pause=lambda s: None,
+        )  # fmt: skip
+    finally:
+        second_store.dispose()
+    assert sent.state == "delivered" and set(served) == {0, 1}
+    received = _row(world, "xa-ca", sent.package)
+    assert received.state == "accepted"
+    stored = world["folders"]["xa-ca"] / received.path
+    assert stored.read_bytes() == world["packed"].package.path.read_bytes()
