@@ -154,6 +154,7 @@ def test_a_running_nodes_backup_restores_every_row_and_file(
         wanted = {n: b for n, b in before_files.items() if not n.endswith(".part")}
         assert files == wanted  # keys, passphrase, descriptor, directory, evidence
         assert (target_dir / "secrets" / "passphrase").stat().st_mode & 0o077 == 0
+        assert (target_dir / "settings.json").stat().st_mode & 0o077 == 0
         shown = json.loads((target_dir / "settings.json").read_text())
         assert shown["user"] == "operator" and "key_passphrase" not in shown
         reopened = open_store(restored_settings.resolved_database_url())
@@ -208,5 +209,13 @@ def test_bad_archives_identities_and_targets_are_refused_and_nothing_is_written(
             Settings(data_dir=occupied, user="o"), archive, backup.read_identities(key),
             actor="o", at=T0,
         )  # fmt: skip
+    live = tmp_path / "live.db"
+    live.write_bytes(b"a database in use")
+    with pytest.raises(InvalidInput, match=r"live\.db exists"):
+        backup.restore(
+            Settings(data_dir=tmp_path / "fresh", database_url=f"sqlite:///{live}", user="o"),
+            archive, backup.read_identities(key), actor="o", at=T0,
+        )  # fmt: skip
+    assert live.read_bytes() == b"a database in use"
     with pytest.raises(InvalidInput, match="never overwritten"):
         backup.new_identity(key)

@@ -1499,6 +1499,8 @@ def test_a_step_on_a_request_outside_the_network_is_sent_as_a_letter_from_the_ca
         f"/requests/{ident}/letters/99999/send", {"means": "post", "reference": "X"}
     )
     assert missing.status_code == 404 and "There is no such letter to send" in missing.text
+    huge = carl.post(f"/requests/{ident}/letters/{10**22}/send", {"means": "post"})
+    assert huge.status_code == 404 and "There is no such letter to send" in huge.text
 
 
 def test_a_letter_from_a_state_without_a_node_is_typed_in_and_registered_as_received(
@@ -1542,7 +1544,11 @@ def test_a_letter_from_a_state_without_a_node_is_typed_in_and_registered_as_rece
         )
 
     fake = register(b"<html>no</html>")
-    assert fake.status_code == 400 and "note.pdf is not a PDF" in fake.text
+    assert fake.status_code == 400 and "It cannot be registered as it is" in text_of(fake.text)
+    # ... nor sent from the wizard as this node's own request
+    sent = carl.post(f"/drafts/{ident}/send", {})
+    assert sent.status_code == 400 and "register it as received" in text_of(sent.text)
+    assert request_row(web_desk.store, ident).state == "draft"
     unsaid = register(b"%PDF-1.7 note", means="")
     assert unsaid.status_code == 400 and "Choose how the letter came" in unsaid.text
     assert request_row(web_desk.store, ident).direction == "outgoing"

@@ -12,9 +12,10 @@ package, so ``evidence verify``, ``list``, ``custody``, ``permit`` and ``export`
 as any other: the conditions apply to its use, every read is audited.
 
 The package is written before the database is touched (minutes, maybe; no write lock held),
-into the evidence folder under a temporary name; the row, the audit entry and the final name
-come together, so a failure leaves neither a package without its record nor a record
-without its package (a crash may leave the temporary file, which holds only ciphertext).
+into the evidence folder under a temporary name; it takes its final name inside the
+transaction that records it, and any failure (the commit's too) removes both names, so
+neither a package without its record nor a record without its package is left (a crash may
+leave the temporary file, which holds only ciphertext).
 """
 
 from __future__ import annotations
@@ -224,6 +225,7 @@ def import_evidence(
             os.replace(staged, final)  # inside the transaction: a failure here undoes the row
     except BaseException:
         staged.unlink(missing_ok=True)
+        final.unlink(missing_ok=True)  # renamed, but the commit failed: no file without row
         raise
     return Imported(
         package_id,

@@ -252,7 +252,10 @@ def backup(
             if p.is_file()
             and not p.is_symlink()
             and not p.name.endswith(SKIPPED_SUFFIXES)
-            and not any(part.startswith(".hanoinet-") for part in p.relative_to(data_dir).parts)
+            and not any(
+                part.startswith((".hanoinet-", ".import-"))
+                for part in p.relative_to(data_dir).parts
+            )
         ]
         secrets = _secret_names(settings)
         shown = {
@@ -260,16 +263,24 @@ def backup(
             for name, value in settings.model_dump().items()
             if name not in secrets
         }
+        if settings.database_url:  # its password is a secret too
+            shown["database_url"] = make_url(settings.database_url).render_as_string(
+                hide_password=True
+            )
         settings_bytes = json.dumps(shown, indent=1, sort_keys=True, default=str).encode()
 
         def produce(writer: IO[bytes]) -> dict[str, Any]:
             listed: dict[str, dict[str, Any]] = {}
             with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
                 for name, path in files:
-                    info = tar.gettarinfo(str(path), arcname=name)
-                    info.uid = info.gid = 0
-                    info.uname = info.gname = ""
-                    with open(path, "rb") as f:
+                    try:
+                        f = open(path, "rb")  # noqa: SIM115 (closed below)
+                    except FileNotFoundError:
+                        continue  # gone since it was listed (a transfer settled): not kept
+                    with f:
+                        info = tar.gettarinfo(arcname=name, fileobj=f)
+                        info.uid = info.gid = 0
+                        info.uname = info.gname = ""
                         hashing = _Hashing(f)
                         tar.addfile(info, hashing)
                     listed[name] = {"bytes": info.size, "sha256": hashing.sha256.hexdigest()}
@@ -334,6 +345,11 @@ def restore(
     at: datetime,
 ) -> Restored:
     """Rebuild the node of ``archive`` in the configured (empty) data folder and database."""
+    if not hasattr(tarfile, "data_filter"):  # Python 3.11.4 and later: safe extraction
+        raise InvalidInput(
+            "restoring needs Python 3.11.4 or later (its tar module's safe extraction); "
+            "upgrade Python on this machine"
+        )
     data_dir = settings.data_dir
     if data_dir.exists() and any(data_dir.iterdir()):
         raise InvalidInput(
@@ -342,6 +358,14 @@ def restore(
         )
     url = settings.resolved_database_url()
     postgres = make_url(url).get_backend_name() != "sqlite"
+    if not postgres:
+        database = Path(str(make_url(url).database))
+        there = [database.with_name(database.name + x) for x in ("", "-wal", "-shm")]
+        if any(f.exists() for f in there):
+            raise InvalidInput(
+                f"{database} exists: a node is restored into an empty database (set "
+                "HANOINET_DATABASE_URL, or HANOINET_DATA_DIR, to a new place)"
+            )
     if postgres:
         probe = open_store(url, migrate=False)
         try:
@@ -376,21 +400,31 @@ def restore(
             raise InvalidInput(
                 "this is a backup of a node on SQLite: unset HANOINET_DATABASE_URL to restore it"
             )
-        for name in manifest["files"]:
-            if name.startswith("data/"):
-                target = data_dir / name.removeprefix("data/")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staging / name, target)
-        (data_dir / SETTINGS_MEMBER).write_bytes((staging / SETTINGS_MEMBER).read_bytes())
-        if postgres:
-            args, env, _schema = _pg_args(url)
-            _run(
-                ["pg_restore", *args, "--no-owner", "--no-privileges", "--exit-on-error",
-                 "--dbname", env["PGDATABASE"], str(staging / POSTGRES_MEMBER)],
-                env, "pg_restore",
-            )  # fmt: skip
-        else:
-            os.replace(staging / SQLITE_MEMBER, Path(str(make_url(url).database)))
+        try:
+            # the database first, in one transaction: a failure leaves it empty
+            if postgres:
+                args, env, _schema = _pg_args(url)
+                _run(
+                    ["pg_restore", *args, "--no-owner", "--no-privileges", "--exit-on-error",
+                     "--single-transaction", "--dbname", env["PGDATABASE"],
+                     str(staging / POSTGRES_MEMBER)],
+                    env, "pg_restore",
+                )  # fmt: skip
+            else:
+                os.replace(staging / SQLITE_MEMBER, Path(str(make_url(url).database)))
+            for name in manifest["files"]:
+                if name.startswith("data/"):
+                    target = data_dir / name.removeprefix("data/")
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(staging / name, target)
+            _private_write(data_dir / SETTINGS_MEMBER, (staging / SETTINGS_MEMBER).read_bytes())
+        except BaseException:
+            for left in list(data_dir.iterdir()):  # empty again: a retry may start over
+                if left.is_dir():
+                    shutil.rmtree(left, ignore_errors=True)
+                else:
+                    left.unlink(missing_ok=True)
+            raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     store = open_store(url)  # migrated to this hanoinet's schema if the backup is older
@@ -415,6 +449,12 @@ def restore(
     )
 
 
+def _private_write(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+
+
 def _extract(reader: IO[bytes], staging: Path) -> None:
     with tarfile.open(fileobj=reader, mode="r|") as tar:
         for member in tar:
@@ -432,6 +472,10 @@ def _checked(staging: Path) -> dict[str, Any]:
     if manifest.get("format") != FORMAT:
         raise InvalidInput(f"not a {FORMAT} archive (format {manifest.get('format')!r})")
     listed: dict[str, Any] = manifest.get("files") or {}
+    database = SQLITE_MEMBER if manifest.get("database") == "sqlite" else POSTGRES_MEMBER
+    for needed in (database, SETTINGS_MEMBER, "data/keys.jwe", "data/node.json"):
+        if needed not in listed:
+            raise InvalidInput(f"the archive lacks {needed}: it is not a whole node's backup")
     present = {p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file()} - {
         MANIFEST
     }

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 
 from hanoinet.documents import letter as letter_document_module
 from hanoinet.documents.mail import StepLetter, compose_step
@@ -232,26 +232,39 @@ def send_letter(
                 },
             )  # fmt: skip
     except HanoinetError as exc:
-        _failed(store, row, found.id, exc.message, at)
-        raise
+        if means != "email":
+            _failed(store, row, found.id, exc.message, at)
+            raise
+        # The e-mail is out: never offered again as unsent; the record says what happened.
+        _gone(store, found.id, f"e-mailed ({reference}), but {exc.message}", at)
+        raise NotDispatched(
+            f"letter {found.id} of {row.id} was e-mailed ({reference}) but could not be "
+            f"recorded: {exc.message}. It is marked sent; do not send it again"
+        ) from None
     return Sent(
         row.id, found.id, step.action, means, status, address, reference, pdf_sha256, made.lang
     )
 
 
 def _claim(store: Any, row: Any, found: Any, at: datetime) -> None:
-    """Take letter ``found`` for this sending: one that went already, or that another send
-    holds (for less than ``STALE``), is refused."""
+    """Take letter ``found`` for this sending, in one conditional update: one that went
+    already, or that another send holds (for less than ``STALE``), is refused; two sends at
+    once cannot both take it."""
     with store.transaction() as conn:
-        current = conn.execute(select(dispatches).where(dispatches.c.id == found.id)).one()
-        fresh = current.status == "sending" and at - case_service.aware(current.recorded_at) < STALE
-        if current.status not in (TO_SEND, "failed", "sending") or fresh:
-            raise InvalidInput(_once(row, current))
-        conn.execute(
+        taken = conn.execute(
             update(dispatches)
-            .where(dispatches.c.id == found.id)
+            .where(
+                dispatches.c.id == found.id,
+                or_(
+                    dispatches.c.status.in_((TO_SEND, "failed")),
+                    and_(dispatches.c.status == "sending", dispatches.c.recorded_at < at - STALE),
+                ),
+            )
             .values(status="sending", recorded_at=at)
-        )
+        ).rowcount
+        if taken != 1:
+            current = conn.execute(select(dispatches).where(dispatches.c.id == found.id)).one()
+            raise InvalidInput(_once(row, current))
 
 
 def _once(row: Any, found: Any) -> str:
@@ -259,6 +272,15 @@ def _once(row: Any, found: Any) -> str:
         f"letter {found.id} of {row.id} is {found.status}: it is sent once "
         f"(`hanoinet case letters {row.id}` shows it)"
     )
+
+
+def _gone(store: Any, number: int, problem: str, at: datetime) -> None:
+    with store.transaction() as conn:
+        conn.execute(
+            update(dispatches)
+            .where(dispatches.c.id == number)
+            .values(status="sent", problem=problem, recorded_at=at)
+        )
 
 
 def _failed(store: Any, row: Any, number: int, problem: str, at: datetime) -> None:

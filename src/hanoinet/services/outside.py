@@ -206,6 +206,11 @@ def send_outside(
         )
     if row.direction != "outgoing":
         raise InvalidInput(f"request {row.id} is incoming: only a request this node makes is sent")
+    if row.requesting_state not in (None, ctx.me.state):
+        raise InvalidInput(
+            f"{row.id} is a letter from {row.requesting_state} typed in: register it as "
+            "received; this node sends only its own State's requests"
+        )
     state = row.requested_state
     nodes = ctx.directory.nodes_of(state)
     if nodes:

@@ -1425,6 +1425,8 @@ async def send(request: Request, ident: str) -> Response:
         return _preview_page(
             request, current, draft, "This form had expired. Please try again.", 400
         )
+    if transcribed(request, draft.document):
+        return _preview_page(request, current, draft, REGISTER_ERRORS["not_sent"], 400)
     store = web(request).ctx.store
     steps = [] if draft.summary.state == "checked" and draft.approved else ["check"]
     outside = _outside(request, draft.document, "en")
@@ -1460,6 +1462,14 @@ async def send(request: Request, ident: str) -> Response:
 REGISTER_ERRORS = {
     "means": N_("Choose how the letter came."),
     "date": N_("Enter a real date, such as 2026-12-31"),
+    "not_sent": N_(
+        "This is another State's letter typed in: register it as received. It is not sent."
+    ),
+    "refused": N_(
+        "It cannot be registered as it is: the day it came must not be after today, its "
+        "reference is at most 500 characters, and the file a PDF, PNG, JPEG, TIFF or .eml of "
+        "at most 25 MiB, that is what its name says."
+    ),
 }
 
 
@@ -1504,8 +1514,8 @@ async def register(request: Request, ident: str) -> Response:
                 means=means, occurred_at=occurred, scans=scans, actor=current.principal.actor,
                 at=at, reference=fields.get("reference"), principal=current.principal,
             )  # fmt: skip
-        except HanoinetError as exc:
-            problem = exc.message
+        except HanoinetError:
+            problem = REGISTER_ERRORS["refused"]
     if problem:
         return _preview_page(request, current, draft, problem, 400, fields)
     return _redirect(f"/requests/{draft.summary.id}?{urlencode({'done': 'receive'})}")

@@ -34,8 +34,7 @@ class NodeCollector(Collector):
 
     def collect(self) -> Iterator[Any]:
         now = self.clock()
-        g = operations.gauges(self.ctx, now=now, alarm=self.alarm, targets=self.targets)
-        ready = operations.readiness(self.ctx, now=now, alarm=self.alarm)
+        ready = operations.readiness(self.ctx, now=now, alarm=self.alarm)  # never raises
         up = GaugeMetricFamily("hanoinet_ready", "1 when every readiness check passes")
         up.add_metric([], 1.0 if ready.ready else 0.0)
         yield up
@@ -45,6 +44,10 @@ class NodeCollector(Collector):
         for c in ready.checks:
             checks.add_metric([c.name], 0.0 if c.status == "failed" else 1.0)
         yield checks
+        try:
+            g = operations.gauges(self.ctx, now=now, alarm=self.alarm, targets=self.targets)
+        except Exception:  # the database is down: readiness above says so; no figures
+            return
         outbox = GaugeMetricFamily(
             "hanoinet_outbox_messages", "Messages in the outbox by status", labels=["status"]
         )

@@ -46,6 +46,7 @@ from hanoinet.web.common import (
     session,
     web,
 )
+from hanoinet.web.documents import MAX_NUMBER
 from hanoinet.web.render import LANG_COOKIE, LANGUAGES, N_, choose_language
 from hanoinet.web.vocabulary import ACTION_NAMES
 
@@ -677,6 +678,10 @@ async def send_letter(request: Request, ident: str, number: int) -> Response:
             request, ident, errors={"": N_("This form had expired. Please try again.")},
             status_code=400,
         )  # fmt: skip
+    if not 0 < number <= MAX_NUMBER:
+        return _case_page(
+            request, ident, errors={"": N_("There is no such letter to send.")}, status_code=404
+        )
     means = form.get("means", "").strip()
     reference = form.get("reference", "").strip()
     state = web(request)
