@@ -38,7 +38,7 @@ from hanoinet.evidence.conditions import conditions_for
 from hanoinet.evidence.offer import make_offer
 from hanoinet.registry.participants import participant
 from hanoinet.services.cases import _legal_basis, _next_id
-from hanoinet.services.evidence import _matter, identities, verification_record
+from hanoinet.services.evidence import _matter, identities, sources, verification_record
 from hanoinet.services.federation import NodeContext
 from hanoinet.services.transfer import STORED, _new_row
 from hanoinet.store import audit as audit_log
@@ -105,12 +105,7 @@ def import_evidence(
         raise InvalidInput(f"--arrived-on {arrived_at.date().isoformat()} is in the future")
     if not collection.collected_by.strip():
         raise InvalidInput("--collected-by is empty: say who collected it, as the letter does")
-    if any(not text.strip() for text in imposed):
-        raise InvalidInput("--condition is empty: give the condition's text")
-    try:
-        files = bag.sources(paths)
-    except bag.BagError as exc:
-        raise InvalidInput(str(exc)) from None
+    files = sources(paths, imposed)
     me = ctx.me
     with ctx.store.transaction() as conn:
         row = conn.execute(select(requests).where(requests.c.id == request_id)).one_or_none()

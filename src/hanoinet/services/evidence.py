@@ -82,6 +82,16 @@ def _matter(matter: object) -> str | None:
     return "; ".join(parts) or None
 
 
+def sources(paths: list[Path], imposed: tuple[str, ...]) -> list[Any]:
+    """The files to pack from ``paths``, once the conditions typed are not empty."""
+    if any(not text.strip() for text in imposed):
+        raise InvalidInput("--condition is empty: give the condition's text")
+    try:
+        return bag.sources(paths)
+    except bag.BagError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
 def pack(
     ctx: NodeContext,
     directory_token: str,
@@ -97,12 +107,7 @@ def pack(
 ) -> Packed:
     if out.exists():
         raise InvalidInput(f"{out} already exists; choose another --out")
-    if any(not text.strip() for text in imposed):
-        raise InvalidInput("--condition is empty: give the condition's text")
-    try:
-        files = bag.sources(paths)
-    except bag.BagError as exc:
-        raise InvalidInput(str(exc)) from None
+    files = sources(paths, imposed)
     me = ctx.me
     with ctx.store.transaction() as conn:
         row = conn.execute(select(requests).where(requests.c.id == request_id)).one_or_none()

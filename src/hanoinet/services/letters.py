@@ -37,6 +37,7 @@ from hanoinet.services.outside import (
     _address,
     _attach,
     _audit,
+    _keep_failure,
     _reference,
     recipient,
 )
@@ -195,7 +196,7 @@ def send_letter(
         try:
             mailer.send(message)
         except NotDispatched as exc:
-            _failed(store, row, found.id, exc.message, at)
+            _keep_failure(store, row, found.id, exc.message, at)
             raise NotDispatched(
                 f"letter {found.id} of {row.id} was not sent: {exc.message}. It is kept to "
                 "send again, by e-mail or by post, courier or the diplomatic channel"
@@ -233,7 +234,7 @@ def send_letter(
             )  # fmt: skip
     except HanoinetError as exc:
         if means != "email":
-            _failed(store, row, found.id, exc.message, at)
+            _keep_failure(store, row, found.id, exc.message, at)
             raise
         # The e-mail is out: never offered again as unsent; the record says what happened.
         _gone(store, found.id, f"e-mailed ({reference}), but {exc.message}", at)
@@ -281,16 +282,3 @@ def _gone(store: Any, number: int, problem: str, at: datetime) -> None:
             .where(dispatches.c.id == number)
             .values(status="sent", problem=problem, recorded_at=at)
         )
-
-
-def _failed(store: Any, row: Any, number: int, problem: str, at: datetime) -> None:
-    with store.transaction() as conn:
-        conn.execute(
-            update(dispatches)
-            .where(dispatches.c.id == number)
-            .values(status="failed", problem=problem, recorded_at=at)
-        )
-        _audit(
-            conn, row, "dispatch.failed", actor="hanoinet", at=at,
-            detail={"letter": number, "problem": problem},
-        )  # fmt: skip
