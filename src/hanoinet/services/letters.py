@@ -29,16 +29,13 @@ from hanoinet.services import cases as case_service
 from hanoinet.services import documents as documents_service
 from hanoinet.services.access import Principal
 from hanoinet.services.outside import (
-    BY_HAND,
-    MEANS,
-    MEANS_NAMES,
     STALE,
     Mailer,
     _address,
     _attach,
     _audit,
     _keep_failure,
-    _reference,
+    checked_means,
     recipient,
 )
 from hanoinet.store.schema import dispatches, events
@@ -159,14 +156,7 @@ def send_letter(
     if found.status not in (TO_SEND, "failed", "sending"):
         raise InvalidInput(_once(row, found))
     means = means or found.means
-    if means not in MEANS:
-        raise InvalidInput(f"--by {means}: use one of {', '.join(MEANS)}")
-    reference = _reference(reference)
-    if means in BY_HAND and reference is None:
-        raise InvalidInput(
-            f"a letter by {MEANS_NAMES[means]} needs its reference (the registered letter's "
-            "number, the courier's waybill, the note verbale's number): give --reference"
-        )
+    reference = checked_means(means, reference, "a letter")
     state = _other_state(row)
     designation = default_context(at.date()).designations.get(state)
     address = _address(

@@ -189,14 +189,7 @@ def send_outside(
     approval_policy: Policy = DEFAULT_POLICY,
 ) -> Dispatched:
     """Send request ``ident`` to a State that runs no node, by ``means`` (``MEANS``)."""
-    if means not in MEANS:
-        raise InvalidInput(f"--by {means}: use one of {', '.join(MEANS)}")
-    reference = _reference(reference)
-    if means in BY_HAND and reference is None:
-        raise InvalidInput(
-            f"a dispatch by {MEANS_NAMES[means]} needs its reference (the registered letter's "
-            "number, the courier's waybill, the note verbale's number): give --reference"
-        )
+    reference = checked_means(means, reference, "a dispatch")
     store = ctx.store
     with store.transaction() as conn:
         row = case_service.request_row(conn, ident, principal)
@@ -252,6 +245,20 @@ def send_outside(
             f"{row.id} was e-mailed ({reference}) but could not be recorded as sent: "
             f"{exc.message}. Tell the other State, and look at the request before sending again"
         ) from None
+
+
+def checked_means(means: str, reference: str | None, what: str) -> str | None:
+    """``reference`` as kept, once ``means`` is one of ``MEANS`` and, by hand, ``what`` (a
+    dispatch, a letter) has its reference."""
+    if means not in MEANS:
+        raise InvalidInput(f"--by {means}: use one of {', '.join(MEANS)}")
+    reference = _reference(reference)
+    if means in BY_HAND and reference is None:
+        raise InvalidInput(
+            f"{what} by {MEANS_NAMES[means]} needs its reference (the registered letter's "
+            "number, the courier's waybill, the note verbale's number): give --reference"
+        )
+    return reference
 
 
 def _reference(value: str | None) -> str | None:
