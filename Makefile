@@ -8,7 +8,7 @@ LOCKS  := requirements.lock requirements-installer.lock pyproject.toml
 STAMP  := $(VENV)/.installed-$(shell cat $(LOCKS) | cksum | cut -d' ' -f1)
 UV     := $(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode
 
-.PHONY: install bytecode browser demo test lint typecheck pytest pytest-suite pytest-api bench lock clean
+.PHONY: install bytecode browser softhsm demo test lint typecheck pytest pytest-suite pytest-api bench lock clean
 
 install: $(STAMP) bytecode
 
@@ -42,11 +42,15 @@ demo: install
 # Their output is not held back (the suite's progress shows as it goes); ruff and mypy say
 # their few lines within the first half minute, the API fuzzing within two. make fails if
 # any of them fails.
-test: install browser
+test: install browser softhsm
 	@$(MAKE) --no-print-directory --jobs=4 lint typecheck pytest-suite pytest-api
 
 browser:
 	@scripts/ensure-chromium
+
+# SoftHSM2, the PKCS#11 module the tests of keys in a hardware security module use.
+softhsm:
+	@scripts/ensure-softhsm
 
 lint: install
 	$(BIN)/ruff check src tests

@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh store on SQLite and on PostgreSQL.
+"""Shared fixtures: a fresh store on SQLite and on PostgreSQL, and a SoftHSM2 token.
 
 PostgreSQL tests run against 127.0.0.1:5432 (database ``test``, trust auth), each
 in a schema of its own that is dropped afterwards. When the server cannot be
@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import atexit
 import os
+import secrets
 import shutil
 import sqlite3
+import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -23,6 +25,7 @@ import pytest
 import sqlalchemy
 from argon2 import PasswordHasher
 
+from hanoinet.exchange.token import TokenSettings
 from hanoinet.store import Store, open_store
 
 PG_BASE = os.environ.get(
@@ -181,3 +184,40 @@ def store_factory() -> object:
     """``fresh_store`` for tests that need several databases (with --import-mode=importlib a
     test module cannot import conftest)."""
     return fresh_store
+
+
+SOFTHSM = Path("/usr/lib/softhsm/libsofthsm2.so")
+SPARE_TOKEN = "hanoinet-spare"
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> TokenSettings:
+    """A PKCS#11 token for this test process: Debian's SoftHSM2 (scripts/ensure-softhsm, run
+    by ``make test``), a real PKCS#11 module. Its configuration goes in ``SOFTHSM2_CONF`` for
+    the rest of the process and the commands it starts: the module reads it once, when it is
+    first loaded. Tests share the token; each key in it has an id of its own. A PKCS#11 login
+    is the process's: a second token, ``SPARE_TOKEN``, is there to try wrong PINs on."""
+    if not SOFTHSM.is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"SoftHSM2 is required but missing ({SOFTHSM}): run scripts/ensure-softhsm")
+        pytest.skip(f"SoftHSM2 missing ({SOFTHSM}): run scripts/ensure-softhsm")
+    folder = tmp_path_factory.mktemp("softhsm")
+    (folder / "tokens").mkdir()
+    conf = folder / "softhsm2.conf"
+    conf.write_text(
+        f"directories.tokendir = {folder / 'tokens'}\nobjectstore.backend = file\n"
+        "log.level = ERROR\n",
+        encoding="utf-8",
+    )
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    pin = secrets.token_hex(8)
+    for label in ("hanoinet-test", SPARE_TOKEN):  # the spare: never logged in to (bad PINs)
+        pins = ["--so-pin", secrets.token_hex(8), "--pin", pin]
+        made = subprocess.run(
+            ["softhsm2-util", "--init-token", "--free", "--label", label, *pins],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert made.returncode == 0, made.stderr
+    return TokenSettings(SOFTHSM, "hanoinet-test", pin)

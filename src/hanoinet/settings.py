@@ -7,6 +7,9 @@
 | ``HANOINET_STATE`` | ``XA`` (the demo State Aurelia) | the State this node acts for (ISO code) |
 | ``HANOINET_USER`` | the operating-system user | who is acting, for the audit log |
 | ``HANOINET_KEY_PASSPHRASE`` | read from ``secrets/passphrase`` in the data folder | unlocks the node's private keys |
+| ``HANOINET_PKCS11_MODULE`` | none: keys in the key file | the PKCS#11 module (``.so``) of the token that keeps the signing keys (docs/deploy.md) |
+| ``HANOINET_PKCS11_TOKEN`` | ``hanoinet`` | that token's label |
+| ``HANOINET_PKCS11_PIN`` | read from ``secrets/pkcs11-pin`` in the data folder | the token's user PIN |
 | ``HANOINET_DIRECTORY_AUTHORITY`` | none | the trusted directory authority's public key (JWK file) |
 | ``HANOINET_DELIVERY_ALARM_MINUTES`` | 15 | a message without a receipt for longer raises "not delivered" |
 | ``HANOINET_ACK_EMERGENCY_MINUTES`` | 15 | an incoming emergency request not acknowledged by then is escalated |
@@ -120,6 +123,14 @@ class Settings(BaseSettings):
     )
     key_passphrase: SecretStr | None = Field(
         default=None, description="Unlocks the node's private keys; never logged."
+    )
+    pkcs11_module: Path | None = Field(
+        default=None,
+        description="The PKCS#11 module of the token keeping the signing keys; unset: the key file.",
+    )
+    pkcs11_token: str = Field(default="hanoinet", description="That token's label.")
+    pkcs11_pin: SecretStr | None = Field(
+        default=None, description="The token's user PIN; never logged."
     )
     metrics_port: int | None = Field(
         default=None,

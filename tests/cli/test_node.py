@@ -10,6 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from hanoinet.cli.main import app
+from hanoinet.exchange.token import TokenSettings
+
+from ..conftest import SPARE_TOKEN
 
 runner = CliRunner()
 PASS = "authority-passphrase-for-tests"
@@ -313,3 +316,52 @@ def test_migrate_runs_once_and_never_makes_a_node(
     missing = runner.invoke(app, ["node", "migrate"])
     assert missing.exit_code == 2 and "no hanoinet node at" in missing.stderr
     assert not (tmp_path / "typo").exists()
+
+
+def test_a_node_given_a_token_keeps_its_signing_keys_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, softhsm: TokenSettings
+) -> None:
+    """Issue 25 item 1 from the command line: a node made with a PKCS#11 token configured has
+    its sig and doc keys in it, and one made before moves a key in by rotating it."""
+    from hanoinet.exchange.keys import KeySet
+
+    before = _init(tmp_path, monkeypatch, "xb-ca", "XB", 8102)  # keys in the file
+    monkeypatch.setenv("HANOINET_PKCS11_MODULE", str(softhsm.module))
+    monkeypatch.setenv("HANOINET_PKCS11_TOKEN", softhsm.label)
+    monkeypatch.delenv("HANOINET_PKCS11_PIN", raising=False)
+    no_pin = runner.invoke(app, ["node", "rotate-keys", "--use", "sig"])
+    assert no_pin.exit_code == 2 and "HANOINET_PKCS11_PIN" in no_pin.stderr
+    monkeypatch.setenv("HANOINET_PKCS11_PIN", softhsm.pin)
+    moved = runner.invoke(app, ["node", "rotate-keys", "--use", "sig", "--json"])
+    assert moved.exit_code == 0, moved.output
+    assert json.loads(moved.stdout)["kept_in"] == "token"
+    text = runner.invoke(app, ["node", "rotate-keys", "--use", "doc"])
+    assert f"in token {softhsm.label!r}" in text.stdout
+    enc = runner.invoke(app, ["node", "rotate-keys", "--use", "enc", "--json"])
+    assert json.loads(enc.stdout)["kept_in"] == "file"  # X25519 stays in the key file
+    assert before.exists()
+
+    folder = tmp_path / "xa-ca"
+    monkeypatch.setenv("HANOINET_DATA_DIR", str(folder))
+    made = runner.invoke(
+        app,
+        ["node", "init", "--id", "xa-ca", "--state", "XA", "--endpoint", "http://x.test", "--json"],
+    )
+    assert made.exit_code == 0, made.output
+    assert json.loads(made.stdout)["token"] == softhsm.label
+    passphrase = (folder / "secrets" / "passphrase").read_text().strip()
+    keys = KeySet.load(folder / "keys.jwe", passphrase)
+    assert {e.use: e.kept_in for e in keys.entries} == {
+        "sig": "token",
+        "doc": "token",
+        "enc": "file",
+    }
+    assert softhsm.pin not in made.output
+    monkeypatch.setenv("HANOINET_PKCS11_PIN", "not-the-pin")
+    monkeypatch.setenv("HANOINET_PKCS11_TOKEN", SPARE_TOKEN)
+    refused = runner.invoke(app, ["node", "rotate-keys", "--use", "sig"])
+    assert refused.exit_code == 2
+    assert "cannot make the new sig key: the PIN of token 'hanoinet-spare' is wrong" in (
+        refused.stderr
+    )
+    assert "not-the-pin" not in refused.output

@@ -1,13 +1,17 @@
 """The reference deployment (issue 25 item 4), run the way its units run: the commands of
 deploy/systemd/*.service with the settings of deploy/hanoinet.env, a node on this machine's
 PostgreSQL with its database migrated once, two server processes and two workers; a second
-node sends it a request, which arrives once; it is ready. The units' hardening is checked."""
+node sends it a request, which arrives once; it is ready. Its signing keys are in a PKCS#11
+token (SoftHSM2), as a ministry keeps them in an HSM: every receipt it signs goes through the
+token, in each of its processes. The units' hardening is checked."""
 
 from __future__ import annotations
 
 import configparser
 import os
+import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +27,8 @@ import sqlalchemy
 from sqlalchemy import func, select
 
 from hanoinet import demo
+from hanoinet.exchange.keys import KeySet
+from hanoinet.exchange.token import TokenSettings
 from hanoinet.services import cases as case_service
 from hanoinet.settings import Settings
 from hanoinet.store import open_store
@@ -87,7 +93,9 @@ def test_the_settings_file_names_only_real_settings() -> None:
     assert "Strict-Transport-Security" in caddy and "reverse_proxy 127.0.0.1:8101" in caddy
 
 
-def test_the_node_runs_as_its_units_run_on_postgresql(tmp_path: Path) -> None:
+def test_the_node_runs_as_its_units_run_on_postgresql(
+    tmp_path: Path, softhsm: TokenSettings
+) -> None:
     base = os.environ.get(
         "HANOINET_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
@@ -106,10 +114,18 @@ def test_the_node_runs_as_its_units_run_on_postgresql(tmp_path: Path) -> None:
     cluster.extra_env["xb"] = {
         "HANOINET_DATABASE_URL": url,
         "HANOINET_DELIVERY_ALARM_MINUTES": settings["HANOINET_DELIVERY_ALARM_MINUTES"],
+        "HANOINET_PKCS11_MODULE": str(softhsm.module),
+        "HANOINET_PKCS11_TOKEN": softhsm.label,
+        "HANOINET_PKCS11_PIN": softhsm.pin,
     }
     procs: list[subprocess.Popen[bytes]] = []
     try:
         cluster.setup(("xa", "xb"), users=False)
+        passphrase = (tmp_path / "xb" / "secrets" / "passphrase").read_text().strip()
+        held = KeySet.load(tmp_path / "xb" / "keys.jwe", passphrase)
+        assert {e.use: e.kept_in for e in held.entries} == {
+            "sig": "token", "doc": "token", "enc": "file",
+        }  # fmt: skip
         migrated = subprocess.run(
             command("hanoinet-migrate.service"), env=cluster.env("xb"),
             capture_output=True, text=True, check=False,
@@ -165,6 +181,9 @@ def test_the_node_runs_as_its_units_run_on_postgresql(tmp_path: Path) -> None:
             receiver.dispose()
         ready: Any = httpx.get(f"http://127.0.0.1:{cluster.ports['xb']}/api/v1/ready", timeout=10)
         assert ready.status_code == 200 and ready.json()["ready"] is True
+        assert {"name": "keys", "status": "ok"}.items() <= next(
+            c for c in ready.json()["checks"] if c["name"] == "keys"
+        ).items()
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -176,3 +195,78 @@ def test_the_node_runs_as_its_units_run_on_postgresql(tmp_path: Path) -> None:
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+def walkthrough() -> list[list[str]]:
+    """The hanoinet commands of docs/deploy.md's "From an empty machine", in order, as the
+    words after the binary (continued lines joined)."""
+    text = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    block = text.split("## From an empty machine", 1)[1].split("```")[1]
+    found = []
+    for line in block.replace("\\\n", " ").splitlines():
+        if BIN in line:
+            words = shlex.split(line.split(" # ")[0])
+            found.append(words[words.index(BIN) + 1 :])
+    return found
+
+
+def test_the_walkthrough_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/deploy.md from an empty machine, as far as this machine allows: the commands it
+    gives hanoinet run as written (the packages, the user and systemd are the machine's;
+    the units' own commands run in the test above, and systemd checks the units below)."""
+    steps = walkthrough()
+    assert [s[:2] for s in steps] == [["node", "init"], ["directory", "accept"]], steps
+    cluster = demo.Demo(tmp_path)
+    secret = {"HANOINET_KEY_PASSPHRASE": demo.PASSPHRASE}
+    key = str(tmp_path / "authority" / "authority.jwe")
+    cluster.run(None, "directory", "authority-init", "--key", key, extra=secret, show=False)
+    made = cluster.call("xa", *steps[0])
+    assert made.returncode == 0, made.stderr
+    issued = tmp_path / "directory-v1.jws"
+    descriptor = str(tmp_path / "xa" / "node.json")
+    cluster.run(
+        None, "directory", "issue", descriptor, "--key", key, "--version", "1",
+        "--out", str(issued), extra=secret, show=False,
+    )  # fmt: skip
+    monkeypatch.chdir(tmp_path)  # the walkthrough names the directory file where it is
+    accepted = cluster.call("xa", *steps[1])
+    assert accepted.returncode == 0, accepted.stderr
+    migrated = cluster.call("xa", *command("hanoinet-migrate.service")[3:])
+    assert migrated.returncode == 0 and "already" in migrated.stdout, migrated.stderr
+
+
+ANALYZE = shutil.which("systemd-analyze")
+
+
+@pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not on this machine")
+def test_systemd_finds_the_units_valid_and_well_confined(tmp_path: Path) -> None:
+    """systemd's own checks, offline: every directive known and valid, the units requiring
+    each other found (``verify``), and each with an exposure score (``security``) of at most
+    4.0 on its scale of 0 (confined) to 10."""
+    assert ANALYZE is not None
+    env = tmp_path / "hanoinet.env"
+    env.write_text("", encoding="utf-8")
+    files = []
+    for name in ("hanoinet-migrate.service", "hanoinet-serve.service", "hanoinet-worker@.service"):
+        text = (UNITS / name).read_text(encoding="utf-8")
+        text = text.replace(BIN, shutil.which("true") or "/bin/true")  # verify needs the binary
+        files.append(tmp_path / name.replace("@.", "@1."))
+        files[-1].write_text(text.replace("/etc/hanoinet/hanoinet.env", str(env)), "utf-8")
+    verified = subprocess.run(
+        [ANALYZE, "verify", "--man=no", *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert verified.returncode == 0 and not verified.stderr.strip(), verified.stderr
+    for unit_file in files:
+        security = subprocess.run(
+            [ANALYZE, "security", "--offline=true", str(unit_file)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        level = re.search(r"Overall exposure level for \S+: (\d+\.\d)", security.stdout)
+        assert level is not None, security.stdout + security.stderr
+        assert float(level.group(1)) <= 4.0, security.stdout

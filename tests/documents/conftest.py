@@ -140,7 +140,7 @@ class Issuers:
         entry = self.directory.node(node)
         assert entry is not None
         key = (keys or self.keys).active(use, AT)  # type: ignore[arg-type]
-        return Signer(entry, key.kid, key.private, key.created, self.token)
+        return Signer(entry, key, self.token)
 
     @property
     def trust(self) -> Trust:

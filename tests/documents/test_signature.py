@@ -12,17 +12,25 @@ import pytest
 
 from hanoinet.documents import signature
 from hanoinet.documents.render import request_sha256
-from hanoinet.documents.signature import make, verify
+from hanoinet.documents.signature import Signer, make, verify
 from hanoinet.exchange import directory as dirmod
 from hanoinet.exchange.directory import Trust
+from hanoinet.exchange.keys import KeyEntry
+from hanoinet.exchange.token import TokenSettings
 
-from .conftest import AT, Issuers, checked, complete
+from .conftest import AT, Issuers, checked, complete, node_entry
 
 
 def _signed(issuers: Issuers, kind: str = "stored_data", **kwargs: Any) -> Any:
     document = complete(kind)
     doc, findings = checked(document)
     return make(document, doc, findings, lang="en", at=AT, request_id="R-000042", **kwargs)
+
+
+def _signed_by(signer: Signer) -> Any:
+    document = complete("stored_data")
+    doc, findings = checked(document)
+    return make(document, doc, findings, lang="en", at=AT, request_id="R-1", signer=signer)
 
 
 def _checks(result: signature.DocumentVerification) -> dict[str, bool | None]:
@@ -109,15 +117,12 @@ def test_a_certificate_naming_another_node_is_refused(
 ) -> None:
     real = signature._certificate
 
-    def other_name(kid: str, jwk: str, node_id: str, state: str, valid_from: str) -> bytes:
-        return real(kid, jwk, "xb-ca", state, valid_from)
+    def other_name(key: KeyEntry, node_id: str, state: str) -> Any:
+        return real(key, "xb-ca", state)
 
     monkeypatch.setattr(signature, "_certificate", other_name)
-    signature._signer.cache_clear()
-    try:
-        result = verify(_signed(issuers, signer=issuers.signer()).pdf, issuers.trust)
-    finally:
-        signature._signer.cache_clear()
+    monkeypatch.setattr(signature, "_SIGNERS", {})
+    result = verify(_signed(issuers, signer=issuers.signer()).pdf, issuers.trust)
     assert result.check("signer").ok is False
     assert "the certificate names node 'xb-ca'" in result.check("signer").detail
 
@@ -221,3 +226,37 @@ def test_a_p256_key_listed_for_another_node_is_refused(issuers: Issuers) -> None
     assert "the certificate names node 'xa-ca', but the key is xb-ca's" in (
         result.check("signer").detail
     )
+
+
+@pytest.mark.parametrize("use", ["doc", "sig"])
+def test_a_document_signed_in_a_token_verifies_here_and_in_a_common_reader(
+    softhsm: TokenSettings, use: str, tmp_path: Any
+) -> None:
+    """Issue 25 item 1: with the node's keys in a PKCS#11 token, the certificate and the
+    document are signed there, and both hanoinet and Poppler find the signature valid."""
+    from hanoinet.exchange import crypto
+    from hanoinet.exchange.directory import Directory
+    from hanoinet.exchange.keys import KeySet
+    from hanoinet.exchange.token import open_token
+
+    keys = KeySet.generate(AT - timedelta(days=10), open_token(softhsm))
+    assert keys.active(use, AT).kept_in == "token"  # type: ignore[arg-type]
+    authority = crypto.generate_signing_key()
+    kid = crypto.thumbprint(crypto.public_jwk(authority))
+    directory = Directory(
+        version=1,
+        issued_at=AT - timedelta(days=1),
+        valid_until=AT + timedelta(days=90),
+        nodes=(node_entry("xa-ca", "XA", keys),),
+    )
+    token = dirmod.issue(directory, authority, kid).token
+    entry = directory.node("xa-ca")
+    assert entry is not None
+    made = _signed_by(Signer(entry, keys.active(use, AT), token))  # type: ignore[arg-type]
+    result = verify(made.pdf, Trust({kid: crypto.public_jwk(authority)}))
+    assert result.ok, result.to_json()
+    assert result.to_json()["signer"]["kid"] == keys.active(use, AT).kid  # type: ignore[arg-type]
+    if use == "doc":
+        said = _pdfsig(made.pdf, tmp_path)
+        assert "Signature Validation: Signature is Valid." in said, said
+        assert "Total document signed" in said

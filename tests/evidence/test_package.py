@@ -12,6 +12,7 @@ import json
 import subprocess
 import tarfile
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import bagit
@@ -21,8 +22,12 @@ import pytest
 from hanoinet.evidence import agekeys
 from hanoinet.evidence import package as pkg
 from hanoinet.evidence.bag import BagError, sources
+from hanoinet.exchange import directory as dirmod
+from hanoinet.exchange.directory import Directory
+from hanoinet.exchange.keys import KeySet
+from hanoinet.exchange.token import TokenSettings, open_token
 
-from .conftest import T0, World
+from .conftest import T0, World, _entry
 
 Make = Callable[..., pkg.Packed]
 
@@ -605,3 +610,29 @@ def test_a_custody_graph_naming_a_remote_context_is_never_fetched(tmp_path: Path
         server.shutdown()
         server.server_close()
     assert hits == []
+
+
+def test_a_package_signed_through_a_token_verifies(
+    world: World, make_package: Make, evidence_files: Path, softhsm: TokenSettings
+) -> None:
+    """Issue 25 item 1: the signed statement of a package is signed in the PKCS#11 token
+    when the sender's key is kept there."""
+    keys = KeySet.generate(T0 - timedelta(days=10), open_token(softhsm))
+    directory = Directory(
+        version=2,
+        issued_at=T0 - timedelta(days=1),
+        valid_until=T0 + timedelta(days=90),
+        nodes=(_entry("xa-central", keys), _entry("xb-central", world.receiver_keys)),
+    )
+    token = dirmod.issue(directory, world.authority_key, world.authority_kid).token
+    sig = keys.active("sig", T0)
+    assert sig.kept_in == "token"
+    sender = pkg.Sender(
+        "xa-central", "Central authority of XA (demo)", "XA", sig.kid, sig.signing_key, token
+    )
+    packed = make_package([evidence_files], sender=sender)
+    result = pkg.verify(
+        packed.path, trust=world.trust, identities=world.identities(world.receiver_keys)
+    )
+    assert result.ok, (result.checks, result.problems)
+    assert result.as_dict()["sender"] == "xa-central"

@@ -11,9 +11,13 @@ from typing import Any
 import pytest
 
 from hanoinet.errors import LoginRefused
+from hanoinet.exchange import directory as d
+from hanoinet.exchange.keys import KeySet
+from hanoinet.exchange.token import Token, TokenSettings, open_token
 from hanoinet.services import operations, users
 from hanoinet.services.federation import NodeContext
 
+from ..conftest import SPARE_TOKEN
 from . import test_federation
 from .test_federation import T0, _deliver, _send
 
@@ -76,3 +80,25 @@ def test_the_gauges_count_what_the_database_holds(world: dict[str, Any]) -> None
     )
     assert sum(n for (kind, status), n in received.inbox.items() if status == "applied") >= 1
     assert received.desk_late == 1  # the request received, not acknowledged a day later
+
+
+def test_keys_in_a_token_are_ready_only_while_the_token_answers(
+    world: dict[str, Any], softhsm: TokenSettings
+) -> None:
+    ctx: NodeContext = world["ctx"]["xa-ca"]
+    keys = KeySet.generate(T0 - timedelta(days=1), open_token(softhsm))
+    roles = ("central_authority", "point_of_contact")
+    directory = d.Directory(
+        version=2,
+        issued_at=T0 - timedelta(days=1),
+        valid_until=T0 + timedelta(days=365),
+        nodes=(test_federation._entry("xa-ca", "XA", keys, roles),),
+    )
+    held = operations.readiness(replace(ctx, keys=keys, directory=directory), now=T0, alarm=ALARM)
+    assert _checks(held)["keys"] == "ok"
+    silent = Token(TokenSettings(softhsm.module, SPARE_TOKEN, "not-its-pin"))
+    cut = KeySet(tuple(replace(e, hsm=silent if e.token else None) for e in keys.entries))
+    found = operations.readiness(replace(ctx, keys=cut, directory=directory), now=T0, alarm=ALARM)
+    assert not found.ready and _checks(found)["keys"] == "failed"
+    detail = next(c.detail for c in found.checks if c.name == "keys")
+    assert "the token does not answer for key" in detail and keys.active("sig", T0).kid in detail

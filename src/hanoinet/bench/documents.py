@@ -90,7 +90,7 @@ def _prepare() -> dict[str, Any]:
         document=json.loads(text),
         doc=doc,
         findings=findings,
-        signer=Signer(node, sig.kid, sig.private, sig.created, token),
+        signer=Signer(node, sig, token),
         trust=Trust({kid: crypto.public_jwk(authority)}),
     )
     return _material

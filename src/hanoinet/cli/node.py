@@ -70,6 +70,7 @@ def init_command(
             channels=[x.strip() for x in channels.split(",") if x.strip()],
             at=datetime.now(UTC),
             passphrase=_passphrase(),
+            token=node_service.token_for(settings),
         )
     with user_errors():
         admin_file = _create_admin(settings, admin)
@@ -79,6 +80,7 @@ def init_command(
                 "node": result.node.model_dump(mode="json"),
                 "descriptor": str(result.descriptor),
                 "keys": str(result.keys),
+                "token": settings.pkcs11_token if settings.pkcs11_module else None,
                 "passphrase_file": str(result.passphrase_file) if result.passphrase_file else None,
                 "admin": admin,
                 "admin_password_file": str(admin_file),
@@ -91,6 +93,12 @@ def init_command(
         markup=False,
     )
     console.print(f"  keys (encrypted at rest): {result.keys}", markup=False)
+    if settings.pkcs11_module:
+        console.print(
+            f"  signing keys (sig, doc): in PKCS#11 token {settings.pkcs11_token!r}, "
+            "never out of it",
+            markup=False,
+        )
     if result.passphrase_file:
         console.print(
             f"  passphrase: generated into {result.passphrase_file} (owner-only); "
@@ -264,13 +272,21 @@ def rotate_command(
             overlap=timedelta(days=overlap_days),
             at=datetime.now(UTC),
             passphrase=_passphrase(),
+            token=node_service.token_for(settings),
         )
     active = keys.active(use, datetime.now(UTC))  # type: ignore[arg-type]
     if json:
-        print_json({"active": active.kid, "keys": [k.model_dump(mode="json") for k in node.keys]})
+        print_json(
+            {
+                "active": active.kid,
+                "kept_in": active.kept_in,
+                "keys": [k.model_dump(mode="json") for k in node.keys],
+            }
+        )
         return
+    where = f" in token {settings.pkcs11_token!r}" if active.kept_in == "token" else ""
     console.print(
-        f"New {use} key {active.kid}; the previous one stays valid {overlap_days} days. "
+        f"New {use} key {active.kid}{where}; the previous one stays valid {overlap_days} days. "
         "Give node.json to the directory authority for the next version.",
         markup=False,
     )

@@ -236,7 +236,9 @@ def export_command(
             key = ctx.keys.active("sig", made.as_of)
             if made.node is None:
                 raise InvalidInput("this data folder holds no node: `hanoinet node init` first")
-            token = service.export(ctx.store, made, kid=key.kid, key=key.key, actor=settings.user)
+            token = service.export(
+                ctx.store, made, kid=key.kid, key=key.signing_key, actor=settings.user
+            )
         finally:
             ctx.store.dispose()
         write_whole(out, (token + "\n").encode())

@@ -295,11 +295,5 @@ def make(
         directory_token=signer.directory_token,
     )
     pdf = typeset_document(data, lang, at)
-    signed = sign(
-        pdf,
-        kid=signer.kid,
-        private_jwk=signer.private_jwk,
-        node=signer.node,
-        key_created=signer.key_created,
-    )
+    signed = sign(pdf, key=signer.key, node=signer.node)
     return Made(signed, lang, data["footer"]["hash"])

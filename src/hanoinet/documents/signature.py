@@ -22,16 +22,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any, TypeVar
 
-from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped]
+from asn1crypto import algos as asn1_algos  # type: ignore[import-untyped]
+from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hanoinet.documents.render import ATTACHMENT, DIRECTORY_ATTACHMENT, FORMAT, Issuer, render
 from hanoinet.errors import DirectoryRejected
@@ -62,44 +60,58 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def _private_key(jwk_json: str) -> Ed25519PrivateKey | ec.EllipticCurvePrivateKey:
-    jwk = json.loads(jwk_json)
-    key = (
-        crypto.import_document_key(jwk) if jwk.get("kty") == "EC" else crypto.import_key(jwk)
-    ).private_key
-    assert isinstance(key, Ed25519PrivateKey | ec.EllipticCurvePrivateKey)
-    return key
+def _time(at: datetime) -> Any:
+    """An X.509 time: UTCTime until 2049, GeneralizedTime after (RFC 5280, 4.1.2.5)."""
+    return asn1_x509.Time({"utc_time" if at.year < 2050 else "general_time": at})
 
 
-@lru_cache(maxsize=16)
-def _certificate(kid: str, jwk_json: str, node_id: str, state: str, valid_from: str) -> bytes:
-    """A certificate for the node's key, self-issued (made once per key and process)."""
-    key = _private_key(jwk_json)
-    digest = hashes.SHA256() if isinstance(key, ec.EllipticCurvePrivateKey) else None
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, f"hanoinet node {node_id}"),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, node_id),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, f"State {state}"),
-        ]
+def _certificate(key: KeyEntry, node_id: str, state: str) -> Any:
+    """A certificate for the node's key, self-issued and signed by the key itself, wherever
+    it is kept (the key file, or a PKCS#11 token that never lets it out). Built with
+    asn1crypto: the certificate builders that sign only with a key in memory cannot."""
+    public = crypto.import_document_key(key.private) if key.use == "doc" else None
+    spki = (public or crypto.import_key(key.private)).public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    start = datetime.fromisoformat(valid_from)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(int(hashlib.sha256(kid.encode()).hexdigest()[:30], 16))
-        .not_valid_before(start - timedelta(minutes=5))
-        .not_valid_after(start + timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, True, False, False, False, False, False, False, False),
-            critical=True,
-        )
-        .sign(key, digest)
+    algorithm = asn1_algos.SignedDigestAlgorithm(
+        {"algorithm": "sha256_ecdsa" if key.use == "doc" else "ed25519"}
     )
-    return cert.public_bytes(serialization.Encoding.DER)
+    name = asn1_x509.Name.build(
+        {
+            "common_name": f"hanoinet node {node_id}",
+            "organizational_unit_name": node_id,
+            "organization_name": f"State {state}",
+        }
+    )
+    tbs = asn1_x509.TbsCertificate(
+        {
+            "version": "v3",
+            "serial_number": int(hashlib.sha256(key.kid.encode()).hexdigest()[:30], 16),
+            "signature": algorithm,
+            "issuer": name,
+            "validity": {
+                "not_before": _time(key.created - timedelta(minutes=5)),
+                "not_after": _time(key.created + timedelta(days=3650)),
+            },
+            "subject": name,
+            "subject_public_key_info": asn1_keys.PublicKeyInfo.load(spki),
+            "extensions": [
+                {"extn_id": "basic_constraints", "critical": True, "extn_value": {"ca": False}},
+                {
+                    "extn_id": "key_usage",
+                    "critical": True,
+                    "extn_value": {"digital_signature", "non_repudiation"},
+                },
+            ],
+        }
+    )
+    return asn1_x509.Certificate(
+        {
+            "tbs_certificate": tbs,
+            "signature_algorithm": algorithm,
+            "signature_value": key.sign_bytes(tbs.dump()),
+        }
+    )
 
 
 def _outside_event_loop(work: Callable[[], T]) -> T:
@@ -113,34 +125,44 @@ def _outside_event_loop(work: Callable[[], T]) -> T:
         return pool.submit(work).result()
 
 
-@lru_cache(maxsize=16)
-def _signer(kid: str, jwk_json: str, node_id: str, state: str, valid_from: str) -> Any:
-    """pyHanko's signer for the node's key and certificate, made once per key (parsing
-    the certificate and the key is most of a signature's cost otherwise)."""
+_SIGNERS: dict[tuple[str, str, str], Any] = {}
+"""pyHanko's signer per key, node and State, made once per process (building and signing the
+certificate is most of a document signature's cost otherwise)."""
+
+
+def _signer(key: KeyEntry, node: NodeEntry) -> Any:
     from pyhanko.sign import signers
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-    der = _certificate(kid, jwk_json, node_id, state, valid_from)
-    pkcs8 = _private_key(jwk_json).private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return signers.SimpleSigner(
-        signing_cert=asn1_x509.Certificate.load(der),
-        signing_key=asn1_keys.PrivateKeyInfo.load(pkcs8),
-        cert_registry=SimpleCertificateStore(),  # type: ignore[no-untyped-call]
-    )
+    class NodeSigner(signers.Signer):
+        """Signs through ``KeyEntry.sign_bytes``: one path for a key in the file or in a
+        token (pyHanko's own PKCS#11 signer would open a second session of its own)."""
+
+        async def async_sign_raw(
+            self, data: bytes, digest_algorithm: str, dry_run: bool = False
+        ) -> bytes:
+            if key.use == "doc" and digest_algorithm != "sha256":
+                raise crypto.CryptoFailure(f"a P-256 key signs SHA-256, not {digest_algorithm}")
+            return key.sign_bytes(data)
+
+    found = _SIGNERS.get((key.kid, node.id, node.state))
+    if found is None:
+        if len(_SIGNERS) >= 16:
+            _SIGNERS.clear()
+        found = NodeSigner(
+            signing_cert=_certificate(key, node.id, node.state),
+            cert_registry=SimpleCertificateStore(),  # type: ignore[no-untyped-call]
+        )
+        _SIGNERS[(key.kid, node.id, node.state)] = found
+    return found
 
 
-def sign(
-    pdf: bytes, *, kid: str, private_jwk: dict[str, Any], node: NodeEntry, key_created: datetime
-) -> bytes:
+def sign(pdf: bytes, *, key: KeyEntry, node: NodeEntry) -> bytes:
     """``pdf`` with a PAdES B-B signature by the node's key over the whole file."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
-    signer = _signer(
-        kid, json.dumps(private_jwk, sort_keys=True), node.id, node.state, key_created.isoformat()
-    )
+    signer = _signer(key, node)
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     meta = signers.PdfSignatureMetadata(
         field_name=FIELD,
@@ -379,9 +401,7 @@ class Signer:
     """A node that issues documents: its directory entry, its signing key, the directory."""
 
     node: NodeEntry
-    kid: str
-    private_jwk: dict[str, Any] = field(repr=False)
-    key_created: datetime
+    key: KeyEntry = field(repr=False)
     directory_token: str | None = field(default=None, repr=False)
 
 
@@ -432,12 +452,6 @@ def make(
     )
     pdf, signed = rendered.pdf, False
     if signer is not None and not rendered.draft:
-        pdf = sign(
-            pdf,
-            kid=signer.kid,
-            private_jwk=signer.private_jwk,
-            node=signer.node,
-            key_created=signer.key_created,
-        )
+        pdf = sign(pdf, key=signer.key, node=signer.node)
         signed = True
     return Made(pdf, rendered.lang, rendered.draft, rendered.request_sha256, rendered.pages, signed)

@@ -20,8 +20,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from joserfc.jwk import OKPKey
-
 from hanoinet.exchange import crypto
 from hanoinet.exchange.directory import Directory, NodeEntry
 
@@ -86,7 +84,7 @@ def make_offer(
     sender: str,
     recipient: str,
     kid: str,
-    key: OKPKey,
+    key: crypto.SigningKey,
     at: datetime,
     chunk_size: int = CHUNK_SIZE,
 ) -> Offer:

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 import pyrage
-from joserfc.jwk import OKPKey
 from pydantic import ValidationError
 from pyrage import x25519
 
@@ -80,7 +79,7 @@ class Sender:
     node_name: str
     state: str
     kid: str
-    key: OKPKey = field(repr=False)
+    key: crypto.SigningKey = field(repr=False)
     directory_token: str = field(repr=False)
 
 

@@ -20,7 +20,7 @@ import base64
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from joserfc import jwe, jws
 from joserfc.errors import JoseError
@@ -28,6 +28,7 @@ from joserfc.jwe import JWERegistry
 from joserfc.jwk import ECKey, OctKey, OKPKey
 from joserfc.jws import JWSRegistry
 from joserfc.registry import HeaderParameter
+from joserfc.util import json_b64encode, urlsafe_b64encode
 
 SIGNING_ALG = "Ed25519"
 DOCUMENT_ALG = "ES256"
@@ -145,9 +146,26 @@ def unverified_header(token: str) -> dict[str, Any]:
     return header
 
 
-def sign(header: dict[str, Any], payload: bytes, key: OKPKey) -> str:
+class ExternalKey(Protocol):
+    """A private Ed25519 key held elsewhere (a PKCS#11 token, exchange/token.py) that signs
+    bytes on request and never leaves its holder."""
+
+    def sign(self, data: bytes) -> bytes: ...
+
+
+SigningKey = OKPKey | ExternalKey
+"""A message-signing key: one hanoinet holds (from the key file), or one in a token."""
+
+
+def sign(header: dict[str, Any], payload: bytes, key: SigningKey) -> str:
     protected = {**header, "alg": SIGNING_ALG}
-    return jws.serialize_compact(protected, payload, key, registry=_JWS)
+    if isinstance(key, OKPKey):
+        return jws.serialize_compact(protected, payload, key, registry=_JWS)
+    # joserfc signs only with a key it holds; for a key in a token it still checks the header,
+    # and the compact form is RFC 7515's, section 7.1, over the same base64url encoding.
+    _JWS.check_header(protected)
+    signing_input = json_b64encode(protected) + b"." + urlsafe_b64encode(payload)
+    return (signing_input + b"." + urlsafe_b64encode(key.sign(signing_input))).decode("ascii")
 
 
 def verify(token: str, key: OKPKey) -> Verified:

@@ -150,7 +150,9 @@ def seal(
     )
     signing = keys.active("sig", at)
     token = crypto.sign(
-        {"typ": TYP, "kid": signing.kid, **headers.protected()}, inner.encode("ascii"), signing.key
+        {"typ": TYP, "kid": signing.kid, **headers.protected()},
+        inner.encode("ascii"),
+        signing.signing_key,
     )
     return headers, token
 
@@ -258,7 +260,7 @@ def make_receipt(
     token = crypto.sign(
         {"typ": RECEIPT_TYP, "kid": signing.kid, "hn_from": by},
         json.dumps(body).encode(),
-        signing.key,
+        signing.signing_key,
     )
     return Receipt(message, status, reason, at, by, to, token)
 
@@ -285,7 +287,7 @@ def make_receipts(
     token = crypto.sign(
         {"typ": RECEIPT_TYP, "kid": signing.kid, "hn_from": by},
         json.dumps(body).encode(),
-        signing.key,
+        signing.signing_key,
     )
     return [Receipt(m, status, reason, at, by, to, token) for m, status, reason, to in items]
 

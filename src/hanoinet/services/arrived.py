@@ -145,7 +145,7 @@ def import_evidence(
         imposed=imposed,
     )
     signing = ctx.keys.active("sig", at)
-    sender = pkg.Sender(me.id, me.name, me.state, signing.kid, signing.key, directory_token)
+    sender = pkg.Sender(me.id, me.name, me.state, signing.kid, signing.signing_key, directory_token)
     final = folder / STORED / f"{package_id}.age"
     staged = final.with_name(f".import-{package_id}.age")
     try:
@@ -182,7 +182,7 @@ def import_evidence(
             sender=me.id,
             recipient=me.id,
             kid=signing.kid,
-            key=signing.key,
+            key=signing.signing_key,
             at=at,
         )
         record = verification_record(result, actor=actor, at=at)

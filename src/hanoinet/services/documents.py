@@ -47,7 +47,7 @@ MESSAGE_TYPE = "document"
 def signer(ctx: Any, directory_token: str | None, at: datetime) -> Signer:
     """This node as the issuer of documents: its entry and the key that signs documents."""
     key = issuing_key(ctx.keys, ctx.me, at)
-    return Signer(ctx.me, key.kid, key.private, key.created, directory_token)
+    return Signer(ctx.me, key, directory_token)
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,7 @@ def pack(
         imposed=imposed,
     )
     signing = ctx.keys.active("sig", at)
-    sender = pkg.Sender(me.id, me.name, me.state, signing.kid, signing.key, directory_token)
+    sender = pkg.Sender(me.id, me.name, me.state, signing.kid, signing.signing_key, directory_token)
     recipients = [
         agekeys.recipient_string(_encryption_key(peer, at).model_dump()),
         agekeys.recipient_string(ctx.keys.active("enc", at).private),

@@ -3,8 +3,10 @@
 Layout of the data folder::
 
     node.json            public descriptor: id, State, roles, endpoint, public keys
-    keys.jwe             the key set, encrypted under the passphrase (PBES2, owner-only)
+    keys.jwe             the key set, encrypted under the passphrase (PBES2, owner-only); for
+                         keys kept in a PKCS#11 token, only their public part and token id
     secrets/passphrase   the passphrase, owner-only, when not given by HANOINET_KEY_PASSPHRASE
+    secrets/pkcs11-pin   the token's user PIN, owner-only, when not given by HANOINET_PKCS11_PIN
     directory/           verified directories, every version kept
     hanoinet.db          the SQLite database (unless HANOINET_DATABASE_URL says otherwise)
 """
@@ -24,11 +26,33 @@ from hanoinet.errors import InvalidInput
 from hanoinet.exchange import crypto
 from hanoinet.exchange.directory import ROLE_ARTICLES, NodeEntry, PublicKey
 from hanoinet.exchange.keys import USES, KeySet
+from hanoinet.exchange.token import Token, TokenSettings, open_token
 from hanoinet.registry.participants import is_known_code
+from hanoinet.settings import Settings
 
 DESCRIPTOR = "node.json"
 KEYS = "keys.jwe"
 PASSPHRASE = Path("secrets") / "passphrase"
+PIN = Path("secrets") / "pkcs11-pin"
+
+
+def token_for(settings: Settings) -> Token | None:
+    """The PKCS#11 token the settings name, or None when the keys are kept in the key file.
+    Nothing is opened yet: the token is first used when a key in it signs."""
+    if settings.pkcs11_module is None:
+        return None
+    if settings.pkcs11_pin is not None:
+        pin = settings.pkcs11_pin.get_secret_value()
+    else:
+        path = settings.data_dir / PIN
+        try:
+            pin = path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise InvalidInput(
+                f"HANOINET_PKCS11_MODULE is set but the token's PIN is not: set "
+                f"HANOINET_PKCS11_PIN or keep it in {path} (owner-only)"
+            ) from None
+    return open_token(TokenSettings(settings.pkcs11_module, settings.pkcs11_token, pin))
 
 
 @dataclass(frozen=True)
@@ -62,8 +86,10 @@ def init_node(
     channels: list[str],
     at: datetime,
     passphrase: str | None,
+    token: Token | None = None,
 ) -> InitResult:
-    """Create a node's keys and descriptor in ``data_dir``; refuses to overwrite a node."""
+    """Create a node's keys and descriptor in ``data_dir``; refuses to overwrite a node. With
+    a ``token``, the signing keys (``sig``, ``doc``) are made in it."""
     if (data_dir / KEYS).exists():
         raise InvalidInput(
             f"{data_dir} already holds a node ({data_dir / KEYS}); keys are never overwritten"
@@ -83,7 +109,10 @@ def init_node(
         written.parent.mkdir(mode=0o700, exist_ok=True)
         written.write_text(passphrase + "\n", encoding="utf-8")
         written.chmod(0o600)
-    keys = KeySet.generate(at)
+    try:
+        keys = KeySet.generate(at, token)
+    except crypto.CryptoFailure as exc:
+        raise InvalidInput(f"cannot make the node's keys: {exc}") from None
     keys.save(data_dir / KEYS, passphrase)
     node = NodeEntry(
         id=node_id,
@@ -115,9 +144,9 @@ def load_descriptor(path: Path) -> NodeEntry:
         raise InvalidInput(f"{path}: not a node descriptor ({exc})") from None
 
 
-def load_keys(data_dir: Path, passphrase: str | None) -> KeySet:
+def load_keys(data_dir: Path, passphrase: str | None, token: Token | None = None) -> KeySet:
     try:
-        return KeySet.load(data_dir / KEYS, passphrase_for(data_dir, passphrase))
+        return KeySet.load(data_dir / KEYS, passphrase_for(data_dir, passphrase), token)
     except crypto.CryptoFailure as exc:
         raise InvalidInput(f"cannot open {data_dir / KEYS}: {exc}") from None
     except FileNotFoundError:
@@ -168,20 +197,33 @@ def _publish(data_dir: Path, keys: KeySet, secret: str) -> NodeEntry:
 
 
 def rotate_keys(
-    data_dir: Path, *, use: str, overlap: timedelta, at: datetime, passphrase: str | None
+    data_dir: Path,
+    *,
+    use: str,
+    overlap: timedelta,
+    at: datetime,
+    passphrase: str | None,
+    token: Token | None = None,
 ) -> tuple[KeySet, NodeEntry]:
     """Add a new key of ``use`` (sig, enc or doc); the old one stays valid for ``overlap``.
     The descriptor is updated: give it to the directory authority for the next version.
-    A node made before document-signing keys gets its first ``doc`` key this way."""
+    A node made before document-signing keys gets its first ``doc`` key this way, and a node
+    given a token moves its signing keys into it this way (the new ``sig`` or ``doc`` key is
+    made in the token)."""
     if use not in USES:
         raise InvalidInput(f"--use must be sig, enc or doc, not {use!r}")
     secret = passphrase_for(data_dir, passphrase)
-    keys = load_keys(data_dir, secret).rotate(use, at, overlap)
+    try:
+        keys = load_keys(data_dir, secret, token).rotate(use, at, overlap, token)
+    except crypto.CryptoFailure as exc:
+        raise InvalidInput(f"cannot make the new {use} key: {exc}") from None
     return keys, _publish(data_dir, keys, secret)
 
 
 def revoke_key(data_dir: Path, *, kid: str, at: datetime, passphrase: str | None) -> NodeEntry:
-    """Revoke a key from ``at`` (compromise); peers refuse it once the directory says so."""
+    """Revoke a key from ``at`` (compromise); peers refuse it once the directory says so. A
+    key in a token is revoked the same way; it stays in the token (which never lets it out)
+    until the token's officer deletes it."""
     secret = passphrase_for(data_dir, passphrase)
     try:
         keys = load_keys(data_dir, secret).revoke(kid, at)

@@ -2,7 +2,8 @@
 
 ``readiness`` answers a load balancer or an orchestrator: the database answers and is at
 this hanoinet's schema, the directory in use has not expired, this node has valid signing
-and encryption keys the directory lists, and how long the outbox has waited (reported, not
+and encryption keys the directory lists (and the PKCS#11 token answers for those kept in
+it), and how long the outbox has waited (reported, not
 failed on: taking a server out of rotation does not bring a peer back).
 
 ``gauges`` are the figures a monitoring system scrapes (web/metrics.py): counts and ages
@@ -112,15 +113,30 @@ def readiness(ctx: NodeContext, *, now: datetime, alarm: timedelta) -> Readiness
         )
         if not listed:
             missing.append(use)
-    checks.append(
-        Check("keys", "ok", "signing and encryption keys valid and listed")
-        if not missing
-        else Check(
-            "keys",
-            "failed",
-            f"no valid {' or '.join(missing)} key that the directory lists; rotate keys",
+    unreachable = [
+        e.kid
+        for e in (ctx.keys.newest_valid("sig", now), ctx.keys.newest_valid("doc", now))
+        if e is not None and e.token is not None and (e.hsm is None or not e.hsm.holds(e.token))
+    ]
+    if missing:
+        checks.append(
+            Check(
+                "keys",
+                "failed",
+                f"no valid {' or '.join(missing)} key that the directory lists; rotate keys",
+            )
         )
-    )
+    elif unreachable:
+        checks.append(
+            Check(
+                "keys",
+                "failed",
+                f"the token does not answer for key {', '.join(unreachable)} "
+                "(module, label, PIN, or the key is not in it)",
+            )
+        )
+    else:
+        checks.append(Check("keys", "ok", "signing and encryption keys valid and listed"))
     pending, oldest = 0, None
     try:
         pending, oldest = _backlog(ctx, now)

@@ -67,7 +67,7 @@ def accept_directory(settings: Settings, token: str, now: datetime) -> SignedDir
 def load_context(settings: Settings, now: datetime) -> tuple[NodeContext, SignedDirectory]:
     descriptor = node_service.load_descriptor(settings.data_dir / node_service.DESCRIPTOR)
     passphrase = settings.key_passphrase.get_secret_value() if settings.key_passphrase else None
-    keys = node_service.load_keys(settings.data_dir, passphrase)
+    keys = node_service.load_keys(settings.data_dir, passphrase, node_service.token_for(settings))
     try:
         signed = cache(settings).newest(now)
     except DirectoryRejected as exc:

@@ -42,6 +42,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from hanoinet.cases.lifecycle import Event
 from hanoinet.convention import convention
 from hanoinet.errors import InvalidInput
+from hanoinet.exchange import crypto
 from hanoinet.stats import report as report_model
 from hanoinet.stats.definitions import FLAGS, MILESTONES, OUTCOMES, definitions
 from hanoinet.stats.measures import OPEN, Track, tabulate
@@ -348,7 +349,7 @@ def export(
     made: report_model.Report,
     *,
     kid: str,
-    key: Any,
+    key: crypto.SigningKey,
     actor: str,
 ) -> str:
     """The report signed by this node, the export written to the audit log in the same

@@ -156,7 +156,7 @@ def offer(
         sender=ctx.node_id,
         recipient=str(claims["recipient"]),
         kid=signing.kid,
-        key=signing.key,
+        key=signing.signing_key,
         at=at,
         chunk_size=chunk_size,
     )

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from joserfc.jwk import OKPKey
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -249,7 +248,7 @@ def payload(report: Report) -> bytes:
     ).encode()
 
 
-def sign(report: Report, *, kid: str, key: OKPKey) -> str:
+def sign(report: Report, *, kid: str, key: crypto.SigningKey) -> str:
     if report.node is None:
         raise ValueError("only a node's report is signed: this one names no node")
     return crypto.sign({"typ": TYP, "kid": kid}, payload(report), key)

@@ -238,7 +238,7 @@ async def signed_report(request: Request) -> Response:
             503,
         )
     token = service.export(
-        node.ctx.store, made, kid=key.kid, key=key.key, actor=current.principal.actor
+        node.ctx.store, made, kid=key.kid, key=key.signing_key, actor=current.principal.actor
     )
     return attachment(token + "\n", "application/jose", _file_name(made, "jws"))
 
