@@ -139,3 +139,29 @@ def test_several_server_and_worker_processes_deliver_each_message_once(tmp_path:
             result = audit_log.verify(conn)
         assert result.ok, [str(b) for b in result.breaks]
         store.dispose()
+
+
+def test_the_worker_logs_one_json_line_per_thing_it_does(tmp_path: Path) -> None:
+    """Issue 25 item 3: the worker's log is JSON lines like the servers', naming what it did
+    (deliveries by outbox id, formal documents, clocks), never a request's content or who
+    acted."""
+    import json
+
+    cluster = demo.Demo(tmp_path)
+    cluster.setup(("xa", "xb"), users=False)  # Borealis is not running: delivery fails
+    example = resources.files("hanoinet.demo_data").joinpath("mla-xa-xb.json")
+    made = json.loads(cluster.call("xa", "case", "new", "--from", str(example), "--json").stdout)
+    for action in ("check", "send"):
+        assert cluster.call("xa", "case", "act", made["request"], action).returncode == 0
+    done = cluster.call("xa", "worker", "--once")
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stderr.splitlines()]
+    said = [x["message"] for x in lines]
+    assert (said[0], said[-1]) == ("worker started", "worker stopped")
+    delivery = next(x for x in lines if x["message"] == "delivery")
+    assert delivery["logger"] == "hanoinet.worker" and isinstance(delivery["outbox"], int)
+    assert delivery["status"] in ("retry", "failed") and delivery["detail"]
+    document = next(x for x in lines if x["message"] == "formal document")
+    assert document["request"] == made["request"] and document["status"] == "issued"
+    facts = json.loads(example.read_text("utf-8"))["facts_summary"]
+    assert facts[:40] not in done.stderr and "officer" not in done.stderr

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from hanoinet.web import requestlog
+from hanoinet import logs
 from hanoinet.web.app import create_app
 
 from ..services import test_federation
@@ -27,7 +27,7 @@ def logged() -> Iterator[io.StringIO]:
     stream = io.StringIO()
     root = logging.getLogger("hanoinet")
     saved = (root.handlers[:], root.level, root.propagate)
-    requestlog.configure(stream)
+    logs.configure(stream)
     try:
         yield stream
     finally:

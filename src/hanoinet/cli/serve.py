@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 from datetime import UTC, datetime, timedelta
@@ -11,12 +12,16 @@ from urllib.parse import urlparse
 
 import typer
 
+from hanoinet import logs
 from hanoinet.cli.output import console, fail, user_errors
 from hanoinet.documents import typesetter
 from hanoinet.exchange.transport import HttpTransport
+from hanoinet.logs import event
 from hanoinet.services import cases as case_service
 from hanoinet.services import documents, federation, runtime
 from hanoinet.settings import Settings, load_settings
+
+WORKER_LOG = logging.getLogger("hanoinet.worker")
 
 
 def serve_command(
@@ -65,7 +70,6 @@ def serve_command(
 
 def _app(ctx: federation.NodeContext, directory_token: str, settings: Settings) -> Any:
     from hanoinet.services.outside import Mailer
-    from hanoinet.web import requestlog
     from hanoinet.web.app import create_app, settle_heap
     from hanoinet.web.limits import Limits
 
@@ -83,7 +87,7 @@ def _app(ctx: federation.NodeContext, directory_token: str, settings: Settings) 
         delivery_alarm=timedelta(minutes=settings.delivery_alarm_minutes),
     )
     typesetter.configure(typesetter.Bounds(*settings.render_bounds()))
-    requestlog.configure()  # one JSON line per request on stderr, with its id
+    logs.configure()  # one JSON line per request on stderr, with its id (web/requestlog.py)
     settle_heap()
     return app
 
@@ -148,34 +152,41 @@ def worker_command(
     signal.signal(signal.SIGINT, stop)
     alarm = timedelta(minutes=settings.delivery_alarm_minutes)
     last_tick = 0.0
-    while not stopping:
-        now = datetime.now(UTC)
-        for d in federation.deliver_batch(ctx, transport, now=now, lease=timedelta(seconds=lease)):
-            console.print(
-                f"{now:%H:%M:%S} outbox {d.outbox_id} {d.status} {d.detail}", markup=False
-            )
-        # after delivery: a document takes a fraction of a second to lay out and sign
-        for made in documents.issue_pending(
-            ctx, signed.token, now=now, limit=4, enabled=settings.formal_documents
-        ):
-            console.print(
-                f"{now:%H:%M:%S} {made.request_id}: formal document {made.status} {made.detail}",
-                markup=False,
-            )
-        if time.monotonic() - last_tick > 30 or once:
-            last_tick = time.monotonic()
-            for rid, due in case_service.tick(
-                ctx.store, at=now, ack_targets=settings.ack_targets()
-            ).fired:
-                console.print(f"{now:%H:%M:%S} {rid}: {due.message}", markup=False)
-            for late in federation.not_delivered(ctx.store, now=now, after=alarm):
-                console.print(
-                    f"{now:%H:%M:%S} NOT DELIVERED: {late['request']} {late['type']} since "
-                    f"{late['since']} ({late['attempts']} attempts: {late['last_error']})",
-                    markup=False,
-                )
-        if once:
-            break
-        time.sleep(interval)
+    root = logging.getLogger("hanoinet")
+    saved = (root.handlers[:], root.level, root.propagate)
+    logs.configure()  # one JSON line per thing done, on stderr (docs/operations.md)
+    event(WORKER_LOG, "worker started", node=ctx.node_id, interval_s=interval)
+    try:
+        while not stopping:
+            now = datetime.now(UTC)
+            lease_for = timedelta(seconds=lease)
+            for d in federation.deliver_batch(ctx, transport, now=now, lease=lease_for):
+                event(WORKER_LOG, "delivery", outbox=d.outbox_id, status=d.status, detail=d.detail)
+            # after delivery: a document takes a fraction of a second to lay out and sign
+            for made in documents.issue_pending(
+                ctx, signed.token, now=now, limit=4, enabled=settings.formal_documents
+            ):
+                event(
+                    WORKER_LOG, "formal document",
+                    request=made.request_id, status=made.status, detail=made.detail,
+                )  # fmt: skip
+            if time.monotonic() - last_tick > 30 or once:
+                last_tick = time.monotonic()
+                for rid, due in case_service.tick(
+                    ctx.store, at=now, ack_targets=settings.ack_targets()
+                ).fired:
+                    event(WORKER_LOG, "clock", request=rid, what=due.message)
+                for late in federation.not_delivered(ctx.store, now=now, after=alarm):
+                    event(
+                        WORKER_LOG, "NOT DELIVERED", logging.WARNING,
+                        request=late["request"], type=late["type"], since=late["since"],
+                        attempts=late["attempts"], last_error=late["last_error"],
+                    )  # fmt: skip
+            if once:
+                break
+            time.sleep(interval)
+        event(WORKER_LOG, "worker stopped", node=ctx.node_id)
+    finally:
+        root.handlers[:], root.level, root.propagate = saved
     transport.close()
     ctx.store.dispose()

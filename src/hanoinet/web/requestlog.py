@@ -9,44 +9,20 @@ query string, no user name, no body. A pure ASGI middleware: nothing is buffered
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 import uuid
-from datetime import UTC, datetime
-from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hanoinet.logs import configure
+
+__all__ = ["LOG", "RequestLog", "configure"]
+
 LOG = logging.getLogger("hanoinet.access")
 GIVEN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-
-class JsonLines(logging.Formatter):
-    """A log record as one JSON object: time (UTC, ISO 8601), level, logger, message, and
-    the record's ``fields``."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        line.update(getattr(record, "fields", {}))
-        return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
-
-
-def configure(stream: Any = None) -> None:
-    """hanoinet's loggers write JSON lines to ``stream`` (stderr by default)."""
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonLines())
-    root = logging.getLogger("hanoinet")
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    root.propagate = False
 
 
 class RequestLog:
