@@ -323,6 +323,20 @@ def verify_command(
     _report(result, json)
 
 
+def _staging_journal() -> Path | None:
+    """On a node, where an unpack lists the folder it writes in clear, after the node has
+    removed what an unpack killed earlier left (with an audit entry); None off a node."""
+    from hanoinet.evidence.staging import JOURNAL
+    from hanoinet.services import node as node_service
+    from hanoinet.services import runtime
+
+    settings = load_settings()
+    if not (settings.data_dir / node_service.KEYS).is_file():
+        return None
+    runtime.open_node_store(settings).dispose()  # it sweeps as it opens
+    return settings.data_dir / runtime.EVIDENCE / JOURNAL
+
+
 @app.command("unpack")
 def unpack_command(
     package: Annotated[Path, typer.Argument(help="The package to unpack.")],
@@ -345,8 +359,11 @@ def unpack_command(
             raise InvalidInput(f"{package}: no such file or folder")
         trust = read_trust(authority, directory)
         identities = _identities(identity, package)
+        journal = _staging_journal()
         with _progress(_size(package), "unpacking", json) as progress:
-            result = pkg.unpack(package, to, trust=trust, identities=identities, progress=progress)
+            result = pkg.unpack(
+                package, to, trust=trust, identities=identities, progress=progress, journal=journal
+            )
     unpacked = next(
         (c.detail for c in result.checks if c.name == "unpack" and c.status == "passed"), None
     )

@@ -24,8 +24,6 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +37,7 @@ from pyrage import x25519
 
 from hanoinet.errors import DirectoryRejected
 from hanoinet.evidence import custody as custody_module
+from hanoinet.evidence import staging
 from hanoinet.evidence.bag import (
     ALGORITHMS,
     CHUNK,
@@ -255,6 +254,7 @@ def pack(
             target.flush()
             os.fsync(target.fileno())
         os.replace(part, out)
+        staging.fsync_dir(out.parent)
     except BaseException:
         part.unlink(missing_ok=True)
         raise
@@ -843,49 +843,54 @@ def unpack(
     trust: Trust,
     identities: list[x25519.Identity] | None = None,
     progress: Progress | None = None,
+    journal: Path | None = None,
 ) -> Verification:
     """Verify while writing the bag under ``to/<package id>/``; on any failure nothing is
     left there. The written folder is checked once more with the ``bagit`` library
-    (structure and completeness; the hashes were checked in the stream)."""
+    (structure and completeness; the hashes were checked in the stream). The clear text is
+    written in a staging folder (evidence/staging.py) that a crash cannot leave behind for
+    long: on a node, ``journal`` (its evidence store's ``.staging``) lists it."""
     import bagit  # type: ignore[import-untyped]
 
     created = not to.exists()
     to.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".hanoinet-unpack-", dir=to))
+    staging.sweep_folder(to)  # what an earlier unpack here left when its process was killed
     result: Verification | None = None
     try:
-        result = verify(
-            source,
-            trust=trust,
-            identities=identities,
-            dest=staging,
-            validate_case=True,
-            progress=progress,
-        )
-        if not result.ok:
-            return result
-        package_id = str((result.claims or {}).get("package"))
-        bag_dir = staging / package_id
-        bag_dir.mkdir(parents=True, exist_ok=True)
-        for name, data in result.tags.items():
-            (bag_dir / name).write_bytes(data)
-        try:
-            bagit.Bag(str(bag_dir)).validate(completeness_only=True)
-        except bagit.BagError as exc:
-            result.failed("bagit", BagError("bagit", str(bag_dir), str(exc)))
-            return result
-        result.passed("bagit", "the unpacked folder is a complete bag (bagit library)")
-        final = to / package_id
-        if final.exists():
-            result.failed(
-                "unpack", BagError("exists", str(final), "already exists; choose another folder")
+        with staging.staging(to, journal) as held:
+            result = verify(
+                source,
+                trust=trust,
+                identities=identities,
+                dest=held.path,
+                validate_case=True,
+                progress=progress,
             )
+            if not result.ok:
+                return result
+            package_id = str((result.claims or {}).get("package"))
+            bag_dir = held.path / package_id
+            bag_dir.mkdir(parents=True, exist_ok=True)
+            for name, data in result.tags.items():
+                (bag_dir / name).write_bytes(data)
+            try:
+                bagit.Bag(str(bag_dir)).validate(completeness_only=True)
+            except bagit.BagError as exc:
+                result.failed("bagit", BagError("bagit", str(bag_dir), str(exc)))
+                return result
+            result.passed("bagit", "the unpacked folder is a complete bag (bagit library)")
+            final = to / package_id
+            if final.exists():
+                result.failed(
+                    "unpack",
+                    BagError("exists", str(final), "already exists; choose another folder"),
+                )
+                return result
+            os.replace(bag_dir, final)
+            staging.fsync_dir(to)
+            result.passed("unpack", str(final))
             return result
-        os.replace(bag_dir, final)
-        result.passed("unpack", str(final))
-        return result
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
         if created and (result is None or not result.ok):
             with contextlib.suppress(OSError):
                 to.rmdir()  # made for this unpack, and nothing came of it

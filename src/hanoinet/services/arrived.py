@@ -36,6 +36,7 @@ from hanoinet.evidence import agekeys, bag, custody
 from hanoinet.evidence import package as pkg
 from hanoinet.evidence.conditions import conditions_for
 from hanoinet.evidence.offer import make_offer
+from hanoinet.evidence.staging import fsync_dir
 from hanoinet.registry.participants import participant
 from hanoinet.services.cases import _legal_basis, _next_id
 from hanoinet.services.evidence import _matter, identities, sources, verification_record
@@ -218,6 +219,7 @@ def import_evidence(
                 },
             )
             os.replace(staged, final)  # inside the transaction: a failure here undoes the row
+            fsync_dir(final.parent)
     except BaseException:
         staged.unlink(missing_ok=True)
         final.unlink(missing_ok=True)  # renamed, but the commit failed: no file without row

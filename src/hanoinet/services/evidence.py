@@ -23,7 +23,7 @@ from sqlalchemy import Connection, insert, select, update
 from hanoinet import __version__
 from hanoinet.convention.catalog import UNCONFIRMED, convention
 from hanoinet.errors import InvalidInput, TransitionRefused, UnknownCase
-from hanoinet.evidence import agekeys, bag, custody
+from hanoinet.evidence import agekeys, bag, custody, staging
 from hanoinet.evidence import package as pkg
 from hanoinet.evidence.conditions import conditions_for
 from hanoinet.evidence.custody import Collection
@@ -488,6 +488,7 @@ def export(
         trust=pkg.Trust({}, directory=ctx.directory),
         identities=identities(ctx.keys),
         progress=progress,
+        journal=folder / staging.JOURNAL,
     )
     if not result.ok:
         first = result.problems[0] if result.problems else "a check failed"

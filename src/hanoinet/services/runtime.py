@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,13 @@ from sqlalchemy.engine import make_url
 from hanoinet.errors import DirectoryRejected, InvalidInput, NoNode
 from hanoinet.exchange.directory import DirectoryCache, SignedDirectory
 from hanoinet.services import node as node_service
+from hanoinet.services import staging as evidence_staging
 from hanoinet.services.federation import NodeContext
 from hanoinet.settings import Settings
 from hanoinet.store import Store, open_store
+
+EVIDENCE = "evidence"
+"""The node's evidence store, in its data folder (shared by every process of the node)."""
 
 
 def open_node_store(settings: Settings, *, migrate: bool = True) -> Store:
@@ -22,7 +27,8 @@ def open_node_store(settings: Settings, *, migrate: bool = True) -> Store:
     settings point. The one place a command opens its node: only ``hanoinet node init`` creates
     a database, so a typo in ``HANOINET_DATA_DIR`` is an error, not a second, empty node. A
     server database (PostgreSQL) is created by its administrator and cannot be told apart
-    here from an empty one: it is opened as it is."""
+    here from an empty one: it is opened as it is. Evidence a killed unpack or export left in
+    clear is removed here, before the command does anything (services/staging.py)."""
     url = settings.resolved_database_url()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
@@ -38,7 +44,21 @@ def open_node_store(settings: Settings, *, migrate: bool = True) -> Store:
                 f"no hanoinet node at {settings.data_dir.resolve()} (no database there): create "
                 'one with "hanoinet node init", or set HANOINET_DATA_DIR to the node\'s folder'
             )
-    return open_store(url, migrate=migrate)
+    store = open_store(url, migrate=migrate)
+    if not migrate:  # the schema may be an older one: the migration comes first
+        return store
+    try:
+        removed = evidence_staging.sweep(store, settings.data_dir / EVIDENCE, actor=settings.user)
+    except BaseException:
+        store.dispose()
+        raise
+    if removed:
+        print(
+            f"hanoinet: removed {len(removed)} folder(s) of evidence in clear that a stopped "
+            "unpack or export left (see the audit log: evidence.plaintext_removed)",
+            file=sys.stderr,
+        )
+    return store
 
 
 def authorities(settings: Settings) -> dict[str, dict[str, Any]]:

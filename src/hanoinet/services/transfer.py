@@ -41,6 +41,7 @@ from hanoinet.evidence.offer import (
     read_claims,
     verify_offer,
 )
+from hanoinet.evidence.staging import fsync_dir
 from hanoinet.services.cases import _legal_basis as legal_basis_of
 from hanoinet.services.evidence import identities, verification_record
 from hanoinet.services.federation import NodeContext
@@ -518,6 +519,7 @@ def _finish(ctx: NodeContext, folder: Path, row: Any, made: Offer, at: datetime)
         target.parent.mkdir(parents=True, exist_ok=True)
         if part != target:
             os.replace(part, target)  # kept as it arrived: encrypted to this node (at rest)
+            fsync_dir(target.parent)
     else:
         part.unlink(missing_ok=True)
         target.unlink(missing_ok=True)

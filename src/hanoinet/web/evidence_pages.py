@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import tarfile
 import tempfile
 import threading
@@ -34,6 +33,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from hanoinet.errors import HanoinetError, UnknownCase
+from hanoinet.evidence.staging import JOURNAL, Staging
 from hanoinet.services import access
 from hanoinet.services import cases as case_service
 from hanoinet.services import evidence as evidence_service
@@ -205,24 +205,26 @@ async def export(request: Request, package_id: str) -> Response:
         )
     purpose = PURPOSES.get(form.get("purpose", "request"), "request")
     scope = form.get("scope", "").strip() or None
-    staging = Path(tempfile.mkdtemp(prefix=".web-export-", dir=evidence_dir))
+    # the bag is in clear until the download ends: a staging folder the next start of the node
+    # removes if this process dies meanwhile (evidence/staging.py)
+    held_open = Staging(evidence_dir, evidence_dir / JOURNAL)
     try:
         done = evidence_service.export(
             web(request).ctx,
             evidence_dir,
             package_id,
-            staging,
+            held_open.path,
             purpose=purpose,
             scope=scope if purpose != "request" else None,
             actor=current.principal.actor,
             at=now(request),
         )
     except HanoinetError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
+        held_open.close()
         status = 403 if exc.code == "transition_refused" else 409
         return _refused(request, exc.message, held.request_id, status)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        held_open.close()
         raise
     name = f"{package_id}-export.tar"
     return StreamingResponse(
@@ -232,5 +234,5 @@ async def export(request: Request, package_id: str) -> Response:
             "content-disposition": disposition("attachment", name),
             "cache-control": "no-store",
         },
-        background=BackgroundTask(shutil.rmtree, staging, True),
+        background=BackgroundTask(held_open.close),
     )
