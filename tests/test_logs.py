@@ -21,9 +21,11 @@ def test_an_event_is_one_json_line_with_its_fields() -> None:
         logs.event(
             logging.getLogger("hanoinet.worker"), "NOT DELIVERED", logging.WARNING, attempts=3
         )
+        logs.event(logging.getLogger("hanoinet.worker"), "x", ts="forged", where="y")
     finally:
         root.handlers[:], root.level, root.propagate = saved
-    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    first, second, third = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert third["ts"] != "forged" and third["where"] == "y"  # a field never replaces ts
     assert first["message"] == "delivery" and first["outbox"] == 7
     assert first["detail"] == 'a "quote"\nb'  # a newline in a field never starts a new line
     assert first["logger"] == "hanoinet.worker" and first["level"] == "info"

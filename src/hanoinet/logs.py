@@ -25,7 +25,8 @@ class JsonLines(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        line.update(getattr(record, "fields", {}))
+        fields = getattr(record, "fields", {})
+        line.update((k, v) for k, v in fields.items() if k not in line)  # never over ts, level
         return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
 
 

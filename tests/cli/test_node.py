@@ -71,6 +71,9 @@ def test_node_init_writes_locked_keys_and_a_public_descriptor(
         (["--state", "xx"], "not an ISO 3166 code"),
         (["--roles", "judge"], "unknown role"),
         (["--endpoint", "ftp://x"], "http(s) URL"),
+        (["--id", "XA_CA"], "a node id is lowercase letters, digits and inner hyphens"),
+        (["--id", "x" * 49], "at most 48 characters"),
+        (["--id", "xa-"], "inner hyphens"),
     ],
 )
 def test_node_init_bad_input(
@@ -331,7 +334,12 @@ def test_a_node_given_a_token_keeps_its_signing_keys_there(
     monkeypatch.delenv("HANOINET_PKCS11_PIN", raising=False)
     no_pin = runner.invoke(app, ["node", "rotate-keys", "--use", "sig"])
     assert no_pin.exit_code == 2 and "HANOINET_PKCS11_PIN" in no_pin.stderr
-    monkeypatch.setenv("HANOINET_PKCS11_PIN", softhsm.pin)
+    pin_file = before / "secrets" / "pkcs11-pin"
+    pin_file.write_text(softhsm.pin + "\n")
+    pin_file.chmod(0o644)
+    shared = runner.invoke(app, ["node", "rotate-keys", "--use", "sig"])
+    assert shared.exit_code == 2 and "readable by others: make it owner-only" in shared.stderr
+    pin_file.chmod(0o600)
     moved = runner.invoke(app, ["node", "rotate-keys", "--use", "sig", "--json"])
     assert moved.exit_code == 0, moved.output
     assert json.loads(moved.stdout)["kept_in"] == "token"
@@ -339,7 +347,7 @@ def test_a_node_given_a_token_keeps_its_signing_keys_there(
     assert f"in token {softhsm.label!r}" in text.stdout
     enc = runner.invoke(app, ["node", "rotate-keys", "--use", "enc", "--json"])
     assert json.loads(enc.stdout)["kept_in"] == "file"  # X25519 stays in the key file
-    assert before.exists()
+    monkeypatch.setenv("HANOINET_PKCS11_PIN", softhsm.pin)
 
     folder = tmp_path / "xa-ca"
     monkeypatch.setenv("HANOINET_DATA_DIR", str(folder))

@@ -197,41 +197,60 @@ def test_the_node_runs_as_its_units_run_on_postgresql(
         admin.dispose()
 
 
-def walkthrough() -> list[list[str]]:
-    """The hanoinet commands of docs/deploy.md's "From an empty machine", in order, as the
-    words after the binary (continued lines joined)."""
+def walkthrough() -> list[str]:
+    """The scripts docs/deploy.md's "From an empty machine" runs as the node's user
+    (``sudo -u hanoinet sh -c '...'``), in order."""
     text = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
     block = text.split("## From an empty machine", 1)[1].split("```")[1]
     found = []
-    for line in block.replace("\\\n", " ").splitlines():
-        if BIN in line:
-            words = shlex.split(line.split(" # ")[0])
-            found.append(words[words.index(BIN) + 1 :])
+    for line in block.splitlines():
+        words = shlex.split(line.split(" # ")[0]) if BIN in line else []
+        if words:
+            assert words[:5] == ["sudo", "-u", "hanoinet", "sh", "-c"], line
+            found.append(words[5])
     return found
 
 
-def test_the_walkthrough_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """docs/deploy.md from an empty machine, as far as this machine allows: the commands it
-    gives hanoinet run as written (the packages, the user and systemd are the machine's;
-    the units' own commands run in the test above, and systemd checks the units below)."""
-    steps = walkthrough()
-    assert [s[:2] for s in steps] == [["node", "init"], ["directory", "accept"]], steps
+def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
+    """docs/deploy.md from an empty machine, as far as this machine allows: what it runs as the
+    node's user runs as written, settings read from the settings file (the packages, the user
+    and systemd are the machine's; the units' own commands run in the test above, and systemd
+    checks the units below)."""
+    scripts = walkthrough()
+    assert [s.split("exec ", 1)[1].split()[1:3] for s in scripts] == [
+        ["node", "init"],
+        ["directory", "accept"],
+    ], scripts
     cluster = demo.Demo(tmp_path)
     secret = {"HANOINET_KEY_PASSPHRASE": demo.PASSPHRASE}
     key = str(tmp_path / "authority" / "authority.jwe")
     cluster.run(None, "directory", "authority-init", "--key", key, extra=secret, show=False)
-    made = cluster.call("xa", *steps[0])
+    settings = env_file() | {
+        "HANOINET_DATA_DIR": str(tmp_path / "node"),
+        "HANOINET_DATABASE_URL": f"sqlite:///{tmp_path / 'node' / 'hanoinet.db'}",
+        "HANOINET_DIRECTORY_AUTHORITY": str(cluster.authority),
+    }
+    env = tmp_path / "hanoinet.env"
+    env.write_text("".join(f"{k}={v}\n" for k, v in settings.items()), encoding="utf-8")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HANOINET_")}
+
+    def run(script: str) -> subprocess.CompletedProcess[str]:
+        script = script.replace("/etc/hanoinet/hanoinet.env", str(env))
+        script = script.replace(BIN, f"{shlex.quote(sys.executable)} -m hanoinet")
+        return subprocess.run(
+            ["sh", "-c", script], cwd=tmp_path, env=clean, capture_output=True, text=True
+        )
+
+    made = run(scripts[0])
     assert made.returncode == 0, made.stderr
-    issued = tmp_path / "directory-v1.jws"
-    descriptor = str(tmp_path / "xa" / "node.json")
+    assert "Node xa-ca (XA) created" in made.stdout
     cluster.run(
-        None, "directory", "issue", descriptor, "--key", key, "--version", "1",
-        "--out", str(issued), extra=secret, show=False,
+        None, "directory", "issue", str(tmp_path / "node" / "node.json"), "--key", key,
+        "--version", "1", "--out", str(tmp_path / "directory-v1.jws"), extra=secret, show=False,
     )  # fmt: skip
-    monkeypatch.chdir(tmp_path)  # the walkthrough names the directory file where it is
-    accepted = cluster.call("xa", *steps[1])
+    accepted = run(scripts[1])
     assert accepted.returncode == 0, accepted.stderr
-    migrated = cluster.call("xa", *command("hanoinet-migrate.service")[3:])
+    migrated = run(f"set -a; . {env}; exec {BIN} node migrate")
     assert migrated.returncode == 0 and "already" in migrated.stdout, migrated.stderr
 
 

@@ -121,7 +121,7 @@ def test_a_certificate_naming_another_node_is_refused(
         return real(key, "xb-ca", state)
 
     monkeypatch.setattr(signature, "_certificate", other_name)
-    monkeypatch.setattr(signature, "_SIGNERS", {})
+    monkeypatch.setattr(signature, "_CERTIFICATES", {})
     result = verify(_signed(issuers, signer=issuers.signer()).pdf, issuers.trust)
     assert result.check("signer").ok is False
     assert "the certificate names node 'xb-ca'" in result.check("signer").detail

@@ -142,6 +142,70 @@ def test_a_token_that_cannot_serve_says_why(
     settings = TokenSettings(
         **{"module": softhsm.module, "label": softhsm.label, "pin": softhsm.pin, **change}  # type: ignore[arg-type]
     )
-    with pytest.raises(TokenFailure, match=expected):
+    with pytest.raises(TokenFailure, match=expected) as refused:
         Token(settings).sign("00" * 16, "sig", b"x")
-    assert softhsm.pin not in repr(settings) and "wrong-pin" not in repr(settings)
+    assert settings.pin not in str(refused.value)
+
+
+def test_a_lost_session_is_replaced_at_the_next_use(token: Token) -> None:
+    """A token restarted or re-inserted: the session hanoinet held is gone; the next signature
+    and the next readiness probe open a new one instead of failing until a restart."""
+    ref, jwk = token.generate("sig")
+    token.sign(ref, "sig", b"before")
+    token._session.close()  # the session ends under hanoinet's feet
+    signature = token.sign(ref, "sig", b"after")
+    public = crypto.import_key(jwk).public_key
+    public.verify(signature, b"after")  # type: ignore[union-attr]
+    token._session.close()
+    assert token.holds(ref) is True
+
+
+def test_a_wrong_pin_is_not_tried_again(
+    softhsm: TokenSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tokens lock a PIN after a few wrong tries: one refusal, then no more logins."""
+    import pkcs11
+
+    wrong = Token(TokenSettings(softhsm.module, SPARE_TOKEN, "wrong-pin"))
+    with pytest.raises(TokenFailure, match="is wrong"):
+        wrong.sign("00" * 16, "sig", b"x")
+
+    def no_more(*_: object) -> None:
+        raise AssertionError("the module was asked again")
+
+    monkeypatch.setattr(pkcs11, "lib", no_more)
+    with pytest.raises(TokenFailure, match="not tried again until hanoinet restarts"):
+        wrong.sign("00" * 16, "sig", b"x")
+    assert wrong.holds("00" * 16) is False
+
+
+def test_one_token_per_process_and_no_second_pin_for_it(softhsm: TokenSettings) -> None:
+    assert open_token(softhsm) is open_token(
+        TokenSettings(softhsm.module, softhsm.label, softhsm.pin)
+    )
+    with pytest.raises(TokenFailure, match="already open in this process with another PIN"):
+        open_token(TokenSettings(softhsm.module, softhsm.label, "another"))
+
+
+@pytest.mark.parametrize(
+    ("raw", "size", "expected"),
+    [
+        (b"\x04\x20" + bytes(range(32)), 32, bytes(range(32))),  # DER, PKCS#11 2.40
+        (bytes(range(32)), 32, bytes(range(32))),  # bare, PKCS#11 3.0
+        (b"\x04\x41\x04" + bytes(64), 65, b"\x04" + bytes(64)),
+        (b"\x04" + bytes(64), 65, b"\x04" + bytes(64)),
+    ],
+)
+def test_a_public_point_is_read_wrapped_or_bare(raw: bytes, size: int, expected: bytes) -> None:
+    from hanoinet.exchange.token import _point
+
+    assert _point(raw, size) == expected
+
+
+def test_a_public_point_of_the_wrong_size_is_refused() -> None:
+    from hanoinet.exchange.token import _point
+
+    with pytest.raises(ValueError, match="has 31 bytes, not the 32 expected"):
+        _point(bytes(31), 32)
+    with pytest.raises(ValueError):
+        _point(b"\x03" + bytes(64), 65)  # compressed or garbage: not 04 || X || Y

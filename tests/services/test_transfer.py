@@ -89,20 +89,28 @@ def _entry(node_id: str, state: str, keys: KeySet) -> d.NodeEntry:
 def world(
     request: pytest.FixtureRequest, tmp_path: Path, store_factory: Any
 ) -> Iterator[dict[str, Any]]:
+    yield from _world(request.param, tmp_path, store_factory)
+
+
+def _world(
+    database: str, tmp_path: Path, store_factory: Any, xa: str = "xa-ca", xb: str = "xb-ca"
+) -> Iterator[dict[str, Any]]:
+    """Aurelia's node ``xa`` sent a request to Borealis's node ``xb``, which packed evidence
+    answering it (each node with its own database)."""
     from contextlib import ExitStack
 
-    keys = {n: KeySet.generate(T0 - timedelta(days=1)) for n in ("xa-ca", "xb-ca")}
+    keys = {n: KeySet.generate(T0 - timedelta(days=1)) for n in (xa, xb)}
     directory = d.Directory(
         version=1,
         issued_at=T0 - timedelta(days=1),
         valid_until=T0 + timedelta(days=365),
-        nodes=(_entry("xa-ca", "XA", keys["xa-ca"]), _entry("xb-ca", "XB", keys["xb-ca"])),
+        nodes=(_entry(xa, "XA", keys[xa]), _entry(xb, "XB", keys[xb])),
     )
     with ExitStack() as stack:
-        stores = {n: stack.enter_context(store_factory(request.param, tmp_path, n)) for n in keys}
+        stores = {n: stack.enter_context(store_factory(database, tmp_path, n)) for n in keys}
         ctx = {n: fed.NodeContext(n, keys[n], directory, stores[n]) for n in keys}
         document = json.loads(EXAMPLE.read_text())
-        with stores["xa-ca"].transaction() as conn:
+        with stores[xa].transaction() as conn:
             mine = case_service.create_in(
                 conn,
                 document,
@@ -111,18 +119,18 @@ def world(
                 actor="lara",
                 at=T0,
                 uid=UID,
-                peer_node="xb-ca",
+                peer_node=xb,
             )
-        with stores["xb-ca"].transaction() as conn:
+        with stores[xb].transaction() as conn:
             theirs = case_service.create_in(
                 conn,
                 document,
                 [],
                 direction="incoming",
-                actor="node:xa-ca",
+                actor=f"node:{xa}",
                 at=T0,
                 uid=UID,
-                peer_node="xa-ca",
+                peer_node=xa,
                 peer_ref=mine.request_id,
             )
         folders = {n: tmp_path / n / "evidence" for n in keys}
@@ -137,7 +145,7 @@ def world(
         (files / "mailbox.mbox").write_bytes(os.urandom(300_000))
         (files / "subscriber.csv").write_text("account,created\ndemo,2024-01-01\n")
         packed = evidence_service.pack(
-            ctx["xb-ca"],
+            ctx[xb],
             "",
             theirs.request_id,
             [files],
@@ -636,3 +644,54 @@ def test_two_server_processes_sharing_the_database_and_the_evidence_path_receive
     assert received.state == "accepted"
     stored = world["folders"]["xa-ca"] / received.path
     assert stored.read_bytes() == world["packed"].package.path.read_bytes()
+
+
+LONGEST = {n: f"{n}-" + "n" * (d.NODE_ID_MAX - 3) for n in ("xa", "xb")}
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_the_longest_node_ids_fit_every_column(
+    database: str, tmp_path: Path, store_factory: Any
+) -> None:
+    """Issue 26 item 5: with the longest node ids a directory allows, a package goes from one
+    node to the other, is permitted, verified, read and exported, and every id made from the
+    node ids (the package id in the audit log's target, the peers, the senders) fits its column
+    on PostgreSQL, which enforces the lengths SQLite ignores."""
+    xa, xb = LONGEST["xa"], LONGEST["xb"]
+    assert len(xa) == d.NODE_ID_MAX
+    made = _world(database, tmp_path, store_factory, xa=xa, xb=xb)
+    world = next(made)
+    try:
+        ctx = world["ctx"]
+        offered = transfer.offer(
+            ctx[xb], world["packed"].package.path, actor="bo", at=T0, chunk_size=CHUNK
+        )
+        assert offered.package == f"EV-{xb}-000001"
+        sent = transfer.send(
+            ctx[xb], world["client"], offered.package, actor="bo", clock=lambda: T0,
+            pause=lambda s: None,
+        )  # fmt: skip
+        assert sent.state == "delivered"
+        folder = world["folders"][xa]
+        evidence_service.permit(
+            ctx[xa].store, sent.package, "consent", "Case 9/2026 (demo)", "NV 3/2026",
+            actor="lara", at=T0,
+        )  # fmt: skip
+        evidence_service.verify_held(ctx[xa], folder, sent.package, actor="lara", at=T0)
+        evidence_service.read_custody(ctx[xa], folder, sent.package, actor="lara", at=T0)
+        evidence_service.export(
+            ctx[xa], folder, sent.package, tmp_path / "out", actor="lara", at=T0
+        )
+        with ctx[xa].store.transaction() as conn:
+            targets = (
+                conn.execute(select(audit.c.action).where(audit.c.target == sent.package))
+                .scalars()
+                .all()
+            )
+        assert {
+            "evidence.offered", "evidence.received", "evidence.consent", "evidence.verify",
+            "evidence.custody", "evidence.export",
+        } <= set(targets)  # fmt: skip
+        assert _row(world, xa, sent.package).peer_node == xb
+    finally:
+        made.close()

@@ -272,7 +272,7 @@ def rotate_command(
             overlap=timedelta(days=overlap_days),
             at=datetime.now(UTC),
             passphrase=_passphrase(),
-            token=node_service.token_for(settings),
+            token=node_service.token_for(settings) if use in ("sig", "doc") else None,
         )
     active = keys.active(use, datetime.now(UTC))  # type: ignore[arg-type]
     if json:

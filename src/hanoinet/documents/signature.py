@@ -62,6 +62,7 @@ def _b64(raw: bytes) -> str:
 
 def _time(at: datetime) -> Any:
     """An X.509 time: UTCTime until 2049, GeneralizedTime after (RFC 5280, 4.1.2.5)."""
+    at = at.astimezone(UTC)
     return asn1_x509.Time({"utc_time" if at.year < 2050 else "general_time": at})
 
 
@@ -125,9 +126,9 @@ def _outside_event_loop(work: Callable[[], T]) -> T:
         return pool.submit(work).result()
 
 
-_SIGNERS: dict[tuple[str, str, str], Any] = {}
-"""pyHanko's signer per key, node and State, made once per process (building and signing the
-certificate is most of a document signature's cost otherwise)."""
+_CERTIFICATES: dict[tuple[str, str, str, datetime], Any] = {}
+"""The certificate per key, node, State and key creation, made once per process (building and
+signing it is most of a document signature's cost otherwise)."""
 
 
 def _signer(key: KeyEntry, node: NodeEntry) -> Any:
@@ -141,20 +142,19 @@ def _signer(key: KeyEntry, node: NodeEntry) -> Any:
         async def async_sign_raw(
             self, data: bytes, digest_algorithm: str, dry_run: bool = False
         ) -> bytes:
+            if dry_run:  # only its size is wanted: no signature made, none asked of a token
+                return bytes(72 if key.use == "doc" else 64)
             if key.use == "doc" and digest_algorithm != "sha256":
                 raise crypto.CryptoFailure(f"a P-256 key signs SHA-256, not {digest_algorithm}")
             return key.sign_bytes(data)
 
-    found = _SIGNERS.get((key.kid, node.id, node.state))
-    if found is None:
-        if len(_SIGNERS) >= 16:
-            _SIGNERS.clear()
-        found = NodeSigner(
-            signing_cert=_certificate(key, node.id, node.state),
-            cert_registry=SimpleCertificateStore(),  # type: ignore[no-untyped-call]
-        )
-        _SIGNERS[(key.kid, node.id, node.state)] = found
-    return found
+    made = (key.kid, node.id, node.state, key.created)
+    cert = _CERTIFICATES.get(made)
+    if cert is None:
+        if len(_CERTIFICATES) >= 16:
+            _CERTIFICATES.clear()
+        cert = _CERTIFICATES[made] = _certificate(key, node.id, node.state)
+    return NodeSigner(signing_cert=cert, cert_registry=SimpleCertificateStore())  # type: ignore[no-untyped-call]
 
 
 def sign(pdf: bytes, *, key: KeyEntry, node: NodeEntry) -> bytes:

@@ -163,9 +163,14 @@ def sign(header: dict[str, Any], payload: bytes, key: SigningKey) -> str:
         return jws.serialize_compact(protected, payload, key, registry=_JWS)
     # joserfc signs only with a key it holds; for a key in a token it still checks the header,
     # and the compact form is RFC 7515's, section 7.1, over the same base64url encoding.
+    if "b64" in protected:  # RFC 7797 unencoded payloads: never made by hanoinet
+        raise CryptoFailure("a key in a token signs base64url payloads only (no b64 header)")
     _JWS.check_header(protected)
     signing_input = json_b64encode(protected) + b"." + urlsafe_b64encode(payload)
-    return (signing_input + b"." + urlsafe_b64encode(key.sign(signing_input))).decode("ascii")
+    signature = key.sign(signing_input)
+    if len(signature) != 64:
+        raise CryptoFailure(f"the token gave a {len(signature)}-byte signature, not Ed25519's 64")
+    return (signing_input + b"." + urlsafe_b64encode(signature)).decode("ascii")
 
 
 def verify(token: str, key: OKPKey) -> Verified:

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from joserfc.jwk import OKPKey
 from pydantic import (
@@ -23,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    StringConstraints,
     ValidationError,
     model_serializer,
     model_validator,
@@ -33,6 +34,15 @@ from hanoinet.exchange import crypto
 
 FORMAT: Literal["hanoinet.directory/1"] = "hanoinet.directory/1"
 TYP = "hanoinet-directory+jws"
+
+NODE_ID_MAX = 48
+NODE_ID = rf"^[a-z0-9](?:[a-z0-9-]{{0,{NODE_ID_MAX - 2}}}[a-z0-9])?$"
+"""A node id: lowercase letters, digits and inner hyphens, at most 48 characters, so that
+every id made from it fits every column on both databases and every field it goes in: the
+package id ``EV-<node>-NNNNNN`` the audit log's 64-character target, the node id the
+64-character peer and sender columns, ``hanoinet node <id>`` the certificate's common name
+(at most 64 in X.509)."""
+NodeId = Annotated[str, StringConstraints(pattern=NODE_ID)]
 
 Role = Literal["central_authority", "point_of_contact", "extradition_authority"]
 ROLE_ARTICLES = {
@@ -88,7 +98,7 @@ class PublicKey(_Frozen):
 
 
 class NodeEntry(_Frozen):
-    id: str
+    id: NodeId
     state: str
     name: str
     roles: tuple[Role, ...]

@@ -68,6 +68,8 @@ class KeyEntry:
     @property
     def signing_key(self) -> crypto.SigningKey:
         """What signs a message with this ``sig`` key, wherever it is kept."""
+        if self.use != "sig":
+            raise crypto.CryptoFailure(f"key {self.kid} is a {self.use} key: it signs no message")
         if self.token is None:
             return self.key
         return self._in_token()

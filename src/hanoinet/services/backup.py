@@ -47,6 +47,7 @@ from sqlalchemy.engine import make_url
 from hanoinet import __version__
 from hanoinet.errors import InvalidInput
 from hanoinet.evidence.package import _through_pipe
+from hanoinet.evidence.staging import JOURNAL as STAGING_JOURNAL
 from hanoinet.settings import Settings
 from hanoinet.store import audit as audit_log
 from hanoinet.store import open_store
@@ -253,7 +254,7 @@ def backup(
             and not p.is_symlink()
             and not p.name.endswith(SKIPPED_SUFFIXES)
             and not any(
-                part.startswith((".hanoinet-", ".import-"))
+                part.startswith((".hanoinet-", ".import-")) or part == STAGING_JOURNAL
                 for part in p.relative_to(data_dir).parts
             )
         ]

@@ -14,6 +14,7 @@ Layout of the data folder::
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,7 +25,7 @@ from joserfc.jwk import OKPKey
 
 from hanoinet.errors import InvalidInput
 from hanoinet.exchange import crypto
-from hanoinet.exchange.directory import ROLE_ARTICLES, NodeEntry, PublicKey
+from hanoinet.exchange.directory import NODE_ID, NODE_ID_MAX, ROLE_ARTICLES, NodeEntry, PublicKey
 from hanoinet.exchange.keys import USES, KeySet
 from hanoinet.exchange.token import Token, TokenSettings, open_token
 from hanoinet.registry.participants import is_known_code
@@ -46,13 +47,22 @@ def token_for(settings: Settings) -> Token | None:
     else:
         path = settings.data_dir / PIN
         try:
+            if path.stat().st_mode & 0o077:
+                raise InvalidInput(f"{path} is readable by others: make it owner-only (chmod 600)")
             pin = path.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             raise InvalidInput(
                 f"HANOINET_PKCS11_MODULE is set but the token's PIN is not: set "
                 f"HANOINET_PKCS11_PIN or keep it in {path} (owner-only)"
             ) from None
-    return open_token(TokenSettings(settings.pkcs11_module, settings.pkcs11_token, pin))
+        except OSError as exc:
+            raise InvalidInput(f"cannot read the token's PIN from {path}: {exc.strerror}") from None
+    if not pin:
+        raise InvalidInput("the token's PIN is empty (HANOINET_PKCS11_PIN or secrets/pkcs11-pin)")
+    try:
+        return open_token(TokenSettings(settings.pkcs11_module, settings.pkcs11_token, pin))
+    except crypto.CryptoFailure as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,11 @@ def init_node(
     if (data_dir / KEYS).exists():
         raise InvalidInput(
             f"{data_dir} already holds a node ({data_dir / KEYS}); keys are never overwritten"
+        )
+    if not re.match(NODE_ID, node_id):
+        raise InvalidInput(
+            f"--id {node_id!r}: a node id is lowercase letters, digits and inner hyphens, at "
+            f"most {NODE_ID_MAX} characters (e.g. xa-ca)"
         )
     if not is_known_code(state):
         raise InvalidInput(f"--state '{state}' is not an ISO 3166 code (demo States: XA, XB, XC)")

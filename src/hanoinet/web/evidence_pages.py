@@ -198,8 +198,8 @@ async def export(request: Request, package_id: str) -> Response:
     if held.size > WEB_EXPORT_LIMIT:
         return _refused(
             request,
-            f"{package_id} is larger than a browser download takes here: export it with "
-            f"hanoinet evidence export {package_id} --to FOLDER",
+            f"{package_id} is larger than a browser download takes here (4 GiB): the node's "
+            "administrator exports it into a folder on the server, with its progress shown",
             held.request_id,
             413,
         )
