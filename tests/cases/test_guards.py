@@ -65,6 +65,7 @@ TESTED = {
     "enquiry_received",
     "oral_unconfirmed",
     "consent_given",
+    "consent_matter",
     "related_request",
     "third_state",
     "preservation_expired",
@@ -117,7 +118,7 @@ def test_refuse_without_reason_cites_40_24() -> None:
         ("request_more_info", "received", "40(16)", {}),
         ("consult", "received", "40(27)", {}),
         ("execute_partially", "in_execution", "40(25)", {}),
-        ("give_consent", "executed", "40(19)", {}),
+        ("give_consent", "executed", "40(19)", {"matter": "Case 9/2027"}),
         ("answer_status_enquiry", "received", "40(25)", {}),
     ],
 )
@@ -306,14 +307,35 @@ def test_oral_unconfirmed() -> None:
 # --- consent_given -----------------------------------------------------------------------
 
 
+MATTER = {"matter": "Case 9/2027 (fraud)"}
+
+
 def test_consent_given() -> None:
     request = view("executed", direction="outgoing")
-    exc = refused(request, "use_for_other_matter", **REASON)
+    exc = refused(request, "use_for_other_matter", **REASON, **MATTER)
     assert exc.article == "40(19)"
     assert "(art. 40(19))" in exc.message and "give_consent" in exc.message
-    consent = decide(request, "give_consent", at=T0, actor="alice", params=REASON, from_peer=True)
+    consent = decide(
+        request, "give_consent", at=T0, actor="alice", params=REASON | MATTER, from_peer=True
+    )
     consented = view("executed", direction="outgoing", events=(consent.event,))
-    assert run(consented, "use_for_other_matter", **REASON).state == "executed"
+    assert run(consented, "use_for_other_matter", **REASON, **MATTER).state == "executed"
+    assert run(consented, "use_for_other_matter", **REASON, matter=" case 9/2027  (FRAUD) ")
+    other = refused(consented, "use_for_other_matter", **REASON, matter="Case 1/2028")
+    assert other.article == "40(19)"
+    assert "consented to use in other matters (Case 9/2027 (fraud)), not in 'Case 1/2028'" in (
+        other.message
+    )
+
+
+def test_consent_matter() -> None:
+    """A consent and a use for another matter both name the matter (40(19))."""
+    request = view("executed")
+    missing = refused(request, "give_consent", **REASON)
+    assert missing.article == "40(19)" and "Name the other matter" in missing.message
+    long = refused(request, "give_consent", **REASON, matter="x" * 501)
+    assert "at most 500" in long.message
+    assert run(request, "give_consent", **REASON, **MATTER).state == "executed"
 
 
 # --- related_request ---------------------------------------------------------------------

@@ -40,7 +40,8 @@ PRESERVATION_ONLY = sorted(
 
 
 def ev(action: str, at: datetime = T0, state: str = "received", by: str = "requested") -> Event:
-    return Event(action, at, "alice", by, "40(25)", state, state, {})  # type: ignore[arg-type]
+    params = M if action == "give_consent" else {}  # a consent names its matter (40(19))
+    return Event(action, at, "alice", by, "40(25)", state, state, params)  # type: ignore[arg-type]
 
 
 def view(
@@ -94,6 +95,7 @@ AWAITING = Approval("requester", "rita", True, "sam")
 """The node's default policy on a case an investigator opened; the supervisor sam asks."""
 PRESERVED_AT = T0 - timedelta(days=61)
 R = {"reason": "Written reasons."}
+M = {"matter": "Case 9/2027 (illustrative)"}
 
 HAPPY = [
     Case("check", "preservation", "outgoing", "draft", "checked", "40(15)", "requesting"),
@@ -122,8 +124,8 @@ HAPPY = [
     Case("notify_cannot_keep_confidential", "stored_data", "incoming", "acknowledged", "acknowledged", "40(20)", "requested", params=R, document={"confidential": True}),
     Case("confirm_in_writing", "stored_data", "outgoing", "sent", "sent", "40(14)", "requesting", document={"oral": True}),
     Case("confirm_in_writing", "preservation", "incoming", "received", "received", "40(14)", "requesting", from_peer=True, document={"oral": True}),
-    Case("give_consent", "stored_data", "incoming", "executed", "executed", "40(19)", "requested", params=R),
-    Case("use_for_other_matter", "stored_data", "outgoing", "closed", "closed", "40(19)", "requesting", params=R, events=("give_consent",)),
+    Case("give_consent", "stored_data", "incoming", "executed", "executed", "40(19)", "requested", params=R | M),
+    Case("use_for_other_matter", "stored_data", "outgoing", "closed", "closed", "40(19)", "requesting", params=R | M, events=("give_consent",)),
     Case("close", "stored_data", "outgoing", "refused", "closed", "40(25)", "requesting"),
     Case("record_preserved", "preservation", "incoming", "acknowledged", "preserved", "42", "requested"),
     Case("record_preserved", "preservation", "outgoing", "sent", "preserved", "42", "requested", from_peer=True),
@@ -181,7 +183,9 @@ def _satisfying(t: Transition, state: str, *, as_peer: bool) -> tuple[RequestVie
     ground = "ongoing_proceedings" if t.action == "postpone" else "essential_interests"
     if kind == "preservation" and t.action == "refuse":
         ground = "preservation_essential_interests"
-    params = {"reason": "Reasons.", "ground": ground, "related": "R-000009", "third_state": "XC"}
+    params = {
+        "reason": "Reasons.", "ground": ground, "related": "R-000009", "third_state": "XC", **M,
+    }  # fmt: skip
     events = (
         ev("consult"),
         ev("give_consent"),

@@ -555,3 +555,20 @@ def test_send_by_the_diplomatic_channel_to_a_state_without_a_node(
     assert json.loads(posted.stdout)["status"] == "recorded"
     again = aurelia.call("xa", "case", "dispatch", came_id, str(letter["id"]), "--by", "post")
     assert again.returncode == 2 and "it is sent once" in again.stderr
+
+
+def test_a_consent_names_the_matter_it_covers(node: Path) -> None:
+    """Issue 26 item 5: ``give_consent`` (40(19)) says for which other matter, and a use for
+    another matter is allowed only for a matter consented to."""
+    incoming = open_case("--incoming")
+    args = ("case", "act", incoming["request"])
+    for step in ("acknowledge", "start_execution", "execute"):
+        assert run(*args, step, "--at", AT).exit_code == 0, step
+    unnamed = run(*args, "give_consent", "--reason", "Granted.", "--at", AT)
+    assert unnamed.exit_code == 2 and "Name the other matter" in unnamed.stderr
+    given = ok_json(
+        *args, "give_consent", "--reason", "Granted.", "--matter", "Case 9/2027 (fraud)",
+        "--at", AT,
+    )  # fmt: skip
+    assert given["event"]["action"] == "give_consent"
+    assert given["event"]["params"]["matter"] == "Case 9/2027 (fraud)"

@@ -89,10 +89,14 @@ def test_an_onward_transfer_needs_the_authorization(
     )
 
 
-def test_the_consent_message_on_the_case_is_a_reference(received: dict[str, Any]) -> None:
+def test_the_consent_message_on_the_case_is_a_reference_for_the_matter_it_names(
+    received: dict[str, Any],
+) -> None:
+    """Issue 26 item 5: a consent (40(19)) names the matter it covers, and the permission
+    recorded from it is for that matter, not for any other."""
     store = received["ctx"]["xa-ca"].store
     with pytest.raises(TransitionRefused, match="no consent"):
-        service.consent_reference(store, received["package"])
+        service.consent_from_case(store, received["package"], None)
     with store.transaction() as conn:
         case_service.insert_event(
             conn,
@@ -105,11 +109,16 @@ def test_the_consent_message_on_the_case_is_a_reference(received: dict[str, Any]
                 "40(19)",
                 "executed",
                 "executed",
-                {"reason": "for Case 99/2027"},
+                {"reason": "granted by the minister", "matter": "Case 99/2027 (fraud)"},
             ),
         )
-    reference = service.consent_reference(store, received["package"])
-    assert "give_consent on R-000001" in reference and "for Case 99/2027" in reference
+    reference, matter = service.consent_from_case(store, received["package"], None)
+    assert "give_consent on R-000001" in reference and "granted by the minister" in reference
+    assert matter == "Case 99/2027 (fraud)"
+    again = service.consent_from_case(store, received["package"], "case 99/2027  (FRAUD)")
+    assert again == (reference, matter)  # the same matter, however it is typed
+    with pytest.raises(TransitionRefused, match=r"covers Case 99/2027 \(fraud\), not 'Case 1'"):
+        service.consent_from_case(store, received["package"], "Case 1")
 
 
 def test_only_accepted_incoming_evidence_can_be_permitted_or_exported(

@@ -145,13 +145,59 @@ def oral_unconfirmed(
         raise _refuse("The oral request is already confirmed in writing (art. 40(14))", "40(14)")
 
 
+MATTER_MAX = 500
+"""The longest description of the matter a consent covers (a title and a reference)."""
+
+
+def same_matter(a: str, b: str) -> bool:
+    """Whether two descriptions name the same matter (case and spacing aside)."""
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+
+
+def consented_matters(request: RequestView) -> list[str]:
+    """The matters the requested State consented to (40(19)), oldest first."""
+    return [
+        e.params["matter"]
+        for e in request.events
+        if e.action == "give_consent" and e.params.get("matter")
+    ]
+
+
 def consent_given(
     request: RequestView, t: Transition, params: dict[str, str], at: datetime
 ) -> None:
+    """A consent of the requested State on record; with a ``matter``, one for that matter."""
     if not any(e.action == "give_consent" for e in request.events):
         raise _refuse(
             "Information or evidence may be used for other proceedings only with the requested "
             "State's prior consent (art. 40(19)); record its consent (give_consent) first",
+            "40(19)",
+        )
+    matter = params.get("matter", "").strip()
+    if matter and not any(same_matter(matter, m) for m in consented_matters(request)):
+        given = "; ".join(consented_matters(request)) or "none named"
+        raise _refuse(
+            f"The requested State consented to use in other matters ({given}), not in "
+            f"{matter!r} (art. 40(19)); ask for its consent to this one",
+            "40(19)",
+        )
+
+
+def consent_matter(
+    request: RequestView, t: Transition, params: dict[str, str], at: datetime
+) -> None:
+    """``give_consent`` and ``use_for_other_matter`` name the other matter (40(19))."""
+    matter = params.get("matter", "").strip()
+    if not matter:
+        raise _refuse(
+            "Name the other matter (the proceedings) the consent covers (--matter TEXT) "
+            "(art. 40(19))",
+            "40(19)",
+        )
+    if len(matter) > MATTER_MAX:
+        raise _refuse(
+            f"The matter is described in {len(matter)} characters; at most {MATTER_MAX} "
+            "(art. 40(19))",
             "40(19)",
         )
 
@@ -265,6 +311,7 @@ GUARDS: dict[str, Guard] = {
     "marked_confidential": marked_confidential,
     "oral_unconfirmed": oral_unconfirmed,
     "consent_given": consent_given,
+    "consent_matter": consent_matter,
     "related_request": related_request,
     "third_state": third_state,
     "preservation_expired": preservation_expired,

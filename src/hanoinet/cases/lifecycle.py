@@ -217,7 +217,14 @@ def decide(
 
 
 PARAM_GUARDS = frozenset(
-    {"reason", "refusal_ground", "postponement_ground", "related_request", "third_state"}
+    {
+        "reason",
+        "refusal_ground",
+        "postponement_ground",
+        "related_request",
+        "third_state",
+        "consent_matter",
+    }
 )
 """Guards on what the user types with the action; the others depend on the request alone."""
 

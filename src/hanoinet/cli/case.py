@@ -350,6 +350,13 @@ def act_command(
         str | None,
         typer.Option("--third-state", help="ISO code of the third State of a provider found (43)."),
     ] = None,
+    matter: Annotated[
+        str | None,
+        typer.Option(
+            "--matter",
+            help="give_consent, use_for_other_matter: the other matter (proceedings) (40(19)).",
+        ),
+    ] = None,
     from_peer: Annotated[
         bool,
         typer.Option(
@@ -399,6 +406,7 @@ def act_command(
                     "reason": reason or "",
                     "related": related or "",
                     "third_state": third_state or "",
+                    "matter": matter or "",
                 },
                 reference=reference,
             )
@@ -415,6 +423,7 @@ def act_command(
         "reason": reason or "",
         "related": related or "",
         "third_state": third_state or "",
+        "matter": matter or "",
     }
     with user_errors():
         acted = service.act(

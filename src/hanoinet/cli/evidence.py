@@ -546,7 +546,7 @@ def permit_command(
         bool,
         typer.Option(
             "--from-case",
-            help="With --consent-for: the consent is the sending State's give_consent message on the request.",
+            help="The consent is the sending State's give_consent message on the request, for the matter it names (or --consent-for MATTER, one of those it names).",
         ),
     ] = False,
     consent_for: Annotated[
@@ -568,14 +568,14 @@ def permit_command(
     transfer, so that `evidence export` allows it."""
     from hanoinet.cli.case import _store
 
-    if (consent_for is None) == (authorize_transfer_to is None):
+    if from_case and (authorize_transfer_to is not None or reference is not None):
+        fail("--from-case records a consent (40(19)) and takes the place of --reference")
+    if not from_case and (consent_for is None) == (authorize_transfer_to is None):
         fail("give exactly one of --consent-for MATTER or --authorize-transfer-to STATE")
     kind: Literal["consent", "authorization"] = (
-        "consent" if consent_for is not None else "authorization"
+        "consent" if authorize_transfer_to is None else "authorization"
     )
-    scope = consent_for if consent_for is not None else str(authorize_transfer_to)
-    if from_case and (kind != "consent" or reference is not None):
-        fail("--from-case goes with --consent-for and takes the place of --reference")
+    scope = consent_for if authorize_transfer_to is None else authorize_transfer_to
     if not from_case and reference is None:
         fail("give --reference REF: the sending State's written record of it (or --from-case)")
     settings = load_settings()
@@ -583,8 +583,8 @@ def permit_command(
     try:
         with user_errors():
             if from_case:
-                reference = service.consent_reference(store, package)
-            assert reference is not None
+                reference, scope = service.consent_from_case(store, package, consent_for)
+            assert reference is not None and scope is not None
             held = service.permit(
                 store, package, kind, scope, reference, actor=settings.user, at=datetime.now(UTC)
             )

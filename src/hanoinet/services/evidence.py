@@ -348,9 +348,10 @@ def permit(
     return _one(store, package_id)
 
 
-def consent_reference(store: Store, package_id: str) -> str:
-    """The reference of the sending State's consent as it arrived on the case: its signed
-    ``give_consent`` message (40(19)) on the request the package answers."""
+def consent_from_case(store: Store, package_id: str, matter: str | None) -> tuple[str, str]:
+    """The sending State's consent as it arrived on the case (its signed ``give_consent``
+    message, 40(19), on the request the package answers) for ``matter``, or for the matter
+    of its latest consent when none is named: its reference and the matter it covers."""
     with store.transaction() as conn:
         row = _received(conn, package_id)
         events = _load_events(conn, row.request_id)
@@ -361,9 +362,29 @@ def consent_reference(store: Store, package_id: str) -> str:
             "a consent received otherwise is recorded with --reference",
             article="40(19)",
         )
+    if matter is not None:
+        named = [e for e in given if _same(e.params.get("matter", ""), matter)]
+        if not named:
+            covered = "; ".join(e.params.get("matter") or "no matter named" for e in given)
+            raise TransitionRefused(
+                f"{row.request_id}: the consent of {row.peer_node} (art. 40(19)) covers "
+                f"{covered}, not {matter!r}",
+                article="40(19)",
+            )
+        given = named
     last = given[-1]
+    covers = last.params.get("matter") or matter
+    if not covers:
+        raise TransitionRefused(
+            f"{row.request_id}: the consent of {row.peer_node} names no matter: say which one "
+            "it covers (--consent-for MATTER)",
+            article="40(19)",
+        )
     reason = last.params.get("reason", "")
-    return f"give_consent on {row.request_id}, {last.at.isoformat()}, by {last.actor}: {reason}"
+    reference = (
+        f"give_consent on {row.request_id}, {last.at.isoformat()}, by {last.actor}: {reason}"
+    )
+    return reference, covers
 
 
 def _one(store: Store, package_id: str) -> Holding:

@@ -375,6 +375,7 @@ GUARD_MESSAGES = {
         "conditions (art. %(article)s)"
     ),
     "enquiry_received": N_("No status enquiry is waiting for an answer (art. %(article)s)"),
+    "consent_matter": N_("Name the other matter the consent covers (art. %(article)s)"),
 }
 NOT_NOW = N_("This action is not open now; the page shows what you can do now.")
 NOT_YOUR_ROLE = {
@@ -389,6 +390,7 @@ FIELD_OF_GUARD = {
     "postponement_ground": "ground",
     "related_request": "related",
     "third_state": "third_state",
+    "consent_matter": "matter",
 }
 
 

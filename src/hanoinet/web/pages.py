@@ -57,13 +57,7 @@ MAX_PAGE = 100_000
 list, never a number the database cannot hold)."""
 NOT_ON_THE_CASE_PAGE = frozenset({"edit"})
 """Editing replaces the document: that is the drafting wizard's work, not a button."""
-GUARD_FIELDS = {
-    "reason": "reason",
-    "refusal_ground": "ground",
-    "postponement_ground": "ground",
-    "related_request": "related",
-    "third_state": "third_state",
-}
+GUARD_FIELDS = case_view.FIELD_OF_GUARD
 
 
 def _safe_next(target: str | None) -> str:
@@ -602,7 +596,7 @@ async def record_letter(request: Request, ident: str) -> Response:
         )  # fmt: skip
     action = fields.get("action", "")
     at = now(request)
-    params = {n: fields[n] for n in ("reason", "ground") if fields.get(n)}
+    params = {n: fields[n] for n in ("reason", "ground", "matter") if fields.get(n)}
     try:
         occurred = (
             datetime.fromisoformat(fields["received_on"]) if fields.get("received_on") else at
@@ -751,7 +745,7 @@ async def act(request: Request, ident: str) -> Response:
     action = form.get("action", "")
     params = {
         name: form[name].strip()
-        for name in ("reason", "ground", "related", "third_state")
+        for name in ("reason", "ground", "related", "third_state", "matter")
         if form.get(name, "").strip()
     }
     try:
