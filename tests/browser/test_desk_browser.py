@@ -406,13 +406,21 @@ def test_the_case_page_shows_evidence_arriving_live_in_english_and_arabic(
         timeout=10_000,
     )
     polls: list[str] = []
-    page.on("request", lambda r: polls.append(r.url) if r.url.endswith("/evidence") else None)
+    page.on(
+        "request",
+        lambda r: polls.append(r.url) if r.url.split("?")[0].endswith("/evidence") else None,
+    )
     page.wait_for_timeout(4_500)
     assert polls == [], "the section went on polling after the transfer ended"
     from hanoinet.web.render import translations
 
     accepted = translations("ar").ugettext("Accepted: verified on arrival")
     assert page.locator(f"#evidence-{rid}").inner_text().count(accepted) == 2
+    # A screen reader heard the new state once, from the live region outside the section
+    # (the chunks that moved before were not announced).
+    live = page.locator(f"#evidence-{rid}-live")
+    assert live.get_attribute("role") == "status"
+    assert live.inner_text().strip() == f"EV-xb-ca-000002: {accepted}"
 
 
 def test_the_case_page_offers_the_formal_document_signed_and_in_any_language(

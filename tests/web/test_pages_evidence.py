@@ -720,3 +720,28 @@ def test_a_refused_export_on_the_page_shows_no_command_line(held: Held) -> None:
     assert (
         "hanoinet evidence" not in main and "--authorize" not in main and "--reference" not in main
     )
+
+
+def test_a_new_state_is_announced_once_in_the_live_region_outside_the_section(desk: Desk) -> None:
+    """Issue 26 item 5: a screen reader hears that a transfer ended, not every chunk. The case
+    page keeps a live region outside the polled section; each poll says the states it showed,
+    and only a package whose state changed since is announced (by an out-of-band swap into that
+    region: the section itself is replaced each time, which readers do not announce)."""
+    carl = desk.reader("carl", "central_authority_officer")
+    page = carl.get(f"/requests/{desk.received}").text
+    live = f'<p id="evidence-{desk.received}-live" class="visually-hidden" role="status"></p>'
+    assert live in page
+    part = section(page, desk.received)
+    states = "EV-xb-ca-000001=sending,EV-xb-ca-000002=delivered"
+    assert f'hx-vals=\'{{"seen": "{states}"}}\'' in part
+    url = f"/requests/{desk.received}/evidence"
+    set_package(desk.store, "EV-xb-ca-000001", next_chunk=7)
+    quiet = carl.get(url, params={"seen": states}).text
+    assert "hx-swap-oob" not in quiet  # only the chunks moved: nothing to announce
+    set_package(desk.store, "EV-xb-ca-000001", state="delivered", next_chunk=10)
+    said = carl.get(url, params={"seen": states}).text
+    oob = said.split("<section", 1)[0]
+    assert f'<p id="evidence-{desk.received}-live" hx-swap-oob="innerHTML">' in oob
+    assert "EV-xb-ca-000001" in oob and "Delivered" in oob
+    assert "EV-xb-ca-000002" not in oob  # unchanged: not said again
+    assert "hx-swap-oob" not in carl.get(url, params={"seen": "x" * 5000}).text

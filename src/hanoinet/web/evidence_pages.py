@@ -88,6 +88,7 @@ def sections(
         found[s.id] = {
             "packages": packages,
             "polling": any(h.state in IN_TRANSFER for h in packages),
+            "states": ",".join(f"{h.id}={h.state}" for h in packages),
             "may_export": access.may_act(principal, direction=s.direction),
             "on_this_node": {
                 h.id: evidence_service.local_custody(store, h.id)
@@ -96,6 +97,20 @@ def sections(
             },
         }
     return found
+
+
+SEEN_MAX = 4096
+"""The longest list of states a poll says it has seen (``seen``): longer is ignored."""
+
+
+def changed_since(seen: str | None, packages: list[Any]) -> list[Any]:
+    """The packages whose state is not the one the polling page last showed (``seen``, as
+    ``sections`` wrote it): what the page's live region announces. None when the page did not
+    say (a first load announces nothing: the page itself shows it)."""
+    if seen is None or len(seen) > SEEN_MAX:
+        return []
+    before = dict(item.split("=", 1) for item in seen.split(",") if "=" in item)
+    return [h for h in packages if before.get(h.id) != h.state]
 
 
 def _package_of_visible_request(

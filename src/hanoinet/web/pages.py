@@ -546,13 +546,15 @@ def evidence_section(request: Request, ident: str) -> Response:
         found = case_service.find(web(request).ctx.store, ident, principal=current.principal)
     except UnknownCase:
         return Response(status_code=404)
+    sections = evidence_pages.sections(request, [found], current.principal, audited_at=now(request))
     return page(
         request,
         "_evidence.html",
         N_("Evidence"),
         s=found,
-        evidence=evidence_pages.sections(
-            request, [found], current.principal, audited_at=now(request)
+        evidence=sections,
+        announce=evidence_pages.changed_since(
+            request.query_params.get("seen"), sections[found.id]["packages"]
         ),
     )
 
