@@ -130,7 +130,8 @@ def test_the_demo_tells_its_story_and_says_where_to_look(
         assert "Aurelia's node drafted a preservation request to Caldera" in out
         assert "preserved -> held" in out
         assert "message_delivered" in out
-        assert "EV-xb-node-000001: delivered" in out  # packed, sent in chunks, verified, accepted
+        assert "EV-xb-node-000001: verifying" in out  # packed, sent in chunks, all there
+        assert "Aurelia verified the package and told Borealis" in out  # its worker, by message
         assert "received from" in out or "incoming accepted" in out
         assert "Borealis received it, verified" in out and "VERIFIED:" in out  # the signed PDF
         assert "Caldera received it in French, verified" in out

@@ -409,6 +409,12 @@ def story(demo: Demo) -> dict[str, str]:
     )
     evidence = packed.split(":", 1)[0].strip()  # its first line: "EV-...: N files, ..."
     demo.run("xb", "evidence", "send", str(package), "--chunk-mib", "1")
+
+    def decided() -> bool:  # Aurelia's worker verifies it; its signed decision comes back
+        sent = demo.json("xb", "evidence", "list")["packages"]
+        return any(p["package"] == evidence and p["state"] == "delivered" for p in sent)
+
+    demo.wait(decided, "Aurelia verified the package and told Borealis", timeout=120)
     demo.run("xa", "evidence", "list")
     demo.run("xa", "evidence", "custody", evidence)
     demo.run("xb", "case", "act", asked["id"], "execute")

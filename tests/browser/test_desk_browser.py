@@ -747,7 +747,7 @@ def test_the_receiving_officer_reads_the_request_and_acts_in_english_and_arabic(
     step(page, "request-01-emergency")
     page.get_by_role("button", name="Acknowledge").first.click()
     page.wait_for_load_state()
-    assert "Acknowledged at" in page.get_by_role("status").inner_text()
+    assert "Acknowledged at" in page.locator(".confirmation[role=status]").inner_text()
     step(page, "request-02-emergency-acknowledged")
     page.goto(f"{url}/requests/{desk_node['preservation']}")
     request = page.locator("section.request-content")

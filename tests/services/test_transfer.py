@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hanoinet.errors import TransferInterrupted, TransferRefused
 from hanoinet.evidence import package as pkg
@@ -30,8 +31,10 @@ from hanoinet.services import federation as fed
 from hanoinet.services import transfer
 from hanoinet.store import audit as audit_log
 from hanoinet.store import open_store
-from hanoinet.store.schema import audit, evidence
+from hanoinet.store.schema import audit, evidence, outbox, requests
 from hanoinet.web.app import create_app
+
+from .test_federation import InProcess
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 EXAMPLE = Path(__file__).parents[2] / "src/hanoinet/demo_data/mla-xa-xb.json"
@@ -175,7 +178,9 @@ def _offer(world: dict[str, Any], *, post: bool = False) -> str:
 
 
 def _send(world: dict[str, Any], **kw: Any) -> transfer.Sent:
-    return transfer.send(
+    """Send the package, then let the receiver's worker verify it and its signed decision
+    travel back (issue 26 item 2): what the sender knows at the end."""
+    first = transfer.send(
         world["ctx"]["xb-ca"],
         world["client"],
         _offer(world),
@@ -184,6 +189,22 @@ def _send(world: dict[str, Any], **kw: Any) -> transfer.Sent:
         pause=lambda s: None,
         **kw,
     )
+    return _decided(world, first)
+
+
+def _decided(world: dict[str, Any], first: transfer.Sent) -> transfer.Sent:
+    if first.state != "verifying":
+        return first
+    receiver = world["ctx"]["xa-ca"]
+    [answer] = transfer.verify_waiting(receiver, world["folders"]["xa-ca"], at=T0)
+    assert answer.state in ("accepted", "refused")
+    transport = InProcess()
+    transport.clients = world["apps"]
+    delivered = fed.deliver_batch(receiver, transport, now=T0)
+    assert [d.status for d in delivered] == ["delivered"], delivered
+    row = _row(world, "xb-ca", first.package)
+    problems = tuple(json.loads(row.reason)) if row.reason else ()
+    return replace(first, state=row.state, problems=problems)
 
 
 def _row(world: dict[str, Any], node: str, package: str) -> Any:
@@ -389,8 +410,10 @@ def test_a_package_that_fails_verification_is_refused_and_deleted(
             data[n * CHUNK : (n + 1) * CHUNK],
             last=n == made.chunks - 1,
         )
-    assert answer["state"] == "refused"
-    assert {p["code"] for p in answer["problems"]} == {"hash_mismatch"}
+    assert answer["state"] == "verifying"  # answered at once; the worker decides
+    [decided] = transfer.verify_waiting(world["ctx"]["xa-ca"], world["folders"]["xa-ca"], at=T0)
+    assert decided.state == "refused"
+    assert {p["code"] for p in decided.problems} == {"hash_mismatch"}
     row = _row(world, "xa-ca", made.package)
     assert row.state == "refused" and row.conditions is None
     assert not list((world["folders"]["xa-ca"] / "incoming").iterdir())
@@ -555,13 +578,16 @@ def test_a_package_that_breaks_the_checker_is_refused_not_stuck(
         world["ctx"]["xb-ca"], world["packed"].package.path, actor="bo", at=T0, chunk_size=CHUNK
     )
     monkeypatch.setattr(pkg, "verify", broken)  # the receiver's check fails, the sender's passed
-    sent = transfer.send(
-        world["ctx"]["xb-ca"],
-        world["client"],
-        made.package,
-        actor="bo",
-        clock=lambda: T0,
-        pause=lambda s: None,
+    sent = _decided(
+        world,
+        transfer.send(
+            world["ctx"]["xb-ca"],
+            world["client"],
+            made.package,
+            actor="bo",
+            clock=lambda: T0,
+            pause=lambda s: None,
+        ),
     )
     assert sent.state == "refused" and {p["code"] for p in sent.problems} == {"damaged"}
     assert _row(world, "xa-ca", package).state == "refused"
@@ -633,10 +659,10 @@ def test_two_server_processes_sharing_the_database_and_the_evidence_path_receive
                 return super().chunk(endpoint, package, n, data, last=last)
 
         client = RoundRobin(dict(world["apps"]))
-        sent = transfer.send(
+        sent = _decided(world, transfer.send(
             world["ctx"]["xb-ca"], client, _offer(world), actor="bo", clock=lambda: T0,
             pause=lambda s: None,
-        )  # fmt: skip
+        ))  # fmt: skip
     finally:
         second_store.dispose()
     assert sent.state == "delivered" and set(served) == {0, 1}
@@ -671,8 +697,14 @@ def test_the_longest_node_ids_fit_every_column(
             ctx[xb], world["client"], offered.package, actor="bo", clock=lambda: T0,
             pause=lambda s: None,
         )  # fmt: skip
-        assert sent.state == "delivered"
+        assert sent.state == "verifying"
         folder = world["folders"][xa]
+        [decided] = transfer.verify_waiting(ctx[xa], folder, at=T0)
+        assert decided.state == "accepted"
+        transport = InProcess()
+        transport.clients = world["apps"]
+        assert [x.status for x in fed.deliver_batch(ctx[xa], transport, now=T0)] == ["delivered"]
+        assert _row(world, xb, sent.package).state == "delivered"  # the decision came back
         evidence_service.permit(
             ctx[xa].store, sent.package, "consent", "Case 9/2026 (demo)", "NV 3/2026",
             actor="lara", at=T0,
@@ -695,3 +727,60 @@ def test_the_longest_node_ids_fit_every_column(
         assert _row(world, xa, sent.package).peer_node == xb
     finally:
         made.close()
+
+
+def test_the_receiver_answers_at_once_and_one_worker_at_a_time_verifies(
+    world: dict[str, Any],
+) -> None:
+    """Issue 26 item 2: after the last chunk the answer is "verifying", whatever the size;
+    a worker leases the package to verify it, another waits for the lease to end (a worker
+    that died), and the sender settles from the signed decision, or from its next offer."""
+    first = transfer.send(
+        world["ctx"]["xb-ca"], world["client"], _offer(world), actor="bo", clock=lambda: T0,
+        pause=lambda s: None,
+    )  # fmt: skip
+    assert first.state == "verifying"
+    assert _row(world, "xb-ca", first.package).state == "verifying"
+    receiver, folder = world["ctx"]["xa-ca"], world["folders"]["xa-ca"]
+    row = _row(world, "xa-ca", first.package)
+    assert row.state == "verifying" and row.next_chunk == row.chunks
+    with receiver.store.transaction() as conn:  # a worker took it and died
+        conn.execute(
+            update(evidence)
+            .where(evidence.c.id == first.package)
+            .values(lease_until=T0 + timedelta(minutes=5))
+        )
+    assert transfer.verify_waiting(receiver, folder, at=T0) == []  # leased: left alone
+    later = T0 + timedelta(minutes=6)
+    [decided] = transfer.verify_waiting(receiver, folder, at=later)
+    assert decided.state == "accepted"
+    assert transfer.verify_waiting(receiver, folder, at=later) == []  # decided once
+    again = transfer.send(
+        world["ctx"]["xb-ca"], world["client"], first.package, actor="bo",
+        clock=lambda: later, pause=lambda s: None,
+    )  # fmt: skip
+    assert again.state == "delivered"  # the offer's answer says so, before any message
+    with world["ctx"]["xa-ca"].store.transaction() as conn:
+        sent = conn.execute(select(outbox.c.type).where(outbox.c.type == "evidence")).all()
+    assert len(sent) == 1  # the decision is on its way too
+
+
+def test_a_decision_from_another_node_than_the_receiver_is_not_applied(
+    world: dict[str, Any],
+) -> None:
+    first = transfer.send(
+        world["ctx"]["xb-ca"], world["client"], _offer(world), actor="bo", clock=lambda: T0,
+        pause=lambda s: None,
+    )  # fmt: skip
+    sender = world["ctx"]["xb-ca"]
+    with sender.store.transaction() as conn:
+        row = conn.execute(select(requests).where(requests.c.uid == UID)).one()
+        body = {"package": first.package, "state": "accepted", "problems": []}
+        assert transfer.receive_decision(conn, sender, "xc-ca", body, row, T0) == (
+            "unapplied",
+            f"no package {first.package} was sent to xc-ca for this request",
+            None,
+        )
+        bad = {"package": first.package, "state": "lost", "problems": []}
+        assert transfer.receive_decision(conn, sender, "xa-ca", bad, row, T0)[0] == "unapplied"
+    assert _row(world, "xb-ca", first.package).state == "verifying"

@@ -77,6 +77,7 @@ def test_every_code_the_pages_show_has_a_name() -> None:
         "sending",
         "delivered",
         "receiving",
+        "verifying",
         "accepted",
         "refused",
     }

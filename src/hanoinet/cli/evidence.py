@@ -497,7 +497,13 @@ def send_command(
         )
         for p in sent.problems:
             console.print(f"  problem [{p['code']}] {p['where']}: {p['message']}", markup=False)
-    if sent.state != "delivered":
+        if sent.state == "verifying":
+            console.print(
+                "  every chunk is there: the receiving node verifies the package and sends its "
+                "signed decision (evidence list shows it when it comes)",
+                markup=False,
+            )
+    if sent.state not in ("delivered", "verifying"):
         raise typer.Exit(EXIT_NOT_VERIFIED)
 
 

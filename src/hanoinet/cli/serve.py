@@ -18,7 +18,7 @@ from hanoinet.documents import typesetter
 from hanoinet.exchange.transport import HttpTransport
 from hanoinet.logs import event
 from hanoinet.services import cases as case_service
-from hanoinet.services import documents, federation, runtime
+from hanoinet.services import documents, federation, runtime, transfer
 from hanoinet.settings import Settings, load_settings
 
 WORKER_LOG = logging.getLogger("hanoinet.worker")
@@ -136,7 +136,7 @@ def worker_command(
         ),
     ] = 60.0,
 ) -> None:
-    """Issue formal documents, deliver the outbox (retries with backoff) and fire clocks, until stopped."""
+    """Deliver the outbox (retries with backoff), verify evidence that arrived, issue formal documents and fire clocks, until stopped."""
     settings = load_settings()
     with user_errors():
         ctx, signed = runtime.load_context(settings, datetime.now(UTC))
@@ -151,6 +151,7 @@ def worker_command(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     alarm = timedelta(minutes=settings.delivery_alarm_minutes)
+    evidence_dir = settings.data_dir / runtime.EVIDENCE
     last_tick = 0.0
     root = logging.getLogger("hanoinet")
     saved = (root.handlers[:], root.level, root.propagate)
@@ -162,6 +163,13 @@ def worker_command(
             lease_for = timedelta(seconds=lease)
             for d in federation.deliver_batch(ctx, transport, now=now, lease=lease_for):
                 event(WORKER_LOG, "delivery", outbox=d.outbox_id, status=d.status, detail=d.detail)
+            # a package that arrived whole is verified here, off the servers' request path
+            for decided in transfer.verify_waiting(ctx, evidence_dir, at=now):
+                event(
+                    WORKER_LOG, "evidence verified",
+                    package=decided.package, state=decided.state,
+                    problems=[p.get("code") for p in decided.problems],
+                )  # fmt: skip
             # after delivery: a document takes a fraction of a second to lay out and sign
             for made in documents.issue_pending(
                 ctx, signed.token, now=now, limit=4, enabled=settings.formal_documents

@@ -55,7 +55,7 @@ CHANNEL_ROLE: dict[str, Role] = {
 DEFAULT_CHANNEL = "central_authority"
 """A request that names no channel goes to, and comes from, a central authority (40(13))."""
 
-MESSAGE_TYPES = ("request", "notice", "document")
+MESSAGE_TYPES = ("request", "notice", "document", "evidence")
 """The types of message a node takes (``hn_type``, docs/exchange.md)."""
 
 _STATE = re.compile(r"[A-Z]{2}\Z")

@@ -447,6 +447,10 @@ def _apply_follow_up(
     try:
         if message.message.headers.type == documents.MESSAGE_TYPE:
             result = documents.receive(conn, ctx, sender, message.body, message.row, now)
+        elif message.message.headers.type == "evidence":
+            from hanoinet.services import transfer  # it builds on this module
+
+            result = transfer.receive_decision(conn, ctx, sender, message.body, message.row, now)
         else:
             case_service.act_in(
                 conn,

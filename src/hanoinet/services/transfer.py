@@ -24,11 +24,11 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hanoinet.errors import InvalidInput, TransferInterrupted, TransferRefused, UnknownCase
@@ -46,10 +46,19 @@ from hanoinet.services.cases import _legal_basis as legal_basis_of
 from hanoinet.services.evidence import identities, verification_record
 from hanoinet.services.federation import NodeContext
 from hanoinet.store import audit as audit_log
-from hanoinet.store.schema import evidence, requests
+from hanoinet.store.audit import canonical
+from hanoinet.store.schema import evidence, outbox, requests
 
 INCOMING = "incoming"
 STORED = "store"
+VERIFYING = "verifying"
+"""A package whose every chunk arrived, waiting for (or under) verification by a worker."""
+VERIFY_LEASE = timedelta(minutes=10)
+"""How long a worker holds a package it verifies before another may take it over (renewed
+every minute while the verification goes on)."""
+DECISION_TYPE = "evidence"
+DECISION_ACTION = "evidence_decision"
+"""The signed message that tells the sender whether its package was accepted or refused."""
 NO_SUCH_TRANSFER = "no_such_transfer"
 """The one refusal of a chunk that matches no open transfer, whether the package exists or not."""
 
@@ -286,6 +295,13 @@ def send(
     final = {"accepted": "delivered", "refused": "refused"}.get(answer.state)
     if final is not None:
         _settle(ctx, package_id, row.request_id, final, answer, actor, clock())
+    elif answer.state == VERIFYING:  # all there: the receiver's decision comes by message
+        with ctx.store.transaction() as conn:
+            conn.execute(
+                update(evidence)
+                .where(evidence.c.id == package_id, evidence.c.state == "sending")
+                .values(state=VERIFYING, next_chunk=made.chunks, updated_at=clock())
+            )
     return Sent(
         package_id, final or answer.state, made.chunks, sent, resumed_at, resent, answer.problems
     )
@@ -312,7 +328,7 @@ def _settle(
     with ctx.store.transaction() as conn:
         changed = conn.execute(
             update(evidence)
-            .where(evidence.c.id == package_id, evidence.c.state == "sending")
+            .where(evidence.c.id == package_id, evidence.c.state.in_(("sending", VERIFYING)))
             .values(
                 state=state,
                 next_chunk=answer.next_chunk,
@@ -330,6 +346,60 @@ def _settle(
                 legal_basis=_legal_basis(conn, request_id),
                 detail={"problems": list(answer.problems)} if answer.problems else None,
             )
+
+
+MAX_PROBLEMS = 100
+
+
+def receive_decision(
+    conn: Connection, ctx: NodeContext, sender: str, body: dict[str, Any], row: Any, now: datetime
+) -> tuple[str, str | None, str | None]:
+    """The receiver's signed decision on a package this node sent for request ``row`` (the
+    inbox has checked the sender is the request's peer): the transfer is settled as delivered
+    or refused, once. How it was applied, as federation's other messages."""
+    package, state, problems = body.get("package"), body.get("state"), body.get("problems")
+    if (
+        not isinstance(package, str)
+        or state not in ("accepted", "refused")
+        or not isinstance(problems, list)
+        or len(problems) > MAX_PROBLEMS
+        or not all(
+            isinstance(p, dict) and all(isinstance(v, str) for v in p.values()) for p in problems
+        )
+    ):
+        return "unapplied", "malformed evidence decision", None
+    found = conn.execute(
+        select(evidence).where(
+            evidence.c.id == package,
+            evidence.c.direction == "outgoing",
+            evidence.c.request_id == row.id,
+        )
+    ).one_or_none()
+    if found is None or found.peer_node != sender:
+        return "unapplied", f"no package {package} was sent to {sender} for this request", None
+    final = "delivered" if state == "accepted" else "refused"
+    answer = Answer(package, state, found.chunks, found.chunks, tuple(problems))
+    changed = conn.execute(
+        update(evidence)
+        .where(evidence.c.id == package, evidence.c.state.in_(("sending", VERIFYING)))
+        .values(
+            state=final,
+            next_chunk=found.chunks,
+            reason=json.dumps(problems) if problems else None,
+            updated_at=now,
+        )
+    ).rowcount
+    if changed:
+        audit_log.append(
+            conn,
+            at=now,
+            actor=f"node:{sender}",
+            action=f"evidence.{final}",
+            target=package,
+            legal_basis=_legal_basis(conn, row.id),
+            detail={"problems": list(answer.problems)} if answer.problems else None,
+        )
+    return "applied", None, row.id
 
 
 # ---- receiver ---------------------------------------------------------------------------
@@ -359,8 +429,8 @@ def receive_offer(ctx: NodeContext, folder: Path, token: str, *, at: datetime) -
                 )
             if not (known.state == "receiving" and known.next_chunk >= known.chunks):
                 return _answer(known)
-    if known is not None:  # every chunk kept, no decision yet (a crash): decide now
-        return _finish(ctx, folder, known, read_claims(known.offer), at)
+    if known is not None:  # every chunk kept, not yet handed to verification (a crash)
+        return _to_verify(ctx, known, at)
     try:
         return _open_transfer(ctx, folder, made, sender, at)
     except IntegrityError:  # two first offers at once: the other one opened it
@@ -462,7 +532,7 @@ def receive_chunk(
     if row.state != "receiving":
         return _answer(row, duplicate=True)
     if row.next_chunk >= made.chunks:
-        return _finish(ctx, folder, row, made, at)  # every chunk kept, no decision yet (a crash)
+        return _to_verify(ctx, row, at)  # every chunk kept, not yet marked (a crash)
     if n < row.next_chunk:
         return _answer(row, duplicate=True)  # a replay of a chunk already kept: nothing written
     if n > row.next_chunk:
@@ -485,10 +555,87 @@ def receive_chunk(
         return Answer(package_id, "receiving", n + 1, made.chunks, duplicate=True)
     if n + 1 < made.chunks:
         return Answer(package_id, "receiving", n + 1, made.chunks)
-    return _finish(ctx, folder, row, made, at)
+    return _to_verify(ctx, row, at)
 
 
-def _finish(ctx: NodeContext, folder: Path, row: Any, made: Offer, at: datetime) -> Answer:
+def _to_verify(ctx: NodeContext, row: Any, at: datetime) -> Answer:
+    """Every chunk is kept: the package waits for a worker to verify it (``verify_waiting``),
+    and the sender is answered at once, whatever the package's size."""
+    with ctx.store.transaction() as conn:
+        conn.execute(
+            update(evidence)
+            .where(evidence.c.id == row.id, evidence.c.state == "receiving")
+            .values(state=VERIFYING, next_chunk=row.chunks, updated_at=at)
+        )
+    return Answer(row.id, VERIFYING, row.chunks, row.chunks)
+
+
+def verify_waiting(
+    ctx: NodeContext,
+    folder: Path,
+    *,
+    at: datetime,
+    lease: timedelta = VERIFY_LEASE,
+    limit: int = 1,
+) -> list[Answer]:
+    """Verify the packages that arrived whole and wait (a worker's round): each is leased
+    first, so that two workers never verify one package at once and a worker that dies
+    leaves it to another once the lease ends; the lease is renewed while a long verification
+    goes on. The decision is recorded and sent to the sender in one transaction."""
+    waiting = or_(evidence.c.lease_until.is_(None), evidence.c.lease_until <= at)
+    with ctx.store.transaction() as conn:
+        ids = (
+            conn.execute(
+                select(evidence.c.id)
+                .where(evidence.c.direction == "incoming", evidence.c.state == VERIFYING, waiting)
+                .order_by(evidence.c.updated_at)
+                .limit(limit)
+            )
+            .scalars()
+            .all()
+        )
+    decided: list[Answer] = []
+    for package_id in ids:
+        with ctx.store.transaction() as conn:
+            claimed = conn.execute(
+                update(evidence)
+                .where(evidence.c.id == package_id, evidence.c.state == VERIFYING, waiting)
+                .values(lease_until=at + lease)
+            ).rowcount
+            row = conn.execute(select(evidence).where(evidence.c.id == package_id)).one()
+        if claimed:
+            renew = _renewal(ctx, package_id, lease)
+            decided.append(_finish(ctx, folder, row, read_claims(row.offer), at, renew))
+    return decided
+
+
+def _renewal(ctx: NodeContext, package_id: str, lease: timedelta) -> Callable[[int], None]:
+    """A progress callback that extends the lease every minute of a long verification."""
+    last = time.monotonic()
+
+    def renew(_done: int) -> None:
+        nonlocal last
+        if time.monotonic() - last < 60:
+            return
+        last = time.monotonic()
+        with ctx.store.transaction() as conn:
+            conn.execute(
+                update(evidence)
+                .where(evidence.c.id == package_id, evidence.c.state == VERIFYING)
+                .values(lease_until=datetime.now(UTC) + lease)
+            )
+
+    return renew
+
+
+def _finish(
+    ctx: NodeContext,
+    folder: Path,
+    row: Any,
+    made: Offer,
+    at: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> Answer:
     part = _part(folder, row.id)
     target = folder / STORED / f"{row.id}.age"
     if not part.exists() and target.exists():
@@ -506,7 +653,7 @@ def _finish(ctx: NodeContext, folder: Path, row: Any, made: Offer, at: datetime)
         )
         return _decide(ctx, row, made, problems, None, at)
     try:
-        problems, conditions, verified = _check_whole(ctx, part, row, made, at)
+        problems, conditions, verified = _check_whole(ctx, part, row, made, at, progress)
     except Exception as exc:  # a package that breaks the checker is refused, not half-accepted
         problems = [
             {
@@ -527,7 +674,12 @@ def _finish(ctx: NodeContext, folder: Path, row: Any, made: Offer, at: datetime)
 
 
 def _check_whole(
-    ctx: NodeContext, part: Path, row: Any, made: Offer, at: datetime
+    ctx: NodeContext,
+    part: Path,
+    row: Any,
+    made: Offer,
+    at: datetime,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[list[dict[str, str]], str | None, str | None]:
     """The problems, and for a package that verified its conditions and the verification as
     the case page shows it (services.evidence.verification_record), as JSON."""
@@ -538,6 +690,8 @@ def _check_whole(
     with open(part, "rb") as f:
         while chunk := f.read(1 << 20):
             whole.update(chunk)
+            if progress is not None:
+                progress(len(chunk))
     if whole.hexdigest() != made.sha256 or part.stat().st_size != made.size:
         problems.append(
             {
@@ -548,7 +702,10 @@ def _check_whole(
         )
     else:
         result = pkg.verify(
-            part, trust=pkg.Trust({}, directory=ctx.directory), identities=identities(ctx.keys)
+            part,
+            trust=pkg.Trust({}, directory=ctx.directory),
+            identities=identities(ctx.keys),
+            progress=progress,
         )
         claims = result.claims or {}
         problems.extend(result.as_dict()["problems"])
@@ -584,15 +741,40 @@ def _decide(
 ) -> Answer:
     state = "refused" if problems else "accepted"
     with ctx.store.transaction() as conn:
-        conn.execute(
+        changed = conn.execute(
             update(evidence)
-            .where(evidence.c.id == row.id)
+            .where(evidence.c.id == row.id, evidence.c.state == VERIFYING)
             .values(
                 state=state,
                 conditions=conditions,
                 reason=json.dumps(problems) if problems else None,
                 verification=verified,
+                lease_until=None,
                 updated_at=at,
+            )
+        ).rowcount
+        if not changed:  # another worker decided it meanwhile: its decision stands
+            now = conn.execute(select(evidence).where(evidence.c.id == row.id)).one()
+            return _answer(now)
+        request = conn.execute(
+            select(requests.c.uid).where(requests.c.id == row.request_id)
+        ).scalar_one()
+        decision = {
+            "request": request,
+            "ref": row.request_id,
+            "action": DECISION_ACTION,
+            "package": row.id,
+            "state": state,
+            "problems": problems,
+            "at": at.isoformat(),
+        }
+        conn.execute(
+            insert(outbox).values(
+                request_id=row.request_id,
+                type=DECISION_TYPE,
+                payload=canonical(decision).decode(),
+                created_at=at,
+                status="pending",
             )
         )
         audit_log.append(

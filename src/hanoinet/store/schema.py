@@ -274,7 +274,8 @@ evidence = Table(
         "state",
         String(12),
         nullable=False,
-        doc="outgoing: sending, delivered, refused; incoming: receiving, accepted, refused",
+        doc="outgoing: sending, verifying, delivered, refused; incoming: receiving, "
+        "verifying, accepted, refused",
     ),
     Column("size", BigInteger, nullable=False, doc="Bytes of the encrypted package"),
     Column("sha256", String(64), nullable=False, doc="SHA-256 of the encrypted package"),
@@ -297,6 +298,11 @@ evidence = Table(
     ),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column(
+        "lease_until",
+        DateTime(timezone=True),
+        doc="Incoming and verifying: until when a worker verifying it holds it",
+    ),
 )
 Index("ix_evidence_request", evidence.c.request_id)
 

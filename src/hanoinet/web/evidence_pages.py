@@ -53,7 +53,7 @@ from hanoinet.web.render import N_
 
 router = APIRouter(include_in_schema=False)
 
-IN_TRANSFER = frozenset({"sending", "receiving"})
+IN_TRANSFER = frozenset({"sending", "receiving", "verifying"})
 """The states of an evidence package whose chunks are still moving (services/transfer.py)."""
 WEB_EXPORT_LIMIT = 4 << 30
 """The largest package a browser download exports (4 GiB): larger ones go through

@@ -243,7 +243,7 @@ class TransferAnswer(BaseModel):
     """Where an evidence transfer stands at the receiver (docs/evidence.md)."""
 
     package: str
-    state: Literal["receiving", "accepted", "refused"]
+    state: Literal["receiving", "verifying", "accepted", "refused"]
     next_chunk: int
     chunks: int
     problems: list[dict[str, str]]

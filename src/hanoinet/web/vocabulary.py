@@ -90,6 +90,7 @@ EVIDENCE_STATE_NAMES = {
     "sending": "Sending",
     "delivered": "Delivered: verified by the receiving node",
     "receiving": "Receiving",
+    "verifying": "Arrived: being verified",
     "accepted": "Accepted: verified on arrival",
     "refused": "Refused: it did not verify",
 }
