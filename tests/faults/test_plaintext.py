@@ -60,7 +60,13 @@ def _accepted_package(aurelia: demo.Demo, tmp_path: Path) -> str:
 
 
 def _in_clear(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob(f"{staging.PREFIX}*") if p.is_dir())
+    """Every staging folder under ``root`` (os.walk: a folder renamed meanwhile is skipped)."""
+    return sorted(
+        Path(where) / name
+        for where, folders, _files in os.walk(root)
+        for name in folders
+        if name.startswith((staging.PREFIX, staging.MAKING))
+    )
 
 
 def _start(aurelia: demo.Demo, args: list[str]) -> subprocess.Popen[bytes]:

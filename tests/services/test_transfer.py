@@ -196,7 +196,7 @@ def _decided(world: dict[str, Any], first: transfer.Sent) -> transfer.Sent:
     if first.state != "verifying":
         return first
     receiver = world["ctx"]["xa-ca"]
-    [answer] = transfer.verify_waiting(receiver, world["folders"]["xa-ca"], at=T0)
+    [answer] = transfer.verify_waiting(receiver, world["folders"]["xa-ca"], clock=lambda: T0)
     assert answer.state in ("accepted", "refused")
     transport = InProcess()
     transport.clients = world["apps"]
@@ -411,7 +411,9 @@ def test_a_package_that_fails_verification_is_refused_and_deleted(
             last=n == made.chunks - 1,
         )
     assert answer["state"] == "verifying"  # answered at once; the worker decides
-    [decided] = transfer.verify_waiting(world["ctx"]["xa-ca"], world["folders"]["xa-ca"], at=T0)
+    [decided] = transfer.verify_waiting(
+        world["ctx"]["xa-ca"], world["folders"]["xa-ca"], clock=lambda: T0
+    )
     assert decided.state == "refused"
     assert {p["code"] for p in decided.problems} == {"hash_mismatch"}
     row = _row(world, "xa-ca", made.package)
@@ -699,7 +701,7 @@ def test_the_longest_node_ids_fit_every_column(
         )  # fmt: skip
         assert sent.state == "verifying"
         folder = world["folders"][xa]
-        [decided] = transfer.verify_waiting(ctx[xa], folder, at=T0)
+        [decided] = transfer.verify_waiting(ctx[xa], folder, clock=lambda: T0)
         assert decided.state == "accepted"
         transport = InProcess()
         transport.clients = world["apps"]
@@ -750,11 +752,11 @@ def test_the_receiver_answers_at_once_and_one_worker_at_a_time_verifies(
             .where(evidence.c.id == first.package)
             .values(lease_until=T0 + timedelta(minutes=5))
         )
-    assert transfer.verify_waiting(receiver, folder, at=T0) == []  # leased: left alone
+    assert transfer.verify_waiting(receiver, folder, clock=lambda: T0) == []  # leased: left alone
     later = T0 + timedelta(minutes=6)
-    [decided] = transfer.verify_waiting(receiver, folder, at=later)
+    [decided] = transfer.verify_waiting(receiver, folder, clock=lambda: later)
     assert decided.state == "accepted"
-    assert transfer.verify_waiting(receiver, folder, at=later) == []  # decided once
+    assert transfer.verify_waiting(receiver, folder, clock=lambda: later) == []  # decided once
     again = transfer.send(
         world["ctx"]["xb-ca"], world["client"], first.package, actor="bo",
         clock=lambda: later, pause=lambda s: None,
@@ -784,3 +786,67 @@ def test_a_decision_from_another_node_than_the_receiver_is_not_applied(
         bad = {"package": first.package, "state": "lost", "problems": []}
         assert transfer.receive_decision(conn, sender, "xa-ca", bad, row, T0)[0] == "unapplied"
     assert _row(world, "xb-ca", first.package).state == "verifying"
+
+
+def test_a_worker_whose_lease_was_taken_over_decides_nothing_and_touches_no_file(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worker A's verification outlives its lease; worker B takes the package over and
+    accepts it. A's decision is then not recorded, and A neither moves nor deletes the file
+    B kept (only the lease's owner touches files, inside its decision's transaction)."""
+    first = transfer.send(
+        world["ctx"]["xb-ca"], world["client"], _offer(world), actor="bo", clock=lambda: T0,
+        pause=lambda s: None,
+    )  # fmt: skip
+    receiver, folder = world["ctx"]["xa-ca"], world["folders"]["xa-ca"]
+    real = transfer._check_whole
+    later = T0 + transfer.VERIFY_LEASE + timedelta(minutes=1)
+    taken: list[transfer.Answer] = []
+    calls: list[str] = []
+
+    def slow_then_broken(*args: Any, **kwargs: Any) -> Any:
+        calls.append("check")
+        if len(calls) == 1:  # worker A, mid-way: its lease ends and worker B does the whole job
+            taken.extend(transfer.verify_waiting(receiver, folder, clock=lambda: later))
+            return (
+                [{"code": "damaged", "where": first.package, "message": "A's late view"}],
+                None,
+                None,
+            )
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transfer, "_check_whole", slow_then_broken)
+    [a] = transfer.verify_waiting(receiver, folder, clock=lambda: T0)
+    assert [b.state for b in taken] == ["accepted"]
+    assert a.state == "accepted"  # B's decision stands
+    row = _row(world, "xa-ca", first.package)
+    assert row.state == "accepted" and row.lease_owner is None
+    assert (folder / row.path).read_bytes() == world["packed"].package.path.read_bytes()
+    with receiver.store.transaction() as conn:
+        decisions = conn.execute(select(outbox.c.id).where(outbox.c.type == "evidence")).all()
+    assert len(decisions) == 1
+
+
+def test_a_failure_of_this_node_while_verifying_leaves_the_package_waiting(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database or the disk fails during verification: the package is not refused (its
+    chunks are kept), and the next worker whose lease it gets verifies it."""
+    first = transfer.send(
+        world["ctx"]["xb-ca"], world["client"], _offer(world), actor="bo", clock=lambda: T0,
+        pause=lambda s: None,
+    )  # fmt: skip
+    receiver, folder = world["ctx"]["xa-ca"], world["folders"]["xa-ca"]
+
+    def disk_error(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(5, "Input/output error")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(transfer, "_check_whole", disk_error)
+        with pytest.raises(OSError):
+            transfer.verify_waiting(receiver, folder, clock=lambda: T0)
+    assert _row(world, "xa-ca", first.package).state == "verifying"
+    assert list((folder / "incoming").iterdir())  # nothing deleted
+    later = T0 + transfer.VERIFY_LEASE + timedelta(seconds=1)
+    [decided] = transfer.verify_waiting(receiver, folder, clock=lambda: later)
+    assert decided.state == "accepted"

@@ -333,7 +333,10 @@ def _staging_journal() -> Path | None:
     settings = load_settings()
     if not (settings.data_dir / node_service.KEYS).is_file():
         return None
-    runtime.open_node_store(settings).dispose()  # it sweeps as it opens
+    try:
+        runtime.open_node_store(settings).dispose()  # it sweeps as it opens
+    except Exception:  # the node's database is out of reach: unpack as off a node
+        return None
     return settings.data_dir / runtime.EVIDENCE / JOURNAL
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from types import FrameType
@@ -125,6 +126,34 @@ def app_from_settings() -> Any:
     return _app(ctx, signed.token, settings)
 
 
+def _verify_evidence(
+    ctx: federation.NodeContext,
+    evidence_dir: Any,
+    stopping: Any,
+    interval: float,
+    once: bool,
+) -> None:
+    """The worker's verifier: one package at a time, each decision logged; a failure of this
+    node (database, disk) is logged and the package tried again once its lease ends."""
+    while not stopping():
+        try:
+            decided = transfer.verify_waiting(ctx, evidence_dir)
+        except Exception as exc:  # logged, never the end of the worker
+            event(
+                WORKER_LOG, "evidence verification failed", logging.ERROR, error=type(exc).__name__
+            )
+            decided = []
+        for d in decided:
+            event(
+                WORKER_LOG, "evidence verified",
+                package=d.package, state=d.state, problems=[p.get("code") for p in d.problems],
+            )  # fmt: skip
+        if once and not decided:
+            return
+        if not decided:
+            time.sleep(interval)
+
+
 def worker_command(
     interval: Annotated[float, typer.Option("--interval", help="Seconds between rounds.")] = 1.0,
     once: Annotated[bool, typer.Option("--once", help="Do one round and exit.")] = False,
@@ -157,19 +186,21 @@ def worker_command(
     saved = (root.handlers[:], root.level, root.propagate)
     logs.configure()  # one JSON line per thing done, on stderr (docs/operations.md)
     event(WORKER_LOG, "worker started", node=ctx.node_id, interval_s=interval)
+    # Evidence that arrived whole is verified in a thread of its own: a package of hundreds
+    # of GB takes hours, while messages, documents and clocks go on every round.
+    verifier = threading.Thread(
+        target=_verify_evidence,
+        args=(ctx, evidence_dir, lambda: stopping, interval, once),
+        name="hanoinet-verify",
+        daemon=True,  # stopped with the worker: a package it was reading waits for its lease
+    )
+    verifier.start()
     try:
         while not stopping:
             now = datetime.now(UTC)
             lease_for = timedelta(seconds=lease)
             for d in federation.deliver_batch(ctx, transport, now=now, lease=lease_for):
                 event(WORKER_LOG, "delivery", outbox=d.outbox_id, status=d.status, detail=d.detail)
-            # a package that arrived whole is verified here, off the servers' request path
-            for decided in transfer.verify_waiting(ctx, evidence_dir, at=now):
-                event(
-                    WORKER_LOG, "evidence verified",
-                    package=decided.package, state=decided.state,
-                    problems=[p.get("code") for p in decided.problems],
-                )  # fmt: skip
             # after delivery: a document takes a fraction of a second to lay out and sign
             for made in documents.issue_pending(
                 ctx, signed.token, now=now, limit=4, enabled=settings.formal_documents
@@ -191,6 +222,7 @@ def worker_command(
                         attempts=late["attempts"], last_error=late["last_error"],
                     )  # fmt: skip
             if once:
+                verifier.join()
                 break
             time.sleep(interval)
         event(WORKER_LOG, "worker stopped", node=ctx.node_id)

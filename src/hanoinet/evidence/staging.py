@@ -5,14 +5,21 @@ into a staging folder beside its destination, ``.hanoinet-unpack-<random>``, whi
 into place only once every check passed. A process killed meanwhile (kill -9, power cut)
 leaves that folder behind, in clear. So:
 
-- the folder is made owner-only, and a ``.lock`` in it is held (``flock``) for as long as
-  its process lives: the kernel lets go of it when the process dies, however it dies;
+- the folder is made owner-only, under another name with a ``.lock`` in it already held
+  (``flock``), then renamed: the lock is held for as long as its process lives, and the
+  kernel lets go of it when the process dies, however it dies;
 - on a node, a journal entry in the evidence store (``.staging/<name>.json``, holding the
-  folder's path, locked the same way) is written and fsynced *before* the folder exists, so
-  a folder anywhere on disk is found again; ``sweep_journal`` (run when any hanoinet command
-  opens the node) removes each folder whose process is gone;
+  folder's path and host, locked the same way, written whole before it gets its name) is
+  fsynced *before* the folder exists, so a folder anywhere on disk is found again;
+  ``sweep_journal`` (run when any hanoinet command opens the node) removes each folder of
+  this host whose process is gone;
 - off a node, ``sweep_folder`` removes the leftovers in the destination the next time
   something is unpacked there.
+
+Only a real, owner-only directory of this user is ever removed, links are never followed,
+and a file with another name elsewhere is unlinked, not overwritten. The locks are ``flock``:
+the evidence store's journal must be on a local file system, or one whose locks are
+``flock``'s (CephFS); NFS emulates them with POSIX locks (docs/deploy.md).
 
 Removal overwrites each file with zeros and syncs it before unlinking it: on a file system
 that writes in place that is the clear text gone, not only its name (copy-on-write file
@@ -27,18 +34,19 @@ import fcntl
 import json
 import os
 import shutil
-import time
+import socket
+import stat
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 PREFIX = ".hanoinet-unpack-"
+MAKING = ".hanoinet-new-"
+"""A staging folder or journal entry being made, before it gets its name."""
 LOCK = ".lock"
 JOURNAL = ".staging"
 """The journal's folder, inside the node's evidence store (shared by every process)."""
-YOUNG_SECONDS = 60
-"""A staging folder without its lock yet, younger than this, may be being made: left alone."""
 BLOCK = 1 << 20
 
 
@@ -60,27 +68,44 @@ class Removed:
     bytes: int
 
 
+def _ours(folder: Path) -> bool:
+    """Whether ``folder`` is a staging folder this user made: a real directory (not a link),
+    owned by this process's user, owner-only. Anything else is never shredded."""
+    try:
+        found = os.lstat(folder)
+    except OSError:
+        return False
+    return (
+        stat.S_ISDIR(found.st_mode)
+        and found.st_uid == os.geteuid()
+        and stat.S_IMODE(found.st_mode) & 0o077 == 0
+    )
+
+
 def shred(folder: Path) -> Removed:
-    """Overwrite every file under ``folder`` with zeros, sync, then remove the folder."""
+    """Overwrite every file under ``folder`` with zeros, sync, then remove the folder. Links
+    are never followed, and a file with another name elsewhere (a hard link) is unlinked here
+    without being overwritten: only what this folder alone holds is shredded."""
     files = size = 0
-    for root, _dirs, names in os.walk(folder):
+    for _root, _dirs, names, dir_fd in os.fwalk(folder, follow_symlinks=False):
         for name in names:
-            path = Path(root) / name
             try:
-                if path.is_symlink() or not path.is_file():
+                fd = os.open(name, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+            except OSError:
+                continue  # a link or a special file: removed below, never written through
+            try:
+                found = os.fstat(fd)
+                if not stat.S_ISREG(found.st_mode) or found.st_nlink > 1:
                     continue
-                length = path.stat().st_size
-                with open(path, "r+b") as f:
-                    left = length
-                    while left > 0:
-                        step = min(BLOCK, left)
-                        f.write(bytes(step))
-                        left -= step
-                    f.flush()
-                    os.fsync(f.fileno())
+                left = found.st_size
+                while left > 0:
+                    left -= os.write(fd, bytes(min(BLOCK, left)))
+                os.fsync(fd)
+                files, size = files + 1, size + found.st_size
             except OSError:
                 continue  # removed below all the same
-            files, size = files + 1, size + length
+            finally:
+                os.close(fd)
     shutil.rmtree(folder, ignore_errors=True)
     with contextlib.suppress(OSError):
         fsync_dir(folder.parent)
@@ -91,7 +116,7 @@ def _try_lock(path: Path) -> int | None:
     """An open, exclusively locked descriptor of ``path``, or None when a live process holds
     it (or it cannot be opened)."""
     try:
-        fd = os.open(path, os.O_RDWR)
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
     except OSError:
         return None
     try:
@@ -99,6 +124,25 @@ def _try_lock(path: Path) -> int | None:
     except OSError:
         os.close(fd)
         return None
+    return fd
+
+
+def _locked_file(final: Path, content: bytes) -> int:
+    """``final``, created under a name no sweep looks at, locked, written and synced, then
+    renamed into place: whoever sees it by its name finds it locked (the lock stays with the
+    open file across the rename)."""
+    hidden = final.with_name(f"{MAKING}{uuid.uuid4().hex}")
+    fd = os.open(hidden, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, content)
+        os.fsync(fd)
+        os.rename(hidden, final)
+        fsync_dir(final.parent)
+    except BaseException:
+        os.close(fd)
+        hidden.unlink(missing_ok=True)
+        raise
     return fd
 
 
@@ -118,27 +162,31 @@ class Staging:
     def _open(self, journal: Path | None) -> None:
         if journal is not None:
             journal.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._entry = journal / f"{self.path.name}.json"
-            fd = os.open(self._entry, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-            self._fds.append(fd)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            os.write(fd, json.dumps({"path": str(self.path.resolve())}).encode())
-            os.fsync(fd)
-            fsync_dir(journal)
-        self.path.mkdir(mode=0o700)
-        lock = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            entry = journal / f"{self.path.name}.json"
+            record = {"path": str(self.path.resolve()), "host": socket.gethostname()}
+            self._fds.append(_locked_file(entry, json.dumps(record).encode()))
+            self._entry = entry
+        # Made under another name with its lock held, then renamed: a sweep never sees a
+        # staging folder whose lock is not taken yet.
+        making = self.path.with_name(f"{MAKING}{uuid.uuid4().hex}")
+        making.mkdir(mode=0o700)
+        lock = os.open(making / LOCK, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         self._fds.append(lock)
         fcntl.flock(lock, fcntl.LOCK_EX)
+        os.rename(making, self.path)
 
     def close(self) -> None:
         """Remove what is left of the folder (in clear: shredded) and its journal entry."""
-        if self.path.exists():
-            shred(self.path)
-        if self._entry is not None:
-            self._entry.unlink(missing_ok=True)
-        for fd in self._fds:
-            os.close(fd)
-        self._fds = []
+        try:
+            if _ours(self.path):
+                shred(self.path)
+            if self._entry is not None:
+                self._entry.unlink(missing_ok=True)
+        finally:
+            for fd in self._fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._fds = []
 
 
 @contextlib.contextmanager
@@ -152,23 +200,38 @@ def staging(to: Path, journal: Path | None = None) -> Iterator[Staging]:
 
 
 def sweep_journal(journal: Path) -> list[Removed]:
-    """Remove the staging folders the journal lists whose process is gone; their entries too."""
+    """Remove the staging folders the journal lists whose process is gone (on this host: a
+    folder another host of the node made is that host's to remove); their entries too."""
     removed: list[Removed] = []
     if not journal.is_dir():
         return removed
+    here = socket.gethostname()
     for entry in sorted(journal.glob(f"{PREFIX}*.json")):
         fd = _try_lock(entry)
         if fd is None:
             continue  # its process is alive: still writing
         try:
             try:
-                path = Path(json.loads(entry.read_text(encoding="utf-8"))["path"])
+                record = json.loads(entry.read_text(encoding="utf-8"))
+                path, host = Path(record["path"]), record.get("host", here)
             except (OSError, ValueError, KeyError, TypeError):
-                path = None
-            if path is not None and path.name.startswith(PREFIX) and path.is_dir():
+                entry.unlink(missing_ok=True)  # written whole before its name: never half
+                continue
+            if host != here:
+                continue
+            if path.name.startswith(PREFIX) and _ours(path):
                 removed.append(shred(path))
+            elif os.path.lexists(path):
+                continue  # there, but not what this user made: left alone, entry kept
+            else:  # killed before it got its name: what it made is beside it, under another
+                removed.extend(sweep_folder(path.parent))
             entry.unlink(missing_ok=True)
         finally:
+            os.close(fd)
+    for making in journal.glob(f"{MAKING}*"):  # an entry killed before it got its name
+        fd = _try_lock(making)
+        if fd is not None:
+            making.unlink(missing_ok=True)
             os.close(fd)
     return removed
 
@@ -178,19 +241,12 @@ def sweep_folder(to: Path) -> list[Removed]:
     removed: list[Removed] = []
     if not to.is_dir():
         return removed
-    for folder in sorted(to.glob(f"{PREFIX}*")):
-        if not folder.is_dir() or folder.is_symlink():
-            continue
-        lock = folder / LOCK
-        if not lock.exists():
-            with contextlib.suppress(OSError):
-                if time.time() - folder.stat().st_mtime < YOUNG_SECONDS:
-                    continue
-            removed.append(shred(folder))
-            continue
-        fd = _try_lock(lock)
+    for folder in sorted([*to.glob(f"{PREFIX}*"), *to.glob(f"{MAKING}*")]):
+        if not _ours(folder):
+            continue  # a link, another user's folder, or not owner-only: never touched
+        fd = _try_lock(folder / LOCK)
         if fd is None:
-            continue
+            continue  # its process is alive (or it has no lock: it was never ours to clear)
         try:
             removed.append(shred(folder))
         finally:

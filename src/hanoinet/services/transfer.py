@@ -18,10 +18,12 @@ arrived. A package that fails is refused and deleted: nothing is half-accepted.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from hanoinet.errors import InvalidInput, TransferInterrupted, TransferRefused, UnknownCase
 from hanoinet.evidence import package as pkg
@@ -377,6 +379,8 @@ def receive_decision(
     ).one_or_none()
     if found is None or found.peer_node != sender:
         return "unapplied", f"no package {package} was sent to {sender} for this request", None
+    if body.get("sha256") != found.sha256:
+        return "unapplied", f"the decision on {package} is about other content", None
     final = "delivered" if state == "accepted" else "refused"
     answer = Answer(package, state, found.chunks, found.chunks, tuple(problems))
     changed = conn.execute(
@@ -545,11 +549,12 @@ def receive_chunk(
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
+    last = n + 1 == made.chunks  # the last one: it waits for verification from now on
     with ctx.store.transaction() as conn:
         advanced = conn.execute(
             update(evidence)
             .where(evidence.c.id == package_id, evidence.c.next_chunk == n)
-            .values(next_chunk=n + 1, updated_at=at)
+            .values(next_chunk=n + 1, updated_at=at, **({"state": VERIFYING} if last else {}))
         ).rowcount
     if not advanced:  # another request kept this chunk meanwhile: it carries on from there
         return Answer(package_id, "receiving", n + 1, made.chunks, duplicate=True)
@@ -574,15 +579,20 @@ def verify_waiting(
     ctx: NodeContext,
     folder: Path,
     *,
-    at: datetime,
     lease: timedelta = VERIFY_LEASE,
     limit: int = 1,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> list[Answer]:
-    """Verify the packages that arrived whole and wait (a worker's round): each is leased
-    first, so that two workers never verify one package at once and a worker that dies
-    leaves it to another once the lease ends; the lease is renewed while a long verification
-    goes on. The decision is recorded and sent to the sender in one transaction."""
-    waiting = or_(evidence.c.lease_until.is_(None), evidence.c.lease_until <= at)
+    """Verify the packages that arrived whole and wait (a worker's job): each is leased
+    first, under an owner token, so that two workers never decide one package and a worker
+    that dies leaves it to another once the lease ends; the lease is renewed while a long
+    verification goes on, by its owner only. The decision is recorded, the file moved or
+    deleted and the decision queued for the sender in one transaction of the lease's owner.
+    A failure of this node (its database, its disk) leaves the package waiting for the next
+    try; only a package that does not verify is refused."""
+    decided: list[Answer] = []
+    now = clock()
+    waiting = or_(evidence.c.lease_until.is_(None), evidence.c.lease_until <= now)
     with ctx.store.transaction() as conn:
         ids = (
             conn.execute(
@@ -594,23 +604,30 @@ def verify_waiting(
             .scalars()
             .all()
         )
-    decided: list[Answer] = []
     for package_id in ids:
+        owner = uuid.uuid4().hex
         with ctx.store.transaction() as conn:
             claimed = conn.execute(
                 update(evidence)
                 .where(evidence.c.id == package_id, evidence.c.state == VERIFYING, waiting)
-                .values(lease_until=at + lease)
+                .values(lease_until=clock() + lease, lease_owner=owner)
             ).rowcount
             row = conn.execute(select(evidence).where(evidence.c.id == package_id)).one()
         if claimed:
-            renew = _renewal(ctx, package_id, lease)
-            decided.append(_finish(ctx, folder, row, read_claims(row.offer), at, renew))
+            renew = _renewal(ctx, package_id, owner, lease, clock)
+            decided.append(_finish(ctx, folder, row, read_claims(row.offer), owner, renew, clock))
     return decided
 
 
-def _renewal(ctx: NodeContext, package_id: str, lease: timedelta) -> Callable[[int], None]:
-    """A progress callback that extends the lease every minute of a long verification."""
+def _renewal(
+    ctx: NodeContext,
+    package_id: str,
+    owner: str,
+    lease: timedelta,
+    clock: Callable[[], datetime],
+) -> Callable[[int], None]:
+    """A progress callback that extends the lease every minute of a long verification, while
+    this worker still owns it (a failure to renew is left to the decision's own check)."""
     last = time.monotonic()
 
     def renew(_done: int) -> None:
@@ -618,11 +635,11 @@ def _renewal(ctx: NodeContext, package_id: str, lease: timedelta) -> Callable[[i
         if time.monotonic() - last < 60:
             return
         last = time.monotonic()
-        with ctx.store.transaction() as conn:
+        with contextlib.suppress(SQLAlchemyError), ctx.store.transaction() as conn:
             conn.execute(
                 update(evidence)
-                .where(evidence.c.id == package_id, evidence.c.state == VERIFYING)
-                .values(lease_until=datetime.now(UTC) + lease)
+                .where(evidence.c.id == package_id, evidence.c.lease_owner == owner)
+                .values(lease_until=clock() + lease)
             )
 
     return renew
@@ -633,8 +650,9 @@ def _finish(
     folder: Path,
     row: Any,
     made: Offer,
-    at: datetime,
-    progress: Callable[[int], None] | None = None,
+    owner: str,
+    progress: Callable[[int], None] | None,
+    clock: Callable[[], datetime],
 ) -> Answer:
     part = _part(folder, row.id)
     target = folder / STORED / f"{row.id}.age"
@@ -651,9 +669,11 @@ def _finish(
                 "message": "the chunks kept are gone: offer it again",
             }
         )
-        return _decide(ctx, row, made, problems, None, at)
+        return _decide(ctx, row, made, owner, problems, None, clock(), None, part, target)
     try:
-        problems, conditions, verified = _check_whole(ctx, part, row, made, at, progress)
+        problems, conditions, verified = _check_whole(ctx, part, row, made, clock(), progress)
+    except (SQLAlchemyError, OSError):
+        raise  # this node's fault, not the package's: tried again once the lease ends
     except Exception as exc:  # a package that breaks the checker is refused, not half-accepted
         problems = [
             {
@@ -662,15 +682,7 @@ def _finish(
                 "message": f"could not be verified: {type(exc).__name__}",
             }
         ]
-    if not problems:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if part != target:
-            os.replace(part, target)  # kept as it arrived: encrypted to this node (at rest)
-            fsync_dir(target.parent)
-    else:
-        part.unlink(missing_ok=True)
-        target.unlink(missing_ok=True)
-    return _decide(ctx, row, made, problems, conditions, at, verified)
+    return _decide(ctx, row, made, owner, problems, conditions, clock(), verified, part, target)
 
 
 def _check_whole(
@@ -734,26 +746,38 @@ def _decide(
     ctx: NodeContext,
     row: Any,
     made: Offer,
+    owner: str,
     problems: list[dict[str, str]],
     conditions: str | None,
     at: datetime,
-    verified: str | None = None,
+    verified: str | None,
+    part: Path,
+    target: Path,
 ) -> Answer:
+    """Record the decision, if this worker still owns the lease, and only then keep or delete
+    the file, inside the same transaction (a failure there undoes the decision; a crash after
+    the rename leaves the file where the next worker verifies it again)."""
     state = "refused" if problems else "accepted"
+    kept = problems[:MAX_PROBLEMS]
     with ctx.store.transaction() as conn:
         changed = conn.execute(
             update(evidence)
-            .where(evidence.c.id == row.id, evidence.c.state == VERIFYING)
+            .where(
+                evidence.c.id == row.id,
+                evidence.c.state == VERIFYING,
+                evidence.c.lease_owner == owner,
+            )
             .values(
                 state=state,
                 conditions=conditions,
-                reason=json.dumps(problems) if problems else None,
+                reason=json.dumps(kept) if kept else None,
                 verification=verified,
                 lease_until=None,
+                lease_owner=None,
                 updated_at=at,
             )
         ).rowcount
-        if not changed:  # another worker decided it meanwhile: its decision stands
+        if not changed:  # the lease ended and another worker took it over: its decision stands
             now = conn.execute(select(evidence).where(evidence.c.id == row.id)).one()
             return _answer(now)
         request = conn.execute(
@@ -764,8 +788,10 @@ def _decide(
             "ref": row.request_id,
             "action": DECISION_ACTION,
             "package": row.id,
+            "sha256": made.sha256,
             "state": state,
-            "problems": problems,
+            "problems": kept,
+            "problems_total": len(problems),
             "at": at.isoformat(),
         }
         conn.execute(
@@ -784,8 +810,16 @@ def _decide(
             action="evidence.received" if state == "accepted" else "evidence.refused",
             target=row.id,
             legal_basis=_legal_basis(conn, row.request_id),
-            detail={"sha256": made.sha256, "bytes": made.size, "problems": problems}
+            detail={"sha256": made.sha256, "bytes": made.size, "problems": kept}
             if problems
             else {"sha256": made.sha256, "bytes": made.size},
         )
+        if state == "accepted":
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if part != target:
+                os.replace(part, target)  # kept as it arrived: encrypted to this node (at rest)
+                fsync_dir(target.parent)
+        else:
+            part.unlink(missing_ok=True)
+            target.unlink(missing_ok=True)
     return Answer(row.id, state, made.chunks, made.chunks, tuple(problems))

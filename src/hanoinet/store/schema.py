@@ -303,6 +303,7 @@ evidence = Table(
         DateTime(timezone=True),
         doc="Incoming and verifying: until when a worker verifying it holds it",
     ),
+    Column("lease_owner", String(32), doc="That worker's token: only it decides the package"),
 )
 Index("ix_evidence_request", evidence.c.request_id)
 

@@ -23,13 +23,12 @@ import os
 import tarfile
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.background import BackgroundTask
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from hanoinet.errors import HanoinetError, UnknownCase
@@ -178,8 +177,16 @@ async def verify_again(request: Request, package_id: str) -> Response:
     return RedirectResponse(f"/requests/{held.request_id}#pkg-{package_id}", status_code=303)
 
 
-def _tar_stream(folder: Path, name: str) -> Iterator[bytes]:
-    """The folder as a tar stream (POSIX pax), written through a pipe a block at a time."""
+def _tar_stream(folder: Path, name: str, then: Callable[[], None]) -> Iterator[bytes]:
+    """The folder as a tar stream (POSIX pax), written through a pipe a block at a time;
+    ``then`` runs when the stream ends, however it ends (the reader gone too)."""
+    try:
+        yield from _tar_blocks(folder, name)
+    finally:
+        then()
+
+
+def _tar_blocks(folder: Path, name: str) -> Iterator[bytes]:
     read_fd, write_fd = os.pipe()
 
     def produce() -> None:
@@ -243,11 +250,10 @@ async def export(request: Request, package_id: str) -> Response:
         raise
     name = f"{package_id}-export.tar"
     return StreamingResponse(
-        _tar_stream(done.folder, package_id),
+        _tar_stream(done.folder, package_id, held_open.close),
         media_type="application/x-tar",
         headers={
             "content-disposition": disposition("attachment", name),
             "cache-control": "no-store",
         },
-        background=BackgroundTask(held_open.close),
     )
