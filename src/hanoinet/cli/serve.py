@@ -23,6 +23,8 @@ from hanoinet.services import documents, federation, runtime, transfer
 from hanoinet.settings import Settings, load_settings
 
 WORKER_LOG = logging.getLogger("hanoinet.worker")
+VERIFY_IDLE_SECONDS = 1.0
+"""How often the worker's verifier looks for evidence waiting, when it found none."""
 
 
 def serve_command(
@@ -150,8 +152,8 @@ def _verify_evidence(
             )  # fmt: skip
         if once and not decided:
             return
-        if not decided:
-            time.sleep(interval)
+        if not decided:  # at most once a second: each look takes SQLite's write lock
+            time.sleep(max(interval, VERIFY_IDLE_SECONDS))
 
 
 def worker_command(
