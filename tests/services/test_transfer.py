@@ -746,6 +746,13 @@ def test_the_receiver_answers_at_once_and_one_worker_at_a_time_verifies(
     receiver, folder = world["ctx"]["xa-ca"], world["folders"]["xa-ca"]
     row = _row(world, "xa-ca", first.package)
     assert row.state == "verifying" and row.next_chunk == row.chunks
+    from hanoinet.services import operations
+
+    waited = operations.gauges(
+        receiver, now=T0 + timedelta(hours=1), alarm=timedelta(minutes=15), targets={}
+    )
+    assert waited.verifying_oldest_seconds == 3600.0  # the operator sees it wait
+    assert waited.evidence[("incoming", "verifying")] == 1
     with receiver.store.transaction() as conn:  # a worker took it and died
         conn.execute(
             update(evidence)

@@ -166,6 +166,8 @@ class Gauges:
     """Messages received and verified, by (type, status: applied or unapplied)."""
     evidence: dict[tuple[str, str], int] = field(default_factory=dict)
     """Packages by (direction, state)."""
+    verifying_oldest_seconds: float = 0.0
+    """How long the package waiting longest for this node's verification has waited."""
     audit: dict[str, int] = field(default_factory=dict)
     """Audit entries by action, for the actions an operator counts (log-ins, refusals)."""
     desk_late: int = 0
@@ -224,6 +226,13 @@ def gauges(
             )
         ):
             found.evidence[(str(direction), str(state))] = int(n)
+        waiting = conn.execute(
+            select(func.min(evidence.c.updated_at)).where(
+                evidence.c.direction == "incoming", evidence.c.state == "verifying"
+            )
+        ).scalar()
+        if waiting is not None:
+            found.verifying_oldest_seconds = max(0.0, (now - aware(waiting)).total_seconds())
         for action, n in conn.execute(
             select(audit.c.action, func.count())
             .where(audit.c.action.in_(COUNTED))

@@ -81,6 +81,12 @@ class NodeCollector(Collector):
         for (direction, state), n in sorted(g.evidence.items()):
             evidence.add_metric([direction, state], n)
         yield evidence
+        verifying = GaugeMetricFamily(
+            "hanoinet_evidence_verifying_oldest_seconds",
+            "Age of the evidence package waiting longest for this node's verification",
+        )
+        verifying.add_metric([], g.verifying_oldest_seconds)
+        yield verifying
         events = CounterMetricFamily(
             "hanoinet_audit_events",
             "Audit entries an operator counts: log-ins and their failures, refusals, "
