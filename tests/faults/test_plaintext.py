@@ -30,7 +30,7 @@ from hanoinet.store import open_store
 from hanoinet.store.schema import audit
 
 KILLS = 10
-PAYLOAD = 32 * 1024 * 1024
+PAYLOAD = 12 * 1024 * 1024
 EXAMPLE = resources.files("hanoinet.demo_data").joinpath("mla-xa-xb.json")
 
 
