@@ -387,6 +387,13 @@ def act_command(
     json: Json = False,
 ) -> None:
     """Take an action on a request; refused with the article if the state does not allow it."""
+    params = {
+        "ground": ground or "",
+        "reason": reason or "",
+        "related": related or "",
+        "third_state": third_state or "",
+        "matter": matter or "",
+    }
     if by is not None and action != "send":
         from hanoinet.services import outside
 
@@ -401,13 +408,7 @@ def act_command(
                 scans=_scans(attach),
                 actor=_actor(),
                 at=when,
-                params={
-                    "ground": ground or "",
-                    "reason": reason or "",
-                    "related": related or "",
-                    "third_state": third_state or "",
-                    "matter": matter or "",
-                },
+                params=params,
                 reference=reference,
             )
         _say_received(received, json)
@@ -418,13 +419,6 @@ def act_command(
     store = _store()
     if action == "send":
         _reachable_or_refuse(store, ident, _now(at))
-    params = {
-        "ground": ground or "",
-        "reason": reason or "",
-        "related": related or "",
-        "third_state": third_state or "",
-        "matter": matter or "",
-    }
     with user_errors():
         acted = service.act(
             store,
