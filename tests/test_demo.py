@@ -130,7 +130,7 @@ def test_the_demo_tells_its_story_and_says_where_to_look(
         assert "Aurelia's node drafted a preservation request to Caldera" in out
         assert "preserved -> held" in out
         assert "message_delivered" in out
-        assert "EV-xb-node-000001: verifying" in out  # packed, sent in chunks, all there
+        assert "EV-xb-node-000001: queued" in out  # packed and queued: Borealis's worker sends it
         assert "Aurelia verified the package and told Borealis" in out  # its worker, by message
         assert "received from" in out or "incoming accepted" in out
         assert "Borealis received it, verified" in out and "VERIFIED:" in out  # the signed PDF

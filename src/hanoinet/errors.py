@@ -22,7 +22,8 @@ apart, a ``detail`` for debugging that never reaches a peer or a user.
     ├── LoginRefused             a log-in failed (never says which of name, password or code)
     ├── Forbidden                the role does not allow this action
     ├── TransferRefused          the receiving node refused an evidence offer or chunk (reason)
-    ├── TransferInterrupted      an evidence transfer lost its connection; run it again to resume
+    ├── TransferInterrupted      an evidence transfer lost its connection; the worker resumes it
+    ├── TransferBusy             another sender (the worker) is sending that package now
     ├── NotDispatched            a request to a State outside the network could not be e-mailed
     ├── MissingTool              a program a command runs (``age`` ...) is not installed
     ├── DocumentFailed           a formal request document cannot be rendered (font, translation)
@@ -231,9 +232,16 @@ class TransferRefused(HanoinetError):
 
 
 class TransferInterrupted(HanoinetError):
-    """An evidence transfer failed more times than allowed; run it again to resume."""
+    """An evidence transfer failed more times than allowed; the worker (or the same command
+    run again) resumes it where the receiving node stands."""
 
     code = "transfer_interrupted"
+
+
+class TransferBusy(HanoinetError):
+    """Another sender (the worker, or another command) holds the lease of that transfer."""
+
+    code = "transfer_busy"
 
 
 class NotDispatched(HanoinetError):

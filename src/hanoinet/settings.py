@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     delivery_alarm_minutes: int = Field(
         default=15, ge=1, description="Minutes without a receipt before 'not delivered'."
     )
+    transfer_alarm_minutes: int = Field(
+        default=30,
+        ge=1,
+        description="Minutes an evidence transfer may go without a chunk acknowledged before "
+        "it is 'stalled' and raises the 'not delivered' alarm.",
+    )
     ack_emergency_minutes: int = Field(
         default=15,
         ge=1,

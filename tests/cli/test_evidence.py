@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -242,11 +242,22 @@ def test_send_over_http_then_export_as_the_conditions_allow(
         cluster.wait(cluster._health_check("xa"), "Aurelia is up", timeout=90)
         sent = _run(cluster, "xb", "evidence", "send", str(out), "--chunk-mib", "1", "--json")
         assert sent.returncode == 0, sent.stdout + sent.stderr
-        assert json.loads(sent.stdout)["state"] == "verifying"  # answered at once
+        assert json.loads(sent.stdout) == {
+            "package": package, "state": "queued", "chunks": 1, "chunks_sent": 0,
+            "resumed_at_chunk": 0, "chunks_sent_again": 0, "problems": [],
+        }  # fmt: skip
+        told = _run(cluster, "xb", "evidence", "send", str(out))  # said twice: queued once
+        assert "queued (1 chunk)" in told.stdout and "the worker sends it" in told.stdout
+        # Borealis's worker sends it; Aurelia answers the last chunk at once ("verifying")
+        assert _run(cluster, "xb", "worker", "--once").returncode == 0
+        listed = json.loads(_run(cluster, "xb", "evidence", "list", "--json").stdout)
+        [mine] = [p for p in listed["packages"] if p["package"] == package]
+        assert (mine["state"], mine["chunks_done"], mine["attempts"]) == ("verifying", 1, 0)
+        assert mine["stalled_since"] is None and mine["last_error"] is None
         # Aurelia's worker verifies it (its signed decision waits for Borealis's node, which
         # is not running here); sending again learns the decision from the offer's answer.
         assert _run(cluster, "xa", "worker", "--once").returncode == 0
-        again = _run(cluster, "xb", "evidence", "send", str(out), "--json")  # idempotent
+        again = _run(cluster, "xb", "evidence", "send", str(out), "--wait", "--json")
         assert (
             json.loads(again.stdout)["state"] == "delivered"
             and json.loads(again.stdout)["chunks_sent"] == 0
@@ -325,3 +336,51 @@ def test_send_over_http_then_export_as_the_conditions_allow(
     actions = [e["action"] for e in history["on_this_node"]]
     assert actions[:2] == ["evidence.offered", "evidence.received"]
     assert actions.count("evidence.export") == 2 and "evidence.consent" in actions
+
+
+def test_a_transfer_the_worker_cannot_move_is_not_delivered_in_the_log_and_the_list(
+    cluster: demo.Demo, tmp_path: Path
+) -> None:
+    """Issue 26 item 1: Aurelia's node is down. Borealis's worker tries, counts the failure
+    and backs off; once the transfer has not moved for HANOINET_TRANSFER_ALARM_MINUTES its
+    log says NOT DELIVERED (at warning level, with the package) and so does evidence list."""
+    from sqlalchemy import update
+
+    from hanoinet.store.schema import evidence
+
+    out = tmp_path / "EV.age"
+    package = _pack(cluster, tmp_path, out)["package"]
+    assert _run(cluster, "xb", "evidence", "send", str(out), "--json").returncode == 0
+    store = open_store(f"sqlite:///{cluster.root / 'xb' / 'hanoinet.db'}", migrate=False)
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    try:
+        with store.transaction() as conn:  # queued an hour ago, and never moved since
+            conn.execute(
+                update(evidence).where(evidence.c.id == package).values(updated_at=an_hour_ago)
+            )
+        done = _run(cluster, "xb", "worker", "--once")
+        assert done.returncode == 0, done.stderr
+        lines = [json.loads(x) for x in done.stderr.splitlines() if x.startswith('{"ts"')]
+        tried = next(x for x in lines if x["message"] == "evidence not sent")
+        assert tried["level"] == "warning" and tried["package"] == package
+        assert "failed 3 times" in tried["error"]
+        alarm = next(
+            x for x in lines if x["message"] == "NOT DELIVERED" and x.get("package") == package
+        )
+        assert alarm["level"] == "warning" and alarm["since"] == an_hour_ago.isoformat()
+        listed = _run(cluster, "xb", "evidence", "list")
+        assert f"NOT DELIVERED: stalled since {an_hour_ago:%Y-%m-%d %H:%M} UTC" in listed.stdout
+        assert "1 failed attempt, next at" in listed.stdout
+        [mine] = [
+            p
+            for p in json.loads(_run(cluster, "xb", "evidence", "list", "--json").stdout)[
+                "packages"
+            ]
+            if p["package"] == package
+        ]
+        assert mine["stalled_since"] == an_hour_ago.isoformat() and mine["attempts"] == 1
+        assert mine["next_attempt_at"] > datetime.now(UTC).isoformat()
+    finally:
+        with store.transaction() as conn:  # the other tests' workers leave it alone
+            conn.execute(update(evidence).where(evidence.c.id == package).values(state="refused"))
+        store.dispose()

@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from hanoinet.errors import TransferInterrupted, TransferRefused
+from hanoinet.errors import TransferBusy, TransferInterrupted, TransferRefused
 from hanoinet.evidence import package as pkg
 from hanoinet.evidence.custody import Collection
 from hanoinet.exchange import directory as d
@@ -252,10 +252,16 @@ def test_a_dropped_connection_resumes_where_the_receiver_stands(world: dict[str,
         return data
 
     world["client"].faults.append(drop_at_3)
-    with pytest.raises(TransferInterrupted, match="run the same command again to resume"):
+    with pytest.raises(TransferInterrupted, match="the worker tries again later"):
         _send(world, attempts=2)
     package = world["packed"].package.package_id
     assert _row(world, "xa-ca", package).next_chunk == 3
+    # the failure is counted on the sender's transfer, with its reason and a backoff, and the
+    # lease given up: the worker takes it from there
+    mine = _row(world, "xb-ca", package)
+    assert (mine.state, mine.next_chunk, mine.attempts) == ("sending", 3, 1)
+    assert "connection reset by peer" in mine.last_error
+    assert mine.next_attempt_at is not None and mine.lease_owner is None
     world["client"].faults.clear()
     world["client"].puts.clear()
     sent = _send(world)
@@ -857,3 +863,145 @@ def test_a_failure_of_this_node_while_verifying_leaves_the_package_waiting(
     later = T0 + transfer.VERIFY_LEASE + timedelta(seconds=1)
     [decided] = transfer.verify_waiting(receiver, folder, clock=lambda: later)
     assert decided.state == "accepted"
+
+
+# ---- issue 26 item 1: transfers the worker owns ------------------------------------------
+
+
+def test_an_offered_package_is_queued_and_the_worker_sends_it_under_a_lease(
+    world: dict[str, Any],
+) -> None:
+    """Offered, the transfer is queued; one sender at a time claims it (the oldest due first),
+    a failure is counted with its reason and put off (backoff), and the transfer resumes at the
+    receiver's count when it is due again; progress forgives the failures counted."""
+    sender = world["ctx"]["xb-ca"]
+    package = _offer(world)
+    assert _row(world, "xb-ca", package).state == "queued"
+    assert [h.state for h in evidence_service.holdings(sender.store, now=T0)] == ["queued"]
+    assert transfer.claim_due(sender, owner="a" * 32, now=T0) == package
+    assert transfer.claim_due(sender, owner="b" * 32, now=T0) is None  # leased to a
+    with pytest.raises(TransferBusy):  # evidence send --wait while the worker sends it
+        transfer.send(sender, world["client"], package, actor="bo", clock=lambda: T0)
+
+    def drop_at_4(n: int, data: bytes) -> bytes:
+        if n == 4:
+            raise OSError("connection refused")
+        return data
+
+    world["client"].faults.append(drop_at_4)
+    with pytest.raises(TransferInterrupted):
+        transfer.send(
+            sender, world["client"], package, actor="worker", clock=lambda: T0, owner="a" * 32,
+            attempts=2, pause=lambda s: None,
+        )  # fmt: skip
+    row = _row(world, "xb-ca", package)
+    assert (row.state, row.next_chunk, row.attempts, row.lease_owner) == ("sending", 4, 1, None)
+    assert "connection refused" in row.last_error
+    assert transfer.claim_due(sender, owner="c" * 32, now=T0) is None  # backing off
+    later = case_service.aware(row.next_attempt_at)
+    assert later > T0
+    world["client"].faults.clear()
+    world["client"].puts.clear()
+    assert transfer.claim_due(sender, owner="c" * 32, now=later) == package
+    sent = transfer.send(
+        sender, world["client"], package, actor="worker", clock=lambda: later, owner="c" * 32,
+        pause=lambda s: None,
+    )  # fmt: skip
+    assert (sent.state, sent.resumed_at, world["client"].puts[0]) == ("verifying", 4, 4)
+    row = _row(world, "xb-ca", package)
+    assert (row.attempts, row.last_error, row.next_attempt_at, row.lease_owner) == (
+        0, None, None, None,
+    )  # fmt: skip
+    assert transfer.claim_due(sender, owner="d" * 32, now=later) is None  # nothing left to send
+
+
+def test_a_sender_that_died_is_taken_over_once_its_lease_ends(world: dict[str, Any]) -> None:
+    """A worker killed mid-transfer holds its lease until it ends; then another takes the
+    transfer over from the receiver's count, and the late one, if it wakes, stops at once."""
+    sender = world["ctx"]["xb-ca"]
+    package = _offer(world)
+    lease = timedelta(seconds=60)
+
+    def die_at_2(n: int, data: bytes) -> bytes:
+        if n == 2:
+            raise KeyboardInterrupt  # the process is gone: nothing after this runs
+        return data
+
+    assert transfer.claim_due(sender, owner="a" * 32, lease=lease, now=T0) == package
+    world["client"].faults.append(die_at_2)
+    with pytest.raises(KeyboardInterrupt):
+        transfer._send(
+            sender, world["client"], _row(world, "xb-ca", package), "a" * 32, "worker",
+            lambda: T0, None, 5, lambda s: None, lease, lambda: False,
+        )  # fmt: skip
+    world["client"].faults.clear()
+    assert _row(world, "xb-ca", package).lease_owner == "a" * 32  # a died holding it
+    assert transfer.claim_due(sender, owner="b" * 32, lease=lease, now=T0 + lease / 2) is None
+    taken = T0 + lease + timedelta(seconds=1)
+    assert transfer.claim_due(sender, owner="b" * 32, lease=lease, now=taken) == package
+    late = transfer.send(  # a wakes up: its lease is gone, it sends nothing more
+        sender, world["client"], package, actor="worker", clock=lambda: taken, owner="a" * 32,
+    )  # fmt: skip
+    assert late.state == "sending" and late.sent == 0
+    sent = transfer.send(
+        sender, world["client"], package, actor="worker", clock=lambda: taken, owner="b" * 32,
+    )  # fmt: skip
+    assert sent.state == "verifying" and sent.resumed_at == 2
+    assert _decided(world, sent).state == "delivered"
+
+
+def test_a_transfer_that_does_not_move_is_stalled_and_raises_the_alarm(
+    world: dict[str, Any],
+) -> None:
+    sender = world["ctx"]["xb-ca"]
+    package = _offer(world)
+    alarm = timedelta(minutes=30)
+    assert transfer.stalled(sender.store, now=T0 + alarm, after=alarm) == []
+    later = T0 + alarm + timedelta(seconds=1)
+    [late] = transfer.stalled(sender.store, now=later, after=alarm)
+    assert late["package"] == package and late["since"] == T0.isoformat()
+    [held] = evidence_service.holdings(sender.store, now=later, stall_after=alarm)
+    assert held.stalled_since == T0 and held.as_dict()["stalled_since"] == T0.isoformat()
+    from hanoinet.services import operations
+
+    gauges = operations.gauges(sender, now=later, alarm=alarm, targets={})
+    assert gauges.unmoved_oldest_seconds == alarm.total_seconds() + 1
+    sent = transfer.send(
+        sender, world["client"], package, actor="worker", clock=lambda: later, pause=lambda s: None
+    )
+    assert sent.state == "verifying"
+    assert transfer.stalled(sender.store, now=later + alarm * 2, after=alarm) == []
+    [held] = evidence_service.holdings(sender.store, now=later + alarm * 2, stall_after=alarm)
+    assert held.stalled_since is None  # verifying: it no longer waits for chunks
+
+
+class Refusing:
+    """A receiving node that refuses every offer with one code."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def offer(self, endpoint: str, token: str) -> dict[str, Any]:
+        raise TransferRefused(self.code, f"refused: {self.code}", 409)
+
+    def chunk(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise AssertionError("no chunk after a refused offer")
+
+
+def test_an_offer_the_receiver_will_never_take_ends_refused_another_is_tried_again(
+    world: dict[str, Any],
+) -> None:
+    sender = world["ctx"]["xb-ca"]
+    package = _offer(world)
+    with pytest.raises(TransferRefused):  # may change: the receiver learns the key later
+        transfer.send(sender, Refusing("key_not_valid"), package, actor="w", clock=lambda: T0)
+    row = _row(world, "xb-ca", package)
+    assert (row.state, row.attempts) == ("queued", 1) and "key_not_valid" in row.last_error
+    sent = transfer.send(sender, Refusing("conflict"), package, actor="w", clock=lambda: T0)
+    assert sent.state == "refused"
+    assert sent.problems == (
+        {"code": "conflict", "where": "xa-ca", "message": "refused: conflict"},
+    )
+    row = _row(world, "xb-ca", package)
+    assert (row.state, row.attempts, row.last_error) == ("refused", 0, None)
+    assert transfer.claim_due(sender, owner="a" * 32, now=T0 + timedelta(hours=1)) is None

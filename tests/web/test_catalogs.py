@@ -74,6 +74,7 @@ def test_every_code_the_pages_show_has_a_name() -> None:
     # Evidence packages: the states of store/schema.py's evidence table, the conditions that
     # travel with a package, the permissions recorded for one.
     assert set(VOCABULARIES["evidence_state"]) == {
+        "queued",
         "sending",
         "delivered",
         "receiving",

@@ -446,6 +446,39 @@ def test_sizes_counts_and_words_come_in_the_readers_language(
     assert "Sending" not in text(moving)  # the state's name is translated too
 
 
+def test_a_stalled_transfer_says_since_when_and_why_in_the_readers_language(desk: Desk) -> None:
+    """Issue 26 item 1: a transfer the worker could not move for longer than the alarm
+    (HANOINET_TRANSFER_ALARM_MINUTES, 30 by default) is marked not delivered, stalled since
+    its last progress, with its failed attempts, the next one and the last failure."""
+    put_package(
+        desk.store, "EV-xb-ca-000009", desk.received, "outgoing", "queued",
+        at=T0 - timedelta(hours=1),
+    )  # fmt: skip
+    set_package(
+        desk.store, "EV-xb-ca-000009", attempts=4, next_attempt_at=T0 + timedelta(minutes=10),
+        last_error="EV-xb-ca-000009: the connection to xa-ca failed 3 times (refused)",
+    )  # fmt: skip
+    carl = desk.reader("carl", "central_authority_officer")
+    found = packages(section(carl.get(f"/requests/{desk.received}").text, desk.received))
+    stalled, moving = text(found["EV-xb-ca-000009"]), text(found["EV-xb-ca-000001"])
+    assert "Status Queued: the node sends it" in stalled
+    assert "Not delivered Stalled since November 24, 2026, 2:00:00 AM" in stalled, stalled
+    assert "Last attempt 4 failed attempts; the node tries again at" in stalled
+    assert "failed 3 times (refused)" in stalled
+    assert "0 of 10 chunks" in stalled
+    assert "Stalled" not in moving and "Last attempt" not in moving  # it moved 5 minutes ago
+    desk.app.state.web.transfer_alarm = timedelta(hours=2)  # a node with a longer alarm
+    found = packages(section(carl.get(f"/requests/{desk.received}").text, desk.received))
+    assert "Stalled" not in text(found["EV-xb-ca-000009"])
+    assert "Last attempt" in text(found["EV-xb-ca-000009"])  # the failures are shown anyway
+    desk.app.state.web.transfer_alarm = timedelta(minutes=30)
+    reader = desk.reader("amal", "central_authority_officer", locale="ar")
+    found = packages(section(reader.get(f"/requests/{desk.received}").text, desk.received))
+    arabic = text(found["EV-xb-ca-000009"])
+    assert "متوقف منذ" in arabic and "في الانتظار: ترسله العقدة" in arabic
+    assert "4 محاولات فاشلة" in arabic or "٤ محاولات فاشلة" in arabic, arabic
+
+
 # ---- a real package on the case page: files, checks, custody, verify again, export ---------
 # The two nodes of tests/services/test_transfer.py: XB packed evidence answering XA's request
 # (opened by lara) and sent it; XA (this page's node) verified and accepted it.

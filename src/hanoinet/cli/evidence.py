@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -455,11 +455,19 @@ def send_command(
     chunk_mib: Annotated[
         int, typer.Option("--chunk-mib", min=1, max=16, help="Chunk size in MiB (first send only).")
     ] = 8,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="Send it from this command, with its progress, until every chunk is there "
+            "(without it the worker sends it).",
+        ),
+    ] = False,
     json: Json = False,
 ) -> None:
-    """Send a package to the node it is for, in acknowledged chunks. Interrupted, the same
-    command resumes where the receiving node stands."""
-    from hanoinet.exchange.transport import HttpTransport
+    """Queue a package for the node it is for: the worker sends it in acknowledged chunks,
+    resumes after any restart and raises the NOT DELIVERED alarm if it stalls. With --wait,
+    send it now and follow it."""
     from hanoinet.services import transfer
 
     settings = load_settings()
@@ -468,46 +476,81 @@ def send_command(
         made = transfer.offer(
             ctx, package, actor=settings.user, at=datetime.now(UTC), chunk_size=chunk_mib << 20
         )
-        transport = HttpTransport()
-        try:
-            with _progress(made.size, f"sending {made.package} to {made.recipient}", json) as bar:
-                done = {"chunks": 0}
-
-                def advance(next_chunk: int, total: int) -> None:
-                    if bar is not None:
-                        step = sum(made.chunk_length(n) for n in range(done["chunks"], next_chunk))
-                        bar(step)
-                    done["chunks"] = next_chunk
-
-                sent = transfer.send(
-                    ctx,
-                    transport,
-                    made.package,
-                    actor=settings.user,
-                    clock=lambda: datetime.now(UTC),
-                    progress=advance,
-                )
-        finally:
-            transport.close()
+        if wait:
+            sent = _send_now(ctx, made, settings.user, json)
+        else:
+            sent = transfer.standing(ctx, made.package)
     data = sent.as_dict()
     if json:
         print_json(data)
     else:
         resumed = f", resumed at chunk {sent.resumed_at}" if sent.resumed_at else ""
-        console.print(
-            f"{sent.package}: {sent.state} ({sent.chunks} chunks, {sent.sent} sent now{resumed})",
-            markup=False,
-        )
+        done = f", {sent.sent} sent now{resumed}" if wait else ""
+        chunks = f"{sent.chunks} chunk{'s' if sent.chunks != 1 else ''}"
+        console.print(f"{sent.package}: {sent.state} ({chunks}{done})", markup=False)
         for p in sent.problems:
             console.print(f"  problem [{p['code']}] {p['where']}: {p['message']}", markup=False)
+        if sent.state in transfer.UNSENT:
+            console.print(
+                "  the worker sends it and resumes after any restart (`hanoinet evidence list` "
+                "shows where it stands; --wait sends it from here)",
+                markup=False,
+            )
         if sent.state == "verifying":
             console.print(
                 "  every chunk is there: the receiving node verifies the package and sends its "
                 "signed decision (evidence list shows it when it comes)",
                 markup=False,
             )
-    if sent.state not in ("delivered", "verifying"):
+    if sent.state == "refused":
         raise typer.Exit(EXIT_NOT_VERIFIED)
+
+
+def _send_now(ctx: Any, made: Any, actor: str, quiet: bool) -> Any:
+    """Send from this command with a progress bar; if the worker is sending it already,
+    follow the worker's progress instead, until every chunk is there or the transfer stalls."""
+    import time
+
+    from hanoinet.errors import TransferBusy
+    from hanoinet.exchange.transport import HttpTransport
+    from hanoinet.services import transfer
+
+    transport = HttpTransport()
+    try:
+        with _progress(made.size, f"sending {made.package} to {made.recipient}", quiet) as bar:
+            done = {"chunks": 0}
+
+            def advance(next_chunk: int, total: int) -> None:
+                if bar is not None:
+                    step = sum(made.chunk_length(n) for n in range(done["chunks"], next_chunk))
+                    bar(step)
+                done["chunks"] = next_chunk
+
+            try:
+                return transfer.send(
+                    ctx,
+                    transport,
+                    made.package,
+                    actor=actor,
+                    clock=lambda: datetime.now(UTC),
+                    progress=advance,
+                )
+            except TransferBusy:
+                settings = load_settings()
+                stall = timedelta(minutes=settings.transfer_alarm_minutes)
+                while True:  # the worker holds it: follow it (Ctrl-C leaves it to the worker)
+                    [held] = service.holdings(ctx.store, package_id=made.package, stall_after=stall)
+                    advance(held.next_chunk, held.chunks)
+                    if held.state not in transfer.UNSENT:
+                        return transfer.standing(ctx, made.package)
+                    if held.stalled_since is not None:
+                        raise InvalidInput(
+                            f"{made.package} is stalled since {held.stalled_since:%Y-%m-%d %H:%M} "
+                            f"UTC: {held.last_error or 'no sender has moved it'}"
+                        ) from None
+                    time.sleep(1.0)
+    finally:
+        transport.close()
 
 
 @app.command("list")
@@ -521,10 +564,15 @@ def list_command(
     from hanoinet.cli.case import _store
 
     store = _store()
+    settings = load_settings()
     try:
         with user_errors():
             found = service.holdings(
-                store, request_id=case, actor=load_settings().user, at=datetime.now(UTC)
+                store,
+                request_id=case,
+                actor=settings.user,
+                at=datetime.now(UTC),
+                stall_after=timedelta(minutes=settings.transfer_alarm_minutes),
             )
     finally:
         store.dispose()
@@ -539,6 +587,14 @@ def list_command(
             f"{h.size:,} bytes  {h.next_chunk}/{h.chunks} chunks",
             markup=False,
         )
+        if h.stalled_since is not None:
+            console.print(
+                f"  NOT DELIVERED: stalled since {h.stalled_since:%Y-%m-%d %H:%M} UTC", markup=False
+            )
+        if h.last_error:
+            tried = f"{h.attempts} failed attempt{'s' if h.attempts != 1 else ''}"
+            again = f", next at {h.next_attempt_at:%H:%M:%S} UTC" if h.next_attempt_at else ""
+            console.print(f"  {tried}{again}: {h.last_error}", markup=False)
 
 
 @app.command("permit")

@@ -70,8 +70,8 @@ COMMANDS: dict[str, Entry] = {
     "worker": Entry(
         "hanoinet.cli.serve",
         "worker_command",
-        "Deliver the outbox (retries with backoff), verify evidence that arrived, issue formal "
-        "documents and fire clocks, until stopped.",
+        "Deliver the outbox and send queued evidence (retries with backoff), verify evidence "
+        "that arrived, issue formal documents and fire clocks, until stopped.",
     ),
     "treaty": Entry(
         "hanoinet.cli.treaty",

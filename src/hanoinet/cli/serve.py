@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Annotated, Any
@@ -16,6 +17,7 @@ import typer
 from hanoinet import logs
 from hanoinet.cli.output import console, fail, user_errors
 from hanoinet.documents import typesetter
+from hanoinet.errors import HanoinetError
 from hanoinet.exchange.transport import HttpTransport
 from hanoinet.logs import event
 from hanoinet.services import cases as case_service
@@ -88,6 +90,7 @@ def _app(ctx: federation.NodeContext, directory_token: str, settings: Settings) 
         ),
         mailer=Mailer.from_settings(settings),
         delivery_alarm=timedelta(minutes=settings.delivery_alarm_minutes),
+        transfer_alarm=timedelta(minutes=settings.transfer_alarm_minutes),
     )
     typesetter.configure(typesetter.Bounds(*settings.render_bounds()))
     logs.configure()  # one JSON line per request on stderr, with its id (web/requestlog.py)
@@ -156,6 +159,53 @@ def _verify_evidence(
             time.sleep(max(interval, VERIFY_IDLE_SECONDS))
 
 
+def _send_evidence(
+    ctx: federation.NodeContext,
+    stopping: Any,
+    interval: float,
+    once: bool,
+    lease: timedelta,
+    actor: str,
+) -> None:
+    """The worker's sender: the oldest transfer due, chunk by chunk, under a lease renewed with
+    every chunk (a worker killed mid-transfer leaves it to another once the lease ends, and the
+    next one resumes at the receiver's count); a failure is counted and retried after a backoff,
+    its reason on the case page and in ``evidence list``."""
+    transport = HttpTransport()
+    try:
+        while not stopping():
+            owner, package = uuid.uuid4().hex, None
+            try:
+                package = transfer.claim_due(ctx, owner=owner, lease=lease, now=datetime.now(UTC))
+                if package is not None:
+                    sent = transfer.send(
+                        ctx, transport, package, actor=actor, owner=owner, lease=lease, attempts=3,
+                        clock=lambda: datetime.now(UTC), stop=stopping,
+                    )  # fmt: skip
+                    event(
+                        WORKER_LOG, "evidence sent", package=package, state=sent.state,
+                        chunks_sent=sent.sent, resumed_at_chunk=sent.resumed_at,
+                    )  # fmt: skip
+            except HanoinetError as exc:  # counted on the transfer, tried again after backoff
+                event(
+                    WORKER_LOG,
+                    "evidence not sent",
+                    logging.WARNING,
+                    package=package,
+                    error=str(exc),
+                )
+            except Exception as exc:  # logged, never the end of the worker
+                event(
+                    WORKER_LOG, "evidence sending failed", logging.ERROR, error=type(exc).__name__
+                )
+            if once and package is None:
+                return
+            if package is None:
+                time.sleep(max(interval, VERIFY_IDLE_SECONDS))
+    finally:
+        transport.close()
+
+
 def worker_command(
     interval: Annotated[float, typer.Option("--interval", help="Seconds between rounds.")] = 1.0,
     once: Annotated[bool, typer.Option("--once", help="Do one round and exit.")] = False,
@@ -163,11 +213,11 @@ def worker_command(
         float,
         typer.Option(
             "--lease",
-            help="Seconds a claimed message is reserved before another worker may retry it (after a crash).",
+            help="Seconds a claimed message, or an evidence transfer without a chunk acknowledged, is reserved before another worker may take it over (after a crash).",
         ),
     ] = 60.0,
 ) -> None:
-    """Deliver the outbox (retries with backoff), verify evidence that arrived, issue formal documents and fire clocks, until stopped."""
+    """Deliver the outbox and send queued evidence (retries with backoff), verify evidence that arrived, issue formal documents and fire clocks, until stopped."""
     settings = load_settings()
     with user_errors():
         ctx, signed = runtime.load_context(settings, datetime.now(UTC))
@@ -182,6 +232,7 @@ def worker_command(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     alarm = timedelta(minutes=settings.delivery_alarm_minutes)
+    stall = timedelta(minutes=settings.transfer_alarm_minutes)
     evidence_dir = settings.data_dir / runtime.EVIDENCE
     last_tick = 0.0
     root = logging.getLogger("hanoinet")
@@ -197,6 +248,13 @@ def worker_command(
         daemon=True,  # stopped with the worker: a package it was reading waits for its lease
     )
     verifier.start()
+    sender = threading.Thread(
+        target=_send_evidence,
+        args=(ctx, lambda: stopping, interval, once, timedelta(seconds=lease), settings.user),
+        name="hanoinet-send",
+        daemon=True,  # stopped with the worker: its transfer waits for its lease to end
+    )
+    sender.start()
     try:
         while not stopping:
             now = datetime.now(UTC)
@@ -223,8 +281,15 @@ def worker_command(
                         request=late["request"], type=late["type"], since=late["since"],
                         attempts=late["attempts"], last_error=late["last_error"],
                     )  # fmt: skip
+                for late in transfer.stalled(ctx.store, now=now, after=stall):
+                    event(
+                        WORKER_LOG, "NOT DELIVERED", logging.WARNING,
+                        request=late["request"], package=late["package"], since=late["since"],
+                        attempts=late["attempts"], last_error=late["last_error"],
+                    )  # fmt: skip
             if once:
                 verifier.join()
+                sender.join()
                 break
             time.sleep(interval)
         event(WORKER_LOG, "worker stopped", node=ctx.node_id)

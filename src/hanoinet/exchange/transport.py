@@ -9,8 +9,6 @@ import httpx
 from hanoinet.errors import TransferRefused
 
 JOSE = "application/jose"
-FINAL_CHUNK_TIMEOUT = 900.0
-"""The last chunk's answer waits for the receiver to verify the whole package."""
 
 
 class HttpTransport:
@@ -69,13 +67,13 @@ class HttpTransport:
     def chunk(
         self, endpoint: str, package: str, n: int, data: bytes, *, last: bool
     ) -> dict[str, Any]:
-        """Put chunk ``n``; after the last, the answer waits for the package's verification."""
+        """Put chunk ``n``; the last one too is answered at once (the receiver verifies the
+        package afterwards and sends its decision by message)."""
         try:
             response = self.client.put(
                 f"{endpoint.rstrip('/')}/api/v1/evidence/{package}/chunks/{n}",
                 content=data,
                 headers={"content-type": "application/octet-stream"},
-                timeout=FINAL_CHUNK_TIMEOUT if last else self.client.timeout,
             )
         except httpx.TransportError as exc:
             raise OSError(f"{endpoint}: {exc}") from None

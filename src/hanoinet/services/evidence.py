@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -204,6 +204,14 @@ class Holding:
     updated_at: datetime
     verification: dict[str, Any] | None = None
     """The last verification on this node (``verification_record``), None before any."""
+    attempts: int = 0
+    """Outgoing: failed attempts to send since the transfer last moved."""
+    last_error: str | None = None
+    """Outgoing: why the last attempt failed (this node's words, English)."""
+    next_attempt_at: datetime | None = None
+    stalled_since: datetime | None = None
+    """In transfer (queued, sending, receiving) and unmoved for longer than the alarm
+    (``HANOINET_TRANSFER_ALARM_MINUTES``): since when; None otherwise."""
 
     @property
     def progress(self) -> float:
@@ -224,10 +232,23 @@ class Holding:
             "problems": self.reason,
             "permissions": list(self.permissions),
             "updated_at": self.updated_at.isoformat(),
+            "stalled_since": self.stalled_since.isoformat() if self.stalled_since else None,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at else None,
         }
 
 
-def _holding(row: Any, permissions: Sequence[Any]) -> Holding:
+STALL_AFTER = timedelta(minutes=30)
+"""The default of ``HANOINET_TRANSFER_ALARM_MINUTES`` (settings.py)."""
+MOVING = frozenset({"queued", "sending", "receiving"})
+"""The states in which a transfer waits for chunks, and so can stall."""
+
+
+def _holding(
+    row: Any, permissions: Sequence[Any], now: datetime, stall_after: timedelta
+) -> Holding:
+    updated = aware(row.updated_at)
     return Holding(
         row.id,
         row.request_id,
@@ -252,8 +273,12 @@ def _holding(row: Any, permissions: Sequence[Any]) -> Holding:
             for p in permissions
             if p.package_id == row.id
         ),
-        aware(row.updated_at),
+        updated,
         json.loads(row.verification) if row.verification else None,
+        int(row.attempts),
+        row.last_error,
+        aware(row.next_attempt_at) if row.next_attempt_at else None,
+        updated if row.state in MOVING and now - updated > stall_after else None,
     )
 
 
@@ -264,10 +289,13 @@ def holdings(
     package_id: str | None = None,
     actor: str | None = None,
     at: datetime | None = None,
+    now: datetime | None = None,
+    stall_after: timedelta = STALL_AFTER,
 ) -> list[Holding]:
     """The packages of this node (of one request), newest first: metadata and the use
     conditions (which name the request's matter), so a read by a person (``actor``) is
-    audited. Reading a package's content is ``export``, audited too."""
+    audited. Reading a package's content is ``export``, audited too. A transfer unmoved for
+    longer than ``stall_after`` at ``now`` (default: the clock) is stalled."""
     query = select(evidence).order_by(evidence.c.updated_at.desc(), evidence.c.id.desc())
     if request_id is not None:
         query = query.where(evidence.c.request_id == request_id)
@@ -295,7 +323,8 @@ def holdings(
                 legal_basis=PERMISSION_ARTICLE["consent"],
                 detail={"packages": ids},
             )
-    return [_holding(r, permissions) for r in rows]
+    moment = now or at or datetime.now(UTC)
+    return [_holding(r, permissions, moment, stall_after) for r in rows]
 
 
 def _received(conn: Connection, package_id: str) -> Any:

@@ -509,7 +509,7 @@ def _peer(ctx: NodeContext, row: Any) -> NodeEntry:
     return candidates[0]
 
 
-def _backoff(attempts: int, rng: random.Random) -> timedelta:
+def backoff(attempts: int, rng: random.Random) -> timedelta:
     base: timedelta = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** min(attempts, 20)))
     jittered: timedelta = base * rng.uniform(0.5, 1.5)
     return jittered
@@ -778,7 +778,7 @@ def _retry(
     conn.execute(
         update(outbox)
         .where(outbox.c.id == row.id)
-        .values(attempts=attempts, last_error=error, next_attempt_at=now + _backoff(attempts, rng))
+        .values(attempts=attempts, last_error=error, next_attempt_at=now + backoff(attempts, rng))
     )
     return Delivery(row.id, message_id or row.message_id, "retry", error)
 

@@ -168,6 +168,9 @@ class Gauges:
     """Packages by (direction, state)."""
     verifying_oldest_seconds: float = 0.0
     """How long the package waiting longest for this node's verification has waited."""
+    unmoved_oldest_seconds: float = 0.0
+    """How long the outgoing transfer (queued or sending) unmoved longest has gone without a
+    chunk acknowledged."""
     audit: dict[str, int] = field(default_factory=dict)
     """Audit entries by action, for the actions an operator counts (log-ins, refusals)."""
     desk_late: int = 0
@@ -233,6 +236,13 @@ def gauges(
         ).scalar()
         if waiting is not None:
             found.verifying_oldest_seconds = max(0.0, (now - aware(waiting)).total_seconds())
+        unmoved = conn.execute(
+            select(func.min(evidence.c.updated_at)).where(
+                evidence.c.direction == "outgoing", evidence.c.state.in_(("queued", "sending"))
+            )
+        ).scalar()
+        if unmoved is not None:
+            found.unmoved_oldest_seconds = max(0.0, (now - aware(unmoved)).total_seconds())
         for action, n in conn.execute(
             select(audit.c.action, func.count())
             .where(audit.c.action.in_(COUNTED))

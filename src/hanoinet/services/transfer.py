@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import json
 import os
+import random
 import time
 import uuid
 from collections.abc import Callable
@@ -33,7 +34,13 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from hanoinet.errors import InvalidInput, TransferInterrupted, TransferRefused, UnknownCase
+from hanoinet.errors import (
+    InvalidInput,
+    TransferBusy,
+    TransferInterrupted,
+    TransferRefused,
+    UnknownCase,
+)
 from hanoinet.evidence import package as pkg
 from hanoinet.evidence.offer import (
     CHUNK_SIZE,
@@ -45,12 +52,26 @@ from hanoinet.evidence.offer import (
 )
 from hanoinet.evidence.staging import fsync_dir
 from hanoinet.services.cases import _legal_basis as legal_basis_of
+from hanoinet.services.cases import aware
 from hanoinet.services.evidence import identities, verification_record
-from hanoinet.services.federation import NodeContext
+from hanoinet.services.federation import NodeContext, backoff
 from hanoinet.store import audit as audit_log
 from hanoinet.store.audit import canonical
+from hanoinet.store.db import Store
 from hanoinet.store.schema import evidence, outbox, requests
 
+QUEUED = "queued"
+"""An outgoing transfer offered here and waiting for a sender (the worker)."""
+SENDING = "sending"
+UNSENT = (QUEUED, SENDING)
+SEND_LEASE = timedelta(minutes=2)
+"""How long a sender holds an outgoing transfer without a chunk acknowledged (renewed with
+every chunk) before another sender may take it over."""
+FINAL_REFUSALS = frozenset(
+    {"conflict", "unknown_request", "not_for_me", "malformed", "forged", "too_large"}
+)
+"""What a receiving node answers to an offer it will never take: the transfer ends refused.
+Any other refusal (a key the receiver does not know yet, a node busy) is tried again later."""
 INCOMING = "incoming"
 STORED = "store"
 VERIFYING = "verifying"
@@ -111,7 +132,7 @@ def _new_row(
         "request_id": request_id,
         "direction": direction,
         "peer_node": peer,
-        "state": "sending" if direction == "outgoing" else "receiving",
+        "state": QUEUED if direction == "outgoing" else "receiving",
         "size": made.size,
         "sha256": made.sha256,
         "chunk_size": made.chunk_size,
@@ -225,6 +246,70 @@ class Sent:
         }
 
 
+def standing(ctx: NodeContext, package_id: str) -> Sent:
+    """Where an outgoing transfer stands now, as ``send`` says it (nothing sent by this call)."""
+    row = _outgoing(ctx, package_id)
+    problems = tuple(json.loads(row.reason)) if row.reason else ()
+    return Sent(row.id, row.state, row.chunks, 0, row.next_chunk, 0, problems)
+
+
+def _outgoing(ctx: NodeContext, package_id: str) -> Any:
+    with ctx.store.transaction() as conn:
+        row = conn.execute(
+            select(evidence).where(evidence.c.id == package_id, evidence.c.direction == "outgoing")
+        ).one_or_none()
+    if row is None:
+        raise UnknownCase(f"no outgoing evidence {package_id} on this node; offer it first")
+    return row
+
+
+def _free(now: datetime) -> Any:
+    return or_(evidence.c.lease_until.is_(None), evidence.c.lease_until <= now)
+
+
+def _claim(ctx: NodeContext, package_id: str, owner: str, lease: timedelta, now: datetime) -> bool:
+    with ctx.store.transaction() as conn:
+        return bool(
+            conn.execute(
+                update(evidence)
+                .where(
+                    evidence.c.id == package_id,
+                    evidence.c.direction == "outgoing",
+                    _free(now),
+                )
+                .values(lease_until=now + lease, lease_owner=owner)
+            ).rowcount
+        )
+
+
+def claim_due(
+    ctx: NodeContext, *, owner: str, lease: timedelta = SEND_LEASE, now: datetime
+) -> str | None:
+    """Lease the outgoing transfer that has waited longest and is due (queued, or sending and
+    past its backoff, and no sender holds it): the worker's next package to send."""
+    due = or_(evidence.c.next_attempt_at.is_(None), evidence.c.next_attempt_at <= now)
+    with ctx.store.transaction() as conn:
+        candidates = (
+            conn.execute(
+                select(evidence.c.id)
+                .where(
+                    evidence.c.direction == "outgoing",
+                    evidence.c.state.in_(UNSENT),
+                    due,
+                    _free(now),
+                )
+                .order_by(evidence.c.updated_at, evidence.c.id)
+                .limit(5)
+            )
+            .scalars()
+            .all()
+        )
+    for package_id in candidates:  # another worker may take the first meanwhile
+        if _claim(ctx, package_id, owner, lease, now):
+            return str(package_id)
+    return None
+
+
 def send(
     ctx: NodeContext,
     transport: EvidenceTransport,
@@ -235,14 +320,60 @@ def send(
     progress: Callable[[int, int], None] | None = None,
     attempts: int = 5,
     pause: Callable[[float], None] = time.sleep,
+    owner: str | None = None,
+    lease: timedelta = SEND_LEASE,
+    rng: random.Random | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> Sent:
-    """Send what the receiver lacks, chunk by chunk, until it accepts or refuses the package."""
-    with ctx.store.transaction() as conn:
-        row = conn.execute(
-            select(evidence).where(evidence.c.id == package_id, evidence.c.direction == "outgoing")
-        ).one_or_none()
-    if row is None:
-        raise UnknownCase(f"no outgoing evidence {package_id} on this node; offer it first")
+    """Send what the receiver lacks, chunk by chunk, until every chunk is there (the
+    receiver then verifies it, and its decision comes by message) or it answers with its
+    decision. One sender at a time: under ``owner``'s lease (``claim_due``), else under a
+    lease taken here (TransferBusy if another sender holds one). The lease is renewed with
+    every chunk and given up at the end; a failure is counted and the next attempt put off
+    (backoff), with its reason, for the page and ``evidence list`` to show."""
+    row = _outgoing(ctx, package_id)
+    mine = owner or uuid.uuid4().hex
+    if owner is None and not _claim(ctx, package_id, mine, lease, clock()):
+        raise TransferBusy(
+            f"{package_id} is being sent now by another sender (the worker): evidence list "
+            "shows where it stands"
+        )
+    try:
+        return _send(
+            ctx, transport, row, mine, actor, clock, progress, attempts, pause, lease, stop
+        )
+    except _LeaseLost:  # too slow to renew: another sender goes on from the receiver's count
+        return standing(ctx, package_id)
+    except (TransferInterrupted, TransferRefused, InvalidInput) as exc:
+        _failed(ctx, package_id, mine, str(exc), clock(), rng or random.Random())
+        raise
+    finally:
+        with ctx.store.transaction() as conn:
+            conn.execute(
+                update(evidence)
+                .where(evidence.c.id == package_id, evidence.c.lease_owner == mine)
+                .values(lease_until=None, lease_owner=None)
+            )
+
+
+class _LeaseLost(Exception):
+    """Another sender took the transfer over (this one was too slow to renew its lease)."""
+
+
+def _send(
+    ctx: NodeContext,
+    transport: EvidenceTransport,
+    row: Any,
+    owner: str,
+    actor: str,
+    clock: Callable[[], datetime],
+    progress: Callable[[int, int], None] | None,
+    attempts: int,
+    pause: Callable[[float], None],
+    lease: timedelta,
+    stop: Callable[[], bool],
+) -> Sent:
+    package_id = row.id
     made = read_claims(row.offer)
     if not Path(row.path).is_file():
         raise InvalidInput(
@@ -260,15 +391,25 @@ def send(
             except OSError as exc:
                 if attempt == attempts - 1:
                     raise TransferInterrupted(
-                        f"{package_id}: the connection to {peer.id} failed {attempts} times ({exc}); "
-                        "run the same command again to resume"
+                        f"{package_id}: the connection to {peer.id} failed {attempts} times "
+                        f"({exc}); the worker tries again later"
                     ) from None
                 pause(min(30.0, 0.5 * 2**attempt))
         raise AssertionError("unreachable")
 
-    answer = call(lambda: transport.offer(peer.endpoint, made.token))
+    try:
+        answer = call(lambda: transport.offer(peer.endpoint, made.token))
+    except TransferRefused as exc:
+        if exc.reason not in FINAL_REFUSALS:
+            raise
+        # The receiver will never take this offer (another package under that id, no such
+        # request there, not for it): the transfer ends refused, with the receiver's words.
+        problem = {"code": exc.reason, "where": peer.id, "message": exc.message}
+        answer = Answer(package_id, "refused", row.next_chunk, made.chunks, (problem,))
     resumed_at = answer.next_chunk
     sent = resent = 0
+    if answer.state == "receiving":
+        _progress(ctx, package_id, owner, answer.next_chunk, clock(), lease, moved=False)
     with open(row.path, "rb") as f:
         while answer.state == "receiving" and answer.next_chunk < made.chunks:
             n = answer.next_chunk
@@ -291,7 +432,9 @@ def send(
                 resent += 1  # damaged on the way: the same chunk once more
                 continue
             sent += 1
-            _progress(ctx, package_id, answer.next_chunk, clock())
+            _progress(ctx, package_id, owner, answer.next_chunk, clock(), lease)
+            if stop():  # the worker is stopping: the next one resumes here
+                return Sent(package_id, SENDING, made.chunks, sent, resumed_at, resent, ())
             if progress is not None:
                 progress(answer.next_chunk, made.chunks)
     final = {"accepted": "delivered", "refused": "refused"}.get(answer.state)
@@ -301,21 +444,97 @@ def send(
         with ctx.store.transaction() as conn:
             conn.execute(
                 update(evidence)
-                .where(evidence.c.id == package_id, evidence.c.state == "sending")
-                .values(state=VERIFYING, next_chunk=made.chunks, updated_at=clock())
+                .where(evidence.c.id == package_id, evidence.c.state.in_(UNSENT))
+                .values(
+                    state=VERIFYING,
+                    next_chunk=made.chunks,
+                    updated_at=clock(),
+                    attempts=0,
+                    next_attempt_at=None,
+                    last_error=None,
+                )
             )
     return Sent(
         package_id, final or answer.state, made.chunks, sent, resumed_at, resent, answer.problems
     )
 
 
-def _progress(ctx: NodeContext, package_id: str, next_chunk: int, at: datetime) -> None:
+def _progress(
+    ctx: NodeContext,
+    package_id: str,
+    owner: str,
+    next_chunk: int,
+    at: datetime,
+    lease: timedelta,
+    *,
+    moved: bool = True,
+) -> None:
+    """The receiver's count, and the lease renewed, while ``owner`` still holds it; a chunk
+    acknowledged (``moved``) is progress: the failures counted before are forgiven."""
+    values: dict[str, Any] = {"next_chunk": next_chunk, "lease_until": at + lease}
+    values.update(
+        {"updated_at": at, "attempts": 0, "next_attempt_at": None, "last_error": None}
+        if moved
+        else {}
+    )
     with ctx.store.transaction() as conn:
         conn.execute(
             update(evidence)
-            .where(evidence.c.id == package_id)
-            .values(next_chunk=next_chunk, updated_at=at)
+            .where(evidence.c.id == package_id, evidence.c.state == QUEUED)
+            .values(state=SENDING, updated_at=at)
         )
+        kept = conn.execute(
+            update(evidence)
+            .where(evidence.c.id == package_id, evidence.c.lease_owner == owner)
+            .values(**values)
+        ).rowcount
+    if not kept:
+        raise _LeaseLost(package_id)
+
+
+def _failed(
+    ctx: NodeContext, package_id: str, owner: str, error: str, at: datetime, rng: random.Random
+) -> None:
+    """One more failed attempt: counted, its reason kept, the next one put off (backoff)."""
+    with ctx.store.transaction() as conn:
+        row = conn.execute(
+            select(evidence.c.attempts).where(
+                evidence.c.id == package_id, evidence.c.lease_owner == owner
+            )
+        ).one_or_none()
+        if row is None:
+            return
+        conn.execute(
+            update(evidence)
+            .where(evidence.c.id == package_id, evidence.c.lease_owner == owner)
+            .values(
+                attempts=row.attempts + 1,
+                last_error=error[:2000],
+                next_attempt_at=at + backoff(row.attempts + 1, rng),
+            )
+        )
+
+
+def stalled(store: Store, *, now: datetime, after: timedelta) -> list[dict[str, Any]]:
+    """Outgoing transfers that have not moved for longer than ``after`` (queued or sending):
+    the NOT DELIVERED alarm for evidence, beside the outbox's."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(evidence).where(evidence.c.direction == "outgoing", evidence.c.state.in_(UNSENT))
+        ).all()
+    return [
+        {
+            "package": r.id,
+            "request": r.request_id,
+            "since": aware(r.updated_at).isoformat(),
+            "attempts": r.attempts,
+            "last_error": r.last_error,
+            "chunks_done": r.next_chunk,
+            "chunks": r.chunks,
+        }
+        for r in rows
+        if now - aware(r.updated_at) > after
+    ]
 
 
 def _settle(
@@ -330,9 +549,12 @@ def _settle(
     with ctx.store.transaction() as conn:
         changed = conn.execute(
             update(evidence)
-            .where(evidence.c.id == package_id, evidence.c.state.in_(("sending", VERIFYING)))
+            .where(evidence.c.id == package_id, evidence.c.state.in_((*UNSENT, VERIFYING)))
             .values(
                 state=state,
+                attempts=0,
+                next_attempt_at=None,
+                last_error=None,
                 next_chunk=answer.next_chunk,
                 reason=json.dumps(list(answer.problems)) if answer.problems else None,
                 updated_at=at,
@@ -385,7 +607,7 @@ def receive_decision(
     answer = Answer(package, state, found.chunks, found.chunks, tuple(problems))
     changed = conn.execute(
         update(evidence)
-        .where(evidence.c.id == package, evidence.c.state.in_(("sending", VERIFYING)))
+        .where(evidence.c.id == package, evidence.c.state.in_((*UNSENT, VERIFYING)))
         .values(
             state=final,
             next_chunk=found.chunks,
@@ -592,7 +814,7 @@ def verify_waiting(
     try; only a package that does not verify is refused."""
     decided: list[Answer] = []
     now = clock()
-    waiting = or_(evidence.c.lease_until.is_(None), evidence.c.lease_until <= now)
+    waiting = _free(now)
     with ctx.store.transaction() as conn:
         ids = (
             conn.execute(

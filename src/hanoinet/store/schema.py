@@ -274,7 +274,7 @@ evidence = Table(
         "state",
         String(12),
         nullable=False,
-        doc="outgoing: sending, verifying, delivered, refused; incoming: receiving, "
+        doc="outgoing: queued, sending, verifying, delivered, refused; incoming: receiving, "
         "verifying, accepted, refused",
     ),
     Column("size", BigInteger, nullable=False, doc="Bytes of the encrypted package"),
@@ -301,9 +301,23 @@ evidence = Table(
     Column(
         "lease_until",
         DateTime(timezone=True),
-        doc="Incoming and verifying: until when a worker verifying it holds it",
+        doc="Incoming and verifying: until when a worker verifying it holds it; outgoing, "
+        "queued or sending: until when the worker (or command) sending it does",
     ),
-    Column("lease_owner", String(32), doc="That worker's token: only it decides the package"),
+    Column(
+        "lease_owner",
+        String(32),
+        doc="That worker's token: only it decides the package, or sends its chunks",
+    ),
+    Column(
+        "attempts",
+        Integer,
+        nullable=False,
+        server_default="0",
+        doc="Outgoing: failed attempts to send since the transfer last moved",
+    ),
+    Column("next_attempt_at", DateTime(timezone=True), doc="Outgoing: not retried before"),
+    Column("last_error", Text, doc="Outgoing: why the last attempt failed"),
 )
 Index("ix_evidence_request", evidence.c.request_id)
 

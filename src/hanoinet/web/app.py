@@ -114,6 +114,7 @@ def create_app(
     limits: Limits | None = None,
     mailer: Any = None,
     delivery_alarm: timedelta = timedelta(minutes=15),
+    transfer_alarm: timedelta = timedelta(minutes=30),
 ) -> FastAPI:
     now = clock or (lambda: datetime.now(UTC))
     app = FastAPI(
@@ -247,6 +248,7 @@ def create_app(
         evidence_dir,
         stats_threshold,
         mailer,
+        transfer_alarm,
     )
     app.mount(
         "/static",

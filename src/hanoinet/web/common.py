@@ -19,6 +19,7 @@ from hanoinet.cases.approval import DEFAULT_POLICY, Policy
 from hanoinet.services import users
 from hanoinet.services.access import Principal, permissions
 from hanoinet.services.cases import ACK_TARGETS
+from hanoinet.services.evidence import STALL_AFTER
 from hanoinet.services.federation import NodeContext
 from hanoinet.services.stats import DEFAULT_THRESHOLD
 from hanoinet.web import auth
@@ -44,6 +45,8 @@ class Web:
     mailer: Any = None
     """The mail server for requests to States that run no node (services/outside.py
     ``Mailer``, HANOINET_SMTP_*); None: sending by e-mail is not offered."""
+    transfer_alarm: timedelta = STALL_AFTER
+    """An evidence transfer unmoved for longer is stalled (HANOINET_TRANSFER_ALARM_MINUTES)."""
 
 
 def web(request: Request) -> Web:

@@ -52,7 +52,7 @@ from hanoinet.web.render import N_
 
 router = APIRouter(include_in_schema=False)
 
-IN_TRANSFER = frozenset({"sending", "receiving", "verifying"})
+IN_TRANSFER = frozenset({"queued", "sending", "receiving", "verifying"})
 """The states of an evidence package whose chunks are still moving (services/transfer.py)."""
 WEB_EXPORT_LIMIT = 4 << 30
 """The largest package a browser download exports (4 GiB): larger ones go through
@@ -77,12 +77,12 @@ def sections(
     request). With ``audited_at`` (a read outside the audited case page), a section that shows
     a kept verification (file names, custody) is read again as an audited read."""
     found: dict[str, dict[str, Any]] = {}
-    store = web(request).ctx.store
+    store, at, stall = web(request).ctx.store, now(request), web(request).transfer_alarm
     for s in summaries:
-        packages = evidence_service.holdings(store, request_id=s.id)
+        packages = evidence_service.holdings(store, request_id=s.id, now=at, stall_after=stall)
         if audited_at is not None and any(h.verification for h in packages):
             packages = evidence_service.holdings(
-                store, request_id=s.id, actor=principal.actor, at=audited_at
+                store, request_id=s.id, actor=principal.actor, at=audited_at, stall_after=stall
             )
         found[s.id] = {
             "packages": packages,

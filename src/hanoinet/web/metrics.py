@@ -87,6 +87,12 @@ class NodeCollector(Collector):
         )
         verifying.add_metric([], g.verifying_oldest_seconds)
         yield verifying
+        unmoved = GaugeMetricFamily(
+            "hanoinet_evidence_unmoved_oldest_seconds",
+            "Time without a chunk acknowledged of the outgoing transfer unmoved longest",
+        )
+        unmoved.add_metric([], g.unmoved_oldest_seconds)
+        yield unmoved
         events = CounterMetricFamily(
             "hanoinet_audit_events",
             "Audit entries an operator counts: log-ins and their failures, refusals, "

@@ -87,6 +87,7 @@ MESSAGE_STATUS_NAMES = {
     "rejected": "Rejected",
 }
 EVIDENCE_STATE_NAMES = {
+    "queued": "Queued: the node sends it",
     "sending": "Sending",
     "delivered": "Delivered: verified by the receiving node",
     "receiving": "Receiving",
@@ -95,7 +96,8 @@ EVIDENCE_STATE_NAMES = {
     "refused": "Refused: it did not verify",
 }
 """Where the transfer of an evidence package stands (services/evidence.py): outgoing
-sending, delivered or refused (by the receiver); incoming receiving, accepted or refused."""
+queued, sending, verifying (by the receiver), delivered or refused (by the receiver); incoming
+receiving, verifying, accepted or refused."""
 DOCUMENT_STATUS_NAMES = {
     "pending": "Being made: the worker signs it and sends it after the request",
     "issued": "Issued: signed by this node and sent after the request",
