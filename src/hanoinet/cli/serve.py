@@ -137,12 +137,13 @@ def _verify_evidence(
     stopping: Any,
     interval: float,
     once: bool,
+    lease: timedelta,
 ) -> None:
     """The worker's verifier: one package at a time, each decision logged; a failure of this
     node (database, disk) is logged and the package tried again once its lease ends."""
     while not stopping():
         try:
-            decided = transfer.verify_waiting(ctx, evidence_dir)
+            decided = transfer.verify_waiting(ctx, evidence_dir, lease=lease)
         except Exception as exc:  # logged, never the end of the worker
             event(
                 WORKER_LOG, "evidence verification failed", logging.ERROR, error=type(exc).__name__
@@ -213,7 +214,7 @@ def worker_command(
         float,
         typer.Option(
             "--lease",
-            help="Seconds a claimed message, or an evidence transfer without a chunk acknowledged, is reserved before another worker may take it over (after a crash).",
+            help="Seconds a claimed message, an evidence transfer or a verification is reserved before another worker may take it over (after a crash); transfers and verifications renew it as they go.",
         ),
     ] = 60.0,
 ) -> None:
@@ -243,7 +244,7 @@ def worker_command(
     # of GB takes hours, while messages, documents and clocks go on every round.
     verifier = threading.Thread(
         target=_verify_evidence,
-        args=(ctx, evidence_dir, lambda: stopping, interval, once),
+        args=(ctx, evidence_dir, lambda: stopping, interval, once, timedelta(seconds=lease)),
         name="hanoinet-verify",
         daemon=True,  # stopped with the worker: a package it was reading waits for its lease
     )

@@ -78,7 +78,7 @@ VERIFYING = "verifying"
 """A package whose every chunk arrived, waiting for (or under) verification by a worker."""
 VERIFY_LEASE = timedelta(minutes=10)
 """How long a worker holds a package it verifies before another may take it over (renewed
-every minute while the verification goes on)."""
+every third of it while the verification goes on); the worker uses its ``--lease``."""
 DECISION_TYPE = "evidence"
 DECISION_ACTION = "evidence_decision"
 """The signed message that tells the sender whether its package was accepted or refused."""
@@ -848,13 +848,15 @@ def _renewal(
     lease: timedelta,
     clock: Callable[[], datetime],
 ) -> Callable[[int], None]:
-    """A progress callback that extends the lease every minute of a long verification, while
-    this worker still owns it (a failure to renew is left to the decision's own check)."""
+    """A progress callback that extends the lease every third of it during a long
+    verification, while this worker still owns it (a failure to renew is left to the
+    decision's own check)."""
     last = time.monotonic()
+    every = lease.total_seconds() / 3
 
     def renew(_done: int) -> None:
         nonlocal last
-        if time.monotonic() - last < 60:
+        if time.monotonic() - last < every:
             return
         last = time.monotonic()
         with contextlib.suppress(SQLAlchemyError), ctx.store.transaction() as conn:
