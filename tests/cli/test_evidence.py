@@ -265,6 +265,31 @@ def test_send_over_http_then_export_as_the_conditions_allow(
     finally:
         server.terminate()
         server.wait(timeout=30)
+    # Aurelia's receipt came back with the answer: Borealis hands it over with the package,
+    # and anyone verifies the package at the time it proves (issue 26 item 4).
+    receipt = tmp_path / "receipt.jws"
+    handed = _run(cluster, "xb", "evidence", "receipt", package, "--out", str(receipt), "--json")
+    assert handed.returncode == 0, handed.stderr
+    shown = json.loads(handed.stdout)
+    assert shown["receiver"] == "xa-node" and shown["written_to"] == str(receipt)
+    checked = _run(
+        cluster, "xa", "evidence", "verify", str(out), "--receipt", str(receipt), "--json"
+    )
+    assert checked.returncode == 0, checked.stdout
+    anchor = json.loads(checked.stdout)["anchor"]
+    assert (anchor["kind"], anchor["by"], anchor["at"]) == (
+        "receipt",
+        "xa-node",
+        shown["received_at"],
+    )
+    alone = json.loads(_run(cluster, "xa", "evidence", "verify", str(out), "--json").stdout)
+    assert alone["anchor"]["kind"] == "signer"
+    missing = _run(cluster, "xa", "evidence", "verify", str(out), "--receipt", str(tmp_path / "no"))
+    assert (
+        missing.returncode == 2
+        and "--receipt" in missing.stderr
+        and "No such file" in missing.stderr
+    )
     listed = json.loads(_run(cluster, "xa", "evidence", "list", "--json").stdout)["packages"]
     mine = next(p for p in listed if p["package"] == package)
     assert (

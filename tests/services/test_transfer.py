@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from hanoinet.errors import TransferBusy, TransferInterrupted, TransferRefused
 from hanoinet.evidence import package as pkg
 from hanoinet.evidence.custody import Collection
+from hanoinet.evidence.receipt import verify_receipt
 from hanoinet.exchange import directory as d
 from hanoinet.exchange.keys import KeySet
 from hanoinet.services import cases as case_service
@@ -1005,3 +1006,61 @@ def test_an_offer_the_receiver_will_never_take_ends_refused_another_is_tried_aga
     row = _row(world, "xb-ca", package)
     assert (row.state, row.attempts, row.last_error) == ("refused", 0, None)
     assert transfer.claim_due(sender, owner="a" * 32, now=T0 + timedelta(hours=1)) is None
+
+
+# ---- issue 26 item 4: time anchors ---------------------------------------------------------
+
+
+def test_the_receiver_signs_a_receipt_both_nodes_keep_and_verification_uses(
+    world: dict[str, Any],
+) -> None:
+    """Accepted, the package gets the receiving node's signed receipt (when its last chunk
+    arrived, for its content and signature); it travels in the decision, both nodes keep it,
+    and a verification on either node is anchored to it."""
+    sent = _send(world)
+    assert sent.state == "delivered"
+    package = sent.package
+    theirs, mine = _row(world, "xa-ca", package), _row(world, "xb-ca", package)
+    assert theirs.receipt and mine.receipt == theirs.receipt
+    anchor = verify_receipt(mine.receipt, world["ctx"]["xb-ca"].directory)
+    assert (anchor.by, anchor.package, anchor.at) == ("xa-ca", package, T0)
+    for node, folder in (("xa-ca", world["folders"]["xa-ca"]), ("xb-ca", None)):
+        held = evidence_service.verify_held(
+            world["ctx"][node], folder or world["tmp"], package, actor="carl", at=T0
+        )
+        assert held.state in ("accepted", "delivered") and held.verification is not None
+        signature = next(c for c in held.verification["checks"] if c["check"] == "signature")
+        assert "received by xa-ca at" in signature["detail"]
+    shown = evidence_service.receipt(world["ctx"]["xb-ca"].store, package, actor="bo", at=T0)
+    assert shown["receiver"] == "xa-ca" and shown["receipt"] == mine.receipt
+    with world["ctx"]["xb-ca"].store.transaction() as conn:
+        read = conn.execute(
+            select(audit.c.actor).where(
+                audit.c.action == "evidence.receipt", audit.c.target == package
+            )
+        ).all()
+    assert [r.actor for r in read] == ["bo"]  # handing it over is an audited read
+
+
+def test_a_decision_whose_receipt_does_not_verify_is_not_applied(world: dict[str, Any]) -> None:
+    first = transfer.send(
+        world["ctx"]["xb-ca"], world["client"], _offer(world), actor="bo", clock=lambda: T0,
+        pause=lambda s: None,
+    )  # fmt: skip
+    receiver = world["ctx"]["xa-ca"]
+    transfer.verify_waiting(receiver, world["folders"]["xa-ca"], clock=lambda: T0)
+    with receiver.store.transaction() as conn:
+        payload = json.loads(
+            conn.execute(select(outbox.c.payload).where(outbox.c.type == "evidence")).scalar_one()
+        )
+    head, body, signature = payload["receipt"].split(".")
+    tampered = payload | {"receipt": f"{head}.{body}.{signature[:-4]}AAAA"}
+    sender = world["ctx"]["xb-ca"]
+    with sender.store.transaction() as conn:
+        row = conn.execute(select(requests).where(requests.c.uid == UID)).one()
+        status, reason, _ = transfer.receive_decision(conn, sender, "xa-ca", tampered, row, T0)
+    assert status == "unapplied" and "does not verify" in str(reason)
+    assert _row(world, "xb-ca", first.package).state == "verifying"
+    with sender.store.transaction() as conn:
+        status, reason, _ = transfer.receive_decision(conn, sender, "xa-ca", payload, row, T0)
+    assert status == "applied" and _row(world, "xb-ca", first.package).receipt

@@ -303,15 +303,25 @@ def verify_command(
     no_case: Annotated[
         bool, typer.Option("--no-case", help="Skip the CASE/UCO validation (a few seconds).")
     ] = False,
+    receipt: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--receipt",
+            help="The receiving node's signed receipt of the package (evidence receipt): the "
+            "signing time is checked against it, not the signer's own clock; repeatable.",
+        ),
+    ] = None,
     json: Json = False,
 ) -> None:
     """Verify a package offline: decryption, bag completeness, every hash, the signature
-    against the directory, the custody file and CASE validity. Exit 1 if anything failed."""
+    against the directory (at the time a receipt anchors, if given), the custody file and
+    CASE validity. Exit 1 if anything failed."""
     with user_errors():
         if not package.exists():
             raise InvalidInput(f"{package}: no such file or folder")
         trust = read_trust(authority, directory)
         identities = _identities(identity, package)
+        receipts = [_receipt_file(r) for r in receipt or []]
         with _progress(_size(package), "verifying", json) as progress:
             result = pkg.verify(
                 package,
@@ -319,8 +329,63 @@ def verify_command(
                 identities=identities,
                 validate_case=not no_case,
                 progress=progress,
+                receipts=receipts,
             )
     _report(result, json)
+
+
+def _receipt_file(path: Path) -> str:
+    from hanoinet.evidence.receipt import MAX_TOKEN
+
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_TOKEN + 1)
+    except OSError as exc:
+        raise InvalidInput(f"--receipt {path}: {exc.strerror}") from None
+    if len(raw) > MAX_TOKEN:
+        raise InvalidInput(f"--receipt {path}: larger than a receipt ({MAX_TOKEN} bytes at most)")
+    try:
+        return raw.decode("ascii").strip()
+    except UnicodeDecodeError:
+        raise InvalidInput(f"--receipt {path}: not a receipt (a compact JWS is ASCII)") from None
+
+
+@app.command("receipt")
+def receipt_command(
+    package: Annotated[str, typer.Argument(help="A package this node sent or received (EV-...).")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the receipt (a compact JWS) to this file."),
+    ] = None,
+    json: Json = False,
+) -> None:
+    """The receiving node's signed receipt of a package: when it arrived, for its exact
+    content and signature. Hand it over with the package: `evidence verify --receipt` checks
+    the signer's key against that time, which the signer cannot backdate."""
+    settings = load_settings()
+    with user_errors():
+        ctx, _, _ = _node()
+        try:
+            found = service.receipt(ctx.store, package, actor=settings.user, at=datetime.now(UTC))
+        finally:
+            ctx.store.dispose()
+        if out is not None:
+            try:
+                out.write_text(found["receipt"] + "\n", encoding="ascii")
+            except OSError as exc:
+                raise InvalidInput(f"--out {out}: {exc.strerror}") from None
+    if json:
+        print_json(found | {"written_to": str(out) if out else None})
+        return
+    console.print(
+        f"{package}: received by {found['receiver']} at {found['received_at']} "
+        f"(SHA-256 {found['sha256']})",
+        markup=False,
+    )
+    if out is None:
+        console.print(found["receipt"], markup=False, soft_wrap=True)
+    else:
+        console.print(f"  written to {out}", markup=False)
 
 
 def _staging_journal() -> Path | None:

@@ -25,7 +25,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -52,6 +52,7 @@ from hanoinet.evidence.bag import (
     write_bag,
 )
 from hanoinet.evidence.conditions import UseConditions
+from hanoinet.evidence.receipt import SKEW, Anchor, ReceiptRefused, signature_digest, verify_receipt
 from hanoinet.exchange import crypto
 from hanoinet.exchange import directory as directory_module
 
@@ -59,6 +60,8 @@ FORMAT = "hanoinet.evidence/1"
 SIGNATURE_TYP = "hanoinet-evidence+jws"
 AGE_MAGIC = b"age-encryption.org/v1\n"
 SIGNATURE = "hanoinet-signature.jws"
+RECEIPT = "receipt"
+"""Where a problem with a receipt given to ``verify`` is reported (it is not in the bag)."""
 DIRECTORY = "hanoinet-directory.jws"
 CUSTODY = "custody.jsonld"
 CONDITIONS = "conditions.json"
@@ -293,6 +296,9 @@ class Verification:
     custody: dict[str, Any] | None = None
     files: dict[str, Digests] = field(default_factory=dict)
     tags: dict[str, bytes] = field(default_factory=dict, repr=False)
+    anchor: Anchor | None = None
+    """The earliest time the package is proven to exist that the signature was checked at
+    (evidence/receipt.py); None when the signature was not read."""
 
     @property
     def ok(self) -> bool:
@@ -322,6 +328,7 @@ class Verification:
             "sender": claims.get("sender"),
             "recipient": claims.get("recipient"),
             "created": claims.get("created"),
+            "anchor": self.anchor.as_dict() if self.anchor else None,
             "checks": [c.as_dict() for c in self.checks],
             "problems": [
                 {"code": p.code, "where": p.where, "message": p.message} for p in self.problems
@@ -359,11 +366,15 @@ def verify(
     dest: Path | None = None,
     validate_case: bool = True,
     progress: Progress | None = None,
+    receipts: Sequence[str] = (),
+    arrival: Anchor | None = None,
 ) -> Verification:
     """Verify a package (encrypted file, plain tar, or an unpacked bag folder).
 
     With ``dest``, the payload is written under ``dest/<package id>/`` as it is read; the
-    caller must discard that folder unless the result is ``ok``.
+    caller must discard that folder unless the result is ``ok``. ``receipts`` (receiving
+    nodes' signed receipts) and ``arrival`` (this node receives it now) anchor the signing
+    time: the signer's key must not have been revoked by the earliest of them.
     """
     result = Verification(str(source))
     if source.is_dir():
@@ -392,7 +403,7 @@ def verify(
         result.skipped("signature", *LATER, because="the package is damaged")
         return result
     result.passed("structure", f"a bag of {len(read.payload)} payload files in {read.root}/")
-    if not _check_signature(read, trust, result):
+    if not _check_signature(read, trust, result, receipts, arrival):
         result.skipped(*LATER, because="the signature did not verify: nothing signed was read")
         return result
     _check_tags(read, result)
@@ -493,7 +504,13 @@ def _resolve_directory(read: Read, trust: Trust) -> directory_module.Directory:
     return directory_module.historical(trust, (carried or b"").decode("ascii", errors="replace"))
 
 
-def _check_signature(read: Read, trust: Trust, result: Verification) -> bool:
+def _check_signature(
+    read: Read,
+    trust: Trust,
+    result: Verification,
+    receipts: Sequence[str] = (),
+    arrival: Anchor | None = None,
+) -> bool:
     raw = read.tags.get(SIGNATURE)
     if raw is None:
         result.failed(
@@ -567,6 +584,29 @@ def _check_signature(read: Read, trust: Trust, result: Verification) -> bool:
                     f"key {kid} of {node.id} was not valid at {claims.get('created')}",
                 )
             )
+        anchor = _anchor(receipts, arrival, directory, claims, token, problems)
+        if anchor is None and created is not None and created.tzinfo is not None:
+            anchor = Anchor("signer", created, node.id)
+        if anchor is not None and anchor.kind != "signer":
+            if key.revoked is not None and anchor.at >= key.revoked:
+                problems.append(
+                    BagError(
+                        "key_revoked",
+                        SIGNATURE,
+                        f"key {kid} of {node.id} was revoked at {key.revoked.isoformat()}, "
+                        f"before the package is proven to exist: {anchor.describe()}",
+                    )
+                )
+            if created is not None and created.tzinfo is not None and created > anchor.at + SKEW:
+                problems.append(
+                    BagError(
+                        "created_after_anchor",
+                        SIGNATURE,
+                        f"says it was made at {created.isoformat()}, after it is proven to "
+                        f"exist: {anchor.describe()}",
+                    )
+                )
+        result.anchor = anchor
         if not str(claims.get("package", "")).startswith(f"EV-{node.id}-"):
             problems.append(
                 BagError(
@@ -587,11 +627,44 @@ def _check_signature(read: Read, trust: Trust, result: Verification) -> bool:
         result.failed("signature", *problems)
         return False
     result.claims = claims
+    when = f"; time: {result.anchor.describe()}" if result.anchor else ""
     result.passed(
         "signature",
-        f"signed by {node.id} ({node.name}, State {node.state}) with key {kid}, directory version {directory.version}",
+        f"signed by {node.id} ({node.name}, State {node.state}) with key {kid}, directory version {directory.version}{when}",
     )
     return True
+
+
+def _anchor(
+    receipts: Sequence[str],
+    arrival: Anchor | None,
+    directory: directory_module.Directory,
+    claims: dict[str, Any],
+    token: str,
+    problems: list[BagError],
+) -> Anchor | None:
+    """The earliest time the package is proven to exist: ``arrival``, or a receipt for this
+    very signature (each verified against the directory; one that fails is a problem)."""
+    found = [arrival] if arrival is not None else []
+    digest = signature_digest(token)
+    for given in receipts:
+        try:
+            anchor = verify_receipt(given, directory)
+        except ReceiptRefused as exc:
+            problems.append(BagError(f"receipt_{exc.code}", RECEIPT, exc.message))
+            continue
+        if anchor.package != claims.get("package") or anchor.signature_sha256 != digest:
+            problems.append(
+                BagError(
+                    "receipt_mismatch",
+                    RECEIPT,
+                    f"is {anchor.by}'s receipt for {anchor.package}, not for this package's "
+                    "signature",
+                )
+            )
+            continue
+        found.append(anchor)
+    return min(found, key=lambda a: a.at) if found else None
 
 
 def _parse_manifest(data: bytes, name: str, problems: list[BagError]) -> dict[str, str] | None:

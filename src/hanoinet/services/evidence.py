@@ -27,6 +27,7 @@ from hanoinet.evidence import agekeys, bag, custody, staging
 from hanoinet.evidence import package as pkg
 from hanoinet.evidence.conditions import conditions_for
 from hanoinet.evidence.custody import Collection
+from hanoinet.evidence.receipt import claims_of as receipt_claims
 from hanoinet.exchange.directory import NodeEntry, PublicKey
 from hanoinet.exchange.keys import KeySet
 from hanoinet.services.cases import _legal_basis, _load_events, _next_id, aware
@@ -607,8 +608,49 @@ def read_custody(
         trust=pkg.Trust({}, directory=ctx.directory),
         identities=identities(ctx.keys),
         validate_case=False,
+        receipts=receipts_of(row),
     )
     return result, local_custody(ctx.store, package_id)
+
+
+def receipts_of(row: Any) -> tuple[str, ...]:
+    """The receiving node's signed receipt kept with a package, if any: its time anchor."""
+    return (row.receipt,) if row.receipt else ()
+
+
+def receipt(store: Store, package_id: str, *, actor: str, at: datetime) -> dict[str, Any]:
+    """The receipt kept with a package this node sent or received (the receiving node's,
+    signed when it accepted the package), to hand over with the package: ``evidence verify
+    --receipt`` anchors the package's signing time with it. An audited read."""
+    with store.transaction() as conn:
+        row = _held(conn, package_id, "it was not accepted, so there is no receipt")
+        if not row.receipt:
+            raise InvalidInput(
+                f"{package_id} has no receipt: "
+                + (
+                    "the receiving node has not accepted it yet"
+                    if row.direction == "outgoing"
+                    else "it was accepted before receipts were signed"
+                )
+            )
+        audit_log.append(
+            conn,
+            at=at,
+            actor=actor,
+            action="evidence.receipt",
+            target=package_id,
+            legal_basis=PERMISSION_ARTICLE["consent"],
+            detail=None,
+        )
+    claims = receipt_claims(row.receipt)
+    return {
+        "package": package_id,
+        "receiver": claims.get("receiver"),
+        "received_at": claims.get("received_at"),
+        "sha256": claims.get("sha256"),
+        "signature_sha256": claims.get("signature_sha256"),
+        "receipt": row.receipt,
+    }
 
 
 # ---- verification on this node, for the case page ---------------------------------------
@@ -630,6 +672,7 @@ def verification_record(result: pkg.Verification, *, actor: str, at: datetime) -
         "at": at.isoformat(),
         "by": actor,
         "verified": result.ok,
+        "anchor": result.anchor.as_dict() if result.anchor else None,
         "checks": [c.as_dict() for c in result.checks],
         "files": [
             {"path": name, "bytes": d.size, "sha256": d.hashes.get("sha256", "")}
@@ -655,7 +698,10 @@ def verify_held(
     if not source.is_file():
         raise InvalidInput(f"{package_id}: its file is missing from the evidence folder")
     result = pkg.verify(
-        source, trust=pkg.Trust({}, directory=ctx.directory), identities=identities(ctx.keys)
+        source,
+        trust=pkg.Trust({}, directory=ctx.directory),
+        identities=identities(ctx.keys),
+        receipts=receipts_of(row),
     )
     record = verification_record(result, actor=actor, at=at)
     with ctx.store.transaction() as conn:

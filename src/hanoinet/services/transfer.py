@@ -50,6 +50,14 @@ from hanoinet.evidence.offer import (
     read_claims,
     verify_offer,
 )
+from hanoinet.evidence.receipt import (
+    Anchor,
+    ReceiptRefused,
+    make_receipt,
+    signature_digest,
+    verify_receipt,
+)
+from hanoinet.evidence.receipt import claims_of as receipt_claims
 from hanoinet.evidence.staging import fsync_dir
 from hanoinet.services.cases import _legal_basis as legal_basis_of
 from hanoinet.services.cases import aware
@@ -96,6 +104,8 @@ class Answer:
     chunks: int
     problems: tuple[dict[str, str], ...] = ()
     duplicate: bool = False
+    receipt: str | None = None
+    """Accepted: the receiver's signed receipt (evidence/receipt.py)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -105,6 +115,7 @@ class Answer:
             "chunks": self.chunks,
             "problems": list(self.problems),
             "duplicate": self.duplicate,
+            "receipt": self.receipt,
         }
 
     @classmethod
@@ -116,6 +127,14 @@ class Answer:
             int(data["chunks"]),
             tuple(data.get("problems") or ()),
             bool(data.get("duplicate")),
+            data.get("receipt") if isinstance(data.get("receipt"), str) else None,
+        )
+
+
+def _uid(ctx: NodeContext, request_id: str) -> str:
+    with ctx.store.engine.connect() as conn:
+        return str(
+            conn.execute(select(requests.c.uid).where(requests.c.id == request_id)).scalar_one()
         )
 
 
@@ -439,7 +458,7 @@ def _send(
                 progress(answer.next_chunk, made.chunks)
     final = {"accepted": "delivered", "refused": "refused"}.get(answer.state)
     if final is not None:
-        _settle(ctx, package_id, row.request_id, final, answer, actor, clock())
+        _settle(ctx, package_id, row.request_id, final, answer, actor, clock(), row.sha256, peer.id)
     elif answer.state == VERIFYING:  # all there: the receiver's decision comes by message
         with ctx.store.transaction() as conn:
             conn.execute(
@@ -537,6 +556,22 @@ def stalled(store: Store, *, now: datetime, after: timedelta) -> list[dict[str, 
     ]
 
 
+def _receipt_problem(
+    ctx: NodeContext, receipt: str, package: str, sha256: str, peer: str
+) -> str | None:
+    """Why a receipt the receiving node sent back cannot be kept, or None: it must verify
+    against the directory, be that node's, and name this package and its content."""
+    try:
+        anchor = verify_receipt(receipt, ctx.directory)
+    except ReceiptRefused as exc:
+        return f"the receipt of {package} does not verify: {exc.message}"
+    if anchor.by != peer or anchor.package != package:
+        return f"the receipt is {anchor.by}'s for {anchor.package}, not {peer}'s for {package}"
+    if receipt_claims(receipt).get("sha256") != sha256:
+        return f"the receipt of {package} is about other content"
+    return None
+
+
 def _settle(
     ctx: NodeContext,
     package_id: str,
@@ -545,7 +580,12 @@ def _settle(
     answer: Answer,
     actor: str,
     at: datetime,
+    sha256: str,
+    peer: str,
 ) -> None:
+    receipt = answer.receipt if state == "delivered" else None
+    if receipt is not None and _receipt_problem(ctx, receipt, package_id, sha256, peer):
+        receipt = None  # not kept: the package stays anchored by its signer's clock only
     with ctx.store.transaction() as conn:
         changed = conn.execute(
             update(evidence)
@@ -557,6 +597,7 @@ def _settle(
                 last_error=None,
                 next_chunk=answer.next_chunk,
                 reason=json.dumps(list(answer.problems)) if answer.problems else None,
+                receipt=receipt,
                 updated_at=at,
             )
         ).rowcount
@@ -603,6 +644,11 @@ def receive_decision(
         return "unapplied", f"no package {package} was sent to {sender} for this request", None
     if body.get("sha256") != found.sha256:
         return "unapplied", f"the decision on {package} is about other content", None
+    receipt = body.get("receipt")
+    if receipt is not None:  # the anchor of the package's signing time, kept with it here
+        wrong = _receipt_problem(ctx, str(receipt), package, found.sha256, sender)
+        if wrong is not None:
+            return "unapplied", wrong, None
     final = "delivered" if state == "accepted" else "refused"
     answer = Answer(package, state, found.chunks, found.chunks, tuple(problems))
     changed = conn.execute(
@@ -612,6 +658,7 @@ def receive_decision(
             state=final,
             next_chunk=found.chunks,
             reason=json.dumps(problems) if problems else None,
+            receipt=receipt if final == "delivered" else None,
             updated_at=now,
         )
     ).rowcount
@@ -637,7 +684,8 @@ def _part(folder: Path, package_id: str) -> Path:
 
 def _answer(row: Any, **extra: Any) -> Answer:
     problems = tuple(json.loads(row.reason)) if row.reason else ()
-    return Answer(row.id, row.state, row.next_chunk, row.chunks, problems, **extra)
+    receipt = row.receipt if row.state == "accepted" else None
+    return Answer(row.id, row.state, row.next_chunk, row.chunks, problems, receipt=receipt, **extra)
 
 
 def receive_offer(ctx: NodeContext, folder: Path, token: str, *, at: datetime) -> Answer:
@@ -885,6 +933,7 @@ def _finish(
     problems: list[dict[str, str]] = []
     conditions: str | None = None
     verified: str | None = None
+    signed: str | None = None
     if not part.exists():
         problems.append(
             {
@@ -893,9 +942,11 @@ def _finish(
                 "message": "the chunks kept are gone: offer it again",
             }
         )
-        return _decide(ctx, row, made, owner, problems, None, clock(), None, part, target)
+        return _decide(ctx, row, made, owner, problems, None, clock(), None, None, part, target)
     try:
-        problems, conditions, verified = _check_whole(ctx, part, row, made, clock(), progress)
+        problems, conditions, verified, signed = _check_whole(
+            ctx, part, row, made, clock(), progress
+        )
     except (SQLAlchemyError, OSError):
         raise  # this node's fault, not the package's: tried again once the lease ends
     except Exception as exc:  # a package that breaks the checker is refused, not half-accepted
@@ -906,7 +957,9 @@ def _finish(
                 "message": f"could not be verified: {type(exc).__name__}",
             }
         ]
-    return _decide(ctx, row, made, owner, problems, conditions, clock(), verified, part, target)
+    return _decide(
+        ctx, row, made, owner, problems, conditions, clock(), verified, signed, part, target
+    )
 
 
 def _check_whole(
@@ -916,12 +969,16 @@ def _check_whole(
     made: Offer,
     at: datetime,
     progress: Callable[[int], None] | None = None,
-) -> tuple[list[dict[str, str]], str | None, str | None]:
+) -> tuple[list[dict[str, str]], str | None, str | None, str | None]:
     """The problems, and for a package that verified its conditions and the verification as
-    the case page shows it (services.evidence.verification_record), as JSON."""
+    the case page shows it (services.evidence.verification_record), as JSON, and the SHA-256
+    of its signature (what the receipt names). The signature is checked at the package's
+    arrival (the last chunk kept): a key revoked by then does not pass, whatever the
+    package says of its own making."""
     problems: list[dict[str, str]] = []
     conditions: str | None = None
     verified: str | None = None
+    signed: str | None = None
     whole = hashlib.sha256()
     with open(part, "rb") as f:
         while chunk := f.read(1 << 20):
@@ -942,6 +999,7 @@ def _check_whole(
             trust=pkg.Trust({}, directory=ctx.directory),
             identities=identities(ctx.keys),
             progress=progress,
+            arrival=Anchor("arrival", aware(row.updated_at), ctx.node_id),
         )
         claims = result.claims or {}
         problems.extend(result.as_dict()["problems"])
@@ -963,7 +1021,8 @@ def _check_whole(
         if result.ok and not problems:
             conditions = json.dumps(result.as_dict()["conditions"])
             verified = json.dumps(verification_record(result, actor=f"node:{ctx.node_id}", at=at))
-    return problems, conditions, verified
+            signed = signature_digest(result.tags[pkg.SIGNATURE].decode("ascii"))
+    return problems, conditions, verified, signed
 
 
 def _decide(
@@ -975,6 +1034,7 @@ def _decide(
     conditions: str | None,
     at: datetime,
     verified: str | None,
+    signed: str | None,
     part: Path,
     target: Path,
 ) -> Answer:
@@ -983,6 +1043,15 @@ def _decide(
     the rename leaves the file where the next worker verifies it again)."""
     state = "refused" if problems else "accepted"
     kept = problems[:MAX_PROBLEMS]
+    request = _uid(ctx, row.request_id)
+    receipt = None
+    if state == "accepted" and signed is not None:  # the anchor of its signing time
+        key = ctx.keys.active("sig", at)
+        receipt = make_receipt(
+            package=row.id, request=request, sender=made.sender, receiver=ctx.node_id,
+            sha256=made.sha256, signature_sha256=signed, received_at=aware(row.updated_at),
+            kid=key.kid, key=key.signing_key, at=at,
+        )  # fmt: skip
     with ctx.store.transaction() as conn:
         changed = conn.execute(
             update(evidence)
@@ -996,6 +1065,7 @@ def _decide(
                 conditions=conditions,
                 reason=json.dumps(kept) if kept else None,
                 verification=verified,
+                receipt=receipt,
                 lease_until=None,
                 lease_owner=None,
                 updated_at=at,
@@ -1004,9 +1074,6 @@ def _decide(
         if not changed:  # the lease ended and another worker took it over: its decision stands
             now = conn.execute(select(evidence).where(evidence.c.id == row.id)).one()
             return _answer(now)
-        request = conn.execute(
-            select(requests.c.uid).where(requests.c.id == row.request_id)
-        ).scalar_one()
         decision = {
             "request": request,
             "ref": row.request_id,
@@ -1017,6 +1084,7 @@ def _decide(
             "problems": kept,
             "problems_total": len(problems),
             "at": at.isoformat(),
+            **({"receipt": receipt} if receipt else {}),
         }
         conn.execute(
             insert(outbox).values(
@@ -1036,7 +1104,12 @@ def _decide(
             legal_basis=_legal_basis(conn, row.request_id),
             detail={"sha256": made.sha256, "bytes": made.size, "problems": kept}
             if problems
-            else {"sha256": made.sha256, "bytes": made.size},
+            else {
+                "sha256": made.sha256,
+                "bytes": made.size,
+                "received_at": aware(row.updated_at).isoformat(),
+                "receipt_sha256": hashlib.sha256(str(receipt).encode()).hexdigest(),
+            },
         )
         if state == "accepted":
             target.parent.mkdir(parents=True, exist_ok=True)

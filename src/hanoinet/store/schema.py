@@ -318,6 +318,12 @@ evidence = Table(
     ),
     Column("next_attempt_at", DateTime(timezone=True), doc="Outgoing: not retried before"),
     Column("last_error", Text, doc="Outgoing: why the last attempt failed"),
+    Column(
+        "receipt",
+        Text,
+        doc="Accepted or delivered: the receiving node's signed receipt (compact JWS), the "
+        "time anchor of the package's signature (evidence/receipt.py)",
+    ),
 )
 Index("ix_evidence_request", evidence.c.request_id)
 

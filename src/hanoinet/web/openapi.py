@@ -248,6 +248,9 @@ class TransferAnswer(BaseModel):
     chunks: int
     problems: list[dict[str, str]]
     duplicate: bool
+    receipt: str | None = None
+    """Accepted: the receiving node's signed receipt, the time anchor of the package's
+    signature (docs/evidence.md); null otherwise."""
 
 
 class BatchReceipt(BaseModel):
