@@ -9,6 +9,7 @@ reached the PostgreSQL half is skipped with a reason that says so, and
 from __future__ import annotations
 
 import atexit
+import base64
 import os
 import secrets
 import shutil
@@ -18,6 +19,8 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +229,144 @@ def softhsm(tmp_path_factory: pytest.TempPathFactory) -> TokenSettings:
         )
         assert made.returncode == 0, made.stderr
     return TokenSettings(SOFTHSM, "hanoinet-test", pin)
+
+
+@dataclass(frozen=True)
+class TimeStampingAuthority:
+    """A time-stamping authority on loopback (``tsa`` fixture)."""
+
+    url: str
+    """Its RFC 3161 endpoint (with the time-stamping key purpose)."""
+    url_without_purpose: str
+    """The same TSA's key, certified without the time-stamping key purpose."""
+    root_pem: Path
+    other_root_pem: Path
+    """A root that did not certify the TSA."""
+
+
+def _tsa_config(now: datetime) -> dict[str, object]:
+    def stamp(at: datetime) -> str:
+        return at.strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+    validity = {
+        "valid-from": stamp(now - timedelta(days=30)),
+        "valid-to": stamp(now + timedelta(days=30)),
+    }
+    usage = {
+        "id": "key_usage",
+        "critical": True,
+        "smart-value": {"schema": "key-usage", "params": ["digital_signature"]},
+    }
+    root = {"validity": validity, "profiles": ["simple-ca"]}
+    return {
+        "external-url-prefix": "http://127.0.0.1",
+        "keysets": {
+            "ks": {"keys": {n: {"path": f"{n}.key.pem"} for n in ("root", "tsa", "other-root")}}
+        },
+        "pki-architectures": {
+            "hanoinet-tests": {
+                "keyset": "ks",
+                "entity-defaults": {"country-name": "XA", "organization-name": "hanoinet tests"},
+                "entities": {
+                    "root": {"common-name": "Test root CA (hanoinet tests)"},
+                    "tsa": {"common-name": "Test TSA (hanoinet tests)"},
+                    "other-root": {"common-name": "Unrelated root CA (hanoinet tests)"},
+                },
+                "certs": {
+                    "root": root
+                    | {
+                        "subject": "root",
+                        "subject-key": "root",
+                        "issuer": "root",
+                        "authority-key": "root",
+                    },
+                    "other-root": root
+                    | {
+                        "subject": "other-root",
+                        "subject-key": "other-root",
+                        "issuer": "other-root",
+                        "authority-key": "other-root",
+                    },
+                    "tsa": {
+                        "subject": "tsa",
+                        "subject-key": "tsa",
+                        "issuer": "root",
+                        "validity": validity,
+                        "extensions": [
+                            usage,
+                            {
+                                "id": "extended_key_usage",
+                                "critical": True,
+                                "value": ["time_stamping"],
+                            },
+                        ],
+                    },
+                    "tsa-no-purpose": {
+                        "subject": "tsa",
+                        "subject-key": "tsa",
+                        "issuer": "root",
+                        "validity": validity,
+                        "extensions": [usage],
+                    },
+                },
+                "services": {
+                    "time-stamping": {
+                        "tsa": {"signing-key": "tsa", "signing-cert": "tsa"},
+                        "tsa-no-purpose": {"signing-key": "tsa", "signing-cert": "tsa-no-purpose"},
+                    }
+                },
+            }
+        },
+    }
+
+
+@pytest.fixture(scope="session")
+def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TimeStampingAuthority]:
+    """A real RFC 3161 time-stamping authority on loopback: certomancer's Animator (a PKI
+    testing tool from pyHanko's author) served by werkzeug in a thread, its keys (ECDSA
+    P-256) made now. Nothing hand-written speaks RFC 3161."""
+    import logging
+    import threading
+
+    from certomancer.integrations.animator import Animator, AnimatorArchStore
+    from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from werkzeug.serving import make_server
+
+    folder = tmp_path_factory.mktemp("tsa")
+    for name in ("root", "tsa", "other-root"):
+        key = ec.generate_private_key(ec.SECP256R1())
+        (folder / f"{name}.key.pem").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    config = CertomancerConfig(_tsa_config(datetime.now(UTC)), key_search_dir=str(folder))
+    arch = config.get_pki_arch(ArchLabel("hanoinet-tests"))
+    for name in ("root", "other-root"):
+        cert = arch.get_cert(CertLabel(name))
+        (folder / f"{name}.pem").write_text(
+            "-----BEGIN CERTIFICATE-----\n"
+            + base64.encodebytes(cert.dump()).decode()
+            + "-----END CERTIFICATE-----\n"
+        )
+    app = Animator(
+        AnimatorArchStore(config.pki_archs), with_web_ui=False, allow_time_override=False
+    )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}/hanoinet-tests/tsa"
+    try:
+        yield TimeStampingAuthority(
+            f"{base}/tsa", f"{base}/tsa-no-purpose", folder / "root.pem", folder / "other-root.pem"
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -63,6 +63,16 @@ class Settings(BaseSettings):
         description="Minutes an evidence transfer may go without a chunk acknowledged before "
         "it is 'stalled' and raises the 'not delivered' alarm.",
     )
+    tsa_url: str | None = Field(
+        default=None,
+        description="An RFC 3161 time-stamping authority: evidence pack has each package's "
+        "signature stamped there (unset: no time-stamp).",
+    )
+    tsa_roots: Path | None = Field(
+        default=None,
+        description="The root certificates (PEM) of the time-stamping authorities this node "
+        "trusts: evidence verify checks a package's time-stamp against them.",
+    )
     ack_emergency_minutes: int = Field(
         default=15,
         ge=1,

@@ -409,3 +409,42 @@ def test_a_transfer_the_worker_cannot_move_is_not_delivered_in_the_log_and_the_l
         with store.transaction() as conn:  # the other tests' workers leave it alone
             conn.execute(update(evidence).where(evidence.c.id == package).values(state="refused"))
         store.dispose()
+
+
+def test_with_a_tsa_in_settings_each_package_is_time_stamped(
+    cluster: demo.Demo, tmp_path: Path, tsa: Any
+) -> None:
+    """HANOINET_TSA_URL: evidence pack has the signature stamped; evidence verify checks the
+    stamp against --tsa-root (or HANOINET_TSA_ROOTS) and says it used it (issue 26 item 4)."""
+    out = tmp_path / "EV.age"
+    packed = _run(
+        cluster, "xb", "evidence", "pack", str(_files(tmp_path)), "--case", "R-000001",
+        "--out", str(out), "--collected-by", "Cyber unit of Borealis (demo)",
+        "--collected-at", "2026-12-01T08:30:00Z", "--json",
+        extra={"HANOINET_TSA_URL": tsa.url},
+    )  # fmt: skip
+    assert packed.returncode == 0, packed.stderr
+    checked = _run(cluster, "xa", "evidence", "verify", str(out), "--tsa-root", str(tsa.root_pem))
+    assert checked.returncode == 0, checked.stdout
+    assert "time-stamped by Test TSA (hanoinet tests)" in checked.stdout
+    configured = _run(
+        cluster, "xa", "evidence", "verify", str(out), "--json",
+        extra={"HANOINET_TSA_ROOTS": str(tsa.root_pem)},
+    )  # fmt: skip
+    assert json.loads(configured.stdout)["anchor"]["kind"] == "timestamp"
+    plain = _run(cluster, "xa", "evidence", "verify", str(out))
+    assert plain.returncode == 0 and "a time-stamp is in the package, not checked" in plain.stdout
+    other = _run(
+        cluster, "xa", "evidence", "verify", str(out), "--tsa-root", str(tsa.other_root_pem)
+    )
+    assert other.returncode == 1 and "timestamp_untrusted" in other.stdout
+    down = tmp_path / "never.age"
+    failed = _run(
+        cluster, "xb", "evidence", "pack", str(tmp_path / "export"), "--case", "R-000001",
+        "--out", str(down), "--collected-by", "Cyber unit of Borealis (demo)",
+        "--collected-at", "2026-12-01T08:30:00Z",
+        extra={"HANOINET_TSA_URL": "http://127.0.0.1:9/tsa"},
+    )  # fmt: skip
+    assert failed.returncode == 2, failed.stdout
+    assert "did not stamp" in failed.stderr and "unset HANOINET_TSA_URL" in failed.stderr
+    assert not list(tmp_path.glob("never.age*"))

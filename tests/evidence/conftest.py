@@ -114,6 +114,7 @@ def make_package(world: World, tmp_path: Path) -> Callable[..., pkg.Packed]:
         package_id: str = "EV-xa-central-000001",
         confidential: bool = True,
         peer_reference: tuple[str, str] | None = None,
+        timestamper: Callable[[bytes], bytes] | None = None,
     ) -> pkg.Packed:
         conditions = conditions_for(
             request_uid="0d1f6a7e-0000-4000-8000-000000000001",
@@ -137,6 +138,7 @@ def make_package(world: World, tmp_path: Path) -> Callable[..., pkg.Packed]:
             version="0.1.0",
             at=T0,
             peer_reference=peer_reference,
+            timestamper=timestamper,
         )
 
     return make

@@ -122,6 +122,7 @@ def pack_command(
                 actor=settings.user,
                 at=now,
                 progress=progress,
+                timestamper=_timestamper(settings.tsa_url),
             )
     data = packed.as_dict()
     if json:
@@ -311,6 +312,14 @@ def verify_command(
             "signing time is checked against it, not the signer's own clock; repeatable.",
         ),
     ] = None,
+    tsa_root: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--tsa-root",
+            help="A time-stamping authority's root certificate (PEM): the package's RFC 3161 "
+            "time-stamp is checked against it (default: HANOINET_TSA_ROOTS); repeatable.",
+        ),
+    ] = None,
     json: Json = False,
 ) -> None:
     """Verify a package offline: decryption, bag completeness, every hash, the signature
@@ -322,6 +331,7 @@ def verify_command(
         trust = read_trust(authority, directory)
         identities = _identities(identity, package)
         receipts = [_receipt_file(r) for r in receipt or []]
+        roots = _tsa_roots(tsa_root)
         with _progress(_size(package), "verifying", json) as progress:
             result = pkg.verify(
                 package,
@@ -330,8 +340,34 @@ def verify_command(
                 validate_case=not no_case,
                 progress=progress,
                 receipts=receipts,
+                tsa_roots=roots,
             )
     _report(result, json)
+
+
+def _timestamper(url: str | None) -> Callable[[bytes], bytes] | None:
+    """The TSA that stamps each package's signature (HANOINET_TSA_URL), or None."""
+    if not url:
+        return None
+    from hanoinet.evidence import timestamp
+
+    return lambda digest: timestamp.request(url, digest)
+
+
+def _tsa_roots(given: list[Path] | None) -> list[Any]:
+    """The TSA root certificates to check a time-stamp against: --tsa-root, else
+    HANOINET_TSA_ROOTS, else none (a time-stamp is then reported, not checked)."""
+    from hanoinet.evidence import timestamp
+
+    configured = load_settings().tsa_roots
+    paths = given or ([configured] if configured is not None else [])
+    roots: list[Any] = []
+    for path in paths:
+        try:
+            roots.extend(timestamp.load_roots(path))
+        except ValueError as exc:
+            raise InvalidInput(f"--tsa-root {exc}") from None
+    return roots
 
 
 def _receipt_file(path: Path) -> str:

@@ -38,6 +38,7 @@ from pyrage import x25519
 from hanoinet.errors import DirectoryRejected
 from hanoinet.evidence import custody as custody_module
 from hanoinet.evidence import staging
+from hanoinet.evidence import timestamp as timestamp_module
 from hanoinet.evidence.bag import (
     ALGORITHMS,
     CHUNK,
@@ -66,13 +67,15 @@ DIRECTORY = "hanoinet-directory.jws"
 CUSTODY = "custody.jsonld"
 CONDITIONS = "conditions.json"
 BAG_INFO = "bag-info.txt"
+TIMESTAMP = timestamp_module.NAME
 TAG_NAMES = frozenset(
-    {"bagit.txt", BAG_INFO, CUSTODY, CONDITIONS, DIRECTORY, SIGNATURE}
+    {"bagit.txt", BAG_INFO, CUSTODY, CONDITIONS, DIRECTORY, SIGNATURE, TIMESTAMP}
     | {f"manifest-{a}.txt" for a in ALGORITHMS}
     | {f"tagmanifest-{a}.txt" for a in ALGORITHMS}
 )
-UNSIGNED = frozenset({SIGNATURE} | {f"tagmanifest-{a}.txt" for a in ALGORITHMS})
-"""The tag files the tag manifests cannot list: the signature signs the tag manifests."""
+UNSIGNED = frozenset({SIGNATURE, TIMESTAMP} | {f"tagmanifest-{a}.txt" for a in ALGORITHMS})
+"""The tag files the tag manifests cannot list: the signature signs the tag manifests, and
+the time-stamp stamps the signature."""
 
 
 @dataclass(frozen=True)
@@ -190,13 +193,16 @@ def pack(
     progress: Progress | None = None,
     peer_reference: tuple[str, str] | None = None,
     receipt: custody_module.Receipt | None = None,
+    timestamper: Callable[[bytes], bytes] | None = None,
 ) -> Packed:
     """Write the encrypted package to ``out`` (atomically: a ``.part`` file renamed at the
     end; nothing is left behind on failure). Each payload file is read exactly once.
     ``peer_reference``: the requesting State (code) and its own reference of the request,
     when known: in the bag's metadata and the signed statement beside ``reference``.
     ``receipt``: evidence a State that runs no node sent by hand, packed on arrival by the
-    node that received it (the sender and the recipient are then the same node)."""
+    node that received it (the sender and the recipient are then the same node).
+    ``timestamper``: given the SHA-256 of the signature, an RFC 3161 token over it (a TSA's,
+    evidence/timestamp.py), kept beside the signature; its failure leaves no package."""
     age_recipients = [x25519.Recipient.from_str(r) for r in recipients]
     packer = custody_module.Packer(
         sender.node_id, sender.node_name, sender.state, actor, at, "hanoinet", version
@@ -242,7 +248,10 @@ def pack(
         token = crypto.sign(
             {"typ": SIGNATURE_TYP, "kid": sender.kid}, _statement(claims), sender.key
         )
-        return {SIGNATURE: token.encode() + b"\n"}
+        signed = {SIGNATURE: token.encode() + b"\n"}
+        if timestamper is not None:  # the TSA stamps the signature as soon as it exists
+            signed[TIMESTAMP] = timestamper(bytes.fromhex(signature_digest(token)))
+        return signed
 
     out.parent.mkdir(parents=True, exist_ok=True)
     part = out.with_name(out.name + ".part")
@@ -368,13 +377,15 @@ def verify(
     progress: Progress | None = None,
     receipts: Sequence[str] = (),
     arrival: Anchor | None = None,
+    tsa_roots: Sequence[Any] = (),
 ) -> Verification:
     """Verify a package (encrypted file, plain tar, or an unpacked bag folder).
 
     With ``dest``, the payload is written under ``dest/<package id>/`` as it is read; the
     caller must discard that folder unless the result is ``ok``. ``receipts`` (receiving
     nodes' signed receipts) and ``arrival`` (this node receives it now) anchor the signing
-    time: the signer's key must not have been revoked by the earliest of them.
+    time: the signer's key must not have been revoked by the earliest of them, as does the
+    package's RFC 3161 time-stamp when ``tsa_roots`` (trusted TSA root certificates) are given.
     """
     result = Verification(str(source))
     if source.is_dir():
@@ -403,7 +414,7 @@ def verify(
         result.skipped("signature", *LATER, because="the package is damaged")
         return result
     result.passed("structure", f"a bag of {len(read.payload)} payload files in {read.root}/")
-    if not _check_signature(read, trust, result, receipts, arrival):
+    if not _check_signature(read, trust, result, receipts, arrival, tsa_roots):
         result.skipped(*LATER, because="the signature did not verify: nothing signed was read")
         return result
     _check_tags(read, result)
@@ -510,6 +521,7 @@ def _check_signature(
     result: Verification,
     receipts: Sequence[str] = (),
     arrival: Anchor | None = None,
+    tsa_roots: Sequence[Any] = (),
 ) -> bool:
     raw = read.tags.get(SIGNATURE)
     if raw is None:
@@ -584,7 +596,12 @@ def _check_signature(
                     f"key {kid} of {node.id} was not valid at {claims.get('created')}",
                 )
             )
+        stamp = read.tags.get(TIMESTAMP)
         anchor = _anchor(receipts, arrival, directory, claims, token, problems)
+        if stamp is not None and tsa_roots:
+            stamped = _stamped(stamp, token, tsa_roots, problems)
+            if stamped is not None and (anchor is None or stamped.at < anchor.at):
+                anchor = stamped
         if anchor is None and created is not None and created.tzinfo is not None:
             anchor = Anchor("signer", created, node.id)
         if anchor is not None and anchor.kind != "signer":
@@ -628,11 +645,26 @@ def _check_signature(
         return False
     result.claims = claims
     when = f"; time: {result.anchor.describe()}" if result.anchor else ""
+    if TIMESTAMP in read.tags and not tsa_roots:
+        when += "; a time-stamp is in the package, not checked: no time-stamping authority given"
     result.passed(
         "signature",
         f"signed by {node.id} ({node.name}, State {node.state}) with key {kid}, directory version {directory.version}{when}",
     )
     return True
+
+
+def _stamped(
+    stamp: bytes, token: str, roots: Sequence[Any], problems: list[BagError]
+) -> Anchor | None:
+    """The anchor of the package's RFC 3161 time-stamp, or a problem when it does not
+    validate against the trusted TSA roots."""
+    try:
+        found = timestamp_module.verify(stamp, bytes.fromhex(signature_digest(token)), list(roots))
+    except timestamp_module.TimestampInvalid as exc:
+        problems.append(BagError(exc.code, TIMESTAMP, exc.message))
+        return None
+    return Anchor("timestamp", found.at, found.tsa)
 
 
 def _anchor(

@@ -50,7 +50,8 @@ class Anchor:
 
     kind: str
     """``arrival`` (this node verifies what just arrived), ``receipt`` (a receiving node's
-    signed receipt) or ``signer`` (no anchor: the signer's own ``created``)."""
+    signed receipt), ``timestamp`` (a TSA's RFC 3161 token) or ``signer`` (no anchor: the
+    signer's own ``created``)."""
     at: datetime
     by: str
     package: str | None = None
@@ -65,6 +66,8 @@ class Anchor:
             return f"received by {self.by} at {self.at.isoformat()} (its signed receipt)"
         if self.kind == "arrival":
             return f"arrived at {self.by} at {self.at.isoformat()}"
+        if self.kind == "timestamp":
+            return f"time-stamped by {self.by} at {self.at.isoformat()} (RFC 3161)"
         return f"made at {self.at.isoformat()} by the signer's own clock (no receipt)"
 
 

@@ -28,6 +28,7 @@ from hanoinet.evidence import package as pkg
 from hanoinet.evidence.conditions import conditions_for
 from hanoinet.evidence.custody import Collection
 from hanoinet.evidence.receipt import claims_of as receipt_claims
+from hanoinet.evidence.timestamp import TimestampFailed
 from hanoinet.exchange.directory import NodeEntry, PublicKey
 from hanoinet.exchange.keys import KeySet
 from hanoinet.services.cases import _legal_basis, _load_events, _next_id, aware
@@ -105,6 +106,7 @@ def pack(
     actor: str,
     at: datetime,
     progress: Callable[[int], None] | None = None,
+    timestamper: Callable[[bytes], bytes] | None = None,
 ) -> Packed:
     if out.exists():
         raise InvalidInput(f"{out} already exists; choose another --out")
@@ -170,12 +172,17 @@ def pack(
             version=__version__,
             at=at,
             progress=progress,
+            timestamper=timestamper,
             peer_reference=(row.requesting_state, row.peer_ref)
             if row.peer_ref and row.requesting_state
             else None,
         )
     except bag.BagError as exc:
         raise InvalidInput(str(exc)) from None
+    except TimestampFailed as exc:
+        raise InvalidInput(
+            f"{exc}; nothing was written (unset HANOINET_TSA_URL to pack without a time-stamp)"
+        ) from None
     return Packed(row.id, peer.id, packed)
 
 
