@@ -636,3 +636,22 @@ def test_a_package_signed_through_a_token_verifies(
     )
     assert result.ok, (result.checks, result.problems)
     assert result.as_dict()["sender"] == "xa-central"
+
+
+def test_large_buffers_stay_in_the_heap_once_per_process(
+    monkeypatch: pytest.MonkeyPatch, world: World, make_package: Make, evidence_files: Path
+) -> None:
+    """glibc's dynamic mmap threshold made every 1 MiB chunk a mapping of its own in some
+    runs (twice the time, in the kernel): pack and verify fix the threshold, once."""
+    calls: list[tuple[int, int]] = []
+
+    class Libc:
+        def mallopt(self, parameter: int, value: int) -> int:
+            calls.append((parameter, value))
+            return 1
+
+    monkeypatch.setattr(pkg, "_steadied", False)
+    monkeypatch.setattr(pkg.ctypes, "CDLL", lambda name: Libc())
+    packed = make_package([evidence_files])
+    assert _verify(world, packed.path).ok
+    assert calls == [(pkg.M_MMAP_THRESHOLD, 16 << 20), (pkg.M_TRIM_THRESHOLD, 64 << 20)]
