@@ -361,6 +361,9 @@ def test_send_over_http_then_export_as_the_conditions_allow(
     actions = [e["action"] for e in history["on_this_node"]]
     assert actions[:2] == ["evidence.offered", "evidence.received"]
     assert actions.count("evidence.export") == 2 and "evidence.consent" in actions
+    assert history["anchor"]["kind"] == "receipt" and history["anchor"]["by"] == "xa-node"
+    said = _run(cluster, "xa", "evidence", "custody", package).stdout
+    assert "signing time: received by xa-node at" in said
 
 
 def test_a_transfer_the_worker_cannot_move_is_not_delivered_in_the_log_and_the_list(

@@ -253,7 +253,7 @@ def test_a_dropped_connection_resumes_where_the_receiver_stands(world: dict[str,
         return data
 
     world["client"].faults.append(drop_at_3)
-    with pytest.raises(TransferInterrupted, match="the worker tries again later"):
+    with pytest.raises(TransferInterrupted, match="the node tries again later"):
         _send(world, attempts=2)
     package = world["packed"].package.package_id
     assert _row(world, "xa-ca", package).next_chunk == 3

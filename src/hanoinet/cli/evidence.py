@@ -518,6 +518,7 @@ def custody_command(
             {
                 "package": claims.get("package"),
                 "verified": result.ok,
+                "anchor": result.anchor.as_dict() if result.anchor else None,
                 "steps": [s.as_dict() for s in steps],
                 "on_this_node": local,
             }
@@ -526,6 +527,8 @@ def custody_command(
         console.print(
             f"Chain of custody of {claims.get('package')} (signature verified)", markup=False
         )
+        if result.anchor is not None:
+            console.print(f"  signing time: {result.anchor.describe()}", markup=False)
         for s in steps:
             who = f" by {s.performer}" if s.performer else ""
             tool = f" with {s.tool}" if s.tool else ""

@@ -411,7 +411,7 @@ def _send(
                 if attempt == attempts - 1:
                     raise TransferInterrupted(
                         f"{package_id}: the connection to {peer.id} failed {attempts} times "
-                        f"({exc}); the worker tries again later"
+                        f"({exc}); the node tries again later"
                     ) from None
                 pause(min(30.0, 0.5 * 2**attempt))
         raise AssertionError("unreachable")
