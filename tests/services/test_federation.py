@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from hanoinet.exchange import crypto
 from hanoinet.exchange import directory as d
@@ -660,3 +660,96 @@ def test_22_5_an_answer_straight_from_receipt_moves_both_nodes(world: dict[str, 
         assert case_service.show(store, ident, actor="d", at=T0).requests[0].summary.state == (
             "executed"
         )
+
+
+def _uid(store: Store, request_id: str) -> str:
+    with store.engine.connect() as conn:
+        return str(
+            conn.execute(
+                select(requests_table.c.uid).where(requests_table.c.id == request_id)
+            ).scalar_one()
+        )
+
+
+def _outbox_token(world: dict[str, Any], outbox_id: int) -> str:
+    with world["ctx"]["xa-ca"].store.engine.connect() as conn:
+        return str(
+            conn.execute(select(outbox.c.envelope).where(outbox.c.id == outbox_id)).scalar_one()
+        )
+
+
+@pytest.mark.parametrize("world", ["sqlite"], indirect=True)
+def test_every_peer_action_in_every_state_is_applied_or_refused_in_its_receipt(
+    world: dict[str, Any],
+) -> None:
+    """Issue 27 item 1: whatever the other State's node sends about a request, in whatever
+    state the request stands here, the signed receipt says delivered only if this node applied
+    it; otherwise it says not_applied, with why, and the sender records the message rejected
+    with that reason (its case page and CLI show it). Nothing is dropped while "delivered"."""
+    from hanoinet.cases.lifecycle import STATES, lifecycle
+
+    request_id = _send(world)
+    _deliver(world, "xa-ca", T0)
+    uid = _uid(world["ctx"]["xa-ca"].store, request_id)
+    holders = {  # who sends, who receives and holds the request in which direction
+        "requested": ("xb-ca", "xa-ca"),  # Borealis's node answers Aurelia's request
+        "requesting": ("xa-ca", "xb-ca"),
+    }
+    actions = sorted({(t.by, t.action) for t in lifecycle().transitions if t.by in holders})
+    seen: dict[str, int] = {"applied": 0, "refused": 0}
+    for by, action in actions:
+        sender, receiver = holders[by]
+        store = world["ctx"][receiver].store
+        for state in STATES:
+            with store.transaction() as conn:
+                conn.execute(
+                    update(requests_table).where(requests_table.c.uid == uid).values(state=state)
+                )
+            body = {"request": uid, "ref": request_id, "action": action, "params": {}}
+            _, token = seal(
+                json.dumps(body).encode(), sender=sender, keys=world["keys"][sender],
+                recipient=world["directory"].node(receiver), type="notice", at=T0,
+            )  # fmt: skip
+            receipt = fed.receive(world["ctx"][receiver], token, now=T0)
+            with store.engine.connect() as conn:
+                kept = conn.execute(
+                    select(inbox.c.status, inbox.c.error).where(
+                        inbox.c.message_id == receipt.message
+                    )
+                ).one()
+            where = f"{action} by the {by} State, in state {state}"
+            if kept.status == "applied":
+                assert (receipt.status, receipt.reason) == ("delivered", None), where
+                seen["applied"] += 1
+            else:
+                assert receipt.status == "rejected", where
+                assert receipt.reason == f"not_applied: {kept.error}"[:600], where
+                seen["refused"] += 1
+    assert seen["applied"] >= 10 and seen["refused"] >= len(actions), seen
+
+
+def test_a_follow_up_the_peer_cannot_apply_comes_back_rejected_with_why(
+    world: dict[str, Any],
+) -> None:
+    """The sender's side: an action the receiving node refuses to apply is settled as
+    rejected with the receipt's reason, on the outbox row and in the case's events."""
+    request_id = _send(world)
+    _deliver(world, "xa-ca", T0)
+    xa = world["ctx"]["xa-ca"].store
+    uid = _uid(xa, request_id)
+    with world["ctx"]["xb-ca"].store.transaction() as conn:  # Borealis executed it already
+        conn.execute(
+            update(requests_table).where(requests_table.c.uid == uid).values(state="executed")
+        )
+    case_service.act(xa, request_id, "withdraw", actor="officer", at=T0, params={"reasons": "x"})
+    [delivery] = _deliver(world, "xa-ca", T0 + timedelta(seconds=1))
+    assert delivery.status == "rejected" and delivery.detail.startswith("not_applied: ")
+    with xa.engine.connect() as conn:
+        row = conn.execute(
+            select(outbox.c.status, outbox.c.last_error).where(outbox.c.id == delivery.outbox_id)
+        ).one()
+    assert row.status == "rejected" and "not_applied" in row.last_error
+    again = fed.receive(  # the same message once more: the same refusal, not "replayed"
+        world["ctx"]["xb-ca"], _outbox_token(world, delivery.outbox_id), now=T0
+    )
+    assert again.status == "rejected" and again.reason == delivery.detail

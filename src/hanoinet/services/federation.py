@@ -175,7 +175,10 @@ def _receive(ctx: NodeContext, tokens: list[str], now: datetime, *, batch: bool)
                 claimed.append(message_id)
     with ctx.store.engine.connect() as conn:  # one query, so a replay is not even decrypted
         known = _known(conn, claimed)
-    verified = [_verify(ctx, token, now, known.__contains__) for token in tokens]
+    # A replay of a message applied is refused before it is decrypted; one of a message this
+    # node could not apply is opened again, to be answered with the same refusal.
+    applied_before = {m for m, refusal in known.items() if refusal is None}
+    verified = [_verify(ctx, token, now, applied_before.__contains__) for token in tokens]
 
     def sign(outcomes: list[Outcome]) -> list[Receipt]:
         if batch:
@@ -222,9 +225,26 @@ def _keep_receipts(conn: Connection, tokens: list[str]) -> dict[str, str]:
     return digests
 
 
-def _known(conn: Connection, message_ids: list[str]) -> set[str]:
-    query = select(inbox.c.message_id).where(inbox.c.message_id.in_(message_ids))
-    return {r.message_id for r in conn.execute(query)}
+def _known(conn: Connection, message_ids: list[str]) -> dict[str, str | None]:
+    """The messages already received, each with the refusal its receipt gave (None: it was
+    applied): a replay is answered as the first copy was."""
+    query = select(inbox.c.message_id, inbox.c.status, inbox.c.error).where(
+        inbox.c.message_id.in_(message_ids)
+    )
+    return {
+        r.message_id: not_applied(r.error) if r.status == "unapplied" else None
+        for r in conn.execute(query)
+    }
+
+
+NOT_APPLIED = "not_applied"
+"""The receipt's reason for a message verified and allowed, that this node could not apply
+(its action is not allowed in the request's state here, its body is wrong): the sender's
+page and CLI show it after the code, and nothing is taken as delivered."""
+
+
+def not_applied(error: str | None) -> str:
+    return f"{NOT_APPLIED}: {error or 'not applied'}"[:600]
 
 
 def _record(
@@ -248,9 +268,10 @@ def _record(
         if not isinstance(v, Opened):
             outcomes.append(v)
         elif v.headers.id in known:
-            outcomes.append((v.headers.id, "rejected", "replayed", v.headers.sender))
+            reason = known[v.headers.id] or "replayed"
+            outcomes.append((v.headers.id, "rejected", reason, v.headers.sender))
         else:
-            known.add(v.headers.id)
+            known[v.headers.id] = None
             try:
                 fresh.append(_screen(conn, ctx, v, now, uids))
             except OriginRefused as exc:
@@ -258,10 +279,21 @@ def _record(
                 outcomes.append((v.headers.id, "rejected", exc.reason, v.headers.sender))
                 continue
             outcomes.append((v.headers.id, "delivered", None, v.headers.sender))
+    # Applied first, then answered: a message this node could not apply is refused in its
+    # receipt, with why, never taken by the sender as delivered (issue 27 item 1).
+    applied = _apply_messages(conn, ctx, fresh, now)
+    refusals = {
+        s.message.headers.id: not_applied(error)
+        for s, (status, error, _) in zip(fresh, applied, strict=True)
+        if status != "applied"
+    }
+    outcomes = [
+        (o[0], "rejected", refusals[o[0]], o[3]) if o[0] in refusals else o for o in outcomes
+    ]
     receipts = sign(outcomes)
     kept = _keep_receipts(conn, [r.token for r in receipts])
-    token = {r.message: r.token for r in receipts if r.status == "delivered"}
-    applied = _apply_messages(conn, ctx, fresh, now)
+    fresh_ids = {s.message.headers.id for s in fresh}
+    token = {r.message: r.token for r in receipts if r.message in fresh_ids}
     if fresh:
         conn.execute(
             _INSERT_INBOX,
