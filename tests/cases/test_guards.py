@@ -117,7 +117,7 @@ def test_refuse_without_reason_cites_40_24() -> None:
         ("postpone", "in_execution", "40(26)", {"ground": "ongoing_proceedings"}),
         ("request_more_info", "received", "40(16)", {}),
         ("consult", "received", "40(27)", {}),
-        ("execute_partially", "in_execution", "40(25)", {}),
+        ("execute_partially", "in_execution", "40(25)", {"ground": "essential_interests"}),
         ("give_consent", "executed", "40(19)", {"matter": "Case 9/2027"}),
         ("answer_status_enquiry", "received", "40(25)", {}),
     ],
@@ -512,3 +512,16 @@ def test_a_request_with_errors_is_not_approved() -> None:
     )
     exc = refused(bad, "approve")
     assert "1 error finding(s)" in exc.message and exc.article == "40(13)"
+
+
+def test_a_partial_execution_needs_a_ground_and_a_prior_consultation() -> None:
+    """Issue 27 item 6: what a partial execution leaves out is refused, so it needs a ground
+    of refusal (40(21)) and a consultation first (40(27)), as a refusal does."""
+    bare = view("in_execution")
+    exc = refused(bare, "execute_partially", **REASON)
+    assert exc.article == "40(21)" and "'partial execution' needs a ground" in exc.message
+    exc = refused(bare, "execute_partially", ground="essential_interests", **REASON)
+    assert exc.article == "40(27)" and "executing in part" in exc.message
+    consulted = view("in_execution", events=(ev("consult"),))
+    done = run(consulted, "execute_partially", ground="essential_interests", **REASON)
+    assert done.state == "partially_executed"

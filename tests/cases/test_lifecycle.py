@@ -116,7 +116,7 @@ HAPPY = [
     Case("refuse", "preservation", "incoming", "received", "refused", "40(24)", "requested", params={**R, "ground": "preservation_essential_interests"}, events=("consult",)),
     Case("refuse", "stored_data", "outgoing", "sent", "refused", "40(24)", "requested", from_peer=True, params={**R, "ground": "domestic_bar"}, events=("consult",)),
     Case("execute", "stored_data", "incoming", "in_execution", "executed", "40(25)", "requested"),
-    Case("execute_partially", "stored_data", "incoming", "in_execution", "partially_executed", "40(25)", "requested", params=R),
+    Case("execute_partially", "stored_data", "incoming", "in_execution", "partially_executed", "40(25)", "requested", params={**R, "ground": "essential_interests"}, events=("consult",)),
     Case("status_enquiry", "stored_data", "outgoing", "sent", "sent", "40(25)", "requesting"),
     Case("answer_status_enquiry", "stored_data", "incoming", "received", "received", "40(25)", "requested", params=R, events=("status_enquiry",)),
     Case("withdraw", "stored_data", "outgoing", "in_execution", "withdrawn", "40(25)", "requesting"),

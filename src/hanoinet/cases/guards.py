@@ -90,7 +90,9 @@ def _ground(
 def refusal_ground(
     request: RequestView, t: Transition, params: dict[str, str], at: datetime
 ) -> None:
-    _ground(params, request, GROUND_KINDS["refusal_ground"], "refusal")
+    # What a partial execution leaves out is refused: the same grounds hold it (issue 27).
+    what = "partial execution" if t.action == "execute_partially" else "refusal"
+    _ground(params, request, GROUND_KINDS["refusal_ground"], what)
 
 
 def postponement_ground(
@@ -102,8 +104,9 @@ def postponement_ground(
 def consulted(request: RequestView, t: Transition, params: dict[str, str], at: datetime) -> None:
     if not any(e.action == "consult" for e in request.events):
         raise _refuse(
-            "Before refusing or postponing, consult the requesting State to see whether assistance "
-            "can be given under conditions (art. 40(27)); record it with the action 'consult' first",
+            "Before refusing, postponing or executing in part, consult the requesting State to "
+            "see whether assistance can be given under conditions (art. 40(27)); record it with "
+            "the action 'consult' first",
             "40(27)",
         )
 
