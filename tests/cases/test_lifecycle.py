@@ -240,7 +240,7 @@ def test_send_from_draft_is_refused_naming_the_article_and_allowed_state() -> No
     with pytest.raises(TransitionRefused) as info:
         decide(request, "send", at=T0, actor="alice")
     assert info.value.article == "40(13)"
-    assert "(art. 40(13))" in info.value.message
+    assert "(this node's procedure; the step itself: art. 40(13))" in info.value.message
     assert "is draft" in info.value.message
     assert info.value.message.endswith("allowed when the request is checked")
 
@@ -259,7 +259,7 @@ def test_refused_in_every_state_not_in_from(t: Transition) -> None:
             decide(request, t.action, at=T0, actor="alice", params=params)
         message = info.value.message
         assert info.value.article == t.article
-        assert f"(art. {t.article})" in message
+        assert f"(this node's procedure; the step itself: art. {t.article})" in message
         assert f"is {state.replace('_', ' ')} " in message
         allowed = message.split("it is allowed when the request is ", 1)[1]
         assert allowed == ", ".join(s.replace("_", " ") for s in t.from_)
@@ -332,9 +332,12 @@ def test_lapse_only_by_the_clock(direction: str, from_peer: bool) -> None:
         direction=direction,
         events=(ev("record_preserved", PRESERVED_AT),),
     )
-    with pytest.raises(TransitionRefused, match="taken by the system State") as info:
+    with pytest.raises(
+        TransitionRefused, match="taken by this node's clock when its time comes"
+    ) as info:
         decide(request, "lapse", at=T0, actor="alice", from_peer=from_peer)
     assert info.value.article == "42"
+    assert "--from-peer" not in info.value.message and "system State" not in info.value.message
     assert decide(request, "lapse", at=T0, actor="clock", system=True).state == "lapsed"
 
 

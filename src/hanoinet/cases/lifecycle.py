@@ -193,6 +193,12 @@ def decide(
     by_role = [t for t in candidates if t.by == role]
     if not by_role:
         owner = candidates[0].by
+        if owner == "system":  # a clock's step: no State takes it, and nobody records it
+            raise TransitionRefused(
+                f"'{action}' is taken by this node's clock when its time comes (art. "
+                f"{candidates[0].article}), not by a person or by the other State",
+                article=candidates[0].article,
+            )
         raise TransitionRefused(
             f"'{action}' is taken by the {owner} State (art. {candidates[0].article}); on this "
             f"{request.direction} request this node is the {request.our_role} State"
@@ -202,9 +208,12 @@ def decide(
     allowed = [t for t in by_role if request.state in t.from_]
     if not allowed:
         t = by_role[0]
+        # The order of the steps is this node's procedure, not a rule of the Convention: the
+        # article is the step's own (issue 27 item 7).
         raise TransitionRefused(
             f"'{action}' is not allowed on a request that is {request.state.replace('_', ' ')} "
-            f"(art. {t.article}); it is allowed when the request is "
+            f"(this node's procedure; the step itself: art. {t.article}); it is allowed when "
+            "the request is "
             + ", ".join(s.replace("_", " ") for s in t.from_),
             article=t.article,
         )
