@@ -525,3 +525,10 @@ def test_a_partial_execution_needs_a_ground_and_a_prior_consultation() -> None:
     consulted = view("in_execution", events=(ev("consult"),))
     done = run(consulted, "execute_partially", ground="essential_interests", **REASON)
     assert done.state == "partially_executed"
+
+
+def test_a_form_whose_title_starts_with_a_vowel_takes_an() -> None:
+    request = view("received", kind="preservation", events=(ev("consult"),))
+    exc = refused(request, "refuse", ground="fiscal_matters_typo", **REASON)
+    assert "of an expedited preservation" in exc.message.lower(), exc.message
+    assert " a expedited" not in exc.message.lower()

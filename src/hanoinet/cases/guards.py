@@ -81,10 +81,15 @@ def _ground(
         )
     if ground is None or ground not in allowed:
         raise _refuse(
-            f"'{key}' is not a ground for {action} of a {form.title.lower()} request; "
+            f"'{key}' is not a ground for {action} of {_a(form.title.lower())} request; "
             f"the grounds are: {listing}",
             "40(21)",
         )
+
+
+def _a(noun: str) -> str:
+    """The noun with its indefinite article (the forms' titles: "an expedited ...")."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
 
 
 def refusal_ground(
