@@ -11,6 +11,7 @@ import pytest
 from hanoinet.cases.approval import Approval
 from hanoinet.cases.guards import GUARDS
 from hanoinet.cases.lifecycle import Decision, Event, RequestView, decide, lifecycle
+from hanoinet.convention.catalog import mark_citations
 from hanoinet.errors import TransitionRefused
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
@@ -93,7 +94,7 @@ def test_no_error_findings(action: str, state: str, article: str) -> None:
     assert exc.article == article
     assert "2 error finding(s)" in exc.message
     assert "`hanoinet check`" in exc.message
-    assert f"(art. {article})" in exc.message
+    assert mark_citations(f"(art. {article})") in exc.message
     good = view(state, direction="outgoing")
     assert run(good, action).state in ("checked", "sent")
 
@@ -106,7 +107,7 @@ def test_refuse_without_reason_cites_40_24() -> None:
     for blank in ("", "   "):
         exc = refused(request, "refuse", ground="essential_interests", reason=blank)
         assert exc.article == "40(24)"
-        assert "Reasons must be given for any refusal (art. 40(24))" in exc.message
+        assert mark_citations("Reasons must be given for any refusal (art. 40(24))") in exc.message
         assert "--reason" in exc.message
     assert run(request, "refuse", ground="essential_interests", **REASON).state == "refused"
 
@@ -164,7 +165,7 @@ def test_never_a_ground(ground: str, article: str, kind: str) -> None:
     exc = refused(request, "refuse", ground=ground, **REASON)
     assert exc.article == article
     assert f"'{ground}' is never a ground for refusal" in exc.message
-    assert f"art. {article}" in exc.message
+    assert mark_citations(f"art. {article}") in exc.message
 
 
 @pytest.mark.parametrize(
@@ -237,7 +238,7 @@ def test_consult_before_refusing_or_postponing(action: str, state: str, ground: 
     request = view(state)
     exc = refused(request, action, ground=ground, **REASON)
     assert exc.article == "40(27)"
-    assert "(art. 40(27))" in exc.message and "'consult'" in exc.message
+    assert mark_citations("(art. 40(27))") in exc.message and "'consult'" in exc.message
     consult = run(request, "consult", **REASON)
     assert consult.state == state
     after = view(state, events=(consult.event,))
@@ -280,7 +281,7 @@ def test_a_refusal_names_the_guard_that_refused() -> None:
 def test_marked_confidential() -> None:
     exc = refused(view("acknowledged"), "notify_cannot_keep_confidential", **REASON)
     assert exc.article == "40(20)"
-    assert "(art. 40(20))" in exc.message
+    assert mark_citations("(art. 40(20))") in exc.message
     marked = view("acknowledged", document={"confidential": True})
     assert run(marked, "notify_cannot_keep_confidential", **REASON).state == "acknowledged"
     unmarked = view("acknowledged", document={"confidential": False})
@@ -314,7 +315,7 @@ def test_consent_given() -> None:
     request = view("executed", direction="outgoing")
     exc = refused(request, "use_for_other_matter", **REASON, **MATTER)
     assert exc.article == "40(19)"
-    assert "(art. 40(19))" in exc.message and "give_consent" in exc.message
+    assert mark_citations("(art. 40(19))") in exc.message and "give_consent" in exc.message
     consent = decide(
         request, "give_consent", at=T0, actor="alice", params=REASON | MATTER, from_peer=True
     )
@@ -430,7 +431,7 @@ def test_send_without_approval_is_refused_citing_40_13_and_saying_what_to_do() -
     assert "awaits a supervisor's approval" in exc.message
     assert "HANOINET_APPROVAL=requester" in exc.message
     assert "not a duty of the Convention" in exc.message
-    assert "art. 40(13)" in exc.message
+    assert mark_citations("art. 40(13)") in exc.message
     assert exc.message.endswith("Ask a supervisor to approve it, then send it")
 
 

@@ -28,6 +28,7 @@ from hanoinet.cases.lifecycle import (
     transitions_for,
 )
 from hanoinet.convention import convention
+from hanoinet.convention.catalog import mark_citations
 from hanoinet.errors import TransitionRefused
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
@@ -240,7 +241,10 @@ def test_send_from_draft_is_refused_naming_the_article_and_allowed_state() -> No
     with pytest.raises(TransitionRefused) as info:
         decide(request, "send", at=T0, actor="alice")
     assert info.value.article == "40(13)"
-    assert "(this node's procedure; the step itself: art. 40(13))" in info.value.message
+    assert (
+        mark_citations("(this node's procedure; the step itself: art. 40(13))")
+        in info.value.message
+    )
     assert "is draft" in info.value.message
     assert info.value.message.endswith("allowed when the request is checked")
 
@@ -259,7 +263,9 @@ def test_refused_in_every_state_not_in_from(t: Transition) -> None:
             decide(request, t.action, at=T0, actor="alice", params=params)
         message = info.value.message
         assert info.value.article == t.article
-        assert f"(this node's procedure; the step itself: art. {t.article})" in message
+        assert (
+            mark_citations(f"(this node's procedure; the step itself: art. {t.article})") in message
+        )
         assert f"is {state.replace('_', ' ')} " in message
         allowed = message.split("it is allowed when the request is ", 1)[1]
         assert allowed == ", ".join(s.replace("_", " ") for s in t.from_)
@@ -271,7 +277,7 @@ def test_outgoing_request_cannot_acknowledge_itself() -> None:
         decide(request, "acknowledge", at=T0, actor="alice")
     message = info.value.message
     assert info.value.article == "40(25)"
-    assert "taken by the requested State (art. 40(25))" in message
+    assert mark_citations("taken by the requested State (art. 40(25))") in message
     assert "this node is the requesting State" in message
     assert "--from-peer" in message
     decision = decide(request, "acknowledge", at=T0, actor="alice", from_peer=True)

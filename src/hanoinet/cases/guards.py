@@ -13,6 +13,7 @@ from hanoinet.cases.approval import lapsed_approval, standing_approval
 from hanoinet.cases.clocks import preservation_expiry
 from hanoinet.cases.lifecycle import RequestView, Transition
 from hanoinet.convention import convention
+from hanoinet.convention.catalog import mark_citations
 from hanoinet.convention.model import Ground
 from hanoinet.errors import TransitionRefused
 from hanoinet.registry.participants import is_known_code
@@ -21,7 +22,8 @@ Guard = Callable[[RequestView, Transition, dict[str, str], datetime], None]
 
 
 def _refuse(message: str, article: str) -> TransitionRefused:
-    return TransitionRefused(message, article=article)
+    """A refusal whose every article cited carries its mark when its number is unverified."""
+    return TransitionRefused(mark_citations(message), article=article)
 
 
 def no_error_findings(

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hanoinet.cases.approval import Approval
 from hanoinet.convention import convention
+from hanoinet.convention.catalog import mark_citations
 from hanoinet.convention.loader import load_text
 from hanoinet.convention.model import ArticleKey
 from hanoinet.errors import TransitionRefused
@@ -160,6 +161,11 @@ class Decision:
     event: Event
 
 
+def _refused(message: str, article: str) -> TransitionRefused:
+    """A refusal whose every article cited carries its mark when its number is unverified."""
+    return TransitionRefused(mark_citations(message), article=article)
+
+
 def decide(
     request: RequestView,
     action: str,
@@ -194,28 +200,27 @@ def decide(
     if not by_role:
         owner = candidates[0].by
         if owner == "system":  # a clock's step: no State takes it, and nobody records it
-            raise TransitionRefused(
+            raise _refused(
                 f"'{action}' is taken by this node's clock when its time comes (art. "
                 f"{candidates[0].article}), not by a person or by the other State",
-                article=candidates[0].article,
+                candidates[0].article,
             )
-        raise TransitionRefused(
+        raise _refused(
             f"'{action}' is taken by the {owner} State (art. {candidates[0].article}); on this "
             f"{request.direction} request this node is the {request.our_role} State"
             + ("" if system else "; record the other State's action with --from-peer"),
-            article=candidates[0].article,
+            candidates[0].article,
         )
     allowed = [t for t in by_role if request.state in t.from_]
     if not allowed:
         t = by_role[0]
         # The order of the steps is this node's procedure, not a rule of the Convention: the
         # article is the step's own (issue 27 item 7).
-        raise TransitionRefused(
+        raise _refused(
             f"'{action}' is not allowed on a request that is {request.state.replace('_', ' ')} "
             f"(this node's procedure; the step itself: art. {t.article}); it is allowed when "
-            "the request is "
-            + ", ".join(s.replace("_", " ") for s in t.from_),
-            article=t.article,
+            "the request is " + ", ".join(s.replace("_", " ") for s in t.from_),
+            t.article,
         )
     transition = allowed[0]
     for guard in transition.guards:

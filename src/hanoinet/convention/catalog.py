@@ -8,6 +8,7 @@ an article number from 1 to 68, and below the article level a key listed in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -45,6 +46,27 @@ UNCONFIRMED = "para. number unconfirmed"
 """The mark shown beside a provision whose paragraph key is not verified."""
 UNVERIFIED_ARTICLE = "title unverified"
 """The mark shown beside an article whose title and number were not checked."""
+
+
+_CITED = re.compile(r"\bart\. (\d+\(\d+\)(?:\([a-z]\))?)(?![\w(])")
+"""A citation of a paragraph (``art. 40(27)``, ``art. 40(21)(b)``): whole articles are
+numbered by the Convention's own headings, their paragraphs by hanoinet's reading."""
+
+
+def mark_citations(text: str) -> str:
+    """Each paragraph cited in a message (``art. 40(27)``) followed by its mark when
+    hanoinet's data has not verified that key ("art. 40(27) (para. number unconfirmed)"): a paragraph number is
+    never shown as settled when it is not (issue 27 item 7)."""
+
+    def marked(found: re.Match[str]) -> str:
+        key = found.group(1)
+        try:
+            mark = convention().key(key).mark
+        except UnknownArticle:
+            mark = UNCONFIRMED
+        return f"{found.group(0)} ({mark})" if mark else found.group(0)
+
+    return _CITED.sub(marked, text)
 
 
 @dataclass(frozen=True)
