@@ -260,3 +260,22 @@ def test_a_document_signed_in_a_token_verifies_here_and_in_a_common_reader(
         said = _pdfsig(made.pdf, tmp_path)
         assert "Signature Validation: Signature is Valid." in said, said
         assert "Total document signed" in said
+
+
+def test_a_document_signed_in_its_keys_first_second_is_listed(issuers: Issuers) -> None:
+    """A PDF's signing time is to the second; a key made half a second into that second
+    signed it (a fast node renders within the second its keys were made): listed, where a
+    time a whole second earlier is not."""
+    entry = issuers.directory.node("xa-ca")
+    assert entry is not None
+    made = AT.replace(microsecond=0) + timedelta(milliseconds=500)
+    keys = tuple(k.model_copy(update={"valid_from": made}) for k in entry.keys)
+    directory = issuers.directory.model_copy(
+        update={"nodes": (entry.model_copy(update={"keys": keys}), *issuers.directory.nodes[1:])}
+    )
+    doc = next(k for k in keys if k.use == "doc")
+    members = ("doc", doc.x, doc.y)
+    listed = signature._listed_signer(directory, members, made.replace(microsecond=0))
+    assert not isinstance(listed, str) and listed[1].kid == doc.kid
+    earlier = signature._listed_signer(directory, members, made - timedelta(seconds=2))
+    assert isinstance(earlier, str) and "was not valid at" in earlier

@@ -251,6 +251,10 @@ def _public_members(cert: Any) -> tuple[str, str, str | None] | None:
     return None
 
 
+PDF_TIME_STEP = timedelta(seconds=1) - timedelta(microseconds=1)
+"""The last instant of the second a PDF date names."""
+
+
 def _listed_signer(
     directory: directory_module.Directory, members: tuple[str, str, str | None], at: datetime
 ) -> tuple[NodeEntry, PublicKey] | str:
@@ -258,7 +262,10 @@ def _listed_signer(
     for node in directory.nodes:
         for key in node.keys:
             if key.use == use and key.x == x and key.y == y:
-                if not key.usable_at(at):
+                # A PDF's signing time is to the second (its /M date); the key's validity is
+                # to the microsecond: a document signed in the key's first second was signed
+                # at some instant of that second (a fast node renders within it).
+                if not (key.usable_at(at) or key.usable_at(at + PDF_TIME_STEP)):
                     return (
                         f"the key {key.kid} of node {node.id} was not valid at "
                         f"{at.isoformat()} (revoked or expired)"
