@@ -146,6 +146,9 @@ class TransitionRefused(HanoinetError):
         self.guard = guard
         """The lifecycle guard that refused (cases/guards.py), if one did: what a page needs to
         say which field to fill in, in its own words."""
+        self.owner: str | None = None
+        """For an action the other State takes: its role (``requested``, ``requesting``).
+        The message says it in words; the command line adds how to record it."""
 
 
 class UnknownCase(HanoinetError):

@@ -279,7 +279,7 @@ def test_outgoing_request_cannot_acknowledge_itself() -> None:
     assert info.value.article == "40(25)"
     assert mark_citations("taken by the requested State (art. 40(25))") in message
     assert "this node is the requesting State" in message
-    assert "--from-peer" in message
+    assert "--from-peer" not in message and info.value.owner == "requested"
     decision = decide(request, "acknowledge", at=T0, actor="alice", from_peer=True)
     assert decision.state == "acknowledged"
     assert decision.event.by == "requested"

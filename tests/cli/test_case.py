@@ -243,6 +243,22 @@ def test_approve_from_the_command_line_under_the_all_policy(
     assert ok_json("case", "act", "C-000001", "send", "--at", AT)["event"]["to"] == "sent"
 
 
+def test_a_refused_step_names_the_option_that_gives_what_is_missing(node: Path) -> None:
+    """The lifecycle says what is missing in words (the other State and the web read them
+    too); the command line adds the option that gives it."""
+    open_case()
+    for action in ("check", "send"):
+        run("case", "act", "C-000001", action, "--at", AT)
+    theirs = run("case", "act", "C-000001", "acknowledge", "--at", AT)
+    assert theirs.exit_code == 2
+    assert "taken by the requested State" in theirs.stderr
+    assert "(to record a step the other State took: --from-peer)" in theirs.stderr
+    assert run("case", "act", "C-000001", "acknowledge", "--from-peer", "--at", AT).exit_code == 0
+    run("case", "act", "C-000001", "record_preserved", "--from-peer", "--at", AT)
+    unnamed = run("case", "act", "C-000001", "link_mla", "--at", AT)
+    assert unnamed.exit_code == 2 and "(give it with --related REQUEST-ID)" in unnamed.stderr
+
+
 def test_show_json_of_a_preserved_request_has_its_clock(node: Path) -> None:
     open_case()
     for action in ("check", "send"):

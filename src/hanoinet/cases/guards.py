@@ -43,9 +43,7 @@ def reason(request: RequestView, t: Transition, params: dict[str, str], at: date
             "refuse": "Reasons must be given for any refusal (art. 40(24))",
             "postpone": "A postponement needs its reason (art. 40(26))",
         }.get(t.action, f"'{t.action}' needs a reason in writing (art. {t.article})")
-        raise _refuse(
-            f"{what}; give it with --reason", "40(24)" if t.action == "refuse" else t.article
-        )
+        raise _refuse(what, "40(24)" if t.action == "refuse" else t.article)
 
 
 GROUND_KINDS = {
@@ -73,7 +71,7 @@ def _ground(
     allowed = grounds_for(request.kind, kinds)
     listing = ", ".join(f"{g.id} ({g.article})" for g in allowed) or "none"
     if not key:
-        raise _refuse(f"'{action}' needs a ground: --ground with one of {listing}", "40(21)")
+        raise _refuse(f"'{action}' needs a ground, one of {listing}", "40(21)")
     ground = grounds.get(key)
     if ground is not None and ground.kind == "not_a_ground":
         raise _refuse(
@@ -200,8 +198,7 @@ def consent_matter(
     matter = params.get("matter", "").strip()
     if not matter:
         raise _refuse(
-            "Name the other matter (the proceedings) the consent covers (--matter TEXT) "
-            "(art. 40(19))",
+            "Name the other matter (the proceedings) the consent covers (art. 40(19))",
             "40(19)",
         )
     if len(matter) > MATTER_MAX:
@@ -217,8 +214,7 @@ def related_request(
 ) -> None:
     if not params.get("related", "").strip():
         raise _refuse(
-            "Name the mutual legal assistance request that follows the preservation "
-            "(--related REQUEST-ID) (art. 42)",
+            "Name the mutual legal assistance request that follows the preservation (art. 42)",
             "42",
         )
 
@@ -227,8 +223,7 @@ def third_state(request: RequestView, t: Transition, params: dict[str, str], at:
     code = params.get("third_state", "")
     if not is_known_code(code):
         raise _refuse(
-            "Name the third State where the service provider is, as an ISO code "
-            "(--third-state CODE) (art. 43)",
+            "Name the third State where the service provider is, as an ISO code (art. 43)",
             "43",
         )
 

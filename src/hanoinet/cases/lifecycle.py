@@ -205,12 +205,13 @@ def decide(
                 f"{candidates[0].article}), not by a person or by the other State",
                 candidates[0].article,
             )
-        raise _refused(
+        refused = _refused(
             f"'{action}' is taken by the {owner} State (art. {candidates[0].article}); on this "
-            f"{request.direction} request this node is the {request.our_role} State"
-            + ("" if system else "; record the other State's action with --from-peer"),
+            f"{request.direction} request this node is the {request.our_role} State",
             candidates[0].article,
         )
+        refused.owner = owner  # the command line says how to record the other State's step
+        raise refused
     allowed = [t for t in by_role if request.state in t.from_]
     if not allowed:
         t = by_role[0]

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from hanoinet.cli.output import console, fail, parse_time, print_json, read_text, user_errors
-from hanoinet.errors import HanoinetError, InvalidInput
+from hanoinet.errors import HanoinetError, InvalidInput, TransitionRefused
 from hanoinet.services import cases as service
 from hanoinet.services import runtime, shapes
 from hanoinet.settings import load_settings
@@ -420,16 +420,19 @@ def act_command(
     if action == "send":
         _reachable_or_refuse(store, ident, _now(at))
     with user_errors():
-        acted = service.act(
-            store,
-            ident,
-            action,
-            actor=_actor(),
-            at=_now(at),
-            params=params,
-            from_peer=from_peer,
-            approval_policy=load_settings().approval,
-        )
+        try:
+            acted = service.act(
+                store,
+                ident,
+                action,
+                actor=_actor(),
+                at=_now(at),
+                params=params,
+                from_peer=from_peer,
+                approval_policy=load_settings().approval,
+            )
+        except TransitionRefused as exc:
+            fail(exc.message + _flag_hint(exc, from_peer))
     e = acted.event
     if json:
         print_json(shapes.acted_json(acted))
@@ -440,6 +443,25 @@ def act_command(
     )
     if acted.created_request:
         console.print(f"Drafted preservation request {acted.created_request} to {third_state} (43)")
+
+
+FLAG_OF_GUARD = {
+    "reason": "--reason TEXT",
+    "refusal_ground": "--ground ID",
+    "postponement_ground": "--ground ID",
+    "consent_matter": "--matter TEXT",
+    "related_request": "--related REQUEST-ID",
+    "third_state": "--third-state CODE",
+}
+"""The option that gives what a guard found missing: the lifecycle's messages say what is
+missing in words (a page and the other State read them too), the command line adds its flag."""
+
+
+def _flag_hint(exc: TransitionRefused, from_peer: bool) -> str:
+    if exc.owner is not None and not from_peer:
+        return " (to record a step the other State took: --from-peer)"
+    flag = FLAG_OF_GUARD.get(exc.guard or "")
+    return f" (give it with {flag})" if flag else ""
 
 
 def _scans(files: list[Path] | None) -> list[outside.Scan]:
