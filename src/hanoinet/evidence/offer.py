@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from hanoinet.exchange import crypto
-from hanoinet.exchange.directory import Directory, NodeEntry
+from hanoinet.exchange.directory import Directory, NodeEntry, PublicKey
 
 FORMAT = "hanoinet.evidence-offer/1"
 TYP = "hanoinet-evidence-offer+jws"
@@ -125,31 +125,7 @@ def verify_offer(
     token: str, directory: Directory, *, me: str, at: datetime
 ) -> tuple[Offer, NodeEntry]:
     """Verify the signature against the directory first, then read the claims."""
-    try:
-        kid = str(crypto.unverified_header(token).get("kid"))
-    except crypto.CryptoFailure as exc:
-        raise OfferRefused("malformed", f"not a signed offer: {exc}") from None
-    owner = directory.signing_key(kid)
-    if owner is None:
-        raise OfferRefused(
-            "unknown_signer", f"signed with key {kid}, which no node in the directory holds"
-        )
-    node, key = owner
-    if not key.usable_at(at):
-        raise OfferRefused("key_not_valid", f"key {kid} of {node.id} is not valid now")
-    try:
-        verified = crypto.verify(
-            token, crypto.import_key(key.model_dump(include={"kty", "crv", "x"}))
-        )
-        claims = json.loads(verified.payload)
-    except (crypto.CryptoFailure, ValueError):
-        raise OfferRefused("forged", "the offer's signature does not verify") from None
-    if (
-        verified.header.get("typ") != TYP
-        or not isinstance(claims, dict)
-        or claims.get("format") != FORMAT
-    ):
-        raise OfferRefused("malformed", "signed, but not an evidence offer")
+    node, _, claims = open_signed(token, directory, typ=TYP, fmt=FORMAT, what="offer", at=at)
     try:
         offer = _offer(claims, token)
     except (KeyError, TypeError, ValueError) as exc:
@@ -176,6 +152,48 @@ def verify_offer(
             "malformed", f"lists {offer.chunks} chunk hashes; {offer.size} bytes make {expected}"
         )
     return offer, node
+
+
+def open_signed(
+    token: str,
+    directory: Directory,
+    *,
+    typ: str,
+    fmt: str,
+    what: str,
+    at: datetime | None = None,
+) -> tuple[NodeEntry, PublicKey, dict[str, Any]]:
+    """A compact JWS a node signed (an offer, a receipt): its signer, found by ``kid`` in the
+    directory (its key valid ``at``, when given), and its claims, read only once the
+    signature verified and checked to be of ``typ`` and ``fmt``. OfferRefused with a code
+    (``malformed``, ``unknown_signer``, ``key_not_valid``, ``forged``) otherwise."""
+    try:
+        kid = str(crypto.unverified_header(token).get("kid"))
+    except crypto.CryptoFailure as exc:
+        raise OfferRefused("malformed", f"not a signed {what}: {exc}") from None
+    owner = directory.signing_key(kid)
+    if owner is None:
+        raise OfferRefused(
+            "unknown_signer",
+            f"signed with key {kid}, which no node in directory version {directory.version} holds",
+        )
+    node, key = owner
+    if at is not None and not key.usable_at(at):
+        raise OfferRefused("key_not_valid", f"key {kid} of {node.id} is not valid now")
+    try:
+        verified = crypto.verify(
+            token, crypto.import_key(key.model_dump(include={"kty", "crv", "x"}))
+        )
+        claims = json.loads(verified.payload)
+    except (crypto.CryptoFailure, ValueError):
+        raise OfferRefused("forged", f"the {what}'s signature does not verify") from None
+    if (
+        verified.header.get("typ") != typ
+        or not isinstance(claims, dict)
+        or claims.get("format") != fmt
+    ):
+        raise OfferRefused("malformed", f"signed, but not an evidence {what}")
+    return node, key, claims
 
 
 def read_claims(token: str) -> Offer:

@@ -26,6 +26,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from hanoinet.evidence.offer import OfferRefused, open_signed
 from hanoinet.exchange import crypto
 from hanoinet.exchange.directory import Directory
 
@@ -111,29 +112,9 @@ def verify_receipt(token: str, directory: Directory) -> Anchor:
     if len(token) > MAX_TOKEN:
         raise ReceiptRefused("malformed", f"longer than {MAX_TOKEN} characters: not a receipt")
     try:
-        kid = str(crypto.unverified_header(token).get("kid"))
-    except crypto.CryptoFailure as exc:
-        raise ReceiptRefused("malformed", f"not a signed receipt: {exc}") from None
-    owner = directory.signing_key(kid)
-    if owner is None:
-        raise ReceiptRefused(
-            "unknown_signer",
-            f"signed with key {kid}, which no node in directory version {directory.version} holds",
-        )
-    node, key = owner
-    try:
-        verified = crypto.verify(
-            token, crypto.import_key(key.model_dump(include={"kty", "crv", "x"}))
-        )
-        claims = json.loads(verified.payload)
-    except (crypto.CryptoFailure, ValueError):
-        raise ReceiptRefused("forged", "the receipt's signature does not verify") from None
-    if (
-        verified.header.get("typ") != TYP
-        or not isinstance(claims, dict)
-        or claims.get("format") != FORMAT
-    ):
-        raise ReceiptRefused("malformed", "signed, but not an evidence receipt")
+        node, key, claims = open_signed(token, directory, typ=TYP, fmt=FORMAT, what="receipt")
+    except OfferRefused as exc:  # the same checks as an offer's, said of a receipt
+        raise ReceiptRefused(exc.code, exc.message) from None
     try:
         received = datetime.fromisoformat(str(claims["received_at"]))
         signed = datetime.fromisoformat(str(claims["signed_at"]))
@@ -149,7 +130,9 @@ def verify_receipt(token: str, directory: Directory) -> Anchor:
             "forged", f"names receiver {claims.get('receiver')}, but the key is {node.id}'s"
         )
     if not key.usable_at(signed):
-        raise ReceiptRefused("key_not_valid", f"key {kid} of {node.id} was not valid at {signed}")
+        raise ReceiptRefused(
+            "key_not_valid", f"key {key.kid} of {node.id} was not valid at {signed}"
+        )
     return Anchor("receipt", received, node.id, package, digest)
 
 

@@ -396,7 +396,7 @@ def consent_from_case(store: Store, package_id: str, matter: str | None) -> tupl
     if not given:
         raise TransitionRefused(
             f"{row.request_id} has no consent (give_consent, art. 40(19)) from {row.peer_node}; "
-            "a consent received otherwise is recorded with --reference",
+            "a consent received otherwise is recorded with the reference of its written record",
             article="40(19)",
         )
     if matter is not None:
