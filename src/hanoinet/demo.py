@@ -348,10 +348,18 @@ def story(demo: Demo) -> dict[str, str]:
     mla, _ = _new_case(demo, "xa", "mla-xa-xb.json", "Hospital intrusion: logs (demo)")
     demo.run("xa", "case", "act", mla, "check")
     demo.run("xa", "case", "act", mla, "send")
-    demo.run("xa", "case", "act", preservation, "link_mla", "--related", mla)
     demo.wait(
         lambda: demo.incoming("xb", "stored_data") is not None, "Borealis received the MLA request"
     )
+    demo.wait(
+        lambda: any(
+            m["type"] == "request" and m["status"] == "delivered"
+            for m in demo.json("xa", "case", "show", mla)["requests"][0]["messages"]
+        ),
+        "Borealis's signed receipt for it is in",
+    )
+    say("... Borealis now holds the preserved data until this request is decided (42):")
+    demo.run("xa", "case", "act", preservation, "link_mla", "--related", mla)
     demo.run("xa", "case", "timeline", case)
 
     print(

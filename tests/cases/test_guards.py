@@ -10,7 +10,7 @@ import pytest
 
 from hanoinet.cases.approval import Approval
 from hanoinet.cases.guards import GUARDS
-from hanoinet.cases.lifecycle import Decision, Event, RequestView, decide, lifecycle
+from hanoinet.cases.lifecycle import Decision, Event, FollowUp, RequestView, decide, lifecycle
 from hanoinet.convention.catalog import mark_citations
 from hanoinet.errors import TransitionRefused
 
@@ -68,6 +68,7 @@ TESTED = {
     "consent_given",
     "consent_matter",
     "related_request",
+    "follow_up_decided",
     "third_state",
     "preservation_expired",
     "approved_if_required",
@@ -151,6 +152,11 @@ def test_refusal_without_ground_lists_the_grounds_of_the_form() -> None:
     )
     preservation = view("acknowledged", kind="preservation", events=(ev("consult"),))
     listing = refused(preservation, "refuse", **REASON).message.split("one of ", 1)[1]
+    assert listing == "preservation_essential_interests (42)"  # no reservation under 42(4)
+    reserved = view(
+        "acknowledged", kind="preservation", document=NATIONAL_XB, events=(ev("consult"),)
+    )
+    listing = refused(reserved, "refuse", **REASON).message.split("one of ", 1)[1]
     assert listing == (
         "preservation_dual_criminality_reservation (42(4)), preservation_essential_interests (42)"
     )
@@ -202,6 +208,93 @@ def test_refusal_ground_accepted_after_consult(ground: str) -> None:
     decision = run(request, "refuse", ground=ground, **REASON)
     assert decision.state == "refused"
     assert decision.event.params["ground"] == ground
+
+
+# 42(4): Borealis (XB) made the reservation in the demo designations (illustrative); Aurelia
+# (XA) did not. A national offence names no Convention article; art. 7 is one (offences.yaml).
+RESERVED = "preservation_dual_criminality_reservation"
+NATIONAL_XB = {
+    "requesting_state": "XA",
+    "requested_state": "XB",
+    "offences": [{"name": "Unauthorised use of a computer (national)"}],
+}
+CONVENTION_XB = {**NATIONAL_XB, "offences": [{"article": "7", "conduct": ["access"]}]}
+
+
+@pytest.mark.parametrize("action", ["refuse", "execute_partially"])
+def test_42_4_reservation_ground_accepted_with_reservation_and_national_offence(
+    action: str,
+) -> None:
+    request = view(
+        "in_execution", kind="preservation", document=NATIONAL_XB, events=(ev("consult"),)
+    )
+    decision = run(request, action, ground=RESERVED, **REASON)
+    assert decision.event.params["ground"] == RESERVED
+
+
+@pytest.mark.parametrize("requested", ["XA", "XC", "FR", ""])
+def test_42_4_reservation_ground_needs_the_reservation(requested: str) -> None:
+    document = {**NATIONAL_XB, "requested_state": requested}
+    request = view("acknowledged", kind="preservation", document=document, events=(ev("consult"),))
+    exc = refused(request, "refuse", ground=RESERVED, **REASON)
+    assert exc.article == "42(4)" and exc.guard == "refusal_ground"
+    who = {"XA": "Aurelia (demo State)", "XC": "Caldera (demo State)", "FR": "France"}
+    name = who.get(requested, "the requested State")
+    said = mark_citations(f"{name} has made no reservation under art. 42(4) on record")
+    assert said in exc.message
+    assert exc.message.endswith("the grounds open to it are: preservation_essential_interests (42)")
+    assert "--" not in exc.message
+
+
+def test_42_4_reservation_ground_not_for_a_convention_offence() -> None:
+    request = view(
+        "acknowledged", kind="preservation", document=CONVENTION_XB, events=(ev("consult"),)
+    )
+    exc = refused(request, "refuse", ground=RESERVED, **REASON)
+    assert exc.article == "42(3)" and exc.guard == "refusal_ground"
+    assert "alleges an offence established under the Convention (art. 7)" in exc.message
+    said = mark_citations(
+        "preservation for an offence established under the Convention (art. 7-17) cannot be "
+        "refused for lack of dual criminality (art. 42(3))"
+    )
+    assert said in exc.message
+    # One Convention offence among national ones is enough: the ground does not reach it.
+    mixed = {**NATIONAL_XB, "offences": [*NATIONAL_XB["offences"], {"article": "17"}]}
+    request = view("acknowledged", kind="preservation", document=mixed, events=(ev("consult"),))
+    assert refused(request, "refuse", ground=RESERVED, **REASON).article == "42(3)"
+
+
+def test_42_4_reservation_counts_from_its_date() -> None:
+    """The demo reservation of Borealis is dated 2026-11-02: before, it is not on record."""
+    request = view(
+        "acknowledged", kind="preservation", document=NATIONAL_XB, events=(ev("consult"),)
+    )
+    before = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    assert refused(request, "refuse", before, ground=RESERVED, **REASON).article == "42(4)"
+    assert run(request, "refuse", T0, ground=RESERVED, **REASON).state == "refused"
+
+
+def test_42_4_grounds_open_are_what_the_guard_accepts() -> None:
+    """What a form offers (grounds_open) is exactly what the guard accepts, request by request."""
+    from hanoinet.cases.guards import GROUND_KINDS, grounds_for, grounds_open
+
+    kinds = GROUND_KINDS["refusal_ground"]
+    for document in (NATIONAL_XB, CONVENTION_XB, {**NATIONAL_XB, "requested_state": "XA"}, {}):
+        request = view(
+            "acknowledged", kind="preservation", document=document, events=(ev("consult"),)
+        )
+        offered = {g.id for g in grounds_open("preservation", kinds, document, T0)}
+        for ground in grounds_for("preservation", kinds):
+            try:
+                run(request, "refuse", ground=ground.id, **REASON)
+                accepted = True
+            except TransitionRefused:
+                accepted = False
+            assert accepted == (ground.id in offered), (ground.id, document)
+    assert [g.id for g in grounds_open("preservation", kinds, NATIONAL_XB, T0)] == [
+        RESERVED,
+        "preservation_essential_interests",
+    ]
 
 
 # --- postponement_ground -----------------------------------------------------------------
@@ -351,6 +444,34 @@ def test_related_request() -> None:
     decision = run(request, "link_mla", related="R-000009")
     assert decision.state == "held"
     assert decision.event.params == {"related": "R-000009"}
+
+
+# --- follow_up_decided (42) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", ["received", "acknowledged", "in_execution", "postponed"])
+def test_42_release_waits_for_the_follow_up_decision(state: str) -> None:
+    held = replace(
+        view("held", kind="preservation"), follow_up=FollowUp("R-000009", "R-000003", state)
+    )
+    exc = refused(held, "release", **REASON)
+    assert exc.guard == "follow_up_decided" and exc.article == "42"
+    assert "request R-000009 (their reference R-000003) until it is decided" in exc.message
+    assert state.replace("_", " ") in exc.message
+
+
+@pytest.mark.parametrize("state", ["executed", "partially_executed", "refused", "withdrawn"])
+def test_42_release_once_the_follow_up_is_decided(state: str) -> None:
+    held = replace(view("held", kind="preservation"), follow_up=FollowUp("R-000009", None, state))
+    assert run(held, "release", **REASON).state == "executed"
+
+
+def test_42_release_refused_when_the_follow_up_is_not_here() -> None:
+    unknown = replace(view("held", kind="preservation"), follow_up=FollowUp(None, "R-7", None))
+    exc = refused(unknown, "release", **REASON)
+    assert "the other State's request R-7, which is not on this node" in exc.message
+    never = view("held", kind="preservation")
+    assert "not on this node" in refused(never, "release", **REASON).message
 
 
 # --- third_state -------------------------------------------------------------------------

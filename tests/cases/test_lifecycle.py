@@ -19,6 +19,7 @@ from hanoinet.cases.lifecycle import (
     OPEN,
     STATES,
     Event,
+    FollowUp,
     RequestView,
     Transition,
     actions_for,
@@ -64,6 +65,8 @@ def view(
         (first, *events),
         error_findings,
         approval or Approval(),
+        # A held preservation waits for its follow-up (42): here one already decided.
+        follow_up=FollowUp("R-000009", "R-000003", "executed") if state == "held" else None,
     )
 
 

@@ -195,6 +195,7 @@ def test_show_json(node: Path) -> None:
         "document_sha256",
         "findings",
         "preserved_until",
+        "held_for",
         "allowed_actions",
         "approval",
         "timeline",

@@ -138,3 +138,33 @@ def test_state_without_actions() -> None:
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert (data["code"], data["state"], data["actions"]) == ("DE", "none", [])
+
+
+def test_state_shows_reservations_and_declarations_with_their_source() -> None:
+    """42(4): Borealis (demo) made the reservation; the text names its article, marked while
+    hanoinet's data has not verified that paragraph number, and its invented source."""
+    result = runner.invoke(app, ["treaty", "state", "XB", "--as-of", "2026-11-24"])
+    assert result.exit_code == 0, result.output
+    assert "Reservations and declarations:" in result.stdout
+    assert (
+        "- reservation under art. 42(4) (para. number unconfirmed), 2026-11-02 [illustrative]: "
+        "Borealis reserves the right to refuse" in result.stdout
+    )
+    assert "source: Illustrative: invented for the demo" in result.stdout
+    data = json.loads(
+        runner.invoke(app, ["treaty", "state", "XA", "--as-of", "2026-11-24", "--json"]).stdout
+    )
+    [declaration] = data["reservations"]
+    assert declaration["kind"] == "declaration" and declaration["article"] == "40(14)"
+    assert declaration["article_verified"] is False and declaration["illustrative"] is True
+    assert declaration["date"] == "2026-11-02" and declaration["source"].startswith("Illustrative")
+
+
+def test_state_of_a_real_state_has_no_reservation_on_record() -> None:
+    # The real designations hold none: hanoinet never invents a State's reservation.
+    text = runner.invoke(app, ["treaty", "state", "VN", "--as-of", "2026-11-24"]).stdout
+    assert "Reservations and declarations: none on record" in text
+    data = json.loads(
+        runner.invoke(app, ["treaty", "state", "VN", "--as-of", "2026-11-24", "--json"]).stdout
+    )
+    assert data["reservations"] == []

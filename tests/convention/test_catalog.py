@@ -257,3 +257,34 @@ def test_ground_for_unknown_form_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConventionDataError, match="unknown form 'preservaton'") as caught:
         load_convention(root)
     assert caught.value.file == "grounds.yaml" and caught.value.line is not None
+
+
+def test_42_4_ground_requires_the_reservation_and_no_convention_offence() -> None:
+    ground = convention().grounds["preservation_dual_criminality_reservation"]
+    assert ground.article == "42(4)" and ground.applies_to == ("preservation",)
+    assert ground.requires.reservation == "42(4)"
+    assert ground.requires.offences == "not_convention"
+    # The other grounds need nothing beyond their form.
+    others = [g for g in convention().grounds.values() if g is not ground]
+    assert all(g.requires.reservation is None and g.requires.offences is None for g in others)
+
+
+def test_ground_requiring_a_reservation_under_an_unknown_key_names_file_and_line(
+    tmp_path: Path,
+) -> None:
+    root = _broken_copy(tmp_path, "grounds.yaml", 'reservation: "42(4)"', 'reservation: "42(9)"')
+    with pytest.raises(ConventionDataError) as caught:
+        load_convention(root)
+    assert caught.value.file == "grounds.yaml"
+    assert caught.value.line == _line_containing(root / "grounds.yaml", '"42(9)"')
+    assert "preservation_dual_criminality_reservation requires" in caught.value.reason
+
+
+def test_ground_requiring_an_unknown_kind_of_offence_names_file_and_line(tmp_path: Path) -> None:
+    root = _broken_copy(
+        tmp_path, "grounds.yaml", "offences: not_convention}", "offences: not_conventional}"
+    )
+    with pytest.raises(ConventionDataError, match="not_convention") as caught:
+        load_convention(root)
+    assert caught.value.file == "grounds.yaml"
+    assert caught.value.line == _line_containing(root / "grounds.yaml", "not_conventional")

@@ -127,7 +127,8 @@ def new(store: Store, document: dict[str, Any] | None = None, **kw: Any) -> serv
 
 def act(store: Store, ident: str, action: str, at: datetime = T0, **kw: Any) -> service.Acted:
     params = kw.pop("params", None)
-    return service.act(store, ident, action, actor="alice", at=at, params=params, **kw)
+    actor = kw.pop("actor", "alice")
+    return service.act(store, ident, action, actor=actor, at=at, params=params, **kw)
 
 
 def sent(store: Store) -> str:
@@ -574,11 +575,127 @@ def test_extension_moves_the_lapse(store: Store) -> None:
     assert row(store, request_id).state == "lapsed"
 
 
+def mla_sent(store: Store, at: datetime = T0, *, delivered: bool = True) -> service.Created:
+    """An outgoing stored-data request (44) to XB, checked and sent (and, ``delivered``, its
+    signed receipt in): the follow-up of a preservation."""
+    created = new(store, copy.deepcopy(STORED_DATA), at=at)
+    act(store, created.request_id, "check", at)
+    act(store, created.request_id, "send", at)
+    if delivered:
+        with store.transaction() as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.request_id == created.request_id, outbox.c.type == "request")
+                .values(status="delivered")
+            )
+    return created
+
+
 def test_linked_preservation_is_held_without_lapse(store: Store) -> None:
     request_id = preserved(store)
-    act(store, request_id, "link_mla", PRESERVED_AT + 10 * DAY, params={"related": "R-000009"})
+    mla = mla_sent(store, PRESERVED_AT + 9 * DAY).request_id
+    act(store, request_id, "link_mla", PRESERVED_AT + 10 * DAY, params={"related": mla})
     assert service.tick(store, at=PRESERVED_AT + 365 * DAY).fired == []
     assert row(store, request_id).state == "held"
+
+
+def test_42_link_names_the_follow_up_by_its_global_id(store: Store) -> None:
+    request_id = preserved(store)
+    mla = mla_sent(store, PRESERVED_AT + 9 * DAY).request_id
+    acted = act(store, request_id, "link_mla", PRESERVED_AT + 10 * DAY, params={"related": mla})
+    uid = row(store, mla).uid
+    assert acted.event.params == {"related": mla, "related_uid": uid}
+    # The message the other node gets names the request by its global id.
+    with store.engine.connect() as conn:
+        payload = json.loads(
+            conn.execute(select(outbox.c.payload).order_by(outbox.c.id.desc()).limit(1)).scalar()
+        )
+    assert payload["action"] == "link_mla"
+    assert payload["params"] == {"related": mla, "related_uid": uid}
+    detail = service.show(store, request_id, actor="alice", at=PRESERVED_AT + 11 * DAY)
+    held = detail.requests[0].held_for
+    assert held is not None and (held.id, held.state) == (mla, "sent")
+
+
+@pytest.mark.parametrize(
+    ("related", "why"),
+    [
+        ("R-000099", "is not a mutual legal assistance request sent to XB"),
+        ("R-000001", "is not a mutual legal assistance request sent to XB"),  # itself
+    ],
+)
+def test_42_link_to_an_unknown_request_is_refused(store: Store, related: str, why: str) -> None:
+    request_id = preserved(store)
+    with pytest.raises(TransitionRefused, match=why) as info:
+        act(store, request_id, "link_mla", PRESERVED_AT + 10 * DAY, params={"related": related})
+    assert info.value.guard == "related_request" and info.value.article == "42"
+    assert row(store, request_id).state == "preserved"
+
+
+def test_42_link_to_an_unsent_request_is_refused(store: Store) -> None:
+    request_id = preserved(store)
+    draft = new(store, copy.deepcopy(STORED_DATA)).request_id
+    with pytest.raises(TransitionRefused, match="has not been sent"):
+        act(store, request_id, "link_mla", PRESERVED_AT + 10 * DAY, params={"related": draft})
+
+
+def test_42_link_waits_for_the_follow_up_to_reach_the_other_state(store: Store) -> None:
+    request_id = preserved(store)
+    mla = mla_sent(store, PRESERVED_AT + 9 * DAY, delivered=False).request_id
+    with pytest.raises(TransitionRefused, match=f"request {mla} has not reached XB yet"):
+        act(store, request_id, "link_mla", PRESERVED_AT + 10 * DAY, params={"related": mla})
+    assert row(store, request_id).state == "preserved"
+
+
+def test_42_a_node_must_name_the_follow_up_by_global_id(store: Store) -> None:
+    """On the requested node: the other node's link is resolved by the global id it sends; its
+    own reference alone could name another request here."""
+    incoming = new(store, direction="incoming").request_id
+    act(store, incoming, "record_preserved", PRESERVED_AT)
+    mla = new(store, copy.deepcopy(STORED_DATA), direction="incoming").request_id
+    uid = row(store, mla).uid
+    with pytest.raises(TransitionRefused, match="global id"):
+        act(
+            store, incoming, "link_mla", PRESERVED_AT + DAY, params={"related": mla},
+            actor="node:xa-central", from_peer=True,
+        )  # fmt: skip
+    acted = act(
+        store, incoming, "link_mla", PRESERVED_AT + DAY,
+        params={"related": "R-000042", "related_uid": uid}, actor="node:xa-central",
+        from_peer=True,
+    )  # fmt: skip
+    assert acted.event.params == {"related": mla, "related_uid": uid, "related_ref": "R-000042"}
+
+
+def test_42_held_until_the_follow_up_is_decided(store: Store) -> None:
+    """The requested State keeps the data until the follow-up request is executed, refused
+    or withdrawn; the requesting State may withdraw the held preservation."""
+    incoming = new(store, direction="incoming").request_id
+    act(store, incoming, "record_preserved", PRESERVED_AT)
+    mla = new(store, copy.deepcopy(STORED_DATA), direction="incoming").request_id
+    act(store, incoming, "link_mla", PRESERVED_AT + DAY, params={"related": mla}, from_peer=True)
+    assert (
+        "release"
+        not in service.show(store, incoming, actor="bob", at=PRESERVED_AT + 2 * DAY)
+        .requests[0]
+        .allowed_actions
+    )
+    with pytest.raises(TransitionRefused, match=f"held for request {mla} until it is decided") as e:
+        act(store, incoming, "release", PRESERVED_AT + 2 * DAY, params={"reason": "Done."})
+    assert e.value.article == "42" and e.value.guard == "follow_up_decided"
+    act(store, mla, "acknowledge", PRESERVED_AT + 2 * DAY)
+    act(store, mla, "start_execution", PRESERVED_AT + 2 * DAY)
+    act(store, mla, "execute", PRESERVED_AT + 3 * DAY)
+    act(store, incoming, "release", PRESERVED_AT + 4 * DAY, params={"reason": "Disclosed."})
+    assert row(store, incoming).state == "executed"
+
+
+def test_42_the_requesting_state_withdraws_a_held_preservation(store: Store) -> None:
+    request_id = preserved(store)
+    mla = mla_sent(store, PRESERVED_AT + 9 * DAY).request_id
+    act(store, request_id, "link_mla", PRESERVED_AT + 10 * DAY, params={"related": mla})
+    act(store, request_id, "withdraw", PRESERVED_AT + 11 * DAY)
+    assert row(store, request_id).state == "withdrawn"
 
 
 def test_oral_request_is_recalled_until_confirmed(store: Store) -> None:

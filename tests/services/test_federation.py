@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
+from hanoinet.errors import TransitionRefused
 from hanoinet.exchange import crypto
 from hanoinet.exchange import directory as d
 from hanoinet.exchange.envelope import make_receipts, seal, verify_receipts
@@ -753,3 +754,65 @@ def test_a_follow_up_the_peer_cannot_apply_comes_back_rejected_with_why(
         world["ctx"]["xb-ca"], _outbox_token(world, delivery.outbox_id), now=T0
     )
     assert again.status == "rejected" and again.reason == delivery.detail
+
+
+MLA_EXAMPLE = EXAMPLE.parent / "mla-xa-xb.json"
+
+
+def test_42_the_held_preservation_waits_for_the_same_request_on_both_nodes(
+    world: dict[str, Any],
+) -> None:
+    """Issue 27 items 2 and 3: the link crosses nodes by the follow-up's global id, so each
+    node holds the data for its own copy of the same request; the requested State releases
+    it only once that request is decided (42)."""
+    xa, xb = world["ctx"]["xa-ca"].store, world["ctx"]["xb-ca"].store
+    at = T0
+
+    def travel(node: str) -> None:
+        nonlocal at
+        at += timedelta(minutes=1)
+        assert [d.status for d in _deliver(world, node, at)] == ["delivered"]
+
+    preservation = _send(world)
+    travel("xa-ca")
+    [theirs] = case_service.list_requests(xb, actor="duty", at=at)
+    case_service.act(xb, theirs.id, "record_preserved", actor="duty", at=at)
+    travel("xb-ca")
+    # Borealis's numbering runs ahead: Aurelia's reference of the MLA request names another
+    # request there, so only the global id can say which one it is.
+    for _ in range(3):
+        case_service.new_case(xb, EXAMPLE.read_text(), direction="outgoing", actor="o", at=at)
+    mla = case_service.new_case(
+        xa, MLA_EXAMPLE.read_text(), direction="outgoing", actor="officer", at=at
+    ).request_id
+    for action in ("check", "send"):
+        case_service.act(xa, mla, action, actor="officer", at=at)
+    travel("xa-ca")
+    their_mla = next(
+        r.id
+        for r in case_service.list_requests(xb, actor="d", at=at)
+        if r.kind != "preservation" and r.direction == "incoming"
+    )
+    assert their_mla != mla
+    case_service.act(xa, preservation, "link_mla", actor="officer", at=at, params={"related": mla})
+    travel("xa-ca")
+    # Aurelia learns Borealis's reference of the MLA request from its first message about it.
+    case_service.act(xb, their_mla, "acknowledge", actor="duty", at=at)
+    travel("xb-ca")
+    for store, own, mla_here, their_ref in (
+        (xa, preservation, mla, their_mla),
+        (xb, theirs.id, their_mla, mla),
+    ):
+        detail = case_service.show(store, own, actor="d", at=at).requests[0]
+        assert detail.summary.state == "held"
+        assert detail.held_for is not None
+        assert (detail.held_for.id, detail.held_for.their_ref) == (mla_here, their_ref)
+    with pytest.raises(TransitionRefused, match=f"held for request {their_mla}"):
+        case_service.act(xb, theirs.id, "release", actor="d", at=at, params={"reason": "x"})
+    case_service.act(xa, mla, "withdraw", actor="officer", at=at)
+    travel("xa-ca")
+    case_service.act(xb, theirs.id, "release", actor="d", at=at, params={"reason": "Withdrawn."})
+    travel("xb-ca")
+    assert case_service.show(xa, preservation, actor="d", at=at).requests[0].summary.state == (
+        "executed"
+    )

@@ -808,6 +808,43 @@ def test_a_refused_action_shows_the_problem_and_keeps_what_was_typed(node: Node)
     assert '<bdi dir="ltr">40(21)(c)</bdi>' in timeline
 
 
+def test_42_4_the_case_page_offers_the_reservation_ground_only_where_it_is_open(
+    node: Node,
+) -> None:
+    """Borealis (XB, demo) made the reservation of 42(4): its officer is offered that ground
+    for a preservation alleging a national offence only, never for a Convention offence
+    (42(3)); what is offered is what the guard accepts."""
+    doc = json.loads((EXAMPLES / "preservation-xa-xb.json").read_text("utf-8"))
+    assert doc["requested_state"] == "XB" and doc["offences"][0]["article"] == "7"
+    made = {"direction": "incoming", "actor": "node:xa-ca", "at": T0}
+    convention = case_service.new_case(node.store, json.dumps(doc), **made).request_id
+    doc["offences"] = [{"name": "Unauthorised use of a computer (national)"}]
+    national = case_service.new_case(node.store, json.dumps(doc), **made).request_id
+    client, _ = first_log_in(node, "carl", "central_authority_officer")
+    offered = {}
+    for rid in (convention, national):
+        token = csrf_of(client.get(f"/requests/{rid}").text)
+        client.post(
+            f"/requests/{rid}/act", data={"csrf": token, "action": "consult", "reason": "?"}
+        )
+        page = client.get(f"/requests/{rid}").text
+        select_ = page.split('id="refuse-ground" name="ground">', 1)[1].split("</select>", 1)[0]
+        offered[rid] = set(re.findall(r'<option value="([a-z_]+)"', select_))
+    reserved = "preservation_dual_criminality_reservation"
+    assert offered[convention] == {"preservation_essential_interests"}
+    assert offered[national] == {reserved, "preservation_essential_interests"}
+    done = client.post(
+        f"/requests/{national}/act",
+        data={
+            "csrf": token,
+            "action": "refuse",
+            "reason": "Not an offence here.",
+            "ground": reserved,
+        },
+    )
+    assert done.status_code == 303 and state_of(node.store, national) == "refused"
+
+
 def test_an_action_without_the_form_token_changes_nothing(node: Node) -> None:
     received = incoming(node.store, "emergency")
     client, _ = first_log_in(node, "dora", "duty_officer")

@@ -391,6 +391,32 @@ def test_directory_page_shows_oral_requests_and_each_forms_own_requirements(
     _accessible(html)
 
 
+def test_directory_shows_each_states_reservations_and_declarations(site: dict[str, Any]) -> None:
+    """Reservations and declarations are part of what a State notifies: each under its article
+    (marked when the paragraph number is unconfirmed), in the State's words, with its source;
+    the demo States' are invented and say so (the real list holds none)."""
+    data = site["client"].get("/public/directory.json").json()
+    designations = {x["state"]: x for x in data["designations"]}
+    [reservation] = designations["XB"]["reservations"]
+    assert reservation["kind"] == "reservation" and reservation["article"] == "42(4)"
+    assert reservation["article_verified"] is False and reservation["illustrative"] is True
+    assert reservation["source"].startswith("Illustrative:")
+    [declaration] = designations["XA"]["reservations"]
+    assert declaration["kind"] == "declaration" and declaration["article"] == "40(14)"
+    assert designations["XC"]["reservations"] == [] == designations["XD"]["reservations"]
+    html = site["client"].get("/public/directory").text
+    designations_html = _main(html).split('id="designations"', 1)[1].split('id="outside"', 1)[0]
+    tables = designations_html.split(": reservations and declarations")
+    assert len(tables) == 3  # Aurelia's declaration, Borealis's reservation
+    borealis = next(part for part in tables if "Borealis reserves the right" in part)
+    assert 'href="/convention/42#k-42(4)"' in borealis and "para. number unconfirmed" in borealis
+    assert "<td>Reservation</td>" in borealis and "Illustrative: invented" in borealis
+    assert "is open only to a State that made it" in designations_html
+    _accessible(html)
+    french = site["client"].get("/public/directory", headers={"Accept-Language": "fr"}).text
+    assert "<td>Réserve</td>" in french and "<td>Déclaration</td>" in french
+
+
 def test_directory_page_says_when_the_directory_has_expired(site: dict[str, Any]) -> None:
     site["clock"]["now"] = T0 + timedelta(days=31)
     assert "This directory has expired" in site["client"].get("/public/directory").text

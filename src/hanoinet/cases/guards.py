@@ -6,17 +6,19 @@ returns a bool (a forgotten check cannot pass silently).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 from hanoinet.cases.approval import lapsed_approval, standing_approval
 from hanoinet.cases.clocks import preservation_expiry
 from hanoinet.cases.lifecycle import RequestView, Transition
 from hanoinet.convention import convention
 from hanoinet.convention.catalog import mark_citations
-from hanoinet.convention.model import Ground
-from hanoinet.errors import TransitionRefused
-from hanoinet.registry.participants import is_known_code
+from hanoinet.convention.model import Ground, article_of
+from hanoinet.errors import TransitionRefused, UnknownParticipant
+from hanoinet.law.context import default_context
+from hanoinet.registry.participants import is_known_code, participant
 
 Guard = Callable[[RequestView, Transition, dict[str, str], datetime], None]
 
@@ -53,7 +55,8 @@ GROUND_KINDS = {
 
 
 def grounds_for(request_kind: str, kinds: tuple[str, ...]) -> list[Ground]:
-    """The grounds of ``kinds`` a request of ``request_kind`` may invoke."""
+    """The grounds of ``kinds`` a request of ``request_kind`` may invoke, by its form alone
+    (``grounds_open`` adds what a ground requires of the request itself)."""
     form = convention().forms[request_kind]
     return [
         g
@@ -62,14 +65,91 @@ def grounds_for(request_kind: str, kinds: tuple[str, ...]) -> list[Ground]:
     ]
 
 
+def grounds_open(
+    request_kind: str, kinds: tuple[str, ...], document: Mapping[str, Any], at: datetime
+) -> list[Ground]:
+    """The grounds of ``kinds`` open to this request on ``at``: those of its form whose
+    ``requires`` hold (the requested State's reservation, the offences alleged), so that a
+    form never offers a ground the guard would refuse."""
+    return [g for g in grounds_for(request_kind, kinds) if _closed(g, document, at) is None]
+
+
+def _convention_offences(document: Mapping[str, Any]) -> list[str]:
+    """The articles of the offences the request alleges that the Convention establishes."""
+    established = {o.article for o in convention().offences.values()}
+    alleged = document.get("offences") or []
+    found = [str(o.get("article") or "") for o in alleged if isinstance(o, Mapping)]
+    return list(dict.fromkeys(a for a in found if a in established))
+
+
+def _established_range() -> str:
+    """The offences established in accordance with the Convention, as articles: ``7-17``."""
+    numbers = sorted({article_of(o.article) for o in convention().offences.values()})
+    return f"{numbers[0]}-{numbers[-1]}"
+
+
+def _closed(ground: Ground, document: Mapping[str, Any], at: datetime) -> tuple[str, str] | None:
+    """Why ``ground`` is not open to the request of ``document`` on ``at`` (the sentence and
+    the article), or None when all it requires holds."""
+    needs = ground.requires
+    if needs.reservation:
+        code = str(document.get("requested_state") or "")
+        designation = default_context(at.date()).designations.get(code)
+        if designation is None or designation.reservation(needs.reservation, at.date()) is None:
+            who = _state_name(code) if code else "the requested State"
+            return (
+                f"{who} has made no reservation under art. {needs.reservation} on record; only "
+                "a State that made that reservation may invoke this ground",
+                needs.reservation,
+            )
+    if needs.offences == "not_convention":
+        established = _convention_offences(document)
+        if established:
+            alleged = ", ".join(f"art. {a}" for a in established)
+            dual = _dual_criminality_key(ground)
+            return (
+                f"the request alleges an offence established under the Convention ({alleged}), "
+                f"and preservation for an offence established under the Convention "
+                f"(art. {_established_range()}) cannot be refused for lack of dual criminality "
+                f"(art. {dual})",
+                dual,
+            )
+    return None
+
+
+def _dual_criminality_key(ground: Ground) -> str:
+    """The provision that waives dual criminality for the ground's form (cooperation.yaml's
+    ``dual_criminality_article``: 42(3) for preservation), else the ground's own."""
+    for form in convention().forms.values():
+        if form.key in ground.applies_to and form.dual_criminality_article:
+            return form.dual_criminality_article
+    return ground.article
+
+
+def _state_name(code: str) -> str:
+    try:
+        return participant(code).name()
+    except UnknownParticipant:
+        return code
+
+
 def _ground(
-    params: dict[str, str], request: RequestView, kinds: tuple[str, ...], action: str
+    params: dict[str, str],
+    request: RequestView,
+    kinds: tuple[str, ...],
+    action: str,
+    at: datetime,
 ) -> None:
     key = params.get("ground", "")
     form = convention().forms[request.kind]
     grounds = convention().grounds
     allowed = grounds_for(request.kind, kinds)
-    listing = ", ".join(f"{g.id} ({g.article})" for g in allowed) or "none"
+    listing = (
+        ", ".join(
+            f"{g.id} ({g.article})" for g in grounds_open(request.kind, kinds, request.document, at)
+        )
+        or "none"
+    )
     if not key:
         raise _refuse(f"'{action}' needs a ground, one of {listing}", "40(21)")
     ground = grounds.get(key)
@@ -85,6 +165,13 @@ def _ground(
             f"the grounds are: {listing}",
             "40(21)",
         )
+    closed = _closed(ground, request.document, at)
+    if closed is not None:
+        why, article = closed
+        raise _refuse(
+            f"'{key}' is not open to this request: {why}; the grounds open to it are: {listing}",
+            article,
+        )
 
 
 def _a(noun: str) -> str:
@@ -97,13 +184,13 @@ def refusal_ground(
 ) -> None:
     # What a partial execution leaves out is refused: the same grounds hold it (issue 27).
     what = "partial execution" if t.action == "execute_partially" else "refusal"
-    _ground(params, request, GROUND_KINDS["refusal_ground"], what)
+    _ground(params, request, GROUND_KINDS["refusal_ground"], what, at)
 
 
 def postponement_ground(
     request: RequestView, t: Transition, params: dict[str, str], at: datetime
 ) -> None:
-    _ground(params, request, GROUND_KINDS["postponement_ground"], "postponement")
+    _ground(params, request, GROUND_KINDS["postponement_ground"], "postponement", at)
 
 
 def consulted(request: RequestView, t: Transition, params: dict[str, str], at: datetime) -> None:
@@ -219,6 +306,34 @@ def related_request(
         )
 
 
+FOLLOW_UP_DECIDED = frozenset({"executed", "partially_executed", "refused", "withdrawn", "closed"})
+"""A follow-up request in one of these states is decided: the preservation's hold ends (42)."""
+
+
+def follow_up_decided(
+    request: RequestView, t: Transition, params: dict[str, str], at: datetime
+) -> None:
+    """``release``: the data is held until the follow-up request is decided (42); the
+    requesting State may withdraw the preservation before then."""
+    follow_up = request.follow_up
+    if follow_up is None or follow_up.id is None:
+        named = "the follow-up request" if follow_up is None else follow_up.named
+        raise _refuse(
+            f"The data is held for {named}, which is not on this node, until it is decided "
+            "(art. 42); release it once that request is here and executed, refused or "
+            "withdrawn, or when the requesting State withdraws the preservation",
+            "42",
+        )
+    if follow_up.state not in FOLLOW_UP_DECIDED:
+        state = (follow_up.state or "").replace("_", " ")
+        raise _refuse(
+            f"The data is held for {follow_up.named} until it is decided (art. 42); that "
+            f"request is {state}. Release it once the request is executed, refused or "
+            "withdrawn, or when the requesting State withdraws the preservation",
+            "42",
+        )
+
+
 def third_state(request: RequestView, t: Transition, params: dict[str, str], at: datetime) -> None:
     code = params.get("third_state", "")
     if not is_known_code(code):
@@ -318,6 +433,7 @@ GUARDS: dict[str, Guard] = {
     "consent_given": consent_given,
     "consent_matter": consent_matter,
     "related_request": related_request,
+    "follow_up_decided": follow_up_decided,
     "third_state": third_state,
     "preservation_expired": preservation_expired,
     "approved_if_required": approved_if_required,

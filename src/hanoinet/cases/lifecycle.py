@@ -138,6 +138,24 @@ class Event:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """The request a held preservation waits for (42): this node's id (None when it is not
+    on this node), the other State's reference, and its state here."""
+
+    id: str | None
+    their_ref: str | None
+    state: str | None
+
+    @property
+    def named(self) -> str:
+        if self.id:
+            return f"request {self.id}" + (
+                f" (their reference {self.their_ref})" if self.their_ref else ""
+            )
+        return f"the other State's request {self.their_ref or '(no reference)'}"
+
+
+@dataclass(frozen=True)
 class RequestView:
     """What the lifecycle needs to know about a request."""
 
@@ -149,6 +167,9 @@ class RequestView:
     error_findings: int = 0
     approval: Approval = field(default_factory=Approval)
     """The node's approval policy for this request (cases/approval.py); none by default."""
+    follow_up: FollowUp | None = None
+    """A preservation linked to its follow-up request (link_mla): that request as this node
+    knows it. None when never linked."""
 
     @property
     def our_role(self) -> Role:

@@ -261,6 +261,9 @@ def show_command(
         )
         if d.preserved_until:
             console.print(f"    data preserved until {d.preserved_until:%Y-%m-%d %H:%M} UTC (42)")
+        if d.held_for is not None:
+            state = (d.held_for.state or "not on this node").replace("_", " ")
+            console.print(f"    held until {d.held_for.named} is decided (42): it is {state}")
         for f in d.findings:
             if f.severity != "info":
                 where = f" at {f.field}" if f.field else ""

@@ -17,6 +17,7 @@ from hanoinet.cli.output import (
     say,
     user_errors,
 )
+from hanoinet.convention.catalog import mark_citations
 from hanoinet.registry import (
     TreatyAction,
     packaged_actions,
@@ -27,7 +28,9 @@ from hanoinet.registry import (
     treaty_status,
 )
 from hanoinet.registry.actions import PACKAGED_RECORD
+from hanoinet.registry.designations import Reservation, demo_designations, reservation_dict
 from hanoinet.registry.status import TreatyStatus, participant_dict, status_dict
+from hanoinet.texts import visible
 
 app = typer.Typer(
     help="Treaty status: signatures, instruments, entry into force (arts 64-67).",
@@ -150,6 +153,8 @@ def state_command(
             actions, code, display, day, include_unconfirmed=include_unconfirmed
         )
     shown = [a for a in actions if a.code == code]
+    designation = demo_designations().get(code)
+    reservations = designation.reservations if designation else ()
     if json:
         data = participant_dict(entry, day)
         data["as_of"] = day.isoformat()
@@ -166,6 +171,7 @@ def state_command(
             }
             for a in shown
         ]
+        data["reservations"] = [reservation_dict(r) for r in reservations]
         print_json(data)
         return
     say(f"{entry.name} ({code}) — on {day.isoformat()}: {entry.state}")
@@ -186,3 +192,21 @@ def state_command(
     for a in shown:
         mark = "" if a.confirmed else " [unconfirmed]"
         say(f"  - {a.action} {iso(a.date, 'date unknown')}{mark}: {a.source}")
+    _print_reservations(reservations)
+
+
+def _print_reservations(reservations: tuple[Reservation, ...]) -> None:
+    """A State's reservations and declarations, each under its article (marked when its
+    paragraph number is unconfirmed), with its date and source."""
+    if not reservations:
+        say("  Reservations and declarations: none on record")
+        return
+    say("  Reservations and declarations:")
+    for r in reservations:
+        made = f", {r.date.isoformat()}" if r.date else ""
+        tag = " [illustrative]" if r.illustrative else ""
+        say(
+            mark_citations(f"  - {r.kind} under art. {r.article}{made}{tag}")
+            + f": {visible(r.text)}"
+        )
+        say(f"    source: {visible(r.source or '')}")

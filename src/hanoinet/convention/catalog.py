@@ -172,6 +172,8 @@ class Convention:
                 yield offence.reservation, f"offences.yaml: {offence.id} reservation"
         for ground in self.grounds.values():
             yield ground.article, f"grounds.yaml: {ground.id}"
+            if ground.requires.reservation:
+                yield ground.requires.reservation, f"grounds.yaml: {ground.id} requires"
         for period in self.periods.values():
             yield period.article, f"periods.yaml: {period.id}"
         for fixed in self.dates.values():

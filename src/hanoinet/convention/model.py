@@ -224,12 +224,24 @@ class CooperationFile(Frozen):
     forms: tuple[CooperationForm, ...]
 
 
+class GroundRequires(Frozen):
+    """What must also hold for a ground to be open to a request, besides its form."""
+
+    reservation: ArticleKey | None = None
+    """The requested State made a reservation under this key (its designation's
+    ``reservations``, registry/designations.py)."""
+    offences: Literal["not_convention"] | None = None
+    """``not_convention``: the request alleges no offence established in accordance with the
+    Convention (an article of offences.yaml)."""
+
+
 class Ground(Frozen):
     id: str
     kind: Literal["refusal", "postponement", "no_obligation", "not_a_ground", "procedure"]
     article: ArticleKey
     text: str
     applies_to: tuple[str, ...]
+    requires: GroundRequires = GroundRequires()
 
 
 class GroundsFile(Frozen):

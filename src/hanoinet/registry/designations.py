@@ -2,9 +2,11 @@
 
 The Convention asks each State to notify the Secretary-General of its central
 authority (40(13)), the languages acceptable to it (40(14)) and its 24/7
-point of contact (41(1)). The packaged real file is empty until a State
-publishes a designation hanoinet can source; the demo file describes three
-fictional States and says so (``illustrative``).
+point of contact (41(1)); a State may also make reservations and declarations
+(under 11, 23, 42, 63 among others), kept here with the article they are made under
+and their source. The packaged real file is empty until a State publishes a
+designation hanoinet can source; the demo file describes four fictional States
+and says so (``illustrative``).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from datetime import date
 from functools import cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from hanoinet.convention.loader import load_text
-from hanoinet.errors import ConventionDataError
+from hanoinet.convention.model import ArticleKey
+from hanoinet.errors import ConventionDataError, UnknownArticle
 
 Channel = Literal[
     "central_authority", "point_of_contact", "interpol", "diplomatic", "law_enforcement"
@@ -50,6 +53,53 @@ class FormRequirements(_Frozen):
     treaty), shown with every finding based on them."""
 
 
+Day = date
+"""``date`` under another name, for a field called ``date``."""
+
+ILLUSTRATIVE_SOURCE = "Illustrative:"
+"""How the source of a demo State's entry begins: it was invented, and says so."""
+
+
+class Reservation(_Frozen):
+    """A reservation or a declaration a State made on the Convention, under one article key."""
+
+    kind: Literal["reservation", "declaration"]
+    article: ArticleKey
+    """The provision it is made under (``42(4)``), a key the Convention data knows."""
+    text: str
+    """What the State reserved or declared, as it words it."""
+    source: str | None = None
+    """Where it was published (a depositary notification's symbol): required, so that nothing
+    here is hanoinet's own word; a demo State's begins ``Illustrative:``."""
+    date: Day | None = None
+    """When it was made; a reservation dated later than an action does not count for it."""
+
+    def in_force(self, day: Day) -> bool:
+        """Whether it holds on ``day`` (undated: always, as far as hanoinet knows)."""
+        return self.date is None or self.date <= day
+
+    @property
+    def illustrative(self) -> bool:
+        """A demo State's, invented (its source says so; the loader checks it does)."""
+        return (self.source or "").startswith(ILLUSTRATIVE_SOURCE)
+
+
+def reservation_dict(entry: Reservation) -> dict[str, object]:
+    """One reservation or declaration as JSON (``treaty state --json``,
+    ``/public/directory.json``; docs/cli.md)."""
+    from hanoinet.convention import convention
+
+    return {
+        "kind": entry.kind,
+        "article": entry.article,
+        "article_verified": convention().key(entry.article).verified,
+        "text": entry.text,
+        "source": entry.source,
+        "date": entry.date.isoformat() if entry.date else None,
+        "illustrative": entry.illustrative,
+    }
+
+
 class Designation(_Frozen):
     state: str
     central_authority: Contact | None = None
@@ -68,6 +118,36 @@ class Designation(_Frozen):
     forms: dict[str, FormRequirements] = {}
     """By form key: the State's own requirements for the forms its law sets the language and
     channel of (``language_and_channel: requested_state`` in cooperation.yaml)."""
+    reservations: tuple[Reservation, ...] = ()
+    """Its reservations and declarations, each under its article key, with its source."""
+
+    @model_validator(mode="after")
+    def _reservations_cite_known_keys(self) -> Designation:
+        from hanoinet.convention import convention
+
+        for entry in self.reservations:
+            what = f"the {entry.kind} of {self.state} under '{entry.article}'"
+            try:
+                convention().key(entry.article)
+            except UnknownArticle as exc:
+                raise ValueError(f"{what}: {exc.message}") from None
+            if not (entry.source or "").strip():
+                raise ValueError(
+                    f"{what} needs its source (where it was published, e.g. the depositary "
+                    "notification): a reservation is never hanoinet's own word"
+                )
+        return self
+
+    def reservation(self, article: str, day: date) -> Reservation | None:
+        """Its reservation under ``article`` in force on ``day``, if it made one."""
+        return next(
+            (
+                r
+                for r in self.reservations
+                if r.kind == "reservation" and r.article == article and r.in_force(day)
+            ),
+            None,
+        )
 
 
 def languages_for(designation: Designation | None, kind: str) -> tuple[str, ...]:
@@ -104,31 +184,54 @@ class Designations:
         return self.by_state.get(code) if code else None
 
 
-def _load(path: str, model: type[DesignationsFile]) -> DesignationsFile:
-    from importlib import resources
-
-    text = resources.files("hanoinet.registry.data").joinpath(path).read_text(encoding="utf-8")
-    return load_text(model, text, path)
-
-
-@cache
-def real_designations() -> Designations:
-    data = _load("designations.yaml", DesignationsFile)
+def parse_designations(text: str, name: str) -> DesignationsFile:
+    """A designations file (YAML ``text``, reported as ``name``), validated: every entry's
+    reservations cite known article keys and their source; a real designation names its
+    source and date; a demo State's reservations say they are illustrative. Errors name the
+    file and the State."""
+    data = load_text(DesignationsFile, text, name)
     for d in data.designations:
-        if not d.source or d.as_of is None:
+        if not data.illustrative and (not d.source or d.as_of is None):
             raise ConventionDataError(
-                "designations.yaml",
+                name,
                 None,
                 f"the designation of {d.state} needs its source and as_of (where and when it "
                 "was published): a real designation is never hanoinet's own word",
             )
+        for entry in d.reservations:
+            invented = (entry.source or "").startswith(ILLUSTRATIVE_SOURCE)
+            if invented != data.illustrative:
+                raise ConventionDataError(
+                    name,
+                    None,
+                    f"the {entry.kind} of {d.state} under '{entry.article}': "
+                    + (
+                        f"a demo State's source begins '{ILLUSTRATIVE_SOURCE}' (it was invented)"
+                        if data.illustrative
+                        else f"a real State's source names where it was published, not "
+                        f"'{ILLUSTRATIVE_SOURCE}'"
+                    ),
+                )
+    return data
+
+
+def _load(path: str) -> DesignationsFile:
+    from importlib import resources
+
+    text = resources.files("hanoinet.registry.data").joinpath(path).read_text(encoding="utf-8")
+    return parse_designations(text, path)
+
+
+@cache
+def real_designations() -> Designations:
+    data = _load("designations.yaml")
     return Designations({d.state: d for d in data.designations}, illustrative=False)
 
 
 @cache
 def demo_designations() -> Designations:
     """The real designations plus the illustrative ones of the demo States."""
-    data = _load("demo/designations.yaml", DesignationsFile)
+    data = _load("demo/designations.yaml")
     merged = dict(real_designations().by_state)
     merged.update({d.state: d for d in data.designations})
     return Designations(merged, illustrative=True)

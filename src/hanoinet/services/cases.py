@@ -44,6 +44,7 @@ from hanoinet.cases.lifecycle import (
     Decision,
     Direction,
     Event,
+    FollowUp,
     RequestView,
     Role,
     actions_guarded_by,
@@ -469,14 +470,25 @@ def request_row(conn: Connection, ident: str, principal: Principal | None = None
 
 
 def _view(conn: Connection, row: Any) -> RequestView:
+    found = _load_events(conn, row.id)
     return RequestView(
         row.kind,
         row.direction,
         row.state,
         json.loads(row.document),
-        _load_events(conn, row.id),
+        found,
         row.error_findings,
+        follow_up=_follow_up(conn, row, found) if row.kind == "preservation" else None,
     )
+
+
+def _follow_up(conn: Connection, row: Any, found: list[Event]) -> FollowUp | None:
+    """The request a preservation is linked to (link_mla), as the lifecycle sees it."""
+    from hanoinet.services import references  # it builds on this module
+
+    links = [e for e in found if e.action == "link_mla"]
+    held = references.linked(conn, row, links[-1].params) if links else None
+    return None if held is None else FollowUp(held.id, held.their_ref, held.state)
 
 
 _OPENER = (
@@ -553,6 +565,8 @@ def act_in(
     """``act`` inside the caller's transaction (the inbox applies a peer's notice with it).
     ``asked_by``: the user taking the action, for the four-eyes rule of ``approve``."""
     params = dict(params or {})
+    if action == "link_mla":
+        params = _link(conn, row, params, by_node=from_peer and actor.startswith("node:"))
     view = _view(conn, row)
     if action in FINDINGS_ACTIONS:
         errors = sum(f.severity == "error" for f in _findings(view.document, at))
@@ -564,6 +578,21 @@ def act_in(
     )
     created = _apply(conn, row, view, decision, at)
     return Acted(row.id, row.case_id, decision.event, created)
+
+
+def _link(conn: Connection, row: Any, params: dict[str, str], *, by_node: bool) -> dict[str, str]:
+    """``link_mla``'s follow-up request resolved on this node (services/references.py). The
+    other node names it by its global id: its own reference means nothing here."""
+    from hanoinet.services import references  # it builds on this module
+
+    if by_node and not params.get("related_uid", "").strip():
+        raise TransitionRefused(
+            "the link names the follow-up request by the other node's reference only, not by "
+            "its global id; this node cannot tell which request it is (art. 42)",
+            article="42",
+            guard="related_request",
+        )
+    return references.link(conn, row, params)
 
 
 def _apply(
@@ -938,6 +967,8 @@ class RequestDetail:
     """The node's policy asks a supervisor's approval before this request is sent."""
     approved: Event | None = None
     """The approval that counts for the text as it is (after the last edit or check)."""
+    held_for: FollowUp | None = None
+    """A held preservation: the follow-up request it waits for (42)."""
 
 
 @dataclass(frozen=True)
@@ -1032,6 +1063,7 @@ def show(
                     _messages(conn, r.id, at, alarm_after),
                     required,
                     standing_approval(view.events) if r.direction == "outgoing" else None,
+                    view.follow_up if r.state == "held" else None,
                 )
             )
         audit_log.append(

@@ -6,6 +6,11 @@ wrote it, that is a request of this node (same direction); on the node that rece
 is the other State's reference, found as the request of the same peer and direction whose
 ``peer_ref`` (services/federation.py) is that reference. When the request it names is not
 on this node (or not for this reader), the other State's reference is all there is to show.
+
+A preservation's link to the mutual legal assistance request that follows it (``link_mla``,
+42) crosses nodes by the follow-up's global id (``related_uid``), with both States'
+references: ``link`` resolves it on each node to the node's own request before the action is
+recorded, so the held preservation waits for the same request on both sides (issue 27).
 """
 
 from __future__ import annotations
@@ -14,17 +19,21 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, select
+from sqlalchemy import ColumnElement, Connection, bindparam, or_, select
 
+from hanoinet.errors import TransitionRefused
 from hanoinet.exchange.origin import REFERENCE
 from hanoinet.services import cases as case_service
 from hanoinet.services.access import Principal
 from hanoinet.store import Store
-from hanoinet.store.schema import requests
+from hanoinet.store.schema import events, outbox, requests
 
 RELATED = "related_request"
 _COLUMNS = (
     requests.c.id,
+    requests.c.kind,
+    requests.c.requesting_state,
+    requests.c.requested_state,
     requests.c.direction,
     requests.c.peer_node,
     requests.c.peer_ref,
@@ -41,6 +50,8 @@ class Related:
     this node."""
     followed_by: list[str] = field(default_factory=list)
     """The requests of this node that follow this one."""
+    held_for: Linked | None = None
+    """A preservation linked to its follow-up (link_mla): the request it is held for."""
 
 
 def related_reference(document: dict[str, Any]) -> str | None:
@@ -96,6 +107,136 @@ def followed_by(
     return [str(r.id) for r in rows if related_reference(json.loads(r.document)) == key]
 
 
+DECIDED = frozenset({"executed", "partially_executed", "refused", "withdrawn", "closed"})
+"""The states of a follow-up request that end a preservation's hold (42: kept until the
+request is decided)."""
+
+
+@dataclass(frozen=True)
+class Linked:
+    """The request a held preservation waits for (link_mla), as this node knows it."""
+
+    id: str | None
+    """This node's request, or None when it is not on this node."""
+    uid: str | None
+    their_ref: str | None
+    """The other State's reference of that request."""
+    state: str | None
+    """Its state on this node (None when it is not here)."""
+
+    @property
+    def decided(self) -> bool:
+        return self.state in DECIDED
+
+
+def _other_side(row: Any) -> list[ColumnElement[bool]]:
+    """Requests that may follow preservation ``row``: on the same side of the exchange, with
+    the same other State, and of a form that is not a preservation."""
+    found = [
+        requests.c.direction == row.direction,
+        requests.c.id != row.id,
+        requests.c.kind != "preservation",
+    ]
+    if row.direction == "outgoing":
+        found.append(requests.c.requested_state == row.requested_state)
+    elif row.peer_node is not None:
+        found.append(requests.c.peer_node == row.peer_node)
+    else:
+        found.append(requests.c.requesting_state == row.requesting_state)
+    return found
+
+
+_LINK_COLUMNS = (requests.c.id, requests.c.uid, requests.c.peer_ref, requests.c.state)
+
+
+def link(conn: Connection, row: Any, params: dict[str, str]) -> dict[str, str]:
+    """``link_mla`` on preservation ``row``: the follow-up request it names, found on this
+    node, as ``related`` (this node's id), ``related_uid`` (the global id) and
+    ``related_ref`` (the other State's reference, when known). A message from the other
+    node names it by ``related_uid`` (its ``related`` is that node's reference); a person
+    names it by this node's id or its global id. Raises TransitionRefused (art. 42) when no
+    such request is here: a link that resolves to nothing is never recorded."""
+    uid = params.get("related_uid", "").strip()
+    typed = params.get("related", "").strip()
+    if not uid and not typed:
+        return params  # the guard says what is missing
+    query = select(*_LINK_COLUMNS).where(*_other_side(row))
+    if uid:
+        found = conn.execute(query.where(requests.c.uid == uid)).first()
+    else:
+        found = conn.execute(
+            query.where(or_(requests.c.id == typed, requests.c.uid == typed.lower()))
+        ).first()
+    if found is None:
+        side = "sent to" if row.direction == "outgoing" else "received from"
+        other = row.requested_state if row.direction == "outgoing" else row.requesting_state
+        named = f"the request with global id {uid}" if uid else f"request {typed}"
+        raise TransitionRefused(
+            f"{named} is not a mutual legal assistance request {side} {other} on this node; "
+            "link the preservation to the request that follows it (art. 42)",
+            article="42",
+            guard="related_request",
+        )
+    if row.direction == "outgoing" and found.state in ("draft", "checked"):
+        raise TransitionRefused(
+            f"request {found.id} has not been sent: the other State holds the data for a "
+            "request it has received; send it first, then link it (art. 42)",
+            article="42",
+            guard="related_request",
+        )
+    if row.direction == "outgoing" and getattr(row, "means", "network") == "network":
+        arrived = conn.execute(
+            select(outbox.c.id).where(
+                outbox.c.request_id == found.id,
+                outbox.c.type == "request",
+                outbox.c.status == "delivered",
+            )
+        ).first()
+        if arrived is None:
+            raise TransitionRefused(
+                f"request {found.id} has not reached {row.requested_state} yet (no signed "
+                "receipt): the other State can hold the data only for a request it has; link "
+                "it once its receipt is in (art. 42)",
+                article="42",
+                guard="related_request",
+            )
+    theirs = typed if uid else (found.peer_ref or "")
+    linked = {**params, "related": found.id, "related_uid": found.uid}
+    linked.pop("related_ref", None)
+    if theirs:
+        linked["related_ref"] = theirs
+    return linked
+
+
+def linked(conn: Connection, row: Any, params: dict[str, str] | None) -> Linked | None:
+    """The request preservation ``row`` is linked to, from its last ``link_mla`` event's
+    ``params``, as this node knows it; None when it was never linked. A link recorded before
+    links carried the global id names this node's request by id."""
+    if params is None:
+        return None
+    uid = params.get("related_uid")
+    column = requests.c.uid if uid else requests.c.id
+    key = uid or params.get("related", "")
+    found = conn.execute(select(*_LINK_COLUMNS).where(column == key, *_other_side(row))).first()
+    if found is None:
+        return Linked(None, uid, params.get("related_ref") or params.get("related"), None)
+    return Linked(found.id, found.uid, found.peer_ref or params.get("related_ref"), found.state)
+
+
+_LAST_LINK = (
+    select(events.c.params)
+    .where(events.c.request_id == bindparam("rid"), events.c.action == "link_mla")
+    .order_by(events.c.seq.desc())
+    .limit(1)
+)
+
+
+def last_link(conn: Connection, request_id: str) -> dict[str, str] | None:
+    """The params of a preservation's last ``link_mla`` event, if it has one."""
+    found = conn.execute(_LAST_LINK, {"rid": request_id}).scalar()
+    return None if found is None else dict(json.loads(found))
+
+
 def related(
     store: Store, request_ids: list[str], *, principal: Principal | None = None
 ) -> dict[str, Related]:
@@ -109,7 +250,10 @@ def related(
         found = {}
         for row in rows:
             before = follows(conn, row, visible)
+            held = (
+                linked(conn, row, last_link(conn, row.id)) if row.kind == "preservation" else None
+            )
             found[str(row.id)] = Related(
-                before.follows, before.follows_theirs, followed_by(conn, row, visible)
+                before.follows, before.follows_theirs, followed_by(conn, row, visible), held
             )
     return found

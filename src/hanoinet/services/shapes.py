@@ -74,6 +74,9 @@ def request_json(d: RequestDetail) -> dict[str, Any]:
         "document_sha256": d.document_sha256,
         "findings": [f.as_dict() for f in d.findings],
         "preserved_until": iso(d.preserved_until),
+        "held_for": None
+        if d.held_for is None
+        else {"id": d.held_for.id, "their_ref": d.held_for.their_ref, "state": d.held_for.state},
         "allowed_actions": d.allowed_actions,
         "approval": {
             "required": d.approval_required,

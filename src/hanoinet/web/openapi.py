@@ -131,6 +131,12 @@ class Approval(BaseModel):
     approved_at: str | None
 
 
+class HeldFor(BaseModel):
+    id: str | None = Field(description="This node's request, or null when it is not here.")
+    their_ref: str | None = Field(description="The other State's reference of that request.")
+    state: str | None = Field(description="Its state on this node, or null.")
+
+
 class RequestDetail(BaseModel):
     id: str
     uid: str
@@ -151,6 +157,10 @@ class RequestDetail(BaseModel):
     document_sha256: str
     findings: list[Finding]
     preserved_until: str | None
+    held_for: HeldFor | None = Field(
+        description="A held preservation (42): the follow-up request it waits for, as this "
+        "node knows it; null otherwise."
+    )
     allowed_actions: list[str]
     approval: Approval
     timeline: list[Event]

@@ -17,7 +17,7 @@ import segno
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from hanoinet.cases.guards import GROUND_KINDS, grounds_for
+from hanoinet.cases.guards import GROUND_KINDS, grounds_open
 from hanoinet.cases.lifecycle import PARAM_GUARDS, lifecycle
 from hanoinet.convention import convention
 from hanoinet.convention.model import LANGUAGES as DOCUMENT_LANGUAGES
@@ -432,12 +432,14 @@ def _case_page(
     except UnknownCase:
         return no_such_request(request)
 
-    def grounds(action: str, request_kind: str) -> list[Any]:
+    def grounds(action: str, r: Any) -> list[Any]:
+        """The grounds the action's form offers for request ``r``: only those open to it (a
+        ground resting on a reservation the requested State has not made is never offered)."""
         for t in lifecycle().transitions:
             if t.action == action:
                 for guard in t.guards:
                     if guard in GROUND_KINDS:
-                        return grounds_for(request_kind, GROUND_KINDS[guard])
+                        return grounds_open(r.summary.kind, GROUND_KINDS[guard], r.document, at)
         return []
 
     def third_states(s: Any) -> list[tuple[str, str]]:

@@ -28,7 +28,12 @@ from hanoinet.errors import UnknownParticipant
 from hanoinet.exchange.directory import ROLE_ARTICLES, Directory, NodeEntry, PublicKey
 from hanoinet.registry import TreatyStatus, packaged_actions, participant, treaty_status
 from hanoinet.registry.actions import PACKAGED_RECORD
-from hanoinet.registry.designations import Designation, demo_designations, real_designations
+from hanoinet.registry.designations import (
+    Designation,
+    demo_designations,
+    real_designations,
+    reservation_dict,
+)
 from hanoinet.registry.status import participant_dict, status_dict
 from hanoinet.web.common import attachment, now, page, web
 from hanoinet.web.render import N_
@@ -246,6 +251,7 @@ def _designation_dict(
         "runs_a_node": bool(directory.nodes_of(designation.state)),
         "source": designation.source,
         "as_of": designation.as_of.isoformat() if designation.as_of else None,
+        "reservations": [reservation_dict(r) for r in designation.reservations],
     }
 
 
