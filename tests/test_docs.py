@@ -118,7 +118,14 @@ def test_lifecycle_doc_lists_every_action_and_guard() -> None:
 
     doc = (ROOT / "docs" / "lifecycle.md").read_text(encoding="utf-8")
     for t in lifecycle().transitions:
-        assert f"| `{t.action}` | {', '.join(t.from_)} | {t.to} | {t.by} |" in doc, t.action
+        guards = ", ".join(t.guards) or "—"
+        basis = (
+            f"node procedure (serves {t.article})"
+            if t.basis == "procedure"
+            else f"art. {t.article}"
+        )
+        row = f"| `{t.action}` | {', '.join(t.from_)} | {t.to} | {t.by} | {guards} | {basis}"
+        assert row in doc, t.action
     for guard in GUARDS:
         assert f"| `{guard}` |" in doc, guard
 

@@ -62,6 +62,10 @@ TESTED = {
     "refusal_ground",
     "postponement_ground",
     "consulted",
+    "conditions_bounded",
+    "conditions_given",
+    "consultation_open",
+    "conditions_proposed",
     "marked_confidential",
     "enquiry_received",
     "oral_unconfirmed",
@@ -654,3 +658,57 @@ def test_a_form_whose_title_starts_with_a_vowel_takes_an() -> None:
     exc = refused(request, "refuse", ground="fiscal_matters_typo", **REASON)
     assert "of an expedited preservation" in exc.message.lower(), exc.message
     assert " a expedited" not in exc.message.lower()
+
+
+# --- consultation both ways (40(27)) ------------------------------------------------------
+
+PROPOSED = "Used only in the Aurelia proceedings against the two suspects named."
+
+
+def consulted_on(conditions: str = PROPOSED, *more: Event) -> RequestView:
+    """An outgoing request on which the requested State consulted, proposing ``conditions``."""
+    consult = Event(
+        "consult", T0, "node:xb", "requested", "40(27)", "acknowledged", "acknowledged",
+        {"reason": "Can it be limited?", "conditions": conditions},
+    )  # fmt: skip
+    return view("acknowledged", direction="outgoing", events=(consult, *more))
+
+
+def test_40_27_accepted_conditions_are_those_proposed() -> None:
+    decision = run(consulted_on(), "accept_conditions", conditions=f"  {PROPOSED.upper()} ")
+    assert decision.event.article == "40(27)" and decision.state == "acknowledged"
+    exc = refused(consulted_on(), "accept_conditions", conditions="Any use at all.")
+    assert exc.guard == "conditions_proposed" and "not those the requested State" in exc.message
+
+
+def test_40_27_nothing_to_accept_without_proposed_conditions() -> None:
+    for request in (
+        view("acknowledged", direction="outgoing"),
+        consulted_on(""),  # a consultation that proposed no conditions
+        consulted_on(PROPOSED, replace(ev("accept_conditions"), params={"conditions": PROPOSED})),
+    ):
+        exc = refused(request, "accept_conditions", conditions=PROPOSED)
+        assert exc.guard == "conditions_proposed" and exc.article == "40(27)"
+        assert "No conditions proposed by the requested State await an answer" in exc.message
+
+
+def test_40_27_the_requesting_state_proposes_conditions_in_answer_only() -> None:
+    other = "Used in case 9 and its appeal."
+    exc = refused(
+        view("acknowledged", direction="outgoing"), "propose_conditions", conditions=other
+    )
+    assert exc.guard == "consultation_open" and exc.article == "40(27)"
+    exc = refused(consulted_on(), "propose_conditions", conditions="  ")
+    assert exc.guard == "conditions_given"
+    assert run(consulted_on(), "propose_conditions", conditions=other).event.params == {
+        "conditions": other
+    }
+
+
+def test_40_27_conditions_are_bounded() -> None:
+    long = "x" * 2001
+    exc = refused(consulted_on(), "propose_conditions", conditions=long)
+    assert exc.guard == "conditions_bounded" and "2001 characters; at most 2000" in exc.message
+    exc = refused(view("acknowledged"), "consult", conditions=long, **REASON)
+    assert exc.guard == "conditions_bounded"
+    assert run(view("acknowledged"), "consult", conditions="x" * 2000, **REASON).event

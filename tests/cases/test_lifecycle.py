@@ -41,8 +41,13 @@ PRESERVATION_ONLY = sorted(
 )
 
 
+PROPOSED = "Used only in the Aurelia proceedings against the two suspects named."
+"""Conditions the requested State proposes in its consultation (40(27))."""
+
+
 def ev(action: str, at: datetime = T0, state: str = "received", by: str = "requested") -> Event:
-    params = M if action == "give_consent" else {}  # a consent names its matter (40(19))
+    # a consent names its matter (40(19)); a consultation here proposes conditions (40(27))
+    params = {"give_consent": M, "consult": {"conditions": PROPOSED}}.get(action, {})
     return Event(action, at, "alice", by, "40(25)", state, state, params)  # type: ignore[arg-type]
 
 
@@ -116,11 +121,12 @@ HAPPY = [
     Case("consult", "stored_data", "incoming", "in_execution", "in_execution", "40(27)", "requested", params=R),
     Case("postpone", "stored_data", "incoming", "in_execution", "postponed", "40(26)", "requested", params={**R, "ground": "ongoing_proceedings"}, events=("consult",)),
     Case("resume", "stored_data", "incoming", "postponed", "in_execution", "40(26)", "requested"),
-    Case("refuse", "stored_data", "incoming", "acknowledged", "refused", "40(24)", "requested", params={**R, "ground": "essential_interests"}, events=("consult",)),
-    Case("refuse", "preservation", "incoming", "received", "refused", "40(24)", "requested", params={**R, "ground": "preservation_essential_interests"}, events=("consult",)),
-    Case("refuse", "stored_data", "outgoing", "sent", "refused", "40(24)", "requested", from_peer=True, params={**R, "ground": "domestic_bar"}, events=("consult",)),
+    # A refusal's event cites its ground's article (issue 27 item 7), not 40(24)'s reasons.
+    Case("refuse", "stored_data", "incoming", "acknowledged", "refused", "40(21)(b)", "requested", params={**R, "ground": "essential_interests"}, events=("consult",)),
+    Case("refuse", "preservation", "incoming", "received", "refused", "42", "requested", params={**R, "ground": "preservation_essential_interests"}, events=("consult",)),
+    Case("refuse", "stored_data", "outgoing", "sent", "refused", "40(21)(c)", "requested", from_peer=True, params={**R, "ground": "domestic_bar"}, events=("consult",)),
     Case("execute", "stored_data", "incoming", "in_execution", "executed", "40(25)", "requested"),
-    Case("execute_partially", "stored_data", "incoming", "in_execution", "partially_executed", "40(25)", "requested", params={**R, "ground": "essential_interests"}, events=("consult",)),
+    Case("execute_partially", "stored_data", "incoming", "in_execution", "partially_executed", "40(21)(b)", "requested", params={**R, "ground": "essential_interests"}, events=("consult",)),
     Case("status_enquiry", "stored_data", "outgoing", "sent", "sent", "40(25)", "requesting"),
     Case("answer_status_enquiry", "stored_data", "incoming", "received", "received", "40(25)", "requested", params=R, events=("status_enquiry",)),
     Case("withdraw", "stored_data", "outgoing", "in_execution", "withdrawn", "40(25)", "requesting"),
@@ -129,6 +135,15 @@ HAPPY = [
     Case("confirm_in_writing", "stored_data", "outgoing", "sent", "sent", "40(14)", "requesting", document={"oral": True}),
     Case("confirm_in_writing", "preservation", "incoming", "received", "received", "40(14)", "requesting", from_peer=True, document={"oral": True}),
     Case("give_consent", "stored_data", "incoming", "executed", "executed", "40(19)", "requested", params=R | M),
+    Case("give_consent", "stored_data", "incoming", "in_execution", "in_execution", "40(19)", "requested", params=R | M),
+    Case("request_consent", "stored_data", "outgoing", "sent", "sent", "40(19)", "requesting", params=R | M),
+    Case("request_consent", "stored_data", "incoming", "in_execution", "in_execution", "40(19)", "requesting", params=R | M, from_peer=True),
+    Case("notify_exculpatory_disclosure", "stored_data", "outgoing", "executed", "executed", "40(19)", "requesting", params=R),
+    Case("consult", "stored_data", "incoming", "executed", "executed", "40(27)", "requested", params=R),
+    Case("consult", "stored_data", "incoming", "acknowledged", "acknowledged", "40(27)", "requested", params=R | {"conditions": "Used only in case 9."}),
+    Case("accept_conditions", "stored_data", "outgoing", "acknowledged", "acknowledged", "40(27)", "requesting", params={"conditions": PROPOSED}, events=("consult",)),
+    Case("accept_conditions", "stored_data", "incoming", "in_execution", "in_execution", "40(27)", "requesting", params={"conditions": PROPOSED}, events=("consult",), from_peer=True),
+    Case("propose_conditions", "stored_data", "outgoing", "in_execution", "in_execution", "40(27)", "requesting", params=R | {"conditions": "Used in case 9 and its appeal."}, events=("consult",)),
     Case("use_for_other_matter", "stored_data", "outgoing", "closed", "closed", "40(19)", "requesting", params=R | M, events=("give_consent",)),
     Case("close", "stored_data", "outgoing", "refused", "closed", "40(25)", "requesting"),
     Case("record_preserved", "preservation", "incoming", "acknowledged", "preserved", "42", "requested"),
@@ -189,6 +204,7 @@ def _satisfying(t: Transition, state: str, *, as_peer: bool) -> tuple[RequestVie
         ground = "preservation_essential_interests"
     params = {
         "reason": "Reasons.", "ground": ground, "related": "R-000009", "third_state": "XC", **M,
+        "conditions": PROPOSED,
     }  # fmt: skip
     events = (
         ev("consult"),
@@ -222,7 +238,9 @@ def test_every_row_of_the_table_is_reachable_from_every_from_state(t: Transition
             )
             assert decision.state == (state if t.to == "same" else t.to)
             assert decision.event.by == t.by
-            assert decision.event.article == t.article
+            grounded = {"refusal_ground", "postponement_ground"} & set(t.guards)
+            ground = convention().grounds[params["ground"]] if grounded else None
+            assert decision.event.article == (ground.article if ground else t.article)
 
 
 def test_empty_params_are_not_recorded() -> None:
@@ -266,9 +284,8 @@ def test_refused_in_every_state_not_in_from(t: Transition) -> None:
             decide(request, t.action, at=T0, actor="alice", params=params)
         message = info.value.message
         assert info.value.article == t.article
-        assert (
-            mark_citations(f"(this node's procedure; the step itself: art. {t.article})") in message
-        )
+        itself = "this node's procedure" if t.basis == "procedure" else f"art. {t.article}"
+        assert mark_citations(f"(this node's procedure; the step itself: {itself})") in message
         assert f"is {state.replace('_', ' ')} " in message
         allowed = message.split("it is allowed when the request is ", 1)[1]
         assert allowed == ", ".join(s.replace("_", " ") for s in t.from_)
@@ -280,7 +297,10 @@ def test_outgoing_request_cannot_acknowledge_itself() -> None:
         decide(request, "acknowledge", at=T0, actor="alice")
     message = info.value.message
     assert info.value.article == "40(25)"
-    assert mark_citations("taken by the requested State (art. 40(25))") in message
+    assert (
+        mark_citations("taken by the requested State (this node's procedure, serving art. 40(25))")
+        in message
+    )
     assert "this node is the requesting State" in message
     assert "--from-peer" not in message and info.value.owner == "requested"
     decision = decide(request, "acknowledge", at=T0, actor="alice", from_peer=True)
@@ -388,7 +408,7 @@ def test_preservation_only_actions_are_those_of_articles_42_and_43() -> None:
 
 def test_allowed_actions_hide_confirm_in_writing_unless_oral_and_unconfirmed() -> None:
     written = view("sent", direction="outgoing")
-    assert allowed_actions(written, T0) == ["status_enquiry", "withdraw"]
+    assert allowed_actions(written, T0) == ["status_enquiry", "withdraw", "request_consent"]
     oral = view("sent", direction="outgoing", document={"oral": True})
     assert "confirm_in_writing" in allowed_actions(oral, T0)
     confirmed = replace(oral, events=(*oral.events, ev("confirm_in_writing")))
@@ -397,7 +417,12 @@ def test_allowed_actions_hide_confirm_in_writing_unless_oral_and_unconfirmed() -
 
 def test_allowed_actions_for_the_requested_state() -> None:
     received = view("received")
-    assert allowed_actions(received, T0) == ["acknowledge", "request_more_info", "consult"]
+    assert allowed_actions(received, T0) == [
+        "acknowledge",
+        "request_more_info",
+        "consult",
+        "give_consent",
+    ]
     # answering a status enquiry, once one is received (40(25))
     asked = replace(received, events=(*received.events, ev("status_enquiry")))
     assert "answer_status_enquiry" in allowed_actions(asked, T0)
@@ -417,7 +442,7 @@ def test_allowed_actions_never_offer_the_clock_or_the_other_side() -> None:
     actions = allowed_actions(preserved, T0)
     assert "lapse" not in actions
     assert "link_mla" not in actions and "withdraw" not in actions
-    assert actions == ["extend_preservation", "disclose_partial_traffic"]
+    assert actions == ["give_consent", "extend_preservation", "disclose_partial_traffic"]
 
 
 def test_allowed_actions_are_all_accepted_with_their_typed_params() -> None:
@@ -430,7 +455,7 @@ def test_allowed_actions_are_all_accepted_with_their_typed_params() -> None:
                 action,
                 at=T0,
                 actor="alice",
-                params={"reason": "r", "ground": "essential_interests"},
+                params={"reason": "r", "ground": "essential_interests", **M},
             )
 
 
@@ -449,11 +474,14 @@ def test_allowed_actions_follow_the_approval_step() -> None:
     assert allowed_actions(plain, T0) == ["check", "edit", "send", "withdraw"]
 
 
-def test_closed_allows_only_consent_and_use() -> None:
-    assert allowed_actions(view("closed"), T0) == ["give_consent"]
-    assert allowed_actions(view("closed", direction="outgoing"), T0) == []
+def test_closed_allows_only_consent_use_and_notices_of_40_19() -> None:
+    assert allowed_actions(view("closed"), T0) == ["consult", "give_consent"]
+    assert allowed_actions(view("closed", direction="outgoing"), T0) == [
+        "request_consent",
+        "notify_exculpatory_disclosure",
+    ]
     consent = view("closed", direction="outgoing", events=(ev("give_consent"),))
-    assert allowed_actions(consent, T0) == ["use_for_other_matter"]
+    assert "use_for_other_matter" in allowed_actions(consent, T0)
 
 
 # --- random walks ----------------------------------------------------------------------------
@@ -572,7 +600,37 @@ def test_random_walk(
         )
         if request.state in FINAL:
             assert decision.state == request.state
-            assert action in ("give_consent", "use_for_other_matter")
+            # after the end, only what 40(19) and 40(27) allow: consent, use, notices
+            assert action in (
+                "give_consent",
+                "request_consent",
+                "use_for_other_matter",
+                "notify_exculpatory_disclosure",
+                "consult",
+            )
         if action == "lapse":
             assert system
         request = replace(request, state=decision.state, events=(*request.events, e))
+
+
+def test_a_procedure_step_says_it_is_this_node_s_procedure() -> None:
+    """Issue 27 item 7: acknowledging and closing are this node's order of work; their
+    refusals say so instead of citing 40(25) as if the Convention asked for the step."""
+    procedure = {t.action for t in lifecycle().transitions if t.basis == "procedure"}
+    assert procedure == {"check", "edit", "approve", "acknowledge", "start_execution", "close"}
+    with pytest.raises(TransitionRefused) as info:
+        decide(view("sent", direction="outgoing"), "acknowledge", at=T0, actor="alice")
+    assert "(this node's procedure, serving art. 40(25)" in info.value.message
+    with pytest.raises(TransitionRefused) as info:
+        decide(view("acknowledged", direction="outgoing"), "close", at=T0, actor="alice")
+    assert "(this node's procedure; the step itself: this node's procedure)" in info.value.message
+    with pytest.raises(TransitionRefused) as info:
+        decide(view("acknowledged"), "execute", at=T0, actor="alice")
+    assert "the step itself: art. 40(25)" in info.value.message
+
+
+def test_40_21_a_refusal_event_cites_its_ground() -> None:
+    request = view("acknowledged", events=(ev("consult"),))
+    for ground in ("essential_interests", "domestic_bar", "no_dual_criminality"):
+        decision = decide(request, "refuse", at=T0, actor="alice", params={**R, "ground": ground})
+        assert decision.event.article == convention().grounds[ground].article

@@ -196,6 +196,7 @@ def test_show_json(node: Path) -> None:
         "findings",
         "preserved_until",
         "held_for",
+        "conditions",
         "allowed_actions",
         "approval",
         "timeline",

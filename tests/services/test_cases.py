@@ -465,7 +465,7 @@ def test_show_is_audited_with_the_forms_article(store: Store) -> None:
     assert detail.summary.state == "sent"
     assert detail.document == DOC
     assert [e.action for e in detail.events] == ["create", "check", "send"]
-    assert detail.allowed_actions == ["status_enquiry", "withdraw"]
+    assert detail.allowed_actions == ["status_enquiry", "withdraw", "request_consent"]
     assert detail.preserved_until is None
 
 

@@ -816,3 +816,55 @@ def test_42_the_held_preservation_waits_for_the_same_request_on_both_nodes(
     assert case_service.show(xa, preservation, actor="d", at=at).requests[0].summary.state == (
         "executed"
     )
+
+
+def test_40_27_and_40_19_consultation_and_consent_both_ways(world: dict[str, Any]) -> None:
+    """Issue 27 item 5: the requested State consults proposing conditions; the requesting
+    State proposes others, then accepts those the requested State comes back with; both
+    nodes record the same agreed conditions. Consent for other use is asked for and given
+    during execution (40(19): prior consent), and the notice of exculpatory disclosure
+    reaches the requested State."""
+    xa, xb = world["ctx"]["xa-ca"].store, world["ctx"]["xb-ca"].store
+    at = T0
+
+    def travel(node: str) -> None:
+        nonlocal at
+        at += timedelta(minutes=1)
+        assert [d.status for d in _deliver(world, node, at)] == ["delivered"]
+
+    ours = case_service.new_case(
+        xa, MLA_EXAMPLE.read_text(), direction="outgoing", actor="officer", at=at
+    ).request_id
+    for action in ("check", "send"):
+        case_service.act(xa, ours, action, actor="officer", at=at)
+    travel("xa-ca")
+    [theirs] = case_service.list_requests(xb, actor="duty", at=at)
+    first = "Used only in the proceedings named in the request."
+    second = "Used only in the proceedings named in the request and their appeal."
+    steps = [
+        (xb, theirs.id, "acknowledge", {}),
+        (xb, theirs.id, "consult", {"reason": "Can the use be limited?", "conditions": first}),
+        (xa, ours, "propose_conditions", {"reason": "An appeal is likely.", "conditions": second}),
+        (xb, theirs.id, "consult", {"reason": "Agreed, with the appeal.", "conditions": second}),
+        (xa, ours, "accept_conditions", {}),
+        (xb, theirs.id, "start_execution", {}),
+        (xa, ours, "request_consent", {"matter": "Case 9/2027", "reason": "Same suspects."}),
+        (xb, theirs.id, "give_consent", {"matter": "Case 9/2027", "reason": "Granted."}),
+        (xb, theirs.id, "execute", {}),
+        (xa, ours, "notify_exculpatory_disclosure", {"reason": "Log excerpt, trial of 2027-03-01."}),
+    ]  # fmt: skip
+    for store, ident, action, params in steps:
+        case_service.act(store, ident, action, actor="duty", at=at, params=params)
+        travel("xb-ca" if store is xb else "xa-ca")
+    for store, ident in ((xa, ours), (xb, theirs.id)):
+        detail = case_service.show(store, ident, actor="d", at=at).requests[0]
+        assert detail.summary.state == "executed"
+        assert detail.agreed_conditions == [second] and detail.proposed_conditions is None
+        done = [e.action for e in detail.events]
+        for action in ("request_consent", "give_consent", "notify_exculpatory_disclosure"):
+            assert action in done
+        notice = next(e for e in detail.events if e.action == "notify_exculpatory_disclosure")
+        assert notice.article == "40(19)" and notice.by == "requesting"
+    # Once executed there is nothing left to agree: refused before anything leaves.
+    with pytest.raises(TransitionRefused, match="not allowed on a request that is executed"):
+        case_service.act(xa, ours, "accept_conditions", actor="duty", at=at)

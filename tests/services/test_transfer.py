@@ -1064,3 +1064,43 @@ def test_a_decision_whose_receipt_does_not_verify_is_not_applied(world: dict[str
     with sender.store.transaction() as conn:
         status, reason, _ = transfer.receive_decision(conn, sender, "xa-ca", payload, row, T0)
     assert status == "applied" and _row(world, "xb-ca", first.package).receipt
+
+
+def test_40_27_conditions_agreed_in_consultation_travel_with_the_evidence(
+    world: dict[str, Any],
+) -> None:
+    """Borealis consulted proposing conditions, Aurelia accepted them (recorded on Borealis's
+    node from its message): the next package carries them as use conditions of kind
+    ``agreed``, citing 40(27), as written."""
+    xb = world["ctx"]["xb-ca"]
+    request = world["packed"].request_id
+    proposed = "Used only in the Aurelia proceedings against the two suspects named."
+    case_service.act(
+        xb.store, request, "consult", actor="bo", at=T0,
+        params={"reason": "Can the use be limited?", "conditions": proposed},
+    )  # fmt: skip
+    case_service.act(
+        xb.store, request, "accept_conditions", actor="node:xa-ca", at=T0, from_peer=True,
+        params={"conditions": proposed},
+    )  # fmt: skip
+    files = world["tmp"] / "collected"
+    again = evidence_service.pack(
+        xb, "", request, [files], world["tmp"] / "EV2.age",
+        collection=Collection("unit (demo)", T0 - timedelta(hours=1)), actor="bo", at=T0,
+    )  # fmt: skip
+    verified = pkg.verify(
+        again.package.path,
+        trust=pkg.Trust({}, directory=xb.directory),
+        identities=evidence_service.identities(xb.keys),
+        validate_case=False,
+    )
+    assert verified.ok and verified.conditions is not None
+    agreed = verified.conditions.of("agreed")
+    assert agreed is not None and (agreed.text, agreed.article) == (proposed, "40(27)")
+    first = pkg.verify(
+        world["packed"].package.path,
+        trust=pkg.Trust({}, directory=xb.directory),
+        identities=evidence_service.identities(xb.keys),
+        validate_case=False,
+    )
+    assert first.conditions is not None and first.conditions.of("agreed") is None

@@ -738,7 +738,13 @@ def test_the_case_page_offers_only_the_actions_allowed_now(node: Node) -> None:
         and "<h1><bdi data-user-text>Hospital intrusion</bdi></h1>" in page.text
     )
     # no status enquiry was received: none to answer (tests/web/test_case_view.py)
-    assert action_buttons(page.text) == {"acknowledge", "request_more_info", "consult"}
+    # consent for another use may be given at any time once the request is sent (40(19))
+    assert action_buttons(page.text) == {
+        "acknowledge",
+        "request_more_info",
+        "consult",
+        "give_consent",
+    }
     # Actions that need reasons are forms with their field, closed until used.
     assert 'id="request_more_info-reason" name="reason"' in page.text
     assert '<details class="panel" open>' not in page.text

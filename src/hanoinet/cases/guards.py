@@ -6,13 +6,13 @@ returns a bool (a forgotten check cannot pass silently).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from hanoinet.cases.approval import lapsed_approval, standing_approval
 from hanoinet.cases.clocks import preservation_expiry
-from hanoinet.cases.lifecycle import RequestView, Transition
+from hanoinet.cases.lifecycle import Event, RequestView, Transition
 from hanoinet.convention import convention
 from hanoinet.convention.catalog import mark_citations
 from hanoinet.convention.model import Ground, article_of
@@ -199,6 +199,86 @@ def consulted(request: RequestView, t: Transition, params: dict[str, str], at: d
             "Before refusing, postponing or executing in part, consult the requesting State to "
             "see whether assistance can be given under conditions (art. 40(27)); record it with "
             "the action 'consult' first",
+            "40(27)",
+        )
+
+
+CONDITIONS_MAX = 2000
+"""The longest statement of conditions (40(27)) a consultation carries."""
+
+
+def proposed_conditions(events: Sequence[Event]) -> str | None:
+    """The conditions the requested State last proposed in a consultation (40(27)) and the
+    requesting State has not accepted since; None when none wait."""
+    for e in reversed(events):
+        if e.action == "accept_conditions":
+            return None
+        if e.action == "consult" and e.params.get("conditions", "").strip():
+            return e.params["conditions"]
+    return None
+
+
+def agreed_conditions(events: Sequence[Event]) -> list[str]:
+    """The conditions the requesting State accepted (40(27): they bind it), oldest first."""
+    return [
+        e.params["conditions"]
+        for e in events
+        if e.action == "accept_conditions" and e.params.get("conditions")
+    ]
+
+
+def conditions_bounded(
+    request: RequestView, t: Transition, params: dict[str, str], at: datetime
+) -> None:
+    """Conditions, where given, fit a statement of at most CONDITIONS_MAX characters."""
+    text = params.get("conditions", "").strip()
+    if len(text) > CONDITIONS_MAX:
+        raise _refuse(
+            f"The conditions are stated in {len(text)} characters; at most {CONDITIONS_MAX} "
+            f"(art. {t.article})",
+            t.article,
+        )
+
+
+def conditions_given(
+    request: RequestView, t: Transition, params: dict[str, str], at: datetime
+) -> None:
+    """``propose_conditions``: the conditions proposed, in writing (40(27))."""
+    if not params.get("conditions", "").strip():
+        raise _refuse(
+            "State the conditions the requesting State proposes instead (art. 40(27))", "40(27)"
+        )
+
+
+def consultation_open(
+    request: RequestView, t: Transition, params: dict[str, str], at: datetime
+) -> None:
+    """``propose_conditions``: an answer to a consultation of the requested State (40(27))."""
+    if not any(e.action == "consult" for e in request.events):
+        raise _refuse(
+            "The requested State has not consulted on this request; conditions are proposed "
+            "in answer to its consultation (art. 40(27))",
+            "40(27)",
+        )
+
+
+def conditions_proposed(
+    request: RequestView, t: Transition, params: dict[str, str], at: datetime
+) -> None:
+    """``accept_conditions``: the requested State's last proposed conditions, not yet
+    accepted, and the conditions accepted are those (40(27): accepted conditions bind)."""
+    proposed = proposed_conditions(request.events)
+    if proposed is None:
+        raise _refuse(
+            "No conditions proposed by the requested State await an answer (art. 40(27)); "
+            "they are proposed in its consultation",
+            "40(27)",
+        )
+    accepted = params.get("conditions", "")
+    if not same_matter(accepted, proposed):
+        raise _refuse(
+            "The conditions accepted are not those the requested State proposed in its last "
+            "consultation (art. 40(27)); accept those, or propose others",
             "40(27)",
         )
 
@@ -427,6 +507,10 @@ GUARDS: dict[str, Guard] = {
     "refusal_ground": refusal_ground,
     "postponement_ground": postponement_ground,
     "consulted": consulted,
+    "conditions_bounded": conditions_bounded,
+    "conditions_given": conditions_given,
+    "consultation_open": consultation_open,
+    "conditions_proposed": conditions_proposed,
     "enquiry_received": enquiry_received,
     "marked_confidential": marked_confidential,
     "oral_unconfirmed": oral_unconfirmed,

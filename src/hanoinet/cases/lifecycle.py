@@ -25,6 +25,7 @@ from hanoinet.convention.model import ArticleKey
 from hanoinet.errors import TransitionRefused
 
 Role = Literal["requesting", "requested", "system"]
+Basis = Literal["convention", "procedure"]
 Direction = Literal["outgoing", "incoming"]
 
 STATES = (
@@ -70,6 +71,17 @@ class Transition(_Frozen):
     article: ArticleKey
     forms: tuple[str, ...] | None = None
     not_forms: tuple[str, ...] = ()
+    basis: Basis = "convention"
+    """``convention``: the step is a duty or a right under ``article``. ``procedure``: this
+    node's own order of work, which serves the duty of ``article`` without the Convention
+    asking for the step itself (acknowledging, starting execution, closing ...)."""
+
+    @property
+    def cited(self) -> str:
+        """The step's basis as a message cites it."""
+        if self.basis == "procedure":
+            return f"this node's procedure, serving art. {self.article}"
+        return f"art. {self.article}"
 
     def applies_to(self, kind: str) -> bool:
         """Whether the action exists for a request of ``kind`` (``forms``, ``not_forms``)."""
@@ -222,12 +234,12 @@ def decide(
         owner = candidates[0].by
         if owner == "system":  # a clock's step: no State takes it, and nobody records it
             raise _refused(
-                f"'{action}' is taken by this node's clock when its time comes (art. "
-                f"{candidates[0].article}), not by a person or by the other State",
+                f"'{action}' is taken by this node's clock when its time comes "
+                f"({candidates[0].cited}), not by a person or by the other State",
                 candidates[0].article,
             )
         refused = _refused(
-            f"'{action}' is taken by the {owner} State (art. {candidates[0].article}); on this "
+            f"'{action}' is taken by the {owner} State ({candidates[0].cited}); on this "
             f"{request.direction} request this node is the {request.our_role} State",
             candidates[0].article,
         )
@@ -238,9 +250,10 @@ def decide(
         t = by_role[0]
         # The order of the steps is this node's procedure, not a rule of the Convention: the
         # article is the step's own (issue 27 item 7).
+        itself = "this node's procedure" if t.basis == "procedure" else f"art. {t.article}"
         raise _refused(
             f"'{action}' is not allowed on a request that is {request.state.replace('_', ' ')} "
-            f"(this node's procedure; the step itself: art. {t.article}); it is allowed when "
+            f"(this node's procedure; the step itself: {itself}); it is allowed when "
             "the request is " + ", ".join(s.replace("_", " ") for s in t.from_),
             t.article,
         )
@@ -248,8 +261,21 @@ def decide(
     for guard in transition.guards:
         check_guard(guard, request, transition, params, at)
     to_state = request.state if transition.to == "same" else transition.to
-    event = Event(action, at, actor, role, transition.article, request.state, to_state, params)
+    article = _article_of(transition, params)
+    event = Event(action, at, actor, role, article, request.state, to_state, params)
     return Decision(to_state, event)
+
+
+GROUNDED = frozenset({"refusal_ground", "postponement_ground"})
+
+
+def _article_of(transition: Transition, params: dict[str, str]) -> str:
+    """The article an event cites: a refusal, postponement or partial execution the ground it
+    rests on (40(21)(b), 42(4) ...), every other step the table's article."""
+    ground = convention().grounds.get(params.get("ground", ""))
+    if ground is not None and GROUNDED & set(transition.guards):
+        return ground.article
+    return transition.article
 
 
 PARAM_GUARDS = frozenset(
@@ -260,6 +286,8 @@ PARAM_GUARDS = frozenset(
         "related_request",
         "third_state",
         "consent_matter",
+        "conditions_given",
+        "conditions_bounded",
     }
 )
 """Guards on what the user types with the action; the others depend on the request alone."""

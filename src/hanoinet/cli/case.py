@@ -261,6 +261,12 @@ def show_command(
         )
         if d.preserved_until:
             console.print(f"    data preserved until {d.preserved_until:%Y-%m-%d %H:%M} UTC (42)")
+        if d.proposed_conditions:
+            console.print(
+                f"    conditions proposed (40(27)): {d.proposed_conditions}", markup=False
+            )
+        for agreed in d.agreed_conditions:
+            console.print(f"    condition agreed (40(27)): {agreed}", markup=False)
         if d.held_for is not None:
             state = (d.held_for.state or "not on this node").replace("_", " ")
             console.print(f"    held until {d.held_for.named} is decided (42): it is {state}")
@@ -360,6 +366,14 @@ def act_command(
             help="give_consent, use_for_other_matter: the other matter (proceedings) (40(19)).",
         ),
     ] = None,
+    conditions: Annotated[
+        str | None,
+        typer.Option(
+            "--conditions",
+            help="consult, propose_conditions: the conditions under which assistance could be "
+            "given (40(27)); accept_conditions takes the ones proposed.",
+        ),
+    ] = None,
     from_peer: Annotated[
         bool,
         typer.Option(
@@ -396,6 +410,7 @@ def act_command(
         "related": related or "",
         "third_state": third_state or "",
         "matter": matter or "",
+        "conditions": conditions or "",
     }
     if by is not None and action != "send":
         from hanoinet.services import outside
@@ -455,6 +470,8 @@ FLAG_OF_GUARD = {
     "consent_matter": "--matter TEXT",
     "related_request": "--related REQUEST-ID",
     "third_state": "--third-state CODE",
+    "conditions_given": "--conditions TEXT",
+    "conditions_bounded": "--conditions TEXT",
 }
 """The option that gives what a guard found missing: the lifecycle's messages say what is
 missing in words (a page and the other State read them too), the command line adds its flag."""

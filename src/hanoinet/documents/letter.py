@@ -61,6 +61,10 @@ TITLES: dict[str, str] = {
     "withdraw": N_("Withdrawal of the request"),
     "notify_cannot_keep_confidential": N_("Confidentiality cannot be kept"),
     "confirm_in_writing": N_("Written confirmation of an oral request"),
+    "accept_conditions": N_("Acceptance of the conditions proposed"),
+    "propose_conditions": N_("Conditions proposed in answer to the consultation"),
+    "request_consent": N_("Request for consent to use in another matter"),
+    "notify_exculpatory_disclosure": N_("Notice of disclosure of exculpatory information"),
     "give_consent": N_("Consent to use in another matter"),
     "use_for_other_matter": N_("Use in another matter"),
     "record_preserved": N_("Data preserved"),
@@ -151,6 +155,12 @@ def content(
     third = step.params.get("third_state")
     if third:
         body.append([_text(say("Third State") + ": "), _style(_state_name(third, lang), "strong")])
+    matter = step.params.get("matter")
+    if matter:
+        body.append([_text(say("Other matter") + ": "), _user(matter)])
+    conditions = step.params.get("conditions")
+    if conditions:
+        body.append([_text(say("Conditions") + ": "), _user(conditions)])
     related = step.params.get("related")
     if related:
         body.append([_text(say("Related request") + ": "), _style(left_to_right(related), "mono")])

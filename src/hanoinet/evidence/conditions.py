@@ -4,7 +4,9 @@
 - confidentiality, 40(20): when the request asked for it;
 - onward transfer, 36(3): no transfer to a third State or organization without the
   sender's prior authorization;
-- conditions the sending State imposed (36(1)), in its own words.
+- conditions the sending State imposed (36(1)), in its own words;
+- conditions agreed in consultation (40(27)): proposed by the sending (requested) State and
+  accepted by the requesting State, as recorded on the request.
 
 The paraphrase and the paragraph key's verified mark are copied from the
 Convention data at packing, so a package says what hanoinet knew when it was
@@ -20,13 +22,14 @@ from pydantic import BaseModel, ConfigDict
 from hanoinet.convention.catalog import convention
 
 FORMAT: Literal["hanoinet.conditions/1"] = "hanoinet.conditions/1"
-Kind = Literal["speciality", "confidentiality", "onward_transfer", "imposed"]
+Kind = Literal["speciality", "confidentiality", "onward_transfer", "imposed", "agreed"]
 
 ARTICLE: dict[Kind, str] = {
     "speciality": "40(19)",
     "confidentiality": "40(20)",
     "onward_transfer": "36(3)",
     "imposed": "36(1)",
+    "agreed": "40(27)",
 }
 
 
@@ -69,9 +72,11 @@ def conditions_for(
     matter: str | None,
     confidential: bool,
     imposed: tuple[str, ...] = (),
+    agreed: tuple[str, ...] = (),
 ) -> UseConditions:
     """The conditions of a package answering a request: speciality for its matter, onward
-    transfer always, confidentiality when the request asked for it, and any imposed ones."""
+    transfer always, confidentiality when the request asked for it, any imposed ones, and
+    those agreed in consultation (``agreed``, from the request's accept_conditions)."""
     items = [_from_data("speciality", matter=matter), _from_data("onward_transfer")]
     if confidential:
         items.append(_from_data("confidentiality"))
@@ -80,4 +85,7 @@ def conditions_for(
             raise ValueError("an imposed condition needs its text")
         info = convention().key(ARTICLE["imposed"])
         items.append(Condition(kind="imposed", article=info.key, verified=info.verified, text=text))
+    info = convention().key(ARTICLE["agreed"])
+    for text in agreed:
+        items.append(Condition(kind="agreed", article=info.key, verified=info.verified, text=text))
     return UseConditions(request=request_uid, reference=reference, conditions=tuple(items))

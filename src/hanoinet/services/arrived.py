@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from hanoinet import __version__
+from hanoinet.cases.guards import agreed_conditions
 from hanoinet.errors import InvalidInput, UnknownCase
 from hanoinet.evidence import agekeys, bag, custody
 from hanoinet.evidence import package as pkg
@@ -38,7 +39,7 @@ from hanoinet.evidence.conditions import conditions_for
 from hanoinet.evidence.offer import make_offer
 from hanoinet.evidence.staging import fsync_dir
 from hanoinet.registry.participants import participant
-from hanoinet.services.cases import _legal_basis, _next_id
+from hanoinet.services.cases import _legal_basis, _load_events, _next_id
 from hanoinet.services.evidence import _matter, identities, sources, verification_record
 from hanoinet.services.federation import NodeContext
 from hanoinet.services.transfer import STORED, _new_row
@@ -128,6 +129,7 @@ def import_evidence(
                 f"opened ({row.created_at.date().isoformat()})"
             )
         package_id = _next_id(conn, "evidence", f"EV-{ctx.node_id}")
+        agreed = tuple(agreed_conditions(_load_events(conn, row.id)))
     state = str(row.requested_state)
     document = json.loads(row.document)
     receipt = custody.Receipt(
@@ -144,6 +146,7 @@ def import_evidence(
         matter=_matter(document.get("matter") or {}),
         confidential=bool(document.get("confidential")),
         imposed=imposed,
+        agreed=agreed,
     )
     signing = ctx.keys.active("sig", at)
     sender = pkg.Sender(me.id, me.name, me.state, signing.kid, signing.signing_key, directory_token)

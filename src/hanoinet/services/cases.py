@@ -39,6 +39,7 @@ from hanoinet.cases.approval import (
     standing_approval,
 )
 from hanoinet.cases.clocks import PRESERVATION_EVENTS, Due, dues, preservation_expiry
+from hanoinet.cases.guards import agreed_conditions, proposed_conditions
 from hanoinet.cases.lifecycle import (
     OPEN,
     Decision,
@@ -568,6 +569,12 @@ def act_in(
     if action == "link_mla":
         params = _link(conn, row, params, by_node=from_peer and actor.startswith("node:"))
     view = _view(conn, row)
+    if action == "accept_conditions" and not params.get("conditions", "").strip():
+        # Accepting is accepting what was proposed: the conditions are recorded in full, so
+        # they bind both States as written and travel with the evidence (40(27)).
+        proposed = proposed_conditions(view.events)
+        if proposed is not None:
+            params["conditions"] = proposed
     if action in FINDINGS_ACTIONS:
         errors = sum(f.severity == "error" for f in _findings(view.document, at))
         view = replace(view, error_findings=errors)
@@ -969,6 +976,10 @@ class RequestDetail:
     """The approval that counts for the text as it is (after the last edit or check)."""
     held_for: FollowUp | None = None
     """A held preservation: the follow-up request it waits for (42)."""
+    proposed_conditions: str | None = None
+    """Conditions the requested State proposed in consultation, not yet accepted (40(27))."""
+    agreed_conditions: list[str] = field(default_factory=list)
+    """Conditions the requesting State accepted: they bind it (40(27))."""
 
 
 @dataclass(frozen=True)
@@ -1064,6 +1075,8 @@ def show(
                     required,
                     standing_approval(view.events) if r.direction == "outgoing" else None,
                     view.follow_up if r.state == "held" else None,
+                    proposed_conditions(view.events),
+                    agreed_conditions(view.events),
                 )
             )
         audit_log.append(

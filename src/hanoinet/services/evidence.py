@@ -21,6 +21,7 @@ from pyrage import x25519
 from sqlalchemy import Connection, insert, select, update
 
 from hanoinet import __version__
+from hanoinet.cases.guards import agreed_conditions
 from hanoinet.convention.catalog import UNCONFIRMED, convention
 from hanoinet.errors import InvalidInput, TransitionRefused, UnknownCase
 from hanoinet.evidence import agekeys, bag, custody, staging
@@ -128,6 +129,7 @@ def pack(
             )
         document = json.loads(row.document)
         matter = document.get("matter") or {}
+        agreed = tuple(agreed_conditions(_load_events(conn, row.id)))
         package_id = _next_id(conn, "evidence", f"EV-{ctx.node_id}")
         audit_log.append(
             conn,
@@ -149,6 +151,7 @@ def pack(
         matter=_matter(matter),
         confidential=bool(document.get("confidential")),
         imposed=imposed,
+        agreed=agreed,
     )
     signing = ctx.keys.active("sig", at)
     sender = pkg.Sender(me.id, me.name, me.state, signing.kid, signing.signing_key, directory_token)

@@ -77,6 +77,7 @@ def request_json(d: RequestDetail) -> dict[str, Any]:
         "held_for": None
         if d.held_for is None
         else {"id": d.held_for.id, "their_ref": d.held_for.their_ref, "state": d.held_for.state},
+        "conditions": {"proposed": d.proposed_conditions, "agreed": d.agreed_conditions},
         "allowed_actions": d.allowed_actions,
         "approval": {
             "required": d.approval_required,

@@ -263,6 +263,8 @@ PRIORITY = (
     "execute",
     "execute_partially",
     "answer_consultation",
+    "accept_conditions",
+    "propose_conditions",
     "extend_preservation",
     "release",
     "provide_more_info",
@@ -279,7 +281,9 @@ PRIORITY = (
     "notify_cannot_keep_confidential",
     "postpone",
     "give_consent",
+    "request_consent",
     "use_for_other_matter",
+    "notify_exculpatory_disclosure",
     "status_enquiry",
     "refuse",
     "close",
@@ -356,6 +360,15 @@ REASON_FOR = {
     "provide_more_info": N_("Give the information asked for in writing (art. %(article)s)"),
     "answer_status_enquiry": N_("Write the answer to the status enquiry (art. %(article)s)"),
     "consult": N_("Write what you ask or propose to the requesting State (art. %(article)s)"),
+    "propose_conditions": N_("Say why you propose these conditions (art. %(article)s)"),
+    "request_consent": N_(
+        "Say why the information or evidence is needed in the other matter (art. %(article)s)"
+    ),
+    "give_consent": N_("Write the consent and any conditions it is given under (art. %(article)s)"),
+    "notify_exculpatory_disclosure": N_(
+        "Say what exculpatory information will be disclosed, in which proceedings and when "
+        "(art. %(article)s)"
+    ),
     "answer_consultation": N_(
         "Write how your State proposes to coordinate with the other State (art. %(article)s)"
     ),
@@ -376,6 +389,8 @@ GUARD_MESSAGES = {
     ),
     "enquiry_received": N_("No status enquiry is waiting for an answer (art. %(article)s)"),
     "consent_matter": N_("Name the other matter the consent covers (art. %(article)s)"),
+    "conditions_given": N_("State the conditions in writing (art. %(article)s)"),
+    "conditions_bounded": N_("State the conditions in at most 2,000 characters (art. %(article)s)"),
 }
 NOT_NOW = N_("This action is not open now; the page shows what you can do now.")
 NOT_YOUR_ROLE = {
@@ -391,6 +406,8 @@ FIELD_OF_GUARD = {
     "related_request": "related",
     "third_state": "third_state",
     "consent_matter": "matter",
+    "conditions_given": "conditions",
+    "conditions_bounded": "conditions",
 }
 
 

@@ -131,6 +131,11 @@ class Approval(BaseModel):
     approved_at: str | None
 
 
+class Conditions(BaseModel):
+    proposed: str | None
+    agreed: list[str]
+
+
 class HeldFor(BaseModel):
     id: str | None = Field(description="This node's request, or null when it is not here.")
     their_ref: str | None = Field(description="The other State's reference of that request.")
@@ -160,6 +165,11 @@ class RequestDetail(BaseModel):
     held_for: HeldFor | None = Field(
         description="A held preservation (42): the follow-up request it waits for, as this "
         "node knows it; null otherwise."
+    )
+    conditions: Conditions = Field(
+        description="Consultation (40(27)): the conditions the requested State proposed and "
+        "the requesting State has not yet accepted, and those it accepted (they bind it, and "
+        "travel with the evidence as use conditions)."
     )
     allowed_actions: list[str]
     approval: Approval

@@ -392,6 +392,12 @@ def request_list(request: Request, page_number: int = 1, awaiting: str = "") -> 
 # --- the case page --------------------------------------------------------------------------------
 
 
+def _procedure_step(action: str) -> bool:
+    """Whether ``action`` is this node's own order of work, not a step of the Convention
+    (lifecycle.yaml ``basis: procedure``): the timeline says so instead of citing an article."""
+    return any(t.basis == "procedure" for t in lifecycle().transitions if t.action == action)
+
+
 def _action_fields(action: str) -> list[str]:
     fields: list[str] = []
     for t in lifecycle().transitions:
@@ -456,6 +462,7 @@ def _case_page(
         active="requests",
         case=detail,
         ground_of=lambda ground: convention().grounds.get(ground) if ground else None,
+        procedure_step=_procedure_step,
         at=at,
         forms=convention().forms,
         fields_of=_action_fields,
@@ -749,7 +756,7 @@ async def act(request: Request, ident: str) -> Response:
     action = form.get("action", "")
     params = {
         name: form[name].strip()
-        for name in ("reason", "ground", "related", "third_state", "matter")
+        for name in ("reason", "ground", "related", "third_state", "matter", "conditions")
         if form.get(name, "").strip()
     }
     try:

@@ -29,6 +29,10 @@ ACTION_NAMES = {
     "withdraw": "Withdraw",
     "notify_cannot_keep_confidential": "Say confidentiality cannot be kept",
     "confirm_in_writing": "Confirm in writing",
+    "accept_conditions": "Accept the conditions proposed",
+    "propose_conditions": "Propose other conditions",
+    "request_consent": "Ask for consent for other use",
+    "notify_exculpatory_disclosure": "Give notice of disclosing exculpatory information",
     "give_consent": "Give consent for other use",
     "use_for_other_matter": "Use for another matter",
     "close": "Close",
@@ -112,6 +116,7 @@ CONDITION_NAMES = {
     "confidentiality": "Confidentiality",
     "onward_transfer": "No onward transfer without authorization",
     "imposed": "Condition imposed by the sending State",
+    "agreed": "Condition agreed in consultation",
 }
 """The use conditions that travel with evidence (evidence/conditions.py)."""
 PERMISSION_NAMES = {
