@@ -145,6 +145,13 @@ def test_refused_act_exits_2_naming_the_article(node: Path) -> None:
         "ground": "preservation_essential_interests",
         "reason": "Sovereignty.",
     }
+    # The event cites the ground's article; the timeline says the ground in words.
+    assert done["event"]["article"] == "42"
+    text = run("case", "timeline", incoming["case"]).stdout
+    assert (
+        "ground: Preservation may be refused only on limited grounds such as essential "
+        "interests and non-discrimination (art. 42; preservation_essential_interests)"
+    ) in " ".join(text.split())
 
 
 def test_bad_at_exits_2(node: Path) -> None:

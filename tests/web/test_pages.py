@@ -25,7 +25,7 @@ from hanoinet.services import cases as case_service
 from hanoinet.services.federation import NodeContext
 from hanoinet.store import Store
 from hanoinet.store import audit as audit_log
-from hanoinet.store.schema import events, requests, sessions
+from hanoinet.store.schema import events, outbox, requests, sessions
 from hanoinet.store.schema import users as users_table
 from hanoinet.web import pages as pages_module
 from hanoinet.web.app import create_app
@@ -1156,3 +1156,36 @@ def test_a_draft_without_a_requested_state_shows_a_dash_and_the_version_reads_le
     # The footer's "hanoinet 0.1.0" is isolated, so Arabic does not move its full stop.
     arabic = client.get("/desk", headers={"Accept-Language": "ar"}).text
     assert re.search(r'<bdi dir="ltr">hanoinet \d', arabic)
+
+
+def test_42_the_case_page_links_a_preservation_to_a_request_that_reached_the_other_state(
+    node: Node,
+) -> None:
+    """The officer picks the follow-up from the requests the other State has (no id to
+    type); once linked, the page says which request the data is held for."""
+    store = node.store
+    preservation = incoming(store, "preservation", direction="outgoing", actor="carl")
+    mla = incoming(store, "mla", direction="outgoing", actor="carl")
+    unsent = incoming(store, "mla", direction="outgoing", actor="carl")
+    for rid in (preservation, mla):
+        for action in ("check", "send"):
+            case_service.act(store, rid, action, actor="carl", at=T0)
+    case_service.act(store, preservation, "record_preserved", actor="x", at=T0, from_peer=True)
+    officer, _ = first_log_in(node, "carl", "central_authority_officer")
+    page = officer.get(f"/requests/{preservation}")
+    assert "No such request has reached the other State yet" in page.text
+    with store.transaction() as conn:  # Borealis's receipt for the MLA request is in
+        conn.execute(
+            outbox.update()
+            .where(outbox.c.request_id == mla, outbox.c.type == "request")
+            .values(status="delivered")
+        )
+    page = officer.get(f"/requests/{preservation}")
+    assert f'<option value="{mla}">' in page.text and f'value="{unsent}"' not in page.text
+    officer.post(
+        f"/requests/{preservation}/act",
+        data={"csrf": csrf_of(page.text), "action": "link_mla", "related": mla},
+    )
+    assert state_of(store, preservation) == "held"
+    held = officer.get(f"/requests/{preservation}").text
+    assert "Held until decided" in held and f'<a href="/requests/{mla}">' in held

@@ -323,12 +323,21 @@ def timeline_command(
         )
         return
     for rid, e in rows:
-        extra = "; ".join(f"{k}: {v}" for k, v in e.params.items())
+        extra = "; ".join(f"{k}: {_param_shown(k, v)}" for k, v in e.params.items())
         console.print(
             f"{e.at:%Y-%m-%d %H:%M} {rid} {e.action} ({e.article}) by {e.actor} [{e.by}] "
             f"{e.from_state} -> {e.to_state}" + (f" — {extra}" if extra else ""),
             markup=False,
         )
+
+
+def _param_shown(name: str, value: str) -> str:
+    """A step's parameter as the timeline prints it: a ground in words, with its article and
+    the id ``--ground`` takes."""
+    from hanoinet.convention import convention
+
+    ground = convention().grounds.get(value) if name == "ground" else None
+    return f"{ground.text} (art. {ground.article}; {value})" if ground else value
 
 
 @app.command("act")

@@ -149,6 +149,48 @@ def _other_side(row: Any) -> list[ColumnElement[bool]]:
 _LINK_COLUMNS = (requests.c.id, requests.c.uid, requests.c.peer_ref, requests.c.state)
 
 
+def _reached(conn: Connection, request_id: str) -> bool:
+    """Whether the other State's node acknowledged receiving request ``request_id`` (the
+    signed receipt of its request message is in)."""
+    found = conn.execute(
+        select(outbox.c.id).where(
+            outbox.c.request_id == request_id,
+            outbox.c.type == "request",
+            outbox.c.status == "delivered",
+        )
+    ).first()
+    return found is not None
+
+
+def _needs_receipt(row: Any) -> bool:
+    return bool(row.direction == "outgoing" and getattr(row, "means", "network") == "network")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: str
+    kind: str
+    state: str
+    their_ref: str | None
+
+
+def candidates(store: Store, request_id: str) -> list[Candidate]:
+    """The requests preservation ``request_id`` may be linked to now (link_mla): what the
+    case page offers, the same rule ``link`` applies."""
+    with store.engine.connect() as conn:
+        row = conn.execute(select(requests).where(requests.c.id == request_id)).one()
+        rows = conn.execute(
+            select(requests.c.id, requests.c.kind, requests.c.state, requests.c.peer_ref)
+            .where(*_other_side(row), requests.c.state.not_in(("draft", "checked")))
+            .order_by(requests.c.id)
+        ).all()
+        return [
+            Candidate(r.id, r.kind, r.state, r.peer_ref)
+            for r in rows
+            if not _needs_receipt(row) or _reached(conn, r.id)
+        ]
+
+
 def link(conn: Connection, row: Any, params: dict[str, str]) -> dict[str, str]:
     """``link_mla`` on preservation ``row``: the follow-up request it names, found on this
     node, as ``related`` (this node's id), ``related_uid`` (the global id) and
@@ -184,22 +226,14 @@ def link(conn: Connection, row: Any, params: dict[str, str]) -> dict[str, str]:
             article="42",
             guard="related_request",
         )
-    if row.direction == "outgoing" and getattr(row, "means", "network") == "network":
-        arrived = conn.execute(
-            select(outbox.c.id).where(
-                outbox.c.request_id == found.id,
-                outbox.c.type == "request",
-                outbox.c.status == "delivered",
-            )
-        ).first()
-        if arrived is None:
-            raise TransitionRefused(
-                f"request {found.id} has not reached {row.requested_state} yet (no signed "
-                "receipt): the other State can hold the data only for a request it has; link "
-                "it once its receipt is in (art. 42)",
-                article="42",
-                guard="related_request",
-            )
+    if _needs_receipt(row) and not _reached(conn, found.id):
+        raise TransitionRefused(
+            f"request {found.id} has not reached {row.requested_state} yet (no signed "
+            "receipt): the other State can hold the data only for a request it has; link "
+            "it once its receipt is in (art. 42)",
+            article="42",
+            guard="related_request",
+        )
     theirs = typed if uid else (found.peer_ref or "")
     linked = {**params, "related": found.id, "related_uid": found.uid}
     linked.pop("related_ref", None)

@@ -378,7 +378,8 @@ GUARD_MESSAGES = {
     "refusal_ground": N_("Choose the ground from the list (art. %(article)s)"),
     "postponement_ground": N_("Choose the ground from the list (art. %(article)s)"),
     "related_request": N_(
-        "Give the id of the mutual legal assistance request that follows (art. %(article)s)"
+        "Choose the mutual legal assistance request that follows; it must have reached the "
+        "other State (art. %(article)s)"
     ),
     "third_state": N_(
         "Choose from the list the State where the service provider is (art. %(article)s)"

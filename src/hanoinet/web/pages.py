@@ -494,6 +494,11 @@ def _case_page(
         third_states=third_states,
         peer_state=lambda s: case_view.state_name(peer(s), lang),
         related=reference_service.related(web(request).ctx.store, ids, principal=current.principal),
+        follow_ups={
+            r.summary.id: reference_service.candidates(web(request).ctx.store, r.summary.id)
+            for r in detail.requests
+            if "link_mla" in r.allowed_actions
+        },
         grounds=grounds,
         evidence=evidence_pages.sections(
             request, [r.summary for r in detail.requests], current.principal
