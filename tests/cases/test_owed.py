@@ -112,6 +112,30 @@ SCENARIOS = [
         [("answer_status_enquiry", "40(25)", None)],
     ),
     (
+        "40(19): a request for consent newer than the last consent given is owed an answer",
+        incoming(
+            "mla",
+            state="in_execution",
+            events=(
+                ev("request_consent", T0, "requesting"),
+                ev("give_consent", T0 + DAY),
+                ev("request_consent", T0 + 2 * DAY, "requesting"),
+            ),
+        ),
+        URGENT,
+        [("execute", "40(25)", None), ("give_consent", "40(19)", None)],
+    ),
+    (
+        "40(19): a request for consent answered owes nothing more",
+        incoming(
+            "mla",
+            state="executed",
+            events=(ev("request_consent", T0, "requesting"), ev("give_consent", T0 + DAY)),
+        ),
+        URGENT,
+        [],
+    ),
+    (
         "an enquiry answered owes nothing more",
         incoming(
             state="preserved",

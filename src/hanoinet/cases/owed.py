@@ -16,6 +16,8 @@ start_execution, execute    incoming, acknowledged (start), in execution        
 answer_consultation         incoming consultation (22(5)), acknowledged          the deadline
 resume                      incoming, postponed                                  the deadline
 answer_status_enquiry       incoming, an enquiry newer than the last answer      (none)
+give_consent                incoming, a request for consent (40(19)) newer than  (none)
+                            the last consent given
 check, send                 outgoing, draft (check it), checked (send it)        (none)
 provide_more_info           outgoing, more information asked for                 (none)
 link_mla                    outgoing preservation, preserved                     the expiry
@@ -53,6 +55,8 @@ OWED_EVENTS = (
     "status_enquiry",
     "answer_status_enquiry",
     "confirm_in_writing",
+    "request_consent",
+    "give_consent",
 )
 """The only events ``owed`` reads: preservation's expiry, enquiries and their answers, the
 written confirmation. A caller loads these and no others (no case content)."""
@@ -139,6 +143,8 @@ def owed(facts: Facts, ack_target: timedelta | None) -> list[Duty]:
             wanted.append(("resume", deadline))
         if _enquiry_unanswered(facts.events):
             wanted.append(("answer_status_enquiry", None))
+        if _unanswered(facts.events, "request_consent", "give_consent"):
+            wanted.append(("give_consent", None))
     else:
         wanted.append(("check" if facts.state == "draft" else "send", None))
         wanted.append(("provide_more_info", None))
@@ -154,11 +160,16 @@ def owed(facts: Facts, ack_target: timedelta | None) -> list[Duty]:
 
 def _enquiry_unanswered(events: Sequence[Event]) -> bool:
     """The requesting State's last status enquiry came after this node's last answer."""
+    return _unanswered(events, "status_enquiry", "answer_status_enquiry")
+
+
+def _unanswered(events: Sequence[Event], asked: str, answered: str) -> bool:
+    """The other State's last ``asked`` came after this node's last ``answered``."""
     waiting = False
     for event in events:
-        if event.action == "status_enquiry":
+        if event.action == asked:
             waiting = True
-        elif event.action == "answer_status_enquiry":
+        elif event.action == answered:
             waiting = False
     return waiting
 

@@ -182,6 +182,7 @@ DUTY_NAMES = {
     "link_mla": "Link the mutual legal assistance request or have the preservation extended",
     "proceed_anyway": "Decide whether to proceed",
     "confirm_in_writing": "Confirm the oral request in writing",
+    "give_consent": "Answer the request for consent to another use",
 }
 """What this node owes on a request, by the action that discharges it (cases/owed.py): the
 24/7 desk's "Owed next"."""
