@@ -129,6 +129,8 @@ def test_the_demo_tells_its_story_and_says_where_to_look(
         assert "Aurelia sees it executed" in out
         assert "Aurelia's node drafted a preservation request to Caldera" in out
         assert "preserved -> held" in out
+        assert "Borealis recorded the condition accepted" in out  # 40(27), both ways
+        assert "release (42) — held -> executed" in out  # once the request held for is decided
         assert "message_delivered" in out
         assert "EV-xb-node-000001: queued" in out  # packed and queued: Borealis's worker sends it
         assert "Aurelia verified the package and told Borealis" in out  # its worker, by message

@@ -12,7 +12,8 @@ process, each with its node's environment, as a shell would run them):
 3. Borealis finds the provider in Caldera (43): Aurelia's node drafts a preservation
    request to Caldera, which the officer translates, checks and sends;
 4. the follow-up MLA request (44), and the preservation held until it is decided;
-5. the evidence, packed, signed, encrypted and sent in chunks;
+5. Borealis consults, Aurelia accepts its condition (40(27)); the evidence, packed with that
+   condition, signed, encrypted and sent in chunks; the preserved data released (42);
 6. each node's statistics (55, 57): exported signed, combined by the secretariat.
 
 Then it keeps running until Ctrl-C, printing where to look. ``--exit`` stops
@@ -383,6 +384,26 @@ def story(demo: Demo) -> dict[str, str]:
     asked = demo.incoming("xb", "stored_data")
     assert asked is not None
     demo.run("xb", "case", "act", asked["id"], "acknowledge")
+    say("... Borealis consults first, proposing a condition on the use (40(27)):")
+    demo.run(
+        "xb", "case", "act", asked["id"], "consult",
+        "--reason", "The log also covers other customers: can its use be limited?",
+        "--conditions", "Used only in the proceedings named in the request (illustrative).",
+    )  # fmt: skip
+    demo.wait(
+        lambda: (
+            demo.json("xa", "case", "show", mla)["requests"][0]["conditions"]["proposed"]
+            is not None
+        ),
+        "Aurelia received the consultation",
+    )
+    demo.run("xa", "case", "act", mla, "accept_conditions")
+    demo.wait(
+        lambda: bool(
+            demo.json("xb", "case", "show", asked["id"])["requests"][0]["conditions"]["agreed"]
+        ),
+        "Borealis recorded the condition accepted: it binds Aurelia and travels with the evidence",
+    )
     demo.run("xb", "case", "act", asked["id"], "start_execution")
     exported = demo.root / "xb" / "collected-demo"
     (exported / "mail-server").mkdir(parents=True, exist_ok=True)
@@ -426,6 +447,11 @@ def story(demo: Demo) -> dict[str, str]:
     demo.run("xa", "evidence", "list")
     demo.run("xa", "evidence", "custody", evidence)
     demo.run("xb", "case", "act", asked["id"], "execute")
+    say("... the request the data was held for is decided: Borealis releases it (42):")
+    demo.run(
+        "xb", "case", "act", theirs["id"], "release",
+        "--reason", "The follow-up request was executed (illustrative).",
+    )  # fmt: skip
 
     print(
         "\n== 6. Statistics for the Conference of the States Parties (arts 55, 57): counts "
