@@ -136,6 +136,42 @@ SCENARIOS = [
         [],
     ),
     (
+        "42: a held preservation whose request is decided owes the release",
+        incoming(state="held", follow_up_decided=True),
+        URGENT,
+        [("release", "42", None)],
+    ),
+    (
+        "42: held for a request not yet decided: nothing owed",
+        incoming(state="held"),
+        URGENT,
+        [],
+    ),
+    (
+        "40(27): conditions proposed in a consultation are owed an answer",
+        outgoing(
+            "mla",
+            state="acknowledged",
+            events=(replace(ev("consult", T0), params={"conditions": "Only in case 9."}),),
+        ),
+        URGENT,
+        [("accept_conditions", "40(27)", None)],
+    ),
+    (
+        "40(27): answered with other conditions, or a consultation proposing none: nothing owed",
+        outgoing(
+            "mla",
+            state="acknowledged",
+            events=(
+                replace(ev("consult", T0), params={"conditions": "Only in case 9."}),
+                ev("propose_conditions", T0 + DAY, "requesting"),
+                ev("consult", T0 + 2 * DAY),
+            ),
+        ),
+        URGENT,
+        [],
+    ),
+    (
         "an enquiry answered owes nothing more",
         incoming(
             state="preserved",

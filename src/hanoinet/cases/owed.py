@@ -18,6 +18,10 @@ resume                      incoming, postponed                                 
 answer_status_enquiry       incoming, an enquiry newer than the last answer      (none)
 give_consent                incoming, a request for consent (40(19)) newer than  (none)
                             the last consent given
+release                     incoming preservation held for a request that is     (none)
+                            decided (42: kept until then)
+accept_conditions           outgoing, the requested State's last consultation    (none)
+                            proposes conditions not yet answered (40(27))
 check, send                 outgoing, draft (check it), checked (send it)        (none)
 provide_more_info           outgoing, more information asked for                 (none)
 link_mla                    outgoing preservation, preserved                     the expiry
@@ -57,6 +61,9 @@ OWED_EVENTS = (
     "confirm_in_writing",
     "request_consent",
     "give_consent",
+    "consult",
+    "accept_conditions",
+    "propose_conditions",
 )
 """The only events ``owed`` reads: preservation's expiry, enquiries and their answers, the
 written confirmation. A caller loads these and no others (no case content)."""
@@ -91,6 +98,8 @@ class Facts:
     """The requesting State's reasoned deadline (40(25)), when the document gives one."""
     oral: bool = False
     """Made orally in an urgency, to be confirmed in writing (40(14))."""
+    follow_up_decided: bool = False
+    """A held preservation whose follow-up request is decided on this node (42)."""
 
 
 @cache
@@ -145,12 +154,16 @@ def owed(facts: Facts, ack_target: timedelta | None) -> list[Duty]:
             wanted.append(("answer_status_enquiry", None))
         if _unanswered(facts.events, "request_consent", "give_consent"):
             wanted.append(("give_consent", None))
+        if facts.kind == "preservation" and facts.state == "held" and facts.follow_up_decided:
+            wanted.append(("release", None))
     else:
         wanted.append(("check" if facts.state == "draft" else "send", None))
         wanted.append(("provide_more_info", None))
         if facts.state == "preserved":
             wanted.append(("link_mla", preservation_expiry(facts.events)))
         wanted.append(("proceed_anyway", None))
+        if _conditions_unanswered(facts.events):
+            wanted.append(("accept_conditions", None))
         if facts.oral and not any(e.action == "confirm_in_writing" for e in facts.events):
             every = timedelta(hours=lifecycle().reminders.written_confirmation_hours)
             wanted.append(("confirm_in_writing", facts.received_at + every))
@@ -161,6 +174,18 @@ def owed(facts: Facts, ack_target: timedelta | None) -> list[Duty]:
 def _enquiry_unanswered(events: Sequence[Event]) -> bool:
     """The requesting State's last status enquiry came after this node's last answer."""
     return _unanswered(events, "status_enquiry", "answer_status_enquiry")
+
+
+def _conditions_unanswered(events: Sequence[Event]) -> bool:
+    """The requested State's last word in a consultation proposes conditions that the
+    requesting State has neither accepted nor answered with others (40(27))."""
+    waiting = False
+    for event in events:
+        if event.action == "consult":
+            waiting = bool(event.params.get("conditions", "").strip())
+        elif event.action in ("accept_conditions", "propose_conditions"):
+            waiting = False
+    return waiting
 
 
 def _unanswered(events: Sequence[Event], asked: str, answered: str) -> bool:

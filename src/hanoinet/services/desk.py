@@ -3,9 +3,10 @@ still owes on it (cases/owed.py), ordered by that: overdue first, then by due ti
 urgency; what owes nothing (done for now) below.
 
 The listing is ``cases.list_requests`` (the 200 most urgent open requests, audited); for the
-rows shown, and only those, two more queries read what ``owed`` needs: the requests'
-``OWED_EVENTS`` (actions and times, no content) and, where a deadline or an oral request
-changes a duty, the request documents.
+rows shown, and only those, more queries read what ``owed`` needs: the requests'
+``OWED_EVENTS`` (actions and times; of their parameters only whether a consultation proposed
+conditions is used), where a deadline or an oral request changes a duty the request
+documents, and for a held preservation the state of the request it is held for.
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ def queue(
     rows = [r for r in rows if r.urgency in access.URGENT or r.kind in kinds]
     found = _owed_events(store, [r.id for r in rows])
     documents = _documents(store, [r.id for r in rows if r.state in DOCUMENT_STATES])
+    decided = _follow_ups_decided(
+        store, [r.id for r in rows if r.kind == "preservation" and r.state == "held"]
+    )
     incoming: list[tuple[tuple[int, datetime, int], DeskItem]] = []
     outgoing: list[tuple[tuple[int, datetime, int], DeskItem]] = []
     for r in rows:
@@ -95,6 +99,7 @@ def queue(
                 evs,
                 deadline_of(doc),
                 bool(doc.get("oral")),
+                r.id in decided,
             ),
             target if r.direction == "incoming" else None,
         )
@@ -133,6 +138,22 @@ def _owed_events(store: Store, ids: list[str]) -> dict[str, list[Event]]:
     with store.engine.connect() as conn:
         for row in conn.execute(query):
             found.setdefault(row.request_id, []).append(case_service._event_of(row))
+    return found
+
+
+def _follow_ups_decided(store: Store, ids: list[str]) -> set[str]:
+    """Of the held preservations ``ids``, those whose follow-up request is decided here (42):
+    the requested State may release their data now (a few rows: one query each)."""
+    from hanoinet.services import references
+
+    found: set[str] = set()
+    if not ids:
+        return found
+    with store.engine.connect() as conn:
+        for row in conn.execute(select(requests).where(requests.c.id.in_(ids))):
+            held = references.linked(conn, row, references.last_link(conn, row.id))
+            if held is not None and held.decided:
+                found.add(row.id)
     return found
 
 

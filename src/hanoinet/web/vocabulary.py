@@ -183,6 +183,8 @@ DUTY_NAMES = {
     "proceed_anyway": "Decide whether to proceed",
     "confirm_in_writing": "Confirm the oral request in writing",
     "give_consent": "Answer the request for consent to another use",
+    "release": "Release the preserved data: the request it was held for is decided",
+    "accept_conditions": "Answer the conditions proposed: accept them, propose others or withdraw",
 }
 """What this node owes on a request, by the action that discharges it (cases/owed.py): the
 24/7 desk's "Owed next"."""
