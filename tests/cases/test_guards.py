@@ -412,7 +412,7 @@ def test_consent_given() -> None:
     request = view("executed", direction="outgoing")
     exc = refused(request, "use_for_other_matter", **REASON, **MATTER)
     assert exc.article == "40(19)"
-    assert mark_citations("(art. 40(19))") in exc.message and "give_consent" in exc.message
+    assert mark_citations("(art. 40(19))") in exc.message and "ask for its consent" in exc.message
     consent = decide(
         request, "give_consent", at=T0, actor="alice", params=REASON | MATTER, from_peer=True
     )
@@ -712,3 +712,32 @@ def test_40_27_conditions_are_bounded() -> None:
     exc = refused(view("acknowledged"), "consult", conditions=long, **REASON)
     assert exc.guard == "conditions_bounded"
     assert run(view("acknowledged"), "consult", conditions="x" * 2000, **REASON).event
+
+
+def test_40_27_accepting_the_proposed_conditions_is_offered_and_needs_no_retyping() -> None:
+    from hanoinet.cases.lifecycle import allowed_actions
+
+    assert "accept_conditions" in allowed_actions(consulted_on(), T0)
+    assert run(consulted_on(), "accept_conditions").state == "acknowledged"
+
+
+def test_40_27_a_counter_proposal_answers_the_consultation() -> None:
+    """One rule for the guard, the desk and the page: the last consultation's conditions,
+    until the requesting State accepts them or proposes others."""
+    from hanoinet.cases.guards import proposed_conditions
+
+    countered = consulted_on(PROPOSED, ev("propose_conditions"))
+    assert proposed_conditions(countered.events) is None
+    assert refused(countered, "accept_conditions").guard == "conditions_proposed"
+    again = replace(
+        countered,
+        events=(*countered.events, replace(ev("consult"), params={"reason": "Agreed."})),
+    )
+    assert proposed_conditions(again.events) is None  # a consultation proposing none
+
+
+def test_40_27_no_conditions_are_proposed_once_the_request_is_decided() -> None:
+    for state in ("executed", "partially_executed", "closed"):
+        exc = refused(view(state), "consult", conditions="Only in case 9.", **REASON)
+        assert exc.guard == "conditions_bounded" and "before the request is decided" in exc.message
+        assert run(view(state), "consult", **REASON).event.params == REASON

@@ -136,6 +136,7 @@ HAPPY = [
     Case("confirm_in_writing", "preservation", "incoming", "received", "received", "40(14)", "requesting", from_peer=True, document={"oral": True}),
     Case("give_consent", "stored_data", "incoming", "executed", "executed", "40(19)", "requested", params=R | M),
     Case("give_consent", "stored_data", "incoming", "in_execution", "in_execution", "40(19)", "requested", params=R | M),
+    Case("decline_consent", "stored_data", "incoming", "in_execution", "in_execution", "40(19)", "requested", params=R | M),
     Case("request_consent", "stored_data", "outgoing", "sent", "sent", "40(19)", "requesting", params=R | M),
     Case("request_consent", "stored_data", "incoming", "in_execution", "in_execution", "40(19)", "requesting", params=R | M, from_peer=True),
     Case("notify_exculpatory_disclosure", "stored_data", "outgoing", "executed", "executed", "40(19)", "requesting", params=R),
@@ -212,6 +213,8 @@ def _satisfying(t: Transition, state: str, *, as_peer: bool) -> tuple[RequestVie
         ev("record_preserved", PRESERVED_AT),
         ev("status_enquiry"),
     )
+    if t.action == "consult" and state in ("executed", "partially_executed", "closed"):
+        del params["conditions"]  # conditions are proposed before a decision (40(27))
     document = {"oral": True, "confidential": True}
     # approve: a request the node's policy asks approval for, asked by someone else than its
     # opener; every other action under no approval step
@@ -284,7 +287,7 @@ def test_refused_in_every_state_not_in_from(t: Transition) -> None:
             decide(request, t.action, at=T0, actor="alice", params=params)
         message = info.value.message
         assert info.value.article == t.article
-        itself = "this node's procedure" if t.basis == "procedure" else f"art. {t.article}"
+        itself = t.cited
         assert mark_citations(f"(this node's procedure; the step itself: {itself})") in message
         assert f"is {state.replace('_', ' ')} " in message
         allowed = message.split("it is allowed when the request is ", 1)[1]
@@ -422,6 +425,7 @@ def test_allowed_actions_for_the_requested_state() -> None:
         "request_more_info",
         "consult",
         "give_consent",
+        "decline_consent",
     ]
     # answering a status enquiry, once one is received (40(25))
     asked = replace(received, events=(*received.events, ev("status_enquiry")))
@@ -442,7 +446,12 @@ def test_allowed_actions_never_offer_the_clock_or_the_other_side() -> None:
     actions = allowed_actions(preserved, T0)
     assert "lapse" not in actions
     assert "link_mla" not in actions and "withdraw" not in actions
-    assert actions == ["give_consent", "extend_preservation", "disclose_partial_traffic"]
+    assert actions == [
+        "give_consent",
+        "decline_consent",
+        "extend_preservation",
+        "disclose_partial_traffic",
+    ]
 
 
 def test_allowed_actions_are_all_accepted_with_their_typed_params() -> None:
@@ -475,7 +484,7 @@ def test_allowed_actions_follow_the_approval_step() -> None:
 
 
 def test_closed_allows_only_consent_use_and_notices_of_40_19() -> None:
-    assert allowed_actions(view("closed"), T0) == ["consult", "give_consent"]
+    assert allowed_actions(view("closed"), T0) == ["consult", "give_consent", "decline_consent"]
     assert allowed_actions(view("closed", direction="outgoing"), T0) == [
         "request_consent",
         "notify_exculpatory_disclosure",
@@ -603,6 +612,7 @@ def test_random_walk(
             # after the end, only what 40(19) and 40(27) allow: consent, use, notices
             assert action in (
                 "give_consent",
+                "decline_consent",
                 "request_consent",
                 "use_for_other_matter",
                 "notify_exculpatory_disclosure",
@@ -623,7 +633,12 @@ def test_a_procedure_step_says_it_is_this_node_s_procedure() -> None:
     assert "(this node's procedure, serving art. 40(25)" in info.value.message
     with pytest.raises(TransitionRefused) as info:
         decide(view("acknowledged", direction="outgoing"), "close", at=T0, actor="alice")
-    assert "(this node's procedure; the step itself: this node's procedure)" in info.value.message
+    assert (
+        mark_citations(
+            "(this node's procedure; the step itself: this node's procedure, serving art. 40(25))"
+        )
+        in info.value.message
+    )
     with pytest.raises(TransitionRefused) as info:
         decide(view("acknowledged"), "execute", at=T0, actor="alice")
     assert "the step itself: art. 40(25)" in info.value.message
@@ -634,3 +649,17 @@ def test_40_21_a_refusal_event_cites_its_ground() -> None:
     for ground in ("essential_interests", "domestic_bar", "no_dual_criminality"):
         decision = decide(request, "refuse", at=T0, actor="alice", params={**R, "ground": ground})
         assert decision.event.article == convention().grounds[ground].article
+
+
+def test_parameters_are_bounded_text_and_only_those_the_action_reads() -> None:
+    """A peer's message or a form cannot record arbitrary or oversized parameters."""
+    request = view("received")
+    kept = decide(
+        request, "acknowledge", at=T0, actor="node:xa",
+        params={"reason": "Seen.", "ground": "essential_interests", "extra": "x" * 10_000},
+    )  # fmt: skip
+    assert kept.event.params == {"reason": "Seen."}
+    with pytest.raises(TransitionRefused, match="'reason' must be text"):
+        decide(request, "acknowledge", at=T0, actor="a", params={"reason": 5})  # type: ignore[dict-item]
+    with pytest.raises(TransitionRefused, match="'reason' has 4001 characters; at most 4000"):
+        decide(request, "acknowledge", at=T0, actor="a", params={"reason": "x" * 4001})

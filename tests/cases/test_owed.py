@@ -126,6 +126,32 @@ SCENARIOS = [
         [("execute", "40(25)", None), ("give_consent", "40(19)", None)],
     ),
     (
+        "40(19): a consent for another matter does not answer the request; a decline does",
+        incoming(
+            "mla",
+            state="executed",
+            events=(
+                replace(ev("request_consent", T0, "requesting"), params={"matter": "Case 9"}),
+                replace(ev("give_consent", T0 + DAY), params={"matter": "Case 8"}),
+            ),
+        ),
+        URGENT,
+        [("give_consent", "40(19)", None)],
+    ),
+    (
+        "40(19): a request for consent declined owes nothing more",
+        incoming(
+            "mla",
+            state="executed",
+            events=(
+                replace(ev("request_consent", T0, "requesting"), params={"matter": "Case 9"}),
+                replace(ev("decline_consent", T0 + DAY), params={"matter": " case  9"}),
+            ),
+        ),
+        URGENT,
+        [],
+    ),
+    (
         "40(19): a request for consent answered owes nothing more",
         incoming(
             "mla",

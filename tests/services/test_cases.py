@@ -667,6 +667,91 @@ def test_42_a_node_must_name_the_follow_up_by_global_id(store: Store) -> None:
     assert acted.event.params == {"related": mla, "related_uid": uid, "related_ref": "R-000042"}
 
 
+def _set(store: Store, request_id: str, **values: Any) -> None:
+    with store.transaction() as conn:
+        conn.execute(update(requests).where(requests.c.id == request_id).values(**values))
+
+
+def test_42_a_typed_reference_that_names_two_requests_is_refused(store: Store) -> None:
+    """On the requested node a person may type the other State's reference from its letter;
+    where it is also this node's id of another request, the link is refused, not guessed."""
+    incoming = new(store, direction="incoming").request_id
+    act(store, incoming, "record_preserved", PRESERVED_AT)
+    first = new(store, copy.deepcopy(STORED_DATA), direction="incoming").request_id
+    second = new(store, copy.deepcopy(STORED_DATA), direction="incoming").request_id
+    _set(store, second, peer_ref=first)  # their reference of `second` is our id of `first`
+    with pytest.raises(TransitionRefused, match=r"could name request .* here") as info:
+        act(store, incoming, "link_mla", PRESERVED_AT, params={"related": first}, from_peer=True)
+    assert first in info.value.message and second in info.value.message
+    acted = act(
+        store, incoming, "link_mla", PRESERVED_AT, from_peer=True,
+        params={"related": row(store, second).uid},
+    )  # fmt: skip
+    assert acted.event.params["related"] == second
+
+
+def test_42_an_old_link_on_the_requested_node_names_their_reference(store: Store) -> None:
+    """A link recorded before links carried the global id named the other node's reference:
+    it is read as such, never as this node's id of another request."""
+    incoming = new(store, direction="incoming").request_id
+    act(store, incoming, "record_preserved", PRESERVED_AT)
+    decoy = new(store, copy.deepcopy(STORED_DATA), direction="incoming").request_id
+    theirs = new(store, copy.deepcopy(STORED_DATA), direction="incoming").request_id
+    _set(store, theirs, peer_ref="R-000777")
+    act(store, decoy, "acknowledge", PRESERVED_AT)
+    act(store, decoy, "start_execution", PRESERVED_AT)
+    act(store, decoy, "execute", PRESERVED_AT)  # decided: a wrong match would allow release
+    with store.transaction() as conn:  # the old event, as an older node recorded it
+        case_service_row = conn.execute(select(requests).where(requests.c.id == incoming)).one()
+        conn.execute(update(requests).where(requests.c.id == incoming).values(state="held"))
+    from hanoinet.services import references
+
+    with store.engine.connect() as conn:
+        for old in ({"related": "R-000777"}, {"related": decoy}):
+            held = references.linked(conn, case_service_row, old)
+            assert held is not None
+            assert held.id == (theirs if old["related"] == "R-000777" else None)
+
+
+def test_42_the_follow_up_must_go_to_the_node_that_holds_the_data(store: Store) -> None:
+    request_id = preserved(store)
+    mla = mla_sent(store, PRESERVED_AT + 9 * DAY).request_id
+    _set(store, request_id, peer_node="xb-247")
+    _set(store, mla, peer_node="xb-ca")
+    with pytest.raises(TransitionRefused, match="is not a mutual legal assistance request"):
+        act(store, request_id, "link_mla", PRESERVED_AT + 10 * DAY, params={"related": mla})
+
+
+def test_42_a_link_names_only_a_request_its_user_may_see(store: Store) -> None:
+    from hanoinet.services.access import Principal
+
+    request_id = preserved(store)
+    mla = mla_sent(store, PRESERVED_AT + 9 * DAY).request_id  # opened by alice
+    rita = Principal("rita", "requester")
+    case_id = row(store, request_id).case_id
+    with store.transaction() as conn:  # rita opened the preservation's case, not the MLA's
+        conn.execute(update(cases).where(cases.c.id == case_id).values(created_by="rita"))
+    with pytest.raises(TransitionRefused, match="is not a mutual legal assistance request"):
+        act(
+            store, request_id, "link_mla", PRESERVED_AT + 10 * DAY, params={"related": mla},
+            principal=rita,
+        )  # fmt: skip
+    from hanoinet.services import references
+
+    assert references.candidates(store, request_id, principal=rita) == []
+    assert [c.id for c in references.candidates(store, request_id)] == [mla]
+
+
+def test_a_peer_s_parameters_must_be_text(store: Store) -> None:
+    incoming = new(store, direction="incoming").request_id
+    act(store, incoming, "record_preserved", PRESERVED_AT)
+    with pytest.raises(TransitionRefused, match="'related_uid' must be text"):
+        act(
+            store, incoming, "link_mla", PRESERVED_AT, params={"related_uid": 5},
+            actor="node:xa-central", from_peer=True,
+        )  # fmt: skip
+
+
 def test_42_held_until_the_follow_up_is_decided(store: Store) -> None:
     """The requested State keeps the data until the follow-up request is executed, refused
     or withdrawn; the requesting State may withdraw the held preservation."""

@@ -868,3 +868,26 @@ def test_40_27_and_40_19_consultation_and_consent_both_ways(world: dict[str, Any
     # Once executed there is nothing left to agree: refused before anything leaves.
     with pytest.raises(TransitionRefused, match="not allowed on a request that is executed"):
         case_service.act(xa, ours, "accept_conditions", actor="duty", at=at)
+
+
+@pytest.mark.parametrize("world", ["sqlite"], indirect=True)
+def test_a_peer_cannot_say_how_a_step_travelled_nor_record_what_the_step_does_not_read(
+    world: dict[str, Any],
+) -> None:
+    """Only this node records that a step came by letter (means, reference, received_on); a
+    step keeps only the parameters its guards read and a reason."""
+    request_id = _send(world)
+    _deliver(world, "xa-ca", T0)
+    uid = _uid(world["ctx"]["xa-ca"].store, request_id)
+    body = {
+        "request": uid, "ref": request_id, "action": "acknowledge",
+        "params": {"reason": "Seen.", "means": "post", "received_on": "2026-01-01", "x": "y"},
+    }  # fmt: skip
+    _, token = seal(
+        json.dumps(body).encode(), sender="xb-ca", keys=world["keys"]["xb-ca"],
+        recipient=world["directory"].node("xa-ca"), type="notice", at=T0,
+    )  # fmt: skip
+    assert fed.receive(world["ctx"]["xa-ca"], token, now=T0).status == "delivered"
+    detail = case_service.show(world["ctx"]["xa-ca"].store, request_id, actor="d", at=T0)
+    ack = next(e for e in detail.requests[0].events if e.action == "acknowledge")
+    assert ack.params == {"reason": "Seen."}

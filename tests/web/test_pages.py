@@ -744,6 +744,7 @@ def test_the_case_page_offers_only_the_actions_allowed_now(node: Node) -> None:
         "request_more_info",
         "consult",
         "give_consent",
+        "decline_consent",
     }
     # Actions that need reasons are forms with their field, closed until used.
     assert 'id="request_more_info-reason" name="reason"' in page.text

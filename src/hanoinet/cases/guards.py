@@ -203,19 +203,26 @@ def consulted(request: RequestView, t: Transition, params: dict[str, str], at: d
         )
 
 
+DECIDED_STATES = frozenset({"executed", "partially_executed", "refused", "withdrawn", "closed"})
+"""A request in one of these states is decided: a held preservation waiting for it may be
+released (42), and conditions are no longer proposed for it (40(27))."""
+FOLLOW_UP_DECIDED = DECIDED_STATES
+
 CONDITIONS_MAX = 2000
 """The longest statement of conditions (40(27)) a consultation carries."""
 
 
 def proposed_conditions(events: Sequence[Event]) -> str | None:
-    """The conditions the requested State last proposed in a consultation (40(27)) and the
-    requesting State has not accepted since; None when none wait."""
-    for e in reversed(events):
-        if e.action == "accept_conditions":
-            return None
-        if e.action == "consult" and e.params.get("conditions", "").strip():
-            return e.params["conditions"]
-    return None
+    """The conditions the requested State's last consultation proposed (40(27)), while the
+    requesting State has neither accepted them nor answered with others; None when none wait.
+    One rule for the guard, the desk and the page."""
+    waiting: str | None = None
+    for e in events:
+        if e.action == "consult":
+            waiting = e.params.get("conditions", "").strip() or None
+        elif e.action in ("accept_conditions", "propose_conditions"):
+            waiting = None
+    return waiting
 
 
 def agreed_conditions(events: Sequence[Event]) -> list[str]:
@@ -230,8 +237,16 @@ def agreed_conditions(events: Sequence[Event]) -> list[str]:
 def conditions_bounded(
     request: RequestView, t: Transition, params: dict[str, str], at: datetime
 ) -> None:
-    """Conditions, where given, fit a statement of at most CONDITIONS_MAX characters."""
+    """Conditions, where given, fit a statement of at most CONDITIONS_MAX characters, and
+    are proposed while the request is still to be decided."""
     text = params.get("conditions", "").strip()
+    if text and request.state in DECIDED_STATES:
+        raise _refuse(
+            "Conditions are proposed before the request is decided, to see whether assistance "
+            f"can be given under them (art. {t.article}); the request is "
+            f"{request.state.replace('_', ' ')}",
+            t.article,
+        )
     if len(text) > CONDITIONS_MAX:
         raise _refuse(
             f"The conditions are stated in {len(text)} characters; at most {CONDITIONS_MAX} "
@@ -274,7 +289,7 @@ def conditions_proposed(
             "they are proposed in its consultation",
             "40(27)",
         )
-    accepted = params.get("conditions", "")
+    accepted = params.get("conditions") or proposed  # as proposed, unless said otherwise
     if not same_matter(accepted, proposed):
         raise _refuse(
             "The conditions accepted are not those the requested State proposed in its last "
@@ -345,7 +360,7 @@ def consent_given(
     if not any(e.action == "give_consent" for e in request.events):
         raise _refuse(
             "Information or evidence may be used for other proceedings only with the requested "
-            "State's prior consent (art. 40(19)); record its consent (give_consent) first",
+            "State's prior consent (art. 40(19)); ask for its consent first",
             "40(19)",
         )
     matter = params.get("matter", "").strip()
@@ -384,10 +399,6 @@ def related_request(
             "Name the mutual legal assistance request that follows the preservation (art. 42)",
             "42",
         )
-
-
-FOLLOW_UP_DECIDED = frozenset({"executed", "partially_executed", "refused", "withdrawn", "closed"})
-"""A follow-up request in one of these states is decided: the preservation's hold ends (42)."""
 
 
 def follow_up_decided(

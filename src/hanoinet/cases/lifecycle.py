@@ -216,8 +216,8 @@ def decide(
     """
     from hanoinet.cases.guards import check_guard
 
-    params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
     candidates = transitions_for(action, request.kind)
+    params = _bounded(params or {}, candidates)
     if not candidates:
         known = ", ".join(actions_for(request.kind))
         raise TransitionRefused(
@@ -250,10 +250,9 @@ def decide(
         t = by_role[0]
         # The order of the steps is this node's procedure, not a rule of the Convention: the
         # article is the step's own (issue 27 item 7).
-        itself = "this node's procedure" if t.basis == "procedure" else f"art. {t.article}"
         raise _refused(
             f"'{action}' is not allowed on a request that is {request.state.replace('_', ' ')} "
-            f"(this node's procedure; the step itself: {itself}); it is allowed when "
+            f"(this node's procedure; the step itself: {t.cited}); it is allowed when "
             "the request is " + ", ".join(s.replace("_", " ") for s in t.from_),
             t.article,
         )
@@ -264,6 +263,48 @@ def decide(
     article = _article_of(transition, params)
     event = Event(action, at, actor, role, article, request.state, to_state, params)
     return Decision(to_state, event)
+
+
+PARAMS_OF_GUARD = {
+    "reason": ("reason",),
+    "refusal_ground": ("ground",),
+    "postponement_ground": ("ground",),
+    "related_request": ("related", "related_uid", "related_ref"),
+    "third_state": ("third_state",),
+    "consent_matter": ("matter",),
+    "conditions_given": ("conditions",),
+    "conditions_bounded": ("conditions",),
+    "conditions_proposed": ("conditions",),
+}
+"""The parameters an action records: those its guards read (and a reason, on any step)."""
+NODE_PARAMS = frozenset({"means", "reference", "received_on"})
+"""What this node adds to a step it records from a letter or sends by one (services/outside.py):
+how it travelled, its dispatch reference, when it arrived. Never taken from a peer's message
+(services/federation.py leaves them out)."""
+PARAM_MAX = 4000
+"""The longest parameter recorded (a reason; the guards hold some shorter): a peer's message
+or a form cannot make an event of unbounded size."""
+
+
+def _bounded(params: dict[str, Any], candidates: list[Transition]) -> dict[str, str]:
+    """The parameters ``decide`` records: strings, non-empty, at most PARAM_MAX characters,
+    and only those the action's guards read plus a reason; anything else is left out."""
+    wanted = {"reason", *NODE_PARAMS}
+    for t in candidates:
+        for guard in t.guards:
+            wanted.update(PARAMS_OF_GUARD.get(guard, ()))
+    kept: dict[str, str] = {}
+    for name, value in params.items():
+        if name not in wanted or value is None or value == "":
+            continue
+        if not isinstance(value, str):
+            raise TransitionRefused(f"the parameter '{name}' must be text")
+        if len(value) > PARAM_MAX:
+            raise TransitionRefused(
+                f"the parameter '{name}' has {len(value)} characters; at most {PARAM_MAX}"
+            )
+        kept[name] = value
+    return kept
 
 
 GROUNDED = frozenset({"refusal_ground", "postponement_ground"})

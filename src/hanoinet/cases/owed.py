@@ -16,8 +16,8 @@ start_execution, execute    incoming, acknowledged (start), in execution        
 answer_consultation         incoming consultation (22(5)), acknowledged          the deadline
 resume                      incoming, postponed                                  the deadline
 answer_status_enquiry       incoming, an enquiry newer than the last answer      (none)
-give_consent                incoming, a request for consent (40(19)) newer than  (none)
-                            the last consent given
+give_consent                incoming, a request for consent (40(19)) for a       (none)
+                            matter not yet given or declined
 release                     incoming preservation held for a request that is     (none)
                             decided (42: kept until then)
 accept_conditions           outgoing, the requested State's last consultation    (none)
@@ -44,6 +44,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from hanoinet.cases.clocks import preservation_expiry
+from hanoinet.cases.guards import proposed_conditions, same_matter
 from hanoinet.cases.lifecycle import lifecycle, transitions_for
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ OWED_EVENTS = (
     "confirm_in_writing",
     "request_consent",
     "give_consent",
+    "decline_consent",
     "consult",
     "accept_conditions",
     "propose_conditions",
@@ -152,7 +154,7 @@ def owed(facts: Facts, ack_target: timedelta | None) -> list[Duty]:
             wanted.append(("resume", deadline))
         if _enquiry_unanswered(facts.events):
             wanted.append(("answer_status_enquiry", None))
-        if _unanswered(facts.events, "request_consent", "give_consent"):
+        if _consent_unanswered(facts.events):
             wanted.append(("give_consent", None))
         if facts.kind == "preservation" and facts.state == "held" and facts.follow_up_decided:
             wanted.append(("release", None))
@@ -162,7 +164,7 @@ def owed(facts: Facts, ack_target: timedelta | None) -> list[Duty]:
         if facts.state == "preserved":
             wanted.append(("link_mla", preservation_expiry(facts.events)))
         wanted.append(("proceed_anyway", None))
-        if _conditions_unanswered(facts.events):
+        if proposed_conditions(facts.events) is not None:
             wanted.append(("accept_conditions", None))
         if facts.oral and not any(e.action == "confirm_in_writing" for e in facts.events):
             every = timedelta(hours=lifecycle().reminders.written_confirmation_hours)
@@ -176,16 +178,17 @@ def _enquiry_unanswered(events: Sequence[Event]) -> bool:
     return _unanswered(events, "status_enquiry", "answer_status_enquiry")
 
 
-def _conditions_unanswered(events: Sequence[Event]) -> bool:
-    """The requested State's last word in a consultation proposes conditions that the
-    requesting State has neither accepted nor answered with others (40(27))."""
-    waiting = False
+def _consent_unanswered(events: Sequence[Event]) -> bool:
+    """A matter the requesting State asked consent for (40(19)) that this node has neither
+    given nor declined consent for since."""
+    waiting: list[str] = []
     for event in events:
-        if event.action == "consult":
-            waiting = bool(event.params.get("conditions", "").strip())
-        elif event.action in ("accept_conditions", "propose_conditions"):
-            waiting = False
-    return waiting
+        matter = event.params.get("matter", "")
+        if event.action == "request_consent":
+            waiting.append(matter)
+        elif event.action in ("give_consent", "decline_consent"):
+            waiting = [m for m in waiting if not same_matter(m, matter)]
+    return bool(waiting)
 
 
 def _unanswered(events: Sequence[Event], asked: str, answered: str) -> bool:

@@ -269,7 +269,9 @@ def show_command(
             console.print(f"    condition agreed (40(27)): {agreed}", markup=False)
         if d.held_for is not None:
             state = (d.held_for.state or "not on this node").replace("_", " ")
-            console.print(f"    held until {d.held_for.named} is decided (42): it is {state}")
+            console.print(
+                f"    held until {d.held_for.named} is decided (42): it is {state}", markup=False
+            )
         for f in d.findings:
             if f.severity != "info":
                 where = f" at {f.field}" if f.field else ""
@@ -372,7 +374,8 @@ def act_command(
         str | None,
         typer.Option(
             "--matter",
-            help="give_consent, use_for_other_matter: the other matter (proceedings) (40(19)).",
+            help="request_consent, give_consent, decline_consent, use_for_other_matter: the other "
+            "matter (proceedings) (40(19)).",
         ),
     ] = None,
     conditions: Annotated[

@@ -66,6 +66,7 @@ TITLES: dict[str, str] = {
     "request_consent": N_("Request for consent to use in another matter"),
     "notify_exculpatory_disclosure": N_("Notice of disclosure of exculpatory information"),
     "give_consent": N_("Consent to use in another matter"),
+    "decline_consent": N_("Consent to use in another matter declined"),
     "use_for_other_matter": N_("Use in another matter"),
     "record_preserved": N_("Data preserved"),
     "extend_preservation": N_("Preservation extended"),

@@ -547,6 +547,7 @@ def act(
             system=system,
             approval_policy=approval_policy,
             asked_by=principal.username if principal is not None else actor,
+            visible=visible_filter(principal),
         )
 
 
@@ -562,12 +563,19 @@ def act_in(
     system: bool = False,
     approval_policy: Policy = DEFAULT_POLICY,
     asked_by: str | None = None,
+    visible: ColumnElement[bool] | None = None,
 ) -> Acted:
     """``act`` inside the caller's transaction (the inbox applies a peer's notice with it).
-    ``asked_by``: the user taking the action, for the four-eyes rule of ``approve``."""
+    ``asked_by``: the user taking the action, for the four-eyes rule of ``approve``;
+    ``visible``: the requests that user may see (a link names only one of those)."""
     params = dict(params or {})
+    wrong = sorted(k for k, v in params.items() if v is not None and not isinstance(v, str))
+    if wrong:  # a peer's message is JSON: anything may come; the lifecycle takes text
+        raise TransitionRefused(f"the parameter '{wrong[0]}' must be text")
     if action == "link_mla":
-        params = _link(conn, row, params, by_node=from_peer and actor.startswith("node:"))
+        params = _link(
+            conn, row, params, by_node=from_peer and actor.startswith("node:"), visible=visible
+        )
     view = _view(conn, row)
     if action == "accept_conditions" and not params.get("conditions", "").strip():
         # Accepting is accepting what was proposed: the conditions are recorded in full, so
@@ -587,7 +595,14 @@ def act_in(
     return Acted(row.id, row.case_id, decision.event, created)
 
 
-def _link(conn: Connection, row: Any, params: dict[str, str], *, by_node: bool) -> dict[str, str]:
+def _link(
+    conn: Connection,
+    row: Any,
+    params: dict[str, str],
+    *,
+    by_node: bool,
+    visible: ColumnElement[bool] | None,
+) -> dict[str, str]:
     """``link_mla``'s follow-up request resolved on this node (services/references.py). The
     other node names it by its global id: its own reference means nothing here."""
     from hanoinet.services import references  # it builds on this module
@@ -599,7 +614,7 @@ def _link(conn: Connection, row: Any, params: dict[str, str], *, by_node: bool) 
             article="42",
             guard="related_request",
         )
-    return references.link(conn, row, params)
+    return references.link(conn, row, params, visible)
 
 
 def _apply(

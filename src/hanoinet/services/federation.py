@@ -31,7 +31,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from hanoinet import boundedjson
-from hanoinet.cases.lifecycle import Event
+from hanoinet.cases.lifecycle import NODE_PARAMS, Event
 from hanoinet.errors import EnvelopeRejected, HanoinetError, InvalidInput, NotARequest
 from hanoinet.exchange import crypto, origin
 from hanoinet.exchange.directory import Directory, NodeEntry
@@ -490,7 +490,7 @@ def _apply_follow_up(
                 message.body["action"],
                 actor=f"node:{sender}",
                 at=now,
-                params=message.body.get("params") or {},
+                params=_peer_params(message.body.get("params")),
                 from_peer=True,
             )
             result = "applied", None, message.row.id
@@ -499,9 +499,19 @@ def _apply_follow_up(
     except HanoinetError as exc:
         nested.rollback()
         return "unapplied", exc.message, None
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         nested.rollback()
         return "unapplied", f"malformed message body: {exc}", None
+
+
+def _peer_params(value: Any) -> dict[str, Any]:
+    """A peer's parameters of a step, without those only this node records about letters
+    (lifecycle.NODE_PARAMS: how a step travelled is not the other node's to say)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError("params is not an object")
+    return {k: v for k, v in value.items() if k not in NODE_PARAMS}
 
 
 class Transport(Protocol):

@@ -16,11 +16,13 @@ recorded, so the held preservation waits for the same request on both sides (iss
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, or_, select
 
+from hanoinet.cases.guards import DECIDED_STATES
 from hanoinet.errors import TransitionRefused
 from hanoinet.exchange.origin import REFERENCE
 from hanoinet.services import cases as case_service
@@ -107,7 +109,7 @@ def followed_by(
     return [str(r.id) for r in rows if related_reference(json.loads(r.document)) == key]
 
 
-DECIDED = frozenset({"executed", "partially_executed", "refused", "withdrawn", "closed"})
+DECIDED = DECIDED_STATES
 """The states of a follow-up request that end a preservation's hold (42: kept until the
 request is decided)."""
 
@@ -131,7 +133,8 @@ class Linked:
 
 def _other_side(row: Any) -> list[ColumnElement[bool]]:
     """Requests that may follow preservation ``row``: on the same side of the exchange, with
-    the same other State, and of a form that is not a preservation."""
+    the same other State (and, where the preservation has one, the same node of it: a node
+    holds data only for a request it received), and of a form that is not a preservation."""
     found = [
         requests.c.direction == row.direction,
         requests.c.id != row.id,
@@ -139,6 +142,8 @@ def _other_side(row: Any) -> list[ColumnElement[bool]]:
     ]
     if row.direction == "outgoing":
         found.append(requests.c.requested_state == row.requested_state)
+        if row.peer_node is not None:
+            found.append(requests.c.peer_node == row.peer_node)
     elif row.peer_node is not None:
         found.append(requests.c.peer_node == row.peer_node)
     else:
@@ -174,16 +179,20 @@ class Candidate:
     their_ref: str | None
 
 
-def candidates(store: Store, request_id: str) -> list[Candidate]:
-    """The requests preservation ``request_id`` may be linked to now (link_mla): what the
-    case page offers, the same rule ``link`` applies."""
+def candidates(
+    store: Store, request_id: str, *, principal: Principal | None = None
+) -> list[Candidate]:
+    """The requests preservation ``request_id`` may be linked to now (link_mla), among those
+    ``principal`` may see: what the case page offers, the same rule ``link`` applies."""
+    visible = case_service.visible_filter(principal)
     with store.engine.connect() as conn:
         row = conn.execute(select(requests).where(requests.c.id == request_id)).one()
-        rows = conn.execute(
+        query = (
             select(requests.c.id, requests.c.kind, requests.c.state, requests.c.peer_ref)
             .where(*_other_side(row), requests.c.state.not_in(("draft", "checked")))
             .order_by(requests.c.id)
-        ).all()
+        )
+        rows = conn.execute(query if visible is None else query.where(visible)).all()
         return [
             Candidate(r.id, r.kind, r.state, r.peer_ref)
             for r in rows
@@ -191,24 +200,50 @@ def candidates(store: Store, request_id: str) -> list[Candidate]:
         ]
 
 
-def link(conn: Connection, row: Any, params: dict[str, str]) -> dict[str, str]:
+def link(
+    conn: Connection,
+    row: Any,
+    params: dict[str, str],
+    visible: ColumnElement[bool] | None = None,
+) -> dict[str, str]:
     """``link_mla`` on preservation ``row``: the follow-up request it names, found on this
     node, as ``related`` (this node's id), ``related_uid`` (the global id) and
     ``related_ref`` (the other State's reference, when known). A message from the other
     node names it by ``related_uid`` (its ``related`` is that node's reference); a person
-    names it by this node's id or its global id. Raises TransitionRefused (art. 42) when no
-    such request is here: a link that resolves to nothing is never recorded."""
+    names it by this node's id or its global id, or, on a received preservation, by the other
+    State's reference. Raises TransitionRefused (art. 42) when no such request is here, or
+    when what was typed names two: a link that resolves to nothing, or to a guess, is never
+    recorded. ``visible``: the requests the person may see."""
     uid = params.get("related_uid", "").strip()
     typed = params.get("related", "").strip()
     if not uid and not typed:
         return params  # the guard says what is missing
+    if len(typed) > 64 or (uid and not _is_uuid(uid)):
+        raise TransitionRefused(
+            "the link names its request neither by an id of this node nor by a global id (a "
+            "UUID) (art. 42)",
+            article="42",
+            guard="related_request",
+        )
     query = select(*_LINK_COLUMNS).where(*_other_side(row))
+    if visible is not None:
+        query = query.where(visible)
     if uid:
         found = conn.execute(query.where(requests.c.uid == uid)).first()
     else:
-        found = conn.execute(
-            query.where(or_(requests.c.id == typed, requests.c.uid == typed.lower()))
-        ).first()
+        names = [requests.c.id == typed, requests.c.uid == typed.lower()]
+        if row.direction == "incoming":  # the other State's reference, from its letter
+            names.append(requests.c.peer_ref == typed)
+        matches = conn.execute(query.where(or_(*names)).limit(2)).all()
+        if len(matches) > 1:
+            raise TransitionRefused(
+                f"'{typed}' could name request {matches[0].id} or {matches[1].id} here (this "
+                "node's id, or the other State's reference); name it by this node's id as the "
+                "case page shows it, or by its global id (art. 42)",
+                article="42",
+                guard="related_request",
+            )
+        found = matches[0] if matches else None
     if found is None:
         side = "sent to" if row.direction == "outgoing" else "received from"
         other = row.requested_state if row.direction == "outgoing" else row.requesting_state
@@ -234,12 +269,22 @@ def link(conn: Connection, row: Any, params: dict[str, str]) -> dict[str, str]:
             article="42",
             guard="related_request",
         )
-    theirs = typed if uid else (found.peer_ref or "")
-    linked = {**params, "related": found.id, "related_uid": found.uid}
-    linked.pop("related_ref", None)
+    # The other State's reference: as this node learnt it, else as the other node sent it
+    # (only if it has the form of one).
+    theirs = found.peer_ref or (typed if uid and REFERENCE.match(typed) else "")
+    linked = {k: v for k, v in params.items() if k not in ("related", "related_uid", "related_ref")}
+    linked.update(related=found.id, related_uid=found.uid)
     if theirs:
         linked["related_ref"] = theirs
     return linked
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def linked(conn: Connection, row: Any, params: dict[str, str] | None) -> Linked | None:
@@ -249,7 +294,13 @@ def linked(conn: Connection, row: Any, params: dict[str, str] | None) -> Linked 
     if params is None:
         return None
     uid = params.get("related_uid")
-    column = requests.c.uid if uid else requests.c.id
+    # A link from before links carried the global id: on the requesting node it named this
+    # node's request; on the requested node, the other State's reference of it.
+    column = (
+        requests.c.uid
+        if uid
+        else (requests.c.id if row.direction == "outgoing" else requests.c.peer_ref)
+    )
     key = uid or params.get("related", "")
     found = conn.execute(select(*_LINK_COLUMNS).where(column == key, *_other_side(row))).first()
     if found is None:

@@ -281,6 +281,7 @@ PRIORITY = (
     "notify_cannot_keep_confidential",
     "postpone",
     "give_consent",
+    "decline_consent",
     "request_consent",
     "use_for_other_matter",
     "notify_exculpatory_disclosure",
@@ -365,6 +366,7 @@ REASON_FOR = {
         "Say why the information or evidence is needed in the other matter (art. %(article)s)"
     ),
     "give_consent": N_("Write the consent and any conditions it is given under (art. %(article)s)"),
+    "decline_consent": N_("Give the reasons for declining consent (art. %(article)s)"),
     "notify_exculpatory_disclosure": N_(
         "Say what exculpatory information will be disclosed, in which proceedings and when "
         "(art. %(article)s)"

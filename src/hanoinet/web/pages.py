@@ -495,7 +495,9 @@ def _case_page(
         peer_state=lambda s: case_view.state_name(peer(s), lang),
         related=reference_service.related(web(request).ctx.store, ids, principal=current.principal),
         follow_ups={
-            r.summary.id: reference_service.candidates(web(request).ctx.store, r.summary.id)
+            r.summary.id: reference_service.candidates(
+                web(request).ctx.store, r.summary.id, principal=current.principal
+            )
             for r in detail.requests
             if "link_mla" in r.allowed_actions
         },

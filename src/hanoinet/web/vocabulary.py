@@ -34,6 +34,7 @@ ACTION_NAMES = {
     "request_consent": "Ask for consent for other use",
     "notify_exculpatory_disclosure": "Give notice of disclosing exculpatory information",
     "give_consent": "Give consent for other use",
+    "decline_consent": "Decline consent for other use",
     "use_for_other_matter": "Use for another matter",
     "close": "Close",
     "record_preserved": "Record preservation executed",
