@@ -46,6 +46,13 @@ def test_no_expiry_once_held_or_ended(ending: str) -> None:
     assert preservation_expiry((*PRESERVED, ev(ending, T0 + 10 * DAY))) is None
 
 
+def test_42_a_link_the_other_state_refused_gives_the_clock_back() -> None:
+    """The other State's node did not take the link: the data is not held there, so the
+    60 days run on from the last preservation, as if never linked."""
+    refused = (*PRESERVED, ev("link_mla", T0 + 10 * DAY), ev("link_refused", T0 + 11 * DAY))
+    assert preservation_expiry(refused) == T0 + 60 * DAY
+
+
 def test_other_events_do_not_touch_the_expiry() -> None:
     noisy = (*PRESERVED, ev("reminder", T0 + 46 * DAY), ev("answer_status_enquiry", T0 + DAY))
     assert preservation_expiry(noisy) == T0 + 60 * DAY

@@ -741,3 +741,18 @@ def test_40_27_no_conditions_are_proposed_once_the_request_is_decided() -> None:
         exc = refused(view(state), "consult", conditions="Only in case 9.", **REASON)
         assert exc.guard == "conditions_bounded" and "before the request is decided" in exc.message
         assert run(view(state), "consult", **REASON).event.params == REASON
+
+
+def test_40_27_an_acceptance_the_other_node_refused_is_no_agreement() -> None:
+    from hanoinet.cases.guards import agreed_conditions, proposed_conditions
+
+    accepted = replace(ev("accept_conditions"), params={"conditions": PROPOSED})
+    refused_message = replace(
+        ev("message_rejected"), params={"action": "accept_conditions", "reason": "not_applied: x"}
+    )
+    request = consulted_on(PROPOSED, accepted)
+    assert agreed_conditions(request.events) == [PROPOSED]
+    assert proposed_conditions(request.events) is None
+    after = consulted_on(PROPOSED, accepted, refused_message)
+    assert agreed_conditions(after.events) == []
+    assert proposed_conditions(after.events) == PROPOSED  # still awaiting an answer

@@ -155,6 +155,7 @@ HAPPY = [
     Case("proceed_anyway", "preservation", "outgoing", "not_ensured", "in_execution", "42", "requesting"),
     Case("disclose_partial_traffic", "preservation", "incoming", "in_execution", "in_execution", "43", "requested", params={"third_state": "XC"}),
     Case("release", "preservation", "incoming", "held", "executed", "42", "requested", params=R),
+    Case("link_refused", "preservation", "outgoing", "held", "preserved", "42", "system", system=True, params=R),
     Case("answer_consultation", "parallel_proceedings", "incoming", "acknowledged", "executed", "22(5)", "requested", params=R),
     Case("lapse", "preservation", "incoming", "preserved", "lapsed", "42", "system", system=True, events=("record_preserved",)),
     Case("lapse", "preservation", "outgoing", "preserved", "lapsed", "42", "system", system=True, events=("record_preserved",)),
@@ -344,8 +345,8 @@ def test_unknown_action_lists_the_actions_of_the_form() -> None:
     assert "record_preserved" in info.value.message.split("the actions are: ", 1)[1]
 
 
-@pytest.mark.parametrize("action", [a for a in ALL_ACTIONS if a != "lapse"])
-def test_system_may_take_no_action_but_lapse(action: str) -> None:
+@pytest.mark.parametrize("action", [a for a in ALL_ACTIONS if a not in ("lapse", "link_refused")])
+def test_system_may_take_no_action_but_lapse_and_a_refused_link(action: str) -> None:
     kind = "parallel_proceedings" if action == "answer_consultation" else "preservation"
     t = transitions_for(action, kind)[0]
     request, params = _satisfying(t, t.from_[0], as_peer=False)
@@ -365,7 +366,7 @@ def test_lapse_only_by_the_clock(direction: str, from_peer: bool) -> None:
         events=(ev("record_preserved", PRESERVED_AT),),
     )
     with pytest.raises(
-        TransitionRefused, match="taken by this node's clock when its time comes"
+        TransitionRefused, match="recorded by this node's clock when its time comes"
     ) as info:
         decide(request, "lapse", at=T0, actor="alice", from_peer=from_peer)
     assert info.value.article == "42"
@@ -401,6 +402,7 @@ def test_preservation_only_actions_are_those_of_articles_42_and_43() -> None:
             "disclose_partial_traffic",
             "release",
             "lapse",
+            "link_refused",
         ]
     )
     assert expected == PRESERVATION_ONLY

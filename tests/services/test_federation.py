@@ -891,3 +891,46 @@ def test_a_peer_cannot_say_how_a_step_travelled_nor_record_what_the_step_does_no
     detail = case_service.show(world["ctx"]["xa-ca"].store, request_id, actor="d", at=T0)
     ack = next(e for e in detail.requests[0].events if e.action == "acknowledge")
     assert ack.params == {"reason": "Seen."}
+
+
+def test_42_a_link_the_requested_node_refuses_gives_the_preservation_its_clock_back(
+    world: dict[str, Any],
+) -> None:
+    """Borealis's node cannot apply the link (its copy of the preservation was released
+    meanwhile): its receipt says not_applied, and Aurelia's node records that the link was
+    refused, so the preservation is preserved again with its 60-day clock, not held forever
+    while the data is not held on the other side (42)."""
+    xa, xb = world["ctx"]["xa-ca"].store, world["ctx"]["xb-ca"].store
+    at = T0
+
+    def travel(node: str) -> list[fed.Delivery]:
+        nonlocal at
+        at += timedelta(minutes=1)
+        return _deliver(world, node, at)
+
+    preservation = _send(world)
+    travel("xa-ca")
+    [theirs] = case_service.list_requests(xb, actor="duty", at=at)
+    case_service.act(xb, theirs.id, "record_preserved", actor="duty", at=at)
+    travel("xb-ca")
+    expiry = case_service.show(xa, preservation, actor="d", at=at).requests[0].preserved_until
+    assert expiry is not None
+    mla = case_service.new_case(
+        xa, MLA_EXAMPLE.read_text(), direction="outgoing", actor="officer", at=at
+    ).request_id
+    for action in ("check", "send"):
+        case_service.act(xa, mla, action, actor="officer", at=at)
+    travel("xa-ca")
+    with xb.transaction() as conn:  # Borealis's copy moved on before the link arrived
+        conn.execute(
+            update(requests_table).where(requests_table.c.id == theirs.id).values(state="executed")
+        )
+    case_service.act(xa, preservation, "link_mla", actor="officer", at=at, params={"related": mla})
+    [back] = travel("xa-ca")
+    assert back.status == "rejected" and back.detail.startswith("not_applied: ")
+    detail = case_service.show(xa, preservation, actor="d", at=at).requests[0]
+    assert detail.summary.state == "preserved" and detail.preserved_until == expiry
+    refused = [e for e in detail.events if e.action == "link_refused"]
+    assert len(refused) == 1 and refused[0].by == "system" and refused[0].article == "42"
+    rejected = next(e for e in detail.events if e.action == "message_rejected")
+    assert rejected.params["action"] == "link_mla"

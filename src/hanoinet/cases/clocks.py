@@ -42,7 +42,7 @@ class Due:
 
 PRESERVING = ("record_preserved", "extend_preservation")
 RELEASING = ("link_mla", "lapse", "withdraw", "release")
-PRESERVATION_EVENTS = PRESERVING + RELEASING
+PRESERVATION_EVENTS = (*PRESERVING, *RELEASING, "link_refused")
 """The events that set or end a preservation's expiry: all ``preservation_expiry`` reads."""
 
 
@@ -51,9 +51,14 @@ def preservation_expiry(events: Sequence[Event]) -> datetime | None:
     extension; None when not preserved, or held for a linked MLA request (42)."""
     days = convention().period("preservation_minimum_days").value
     expiry: datetime | None = None
+    before_link: datetime | None = None
     for event in events:
         if event.action in PRESERVING:
             expiry = event.at + timedelta(days=days)
+        elif event.action == "link_mla":
+            before_link, expiry = expiry, None
+        elif event.action == "link_refused":  # the other State did not take the link
+            expiry = before_link
         elif event.action in RELEASING:
             expiry = None
     return expiry

@@ -217,21 +217,32 @@ def proposed_conditions(events: Sequence[Event]) -> str | None:
     requesting State has neither accepted them nor answered with others; None when none wait.
     One rule for the guard, the desk and the page."""
     waiting: str | None = None
+    last: str | None = None
     for e in events:
         if e.action == "consult":
-            waiting = e.params.get("conditions", "").strip() or None
+            waiting = last = e.params.get("conditions", "").strip() or None
         elif e.action in ("accept_conditions", "propose_conditions"):
             waiting = None
+        elif _rejected(e, ("accept_conditions", "propose_conditions")):
+            waiting = last  # the other State's node did not take the answer
     return waiting
 
 
+def _rejected(event: Event, actions: tuple[str, ...]) -> bool:
+    """A receipt refusing this node's message of one of ``actions`` (services/federation)."""
+    return event.action == "message_rejected" and event.params.get("action") in actions
+
+
 def agreed_conditions(events: Sequence[Event]) -> list[str]:
-    """The conditions the requesting State accepted (40(27): they bind it), oldest first."""
-    return [
-        e.params["conditions"]
-        for e in events
-        if e.action == "accept_conditions" and e.params.get("conditions")
-    ]
+    """The conditions the requesting State accepted (40(27): they bind it), oldest first;
+    an acceptance the other State's node refused to apply is not an agreement."""
+    agreed: list[str] = []
+    for e in events:
+        if e.action == "accept_conditions" and e.params.get("conditions"):
+            agreed.append(e.params["conditions"])
+        elif _rejected(e, ("accept_conditions",)) and agreed:
+            agreed.pop()
+    return agreed
 
 
 def conditions_bounded(

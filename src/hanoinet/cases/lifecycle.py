@@ -232,10 +232,15 @@ def decide(
     by_role = [t for t in candidates if t.by == role]
     if not by_role:
         owner = candidates[0].by
-        if owner == "system":  # a clock's step: no State takes it, and nobody records it
+        if owner == "system":  # the node's own record: no State takes it, nobody types it
+            when = (
+                "when the other State's node refuses the link"
+                if action == "link_refused"
+                else "by this node's clock when its time comes"
+            )
             raise _refused(
-                f"'{action}' is taken by this node's clock when its time comes "
-                f"({candidates[0].cited}), not by a person or by the other State",
+                f"'{action}' is recorded {when} ({candidates[0].cited}), not by a person or "
+                "by the other State",
                 candidates[0].article,
             )
         refused = _refused(
@@ -263,6 +268,31 @@ def decide(
     article = _article_of(transition, params)
     event = Event(action, at, actor, role, article, request.state, to_state, params)
     return Decision(to_state, event)
+
+
+def markdown_table() -> str:
+    """The table as docs/lifecycle.md shows it, one row per transition with its basis (a test
+    holds the document to it)."""
+    rows = [
+        "| action | from | to | by | guards | basis | forms |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for t in lifecycle().transitions:
+        forms = ", ".join(t.forms) if t.forms else "all"
+        if not t.forms and t.not_forms:
+            forms = "all but " + ", ".join(t.not_forms)
+        if t.basis == "procedure":
+            basis = f"node procedure (serves {t.article})"
+        else:
+            basis = f"art. {t.article}"
+            if GROUNDED & set(t.guards):
+                basis += "; the event cites its ground's article"
+        guards = ", ".join(t.guards) or "\u2014"
+        rows.append(
+            f"| `{t.action}` | {', '.join(t.from_)} | {t.to} | {t.by} | {guards} | {basis} "
+            f"| {forms} |"
+        )
+    return "\n".join(rows)
 
 
 PARAMS_OF_GUARD = {

@@ -54,6 +54,7 @@ OWED_EVENTS = (
     "record_preserved",
     "extend_preservation",
     "link_mla",
+    "link_refused",
     "lapse",
     "withdraw",
     "release",
@@ -66,6 +67,7 @@ OWED_EVENTS = (
     "consult",
     "accept_conditions",
     "propose_conditions",
+    "message_rejected",
 )
 """The only events ``owed`` reads: preservation's expiry, enquiries and their answers, the
 written confirmation. A caller loads these and no others (no case content)."""

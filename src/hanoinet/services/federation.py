@@ -686,6 +686,9 @@ def _settle(
             }
         )
         params = {"message": message_id, "to": peer.id, "receipt_status": receipt.status}
+        step = _step_of(row)
+        if step:
+            params["action"] = step
         if receipt.reason:
             params["reason"] = receipt.reason
         action = f"message_{status}"
@@ -697,7 +700,31 @@ def _settle(
     conn.execute(_SETTLE, settled)
     case_service.insert_events(conn, new_events)
     audit_log.append_many(conn, entries)
+    for row, _peer, _id, receipt in receipted:
+        if _step_of(row) == "link_mla" and (receipt.reason or "").startswith("not_applied"):
+            _link_refused(conn, row.request_id, receipt.reason or "", now)
     return results
+
+
+def _step_of(row: Any) -> str:
+    """The lifecycle step an outbox row carries (its payload's ``action``), or ""."""
+    try:
+        action = json.loads(row.payload).get("action")
+    except (TypeError, ValueError, AttributeError):
+        return ""
+    return action if isinstance(action, str) else ""
+
+
+def _link_refused(conn: Connection, request_id: str, reason: str, now: datetime) -> None:
+    """The other State's node did not apply this node's link of a preservation to its
+    follow-up: the preservation is no longer held there, so it is not here either; its clock
+    runs again (42). A request that moved on since is left as it is."""
+    row = conn.execute(select(requests).where(requests.c.id == request_id)).first()
+    if row is None or row.state != "held":
+        return
+    case_service.act_in(
+        conn, row, "link_refused", actor="worker", at=now, system=True, params={"reason": reason}
+    )
 
 
 def deliver_one(

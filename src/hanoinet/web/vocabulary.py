@@ -45,6 +45,7 @@ ACTION_NAMES = {
     "disclose_partial_traffic": "Disclose traffic data pointing to a third State",
     "release": "Release preserved data",
     "lapse": "Preservation lapsed",
+    "link_refused": "Link refused by the other State: the preservation's clock runs again",
     "create": "Created",
     "receive": "Received",
     "message_delivered": "Message delivered (signed receipt)",
