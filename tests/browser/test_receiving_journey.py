@@ -46,6 +46,13 @@ pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's chromium is not installed (make test installs it)"
 )
 
+
+def exactly(text: str) -> re.Pattern[str]:
+    """A summary whose whole text is ``text`` (another action's name may contain it: "Refuser
+    le consentement" holds "Refuser")."""
+    return re.compile(rf"^\s*{re.escape(text)}\s*$")
+
+
 # The helpers of tests/browser/conftest.py, reached as fixtures.
 Step = Callable[..., None]
 LogIn = Callable[[Page, str, str, str], None]
@@ -140,7 +147,9 @@ class Journey:
 
     def with_fields(self, rid: str, action: str, name: str, **fields: str) -> None:
         """An action with its panel: open it, fill its fields, submit."""
-        summary = self.page.locator("details.panel > summary", has_text=self.action(action))
+        summary = self.page.locator(
+            "details.panel > summary", has_text=exactly(self.action(action))
+        )
         summary.click()
         panel = self.page.locator("details.panel[open]")
         if "ground" in fields:
@@ -275,8 +284,9 @@ def test_the_receiving_officer_acts_on_emergency_preservation_and_refusal(
     # (40(27)); then a ground of 40(21) and the reasons in writing (40(24)).
     page.goto(f"{xb}/requests/{stored['xb']}")
     expect(page.locator("section.request-content")).to_contain_text("203.0.113.7")
-    refuse = page.locator("details.panel > summary", has_text=j.action("refuse"))
-    expect(page.locator("details.panel > summary", has_text=j.action("consult"))).to_be_visible()
+    refuse = page.locator("details.panel > summary", has_text=exactly(j.action("refuse")))
+    consult = page.locator("details.panel > summary", has_text=exactly(j.action("consult")))
+    expect(consult).to_be_visible()
     expect(refuse).to_have_count(0)
     j.shot(page, "stored-data")
     j.with_fields(stored["xb"], "consult", "consulted", reason=CONSULTATION)
