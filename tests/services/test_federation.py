@@ -590,21 +590,16 @@ def test_22_5_a_consultation_on_the_same_conduct_is_recorded_on_both_nodes(
     Aurelia gives it, Borealis answers how to coordinate. Each step is on both nodes, and the
     steps of a request for assistance (execute, refuse) are not offered."""
     xa, xb = world["ctx"]["xa-ca"].store, world["ctx"]["xb-ca"].store
-    at = T0
+    x = _Exchange(world)
     created = case_service.new_case(
-        xa, json.dumps(CONSULTATION), direction="outgoing", actor="officer", at=at
+        xa, json.dumps(CONSULTATION), direction="outgoing", actor="officer", at=x.at
     )
     ours = created.request_id
-    case_service.act(xa, ours, "check", actor="officer", at=at)
-    case_service.act(xa, ours, "send", actor="officer", at=at)
+    case_service.act(xa, ours, "check", actor="officer", at=x.at)
+    case_service.act(xa, ours, "send", actor="officer", at=x.at)
 
-    def travel(node: str) -> None:
-        nonlocal at
-        at += timedelta(minutes=1)
-        assert [d.status for d in _deliver(world, node, at)] == ["delivered"]
-
-    travel("xa-ca")
-    [theirs] = case_service.list_requests(xb, actor="duty", at=at)
+    x.travel("xa-ca")
+    [theirs] = case_service.list_requests(xb, actor="duty", at=x.at)
     assert (theirs.kind, theirs.state) == ("parallel_proceedings", "received")
     steps = [
         (xb, theirs.id, "request_more_info", {"reason": "Which hospitals, and since when?"}),
@@ -612,15 +607,15 @@ def test_22_5_a_consultation_on_the_same_conduct_is_recorded_on_both_nodes(
         (xb, theirs.id, "answer_consultation", {"reason": "Borealis defers to Aurelia."}),
     ]
     for store, ident, action, params in steps:
-        case_service.act(store, ident, action, actor="duty", at=at, params=params)
-        travel("xb-ca" if store is xb else "xa-ca")
+        case_service.act(store, ident, action, actor="duty", at=x.at, params=params)
+        x.travel("xb-ca" if store is xb else "xa-ca")
     for store, ident in ((xa, ours), (xb, theirs.id)):
-        detail = case_service.show(store, ident, actor="duty", at=at).requests[0]
+        detail = case_service.show(store, ident, actor="duty", at=x.at).requests[0]
         assert detail.summary.state == "executed"
         answer = next(e for e in detail.events if e.action == "answer_consultation")
         assert answer.params["reason"] == "Borealis defers to Aurelia."
         assert answer.article == "22(5)"
-    case_service.act(xa, ours, "close", actor="officer", at=at)
+    case_service.act(xa, ours, "close", actor="officer", at=x.at)
     for store in (xa, xb):
         with store.transaction() as conn:
             assert audit_log.verify(conn).ok
@@ -661,6 +656,21 @@ def test_22_5_an_answer_straight_from_receipt_moves_both_nodes(world: dict[str, 
         assert case_service.show(store, ident, actor="d", at=T0).requests[0].summary.state == (
             "executed"
         )
+
+
+class _Exchange:
+    """Two nodes talking in a test: each trip moves the clock a minute on and delivers one
+    node's outbox."""
+
+    def __init__(self, world: dict[str, Any]) -> None:
+        self.world, self.at = world, T0
+
+    def deliver(self, node: str) -> list[fed.Delivery]:
+        self.at += timedelta(minutes=1)
+        return _deliver(self.world, node, self.at)
+
+    def travel(self, node: str) -> None:
+        assert [d.status for d in self.deliver(node)] == ["delivered"]
 
 
 def _uid(store: Store, request_id: str) -> str:
@@ -766,54 +776,51 @@ def test_42_the_held_preservation_waits_for_the_same_request_on_both_nodes(
     node holds the data for its own copy of the same request; the requested State releases
     it only once that request is decided (42)."""
     xa, xb = world["ctx"]["xa-ca"].store, world["ctx"]["xb-ca"].store
-    at = T0
-
-    def travel(node: str) -> None:
-        nonlocal at
-        at += timedelta(minutes=1)
-        assert [d.status for d in _deliver(world, node, at)] == ["delivered"]
+    x = _Exchange(world)
 
     preservation = _send(world)
-    travel("xa-ca")
-    [theirs] = case_service.list_requests(xb, actor="duty", at=at)
-    case_service.act(xb, theirs.id, "record_preserved", actor="duty", at=at)
-    travel("xb-ca")
+    x.travel("xa-ca")
+    [theirs] = case_service.list_requests(xb, actor="duty", at=x.at)
+    case_service.act(xb, theirs.id, "record_preserved", actor="duty", at=x.at)
+    x.travel("xb-ca")
     # Borealis's numbering runs ahead: Aurelia's reference of the MLA request names another
     # request there, so only the global id can say which one it is.
     for _ in range(3):
-        case_service.new_case(xb, EXAMPLE.read_text(), direction="outgoing", actor="o", at=at)
+        case_service.new_case(xb, EXAMPLE.read_text(), direction="outgoing", actor="o", at=x.at)
     mla = case_service.new_case(
-        xa, MLA_EXAMPLE.read_text(), direction="outgoing", actor="officer", at=at
+        xa, MLA_EXAMPLE.read_text(), direction="outgoing", actor="officer", at=x.at
     ).request_id
     for action in ("check", "send"):
-        case_service.act(xa, mla, action, actor="officer", at=at)
-    travel("xa-ca")
+        case_service.act(xa, mla, action, actor="officer", at=x.at)
+    x.travel("xa-ca")
     their_mla = next(
         r.id
-        for r in case_service.list_requests(xb, actor="d", at=at)
+        for r in case_service.list_requests(xb, actor="d", at=x.at)
         if r.kind != "preservation" and r.direction == "incoming"
     )
     assert their_mla != mla
-    case_service.act(xa, preservation, "link_mla", actor="officer", at=at, params={"related": mla})
-    travel("xa-ca")
+    case_service.act(
+        xa, preservation, "link_mla", actor="officer", at=x.at, params={"related": mla}
+    )
+    x.travel("xa-ca")
     # Aurelia learns Borealis's reference of the MLA request from its first message about it.
-    case_service.act(xb, their_mla, "acknowledge", actor="duty", at=at)
-    travel("xb-ca")
+    case_service.act(xb, their_mla, "acknowledge", actor="duty", at=x.at)
+    x.travel("xb-ca")
     for store, own, mla_here, their_ref in (
         (xa, preservation, mla, their_mla),
         (xb, theirs.id, their_mla, mla),
     ):
-        detail = case_service.show(store, own, actor="d", at=at).requests[0]
+        detail = case_service.show(store, own, actor="d", at=x.at).requests[0]
         assert detail.summary.state == "held"
         assert detail.held_for is not None
         assert (detail.held_for.id, detail.held_for.their_ref) == (mla_here, their_ref)
     with pytest.raises(TransitionRefused, match=f"held for request {their_mla}"):
-        case_service.act(xb, theirs.id, "release", actor="d", at=at, params={"reason": "x"})
-    case_service.act(xa, mla, "withdraw", actor="officer", at=at)
-    travel("xa-ca")
-    case_service.act(xb, theirs.id, "release", actor="d", at=at, params={"reason": "Withdrawn."})
-    travel("xb-ca")
-    assert case_service.show(xa, preservation, actor="d", at=at).requests[0].summary.state == (
+        case_service.act(xb, theirs.id, "release", actor="d", at=x.at, params={"reason": "x"})
+    case_service.act(xa, mla, "withdraw", actor="officer", at=x.at)
+    x.travel("xa-ca")
+    case_service.act(xb, theirs.id, "release", actor="d", at=x.at, params={"reason": "Withdrawn."})
+    x.travel("xb-ca")
+    assert case_service.show(xa, preservation, actor="d", at=x.at).requests[0].summary.state == (
         "executed"
     )
 
@@ -825,20 +832,15 @@ def test_40_27_and_40_19_consultation_and_consent_both_ways(world: dict[str, Any
     during execution (40(19): prior consent), and the notice of exculpatory disclosure
     reaches the requested State."""
     xa, xb = world["ctx"]["xa-ca"].store, world["ctx"]["xb-ca"].store
-    at = T0
-
-    def travel(node: str) -> None:
-        nonlocal at
-        at += timedelta(minutes=1)
-        assert [d.status for d in _deliver(world, node, at)] == ["delivered"]
+    x = _Exchange(world)
 
     ours = case_service.new_case(
-        xa, MLA_EXAMPLE.read_text(), direction="outgoing", actor="officer", at=at
+        xa, MLA_EXAMPLE.read_text(), direction="outgoing", actor="officer", at=x.at
     ).request_id
     for action in ("check", "send"):
-        case_service.act(xa, ours, action, actor="officer", at=at)
-    travel("xa-ca")
-    [theirs] = case_service.list_requests(xb, actor="duty", at=at)
+        case_service.act(xa, ours, action, actor="officer", at=x.at)
+    x.travel("xa-ca")
+    [theirs] = case_service.list_requests(xb, actor="duty", at=x.at)
     first = "Used only in the proceedings named in the request."
     second = "Used only in the proceedings named in the request and their appeal."
     steps = [
@@ -854,10 +856,10 @@ def test_40_27_and_40_19_consultation_and_consent_both_ways(world: dict[str, Any
         (xa, ours, "notify_exculpatory_disclosure", {"reason": "Log excerpt, trial of 2027-03-01."}),
     ]  # fmt: skip
     for store, ident, action, params in steps:
-        case_service.act(store, ident, action, actor="duty", at=at, params=params)
-        travel("xb-ca" if store is xb else "xa-ca")
+        case_service.act(store, ident, action, actor="duty", at=x.at, params=params)
+        x.travel("xb-ca" if store is xb else "xa-ca")
     for store, ident in ((xa, ours), (xb, theirs.id)):
-        detail = case_service.show(store, ident, actor="d", at=at).requests[0]
+        detail = case_service.show(store, ident, actor="d", at=x.at).requests[0]
         assert detail.summary.state == "executed"
         assert detail.agreed_conditions == [second] and detail.proposed_conditions is None
         done = [e.action for e in detail.events]
@@ -867,7 +869,7 @@ def test_40_27_and_40_19_consultation_and_consent_both_ways(world: dict[str, Any
         assert notice.article == "40(19)" and notice.by == "requesting"
     # Once executed there is nothing left to agree: refused before anything leaves.
     with pytest.raises(TransitionRefused, match="not allowed on a request that is executed"):
-        case_service.act(xa, ours, "accept_conditions", actor="duty", at=at)
+        case_service.act(xa, ours, "accept_conditions", actor="duty", at=x.at)
 
 
 @pytest.mark.parametrize("world", ["sqlite"], indirect=True)
@@ -901,34 +903,31 @@ def test_42_a_link_the_requested_node_refuses_gives_the_preservation_its_clock_b
     refused, so the preservation is preserved again with its 60-day clock, not held forever
     while the data is not held on the other side (42)."""
     xa, xb = world["ctx"]["xa-ca"].store, world["ctx"]["xb-ca"].store
-    at = T0
-
-    def travel(node: str) -> list[fed.Delivery]:
-        nonlocal at
-        at += timedelta(minutes=1)
-        return _deliver(world, node, at)
+    x = _Exchange(world)
 
     preservation = _send(world)
-    travel("xa-ca")
-    [theirs] = case_service.list_requests(xb, actor="duty", at=at)
-    case_service.act(xb, theirs.id, "record_preserved", actor="duty", at=at)
-    travel("xb-ca")
-    expiry = case_service.show(xa, preservation, actor="d", at=at).requests[0].preserved_until
+    x.travel("xa-ca")
+    [theirs] = case_service.list_requests(xb, actor="duty", at=x.at)
+    case_service.act(xb, theirs.id, "record_preserved", actor="duty", at=x.at)
+    x.travel("xb-ca")
+    expiry = case_service.show(xa, preservation, actor="d", at=x.at).requests[0].preserved_until
     assert expiry is not None
     mla = case_service.new_case(
-        xa, MLA_EXAMPLE.read_text(), direction="outgoing", actor="officer", at=at
+        xa, MLA_EXAMPLE.read_text(), direction="outgoing", actor="officer", at=x.at
     ).request_id
     for action in ("check", "send"):
-        case_service.act(xa, mla, action, actor="officer", at=at)
-    travel("xa-ca")
+        case_service.act(xa, mla, action, actor="officer", at=x.at)
+    x.travel("xa-ca")
     with xb.transaction() as conn:  # Borealis's copy moved on before the link arrived
         conn.execute(
             update(requests_table).where(requests_table.c.id == theirs.id).values(state="executed")
         )
-    case_service.act(xa, preservation, "link_mla", actor="officer", at=at, params={"related": mla})
-    [back] = travel("xa-ca")
+    case_service.act(
+        xa, preservation, "link_mla", actor="officer", at=x.at, params={"related": mla}
+    )
+    [back] = x.deliver("xa-ca")
     assert back.status == "rejected" and back.detail.startswith("not_applied: ")
-    detail = case_service.show(xa, preservation, actor="d", at=at).requests[0]
+    detail = case_service.show(xa, preservation, actor="d", at=x.at).requests[0]
     assert detail.summary.state == "preserved" and detail.preserved_until == expiry
     refused = [e for e in detail.events if e.action == "link_refused"]
     assert len(refused) == 1 and refused[0].by == "system" and refused[0].article == "42"
