@@ -568,8 +568,8 @@ def act_in(
     """``act`` inside the caller's transaction (the inbox applies a peer's notice with it).
     ``asked_by``: the user taking the action, for the four-eyes rule of ``approve``;
     ``visible``: the requests that user may see (a link names only one of those)."""
-    params = dict(params or {})
-    wrong = sorted(k for k, v in params.items() if v is not None and not isinstance(v, str))
+    params = {k: v for k, v in (params or {}).items() if v is not None}
+    wrong = sorted(k for k, v in params.items() if not isinstance(v, str))
     if wrong:  # a peer's message is JSON: anything may come; the lifecycle takes text
         raise TransitionRefused(f"the parameter '{wrong[0]}' must be text")
     if action == "link_mla":
