@@ -672,6 +672,27 @@ class _Exchange:
     def travel(self, node: str) -> None:
         assert [d.status for d in self.deliver(node)] == ["delivered"]
 
+    def preserved(self) -> tuple[str, Any]:
+        """Aurelia's preservation request, delivered and preserved by Borealis, the news back
+        in Aurelia: Aurelia's id and Borealis's summary of it."""
+        preservation = _send(self.world)
+        self.travel("xa-ca")
+        xb = self.world["ctx"]["xb-ca"].store
+        [theirs] = case_service.list_requests(xb, actor="duty", at=self.at)
+        case_service.act(xb, theirs.id, "record_preserved", actor="duty", at=self.at)
+        self.travel("xb-ca")
+        return preservation, theirs
+
+    def send_mla(self) -> str:
+        """Aurelia's request for stored data (44), checked, sent and delivered: its id."""
+        xa = self.world["ctx"]["xa-ca"].store
+        text = MLA_EXAMPLE.read_text()
+        mla = case_service.new_case(xa, text, direction="outgoing", actor="officer", at=self.at)
+        for action in ("check", "send"):
+            case_service.act(xa, mla.request_id, action, actor="officer", at=self.at)
+        self.travel("xa-ca")
+        return mla.request_id
+
 
 def _uid(store: Store, request_id: str) -> str:
     with store.engine.connect() as conn:
@@ -778,21 +799,12 @@ def test_42_the_held_preservation_waits_for_the_same_request_on_both_nodes(
     xa, xb = world["ctx"]["xa-ca"].store, world["ctx"]["xb-ca"].store
     x = _Exchange(world)
 
-    preservation = _send(world)
-    x.travel("xa-ca")
-    [theirs] = case_service.list_requests(xb, actor="duty", at=x.at)
-    case_service.act(xb, theirs.id, "record_preserved", actor="duty", at=x.at)
-    x.travel("xb-ca")
+    preservation, theirs = x.preserved()
     # Borealis's numbering runs ahead: Aurelia's reference of the MLA request names another
     # request there, so only the global id can say which one it is.
     for _ in range(3):
         case_service.new_case(xb, EXAMPLE.read_text(), direction="outgoing", actor="o", at=x.at)
-    mla = case_service.new_case(
-        xa, MLA_EXAMPLE.read_text(), direction="outgoing", actor="officer", at=x.at
-    ).request_id
-    for action in ("check", "send"):
-        case_service.act(xa, mla, action, actor="officer", at=x.at)
-    x.travel("xa-ca")
+    mla = x.send_mla()
     their_mla = next(
         r.id
         for r in case_service.list_requests(xb, actor="d", at=x.at)
@@ -834,12 +846,7 @@ def test_40_27_and_40_19_consultation_and_consent_both_ways(world: dict[str, Any
     xa, xb = world["ctx"]["xa-ca"].store, world["ctx"]["xb-ca"].store
     x = _Exchange(world)
 
-    ours = case_service.new_case(
-        xa, MLA_EXAMPLE.read_text(), direction="outgoing", actor="officer", at=x.at
-    ).request_id
-    for action in ("check", "send"):
-        case_service.act(xa, ours, action, actor="officer", at=x.at)
-    x.travel("xa-ca")
+    ours = x.send_mla()
     [theirs] = case_service.list_requests(xb, actor="duty", at=x.at)
     first = "Used only in the proceedings named in the request."
     second = "Used only in the proceedings named in the request and their appeal."
@@ -905,19 +912,10 @@ def test_42_a_link_the_requested_node_refuses_gives_the_preservation_its_clock_b
     xa, xb = world["ctx"]["xa-ca"].store, world["ctx"]["xb-ca"].store
     x = _Exchange(world)
 
-    preservation = _send(world)
-    x.travel("xa-ca")
-    [theirs] = case_service.list_requests(xb, actor="duty", at=x.at)
-    case_service.act(xb, theirs.id, "record_preserved", actor="duty", at=x.at)
-    x.travel("xb-ca")
+    preservation, theirs = x.preserved()
     expiry = case_service.show(xa, preservation, actor="d", at=x.at).requests[0].preserved_until
     assert expiry is not None
-    mla = case_service.new_case(
-        xa, MLA_EXAMPLE.read_text(), direction="outgoing", actor="officer", at=x.at
-    ).request_id
-    for action in ("check", "send"):
-        case_service.act(xa, mla, action, actor="officer", at=x.at)
-    x.travel("xa-ca")
+    mla = x.send_mla()
     with xb.transaction() as conn:  # Borealis's copy moved on before the link arrived
         conn.execute(
             update(requests_table).where(requests_table.c.id == theirs.id).values(state="executed")
